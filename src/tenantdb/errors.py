@@ -1,0 +1,179 @@
+"""The tenantdb exception tree, rooted in PEP 249 so ``except tenantdb.DatabaseError`` works.
+
+::
+
+    Error
+    ├── InterfaceError
+    ├── ConfigError                  the configuration is invalid (every problem listed)
+    ├── UnknownTenantError           no tenant with that id
+    └── DatabaseError
+        ├── OperationalError
+        │   ├── ShardUnavailableError
+        │   ├── RateLimitedError
+        │   └── ReplicaLagError
+        ├── ProgrammingError
+        │   ├── RoutingError         the statement cannot be placed; the message says why
+        │   └── TenantIsolationError the statement would cross a tenant boundary
+        ├── NotSupportedError
+        │   └── UnsupportedSQLError  a SQL shape tenantdb refuses rather than answer wrongly
+        ├── IntegrityError
+        ├── DataError
+        └── InternalError
+
+Every exception is picklable (its message is its only required argument) and may carry
+``datasource``, ``role`` and ``statement`` context plus the driver's original error in
+``orig``. Messages never contain parameter values or passwords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class Error(Exception):
+    """Base class of every tenantdb error (PEP 249 ``Error``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        datasource: str | None = None,
+        role: str | None = None,
+        statement: str | None = None,
+        orig: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.datasource = datasource
+        self.role = role
+        self.statement = statement
+        self.orig = orig
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep keyword context across pickling (multiprocessing, logging handlers).
+        return (_rebuild, (type(self), self.message, self.__dict__.copy()))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[Error], message: str, state: dict[str, object]) -> Error:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class Warning(Exception):  # noqa: A001 - PEP 249 requires this name
+    """PEP 249 ``Warning``."""
+
+
+class InterfaceError(Error):
+    """Misuse of the tenantdb interface itself (closed session, wrong argument types)."""
+
+
+class DatabaseError(Error):
+    """An error related to the database or to a statement sent to it."""
+
+
+class OperationalError(DatabaseError):
+    """A problem with a datasource's operation, not with the statement."""
+
+
+class ShardUnavailableError(OperationalError):
+    """A datasource needed by the statement could not be reached."""
+
+
+class RateLimitedError(OperationalError):
+    """The tenant exceeded its request limits."""
+
+
+class ReplicaLagError(OperationalError):
+    """No replica is fresh enough and falling back to the primary is disabled."""
+
+
+class ProgrammingError(DatabaseError):
+    """The statement is wrong for this cluster: bad SQL, bad parameters, bad routing."""
+
+
+class RoutingError(ProgrammingError):
+    """The statement cannot be sent anywhere without risking a wrong answer."""
+
+
+class TenantIsolationError(ProgrammingError):
+    """The statement would read or change another tenant's data."""
+
+
+class NotSupportedError(DatabaseError):
+    """PEP 249 ``NotSupportedError``."""
+
+
+class UnsupportedSQLError(NotSupportedError):
+    """A statement kind or SQL shape tenantdb refuses to run."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated (unique key, foreign key, not null)."""
+
+
+class DataError(DatabaseError):
+    """A value was out of range or of the wrong type."""
+
+
+class InternalError(DatabaseError):
+    """The database reported an internal error."""
+
+
+class UnknownTenantError(Error):
+    """No tenant with this id exists."""
+
+    def __init__(self, tenant_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"unknown tenant {tenant_id!r}")
+        self.tenant_id = tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a configuration: where it is (dotted key path) and what to change."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(Error):
+    """The configuration is invalid. ``problems`` lists every problem found, not only the first."""
+
+    def __init__(self, problems: Sequence[ConfigProblem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [ConfigProblem("", problems)]
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        count = len(self.problems)
+        header = f"invalid configuration ({count} problem{'s' if count != 1 else ''}):"
+        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+__all__ = [
+    "ConfigError",
+    "ConfigProblem",
+    "DataError",
+    "DatabaseError",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "RateLimitedError",
+    "ReplicaLagError",
+    "RoutingError",
+    "ShardUnavailableError",
+    "TenantIsolationError",
+    "UnknownTenantError",
+    "UnsupportedSQLError",
+    "Warning",
+]

@@ -1,0 +1,62 @@
+"""SQL front end: placeholder scanning, parsing into cached templates, rendering, merge variants.
+
+This package is the only place that imports sqlglot.
+"""
+
+from __future__ import annotations
+
+from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
+from ._placeholders import ScannedSQL, scan
+from ._predicates import (
+    ANY,
+    AllOf,
+    AnyOf,
+    Atom,
+    ColumnName,
+    Const,
+    Param,
+    Predicate,
+    ValueRef,
+)
+from ._render import PLACEHOLDER, Rendered
+from ._template import (
+    Dialect,
+    InsertShape,
+    Scope,
+    Semijoin,
+    StatementKind,
+    TableRef,
+    Template,
+    TemplateCache,
+    parse_template,
+)
+
+__all__ = [
+    "ANY",
+    "PLACEHOLDER",
+    "AggregateColumn",
+    "AggregateKind",
+    "AllOf",
+    "AnyOf",
+    "Atom",
+    "ColumnName",
+    "Const",
+    "Dialect",
+    "InsertShape",
+    "MergeShape",
+    "Param",
+    "Predicate",
+    "Rendered",
+    "ScannedSQL",
+    "Scope",
+    "Semijoin",
+    "SortKey",
+    "StatementKind",
+    "TableRef",
+    "Template",
+    "TemplateCache",
+    "ValueRef",
+    "merge_shape",
+    "parse_template",
+    "scan",
+]

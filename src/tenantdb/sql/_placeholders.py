@@ -1,0 +1,140 @@
+"""Placeholder scanning: pyformat (``%s`` / ``%(name)s``) text to parseable SQL and back.
+
+sqlglot cannot parse ``%s`` in its mysql and sqlite dialects, so before parsing every
+placeholder is replaced by a named marker ``:tdbp<n>`` (``n`` counts placeholders in text
+order). ``%%`` stands for a literal ``%`` as it does for the DB-API drivers; any other ``%``
+is kept as is (``a % b``, ``LIKE '50%'``). A placeholder inside a string literal or a
+comment is refused: drivers would substitute into the literal, which is never what the
+author meant and cannot be routed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ProgrammingError, UnsupportedSQLError
+
+MARKER_PREFIX = "tdbp"
+"""Name prefix of the parse-time placeholder markers; reserved in user SQL."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedSQL:
+    """SQL text with placeholders replaced by ``:tdbp<n>`` markers."""
+
+    text: str
+    names: tuple[str | None, ...]
+    """One entry per placeholder in text order: ``None`` for ``%s``, the name for ``%(name)s``."""
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    @property
+    def named(self) -> bool:
+        return bool(self.names) and self.names[0] is not None
+
+
+def scan(sql: str, dialect: str) -> ScannedSQL:
+    """Replace pyformat placeholders in ``sql`` by parse markers.
+
+    Raises UnsupportedSQLError for a placeholder inside a literal or comment and
+    ProgrammingError when ``%s`` and ``%(name)s`` are mixed in one statement.
+    """
+    if MARKER_PREFIX in sql.lower() or "__tdb_" in sql.lower():
+        raise UnsupportedSQLError(
+            f"the SQL contains the reserved prefix {MARKER_PREFIX!r} or '__tdb_'; "
+            "rename the identifier"
+        )
+    out: list[str] = []
+    names: list[str | None] = []
+    i = 0
+    n = len(sql)
+    backslash_escapes = dialect == "mysql"
+    while i < n:
+        ch = sql[i]
+        if ch == "%":
+            nxt = sql[i + 1] if i + 1 < n else ""
+            if nxt == "%":
+                out.append("%")
+                i += 2
+                continue
+            if nxt == "s":
+                out.append(f":{MARKER_PREFIX}{len(names)} ")
+                names.append(None)
+                i += 2
+                continue
+            if nxt == "(":
+                close = sql.find(")s", i + 2)
+                if close == -1:
+                    raise ProgrammingError(
+                        f"unterminated named placeholder at offset {i}: write %(name)s"
+                    )
+                name = sql[i + 2 : close]
+                if not name.isidentifier():
+                    raise ProgrammingError(
+                        f"invalid placeholder name {name!r} at offset {i}: "
+                        "names must be Python identifiers"
+                    )
+                out.append(f":{MARKER_PREFIX}{len(names)} ")
+                names.append(name)
+                i = close + 2
+                continue
+            out.append("%")
+            i += 1
+            continue
+        end = _skip_quoted(sql, i, dialect, backslash_escapes)
+        if end != i:
+            chunk = sql[i:end]
+            if "%s" in chunk.replace("%%", "") or "%(" in chunk.replace("%%", ""):
+                raise UnsupportedSQLError(
+                    f"a placeholder sits inside a quoted literal or comment at offset {i}; "
+                    "pass the whole value as a parameter instead"
+                )
+            out.append(chunk.replace("%%", "%"))
+            i = end
+            continue
+        out.append(ch)
+        i += 1
+    if names and len({name is None for name in names}) > 1:
+        raise ProgrammingError(
+            "the statement mixes %s and %(name)s placeholders; use one style per statement"
+        )
+    return ScannedSQL("".join(out), tuple(names))
+
+
+def _skip_quoted(sql: str, i: int, dialect: str, backslash_escapes: bool) -> int:
+    """Return the end offset of a literal, quoted identifier or comment starting at ``i``.
+
+    Returns ``i`` itself when nothing quoted starts there.
+    """
+    ch = sql[i]
+    if ch in "'\"`":
+        quote = ch
+        j = i + 1
+        n = len(sql)
+        while j < n:
+            c = sql[j]
+            if backslash_escapes and c == "\\" and quote != "`":
+                j += 2
+                continue
+            if c == quote:
+                if j + 1 < n and sql[j + 1] == quote:
+                    j += 2
+                    continue
+                return j + 1
+            j += 1
+        return n
+    if sql.startswith("--", i) or (ch == "#" and dialect == "mysql"):
+        end = sql.find("\n", i)
+        return len(sql) if end == -1 else end
+    if sql.startswith("/*", i):
+        end = sql.find("*/", i + 2)
+        return len(sql) if end == -1 else end + 2
+    if ch == "$" and dialect == "postgres":
+        tag_end = sql.find("$", i + 1)
+        tag = sql[i : tag_end + 1] if tag_end != -1 else ""
+        if tag and (tag == "$$" or tag[1:-1].isidentifier()):
+            end = sql.find(tag, tag_end + 1)
+            return len(sql) if end == -1 else end + len(tag)
+    return i

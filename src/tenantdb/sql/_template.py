@@ -1,0 +1,620 @@
+"""Statement templates: one parse per distinct SQL text, cached, immutable afterwards.
+
+A template is everything tenantdb needs to know about a statement before it knows the
+parameters or the cluster layout: its kind, the logical tables it names (each reference
+with the name its columns use for it), the predicates of each query scope, the column
+equalities that tie tables together, the INSERT rows and UPDATE assignments, and the
+statement rendered once with markers where table names and parameters go.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from ..errors import ProgrammingError, UnsupportedSQLError
+from ._placeholders import MARKER_PREFIX, scan
+from ._predicates import (
+    ColumnName,
+    Predicate,
+    ValueRef,
+    all_of,
+    column_name,
+    conjuncts,
+    extract,
+    identifier_name,
+    value_ref,
+)
+from ._render import Rendered, render_tree
+
+StatementKind = Literal["select", "insert", "update", "delete", "ddl"]
+JoinKind = Literal["from", "inner", "outer", "target"]
+Dialect = Literal["postgres", "mysql", "sqlite"]
+
+_DDL_KINDS: dict[type[exp.Expression], frozenset[str]] = {
+    exp.Create: frozenset({"TABLE", "INDEX"}),
+    exp.Drop: frozenset({"TABLE", "INDEX"}),
+    exp.Alter: frozenset({"TABLE"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """One place where the statement names a table (not a CTE, not a derived table)."""
+
+    index: int
+    table: str
+    """Logical name, lowercased unless it was quoted."""
+    written: str
+    """The name exactly as written, rendered back for tables tenantdb does not manage."""
+    quoted: bool
+    schema: str | None
+    """Schema written before the name (``s.orders``), normalised the same way."""
+    qualifier: str
+    """The name columns use for this reference: its alias, else its table name."""
+    scope: int
+    joined: JoinKind
+    aliased: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Semijoin:
+    """``outer IN (SELECT inner FROM ...)`` in a conjunctive position."""
+
+    outer: ColumnName
+    subquery_scope: int
+    inner: ColumnName | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A SELECT, UPDATE, DELETE or INSERT level of the statement."""
+
+    index: int
+    parent: int | None
+    predicate: Predicate
+    """WHERE and inner-join ON conditions: constraints every row of this scope satisfies."""
+    equalities: tuple[tuple[ColumnName, ColumnName], ...]
+    """``a.x = b.y`` in conjunctive positions of WHERE or any ON."""
+    using: tuple[tuple[int, tuple[str, ...]], ...]
+    """``JOIN t USING (cols)``: (reference index of t, columns)."""
+    semijoins: tuple[Semijoin, ...]
+    refs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InsertShape:
+    columns: tuple[str, ...] | None
+    """Target column names, ``None`` when the statement lists none."""
+    rows: tuple[tuple[ValueRef | None, ...], ...]
+    """VALUES rows; ``None`` marks an expression that is not a plain value."""
+    row_renders: tuple[Rendered, ...]
+    from_query: bool
+    upsert_sets: tuple[ColumnName, ...]
+    """Columns an ON CONFLICT / ON DUPLICATE KEY clause assigns."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Template:
+    """A parsed statement; immutable and shared between threads."""
+
+    dialect: Dialect
+    sql: str
+    kind: StatementKind
+    statement: exp.Expression = field(repr=False)
+    """The parsed tree with ``:tdbp<n>`` placeholders. Never mutate it; copy first."""
+    param_names: tuple[str | None, ...]
+    refs: tuple[TableRef, ...]
+    scopes: tuple[Scope, ...]
+    root_scopes: tuple[int, ...]
+    """Scopes whose rows form the result: the statement itself, or each UNION branch."""
+    set_operation: bool
+    distinct_union: bool
+    locking: bool
+    assignments: tuple[tuple[ColumnName, ValueRef | None], ...]
+    insert: InsertShape | None
+    rendered: Rendered = field(repr=False)
+    marked: exp.Expression = field(repr=False)
+    """The tree with table and qualifier markers in place; the source of merge variants."""
+    ddl_kind: str | None = None
+    programs: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    """Router-owned cache of topology-specific compilations (see routing)."""
+
+    @property
+    def param_count(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def tables(self) -> frozenset[str]:
+        return frozenset(ref.table for ref in self.refs)
+
+    @property
+    def is_write(self) -> bool:
+        return self.kind in ("insert", "update", "delete", "ddl")
+
+
+class TemplateCache:
+    """A bounded, thread-safe LRU of templates keyed by (dialect, SQL text)."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
+        self.max_size = max_size
+        self._items: OrderedDict[tuple[str, str], Template] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, sql: str, dialect: Dialect) -> Template:
+        """Return the template for ``sql``, parsing it on first use."""
+        key = (dialect, sql)
+        # A dict read is atomic; the lock only guards reordering and eviction.
+        template = self._items.get(key)
+        if template is not None:
+            self.hits += 1
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+            return template
+        self.misses += 1
+        template = parse_template(sql, dialect)
+        with self._lock:
+            self._items[key] = template
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return template
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return (
+            f"<TemplateCache [{len(self._items)}/{self.max_size} | "
+            f"hits={self.hits} misses={self.misses}]>"
+        )
+
+
+def parse_template(sql: str, dialect: Dialect) -> Template:
+    """Parse one SQL statement into a template.
+
+    Raises UnsupportedSQLError for text that is not exactly one supported statement and
+    ProgrammingError for malformed placeholders.
+    """
+    if not isinstance(sql, str):
+        raise ProgrammingError(f"SQL must be a str, not {type(sql).__name__}")
+    scanned = scan(sql, dialect)
+    statement = _parse_one(scanned.text, dialect)
+    kind, ddl_kind = _classify(statement)
+    _check_placeholders(statement, scanned.count)
+    return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names).build()
+
+
+def _parse_one(text: str, dialect: str) -> exp.Expression:
+    if not text.strip():
+        raise UnsupportedSQLError("empty statement; pass one SQL statement")
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except (ParseError, TokenError) as exc:
+        detail = _first_line(str(exc))
+        raise UnsupportedSQLError(
+            f"cannot parse the statement as {dialect} SQL ({detail}); "
+            f"check the syntax, or the cluster's dialect if this SQL is for another database"
+        ) from None
+    if len(statements) != 1:
+        raise UnsupportedSQLError(
+            f"{len(statements)} statements in one string; send one statement per execute()"
+        )
+    return statements[0]
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "syntax error"
+    return line.replace("\x1b[4m", "").replace("\x1b[0m", "")
+
+
+def _classify(statement: exp.Expression) -> tuple[StatementKind, str | None]:
+    if isinstance(statement, exp.Select | exp.SetOperation):
+        for select in statement.find_all(exp.Select):
+            if select.args.get("into"):
+                raise UnsupportedSQLError(
+                    "SELECT ... INTO is not supported; use INSERT ... SELECT or CREATE TABLE"
+                )
+        return "select", None
+    if isinstance(statement, exp.Insert):
+        return "insert", None
+    if isinstance(statement, exp.Update):
+        return "update", None
+    if isinstance(statement, exp.Delete):
+        return "delete", None
+    for cls, kinds in _DDL_KINDS.items():
+        if isinstance(statement, cls):
+            kind = str(statement.args.get("kind") or "").upper()
+            if kind in kinds:
+                return "ddl", f"{cls.__name__.upper()} {kind}"
+            raise UnsupportedSQLError(
+                f"{cls.__name__.upper()} {kind or '?'} is not supported; DDL may create, alter "
+                "or drop tables and create or drop indexes"
+            )
+    name = type(statement).__name__.upper()
+    if isinstance(statement, exp.Command):
+        name = str(statement.this).upper()
+    raise UnsupportedSQLError(
+        f"{name} statements are not supported; tenantdb runs SELECT, INSERT, UPDATE, "
+        "DELETE, and DDL in admin sessions"
+    )
+
+
+def _check_placeholders(statement: exp.Expression, expected: int) -> None:
+    seen: set[int] = set()
+    for node in statement.find_all(exp.Placeholder, exp.Parameter):
+        name = str(node.this or "") if isinstance(node, exp.Placeholder) else ""
+        if not name.startswith(MARKER_PREFIX):
+            raise UnsupportedSQLError(
+                f"unsupported placeholder {node.sql()!r}; write %s or %(name)s placeholders"
+            )
+        seen.add(int(name[len(MARKER_PREFIX) :]))
+    if len(seen) != expected:
+        # The parser dropped or invented a placeholder: the text did not mean what it said.
+        raise UnsupportedSQLError(
+            f"the statement has {expected} placeholders but only {len(seen)} could be placed; "
+            "check the syntax around the placeholders"
+        )
+
+
+_SCOPE_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Insert)
+
+
+class _Analyzer:
+    """Walks the tree once to find table references, scopes and predicates."""
+
+    def __init__(
+        self,
+        statement: exp.Expression,
+        dialect: Dialect,
+        sql: str,
+        kind: StatementKind,
+        ddl_kind: str | None,
+        names: tuple[str | None, ...],
+    ) -> None:
+        self.tree = statement.copy()
+        self.original = statement
+        self.dialect = dialect
+        self.sql = sql
+        self.kind = kind
+        self.ddl_kind = ddl_kind
+        self.names = names
+        self.scope_ids: dict[int, int] = {}
+        self.scope_nodes: list[exp.Expression] = []
+        self.scope_parents: list[int | None] = []
+        self.refs: list[TableRef] = []
+        self.ref_nodes: list[exp.Table] = []
+
+    # -- scopes and references ------------------------------------------------------
+
+    def build(self) -> Template:
+        tree = self.tree
+        for node in tree.walk():
+            if isinstance(node, _SCOPE_TYPES):
+                parent = self._enclosing_scope(node.parent)
+                self.scope_ids[id(node)] = len(self.scope_nodes)
+                self.scope_nodes.append(node)
+                self.scope_parents.append(parent)
+        if self.kind == "ddl":
+            self._ddl_refs()
+        else:
+            self._dml_refs()
+        scopes = tuple(self._scope(i) for i in range(len(self.scope_nodes)))
+        assignments = self._assignments()
+        insert = self._insert_shape() if isinstance(tree, exp.Insert) else None
+        self._mark_qualifiers()
+        for ref, node in zip(self.refs, self.ref_nodes, strict=True):
+            node.set("this", exp.Identifier(this=f"__tdb_t{ref.index}__", quoted=False))
+            node.set("db", None)
+            node.set("catalog", None)
+        marked = tree.copy()
+        if insert is not None and insert.rows:
+            values = tree.args.get("expression")
+            assert isinstance(values, exp.Values)
+            values.set("expressions", [exp.Var(this="__tdb_rows__")])
+        rendered = render_tree(tree, self.dialect)
+        locking = any(
+            isinstance(node, exp.Lock) for select in tree.find_all(exp.Select)
+            for node in (select.args.get("locks") or [])
+        )
+        return Template(
+            dialect=self.dialect,
+            sql=self.sql,
+            kind=self.kind,
+            statement=self.original,
+            param_names=self.names,
+            refs=tuple(self.refs),
+            scopes=scopes,
+            root_scopes=self._root_scopes(),
+            set_operation=isinstance(self.original, exp.SetOperation),
+            distinct_union=bool(
+                isinstance(self.original, exp.SetOperation) and self.original.args.get("distinct")
+            ),
+            locking=locking,
+            assignments=assignments,
+            insert=insert,
+            rendered=rendered,
+            marked=marked,
+            ddl_kind=self.ddl_kind,
+        )
+
+    def _enclosing_scope(self, node: exp.Expression | None) -> int | None:
+        while node is not None:
+            if isinstance(node, _SCOPE_TYPES):
+                return self.scope_ids.get(id(node))
+            node = node.parent
+        return None
+
+    def _cte_names_visible(self, node: exp.Expression) -> set[str]:
+        names: set[str] = set()
+        current: exp.Expression | None = node
+        while current is not None:
+            with_ = current.args.get("with_") or current.args.get("with")
+            if isinstance(with_, exp.With):
+                for cte in with_.expressions:
+                    names.add(identifier_name(cte.args["alias"].this))
+            current = current.parent
+        return names
+
+    def _dml_refs(self) -> None:
+        for node in list(self.tree.find_all(exp.Table)):
+            if not isinstance(node.this, exp.Identifier):
+                # Table functions (generate_series(...), UNNEST) are not tables.
+                if node.this is not None and not isinstance(node.this, exp.Identifier):
+                    continue
+            name = identifier_name(node.this) if isinstance(node.this, exp.Identifier) else ""
+            if not name:
+                continue
+            db = node.args.get("db")
+            schema = identifier_name(db) if isinstance(db, exp.Identifier) else None
+            if schema is None and name in self._cte_names_visible(node):
+                continue
+            if isinstance(node.parent, exp.Into):
+                raise UnsupportedSQLError("SELECT ... INTO is not supported")
+            scope = self._enclosing_scope(node)
+            if scope is None:
+                raise UnsupportedSQLError(f"table {name!r} appears where tenantdb cannot place it")
+            alias = node.args.get("alias")
+            alias_name = (
+                identifier_name(alias.this)
+                if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier)
+                else None
+            )
+            self.refs.append(
+                TableRef(
+                    index=len(self.refs),
+                    table=name,
+                    written=str(node.this.this),
+                    quoted=bool(node.this.quoted),
+                    schema=schema,
+                    qualifier=alias_name or name,
+                    scope=scope,
+                    joined=self._join_kind(node),
+                    aliased=alias_name is not None,
+                )
+            )
+            self.ref_nodes.append(node)
+
+    def _ddl_refs(self) -> None:
+        tree = self.tree
+        targets = [tree.this.this if isinstance(tree.this, exp.Schema) else tree.this]
+        if isinstance(tree, exp.Create) and self.ddl_kind == "CREATE INDEX":
+            index = tree.this
+            table = index.args.get("table") if isinstance(index, exp.Index) else None
+            targets = [table]
+        elif isinstance(tree, exp.Drop) and self.ddl_kind == "DROP INDEX":
+            targets = []
+        for node in targets:
+            if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+                continue
+            name = identifier_name(node.this)
+            db = node.args.get("db")
+            self.refs.append(
+                TableRef(
+                    index=len(self.refs),
+                    table=name,
+                    written=str(node.this.this),
+                    quoted=bool(node.this.quoted),
+                    schema=identifier_name(db) if isinstance(db, exp.Identifier) else None,
+                    qualifier=name,
+                    scope=0,
+                    joined="target",
+                    aliased=False,
+                )
+            )
+            self.ref_nodes.append(node)
+        if isinstance(tree, exp.Create) and tree.args.get("expression") is not None:
+            raise UnsupportedSQLError(
+                "CREATE TABLE ... AS SELECT is not supported; create the table, then INSERT"
+            )
+
+    def _join_kind(self, node: exp.Table) -> JoinKind:
+        parent = node.parent
+        if isinstance(parent, exp.Schema):
+            parent = parent.parent
+        if isinstance(parent, exp.Update | exp.Delete | exp.Insert) and parent.this is (
+            node if not isinstance(node.parent, exp.Schema) else node.parent
+        ):
+            return "target"
+        if isinstance(parent, exp.Join):
+            side = str(parent.args.get("side") or "").upper()
+            return "outer" if side in ("LEFT", "RIGHT", "FULL") else "inner"
+        return "from"
+
+    def _scope(self, index: int) -> Scope:
+        node = self.scope_nodes[index]
+        where = node.args.get("where")
+        terms: list[exp.Expression] = conjuncts(where.this if isinstance(where, exp.Where) else None)
+        predicate_terms = list(terms)
+        equality_terms = list(terms)
+        using: list[tuple[int, tuple[str, ...]]] = []
+        refs = tuple(r.index for r in self.refs if r.scope == index)
+        for join in node.args.get("joins") or []:
+            on_terms = conjuncts(join.args.get("on"))
+            equality_terms.extend(on_terms)
+            side = str(join.args.get("side") or "").upper()
+            if side not in ("LEFT", "RIGHT", "FULL"):
+                predicate_terms.extend(on_terms)
+            columns = join.args.get("using")
+            if columns:
+                joined = self._ref_index_of(join.this)
+                if joined is not None:
+                    names = tuple(
+                        identifier_name(c) if isinstance(c, exp.Identifier) else c.name.lower()
+                        for c in columns
+                    )
+                    using.append((joined, names))
+        predicate = all_of([extract(term) for term in predicate_terms])
+        equalities: list[tuple[ColumnName, ColumnName]] = []
+        semijoins: list[Semijoin] = []
+        for term in equality_terms:
+            if (
+                isinstance(term, exp.EQ)
+                and isinstance(term.this, exp.Column)
+                and isinstance(term.expression, exp.Column)
+            ):
+                equalities.append((column_name(term.this), column_name(term.expression)))
+            elif isinstance(term, exp.In) and isinstance(term.this, exp.Column):
+                query = term.args.get("query")
+                sub = query.this if isinstance(query, exp.Subquery) else query
+                if isinstance(sub, exp.Select) and id(sub) in self.scope_ids:
+                    selected = sub.expressions
+                    inner = (
+                        column_name(selected[0])
+                        if len(selected) == 1 and isinstance(selected[0], exp.Column)
+                        else None
+                    )
+                    semijoins.append(
+                        Semijoin(column_name(term.this), self.scope_ids[id(sub)], inner)
+                    )
+        return Scope(
+            index=index,
+            parent=self.scope_parents[index],
+            predicate=predicate,
+            equalities=tuple(equalities),
+            using=tuple(using),
+            semijoins=tuple(semijoins),
+            refs=refs,
+        )
+
+    def _ref_index_of(self, node: exp.Expression | None) -> int | None:
+        for ref, ref_node in zip(self.refs, self.ref_nodes, strict=True):
+            if ref_node is node:
+                return ref.index
+        return None
+
+    def _root_scopes(self) -> tuple[int, ...]:
+        root = self.tree
+        if isinstance(root, exp.SetOperation):
+            branches: list[int] = []
+            stack: list[exp.Expression] = [root]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, exp.SetOperation):
+                    stack.extend([node.expression, node.this])
+                elif isinstance(node, exp.Subquery):
+                    stack.append(node.this)
+                elif id(node) in self.scope_ids:
+                    branches.append(self.scope_ids[id(node)])
+            return tuple(branches)
+        return (0,) if self.scope_nodes else ()
+
+    # -- writes -------------------------------------------------------------------
+
+    def _assignments(self) -> tuple[tuple[ColumnName, ValueRef | None], ...]:
+        tree = self.tree
+        if not isinstance(tree, exp.Update):
+            return ()
+        out: list[tuple[ColumnName, ValueRef | None]] = []
+        for assignment in tree.expressions:
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+                out.append((column_name(assignment.this), value_ref(assignment.expression)))
+        return tuple(out)
+
+    def _insert_shape(self) -> InsertShape:
+        tree = self.tree
+        target = tree.this
+        columns: tuple[str, ...] | None = None
+        if isinstance(target, exp.Schema):
+            columns = tuple(
+                identifier_name(c) if isinstance(c, exp.Identifier) else c.name.lower()
+                for c in target.expressions
+            )
+        source = tree.args.get("expression")
+        rows: list[tuple[ValueRef | None, ...]] = []
+        renders: list[Rendered] = []
+        from_query = not isinstance(source, exp.Values)
+        if isinstance(source, exp.Values):
+            for row in source.expressions:
+                items = row.expressions if isinstance(row, exp.Tuple) else [row]
+                if columns is not None and len(items) != len(columns):
+                    raise ProgrammingError(
+                        f"INSERT names {len(columns)} columns but a VALUES row has "
+                        f"{len(items)} values"
+                    )
+                rows.append(tuple(value_ref(item) for item in items))
+                renders.append(render_tree(row.copy(), self.dialect))
+        upsert: list[ColumnName] = []
+        conflict = tree.args.get("conflict")
+        if isinstance(conflict, exp.OnConflict):
+            for assignment in conflict.expressions or []:
+                if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+                    upsert.append(column_name(assignment.this))
+        return InsertShape(
+            columns=columns,
+            rows=tuple(rows),
+            row_renders=tuple(renders),
+            from_query=from_query,
+            upsert_sets=tuple(upsert),
+        )
+
+    def _mark_qualifiers(self) -> None:
+        """Point column qualifiers that name an unaliased table at that table's marker."""
+        for column in list(self.tree.find_all(exp.Column)):
+            table = column.args.get("table")
+            if not isinstance(table, exp.Identifier):
+                continue
+            qualifier = identifier_name(table)
+            db = column.args.get("db")
+            schema = identifier_name(db) if isinstance(db, exp.Identifier) else None
+            scope = self._enclosing_scope(column)
+            ref = self._resolve_unaliased(qualifier, schema, scope)
+            if ref is not None:
+                column.set("table", exp.Identifier(this=f"__tdb_q{ref}__", quoted=False))
+                column.set("db", None)
+                column.set("catalog", None)
+
+    def _resolve_unaliased(self, qualifier: str, schema: str | None, scope: int | None) -> int | None:
+        while scope is not None:
+            for ref in self.refs:
+                if ref.scope == scope and ref.qualifier == qualifier:
+                    if ref.aliased:
+                        return None
+                    if schema is None or ref.schema == schema:
+                        return ref.index
+            scope = self.scope_parents[scope]
+        return None
+
+
+__all__ = [
+    "Dialect",
+    "InsertShape",
+    "Scope",
+    "Semijoin",
+    "StatementKind",
+    "TableRef",
+    "Template",
+    "TemplateCache",
+    "parse_template",
+]

@@ -1,0 +1,7 @@
+"""Tenants: the model, and (as it lands) the registry, its stores and caches."""
+
+from __future__ import annotations
+
+from ._model import Isolation, Tenant, TenantLimits, TenantStatus
+
+__all__ = ["Isolation", "Tenant", "TenantLimits", "TenantStatus"]

@@ -1,0 +1,208 @@
+"""The resolved configuration: frozen models whose fields need no further defaulting.
+
+``load_config`` builds these after checking the whole document, so every cross-reference
+holds and every default is filled in (a ``mod`` table's ``datasources`` lists the cluster's
+datasources, a ``single`` table's ``datasource`` is set, and so on). Building a model
+directly checks each field's type and range only; pass a mapping to ``load_config`` to get
+the whole-document checks.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from ._durations import NonNegativeDuration, PositiveDuration
+from ._names import SqlIdentifier
+from ._urls import DatasourceUrl, Dialect, redact_url
+
+Strategy = Literal[
+    "tenant",
+    "mod",
+    "hash_mod",
+    "consistent_hash",
+    "range",
+    "time_range",
+    "broadcast",
+    "single",
+]
+"""Where a logical table's rows live; see the design's "Concepts"."""
+
+Interval = Literal["day", "month", "year"]
+"""The period of one physical table of a ``time_range`` table."""
+
+Isolation = Literal["shared", "schema", "database"]
+"""How a tenant's rows are kept apart: a tenant column, a schema, or a database of its own."""
+
+TenantStatus = Literal["active", "read_only", "suspended"]
+"""Whether a tenant may write, only read, or do nothing."""
+
+Boundary = int | float | str
+"""A ``range`` boundary; all boundaries of one table share one of these types."""
+
+
+def _reject_bool(value: object) -> object:
+    # pydantic's lax mode reads true as 1; in a configuration that is always a mistake.
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "expected a number, not true or false")
+    return value
+
+
+PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_reject_bool)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_reject_bool)]
+PositiveFloat = Annotated[float, Field(gt=0), BeforeValidator(_reject_bool)]
+
+ReprArgs = Iterable[tuple[str | None, Any]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class PoolConfig(_Model):
+    """Connection pool sizes for one datasource (per role: primary, each replica)."""
+
+    min_size: NonNegativeInt = 1
+    """Connections kept open even when idle."""
+    max_size: PositiveInt = 10
+    """Most connections open at once; at least ``min_size``."""
+    timeout: PositiveDuration = 30.0
+    """Seconds to wait for a free connection before failing."""
+
+
+class DatasourceConfig(_Model):
+    """One database: a primary URL, its replicas and how to use them.
+
+    ``repr()`` and ``str()`` show URLs with their password replaced by ``***``.
+    """
+
+    url: DatasourceUrl
+    """Primary URL: ``sqlite:///…``, ``postgresql://…``/``postgres://…``, ``mysql://…``/``mariadb://…``."""
+    replicas: tuple[DatasourceUrl, ...] = ()
+    """Read replica URLs, same kind of database as ``url``."""
+    max_replication_lag: PositiveDuration = 5.0
+    """Seconds a replica may lag behind the primary and still serve reads."""
+    pool: PoolConfig = PoolConfig()
+    weight: PositiveFloat = 1.0
+    """Relative share of new tenants placed on this datasource."""
+
+    @property
+    def redacted_url(self) -> str:
+        """``url`` with any password replaced by ``***``; safe for logs and messages."""
+        return redact_url(self.url)
+
+    def __repr_args__(self) -> ReprArgs:
+        for name, value in super().__repr_args__():
+            if name == "url":
+                yield name, self.redacted_url
+            elif name == "replicas":
+                yield name, tuple(redact_url(replica) for replica in self.replicas)
+            else:
+                yield name, value
+
+
+class TableConfig(_Model):
+    """A logical table: its strategy and the resolved settings that strategy uses.
+
+    Settings a strategy does not use keep their defaults (``None``, ``()``, ``{}``, 512, 1).
+    """
+
+    strategy: Strategy
+    key: SqlIdentifier | None = None
+    """Sharding key column; set for mod, hash_mod, consistent_hash, range and time_range."""
+    shards: PositiveInt | None = None
+    """Number of physical tables for mod, hash_mod and range (``len(boundaries) + 1``)."""
+    datasources: tuple[str, ...] = ()
+    """Datasources holding the table, in placement order; ``()`` for tenant tables."""
+    datasource: str | None = None
+    """The one datasource of a ``single`` table."""
+    virtual_nodes: PositiveInt = 512
+    """Ring points per datasource of a ``consistent_hash`` table."""
+    weights: dict[str, PositiveFloat] = {}
+    """Ring weight per datasource of a ``consistent_hash`` table (every datasource listed)."""
+    boundaries: tuple[Boundary, ...] = ()
+    """Strictly ascending boundaries of a ``range`` table: shard i holds keys below boundary i."""
+    interval: Interval | None = None
+    """Period of one physical table of a ``time_range`` table."""
+    start: datetime.date | None = None
+    """First period of a ``time_range`` table."""
+    pre_create: NonNegativeInt = 1
+    """Periods after the current one that a ``time_range`` table creates ahead of time."""
+    tenant_scoped: bool = False
+    """Rows carry the cluster's tenant column; always true for ``tenant`` tables."""
+
+
+class TenantLimits(_Model):
+    """Per-tenant request limits; None means unlimited."""
+
+    requests_per_second: PositiveFloat | None = None
+    burst: PositiveInt | None = None
+    max_concurrent: PositiveInt | None = None
+    """Statements of this tenant running at the same time."""
+
+
+class TenantConfig(_Model):
+    """A static tenant declared in the configuration (``[tenants.<id>]``).
+
+    The document key for ``schema_name`` is ``schema``.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        validate_by_alias=True,
+        validate_by_name=True,
+    )
+
+    datasource: str | None = None
+    """Where the tenant's rows live; None: the registry or the default datasource decides."""
+    isolation: Isolation = "shared"
+    schema_name: SqlIdentifier | None = Field(default=None, alias="schema")
+    """Schema of a schema-isolated tenant (resolved to the tenant id when not written)."""
+    status: TenantStatus = "active"
+    limits: TenantLimits = TenantLimits()
+    features: dict[str, Any] = {}
+    """Feature flags and rollout stages, as written."""
+
+
+class RegistryConfig(_Model):
+    """Where tenants live beyond the static ones, and how their lookups are cached.
+
+    ``repr()`` and ``str()`` show URLs with their password replaced by ``***``.
+    """
+
+    url: str | None = None
+    cache_url: str | None = None
+    """Optional shared second-level cache (``redis://…``)."""
+    negative_ttl: NonNegativeDuration = 5.0
+    """Seconds an "unknown tenant" answer is cached."""
+    max_cached: PositiveInt = 100_000
+    """Most tenants kept in the in-process cache."""
+
+    def __repr_args__(self) -> ReprArgs:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if isinstance(value, str) else value
+
+
+class Config(_Model):
+    """A whole, validated cluster configuration; build it with ``load_config``."""
+
+    dialect: Dialect
+    tenant_column: SqlIdentifier = "tenant_id"
+    """Column that carries the tenant id in tenant-scoped tables."""
+    default_datasource: str
+    """Where ``single`` tables and tables not in the configuration live."""
+    datasources: dict[str, DatasourceConfig]
+    """Datasources in declaration order."""
+    tables: dict[str, TableConfig] = {}
+    """Logical tables by name, as written (case kept)."""
+    binding_tables: tuple[tuple[str, ...], ...] = ()
+    """Groups of co-located tables: a join between tables of one group stays in a shard."""
+    tenants: dict[str, TenantConfig] = {}
+    """Static tenants by id."""
+    registry: RegistryConfig | None = None

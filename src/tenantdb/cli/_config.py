@@ -1,0 +1,54 @@
+"""``tenantdb config``: check a configuration file, print the JSON Schema of the document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..config import config_json_schema, load_config
+from ..errors import ConfigError
+
+config_app = typer.Typer(
+    help="Check a configuration file, or print the JSON Schema of configuration documents.",
+    no_args_is_help=True,
+)
+
+
+@config_app.command("check")
+def check(
+    file: Annotated[
+        Path,
+        typer.Argument(help="Configuration file: .toml, .yaml/.yml or .json.", show_default=False),
+    ],
+) -> None:
+    """Validate FILE. Prints a summary and exits 0, or prints every problem and exits 1.
+
+    ${VAR} references are read from the environment; their values are never printed.
+    """
+    try:
+        config = load_config(file)
+    except ConfigError as error:
+        count = len(error.problems)
+        typer.echo(f"{file}: {count} problem{'s' if count != 1 else ''}", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(
+        f"{file}: valid ({config.dialect};"
+        f" {_count(len(config.datasources), 'datasource')},"
+        f" {_count(len(config.tables), 'table')},"
+        f" {_count(len(config.tenants), 'tenant')})"
+    )
+
+
+@config_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of configuration documents."""
+    typer.echo(json.dumps(config_json_schema(), indent=2))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"

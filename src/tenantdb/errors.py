@@ -65,7 +65,7 @@ def _rebuild(cls: type[Error], message: str, state: dict[str, object]) -> Error:
     return err
 
 
-class Warning(Exception):  # noqa: A001 - PEP 249 requires this name
+class Warning(Exception):
     """PEP 249 ``Warning``."""
 
 

@@ -36,6 +36,7 @@ from ..sql import (
     Param,
     Predicate,
     Rendered,
+    Scope,
     Template,
     TemplateCache,
     ValueRef,
@@ -76,6 +77,8 @@ class _Program:
     insert_key: int | None
     key_assignment: ValueRef | None
     assigns_key: bool
+    split_error: str | None = None
+    """Why this statement cannot run on several shards at once (checked when it would)."""
     merge: MergeShape | None = None
 
 
@@ -185,6 +188,7 @@ class Router:
         if template.insert is not None:
             insert_key = self._insert_key(template, placements, group)
         key_assignment, assigns_key = self._key_assignment(template, placements, group)
+        split_error = self._split_error(template, placements, group) if group else None
         program = _Program(
             placements=placements,
             group=group,
@@ -194,6 +198,7 @@ class Router:
             insert_key=insert_key,
             key_assignment=key_assignment,
             assigns_key=assigns_key,
+            split_error=split_error,
         )
         if template.kind == "select" and (group is not None or _only_broadcast(program)):
             # Built eagerly so unsupported shapes fail the same way whatever the parameters;
@@ -303,7 +308,11 @@ class Router:
                 if key is None or key not in columns:
                     continue
                 for other in scope.refs:
-                    if other != joined and other in parent and self._key_of(placements, other) == key:
+                    if (
+                        other != joined
+                        and other in parent
+                        and self._key_of(placements, other) == key
+                    ):
                         union(joined, other)
             for semi in scope.semijoins:
                 if semi.inner is None:
@@ -312,8 +321,11 @@ class Router:
                 b = self._resolve(template, placements, semi.inner, semi.subquery_scope, group.refs)
                 if a is not None and b is not None:
                     union(a, b)
-        roots = {find(r) for r in group.refs}
-        if len(roots) > 1:
+        # UNION branches are independent result sets: each must be joined up on its own.
+        branches: dict[int, set[int]] = {}
+        for r in group.refs:
+            branches.setdefault(_branch_of(template, template.refs[r].scope), set()).add(find(r))
+        if any(len(roots) > 1 for roots in branches.values()):
             names = sorted({template.refs[r].qualifier for r in group.refs})
             key = self._key_of(placements, group.refs[0])
             raise RoutingError(
@@ -321,6 +333,57 @@ class Router:
                 f"their key ({key}), so rows could meet across shards; add a condition like "
                 f"`a.{key} = b.{key}` for every pair, or run the parts separately"
             )
+
+    def _split_error(
+        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group
+    ) -> str | None:
+        """Explain why running each shard's part separately would give a wrong answer."""
+        merged_root = 0 if template.kind == "select" and not template.set_operation else None
+        for scope in template.scopes:
+            if not scope.reduces or scope.index == merged_root:
+                continue
+            own = tuple(r for r in scope.refs if r in group.refs)
+            if not own:
+                continue
+            if any(
+                self._resolve(template, placements, column, scope.index, own) is not None
+                for column in scope.group_by
+            ):
+                continue  # grouped by the key: every group lives in one shard
+            if self._correlated_on_key(template, placements, scope, own, group.refs):
+                continue
+            if scope.index == 0 and template.kind in ("update", "delete"):
+                return (
+                    f"{template.kind.upper()} with LIMIT or ORDER BY cannot be split across "
+                    "shards; add a sharding-key condition so it runs on one shard"
+                )
+            return (
+                "an aggregate, DISTINCT, LIMIT or window function inside a subquery, CTE or "
+                "UNION branch over a sharded table would be computed per shard and give a wrong "
+                "answer; group it by the sharding key, correlate it on the key, or add a "
+                "sharding-key condition so one shard answers"
+            )
+        return None
+
+    def _correlated_on_key(
+        self,
+        template: Template,
+        placements: tuple[TablePlacement, ...],
+        scope: Scope,
+        own: tuple[int, ...],
+        group_refs: tuple[int, ...],
+    ) -> bool:
+        parent = scope.parent
+        if parent is None:
+            return False
+        for left, right in scope.equalities:
+            for inner, outer in ((left, right), (right, left)):
+                if self._resolve(template, placements, inner, scope.index, own) is None:
+                    continue
+                outer_ref = self._resolve(template, placements, outer, parent, group_refs)
+                if outer_ref is not None and outer_ref not in own:
+                    return True
+        return False
 
     def _insert_key(
         self, template: Template, placements: tuple[TablePlacement, ...], group: _Group | None
@@ -421,7 +484,11 @@ class Router:
             else:
                 found = self._evaluate(group, strategy, values)
                 constrained = found is not _ALL
-                ids = sorted(found) if found is not None else list(strategy.all_shards(topology.today()))
+                ids = (
+                    sorted(found)
+                    if found is not None
+                    else list(strategy.all_shards(topology.today()))
+                )
                 if not ids:
                     # Contradictory key conditions: no row can match; any one shard answers.
                     ids = list(strategy.all_shards(topology.today()))[:1]
@@ -473,6 +540,8 @@ class Router:
                 )
         if program.assigns_key:
             self._check_key_move(template, program, values, shards)
+        if len(shards) > 1 and program.split_error is not None:
+            raise UnsupportedSQLError(program.split_error)
         multi = len(shards) > 1 and template.kind == "select"
         merge_shape_ = program.merge if multi else None
         if multi and merge_shape_ is None:
@@ -511,6 +580,8 @@ class Router:
         self, group: _Group, strategy: Strategy, values: tuple[object, ...]
     ) -> frozenset[ShardId] | None:
         today = self.topology.today()
+        if not group.predicates:
+            return _ALL  # DDL: no WHERE, every physical table
         result: set[ShardId] = set()
         for predicate in group.predicates:
             found = _shards(predicate, strategy, values, today)
@@ -580,7 +651,11 @@ class Router:
                 physical = group.strategy.physical_table(placement.name, shard)
             elif placement.configured:
                 physical = placement.name
-                if placement.kind == "tenant" and tenant is not None and tenant.isolation == "schema":
+                if (
+                    placement.kind == "tenant"
+                    and tenant is not None
+                    and tenant.isolation == "schema"
+                ):
                     schema = tenant.schema
             else:
                 written = _written(ref.written, ref.quoted, dialect)
@@ -595,6 +670,15 @@ class Router:
             qualifiers.append(qualifier)
             tables[placement.name] = f"{schema}.{physical}" if schema else physical
         return names, qualifiers, tables
+
+    def _index_name(self, template: Template, names: list[str]) -> str:
+        """Index names are unique per schema: each physical table's index gets its suffix."""
+        index = template.ddl_index or ""
+        logical = template.refs[0].table if template.refs else ""
+        physical = names[0] if names else logical
+        bare = physical.rsplit(".", 1)[-1].strip('"`')
+        suffix = bare[len(logical) :] if bare.startswith(logical) else ""
+        return quote_identifier(index + suffix, self.topology.dialect)
 
     def _quoted(self, name: str, schema: str | None) -> str:
         key = (name, schema)
@@ -630,6 +714,8 @@ class Router:
                 out.append(names[index])
             elif kind == "qualifier":
                 out.append(qualifiers[index])
+            elif kind == "index":
+                out.append(self._index_name(template, names))
             elif kind == "limit":
                 out.append(placeholder)
                 params.append(limit_value)
@@ -651,6 +737,16 @@ class Router:
         return "".join(out), tuple(params)
 
 
+def _branch_of(template: Template, scope: int) -> int:
+    """The result scope (the statement, or its UNION branch) that ``scope`` belongs to."""
+    current: int | None = scope
+    while current is not None:
+        if current in template.root_scopes:
+            return current
+        current = template.scopes[current].parent
+    return scope
+
+
 def _only_broadcast(program: _Program) -> bool:
     return bool(program.broadcast_refs) and not program.fixed and not program.tenant_refs
 
@@ -658,7 +754,13 @@ def _only_broadcast(program: _Program) -> bool:
 def _written(name: str, quoted: bool, dialect: str) -> str:
     if not quoted:
         return name
-    return quote_identifier(name, dialect) if name != name.lower() else f'"{name}"' if dialect != "mysql" else f"`{name}`"
+    return (
+        quote_identifier(name, dialect)
+        if name != name.lower()
+        else f'"{name}"'
+        if dialect != "mysql"
+        else f"`{name}`"
+    )
 
 
 def _value(ref: ValueRef, values: tuple[object, ...]) -> object:
@@ -760,4 +862,3 @@ def bind(template: Template, params: Params) -> tuple[object, ...]:
 
 
 __all__ = ["Params", "Router", "bind"]
-

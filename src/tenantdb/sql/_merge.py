@@ -21,7 +21,7 @@ from ._render import Rendered, render_tree
 
 AggregateKind = Literal["count", "sum", "min", "max", "avg", "any"]
 
-_AGGREGATES: dict[type[exp.Expression], AggregateKind] = {
+_AGGREGATES: dict[type[exp.Expr], AggregateKind] = {
     exp.Count: "count",
     exp.Sum: "sum",
     exp.Min: "min",
@@ -55,7 +55,7 @@ class MergeShape:
     rendered: Rendered
     order_by: tuple[SortKey, ...]
     group_by: tuple[int, ...] | None
-    """Key columns of a grouped query; ``()`` for aggregates without GROUP BY; ``None``: no grouping."""
+    """Group key columns; ``()``: aggregates without GROUP BY; ``None``: not grouped."""
     aggregates: tuple[AggregateColumn, ...]
     distinct: bool
     hidden_columns: int
@@ -66,7 +66,7 @@ class MergeShape:
     """Whether each shard gets ``LIMIT limit+offset`` (the ``limit`` slot)."""
 
 
-def merge_shape(marked: exp.Expression, dialect: str) -> MergeShape:
+def merge_shape(marked: exp.Expr, dialect: str) -> MergeShape:
     """Build the multi-shard variant of a SELECT or set operation tree (with markers)."""
     tree = marked.copy()
     if isinstance(tree, exp.SetOperation):
@@ -76,7 +76,7 @@ def merge_shape(marked: exp.Expression, dialect: str) -> MergeShape:
     return _Select(tree, dialect).build()
 
 
-def _limit_values(node: exp.Expression) -> tuple[ValueRef | None, ValueRef | None]:
+def _limit_values(node: exp.Expr) -> tuple[ValueRef | None, ValueRef | None]:
     limit_node = node.args.get("limit")
     offset_node = node.args.get("offset")
     limit: ValueRef | None = None
@@ -98,7 +98,7 @@ def _limit_values(node: exp.Expression) -> tuple[ValueRef | None, ValueRef | Non
     return limit, offset
 
 
-def _push_limit(node: exp.Expression, limit: ValueRef | None, offset: ValueRef | None) -> bool:
+def _push_limit(node: exp.Expr, limit: ValueRef | None, offset: ValueRef | None) -> bool:
     """Replace LIMIT/OFFSET by ``LIMIT limit+offset``; return whether a limit slot was left."""
     node.set("offset", None)
     if limit is None:
@@ -135,7 +135,9 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
             raise UnsupportedSQLError(
                 "ORDER BY on a UNION across shards must name an output column or its position"
             )
-        keys.append(SortKey(index, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first"))))
+        keys.append(
+            SortKey(index, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first")))
+        )
     shard_limit = _push_limit(tree, limit, offset)
     return MergeShape(
         rendered=render_tree(tree, dialect),
@@ -154,7 +156,7 @@ class _Select:
     def __init__(self, tree: exp.Select, dialect: str) -> None:
         self.tree = tree
         self.dialect = dialect
-        self.items: list[exp.Expression] = list(tree.expressions)
+        self.items: list[exp.Expr] = list(tree.expressions)
         self.original_count = len(self.items)
         self.star_at = next(
             (
@@ -179,14 +181,16 @@ class _Select:
                 "so one shard answers"
             )
         distinct = tree.args.get("distinct") is not None
-        if isinstance(tree.args.get("distinct"), exp.Distinct) and tree.args["distinct"].args.get("on"):
+        if isinstance(tree.args.get("distinct"), exp.Distinct) and tree.args["distinct"].args.get(
+            "on"
+        ):
             raise UnsupportedSQLError("DISTINCT ON cannot be merged across shards")
         limit, offset = _limit_values(tree)
         group = tree.args.get("group")
         group_exprs = list(group.expressions) if isinstance(group, exp.Group) else []
         aggregates = self._aggregate_items()
         grouped = bool(group_exprs) or bool(aggregates)
-        hidden: list[exp.Expression] = []
+        hidden: list[exp.Expr] = []
         agg_specs: list[AggregateColumn] = []
         group_keys: list[int] = []
         if grouped:
@@ -199,12 +203,18 @@ class _Select:
                     item = self.items[position]
                     avg = item.this if isinstance(item, exp.Alias) else item
                     assert isinstance(avg, exp.Avg)
-                    replacement: exp.Expression = exp.Sum(this=avg.this.copy())
+                    replacement: exp.Expr = exp.Sum(this=avg.this.copy())
                     if isinstance(item, exp.Alias):
                         replacement = exp.alias_(replacement, item.alias)
                     self.items[position] = replacement
-                    hidden.append(exp.alias_(exp.Count(this=avg.this.copy()), f"tdb_hidden_{len(hidden)}"))
-                    agg_specs.append(AggregateColumn(position, "avg", self._index(self.original_count + len(hidden) - 1)))
+                    hidden.append(
+                        exp.alias_(exp.Count(this=avg.this.copy()), f"tdb_hidden_{len(hidden)}")
+                    )
+                    agg_specs.append(
+                        AggregateColumn(
+                            position, "avg", self._index(self.original_count + len(hidden) - 1)
+                        )
+                    )
                 else:
                     agg_specs.append(AggregateColumn(position, kind))
             for expression in group_exprs:
@@ -223,21 +233,25 @@ class _Select:
                     raise UnsupportedSQLError(
                         "with SELECT DISTINCT across shards, ORDER BY must use selected columns"
                     )
-                kind = _AGGREGATES.get(type(ordered.this))
-                if grouped and kind is None and self._find_group(ordered.this, group_exprs) is None:
+                order_kind = _AGGREGATES.get(type(ordered.this))
+                if (
+                    grouped
+                    and order_kind is None
+                    and self._find_group(ordered.this, group_exprs) is None
+                ):
                     raise UnsupportedSQLError(
                         "across shards, ORDER BY of a grouped query must use a group key or an "
                         "aggregate"
                     )
-                if grouped and kind is not None:
-                    if kind == "avg" or _is_distinct_count(ordered.this):
+                if grouped and order_kind is not None:
+                    if order_kind == "avg" or _is_distinct_count(ordered.this):
                         raise UnsupportedSQLError(
                             "ORDER BY AVG(...) or COUNT(DISTINCT ...) across shards: select the "
                             "aggregate and order by its alias"
                         )
                     hidden.append(exp.alias_(ordered.this.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
-                    agg_specs.append(AggregateColumn(self._index(found), kind))
+                    agg_specs.append(AggregateColumn(self._index(found), order_kind))
                 else:
                     hidden.append(exp.alias_(ordered.this.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
@@ -260,12 +274,16 @@ class _Select:
         return MergeShape(
             rendered=render_tree(tree, self.dialect),
             order_by=tuple(_fix(k, total, self.star_at) for k in keys),
-            group_by=tuple(_fix_index(g, total, self.star_at) for g in group_keys) if grouped else None,
+            group_by=tuple(_fix_index(g, total, self.star_at) for g in group_keys)
+            if grouped
+            else None,
             aggregates=tuple(
                 AggregateColumn(
                     _fix_index(a.column, total, self.star_at),
                     a.kind,
-                    None if a.count_column is None else _fix_index(a.count_column, total, self.star_at),
+                    None
+                    if a.count_column is None
+                    else _fix_index(a.count_column, total, self.star_at),
                 )
                 for a in agg_specs
             ),
@@ -277,10 +295,7 @@ class _Select:
         )
 
     def _window_at_top(self) -> bool:
-        for item in self.items:
-            if any(True for _ in item.find_all(exp.Window)):
-                return True
-        return False
+        return any(any(True for _ in item.find_all(exp.Window)) for item in self.items)
 
     def _aggregate_items(self) -> dict[int, AggregateKind]:
         found: dict[int, AggregateKind] = {}
@@ -303,7 +318,7 @@ class _Select:
         return found
 
     def _check_plain_items(
-        self, aggregates: dict[int, AggregateKind], group_exprs: list[exp.Expression]
+        self, aggregates: dict[int, AggregateKind], group_exprs: list[exp.Expr]
     ) -> None:
         for position, item in enumerate(self.items):
             if position in aggregates:
@@ -317,9 +332,7 @@ class _Select:
                     "add it to GROUP BY"
                 )
 
-    def _find_group(
-        self, expression: exp.Expression, group_exprs: list[exp.Expression]
-    ) -> exp.Expression | None:
+    def _find_group(self, expression: exp.Expr, group_exprs: list[exp.Expr]) -> exp.Expr | None:
         for candidate in group_exprs:
             if candidate == expression:
                 return candidate
@@ -332,7 +345,7 @@ class _Select:
                 return candidate
         return None
 
-    def _find_item(self, expression: exp.Expression) -> int | None:
+    def _find_item(self, expression: exp.Expr) -> int | None:
         if isinstance(expression, exp.Literal) and not expression.is_string:
             position = int(str(expression.this)) - 1
             if not 0 <= position < self.original_count:
@@ -355,11 +368,11 @@ class _Select:
         return position
 
 
-def _aggregates_in(node: exp.Expression) -> list[exp.Expression]:
+def _aggregates_in(node: exp.Expr) -> list[exp.Expr]:
     return [n for n in node.find_all(exp.AggFunc) if not _inside_subquery(n, node)]
 
 
-def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
+def _inside_subquery(node: exp.Expr, root: exp.Expr) -> bool:
     current = node.parent
     while current is not None and current is not root:
         if isinstance(current, exp.Subquery | exp.Select):
@@ -368,7 +381,7 @@ def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
     return False
 
 
-def _is_distinct_count(node: exp.Expression) -> bool:
+def _is_distinct_count(node: exp.Expr) -> bool:
     return isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct)
 
 

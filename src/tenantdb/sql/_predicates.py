@@ -76,7 +76,7 @@ ANY = _Unconstrained()
 Predicate = Atom | AllOf | AnyOf | _Unconstrained
 
 _FLIP: dict[Op, Op] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
-_COMPARISONS: dict[type[exp.Expression], Op] = {
+_COMPARISONS: dict[type[exp.Expr], Op] = {
     exp.EQ: "eq",
     exp.LT: "lt",
     exp.LTE: "le",
@@ -101,7 +101,7 @@ def column_name(node: exp.Column) -> ColumnName:
     return ColumnName(qualifier or None, name)
 
 
-def value_ref(node: exp.Expression) -> ValueRef | None:
+def value_ref(node: exp.Expr) -> ValueRef | None:
     """Read a placeholder or a literal; ``None`` for anything else (an expression, a column)."""
     if isinstance(node, exp.Paren):
         return value_ref(node.this)
@@ -140,7 +140,7 @@ def _number(text: str) -> object:
         return text
 
 
-def extract(condition: exp.Expression | None) -> Predicate:
+def extract(condition: exp.Expr | None) -> Predicate:
     """Turn a WHERE/ON condition into a predicate over column constraints."""
     if condition is None:
         return ANY
@@ -194,14 +194,14 @@ def any_of(parts: list[Predicate]) -> Predicate:
     return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
 
-def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+def conjuncts(condition: exp.Expr | None) -> list[exp.Expr]:
     """The top-level AND terms of a condition (parentheses unwrapped)."""
     if condition is None:
         return []
     while isinstance(condition, exp.Paren):
         condition = condition.this
     if isinstance(condition, exp.And):
-        out: list[exp.Expression] = []
+        out: list[exp.Expr] = []
         for part in condition.flatten():
             out.extend(conjuncts(part))
         return out
@@ -234,4 +234,3 @@ __all__ = [
     "literal_value",
     "value_ref",
 ]
-

@@ -15,10 +15,10 @@ from sqlglot import exp
 
 from ._placeholders import MARKER_PREFIX
 
-SlotKind = Literal["param", "table", "qualifier", "rows", "limit"]
+SlotKind = Literal["param", "table", "qualifier", "index", "rows", "limit"]
 
-_SLOT = re.compile(r"__tdb_(?:([ptq])(\d+)|(rows|limit))__")
-_KINDS: dict[str, SlotKind] = {"p": "param", "t": "table", "q": "qualifier"}
+_SLOT = re.compile(r"__tdb_(?:([ptqx])(\d+)|(rows|limit))__")
+_KINDS: dict[str, SlotKind] = {"p": "param", "t": "table", "q": "qualifier", "x": "index"}
 
 PLACEHOLDER = {"postgres": "%s", "mysql": "%s", "sqlite": "?"}
 """The positional placeholder each dialect's driver takes."""
@@ -37,7 +37,7 @@ class Rendered:
         return tuple(index for kind, index in self.slots if kind == "param")
 
 
-def render_tree(tree: exp.Expression, dialect: str) -> Rendered:
+def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
     """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots."""
     for node in list(tree.find_all(exp.Placeholder)):
         name = str(node.this or "")

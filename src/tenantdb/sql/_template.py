@@ -37,9 +37,9 @@ StatementKind = Literal["select", "insert", "update", "delete", "ddl"]
 JoinKind = Literal["from", "inner", "outer", "target"]
 Dialect = Literal["postgres", "mysql", "sqlite"]
 
-_DDL_KINDS: dict[type[exp.Expression], frozenset[str]] = {
+_DDL_KINDS: dict[type[exp.Expr], frozenset[str]] = {
     exp.Create: frozenset({"TABLE", "INDEX"}),
-    exp.Drop: frozenset({"TABLE", "INDEX"}),
+    exp.Drop: frozenset({"TABLE", "INDEX"}),  # DROP INDEX is refused with its own reason
     exp.Alter: frozenset({"TABLE"}),
 }
 
@@ -86,6 +86,11 @@ class Scope:
     """``JOIN t USING (cols)``: (reference index of t, columns)."""
     semijoins: tuple[Semijoin, ...]
     refs: tuple[int, ...]
+    reduces: bool = False
+    """Aggregates, GROUP BY, DISTINCT, LIMIT or window functions at this level: rows
+    computed here depend on seeing every row, so this level cannot be split across shards
+    unless it is tied to one key."""
+    group_by: tuple[ColumnName, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ class Template:
     dialect: Dialect
     sql: str
     kind: StatementKind
-    statement: exp.Expression = field(repr=False)
+    statement: exp.Expr = field(repr=False)
     """The parsed tree with ``:tdbp<n>`` placeholders. Never mutate it; copy first."""
     param_names: tuple[str | None, ...]
     refs: tuple[TableRef, ...]
@@ -120,9 +125,11 @@ class Template:
     assignments: tuple[tuple[ColumnName, ValueRef | None], ...]
     insert: InsertShape | None
     rendered: Rendered = field(repr=False)
-    marked: exp.Expression = field(repr=False)
+    marked: exp.Expr = field(repr=False)
     """The tree with table and qualifier markers in place; the source of merge variants."""
     ddl_kind: str | None = None
+    ddl_index: str | None = None
+    """The index name of CREATE INDEX; each physical table's index gets its own suffix."""
     programs: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     """Router-owned cache of topology-specific compilations (see routing)."""
 
@@ -196,7 +203,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names).build()
 
 
-def _parse_one(text: str, dialect: str) -> exp.Expression:
+def _parse_one(text: str, dialect: str) -> exp.Expr:
     if not text.strip():
         raise UnsupportedSQLError("empty statement; pass one SQL statement")
     try:
@@ -219,7 +226,7 @@ def _first_line(text: str) -> str:
     return line.replace("\x1b[4m", "").replace("\x1b[0m", "")
 
 
-def _classify(statement: exp.Expression) -> tuple[StatementKind, str | None]:
+def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
     if isinstance(statement, exp.Select | exp.SetOperation):
         for select in statement.find_all(exp.Select):
             if select.args.get("into"):
@@ -251,7 +258,7 @@ def _classify(statement: exp.Expression) -> tuple[StatementKind, str | None]:
     )
 
 
-def _check_placeholders(statement: exp.Expression, expected: int) -> None:
+def _check_placeholders(statement: exp.Expr, expected: int) -> None:
     seen: set[int] = set()
     for node in statement.find_all(exp.Placeholder, exp.Parameter):
         name = str(node.this or "") if isinstance(node, exp.Placeholder) else ""
@@ -271,12 +278,32 @@ def _check_placeholders(statement: exp.Expression, expected: int) -> None:
 _SCOPE_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Insert)
 
 
+def _reduces(node: exp.Expr) -> bool:
+    """Whether a scope computes rows from many rows (aggregate, DISTINCT, LIMIT, window)."""
+    if any(node.args.get(arg) for arg in ("group", "having", "distinct", "limit", "offset")):
+        return True
+    if not isinstance(node, exp.Select):
+        return False
+    for item in node.expressions:
+        for found in item.find_all(exp.AggFunc, exp.Window):
+            if _enclosing_select(found) is node:
+                return True
+    return False
+
+
+def _enclosing_select(node: exp.Expr) -> exp.Expr | None:
+    current = node.parent
+    while current is not None and not isinstance(current, _SCOPE_TYPES):
+        current = current.parent
+    return current
+
+
 class _Analyzer:
     """Walks the tree once to find table references, scopes and predicates."""
 
     def __init__(
         self,
-        statement: exp.Expression,
+        statement: exp.Expr,
         dialect: Dialect,
         sql: str,
         kind: StatementKind,
@@ -291,10 +318,11 @@ class _Analyzer:
         self.ddl_kind = ddl_kind
         self.names = names
         self.scope_ids: dict[int, int] = {}
-        self.scope_nodes: list[exp.Expression] = []
+        self.scope_nodes: list[exp.Expr] = []
         self.scope_parents: list[int | None] = []
         self.refs: list[TableRef] = []
         self.ref_nodes: list[exp.Table] = []
+        self.ddl_index: str | None = None
 
     # -- scopes and references ------------------------------------------------------
 
@@ -325,7 +353,8 @@ class _Analyzer:
             values.set("expressions", [exp.Var(this="__tdb_rows__")])
         rendered = render_tree(tree, self.dialect)
         locking = any(
-            isinstance(node, exp.Lock) for select in tree.find_all(exp.Select)
+            isinstance(node, exp.Lock)
+            for select in tree.find_all(exp.Select)
             for node in (select.args.get("locks") or [])
         )
         return Template(
@@ -347,18 +376,19 @@ class _Analyzer:
             rendered=rendered,
             marked=marked,
             ddl_kind=self.ddl_kind,
+            ddl_index=self.ddl_index,
         )
 
-    def _enclosing_scope(self, node: exp.Expression | None) -> int | None:
+    def _enclosing_scope(self, node: exp.Expr | None) -> int | None:
         while node is not None:
             if isinstance(node, _SCOPE_TYPES):
                 return self.scope_ids.get(id(node))
             node = node.parent
         return None
 
-    def _cte_names_visible(self, node: exp.Expression) -> set[str]:
+    def _cte_names_visible(self, node: exp.Expr) -> set[str]:
         names: set[str] = set()
-        current: exp.Expression | None = node
+        current: exp.Expr | None = node
         while current is not None:
             with_ = current.args.get("with_") or current.args.get("with")
             if isinstance(with_, exp.With):
@@ -369,11 +399,10 @@ class _Analyzer:
 
     def _dml_refs(self) -> None:
         for node in list(self.tree.find_all(exp.Table)):
-            if not isinstance(node.this, exp.Identifier):
-                # Table functions (generate_series(...), UNNEST) are not tables.
-                if node.this is not None and not isinstance(node.this, exp.Identifier):
-                    continue
-            name = identifier_name(node.this) if isinstance(node.this, exp.Identifier) else ""
+            ident = node.this
+            if not isinstance(ident, exp.Identifier):
+                continue  # table functions (generate_series(...), UNNEST) are not tables
+            name = identifier_name(ident)
             if not name:
                 continue
             db = node.args.get("db")
@@ -395,8 +424,8 @@ class _Analyzer:
                 TableRef(
                     index=len(self.refs),
                     table=name,
-                    written=str(node.this.this),
-                    quoted=bool(node.this.quoted),
+                    written=str(ident.this),
+                    quoted=bool(ident.quoted),
                     schema=schema,
                     qualifier=alias_name or name,
                     scope=scope,
@@ -413,8 +442,16 @@ class _Analyzer:
             index = tree.this
             table = index.args.get("table") if isinstance(index, exp.Index) else None
             targets = [table]
+            name = index.this if isinstance(index, exp.Index) else None
+            if not isinstance(name, exp.Identifier):
+                raise UnsupportedSQLError("CREATE INDEX needs an index name")
+            self.ddl_index = str(name.this)
+            index.set("this", exp.Identifier(this="__tdb_x0__", quoted=False))
         elif isinstance(tree, exp.Drop) and self.ddl_kind == "DROP INDEX":
-            targets = []
+            raise UnsupportedSQLError(
+                "DROP INDEX cannot be placed (it does not name its table); drop the index on "
+                "each physical table from an admin tool, or drop and recreate the table"
+            )
         for node in targets:
             if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
                 continue
@@ -455,7 +492,7 @@ class _Analyzer:
     def _scope(self, index: int) -> Scope:
         node = self.scope_nodes[index]
         where = node.args.get("where")
-        terms: list[exp.Expression] = conjuncts(where.this if isinstance(where, exp.Where) else None)
+        terms: list[exp.Expr] = conjuncts(where.this if isinstance(where, exp.Where) else None)
         predicate_terms = list(terms)
         equality_terms = list(terms)
         using: list[tuple[int, tuple[str, ...]]] = []
@@ -498,6 +535,12 @@ class _Analyzer:
                     semijoins.append(
                         Semijoin(column_name(term.this), self.scope_ids[id(sub)], inner)
                     )
+        group = node.args.get("group")
+        group_by = tuple(
+            column_name(e)
+            for e in (group.expressions if isinstance(group, exp.Group) else [])
+            if isinstance(e, exp.Column)
+        )
         return Scope(
             index=index,
             parent=self.scope_parents[index],
@@ -506,9 +549,11 @@ class _Analyzer:
             using=tuple(using),
             semijoins=tuple(semijoins),
             refs=refs,
+            reduces=_reduces(node),
+            group_by=group_by,
         )
 
-    def _ref_index_of(self, node: exp.Expression | None) -> int | None:
+    def _ref_index_of(self, node: exp.Expr | None) -> int | None:
         for ref, ref_node in zip(self.refs, self.ref_nodes, strict=True):
             if ref_node is node:
                 return ref.index
@@ -518,7 +563,7 @@ class _Analyzer:
         root = self.tree
         if isinstance(root, exp.SetOperation):
             branches: list[int] = []
-            stack: list[exp.Expression] = [root]
+            stack: list[exp.Expr] = [root]
             while stack:
                 node = stack.pop()
                 if isinstance(node, exp.SetOperation):
@@ -536,11 +581,11 @@ class _Analyzer:
         tree = self.tree
         if not isinstance(tree, exp.Update):
             return ()
-        out: list[tuple[ColumnName, ValueRef | None]] = []
-        for assignment in tree.expressions:
-            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
-                out.append((column_name(assignment.this), value_ref(assignment.expression)))
-        return tuple(out)
+        return tuple(
+            (column_name(assignment.this), value_ref(assignment.expression))
+            for assignment in tree.expressions
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column)
+        )
 
     def _insert_shape(self) -> InsertShape:
         tree = self.tree
@@ -565,12 +610,12 @@ class _Analyzer:
                     )
                 rows.append(tuple(value_ref(item) for item in items))
                 renders.append(render_tree(row.copy(), self.dialect))
-        upsert: list[ColumnName] = []
         conflict = tree.args.get("conflict")
-        if isinstance(conflict, exp.OnConflict):
-            for assignment in conflict.expressions or []:
-                if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
-                    upsert.append(column_name(assignment.this))
+        upsert = [
+            column_name(assignment.this)
+            for assignment in (conflict.expressions or [] if conflict is not None else [])
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column)
+        ]
         return InsertShape(
             columns=columns,
             rows=tuple(rows),
@@ -595,7 +640,9 @@ class _Analyzer:
                 column.set("db", None)
                 column.set("catalog", None)
 
-    def _resolve_unaliased(self, qualifier: str, schema: str | None, scope: int | None) -> int | None:
+    def _resolve_unaliased(
+        self, qualifier: str, schema: str | None, scope: int | None
+    ) -> int | None:
         while scope is not None:
             for ref in self.refs:
                 if ref.scope == scope and ref.qualifier == qualifier:

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._model import Isolation, Tenant, TenantLimits, TenantStatus
+from ._static import StaticTenants
 
-__all__ = ["Isolation", "Tenant", "TenantLimits", "TenantStatus"]
+__all__ = ["Isolation", "StaticTenants", "Tenant", "TenantLimits", "TenantStatus"]

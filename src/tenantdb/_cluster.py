@@ -1,0 +1,97 @@
+"""The Cluster: one logical database over many physical ones, built from a configuration."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .config import Config, TenantConfig, load_config
+from .routing import Params, RoutePlan, Router, Topology
+from .sql import TemplateCache
+from .tenants import StaticTenants, Tenant, TenantLimits
+
+ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
+
+
+class Cluster:
+    """Routes statements for a configured set of datasources, tables and tenants.
+
+    Building a cluster validates the configuration and the topology; it opens no
+    connection and does no I/O beyond reading the configuration file.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        today: Callable[[], datetime.date] = datetime.date.today,
+        template_cache_size: int = 4096,
+    ) -> None:
+        self.config = config
+        self.topology = Topology.from_config(config, today=today)
+        self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
+        self.tenants = StaticTenants(
+            _tenant(tenant_id, entry) for tenant_id, entry in config.tenants.items()
+        )
+        self._closed = False
+
+    def explain(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        tenant: str | Tenant | None = None,
+        admin: bool = False,
+    ) -> RoutePlan:
+        """Route ``sql`` without running it and return the plan (``plan.to_dict()`` for JSON).
+
+        ``tenant`` is a tenant id (looked up in ``cluster.tenants``; UnknownTenantError if
+        absent) or a Tenant. Raises RoutingError, UnsupportedSQLError or ProgrammingError
+        exactly as executing the statement would. Never connects to a database.
+        """
+        resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
+        return self.router.route(sql, params, tenant=resolved, admin=admin)
+
+    def close(self) -> None:
+        """Release the cluster's resources. Safe to call more than once."""
+        self._closed = True
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Cluster {state} {self.topology!r} {self.tenants!r}>"
+
+
+def connect(
+    config: ConfigSource, *, today: Callable[[], datetime.date] = datetime.date.today
+) -> Cluster:
+    """Build a Cluster from a configuration file path, a mapping, or a Config.
+
+    Validates the whole configuration (ConfigError lists every problem) and builds the
+    topology; opens no connection.
+    """
+    return Cluster(load_config(config), today=today)
+
+
+def _tenant(tenant_id: str, entry: TenantConfig) -> Tenant:
+    return Tenant(
+        id=tenant_id,
+        datasource=entry.datasource,
+        isolation=entry.isolation,
+        schema=entry.schema_name,
+        status=entry.status,
+        limits=TenantLimits(
+            requests_per_second=entry.limits.requests_per_second,
+            burst=entry.limits.burst,
+            max_concurrent=entry.limits.max_concurrent,
+        ),
+        features=dict(entry.features),
+        version=1,
+    )

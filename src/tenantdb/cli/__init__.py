@@ -1,0 +1,28 @@
+"""The ``tenantdb`` command line: one entry point, one sub-command per job."""
+
+from __future__ import annotations
+
+import typer
+
+from ._config import config_app
+from ._demo import demo_command
+from ._explain import explain_command
+
+app = typer.Typer(
+    name="tenantdb",
+    help="Route, shard and isolate a multi-tenant database from inside your process.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_app, name="config")
+app.command("explain")(explain_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

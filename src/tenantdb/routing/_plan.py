@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..sql import AggregateColumn, SortKey, StatementKind
 
 Role = Literal["primary", "replica"]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One place a statement runs: datasource, role, physical SQL and its parameters."""
+class Target(NamedTuple):
+    """One place a statement runs: datasource, role, physical SQL and its parameters.
+
+    An immutable named tuple: plans are built on the hot path, and a tuple is the cheapest
+    immutable record Python has.
+    """
 
     datasource: str
     role: Role
@@ -67,8 +70,7 @@ class MergePlan:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RoutePlan:
+class RoutePlan(NamedTuple):
     """Where a statement goes and how its results merge.
 
     ``merge`` is set for reads with more than one target; writes with several targets

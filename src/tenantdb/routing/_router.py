@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ProgrammingError, RoutingError, UnsupportedSQLError
@@ -80,6 +81,13 @@ class _Program:
     split_error: str | None = None
     """Why this statement cannot run on several shards at once (checked when it would)."""
     merge: MergeShape | None = None
+    point_key: Param | None = None
+    """Set when the statement is pinned by one ``key = %s`` and nothing else varies: the
+    fast path routes it by that parameter alone, with the SQL of each shard cached."""
+    point_targets: dict[ShardId, tuple[str, str, Mapping[str, str]]] | None = None
+    tenant_targets: dict[tuple[str | None, str | None], Target] | None = None
+    """Fast path for statements on ``tenant`` tables alone: one cached target per
+    (datasource, schema), since nothing else about the statement varies by tenant."""
 
 
 class Router:
@@ -116,7 +124,79 @@ class Router:
         template = sql if isinstance(sql, Template) else self.template(sql)
         values = bind(template, params)
         program = self._program(template, admin)
+        if program.point_key is not None:
+            value = values[program.point_key.index]
+            if value is not None:
+                return self._point_plan(template, program, value, values, tenant, admin)
+        elif program.tenant_targets is not None and tenant is not None:
+            return self._tenant_plan(template, program, values, tenant, admin)
         return self._plan(template, program, values, tenant, admin)
+
+    def _tenant_plan(
+        self,
+        template: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        tenant: Tenant,
+        admin: bool,
+    ) -> RoutePlan:
+        """The fast path for tenant tables: the target's text is cached per placement."""
+        assert program.tenant_targets is not None
+        key = (tenant.datasource, tenant.schema if tenant.isolation == "schema" else None)
+        cached = program.tenant_targets.get(key)
+        if cached is None:
+            plan = self._plan(template, program, values, tenant, admin)
+            cached = plan.targets[0]
+            program.tenant_targets[key] = cached
+            return plan
+        rendered = template.rendered
+        if rendered.params_in_order and len(rendered.params) == len(values):
+            params = values
+        else:
+            params = tuple(values[i] for i in rendered.params)
+        return RoutePlan(
+            kind=template.kind,
+            targets=(cached._replace(params=params),),
+            merge=None,
+            tenant=tenant.id,
+            admin=admin,
+        )
+
+    def _point_plan(
+        self,
+        template: Template,
+        program: _Program,
+        value: object,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        admin: bool,
+    ) -> RoutePlan:
+        """The fast path: one shard chosen by one parameter, its SQL text cached per shard."""
+        group = program.group
+        assert group is not None and group.strategy is not None
+        assert program.point_targets is not None
+        shard = group.strategy.shard_for(value)
+        cached = program.point_targets.get(shard)
+        if cached is None:
+            names, qualifiers, tables = self._names_for(template, program, shard, None)
+            sql, _ = self._render(
+                template, template.rendered, names, qualifiers, values, None, None
+            )
+            cached = (group.strategy.datasource_of(shard), sql, MappingProxyType(tables))
+            program.point_targets[shard] = cached
+        rendered = template.rendered
+        if rendered.params_in_order and len(rendered.params) == len(values):
+            params = values
+        else:
+            params = tuple(values[i] for i in rendered.params)
+        target = Target(cached[0], "primary", cached[1], params, cached[2])
+        return RoutePlan(
+            kind=template.kind,
+            targets=(target,),
+            merge=None,
+            tenant=tenant.id if tenant is not None else None,
+            admin=admin,
+        )
 
     # -- per template ---------------------------------------------------------------
 
@@ -200,6 +280,31 @@ class Router:
             assigns_key=assigns_key,
             split_error=split_error,
         )
+        if (
+            group is not None
+            and group.strategy is not None
+            and len(group.predicates) == 1
+            and isinstance(group.predicates[0], Atom)
+            and group.predicates[0].op == "eq"
+            and isinstance(group.predicates[0].values[0], Param)
+            and insert_key is None
+            and not assigns_key
+            and not fixed
+            and not tenant_refs
+            and not broadcast_refs
+            and template.kind != "ddl"
+        ):
+            program.point_key = group.predicates[0].values[0]
+            program.point_targets = {}
+        if (
+            tenant_refs
+            and group is None
+            and not fixed
+            and not broadcast_refs
+            and template.insert is None
+            and template.kind != "ddl"
+        ):
+            program.tenant_targets = {}
         if template.kind == "select" and (group is not None or _only_broadcast(program)):
             # Built eagerly so unsupported shapes fail the same way whatever the parameters;
             # a statement that then lands on one shard simply does not use it.
@@ -556,7 +661,7 @@ class Router:
             sql, params = self._render(
                 template, rendered, names, qualifiers, values, row_ids, limit_value
             )
-            targets.append(Target(datasource, "primary", sql, params, tables))
+            targets.append(Target(datasource, "primary", sql, params, MappingProxyType(tables)))
         merge = None
         if merge_shape_ is not None:
             merge = MergePlan(

@@ -30,11 +30,10 @@ class Rendered:
 
     pieces: tuple[str, ...]
     slots: tuple[tuple[SlotKind, int], ...]
-
-    @property
-    def params(self) -> tuple[int, ...]:
-        """Placeholder indexes in the order their values must be passed."""
-        return tuple(index for kind, index in self.slots if kind == "param")
+    params: tuple[int, ...] = ()
+    """Placeholder indexes in the order their values must be passed."""
+    params_in_order: bool = True
+    """Whether ``params`` is exactly 0, 1, 2, ...: the caller's values pass through as is."""
 
 
 def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
@@ -62,7 +61,8 @@ def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
         position = match.end()
     tail = text[position:]
     pieces.append(tail.replace("%", "%%") if escape else tail)
-    return Rendered(tuple(pieces), tuple(slots))
+    params = tuple(index for kind, index in slots if kind == "param")
+    return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
 
 
 __all__ = ["PLACEHOLDER", "Rendered", "SlotKind", "render_tree"]

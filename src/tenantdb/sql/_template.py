@@ -165,9 +165,11 @@ class TemplateCache:
         template = self._items.get(key)
         if template is not None:
             self.hits += 1
-            with self._lock:
-                if key in self._items:
-                    self._items.move_to_end(key)
+            try:
+                # move_to_end is atomic under the GIL; the key may have just been evicted.
+                self._items.move_to_end(key)
+            except KeyError:
+                pass
             return template
         self.misses += 1
         template = parse_template(sql, dialect)

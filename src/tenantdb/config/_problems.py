@@ -156,7 +156,7 @@ class ProblemCollector:
         if value is None:
             return "null"
         if isinstance(value, int | float):
-            return repr(value)
+            return _number(value)
         if isinstance(value, datetime.date):
             return value.isoformat()
         return describe_kind(value)
@@ -238,7 +238,7 @@ class ProblemCollector:
         if kind in {"bool_type", "bool_parsing"}:
             return f"expected true or false, got {got}"
         if kind == "string_type":
-            return f"expected a string, got {describe_kind(value)} ({got})"
+            return f"expected a string, got {got}"
         if kind in _BOUND_WORDS:
             words, bound_key = _BOUND_WORDS[kind]
             return f"must be {words} {_number(context[bound_key])}, got {got}"

@@ -33,7 +33,6 @@ from ._template import (
 
 __all__ = [
     "ANY",
-    "PLACEHOLDER",
     "AggregateColumn",
     "AggregateKind",
     "AllOf",
@@ -44,6 +43,7 @@ __all__ = [
     "Dialect",
     "InsertShape",
     "MergeShape",
+    "PLACEHOLDER",
     "Param",
     "Predicate",
     "Rendered",

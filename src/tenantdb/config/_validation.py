@@ -92,7 +92,10 @@ class _DocumentChecker:
             )
             return None
         header = self._header(document)
-        datasources = self._datasources(document)
+        datasource_entries = self._entries(document, "datasources")
+        # Every declared name can be referred to, even if its settings have problems.
+        self.declared_datasources = [name for name, _ in datasource_entries]
+        datasources = self._datasources(document.get("datasources"), datasource_entries)
         dialect = self._dialect(document, header, datasources)
         default = self._default_datasource(document, header)
         table_entries = self._entries(document, "tables")
@@ -169,24 +172,23 @@ class _DocumentChecker:
 
     # -- datasources -----------------------------------------------------------------
 
-    def _datasources(self, document: Mapping[Any, Any]) -> dict[str, DatasourceConfig]:
-        entries = self._entries(document, "datasources")
-        raw = document.get("datasources")
-        if raw is None or (isinstance(raw, Mapping) and not raw):
+    def _datasources(
+        self, section: object, entries: Sequence[tuple[str, Any]]
+    ) -> dict[str, DatasourceConfig]:
+        if section is None or (isinstance(section, Mapping) and not section):
             self.problems.add(
                 ("datasources",),
                 "at least one datasource is required, e.g."
                 ' [datasources.ds0] url = "sqlite:///data/shard0.db"',
             )
-        self.declared_datasources = [name for name, _ in entries]
         parsed: dict[str, DatasourceConfig] = {}
-        for name, raw in entries:
+        for name, settings in entries:
             path: KeyPath = ("datasources", name)
             if not is_identifier(name):
                 self.problems.add(
                     path, f"datasource name '{name}' is not a plain name; use {IDENTIFIER_HELP}"
                 )
-            datasource = self.problems.parse(DatasourceConfig, raw, path)
+            datasource = self.problems.parse(DatasourceConfig, settings, path)
             if datasource is not None:
                 self._check_datasource(datasource, path)
                 parsed[name] = datasource
@@ -256,7 +258,7 @@ class _DocumentChecker:
     ) -> dict[str, TableConfig]:
         tables: dict[str, TableConfig] = {}
         by_folded_name: dict[str, str] = {}
-        for name, raw in entries:
+        for name, settings in entries:
             path: KeyPath = ("tables", name)
             if not is_identifier(name):
                 self.problems.add(
@@ -269,7 +271,7 @@ class _DocumentChecker:
                     f"table name '{name}' differs from '{first}' only in case;"
                     " SQL table names are case-insensitive, so keep one of them",
                 )
-            document = self.problems.parse(TableDocument, raw, path)
+            document = self.problems.parse(TableDocument, settings, path)
             if document is None:
                 continue
             before = len(self.problems)
@@ -523,12 +525,12 @@ class _DocumentChecker:
     def _tenants(self, document: Mapping[Any, Any]) -> dict[str, TenantConfig]:
         tenants: dict[str, TenantConfig] = {}
         schema_owners: dict[str, str] = {}
-        for tenant_id, raw in self._entries(document, "tenants"):
+        for tenant_id, settings in self._entries(document, "tenants"):
             path: KeyPath = ("tenants", tenant_id)
             problem = tenant_id_problem(tenant_id)
             if problem is not None:
                 self.problems.add(path, problem)
-            tenant = self.problems.parse(TenantConfig, raw, path)
+            tenant = self.problems.parse(TenantConfig, settings, path)
             if tenant is None:
                 continue
             before = len(self.problems)

@@ -55,15 +55,24 @@ class _Walker:
         self.templates: dict[KeyPath, str] = {}
         self.secrets: set[str] = set()
         self.problems: list[tuple[KeyPath, str]] = []
+        # Containers being walked: a YAML alias can make a value contain itself.
+        self.open: set[int] = set()
 
     def walk(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, str):
             return self.substitute(value, path)
-        if isinstance(value, Mapping):
-            return {key: self.walk(item, (*path, str(key))) for key, item in value.items()}
-        if isinstance(value, list | tuple):
+        if not isinstance(value, Mapping | list | tuple):
+            return value
+        if id(value) in self.open:
+            self.problems.append((path, "this value contains itself (a YAML alias cycle)"))
+            return None
+        self.open.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                return {key: self.walk(item, (*path, str(key))) for key, item in value.items()}
             return [self.walk(item, (*path, index)) for index, item in enumerate(value)]
-        return value
+        finally:
+            self.open.discard(id(value))
 
     def substitute(self, text: str, path: KeyPath) -> str:
         if "${" not in text:

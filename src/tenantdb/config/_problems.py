@@ -3,8 +3,8 @@
 Every message is built to say what is allowed or what to change. Values are shown through
 ``ProblemCollector.show``: a value that came from the environment is shown as the text
 written in the file (``'${PGPASSWORD}' (interpolated)``) and URLs lose their password, so a
-secret never reaches a message; as a last line of defence every value taken from the
-environment is also masked in the final messages.
+secret never reaches a message; as a last line of defence every value of four or more
+characters taken from the environment is also masked (``***``) in the final messages.
 """
 
 from __future__ import annotations

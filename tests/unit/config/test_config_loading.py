@@ -227,6 +227,27 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, name: str, text: str) -> No
         load_config(_write(tmp_path, name, text))
 
 
+def test_yaml_alias_cycle_is_a_problem(tmp_path: Path) -> None:
+    text = (
+        "datasources:\n  ds0: {url: 'sqlite:///x.db'}\n"
+        "tenants:\n  acme: &loop\n    features: *loop\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, "cycle.yaml", text), env={})
+    assert [(problem.path, problem.message) for problem in info.value.problems] == [
+        ("tenants.acme.features", "this value contains itself (a YAML alias cycle)")
+    ]
+
+
+def test_shared_yaml_anchors_are_fine(tmp_path: Path) -> None:
+    text = (
+        "datasources:\n  ds0: {url: 'sqlite:///a.db', pool: &pool {max_size: 3}}\n"
+        "  ds1: {url: 'sqlite:///b.db', pool: *pool}\n"
+    )
+    config = load_config(_write(tmp_path, "anchors.yaml", text), env={})
+    assert [ds.pool.max_size for ds in config.datasources.values()] == [3, 3]
+
+
 def test_empty_yaml_file_reports_missing_datasources(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, "empty.yaml", ""))

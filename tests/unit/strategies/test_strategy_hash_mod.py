@@ -152,7 +152,7 @@ keys = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(value=keys, shards=st.integers(min_value=1, max_value=128))
 def test_placement_formula(value: int | str | uuid.UUID, shards: int) -> None:
     s = user_events(shards=shards)

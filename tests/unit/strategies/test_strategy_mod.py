@@ -107,7 +107,7 @@ def test_repr_shows_state() -> None:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     value=st.integers(min_value=-(2**80), max_value=2**80),
     shards=st.integers(min_value=1, max_value=64),

@@ -197,7 +197,7 @@ def _inside(v: object, low: object, li: bool, high: object, hi: bool) -> bool:
     return above and below
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     boundaries=int_boundaries,
     low=int_bound,
@@ -220,7 +220,7 @@ def test_numeric_pruning_is_exact(
     assert list(got) == sorted(set(got))
     # Where a shard meets the interval, it meets it at one of these points: its own first
     # value (a boundary), the low bound, just above the low bound, or far below everything.
-    candidates = [*boundaries, -1000]
+    candidates: list[float] = [*boundaries, -1000]
     if low is not None:
         candidates += [low, low + 0.5]
     reachable = {
@@ -239,7 +239,7 @@ str_boundaries = st.lists(
 str_bound = st.none() | st.text(alphabet="ab\0", max_size=4)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     boundaries=str_boundaries,
     low=str_bound,
@@ -273,7 +273,7 @@ def test_string_pruning_is_exact(
             assert s.shard_for(v) in got
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(boundaries=int_boundaries, value=st.integers(min_value=-100, max_value=100))
 def test_placement_formula(boundaries: list[int], value: int) -> None:
     s = accounts(boundaries=tuple(boundaries))

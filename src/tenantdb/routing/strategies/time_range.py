@@ -146,12 +146,14 @@ class TimeRangeStrategy:
         return self.datasources[self._check(shard) % len(self.datasources)]
 
     def physical_table(self, logical: str, shard: ShardId) -> str:
-        first = self.period_start(shard)
+        # isoformat() is "YYYY-MM-DD" with a zero-padded year, and much faster than strftime
+        # when thousands of daily tables are listed.
+        iso = self.period_start(shard).isoformat()
         if self.interval == "day":
-            return f"{logical}_{first.year:04d}{first.month:02d}{first.day:02d}"
+            return f"{logical}_{iso[:4]}{iso[5:7]}{iso[8:10]}"
         if self.interval == "month":
-            return f"{logical}_{first.year:04d}{first.month:02d}"
-        return f"{logical}_{first.year:04d}"
+            return f"{logical}_{iso[:4]}{iso[5:7]}"
+        return f"{logical}_{iso[:4]}"
 
     def period_start(self, shard: ShardId) -> datetime.date:
         """The first day of period ``shard``.

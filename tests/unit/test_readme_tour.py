@@ -36,7 +36,7 @@ def test_readme_tour_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     target = plan.targets[0]
     assert target.datasource == "ds0"
-    assert "FROM accounts_2 AS a JOIN ledger_2 AS l" in target.sql
+    assert "FROM accounts_2 a JOIN ledger_2 l" in target.sql
     assert dict(target.tables) == {"accounts": "accounts_2", "ledger": "ledger_2"}
     assert "s3cret" not in str(plan.to_dict())
     assert (

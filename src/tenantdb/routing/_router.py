@@ -262,11 +262,11 @@ class Router:
         elif tenant_refs and admin:
             # Admin scans of tenant tables visit every datasource, joined on the tenant column.
             group = _Group(None, tuple(tenant_refs), ())
-        if group is not None and len(group.refs) > 1:
-            self._check_joined(template, placements, group)
         insert_key: int | None = None
         if template.insert is not None:
             insert_key = self._insert_key(template, placements, group)
+        if group is not None and len(group.refs) > 1:
+            self._check_joined(template, placements, group)
         key_assignment, assigns_key = self._key_assignment(template, placements, group)
         split_error = self._split_error(template, placements, group) if group else None
         program = _Program(
@@ -433,8 +433,9 @@ class Router:
         if any(len(roots) > 1 for roots in branches.values()):
             names = sorted({template.refs[r].qualifier for r in group.refs})
             key = self._key_of(placements, group.refs[0])
+            what = "sharded tables" if group.strategy is not None else "tenant tables"
             raise RoutingError(
-                f"{', '.join(names)} are sharded tables that this statement does not join on "
+                f"{', '.join(names)} are {what} that this statement does not join on "
                 f"their key ({key}), so rows could meet across shards; add a condition like "
                 f"`a.{key} = b.{key}` for every pair, or run the parts separately"
             )

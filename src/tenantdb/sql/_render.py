@@ -36,6 +36,30 @@ class Rendered:
     """Whether ``params`` is exactly 0, 1, 2, ...: the caller's values pass through as is."""
 
 
+def splice_text(text: str, spans: list[tuple[int, int, SlotKind, int]], dialect: str) -> Rendered:
+    """Cut slots out of the statement's own text: ``spans`` are (start, end, kind, index).
+
+    Used whenever the statement needs no structural change, so the SQL that reaches the
+    database is the author's text with only names and placeholders replaced (a regenerated
+    statement may normalise types or syntax in ways that change meaning).
+    """
+    escape = PLACEHOLDER[dialect] == "%s"
+    pieces: list[str] = []
+    slots: list[tuple[SlotKind, int]] = []
+    position = 0
+    for start, end, kind, index in sorted(spans):
+        if start < position:
+            raise ValueError("overlapping spans")
+        piece = text[position:start]
+        pieces.append(piece.replace("%", "%%") if escape else piece)
+        slots.append((kind, index))
+        position = end
+    tail = text[position:]
+    pieces.append(tail.replace("%", "%%") if escape else tail)
+    params = tuple(index for kind, index in slots if kind == "param")
+    return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
+
+
 def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
     """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots."""
     for node in list(tree.find_all(exp.Placeholder)):
@@ -65,4 +89,4 @@ def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
     return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
 
 
-__all__ = ["PLACEHOLDER", "Rendered", "SlotKind", "render_tree"]
+__all__ = ["PLACEHOLDER", "Rendered", "SlotKind", "render_tree", "splice_text"]

@@ -9,6 +9,7 @@ statement rendered once with markers where table names and parameters go.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,7 +32,13 @@ from ._predicates import (
     identifier_name,
     value_ref,
 )
-from ._render import Rendered, render_tree
+import re
+
+from ._render import Rendered, SlotKind, render_tree, splice_text
+
+# sqlglot logs a warning for every text it falls back to parsing as a raw command; tenantdb
+# refuses those statements with an error of its own, so the warnings are only noise.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 StatementKind = Literal["select", "insert", "update", "delete", "ddl"]
 JoinKind = Literal["from", "inner", "outer", "target"]
@@ -203,7 +210,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     statement = _parse_one(scanned.text, dialect)
     kind, ddl_kind = _classify(statement)
     _check_placeholders(statement, scanned.count)
-    return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names).build()
+    return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names, scanned.text).build()
 
 
 def _parse_one(text: str, dialect: str) -> exp.Expr:
@@ -252,12 +259,15 @@ def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
                 f"{cls.__name__.upper()} {kind or '?'} is not supported; DDL may create, alter "
                 "or drop tables and create or drop indexes"
             )
-    name = type(statement).__name__.upper()
-    if isinstance(statement, exp.Command):
-        name = str(statement.this).upper()
+    if isinstance(statement, exp.Command | exp.Set | exp.Show | exp.Copy | exp.Grant):
+        what = f"{str(statement.this or type(statement).__name__).split()[0].upper()} statements"
+    else:
+        what = "this text is not a SELECT, INSERT, UPDATE, DELETE or DDL statement, and it"
     raise UnsupportedSQLError(
-        f"{name} statements are not supported; tenantdb runs SELECT, INSERT, UPDATE, "
-        "DELETE, and DDL in admin sessions"
+        f"{what} are not supported; tenantdb runs SELECT, INSERT, UPDATE, DELETE, and DDL "
+        "in admin sessions"
+        if what.endswith("statements")
+        else f"{what} is not supported; check the SQL"
     )
 
 
@@ -267,7 +277,8 @@ def _check_placeholders(statement: exp.Expr, expected: int) -> None:
         name = str(node.this or "") if isinstance(node, exp.Placeholder) else ""
         if not name.startswith(MARKER_PREFIX):
             raise UnsupportedSQLError(
-                f"unsupported placeholder {node.sql()!r}; write %s or %(name)s placeholders"
+                "unsupported placeholder style (?, :name, $1, @name); "
+                "write %s or %(name)s placeholders"
             )
         seen.add(int(name[len(MARKER_PREFIX) :]))
     if len(seen) != expected:
@@ -312,7 +323,10 @@ class _Analyzer:
         kind: StatementKind,
         ddl_kind: str | None,
         names: tuple[str | None, ...],
+        text: str,
     ) -> None:
+        self.text = text
+        self.spans: list[tuple[int, int, SlotKind, int]] | None = []
         self.tree = statement.copy()
         self.original = statement
         self.dialect = dialect
@@ -346,6 +360,7 @@ class _Analyzer:
         insert = self._insert_shape() if isinstance(tree, exp.Insert) else None
         self._mark_qualifiers()
         for ref, node in zip(self.refs, self.ref_nodes, strict=True):
+            self._span(node, "table", ref.index)
             node.set("this", exp.Identifier(this=f"__tdb_t{ref.index}__", quoted=False))
             node.set("db", None)
             node.set("catalog", None)
@@ -354,7 +369,12 @@ class _Analyzer:
             values = tree.args.get("expression")
             assert isinstance(values, exp.Values)
             values.set("expressions", [exp.Var(this="__tdb_rows__")])
-        rendered = render_tree(tree, self.dialect)
+        if self.spans is not None and insert is None:
+            for match in re.finditer(rf":{MARKER_PREFIX}(\d+) ", self.text):
+                self.spans.append((match.start(), match.end(), "param", int(match.group(1))))
+            rendered = splice_text(self.text, self.spans, self.dialect)
+        else:
+            rendered = render_tree(tree, self.dialect)
         locking = any(
             isinstance(node, exp.Lock)
             for select in tree.find_all(exp.Select)
@@ -381,6 +401,23 @@ class _Analyzer:
             ddl_kind=self.ddl_kind,
             ddl_index=self.ddl_index,
         )
+
+    def _span(self, node: exp.Expr, kind: SlotKind, index: int) -> None:
+        """Record the text span of a table name (``catalog.db.name``) or column qualifier."""
+        parts = [node.args.get("catalog"), node.args.get("db")]
+        parts.append(node.args.get("table") if kind == "qualifier" else node.this)
+        self._span_of([p for p in parts if p is not None], kind, index)
+
+    def _span_of(self, parts: list[exp.Expr], kind: SlotKind, index: int) -> None:
+        if self.spans is None:
+            return
+        metas = [p.meta for p in parts if isinstance(p, exp.Identifier)]
+        if len(metas) != len(parts) or not all("start" in m and "end" in m for m in metas):
+            self.spans = None  # positions unknown: fall back to regenerating the statement
+            return
+        start = min(int(m["start"]) for m in metas)
+        end = max(int(m["end"]) for m in metas) + 1
+        self.spans.append((start, end, kind, index))
 
     def _enclosing_scope(self, node: exp.Expr | None) -> int | None:
         while node is not None:
@@ -441,6 +478,8 @@ class _Analyzer:
     def _ddl_refs(self) -> None:
         tree = self.tree
         targets = [tree.this.this if isinstance(tree.this, exp.Schema) else tree.this]
+        if isinstance(tree, exp.Drop):
+            targets = list(tree.args.get("tables") or [tree.this])
         if isinstance(tree, exp.Create) and self.ddl_kind == "CREATE INDEX":
             index = tree.this
             table = index.args.get("table") if isinstance(index, exp.Index) else None
@@ -449,6 +488,7 @@ class _Analyzer:
             if not isinstance(name, exp.Identifier):
                 raise UnsupportedSQLError("CREATE INDEX needs an index name")
             self.ddl_index = str(name.this)
+            self._span_of([name], "index", 0)
             index.set("this", exp.Identifier(this="__tdb_x0__", quoted=False))
         elif isinstance(tree, exp.Drop) and self.ddl_kind == "DROP INDEX":
             raise UnsupportedSQLError(
@@ -639,6 +679,7 @@ class _Analyzer:
             scope = self._enclosing_scope(column)
             ref = self._resolve_unaliased(qualifier, schema, scope)
             if ref is not None:
+                self._span(column, "qualifier", ref)
                 column.set("table", exp.Identifier(this=f"__tdb_q{ref}__", quoted=False))
                 column.set("db", None)
                 column.set("catalog", None)

@@ -139,11 +139,30 @@ def test_outer_join_conditions_do_not_constrain_but_inner_ones_do() -> None:
     assert outer is ANY
 
 
-def test_parameter_order_follows_generated_text() -> None:
+def test_text_is_kept_and_only_names_and_placeholders_are_slots() -> None:
+    sql = "select o.id, orders.x FROM orders o, orders WHERE k = %s  AND y LIKE 'a%%'"
+    rendered = parse_template(sql, "sqlite").rendered
+    assert rendered.pieces == (
+        "select o.id, ",
+        ".x FROM ",
+        " o, ",
+        " WHERE k = ",
+        "  AND y LIKE 'a%'",
+    )
+    assert rendered.slots == (("qualifier", 1), ("table", 0), ("table", 1), ("param", 0))
+
+
+def test_sqlite_ddl_types_survive_untouched() -> None:
+    sql = "CREATE TABLE t (id BIGINT PRIMARY KEY, amount NUMERIC(12, 2))"
+    rendered = parse_template(sql, "sqlite").rendered
+    assert rendered.pieces == ("CREATE TABLE ", " (id BIGINT PRIMARY KEY, amount NUMERIC(12, 2))")
+
+
+def test_parameter_order_follows_the_text() -> None:
     # MySQL's LIMIT offset, count: the offset placeholder comes first in the text.
     template = parse_template("SELECT a FROM t LIMIT %s, %s", "mysql")
-    assert "LIMIT" in template.rendered.pieces[-2] or "OFFSET" in "".join(template.rendered.pieces)
-    assert sorted(template.rendered.params) == [0, 1]
+    assert template.rendered.params == (0, 1)
+    assert template.rendered.pieces[-2:] == (", ", "")
 
 
 def test_insert_rows_and_upsert_assignments() -> None:

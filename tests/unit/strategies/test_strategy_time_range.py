@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -328,20 +327,16 @@ def test_repr_shows_state() -> None:
     )
 
 
-def test_ten_thousand_daily_periods_are_fast() -> None:
+def test_ten_thousand_daily_periods_are_enumerated_and_named() -> None:
+    # Speed is measured in benchmarks/routing.py, not here: timed tests flap on shared machines.
     s = audit_log("day", start=D(2000, 1, 1), pre_create=0)
     today = s.period_start(9_999)
-    best = float("inf")
-    for _ in range(5):  # best of five: the machine may be busy
-        began = time.perf_counter()
-        shards = s.all_shards(today)
-        names = [(s.datasource_of(k), s.physical_table("audit_log", k)) for k in shards]
-        pruned = s.shards_for_range("2000-01-01", True, None, False, today=today)
-        best = min(best, time.perf_counter() - began)
+    shards = s.all_shards(today)
+    names = [(s.datasource_of(k), s.physical_table("audit_log", k)) for k in shards]
+    pruned = s.shards_for_range("2000-01-01", True, None, False, today=today)
     assert len(shards) == len(names) == 10_000
     assert pruned == shards
     assert names[-1] == ("ds0", f"audit_log_{today:%Y%m%d}")
-    assert best < 0.050, f"{best * 1000:.1f} ms"
 
 
 # -- properties ---------------------------------------------------------------------------

@@ -5,7 +5,6 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
-
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._placeholders import ScannedSQL, scan
 from ._predicates import (

@@ -10,6 +10,7 @@ statement rendered once with markers where table names and parameters go.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,8 +33,6 @@ from ._predicates import (
     identifier_name,
     value_ref,
 )
-import re
-
 from ._render import Rendered, SlotKind, render_tree, splice_text
 
 # sqlglot logs a warning for every text it falls back to parsing as a raw command; tenantdb

@@ -125,9 +125,10 @@ def test_value_before_the_first_period_is_refused() -> None:
     with pytest.raises(RoutingError) as info:
         audit_log("day").shard_for(D(2025, 12, 31))
     assert str(info.value).startswith(
-        "audit_log.created_at 2025-12-31 is before the first period (2026-01-01)"
+        "audit_log.created_at is before the first period (2026-01-01)"
     )
-    with pytest.raises(RoutingError, match=r"2025-12-31 is before the first period \(2026-01-01\)"):
+    assert "2025-12-31" not in str(info.value)
+    with pytest.raises(RoutingError, match=r"created_at is before the first period \(2026-01-01\)"):
         audit_log("month").shard_for("2025-12-31T23:59:59")
 
 

@@ -103,9 +103,9 @@ class TimeRangeStrategy:
         k = self._period(moment)
         if k < 0:
             raise RoutingError(
-                f"{column(self.table, self.key)} {moment.date().isoformat()} is before the "
-                f"first period ({self.start.isoformat()}); move the table's start earlier to "
-                "store it"
+                # The key value itself stays out of the message: errors never carry data.
+                f"{column(self.table, self.key)} is before the first period "
+                f"({self.start.isoformat()}); move the table's start earlier to store it"
             )
         return k
 

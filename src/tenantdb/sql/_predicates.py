@@ -167,7 +167,8 @@ def extract(condition: exp.Expr | None) -> Predicate:
         items = condition.expressions
         if not isinstance(target, exp.Column) or not items or condition.args.get("query"):
             return ANY
-        values = [value_ref(item) for item in items]
+        # NULL in an IN list matches no row, so it constrains nothing and prunes nothing.
+        values = [value_ref(item) for item in items if not isinstance(item, exp.Null)]
         if any(v is None for v in values):
             return ANY
         return Atom(column_name(target), "in", tuple(v for v in values if v is not None))

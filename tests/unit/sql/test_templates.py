@@ -213,3 +213,9 @@ def test_cache_is_safe_under_threads() -> None:
         thread.join()
     assert errors == []
     assert len(cache) <= 16
+
+
+def test_null_in_an_in_list_is_skipped_not_a_reason_to_scan() -> None:
+    assert _where("SELECT * FROM t WHERE k IN (%s, NULL)") == Atom(
+        ColumnName(None, "k"), "in", (Param(0),)
+    )

@@ -15,13 +15,12 @@ from tenantdb.errors import RoutingError
 from tenantdb.routing.strategies._base import (
     Problems,
     ShardId,
-    check_shard,
     column,
     datasource_names,
     null_key,
-    numbered_table,
     type_label,
 )
+from tenantdb.routing.strategies._numbered import NumberedShards
 
 Boundary = int | float | Decimal | str
 
@@ -47,7 +46,7 @@ def _is_nan(value: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True, init=False)
-class RangeStrategy:
+class RangeStrategy(NumberedShards):
     """Shard ``i`` = the number of boundaries ``<= key``; ``len(boundaries) + 1`` shards.
 
     Placement (a compatibility contract: applications may compute it themselves): with
@@ -143,16 +142,6 @@ class RangeStrategy:
             # below it.
             last = bisect_left(self._sorted, hi_value)
         return tuple(range(first, last + 1))
-
-    def all_shards(self, today: datetime.date) -> tuple[ShardId, ...]:
-        return tuple(range(self.shards))
-
-    def datasource_of(self, shard: ShardId) -> str:
-        i = check_shard(self.table, shard, self.shards)
-        return self.datasources[i % len(self.datasources)]
-
-    def physical_table(self, logical: str, shard: ShardId) -> str:
-        return numbered_table(logical, check_shard(self.table, shard, self.shards))
 
     @property
     def _sorted(self) -> Sequence[Any]:

@@ -149,11 +149,7 @@ class Router:
             cached = plan.targets[0]
             program.tenant_targets[key] = cached
             return plan
-        rendered = template.rendered
-        if rendered.params_in_order and len(rendered.params) == len(values):
-            params = values
-        else:
-            params = tuple(values[i] for i in rendered.params)
+        params = _single_target_params(template.rendered, values)
         return RoutePlan(
             kind=template.kind,
             targets=(cached._replace(params=params),),
@@ -184,11 +180,7 @@ class Router:
             )
             cached = (group.strategy.datasource_of(shard), sql, MappingProxyType(tables))
             program.point_targets[shard] = cached
-        rendered = template.rendered
-        if rendered.params_in_order and len(rendered.params) == len(values):
-            params = values
-        else:
-            params = tuple(values[i] for i in rendered.params)
+        params = _single_target_params(template.rendered, values)
         target = Target(cached[0], "primary", cached[1], params, cached[2])
         return RoutePlan(
             kind=template.kind,
@@ -851,6 +843,13 @@ def _branch_of(template: Template, scope: int) -> int:
             return current
         current = template.scopes[current].parent
     return scope
+
+
+def _single_target_params(rendered: Rendered, values: tuple[object, ...]) -> tuple[object, ...]:
+    """The parameters of an unsplit statement, in the order its text needs them."""
+    if rendered.params_in_order and len(rendered.params) == len(values):
+        return values
+    return tuple(values[i] for i in rendered.params)
 
 
 def _only_broadcast(program: _Program) -> bool:

@@ -85,6 +85,7 @@ class _Program:
     """Set when the statement is pinned by one ``key = %s`` and nothing else varies: the
     fast path routes it by that parameter alone, with the SQL of each shard cached."""
     point_targets: dict[ShardId, tuple[str, str, Mapping[str, str]]] | None = None
+    point_strategy: Strategy | None = None
     tenant_targets: dict[tuple[str | None, str | None], Target] | None = None
     """Fast path for statements on ``tenant`` tables alone: one cached target per
     (datasource, schema), since nothing else about the statement varies by tenant."""
@@ -150,13 +151,8 @@ class Router:
             program.tenant_targets[key] = cached
             return plan
         params = _single_target_params(template.rendered, values)
-        return RoutePlan(
-            kind=template.kind,
-            targets=(cached._replace(params=params),),
-            merge=None,
-            tenant=tenant.id,
-            admin=admin,
-        )
+        target = _new_target(cached.datasource, cached.sql, params, cached.tables)
+        return _new_plan(template.kind, target, tenant.id, admin)
 
     def _point_plan(
         self,
@@ -168,27 +164,20 @@ class Router:
         admin: bool,
     ) -> RoutePlan:
         """The fast path: one shard chosen by one parameter, its SQL text cached per shard."""
-        group = program.group
-        assert group is not None and group.strategy is not None
-        assert program.point_targets is not None
-        shard = group.strategy.shard_for(value)
+        strategy = program.point_strategy
+        assert strategy is not None and program.point_targets is not None
+        shard = strategy.shard_for(value)
         cached = program.point_targets.get(shard)
         if cached is None:
             names, qualifiers, tables = self._names_for(template, program, shard, None)
             sql, _ = self._render(
                 template, template.rendered, names, qualifiers, values, None, None
             )
-            cached = (group.strategy.datasource_of(shard), sql, MappingProxyType(tables))
+            cached = (strategy.datasource_of(shard), sql, MappingProxyType(tables))
             program.point_targets[shard] = cached
         params = _single_target_params(template.rendered, values)
-        target = Target(cached[0], "primary", cached[1], params, cached[2])
-        return RoutePlan(
-            kind=template.kind,
-            targets=(target,),
-            merge=None,
-            tenant=tenant.id if tenant is not None else None,
-            admin=admin,
-        )
+        target = _new_target(cached[0], cached[1], params, cached[2])
+        return _new_plan(template.kind, target, tenant.id if tenant is not None else None, admin)
 
     # -- per template ---------------------------------------------------------------
 
@@ -288,6 +277,7 @@ class Router:
         ):
             program.point_key = group.predicates[0].values[0]
             program.point_targets = {}
+            program.point_strategy = group.strategy
         if (
             tenant_refs
             and group is None
@@ -845,6 +835,21 @@ def _branch_of(template: Template, scope: int) -> int:
     return scope
 
 
+_make_tuple = tuple.__new__
+
+
+def _new_target(
+    datasource: str, sql: str, params: tuple[object, ...], tables: Mapping[str, str]
+) -> Target:
+    """A primary Target, built without the named tuple's Python-level ``__new__`` (hot path)."""
+    return _make_tuple(Target, (datasource, "primary", sql, params, tables))
+
+
+def _new_plan(kind: str, target: Target, tenant: str | None, admin: bool) -> RoutePlan:
+    """A single-target RoutePlan, built like :func:`_new_target`."""
+    return _make_tuple(RoutePlan, (kind, (target,), None, tenant, admin))
+
+
 def _single_target_params(rendered: Rendered, values: tuple[object, ...]) -> tuple[object, ...]:
     """The parameters of an unsplit statement, in the order its text needs them."""
     if rendered.params_in_order and len(rendered.params) == len(values):
@@ -934,14 +939,22 @@ def bind(template: Template, params: Params) -> tuple[object, ...]:
 
     Raises ProgrammingError when ``params`` does not match the placeholders.
     """
-    count = template.param_count
+    names = template.param_names
+    count = len(names)
+    kind = type(params)
+    if (kind is tuple or kind is list) and count and names[0] is None:
+        # The common case, checked without the (slow) ABC isinstance tests below.
+        if len(params) == count:  # type: ignore[arg-type]
+            return tuple(params)  # type: ignore[arg-type]
+        raise ProgrammingError(
+            f"the statement has {count} placeholders but {len(params)} parameters were given"  # type: ignore[arg-type]
+        )
     if count == 0:
         if params:
             raise ProgrammingError(
                 f"the statement has no placeholders but {len(params)} parameters were given"
             )
         return ()
-    names = template.param_names
     if names[0] is not None:
         if not isinstance(params, Mapping):
             raise ProgrammingError(

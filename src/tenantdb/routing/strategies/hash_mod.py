@@ -37,5 +37,11 @@ class HashModStrategy(ModuloShards):
         return ("hash_mod", self.shards, self.datasources)
 
     def shard_for(self, value: object) -> ShardId:
+        # Exact int and str are the common keys: place them without the general checks.
+        kind = type(value)
+        if kind is int:
+            return zlib.crc32(int.__repr__(value).encode()) % self.shards
+        if kind is str and str.isascii(value):  # type: ignore[arg-type]
+            return zlib.crc32(str.encode(value)) % self.shards  # type: ignore[arg-type]
         text = hash_text(self.table, self.key, value, strategy="hash_mod")
         return zlib.crc32(hash_bytes(self.table, self.key, text)) % self.shards

@@ -104,9 +104,6 @@ def _push_limit(node: exp.Expr, limit: ValueRef | None, offset: ValueRef | None)
     if limit is None:
         node.set("limit", None)
         return False
-    if offset is None:
-        node.set("limit", exp.Limit(expression=exp.Var(this="__tdb_limit__")))
-        return True
     node.set("limit", exp.Limit(expression=exp.Var(this="__tdb_limit__")))
     return True
 
@@ -211,9 +208,7 @@ class _Select:
                         exp.alias_(exp.Count(this=avg.this.copy()), f"tdb_hidden_{len(hidden)}")
                     )
                     agg_specs.append(
-                        AggregateColumn(
-                            position, "avg", self._index(self.original_count + len(hidden) - 1)
-                        )
+                        AggregateColumn(position, "avg", (self.original_count + len(hidden) - 1))
                     )
                 else:
                     agg_specs.append(AggregateColumn(position, kind))
@@ -222,7 +217,7 @@ class _Select:
                 if found is None:
                     hidden.append(exp.alias_(expression.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
-                group_keys.append(self._index(found))
+                group_keys.append(found)
             self._check_plain_items(aggregates, group_exprs)
         order = tree.args.get("order")
         keys: list[SortKey] = []
@@ -251,13 +246,13 @@ class _Select:
                         )
                     hidden.append(exp.alias_(ordered.this.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
-                    agg_specs.append(AggregateColumn(self._index(found), order_kind))
+                    agg_specs.append(AggregateColumn((found), order_kind))
                 else:
                     hidden.append(exp.alias_(ordered.this.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
             keys.append(
                 SortKey(
-                    self._index(found),
+                    (found),
                     bool(ordered.args.get("desc")),
                     bool(ordered.args.get("nulls_first")),
                 )
@@ -363,9 +358,6 @@ class _Select:
             ):
                 return position
         return None
-
-    def _index(self, position: int) -> int:
-        return position
 
 
 def _aggregates_in(node: exp.Expr) -> list[exp.Expr]:

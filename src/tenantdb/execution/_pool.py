@@ -1,0 +1,234 @@
+"""A small thread-safe connection pool, used for SQLite and MySQL/MariaDB connections.
+
+PostgreSQL has its own pool built on psycopg_pool (``_postgres.PostgresPool``); both keep
+the ``Pool`` contract of ``_driver.py``.
+
+State changes happen under one lock; connecting and closing (I/O) happen outside it: a
+thread reserves a slot under the lock, connects without it, and hands the connection back
+under it again. Connections are opened by the threads that need them, so a datasource that
+refuses connections fails the caller's ``acquire`` at once with its own error, rather than
+after the pool timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+from ..errors import Error, InterfaceError
+from ._driver import Connection
+from ._translate import pool_closed, pool_timeout
+
+
+class PooledConnection(Connection, Protocol):
+    """What a pool needs from a connection beyond ``Connection``."""
+
+    def reset(self) -> None:
+        """Close open streams and roll back an open transaction; raise a tenantdb error if
+        the connection cannot be made clean (the pool then discards it)."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection. Never raises."""
+        ...
+
+
+C = TypeVar("C", bound=PooledConnection)
+
+
+class ConnectionPool(Generic[C]):
+    """Up to ``max_size`` connections made by ``connect``, shared by threads.
+
+    Nothing is opened at construction. The first ``acquire`` opens ``min_size`` connections
+    (at least one) and keeps the extra ones idle; later acquires reuse an idle connection
+    (the most recently used first) or open a new one while fewer than ``max_size`` exist,
+    and otherwise wait up to ``timeout`` seconds for one to be released. Idle connections
+    unused for ``max_idle`` seconds are closed instead of being handed out (servers and
+    firewalls drop idle connections; this keeps most stale ones from reaching a statement).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connect: Callable[[], C],
+        *,
+        role: str = "primary",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 30.0,
+        max_idle: float | None = 600.0,
+    ) -> None:
+        if max_size < 1 or min_size < 0 or min_size > max_size:
+            raise ValueError(
+                f"need 0 <= min_size <= max_size and max_size >= 1, got {min_size}, {max_size}"
+            )
+        self._name = name
+        self._role = role
+        self._connect = connect
+        self._min_size = min_size
+        self._max_size = max_size
+        self._timeout = timeout
+        self._max_idle = max_idle
+        # Only read or changed under _cond's lock.
+        self._cond = threading.Condition(threading.Lock())
+        self._idle: deque[tuple[C, float]] = deque()  # (connection, released at), oldest first
+        self._in_use: set[C] = set()
+        self._opening = 0  # slots reserved by threads that are connecting right now
+        self._warmed = False
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        """The datasource name, used in every error."""
+        return self._name
+
+    @property
+    def role(self) -> str:
+        """``"primary"`` or ``"replica"``."""
+        return self._role
+
+    def acquire(self) -> C:
+        """Return a connection for the caller's exclusive use until ``release``.
+
+        Raises ``PoolTimeoutError`` when all ``max_size`` connections stay in use for
+        ``timeout`` seconds, the connect function's error (``ShardUnavailableError``) when
+        a new connection cannot be opened, ``InterfaceError`` after ``close()``.
+        """
+        deadline: float | None = None
+        while True:
+            stale: C | None = None
+            with self._cond:
+                if self._closed:
+                    raise pool_closed(datasource=self._name, role=self._role)
+                if self._idle:
+                    connection, since = self._idle.pop()
+                    if self._max_idle is not None and time.monotonic() - since > self._max_idle:
+                        stale = connection  # closed below, outside the lock; then retry
+                    else:
+                        self._in_use.add(connection)
+                        return connection
+                elif self._size() < self._max_size:
+                    count = 1
+                    if not self._warmed:
+                        self._warmed = True
+                        count = max(1, min(self._min_size, self._max_size - self._size()))
+                    self._opening += count
+                    break
+                else:
+                    now = time.monotonic()
+                    if deadline is None:
+                        deadline = now + self._timeout
+                    if now >= deadline:
+                        raise pool_timeout(
+                            datasource=self._name,
+                            role=self._role,
+                            timeout=self._timeout,
+                            max_size=self._max_size,
+                        )
+                    self._cond.wait(deadline - now)
+            if stale is not None:
+                stale.close()
+                with self._cond:
+                    self._cond.notify()
+        return self._open(count)
+
+    def _open(self, count: int) -> C:
+        # Runs without the lock, holding ``count`` reserved slots.
+        opened: list[C] = []
+        try:
+            for _ in range(count):
+                # One at a time, so those opened before a failure can be closed below.
+                opened.append(self._connect())  # noqa: PERF401
+        except BaseException:
+            with self._cond:
+                self._opening -= count
+                if count > 1:
+                    self._warmed = False  # the warm-up failed: let a later acquire retry it
+                self._cond.notify(count)
+            for connection in opened:
+                connection.close()
+            raise
+        first, extra = opened[0], opened[1:]
+        with self._cond:
+            self._opening -= count
+            closed = self._closed
+            if not closed:
+                self._in_use.add(first)
+                now = time.monotonic()
+                self._idle.extend((connection, now) for connection in extra)
+                self._cond.notify(len(extra))
+        if closed:
+            for connection in opened:
+                connection.close()
+            raise pool_closed(datasource=self._name, role=self._role)
+        return first
+
+    def release(self, connection: Connection) -> None:
+        """Give back a connection from ``acquire``.
+
+        A connection in a transaction is rolled back and its open streams are closed; one
+        that is ``broken``, or cannot be reset, or comes back after ``close()``, is closed.
+        Raises ``InterfaceError`` for a connection that is not checked out of this pool.
+        """
+        with self._cond:
+            if connection not in self._in_use:  # typed Connection, as the Pool protocol has it
+                raise InterfaceError(
+                    f"this connection is not checked out of the pool of datasource "
+                    f"{self._name!r} ({self._role}); was it released twice?",
+                    datasource=self._name,
+                    role=self._role,
+                )
+        # From here on ``connection`` is a C: it was found in _in_use.
+        discard = connection.broken
+        if not discard:
+            try:
+                connection.reset()
+            except Error:
+                discard = True
+        with self._cond:
+            self._in_use.discard(connection)
+            discard = discard or self._closed
+            if not discard:
+                self._idle.append((connection, time.monotonic()))
+            self._cond.notify()
+        if discard:
+            connection.close()
+
+    def close(self) -> None:
+        """Close every idle connection; connections still out are closed on release.
+
+        Later ``acquire`` calls raise ``InterfaceError``. Idempotent.
+        """
+        with self._cond:
+            self._closed = True
+            idle = [connection for connection, _ in self._idle]
+            self._idle.clear()
+            self._cond.notify_all()
+        for connection in idle:
+            connection.close()
+
+    @property
+    def in_use(self) -> int:
+        """Connections checked out right now."""
+        with self._cond:
+            return len(self._in_use)
+
+    @property
+    def idle(self) -> int:
+        """Open connections waiting in the pool."""
+        with self._cond:
+            return len(self._idle)
+
+    def _size(self) -> int:
+        return len(self._idle) + len(self._in_use) + self._opening
+
+    def __repr__(self) -> str:
+        with self._cond:
+            state = f"{len(self._in_use)} in use, {len(self._idle)} idle, max {self._max_size}"
+            if self._closed:
+                state += ", closed"
+        role = "" if self._role == "primary" else f" {self._role}"
+        return f"<Pool {self._name}{role} [{state}]>"

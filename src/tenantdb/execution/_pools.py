@@ -48,9 +48,14 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
             # A file on the local disk does not go stale.
             max_idle=None,
         )
-    if dialect in ("postgres", "mysql"):
+    if dialect == "postgres":
         _require(name, dialect)
-        raise InterfaceError(f"datasource {name!r}: the {dialect} driver is not written yet")
+        from . import _postgres
+
+        return _postgres.PostgresPool(name, url, config, role=role)
+    if dialect == "mysql":
+        _require(name, dialect)
+        raise InterfaceError(f"datasource {name!r}: the mysql driver is not written yet")
     raise ConfigError(
         f"datasource {name!r}: unsupported URL {redact_url(url)!r}; "
         "use a sqlite:, postgresql:, postgres:, mysql: or mariadb: URL"

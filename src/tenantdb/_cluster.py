@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .config import Config, TenantConfig, load_config
+from .errors import InterfaceError
+from .execution._datasources import Datasources
+from .execution._session import Session
 from .routing import Params, RoutePlan, Router, Topology
 from .sql import TemplateCache
 from .tenants import StaticTenants, Tenant, TenantLimits
@@ -28,6 +31,7 @@ class Cluster:
         *,
         today: Callable[[], datetime.date] = datetime.date.today,
         template_cache_size: int = 4096,
+        stream_batch_size: int = 1000,
     ) -> None:
         self.config = config
         self.topology = Topology.from_config(config, today=today)
@@ -35,7 +39,28 @@ class Cluster:
         self.tenants = StaticTenants(
             _tenant(tenant_id, entry) for tenant_id, entry in config.tenants.items()
         )
+        self.datasources = Datasources(config)
+        self._stream_batch_size = stream_batch_size
         self._closed = False
+
+    def session(self, tenant: str | Tenant | None = None, *, admin: bool = False) -> Session:
+        """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
+
+        ``tenant=None`` without ``admin`` reaches only tables that are not tenant tables.
+        ``admin=True`` may scan every tenant, write on many shards and run DDL. Opening a
+        session connects to nothing; each datasource is connected on first use. Use it as a
+        context manager, or call ``close()``.
+        """
+        if self._closed:
+            raise InterfaceError("the cluster is closed; create a new one with tenantdb.connect()")
+        resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
+        return Session(
+            self.router,
+            self.datasources,
+            tenant=resolved,
+            admin=admin,
+            batch_size=self._stream_batch_size,
+        )
 
     def explain(
         self,
@@ -55,8 +80,13 @@ class Cluster:
         return self.router.route(sql, params, tenant=resolved, admin=admin)
 
     def close(self) -> None:
-        """Release the cluster's resources. Safe to call more than once."""
+        """Close every pool and worker thread. Safe to call more than once.
+
+        Sessions still open keep their connections until they end; those connections are
+        closed when returned.
+        """
         self._closed = True
+        self.datasources.close()
 
     def __enter__(self) -> Cluster:
         return self

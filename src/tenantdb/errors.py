@@ -8,7 +8,9 @@
     ├── UnknownTenantError           no tenant with that id
     └── DatabaseError
         ├── OperationalError
-        │   ├── ShardUnavailableError
+        │   ├── ShardUnavailableError    a datasource refused or dropped the connection
+        │   ├── PoolTimeoutError         no pooled connection became free in time
+        │   ├── PartialCommitError       some datasources committed, others did not
         │   ├── RateLimitedError
         │   └── ReplicaLagError
         ├── ProgrammingError
@@ -83,6 +85,40 @@ class OperationalError(DatabaseError):
 
 class ShardUnavailableError(OperationalError):
     """A datasource needed by the statement could not be reached."""
+
+
+class PoolTimeoutError(OperationalError):
+    """Every connection of a datasource's pool stayed busy for the whole pool timeout.
+
+    Raise ``pool.max_size`` for the datasource, shorten transactions, or lower concurrency.
+    """
+
+
+class PartialCommitError(OperationalError):
+    """A transaction over several datasources committed on some and failed on others.
+
+    ``committed`` lists the datasources whose commit succeeded (their changes are durable),
+    ``failed`` the one whose commit raised (its changes are lost; ``orig`` says why) and
+    ``rolled_back`` those not yet committed, which were rolled back. The application must
+    reconcile: tenantdb does not run two-phase commit.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        committed: Sequence[str] = (),
+        failed: Sequence[str] = (),
+        rolled_back: Sequence[str] = (),
+        datasource: str | None = None,
+        role: str | None = None,
+        statement: str | None = None,
+        orig: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, datasource=datasource, role=role, statement=statement, orig=orig)
+        self.committed = tuple(committed)
+        self.failed = tuple(failed)
+        self.rolled_back = tuple(rolled_back)
 
 
 class RateLimitedError(OperationalError):
@@ -167,6 +203,8 @@ __all__ = [
     "InternalError",
     "NotSupportedError",
     "OperationalError",
+    "PartialCommitError",
+    "PoolTimeoutError",
     "ProgrammingError",
     "RateLimitedError",
     "ReplicaLagError",

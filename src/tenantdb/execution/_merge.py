@@ -73,8 +73,7 @@ from typing import Any, Final
 from ..errors import UnsupportedSQLError
 from ..routing import MergePlan
 from ..sql import SortKey
-
-Row = tuple[Any, ...]
+from ._driver import Row
 
 __all__ = ["merge_rows"]
 

@@ -1,0 +1,413 @@
+"""Session: one unit of work for one tenant (or an admin), over the connections it touched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DatabaseError, Error, InterfaceError, PartialCommitError, ProgrammingError
+from ..routing import Params, RoutePlan, Router, Target
+from ..tenants import Tenant
+from ._datasources import Datasources
+from ._driver import Connection, Description
+from ._merge import merge_rows
+from ._result import Result
+from ._scatter import (
+    Work,
+    close_all,
+    group_targets,
+    open_streams,
+    run_writes,
+    stream_rows,
+)
+
+
+@dataclass(slots=True)
+class _Transaction:
+    """Bookkeeping of an open transaction; datasources join it on first use."""
+
+    begun: list[str] = field(default_factory=list)
+    """Datasources with BEGIN sent, in order of first use."""
+    wrote: set[str] = field(default_factory=set)
+    lost: str | None = None
+    """A datasource whose connection broke inside the transaction: commit must fail."""
+
+
+class Session:
+    """One unit of work: statements for one tenant, or for an admin, until ``close()``.
+
+    Holds at most one connection per datasource it touched, from first use until the
+    session ends, so a sequence of point queries costs one pool checkout per datasource.
+    Outside a transaction each statement commits on its own; a statement that writes on
+    several shards runs in an implicit transaction over them (all or nothing per datasource,
+    PartialCommitError if datasources disagree at commit). ``transaction()`` groups
+    statements; inside it everything runs on primaries.
+
+    A session is used by one thread (or one task) at a time; the tenant is an explicit
+    argument, never thread-local state. Routing precedence: ``admin=True`` lifts the
+    single-tenant and single-shard write restrictions; otherwise tenant tables need the
+    session's tenant, and sharded tables are placed by their key.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        datasources: Datasources,
+        *,
+        tenant: Tenant | None = None,
+        admin: bool = False,
+        batch_size: int = 1000,
+    ) -> None:
+        self.tenant = tenant
+        self.admin = admin
+        self._router = router
+        self._datasources = datasources
+        self._batch_size = batch_size
+        self._connections: dict[str, Connection] = {}
+        self._transaction: _Transaction | None = None
+        self._streaming: list[tuple[Result, frozenset[str]]] = []
+        self._closed = False
+
+    # -- statements ------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Params = None) -> Result:
+        """Run one statement and return its Result.
+
+        ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
+        Raises RoutingError / UnsupportedSQLError / TenantIsolationError before anything
+        runs when the statement cannot be placed safely, and the tenantdb class of the
+        driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
+        """
+        if self._closed:
+            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        plan = self._router.route(sql, params, tenant=self.tenant, admin=self.admin)
+        targets = plan.targets
+        if len(targets) == 1:
+            target = targets[0]
+            connection = self._connection(target.datasource)
+            outcome = self._guarded(
+                target.datasource, connection.execute, target.sql, target.params
+            )
+            if plan.kind != "select" and self._transaction is not None:
+                self._transaction.wrote.add(target.datasource)
+            return Result(
+                targets, outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
+            )
+        if plan.kind == "select":
+            return self._read_many(plan)
+        return self._write_many(plan)
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> Result:
+        """Run one write statement once per parameter set, atomically.
+
+        The statements are routed first (nothing runs if any one cannot be placed), then
+        sent per datasource and statement text in batches; the whole call runs in one
+        transaction (the caller's, or an implicit one). ``rowcount`` is the total.
+        """
+        if self._closed:
+            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        template = self._router.template(sql)
+        if template.kind == "select":
+            raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
+        batches: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        served: dict[tuple[str, tuple[tuple[str, str], ...]], Target] = {}
+        for params in seq_of_params:
+            plan = self._router.route(template, params, tenant=self.tenant, admin=self.admin)
+            for target in plan.targets:
+                batches.setdefault((target.datasource, target.sql), []).append(target.params)
+                served.setdefault((target.datasource, tuple(target.tables.items())), target)
+        with self._implicit_transaction(bool(batches)):
+            total = 0
+            for (name, statement), rows in batches.items():
+                connection = self._connection(name)
+                total += self._guarded(name, connection.executemany, statement, rows)
+                if self._transaction is not None:
+                    self._transaction.wrote.add(name)
+        return Result(list(served.values()), None, [], total)
+
+    # -- transactions ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Group statements into one transaction, committed when the block ends normally.
+
+        Every datasource the block touches joins the transaction on first use and is
+        committed at the end: datasources that only read commit first, so a transaction
+        that wrote on one datasource can never commit partially. When writes on several
+        datasources disagree at commit, PartialCommitError lists which committed. An
+        exception in the block rolls everything back. Nested transactions are refused.
+        """
+        self.begin()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._transaction is not None
+
+    def begin(self) -> None:
+        """Start a transaction (prefer ``with session.transaction():``)."""
+        if self._closed:
+            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        if self._transaction is not None:
+            raise InterfaceError(
+                "a transaction is already open in this session; nesting is not supported"
+            )
+        self._transaction = _Transaction()
+
+    def commit(self) -> None:
+        """Commit the open transaction on every datasource it touched (no-op without one)."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is None:
+            return
+        self._materialize_all()
+        if transaction.lost is not None:
+            self._rollback_each(transaction.begun)
+            raise _lost(transaction.lost, rolled_back=True)
+        # Readers first: their commit cannot lose a write, so only writers can disagree.
+        order = [n for n in transaction.begun if n not in transaction.wrote] + [
+            n for n in transaction.begun if n in transaction.wrote
+        ]
+        committed: list[str] = []
+        for position, name in enumerate(order):
+            try:
+                self._connections[name].commit()
+            except Error as exc:
+                rest = order[position + 1 :]
+                self._rollback_each(rest)
+                self._drop_if_broken(name)
+                durable = [n for n in committed if n in transaction.wrote]
+                if not durable:
+                    raise
+                raise PartialCommitError(
+                    f"partial commit: committed on {', '.join(durable)}; commit failed on "
+                    f"{name} ({exc.message})"
+                    + (f"; rolled back on {', '.join(rest)}" if rest else "")
+                    + ". The committed changes are durable: reconcile them in the application",
+                    committed=durable,
+                    failed=[name],
+                    rolled_back=rest,
+                    datasource=name,
+                    role="primary",
+                    orig=exc.orig or exc,
+                ) from exc
+            committed.append(name)
+
+    def rollback(self) -> None:
+        """Roll back the open transaction everywhere it reached (no-op without one)."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            self._materialize_all()
+            self._rollback_each(transaction.begun)
+
+    # -- lifetime --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Roll back an open transaction, discard unread streamed rows and return every
+        connection to its pool. Safe to call more than once."""
+        if self._closed:
+            return
+        try:
+            for result, _ in list(self._streaming):
+                result.close()
+            if self._transaction is not None:
+                self.rollback()
+        finally:
+            self._closed = True
+            connections, self._connections = self._connections, {}
+            for name, connection in connections.items():
+                self._datasources.pool(name).release(connection)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        who = "admin" if self.admin else f"tenant={self.tenant.id}" if self.tenant else "no tenant"
+        state = "closed" if self._closed else "in transaction" if self._transaction else "open"
+        held = ", ".join(self._connections) or "none"
+        return f"<Session {who} {state} connections: {held}>"
+
+    # -- internals -------------------------------------------------------------------
+
+    def _connection(self, name: str) -> Connection:
+        """This session's connection to ``name``, joined to the open transaction."""
+        if self._streaming:
+            self._materialize(name)
+        transaction = self._transaction
+        if transaction is not None and transaction.lost is not None:
+            raise _lost(transaction.lost)
+        connection = self._connections.get(name)
+        if connection is not None and connection.broken:
+            self._drop(name)
+            connection = None
+            if transaction is not None and name in transaction.begun:
+                transaction.lost = name
+                raise _lost(name)
+        if connection is None:
+            connection = self._datasources.pool(name).acquire()
+            self._connections[name] = connection
+        if transaction is not None and name not in transaction.begun:
+            self._guarded(name, connection.begin)
+            transaction.begun.append(name)
+        return connection
+
+    def _guarded(self, name: str, call: Any, *args: Any) -> Any:
+        """Run ``call`` on the connection to ``name``; forget the connection if it broke."""
+        try:
+            return call(*args)
+        except Error:
+            self._after_error(name)
+            raise
+
+    def _after_error(self, name: str) -> None:
+        connection = self._connections.get(name)
+        if connection is None or not connection.broken:
+            return
+        transaction = self._transaction
+        if transaction is not None and name in transaction.begun:
+            transaction.lost = name
+        self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        connection = self._connections.pop(name)
+        self._datasources.pool(name).release(connection)
+
+    def _drop_if_broken(self, name: str) -> None:
+        connection = self._connections.get(name)
+        if connection is not None and connection.broken:
+            self._drop(name)
+
+    def _rollback_each(self, names: Iterable[str]) -> None:
+        for name in names:
+            connection = self._connections.get(name)
+            if connection is None:
+                continue
+            try:
+                connection.rollback()
+            except Error:
+                # A connection that cannot roll back is not reused: its server session
+                # ends with it, which rolls the transaction back on the server.
+                self._drop(name)
+
+    @contextmanager
+    def _implicit_transaction(self, needed: bool) -> Iterator[None]:
+        if not needed or self._transaction is not None:
+            yield
+            return
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def _work(self, targets: tuple[Target, ...]) -> Work:
+        return {
+            name: (self._connection(name), indexes)
+            for name, indexes in group_targets(targets).items()
+        }
+
+    def _read_many(self, plan: RoutePlan) -> Result:
+        merge = plan.merge
+        assert merge is not None, "the router gives every multi-target read a merge plan"
+        work = self._work(plan.targets)
+        try:
+            opened = open_streams(self._datasources.executor, plan.targets, work, self._batch_size)
+        except Error:
+            for name in work:
+                self._after_error(name)
+            raise
+        streams = [stream for stream, _ in opened]
+        description = _visible(
+            next((s.description for s in streams if s.description is not None), None),
+            merge.hidden_columns,
+        )
+        rows = merge_rows(merge, [stream_rows(stream, first) for stream, first in opened])
+        names = frozenset(work)
+        result: Result
+
+        def finish() -> None:
+            self._streaming = [entry for entry in self._streaming if entry[0] is not result]
+            close_all(streams)
+
+        result = Result(plan.targets, description, None, -1, stream=rows, closer=finish)
+        self._streaming.append((result, names))
+        return result
+
+    def _write_many(self, plan: RoutePlan) -> Result:
+        ddl = plan.kind == "ddl"
+        # DDL is not transactional on MySQL and commits implicitly there; it runs as is and
+        # a failure says which physical tables already changed.
+        with self._implicit_transaction(not ddl):
+            work = self._work(plan.targets)
+            outcomes = run_writes(self._datasources.executor, plan.targets, work)
+            if self._transaction is not None:
+                self._transaction.wrote.update(work)
+            total = 0
+            failure: tuple[str, BaseException] | None = None
+            for name, outcome in outcomes.items():
+                total += outcome.rowcount
+                if outcome.error is not None:
+                    self._after_error(name)
+                    failure = failure or (name, outcome.error)
+            if failure is not None:
+                name, error = failure
+                if ddl and isinstance(error, Error):
+                    applied = [plan.targets[i] for o in outcomes.values() for i in o.applied]
+                    raise _ddl_failure(error, applied, len(plan.targets)) from error
+                raise error
+        return Result(plan.targets, None, [], total)
+
+    def _materialize(self, name: str) -> None:
+        for result, names in list(self._streaming):
+            if name in names:
+                result.materialize()
+
+    def _materialize_all(self) -> None:
+        for result, _ in list(self._streaming):
+            result.materialize()
+
+
+def _lost(name: str, *, rolled_back: bool = False) -> DatabaseError:
+    then = "everything was rolled back" if rolled_back else "roll back and retry the transaction"
+    return DatabaseError(
+        f"the connection to {name} was lost during the transaction, so its changes there are "
+        f"gone; {then}",
+        datasource=name,
+        role="primary",
+    )
+
+
+def _visible(description: Description | None, hidden: int) -> Description | None:
+    if description is None or not hidden:
+        return description
+    return description[:-hidden]
+
+
+def _ddl_failure(error: Error, applied: list[Target], total: int) -> Error:
+    done = ", ".join(f"{t.datasource}:{'/'.join(t.tables.values())}" for t in applied) or "none"
+    message = (
+        f"DDL stopped: {error.message} (on {error.datasource}). Applied on {len(applied)} of "
+        f"{total} physical tables ({done}); fix the cause and re-run with IF NOT EXISTS / "
+        "IF EXISTS, or use `tenantdb ddl`, which skips tables already changed"
+    )
+    try:
+        return type(error)(
+            message,
+            datasource=error.datasource,
+            role=error.role,
+            statement=error.statement,
+            orig=error.orig,
+        )
+    except TypeError:  # an error class with its own signature: keep it as it is
+        return error

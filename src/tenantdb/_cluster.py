@@ -100,14 +100,19 @@ class Cluster:
 
 
 def connect(
-    config: ConfigSource, *, today: Callable[[], datetime.date] = datetime.date.today
+    config: ConfigSource,
+    *,
+    today: Callable[[], datetime.date] = datetime.date.today,
+    stream_batch_size: int = 1000,
 ) -> Cluster:
     """Build a Cluster from a configuration file path, a mapping, or a Config.
 
     Validates the whole configuration (ConfigError lists every problem) and builds the
-    topology; opens no connection.
+    topology; opens no connection. ``today`` is the clock that decides which time-range
+    period tables exist; ``stream_batch_size`` is how many rows a multi-shard read fetches
+    from each shard at a time.
     """
-    return Cluster(load_config(config), today=today)
+    return Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
 
 
 def _tenant(tenant_id: str, entry: TenantConfig) -> Tenant:

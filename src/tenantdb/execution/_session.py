@@ -180,7 +180,8 @@ class Session:
                 self._connections[name].commit()
             except Error as exc:
                 rest = order[position + 1 :]
-                self._rollback_each(rest)
+                # SQLite keeps a transaction open after a failed COMMIT: end it too.
+                self._rollback_each([name, *rest])
                 self._drop_if_broken(name)
                 durable = [n for n in committed if n in transaction.wrote]
                 if not durable:

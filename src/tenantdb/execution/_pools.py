@@ -55,7 +55,17 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
         return _postgres.PostgresPool(name, url, config, role=role)
     if dialect == "mysql":
         _require(name, dialect)
-        raise InterfaceError(f"datasource {name!r}: the mysql driver is not written yet")
+        from . import _mysql
+
+        params = _mysql.connect_params(url, timeout=config.timeout)
+        return ConnectionPool(
+            name,
+            functools.partial(_mysql.connect, url, params, datasource=name, role=role),
+            role=role,
+            min_size=config.min_size,
+            max_size=config.max_size,
+            timeout=config.timeout,
+        )
     raise ConfigError(
         f"datasource {name!r}: unsupported URL {redact_url(url)!r}; "
         "use a sqlite:, postgresql:, postgres:, mysql: or mariadb: URL"

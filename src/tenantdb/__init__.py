@@ -30,6 +30,8 @@ from .errors import (
     UnsupportedSQLError,
     Warning,
 )
+from .execution._result import Result
+from .execution._session import Session
 from .routing import MergePlan, RoutePlan, Target
 from .tenants import Tenant, TenantLimits
 
@@ -54,8 +56,10 @@ __all__ = [
     "ProgrammingError",
     "RateLimitedError",
     "ReplicaLagError",
+    "Result",
     "RoutePlan",
     "RoutingError",
+    "Session",
     "ShardUnavailableError",
     "Target",
     "Tenant",

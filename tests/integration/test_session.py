@@ -177,20 +177,27 @@ def test_transaction_commits_on_every_datasource(
 def test_exception_rolls_back_everywhere(
     backend: Backend, cluster: Cluster, urls: list[str]
 ) -> None:
-    with cluster.session() as s:
-        with pytest.raises(RuntimeError), s.transaction():
+    def fail_midway(s: tenantdb.Session) -> None:
+        with s.transaction():
             s.execute("INSERT INTO items (item_id) VALUES (%s)", (2,))
             s.execute("INSERT INTO items (item_id) VALUES (%s)", (3,))
             raise RuntimeError("application failure")
+
+    with cluster.session() as s:
+        with pytest.raises(RuntimeError):
+            fail_midway(s)
         assert not s.in_transaction
         assert s.execute("SELECT COUNT(*) FROM items").scalar() == 0
     assert raw_rows(backend, urls[0], "SELECT item_id FROM items_2") == []
 
 
 def test_nested_transaction_refused(cluster: Cluster) -> None:
-    with cluster.session() as s, s.transaction():
-        with pytest.raises(tenantdb.InterfaceError, match="already open"):
-            s.begin()
+    with (
+        cluster.session() as s,
+        s.transaction(),
+        pytest.raises(tenantdb.InterfaceError, match="already open"),
+    ):
+        s.begin()
 
 
 def test_multi_shard_write_is_all_or_nothing(
@@ -321,8 +328,9 @@ def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
                     "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER "
                     "REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
                 )
-        with cluster.session() as s:
-            with pytest.raises(tenantdb.PartialCommitError) as caught, s.transaction():
+
+        def write_both(s: tenantdb.Session) -> None:
+            with s.transaction():
                 s.execute("INSERT INTO items (item_id) VALUES (%s)", (2,))  # ds0
                 if backend.name == "mysql":
                     # MySQL has no deferred constraints: lose ds1's connection instead.
@@ -331,6 +339,10 @@ def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
                 else:
                     # Checked only at COMMIT: parent 99 does not exist.
                     s.execute("INSERT INTO children (id, parent_id) VALUES (%s, %s)", (1, 99))
+
+        with cluster.session() as s:
+            with pytest.raises(tenantdb.PartialCommitError) as caught:
+                write_both(s)
             error = caught.value
             assert error.committed == ("ds0",)
             assert error.failed == ("ds1",)
@@ -362,10 +374,15 @@ def test_failed_first_commit_is_not_partial(backend: Backend, urls: list[str]) -
                 "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER "
                 "REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
             )
-        with cluster.session() as s:
-            with pytest.raises(tenantdb.IntegrityError) as caught, s.transaction():
+
+        def read_one_write_other(s: tenantdb.Session) -> None:
+            with s.transaction():
                 s.execute("SELECT COUNT(*) FROM items WHERE item_id = %s", (2,))  # ds0 reads
                 s.execute("INSERT INTO children (id, parent_id) VALUES (%s, %s)", (1, 99))
+
+        with cluster.session() as s:
+            with pytest.raises(tenantdb.IntegrityError) as caught:
+                read_one_write_other(s)
             assert not isinstance(caught.value, tenantdb.PartialCommitError)
             assert s.execute("SELECT COUNT(*) FROM children").scalar() == 0
 

@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeVar
 
 from ..errors import Error
 from ..routing import Target
-from ._driver import Connection, Row, Stream
+from ._driver import Connection, Outcome, Row, Stream
 
 T = TypeVar("T")
 
@@ -100,6 +100,27 @@ def open_streams(
         for position, index in enumerate(indexes):
             aligned[index] = (value[0][position], value[1][position])
     return [pair for pair in aligned if pair is not None]
+
+
+def fetch_all(executor: Executor, targets: Sequence[Target], work: Work) -> list[Outcome]:
+    """Run every target and fetch all its rows, datasources in parallel; aligned with
+    ``targets``. For reads whose per-shard result is known to be small (a shard LIMIT no
+    larger than the stream batch), where cursors would only add round trips."""
+
+    def run_on(connection: Connection, indexes: list[int]) -> list[Outcome]:
+        return [connection.execute(targets[i].sql, targets[i].params) for i in indexes]
+
+    outcomes = run_per_datasource(executor, work, run_on)
+    error = first_error(outcomes)
+    if error is not None:
+        raise error
+    aligned: list[Outcome | None] = [None] * len(targets)
+    for name, (_, indexes) in work.items():
+        value = outcomes[name]
+        assert not isinstance(value, BaseException)
+        for position, index in enumerate(indexes):
+            aligned[index] = value[position]
+    return [outcome for outcome in aligned if outcome is not None]
 
 
 def stream_rows(stream: Stream, first: list[Row]) -> Iterator[Row]:

@@ -1,0 +1,114 @@
+"""The driver interface: what the executor needs from one database connection and its pool.
+
+Three implementations sit behind it: SQLite (stdlib ``sqlite3``), PostgreSQL (psycopg 3 with
+psycopg_pool) and MySQL/MariaDB (PyMySQL). The executor never touches a driver module
+directly, and every method here raises tenantdb errors only (driver errors are translated
+in one place per driver, with ``orig``, ``datasource``, ``role`` and ``statement`` set).
+
+Statements arrive already in the driver's own placeholder style (``?`` for SQLite, ``%s``
+elsewhere, with literal ``%`` doubled): the router renders them that way. ``params`` is
+always a tuple, never None, so ``%%`` is unescaped consistently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+Row = tuple[Any, ...]
+Description = tuple[tuple[Any, ...], ...]
+"""PEP 249 ``cursor.description``: one 7-item sequence per column."""
+
+
+class Outcome(NamedTuple):
+    """What one eagerly executed statement returned."""
+
+    description: Description | None
+    """None for statements that return no rows."""
+    rows: list[Row]
+    """Every row (empty for statements that return none)."""
+    rowcount: int
+    """Rows changed for writes, rows returned for reads, -1 when the driver cannot tell."""
+    lastrowid: int | None
+
+
+class Stream(Protocol):
+    """An open result read in batches (a server-side cursor where the driver has one)."""
+
+    @property
+    def description(self) -> Description | None: ...
+
+    def fetch(self) -> list[Row]:
+        """Return the next batch of at most the stream's batch size; ``[]`` once exhausted."""
+        ...
+
+    def close(self) -> None:
+        """Release the cursor (and any read transaction it opened). Idempotent."""
+        ...
+
+
+class Connection(Protocol):
+    """One open connection of a datasource, in autocommit mode unless inside ``begin()``.
+
+    Not thread-safe: one thread uses it at a time (the executor guarantees that).
+    """
+
+    @property
+    def broken(self) -> bool:
+        """True once a connection-level failure happened; the pool then discards it."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
+        """Run one statement and fetch all its rows."""
+        ...
+
+    def executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
+        """Run one statement once per parameter tuple; return the summed row count."""
+        ...
+
+    def open_streams(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int
+    ) -> list[Stream]:
+        """Open one stream per statement, all readable at the same time on this connection.
+
+        SQLite: plain cursors. PostgreSQL: named (server-side) cursors, inside a read
+        transaction opened here when none is active and closed with the last stream.
+        MySQL/MariaDB cannot keep two unbuffered results open on one connection: a single
+        statement streams (``SSCursor``); with several, all but the last are buffered
+        (documented limit: bounded by the shard LIMIT when the statement has one).
+        """
+        ...
+
+    def begin(self) -> None:
+        """Start a transaction (SQLite: ``BEGIN IMMEDIATE``, to avoid lock-upgrade deadlocks)."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Pool(Protocol):
+    """The connections of one datasource URL (primary or one replica)."""
+
+    @property
+    def name(self) -> str:
+        """The datasource name, used in every error."""
+        ...
+
+    def acquire(self) -> Connection:
+        """Return a connection; PoolTimeoutError after the pool timeout, ShardUnavailableError
+        when the server refuses connections (both naming the datasource)."""
+        ...
+
+    def release(self, connection: Connection) -> None:
+        """Give a connection back: rolled back if it is still in a transaction, discarded if
+        ``broken``."""
+        ...
+
+    def close(self) -> None:
+        """Close every idle connection; connections still out are closed on release."""
+        ...

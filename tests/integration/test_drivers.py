@@ -7,6 +7,7 @@ the backend's raw driver where the point is what reached the database.
 from __future__ import annotations
 
 import contextlib
+import pickle
 import re
 import sys
 import threading
@@ -404,6 +405,9 @@ def test_unique_violation_is_an_integrity_error_with_context(
     assert (error.datasource, error.role, error.statement) == ("shard7", "primary", insert)
     assert "shard7" in str(error)
     assert "secret-name-42" not in str(error)  # messages never quote parameter values
+    copy = pickle.loads(pickle.dumps(error))  # e.g. to a log handler in another process
+    assert type(copy) is tenantdb.IntegrityError
+    assert (str(copy), copy.datasource, copy.statement) == (str(error), "shard7", insert)
 
 
 def test_syntax_error_is_a_programming_error(backend: Backend, make_pool: MakePool) -> None:

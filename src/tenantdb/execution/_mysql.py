@@ -199,8 +199,9 @@ class MySQLConnection:
                     if isinstance(exc, pymysql.err.Error)
                     else self._parameter_error(exc, sql)
                 )
-                for stream in streams:
-                    stream.close()
+                with contextlib.suppress(Error):  # the statement's error is the one to report
+                    for stream in streams:
+                        stream.close()
                 raise error from exc
             stream = MySQLStream(self, cursor, sql, batch_size, unbuffered=unbuffered)
             self._streams.add(stream)

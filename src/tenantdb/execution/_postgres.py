@@ -164,11 +164,13 @@ class PostgresConnection:
                 cursor.execute(sql, params)
             except psycopg.Error as exc:
                 error = self._error(exc, sql)
-                cursor.close()
-                for stream in streams:
-                    stream.close()
-                if self._stream_transaction and not self._streams:
-                    self._end_stream_transaction()
+                # Clean up what can be; the statement's error is the one to report.
+                with contextlib.suppress(psycopg.Error, Error):
+                    cursor.close()
+                    for stream in streams:
+                        stream.close()
+                    if self._stream_transaction and not self._streams:
+                        self._end_stream_transaction()
                 raise error from exc
             stream = PostgresStream(self, cursor, sql, batch_size)
             self._streams.add(stream)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 Row = tuple[Any, ...]
-Description = tuple[tuple[Any, ...], ...]
-"""PEP 249 ``cursor.description``: one 7-item sequence per column."""
+Description = tuple[Sequence[Any], ...]
+"""PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
+driver's own column object where building tuples would cost more than the query)."""
 
 
 class Outcome(NamedTuple):

@@ -124,10 +124,11 @@ class PostgresConnection:
         try:
             with self._raw.cursor() as cursor:
                 cursor.execute(sql, params)
-                if cursor.description is None:
+                description = cursor.description
+                if description is None:
                     return Outcome(None, [], cursor.rowcount, None)
                 rows: list[Row] = cursor.fetchall()
-                return Outcome(_describe(cursor.description), rows, len(rows), None)
+                return Outcome(_describe(description), rows, len(rows), None)
         except psycopg.Error as exc:
             raise self._error(exc, sql) from exc
 
@@ -359,7 +360,9 @@ class PostgresStream:
 def _describe(description: Sequence[psycopg.Column] | None) -> Description | None:
     if description is None:
         return None
-    return tuple(tuple(column) for column in description)
+    # psycopg's Column objects are already PEP 249 7-item sequences, detached from the
+    # cursor; turning them into tuples would cost more than a point query's own parsing.
+    return tuple(description)
 
 
 class PostgresPool:

@@ -30,8 +30,7 @@ from .errors import (
     UnsupportedSQLError,
     Warning,
 )
-from .execution._result import Result
-from .execution._session import Session
+from .execution import Result, Session
 from .routing import MergePlan, RoutePlan, Target
 from .tenants import Tenant, TenantLimits
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from .config import Config, TenantConfig, load_config
 from .errors import InterfaceError
-from .execution._datasources import Datasources
-from .execution._session import Session
+from .execution import Datasources, Session
 from .routing import Params, RoutePlan, Router, Topology
 from .sql import TemplateCache
 from .tenants import StaticTenants, Tenant, TenantLimits

@@ -40,8 +40,7 @@ from .errors import (
     ProgrammingError,
     Warning,
 )
-from .execution._result import Result
-from .execution._session import Session
+from .execution import Result, Session
 from .routing import Params
 from .tenants import Tenant
 

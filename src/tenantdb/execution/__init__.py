@@ -1,4 +1,4 @@
-"""Execution: drivers, connection pools, and (later) the executor, merge and sessions.
+"""Execution: drivers and pools, sessions and transactions, scatter-gather and result merge.
 
 Driver modules (``_sqlite``, ``_postgres``, ``_mysql``) are not imported here: ``open_pool``
 imports each on first use, so the core install works without the driver extras.
@@ -6,18 +6,26 @@ imports each on first use, so the core install works without the driver extras.
 
 from __future__ import annotations
 
+from ._datasources import Datasources
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
+from ._merge import merge_rows
 from ._pool import ConnectionPool, PooledConnection
 from ._pools import open_pool
+from ._result import Result
+from ._session import Session
 
 __all__ = [
     "Connection",
     "ConnectionPool",
+    "Datasources",
     "Description",
     "Outcome",
     "Pool",
     "PooledConnection",
+    "Result",
     "Row",
+    "Session",
     "Stream",
+    "merge_rows",
     "open_pool",
 ]

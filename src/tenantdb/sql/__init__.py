@@ -5,6 +5,7 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
+from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._placeholders import ScannedSQL, scan
 from ._predicates import (
@@ -18,7 +19,9 @@ from ._predicates import (
     Predicate,
     ValueRef,
 )
+from ._rename import quote_name, rename_created
 from ._render import PLACEHOLDER, Rendered
+from ._split import split_statements
 from ._template import (
     Dialect,
     InsertShape,
@@ -40,9 +43,12 @@ __all__ = [
     "Atom",
     "ColumnName",
     "Const",
+    "DdlKind",
+    "DdlShape",
     "Dialect",
     "InsertShape",
     "MergeShape",
+    "ObjectName",
     "PLACEHOLDER",
     "Param",
     "Predicate",
@@ -56,7 +62,11 @@ __all__ = [
     "Template",
     "TemplateCache",
     "ValueRef",
+    "describe_ddl",
     "merge_shape",
     "parse_template",
+    "quote_name",
+    "rename_created",
     "scan",
+    "split_statements",
 ]

@@ -112,10 +112,3 @@ def test_explain_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["explain", "-c", str(tmp_path / "nope.toml"), "SELECT 1"])
     assert missing.exit_code == 1
     assert "nope.toml" in missing.stderr
-
-
-def test_demo_routes_the_tour_without_connecting() -> None:
-    result = CliRunner().invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "SELECT id, total FROM globex.orders" in result.stdout
-    assert "refused (RoutingError)" in result.stdout

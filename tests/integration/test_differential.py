@@ -1,0 +1,388 @@
+"""Differential test: a sharded cluster must answer like one plain database.
+
+The same deterministic data (``differential_queries.generate_data``) is loaded into a
+cluster of three datasources (tables sharded by ``hash_mod``, ``mod`` with binding tables,
+``range``, ``time_range`` by month, a ``broadcast`` table and a ``tenant`` table) and into
+one plain database with the same DDL. A few hundred seeded queries
+(``differential_queries.generate_queries``) run on both and must return the same rows.
+
+Comparison rules:
+
+- a query whose ORDER BY is total (ends with the unique ``id`` or with every group key)
+  is compared as a list, in order; any other query as a multiset (both sides sorted with a
+  NULL-safe key). Queries with LIMIT always have a total order, so a legal difference in
+  tie-breaking cannot fail the test;
+- integers, text, dates and Decimals compare exactly and must have the same Python type;
+  floats compare with a relative tolerance of 1e-9 (summation order differs);
+- AVG columns only are compared as floats: their type and scale legitimately differ (the
+  merged AVG is SUM/COUNT computed in Python: PostgreSQL's AVG of an integer column is
+  ``numeric`` where the merged one is ``float``, and MariaDB rounds AVG to 4 decimal places
+  more than its argument where the merged ``Decimal`` keeps 28 digits). The tolerance is
+  the relative 1e-9, plus an absolute 0.5e-4 on MariaDB for its rounding.
+
+A refusal by tenantdb (RoutingError, UnsupportedSQLError, any tenantdb error) fails the
+test: the generator only generates shapes tenantdb documents as supported.
+
+Text values in the main run are lowercase ASCII, on which code-point order and every
+collation here agree; ``test_cross_shard_text_order_follows_code_points`` shows what
+happens with mixed case under a case-insensitive collation.
+
+The number of queries that ran is printed (``pytest -rP`` shows it) and must be at least
+``MIN_QUERIES``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import tenantdb
+
+from .conftest import Backend, RawConnection
+from .differential_queries import (
+    COLUMNS,
+    TENANTS,
+    TODAY,
+    Query,
+    Row,
+    adapt,
+    adapt_row,
+    cluster_config,
+    create_table_sql,
+    generate_data,
+    generate_queries,
+    insert_sql,
+)
+
+MIN_QUERIES = 300
+REL_TOL = 1e-9
+AVG_ABS_TOL = {"mysql": 0.5e-4 + 1e-12}
+"""MariaDB/MySQL round AVG to ``div_precision_increment`` (default 4) more decimal places
+than its argument; the merged AVG (SUM/COUNT in Python) is not rounded."""
+SHOWN_ROWS = 5
+SHOWN_MISMATCHES = 10
+PRE_CREATED = "audit_202601"
+
+
+# -- the two databases ---------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A loaded cluster and the plain database holding the same rows."""
+
+    backend: Backend
+    cluster: tenantdb.Cluster
+    plain: RawConnection
+    cluster_urls: list[str]
+    data: dict[str, list[Row]]
+
+    def plain_rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Run a pyformat statement on the plain database with the raw driver."""
+        cursor = self.plain.cursor()
+        try:
+            cursor.execute(self._native(sql), self._params(params))
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def plain_load(self, sql: str, rows: Sequence[Row]) -> None:
+        cursor = self.plain.cursor()
+        try:
+            cursor.executemany(self._native(sql), [self._params(row) for row in rows])
+        finally:
+            cursor.close()
+
+    def plain_execute(self, sql: str) -> None:
+        cursor = self.plain.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def _native(self, sql: str) -> str:
+        # The generated SQL has no literal '%': only %s placeholders to translate.
+        return sql.replace("%s", self.backend.placeholder)
+
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        return adapt_row(params, self.backend.dialect)
+
+
+@pytest.fixture(scope="module")
+def world(backend: Backend) -> Iterator[World]:
+    """Create the cluster (3 datasources) and the plain database; load the same rows."""
+    urls = backend.new_databases(3)
+    (plain_url,) = backend.new_databases(1)
+    cluster = tenantdb.connect(cluster_config(urls), today=lambda: TODAY)
+    plain = backend.raw_connect(plain_url)
+    data = generate_data()
+    world = World(backend, cluster, plain, urls, data)
+    dialect = backend.dialect
+    try:
+        with cluster.session(admin=True) as admin:
+            for table in COLUMNS:
+                admin.execute(create_table_sql(table, dialect))
+                world.plain_execute(create_table_sql(table, dialect))
+        for table, rows in data.items():
+            world.plain_load(insert_sql(table), rows)
+            if table == "orders":
+                continue
+            with cluster.session() as session:
+                session.executemany(insert_sql(table), [adapt_row(r, dialect) for r in rows])
+        for tenant in TENANTS:
+            rows = [adapt_row(r, dialect) for r in data["orders"] if r[1] == tenant]
+            with cluster.session(tenant=tenant) as session:
+                session.executemany(insert_sql("orders"), rows)
+        yield world
+    finally:
+        cluster.close()
+        plain.close()
+
+
+# -- comparison ----------------------------------------------------------------------------
+
+
+def _cell_key(value: Any) -> tuple[int, Any]:
+    """A sort key for one value that never raises across rows (NULL first)."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float | Decimal):
+        return (1, round(float(value), 6))
+    if isinstance(value, str):
+        return (2, value)
+    return (3, str(value))
+
+
+def _row_key(row: Row) -> tuple[tuple[int, Any], ...]:
+    return tuple(_cell_key(value) for value in row)
+
+
+def _same(got: Any, want: Any, approx: bool, avg_abs_tol: float) -> bool:
+    if got is None or want is None:
+        return got is None and want is None
+    numbers = (int, float, Decimal)
+    if approx:
+        return (
+            isinstance(got, numbers)
+            and isinstance(want, numbers)
+            and math.isclose(float(got), float(want), rel_tol=REL_TOL, abs_tol=avg_abs_tol)
+        )
+    if type(got) is not type(want):
+        return False
+    if isinstance(got, float):
+        return math.isclose(got, want, rel_tol=REL_TOL, abs_tol=REL_TOL)
+    return bool(got == want)
+
+
+def compare(
+    query: Query, got: list[Row], want: list[Row], *, avg_abs_tol: float = REL_TOL
+) -> str | None:
+    """None when the cluster's rows ``got`` match the plain database's ``want``, else why."""
+    if not query.ordered:
+        got = sorted(got, key=_row_key)
+        want = sorted(want, key=_row_key)
+    for number, (g, w) in enumerate(zip(got, want, strict=False)):
+        if len(g) != len(w):
+            return f"row {number}: {len(g)} columns, plain database {len(w)}"
+        for column, (a, b) in enumerate(zip(g, w, strict=True)):
+            if not _same(a, b, column in query.approx, avg_abs_tol):
+                return (
+                    f"row {number} column {column}: cluster {a!r} ({type(a).__name__}), "
+                    f"plain {b!r} ({type(b).__name__})"
+                )
+    if len(got) != len(want):
+        return f"cluster returned {len(got)} rows, plain database {len(want)}"
+    return None
+
+
+def _show(rows: list[Row]) -> str:
+    head = "\n      ".join(repr(r) for r in rows[:SHOWN_ROWS])
+    more = f"\n      … {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+    return f"{len(rows)} rows\n      {head}{more}"
+
+
+@dataclass
+class Outcome:
+    problem: str | None
+    multi_target: bool
+
+
+def run_query(world: World, query: Query) -> Outcome:
+    """Run ``query`` on the cluster and the plain database; describe any difference."""
+    params = [adapt(p, world.backend.dialect) for p in query.params]
+    try:
+        with world.cluster.session(tenant=query.tenant, admin=query.admin) as session:
+            result = session.execute(query.sql, params)
+            got = result.fetchall()
+            targets = result.targets
+    except tenantdb.Error as exc:
+        return Outcome(
+            f"{query.describe()}\n    refused by tenantdb: {type(exc).__name__}: {exc}", False
+        )
+    want = world.plain_rows(query.sql, query.params)
+    problem = compare(query, got, want, avg_abs_tol=AVG_ABS_TOL.get(world.backend.dialect, REL_TOL))
+    multi = len(targets) > 1
+    if problem is None:
+        return Outcome(None, multi)
+    if not query.ordered:
+        got, want = sorted(got, key=_row_key), sorted(want, key=_row_key)
+    where = ", ".join(f"{t.datasource}:{'/'.join(t.tables.values())}" for t in targets)
+    return Outcome(
+        f"{query.describe()}\n    {problem}\n    targets: {where}\n"
+        f"    cluster: {_show(got)}\n    plain:   {_show(want)}",
+        multi,
+    )
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+KNOWN_FAILURES: dict[str, str] = {
+    "group-by-alias": (
+        "GROUP BY a select-list alias is refused across shards: "
+        "explain('SELECT kind AS k, COUNT(*) FROM events GROUP BY k') raises "
+        "UnsupportedSQLError 'kind is neither grouped nor aggregated'"
+    ),
+    "group-by-position": (
+        "GROUP BY a select-list position is refused across shards: "
+        "explain('SELECT note, MAX(created_at) FROM events GROUP BY 1') raises "
+        "UnsupportedSQLError 'note is neither grouped nor aggregated'"
+    ),
+}
+"""Query shapes tenantdb should answer but does not (shape → reason).
+
+They are left out of the main run and each runs in :func:`test_known_failure` as a strict
+xfail, so a fix shows up as XPASS (remove the entry then)."""
+
+
+def test_every_shard_holds_rows(world: World) -> None:
+    """The data is really spread: every physical table of every sharded table has rows
+    (otherwise the differential run would prove little). ``audit_202601`` is the month
+    pre-created after the injected today and is empty."""
+    empty = []
+    datasources = set()
+    for table in ("events", "accounts", "ledger", "invoices", "audit"):
+        plan = world.cluster.explain(f"SELECT COUNT(*) FROM {table}")
+        assert len(plan.targets) > 1, f"{table} is not sharded: {plan.to_dict()}"
+        for target in plan.targets:
+            physical = target.tables[table]
+            datasources.add(target.datasource)
+            pool = world.cluster.datasources.pool(target.datasource)
+            connection = pool.acquire()
+            try:
+                (count,) = connection.execute(f"SELECT COUNT(*) FROM {physical}", ()).rows[0]
+            finally:
+                pool.release(connection)
+            if count == 0 and physical != PRE_CREATED:
+                empty.append(f"{target.datasource}:{physical}")
+    assert not empty, f"physical tables without rows: {empty}"
+    assert datasources == {"ds0", "ds1", "ds2"}
+
+
+def test_cluster_answers_like_one_database(world: World) -> None:
+    queries = generate_queries(world.backend.dialect, world.data)
+    problems: list[str] = []
+    ran = multi = 0
+    for query in queries:
+        if query.shape in KNOWN_FAILURES:
+            continue
+        outcome = run_query(world, query)
+        ran += 1
+        multi += outcome.multi_target
+        if outcome.problem is not None:
+            problems.append(outcome.problem)
+    summary = (
+        f"{world.backend.name}: {ran} queries ran ({multi} across several shards), "
+        f"{len(problems)} differ"
+    )
+    print(summary)
+    shown = "\n\n".join(problems[:SHOWN_MISMATCHES])
+    print(shown)
+    assert not problems, f"{summary}:\n\n{shown}"
+    assert ran >= MIN_QUERIES, f"{summary}: expected at least {MIN_QUERIES}"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(shape, marks=pytest.mark.xfail(strict=True, reason=reason))
+        for shape, reason in KNOWN_FAILURES.items()
+    ],
+)
+def test_known_failure(world: World, shape: str) -> None:
+    queries = [q for q in generate_queries(world.backend.dialect, world.data) if q.shape == shape]
+    assert queries, f"the generator has no query of shape {shape!r}"
+    problems = [p for p in (run_query(world, q).problem for q in queries) if p is not None]
+    assert not problems, "\n\n".join(problems)
+
+
+MIXED_CASE_WORDS = ("apple", "Banana", "cherry", "Apple", "banana", "Cherry", "date", "DATE", "Eel")
+BINARY_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic", "binary"}
+
+
+def _text_collation(world: World) -> str:
+    """The collation text columns of the plain database get by default."""
+    if world.backend.dialect == "sqlite":
+        return "BINARY"
+    if world.backend.dialect == "postgres":
+        sql = "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+    else:
+        sql = "SELECT @@collation_database"
+    ((collation,),) = world.plain_rows(sql, ())
+    return str(collation)
+
+
+def test_cross_shard_text_order_follows_code_points(
+    world: World, request: pytest.FixtureRequest
+) -> None:
+    """Mixed-case text across shards: tenantdb merges ORDER BY by code point and groups
+    exactly equal strings, so it agrees with one database only under a binary collation.
+
+    SQLite (BINARY) and PostgreSQL databases created with a ``C`` collation agree; under
+    MariaDB's default ``utf8mb4_general_ci`` (case-insensitive) the merged order differs
+    (and 'apple'/'Apple' are one group or one DISTINCT value there, two in the merge).
+    """
+    collation = _text_collation(world)
+    binary = collation.lower() in BINARY_COLLATIONS or collation.lower().endswith("_bin")
+    if not binary:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "known limit: cross-shard ORDER BY on text compares code points; "
+                    f"this database's collation is {collation}, which orders (and groups) "
+                    "mixed-case text differently"
+                ),
+            )
+        )
+    urls = world.cluster_urls
+    config = {
+        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+        "tables": {"words": {"strategy": "mod", "key": "id", "shards": 3}},
+    }
+    ddl = "CREATE TABLE words (id INTEGER NOT NULL PRIMARY KEY, word VARCHAR(20) NOT NULL)"
+    insert = "INSERT INTO words (id, word) VALUES (%s, %s)"
+    rows = [(i, word) for i, word in enumerate(MIXED_CASE_WORDS, 1)]
+    with tenantdb.connect(config, today=lambda: TODAY) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute(ddl)
+            admin.executemany(insert, rows)
+        world.plain_execute(ddl)
+        world.plain_load(insert, rows)
+        mixed = World(world.backend, cluster, world.plain, urls, {})
+        queries = [
+            Query("text-order", "SELECT id, word FROM words ORDER BY word, id", ordered=True),
+            Query(
+                "text-order-desc-limit",
+                "SELECT word FROM words ORDER BY word DESC, id LIMIT 4",
+                ordered=True,
+            ),
+            Query("text-group", "SELECT word, COUNT(*) FROM words GROUP BY word"),
+        ]
+        problems = [p for p in (run_query(mixed, q).problem for q in queries) if p]
+    print(f"{world.backend.name}: text collation {collation}")
+    assert not problems, f"collation {collation}:\n\n" + "\n\n".join(problems)

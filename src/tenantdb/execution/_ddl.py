@@ -402,7 +402,7 @@ def precreate(
     total = sum(len(p) for p in periods.values())
     runner = _Runner(cluster, progress, total=total)
     with runner:
-        work = runner.plan_copies(periods)
+        work = runner.plan_copies(periods, script_given=script is not None)
         for number, (name, items) in enumerate(periods.items(), start=1):
             first, last = items[0], items[-1]
             runner.begin_statement(
@@ -567,7 +567,9 @@ class _Runner:
 
     # -- period tables ----------------------------------------------------------------
 
-    def plan_copies(self, periods: dict[str, list[PlannedPeriod]]) -> dict[tuple[str, int], _Copy]:
+    def plan_copies(
+        self, periods: dict[str, list[PlannedPeriod]], *, script_given: bool
+    ) -> dict[tuple[str, int], _Copy]:
         """Find the missing period tables and what each is made from (catalog reads only).
 
         Raises DdlError (nothing changed yet) when a missing table cannot be made.
@@ -581,7 +583,7 @@ class _Runner:
                 if period.scripted:
                     work[(name, period.period)] = _Copy(None)
                 else:
-                    source = self._copy_source(period, present, items)
+                    source = self._copy_source(period, present, items, script_given)
                     work[(name, period.period)] = _Copy(source)
         return work
 
@@ -605,10 +607,11 @@ class _Runner:
         period: PlannedPeriod,
         present: Sequence[PlannedPeriod],
         items: Sequence[PlannedPeriod],
+        script_given: bool,
     ) -> PlannedPeriod:
         name = period.table
         if not present:
-            if any(p.statements for p in items):
+            if script_given:
                 why = f"the schema file has no CREATE TABLE {name}"
                 hint = f"add CREATE TABLE {name} (...) to the schema file"
             else:

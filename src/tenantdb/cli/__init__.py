@@ -9,7 +9,6 @@ from ._ddl import ddl_command
 from ._demo import demo_command
 from ._explain import explain_command
 from ._shell import shell_command
-from ._shell import shell_command
 
 app = typer.Typer(
     name="tenantdb",
@@ -21,7 +20,6 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.command("explain")(explain_command)
 app.command("demo")(demo_command)
-app.command("shell")(shell_command)
 app.command("shell")(shell_command)
 app.command("ddl")(ddl_command)
 

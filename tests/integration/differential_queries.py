@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-SEED = 20260501
+DEFAULT_SEED = 20260501
 TODAY = datetime.date(2025, 12, 15)
 """The cluster's injected clock: ``audit`` has month tables 2025-01 through 2026-01."""
 AUDIT_START = datetime.date(2025, 1, 1)
@@ -200,7 +200,7 @@ def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
 Row = tuple[Any, ...]
 
 
-def generate_data(seed: int = SEED) -> dict[str, list[Row]]:
+def generate_data(seed: int = DEFAULT_SEED) -> dict[str, list[Row]]:
     """Rows of every table (canonical Python values, columns in :data:`COLUMNS` order)."""
     rng = random.Random(seed)
 
@@ -368,7 +368,9 @@ class _Sharded:
     """A key value (may miss every row)."""
 
 
-def generate_queries(dialect: str, data: dict[str, list[Row]], seed: int = SEED) -> list[Query]:
+def generate_queries(
+    dialect: str, data: dict[str, list[Row]], seed: int = DEFAULT_SEED
+) -> list[Query]:
     """The seeded list of queries for ``dialect`` (a few hundred), every shape tenantdb is
     documented to answer exactly."""
     return _Generator(dialect, data, random.Random(seed)).run()

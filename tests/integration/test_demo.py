@@ -189,3 +189,15 @@ def test_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     assert cli.exit_code == 1
     assert "pass another folder with --dir" in cli.stderr
     assert (tmp_path / "tenantdb.toml").read_text(encoding="utf-8") == 'dialect = "sqlite"\n'
+
+
+def test_shard_files_without_the_demo_configuration_need_reset(tmp_path: Path) -> None:
+    # E.g. the bundled sample configuration's databases, whose orders table differs.
+    with sqlite3.connect(tmp_path / "shard0.db") as raw:
+        raw.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+    with pytest.raises(tenantdb.InterfaceError, match=r"holds shard0\.db but no demo config"):
+        run_demo(small(tmp_path))
+    assert not (tmp_path / "tenantdb.toml").exists()
+    result = run_demo(small(tmp_path, reset=True, seconds=0.3))
+    assert result.passed, result.checks
+    assert result.run == 1

@@ -55,22 +55,30 @@ class DemoFolder:
             files += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
         return files
 
-    def check_ownership(self) -> None:
-        """Refuse a folder whose ``tenantdb.toml`` was not written by the demo."""
+    def check_ownership(self, *, resetting: bool = False) -> None:
+        """Refuse a folder whose ``tenantdb.toml`` was not written by the demo, or that
+        holds shard files without it (another configuration's databases, whose tables the
+        demo would trip over); ``resetting`` allows the latter, since reset deletes them."""
         path = self.config_path
-        if not path.exists():
+        if path.exists():
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                first = handle.readline().rstrip("\n")
+            if first != MARKER:
+                raise InterfaceError(
+                    f"{path} was not written by `tenantdb demo`, which would overwrite it; "
+                    "pass another folder with --dir"
+                )
             return
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            first = handle.readline().rstrip("\n")
-        if first != MARKER:
+        strangers = [p.name for p in self.owned_files() if p.exists()]
+        if strangers and not resetting:
             raise InterfaceError(
-                f"{path} was not written by `tenantdb demo`, which would overwrite it; "
-                "pass another folder with --dir"
+                f"{self.directory} holds {', '.join(strangers)} but no demo configuration: "
+                "pass --reset to delete those files, or another folder with --dir"
             )
 
     def reset(self) -> int:
         """Delete the demo's files (and only those); return how many existed."""
-        self.check_ownership()
+        self.check_ownership(resetting=True)
         removed = 0
         for path in self.owned_files():
             try:

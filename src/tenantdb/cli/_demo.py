@@ -85,7 +85,8 @@ def render(console: Console, result: DemoResult) -> None:
         + f") · {options.tenants} tenants (static [tenants.*] entries in "
         f"{result.config_path.name}, round-robin; the tenant registry comes later) · "
         f"{len(result.tables)} logical → {result.physical_tables} physical tables · "
-        f"provisioned in {result.provisioning_seconds:.2f} s",
+        f"provisioned in {result.provisioning_seconds:.2f} s ({result.restocked:,} stock "
+        "rows created or topped up)",
         markup=False,
     )
     console.print()
@@ -126,7 +127,7 @@ def render(console: Console, result: DemoResult) -> None:
         failed = sum(1 for check in result.checks if not check.passed)
         console.print(Text(f"{failed} check(s) FAILED.", style="bold red"))
     console.print(
-        Text(f"  tenantdb shell -c {result.config_path} --tenant {_explore_tenant(result)}")
+        Text(f"  tenantdb shell -c {result.config_path} --tenant {result.example_tenant}")
     )
 
 
@@ -200,10 +201,6 @@ def _print_top_tenants(console: Console, result: DemoResult) -> None:
     console.print(table)
     kinds = " · ".join(f"{kind} {count:,}" for kind, count in result.events_by_kind)
     console.print(Text(f"Events by kind (all 8 shards): {kinds or 'none'}"))
-
-
-def _explore_tenant(result: DemoResult) -> str:
-    return str(result.top_tenants[0][0]) if result.top_tenants else "t0001"
 
 
 def _ms(seconds: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,9 @@ class DemoResult:
     tables: list[TableRows]
     plans: list[ExamplePlan]
     top_tenants: list[tuple[Any, ...]]
-    events_by_kind: list[tuple[Any, ...]] = field(default_factory=list)
+    events_by_kind: list[tuple[Any, ...]]
+    example_tenant: str
+    """The tenant of the example plans (the busiest one)."""
 
     @property
     def physical_tables(self) -> int:
@@ -118,10 +120,6 @@ def run_demo(
             seconds=options.seconds,
             seed=options.seed,
         )
-        if run >= 2**63 // ORDER_IDS_PER_RUN:
-            raise InterfaceError(
-                f"{options.directory} has seen {run} runs; start over with --reset"
-            )
         restocked = restock(cluster, tenants)
         provisioning = time.perf_counter() - began
         say(f"Running the workload: {options.threads} threads for {options.seconds:g} s ...")
@@ -137,7 +135,8 @@ def run_demo(
         say("Checking stock and idempotency over every row in the folder ...")
         checks = run_checks(cluster, stats)
         top = top_tenants(cluster)
-        example_tenant = str(top[0][0]) if top else tenants[0]
+        # The busiest tenant, unless a smaller --tenants left it out of the configuration.
+        example_tenant = str(top[0][0]) if top and str(top[0][0]) in tenants else tenants[0]
         order = latest_order(cluster, example_tenant) or run * ORDER_IDS_PER_RUN + 1
         return DemoResult(
             options=options,
@@ -155,4 +154,5 @@ def run_demo(
             plans=example_plans(cluster, example_tenant, order),
             top_tenants=top,
             events_by_kind=events_by_kind(cluster),
+            example_tenant=example_tenant,
         )

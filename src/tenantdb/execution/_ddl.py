@@ -511,9 +511,10 @@ class _Runner:
 
     def run_target(self, target: Target) -> None:
         text = target.sql if self._dialect == "sqlite" else target.sql.replace("%%", "%")
-        shape = describe_ddl(text, self._dialect)
-        tables = tuple(_display(t) for t in shape.tables)
+        tables = tuple(target.tables.values())
         try:
+            shape = describe_ddl(text, self._dialect)
+            tables = tuple(_display(t) for t in shape.tables)
             connection = self._connection(target.datasource)
             reason = self._already_done(connection, shape)
             if reason is None:
@@ -556,12 +557,21 @@ class _Runner:
             if not columns:
                 return None  # the table is missing: let the database say so
             return "columns already changed" if len(done) > 1 else "column already changed"
-        unguarded = [c.name for c in done if not c.guarded]
+        unguarded = [c for c in done if not c.guarded]
         if unguarded:
+            exist = [c.name for c in unguarded if c in shape.added_columns]
+            gone = [c.name for c in unguarded if c not in shape.added_columns]
+            what = "; ".join(
+                part
+                for part in (
+                    f"column {', '.join(exist)} already exists" if exist else "",
+                    f"column {', '.join(gone)} is already dropped" if gone else "",
+                )
+                if part
+            )
             raise ProgrammingError(
-                f"ALTER TABLE {_display(shape.tables[0])} is partly done already (column "
-                f"{', '.join(unguarded)} already added or dropped); write one ALTER TABLE per "
-                "column, or add IF [NOT] EXISTS to each action"
+                f"ALTER TABLE {_display(shape.tables[0])} is partly done already ({what}); "
+                "write one ALTER TABLE per column, or add IF [NOT] EXISTS to each action"
             )
         return None
 

@@ -199,3 +199,16 @@ def test_report_counts_and_dict() -> None:
         "detail": "table exists",
     }
     assert "applied 1, skipped 1, failed 1" in repr(report)
+
+
+def test_ddl_error_pickles_with_its_report() -> None:
+    import pickle
+
+    from tenantdb.execution._ddl import DdlError
+
+    step = DdlStep("ds0", ("a_0",), "CREATE TABLE a_0 ()", "failed", "boom")
+    report = DdlReport((StatementReport(1, "CREATE TABLE a ()", (step,)),))
+    error = DdlError("statement 1 failed", report=report, datasource="ds0")
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, tenantdb.DatabaseError)
+    assert (str(copy), copy.datasource, copy.report) == ("statement 1 failed", "ds0", report)

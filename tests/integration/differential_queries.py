@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -323,6 +323,15 @@ def adapt_row(row: Sequence[Any], dialect: str) -> Row:
     return tuple(adapt(value, dialect) for value in row)
 
 
+def adapt_params(
+    params: Sequence[Any] | Mapping[str, Any], dialect: str
+) -> tuple[Any, ...] | dict[str, Any]:
+    """Positional or named parameters with every value adapted for ``dialect``."""
+    if isinstance(params, Mapping):
+        return {name: adapt(value, dialect) for name, value in params.items()}
+    return adapt_row(params, dialect)
+
+
 # -- queries ----------------------------------------------------------------------------
 
 
@@ -340,7 +349,8 @@ class Query:
 
     shape: str
     sql: str
-    params: tuple[Any, ...] = ()
+    params: tuple[Any, ...] | dict[str, Any] = ()
+    """Positional (``%s``) or named (``%(name)s``) parameters."""
     ordered: bool = False
     approx: frozenset[int] = field(default_factory=frozenset)
     tenant: str | None = None
@@ -348,7 +358,7 @@ class Query:
 
     def describe(self) -> str:
         who = f"tenant={self.tenant}" if self.tenant else "admin" if self.admin else "no tenant"
-        return f"[{self.shape}] ({who}) {self.sql} params={list(self.params)!r}"
+        return f"[{self.shape}] ({who}) {self.sql} params={self.params!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,8 +446,15 @@ class _Generator:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def add(self, shape: str, sql: str, params: Sequence[Any] = (), **options: Any) -> None:
-        self.queries.append(Query(shape, sql, tuple(params), **options))
+    def add(
+        self,
+        shape: str,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] = (),
+        **options: Any,
+    ) -> None:
+        bound = dict(params) if isinstance(params, Mapping) else tuple(params)
+        self.queries.append(Query(shape, sql, bound, **options))
 
     def columns(self, table: _Sharded, count: int) -> list[str]:
         """``count`` random columns of ``table``, always including ``id`` first."""
@@ -471,6 +488,7 @@ class _Generator:
         self.time_ranges()
         self.range_boundaries()
         self.expressions()
+        self.edge_cases()
         self.broadcast()
         self.joins()
         self.subqueries()
@@ -933,6 +951,110 @@ class _Generator:
             "SELECT id, amount FROM big ORDER BY amount DESC, id LIMIT 10",
             [Decimal("100")],
             ordered=True,
+        )
+
+    def edge_cases(self) -> None:
+        """Empty and contradictory conditions, ranges outside every shard, named
+        parameters, DISTINCT inside aggregates, GROUP BY spelled in other ways."""
+        ts = datetime.datetime
+        events = self.by_name["events"]
+        self.add(
+            "key-contradiction",
+            "SELECT COUNT(*), SUM(amount) FROM events WHERE user_id = %s AND user_id = %s",
+            [3, 4],
+        )
+        self.add(
+            "key-contradiction-rows",
+            "SELECT id FROM events WHERE user_id = %s AND user_id = %s ORDER BY id",
+            [3, 4],
+            ordered=True,
+        )
+        self.add(
+            "range-reversed-between",
+            "SELECT COUNT(*) FROM invoices WHERE invoice_id BETWEEN %s AND %s",
+            [300, 200],
+        )
+        self.add(
+            "time-range-before-start",
+            "SELECT COUNT(*), MAX(created_at) FROM audit WHERE created_at < %s",
+            [ts(2024, 6, 1)],
+        )
+        self.add(
+            "time-range-after-end",
+            "SELECT id FROM audit WHERE created_at >= %s ORDER BY id",
+            [ts(2027, 6, 1)],
+            ordered=True,
+        )
+        self.add(
+            "time-point-before-start",
+            "SELECT id FROM audit WHERE created_at = %s",
+            [ts(2024, 6, 1)],
+        )
+        self.add(
+            "grouped-empty",
+            "SELECT kind, COUNT(*) FROM events WHERE id < 0 GROUP BY kind",
+        )
+        self.add(
+            "aggregate-limit-offset",
+            "SELECT COUNT(*) FROM events LIMIT 1 OFFSET %s",
+            [self.rng.choice((0, 1))],
+        )
+        self.add(
+            "named-params",
+            "SELECT id, kind FROM events WHERE user_id IN (%(a)s, %(b)s) AND kind <> %(k)s "
+            "ORDER BY id",
+            {"a": events.key_values(self.rng), "b": events.key_values(self.rng), "k": "view"},
+            ordered=True,
+        )
+        self.add(
+            "named-params-scan",
+            "SELECT kind, COUNT(*) FROM events WHERE amount > %(low)s GROUP BY kind "
+            "ORDER BY kind LIMIT %(n)s",
+            {"low": Decimal("123.45"), "n": 4},
+            ordered=True,
+        )
+        self.add(
+            "in-broadcast-subquery",
+            "SELECT id FROM events WHERE country_id IN "
+            "(SELECT id FROM countries WHERE region = %s) ORDER BY id",
+            ["east"],
+            ordered=True,
+        )
+        self.add(
+            "order-by-case",
+            "SELECT id, score FROM events ORDER BY CASE WHEN score IS NULL THEN 1 ELSE 0 END, "
+            "id LIMIT 5 OFFSET 470",
+            ordered=True,
+        )
+        self.add("distinct-star", "SELECT DISTINCT * FROM events WHERE user_id < %s", [30])
+        self.add(
+            "max-distinct",
+            "SELECT MAX(DISTINCT amount), MIN(DISTINCT kind) FROM events",
+        )
+        self.add(
+            "group-by-unqualified-select-qualified",
+            "SELECT e.kind, COUNT(*) FROM events e GROUP BY kind ORDER BY e.kind",
+            ordered=True,
+        )
+        self.add(
+            "group-by-qualified",
+            "SELECT kind, COUNT(*) FROM events e GROUP BY e.kind ORDER BY kind",
+            ordered=True,
+        )
+        self.add(
+            "sum-distinct",
+            "SELECT SUM(DISTINCT country_id) FROM events",
+        )
+        self.add(
+            "sum-distinct-grouped",
+            "SELECT kind, SUM(DISTINCT country_id) FROM events GROUP BY kind ORDER BY kind",
+            ordered=True,
+        )
+        self.add(
+            "avg-distinct",
+            # 0.5 and 1.25 are scores on every shard: counted once by one database
+            "SELECT AVG(DISTINCT score) FROM events",
+            approx=frozenset({0}),
         )
 
     def broadcast(self) -> None:

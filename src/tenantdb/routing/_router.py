@@ -543,6 +543,14 @@ class Router:
                 f"{table} is placed per tenant; open the session with tenant=... "
                 "(or admin=True to scan every tenant)"
             )
+        if program.tenant_refs and tenant is None and template.insert is not None:
+            written = [i for i in program.tenant_refs if template.refs[i].written]
+            if written:
+                table = program.placements[written[0]].name
+                raise RoutingError(
+                    f"INSERT into {table} needs the tenant's placement, which an admin session "
+                    "does not have; insert through cluster.session(tenant=...)"
+                )
         tenant_ds: str | None = None
         if program.tenant_refs and tenant is not None:
             tenant_ds = tenant.datasource

@@ -315,3 +315,15 @@ def test_mysql_limit_offset_comma_form(mysql_cluster: tenantdb.Cluster) -> None:
     # One target: the author's text goes through unchanged.
     assert single.targets[0].sql.endswith("LIMIT %s, %s")
     assert single.targets[0].params == (5, 10)
+
+
+def test_admin_insert_into_a_tenant_table_is_refused(cluster: tenantdb.Cluster) -> None:
+    # An admin session has no tenant placement: sending the row everywhere would copy it
+    # to every datasource.
+    with pytest.raises(RoutingError, match=r"INSERT into orders .* cluster.session\(tenant="):
+        cluster.explain(
+            "INSERT INTO orders (tenant_id, id) VALUES (%s, %s)", ["acme", 1], admin=True
+        )
+    # Reads and keyed changes in admin sessions still visit every datasource.
+    plan = cluster.explain("UPDATE orders SET total = 0 WHERE id = %s", [1], admin=True)
+    assert len(plan.targets) == len(cluster.config.datasources)

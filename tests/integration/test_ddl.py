@@ -639,3 +639,12 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert bad_day.exit_code == 2
     missing = runner.invoke(app, ["ddl", "-c", str(config), str(tmp_path / "nope.sql")])
     assert missing.exit_code == 2
+
+
+def test_cli_empty_schema_has_nothing_to_do(tmp_path: Path) -> None:
+    config, _ = _unreachable(tmp_path)
+    empty = tmp_path / "empty.sql"
+    empty.write_text("-- nothing yet;\n;\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ddl", "-c", str(config), str(empty)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "nothing to do: the schema file has no statements\n"

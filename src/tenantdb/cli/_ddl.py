@@ -76,14 +76,14 @@ def ddl_command(
                 return
             report = _run(cluster, script, precreate_periods, console, as_json)
     except DdlError as exc:
-        _finish(console, exc.report, as_json, error=str(exc))
+        _finish(console, exc.report, as_json, error=str(exc), precreate_periods=precreate_periods)
         raise typer.Exit(1) from None
     except Error as exc:
         if as_json:
             typer.echo(json.dumps({"ok": False, "error": str(exc)}, indent=2))
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    _finish(console, report, as_json, error=None)
+    _finish(console, report, as_json, error=None, precreate_periods=precreate_periods)
 
 
 def _clock(today: str | None) -> Any:
@@ -155,20 +155,28 @@ def _line(event: DdlProgress) -> str:
     return text
 
 
-def _finish(console: Console, report: DdlReport, as_json: bool, *, error: str | None) -> None:
+def _finish(
+    console: Console,
+    report: DdlReport,
+    as_json: bool,
+    *,
+    error: str | None,
+    precreate_periods: bool,
+) -> None:
     if as_json:
         data = report.to_dict()
         if error is not None:
             data["ok"] = False
             data["error"] = error
         typer.echo(json.dumps(data, indent=2))
-    else:
-        if report.statements:
-            console.print(_summary(report))
+    elif report.statements:
+        console.print(_summary(report))
+        console.print(f"applied {report.applied}, skipped {report.skipped}, failed {report.failed}")
+    elif error is None:
         console.print(
-            f"applied {report.applied}, skipped {report.skipped}, failed {report.failed}"
-            if report.statements
-            else "nothing to do"
+            "nothing to do: no time_range tables in the configuration"
+            if precreate_periods
+            else "nothing to do: the schema file has no statements"
         )
     if error is not None:
         typer.echo(f"error: {error}", err=True)

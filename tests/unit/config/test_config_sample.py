@@ -19,8 +19,8 @@ def test_sample_is_an_embedded_sqlite_cluster() -> None:
     config = _sample()
     assert config.dialect == "sqlite"
     assert list(config.datasources) == ["ds0", "ds1"]
-    assert config.datasources["ds0"].url == "sqlite:///tenantdb-demo/shard0.db"
-    assert config.datasources["ds1"].url == "sqlite:///tenantdb-demo/shard1.db"
+    assert config.datasources["ds0"].url == "sqlite:///tenantdb-sample/shard0.db"
+    assert config.datasources["ds1"].url == "sqlite:///tenantdb-sample/shard1.db"
     assert config.default_datasource == "ds0"
 
 

@@ -289,7 +289,7 @@ def plan_periods(cluster: Cluster, script: str | None = None) -> dict[str, list[
                 period=k,
                 starts=strategy.period_start(k),
                 datasource=strategy.datasource_of(k),
-                physical=strategy.physical_table(name, k),
+                physical=physical,
                 statements=tuple(by_physical.get(physical, ())),
                 scripted=physical in created,
             )

@@ -239,7 +239,9 @@ class _Select:
                         "aggregate"
                     )
                 if grouped and order_kind is not None:
-                    if order_kind == "avg" or _is_distinct_count(ordered.this):
+                    if order_kind == "avg" or (
+                        _is_distinct_aggregate(ordered.this) and order_kind not in ("min", "max")
+                    ):
                         raise UnsupportedSQLError(
                             "ORDER BY AVG(...) or COUNT(DISTINCT ...) across shards: select the "
                             "aggregate and order by its alias"
@@ -298,10 +300,11 @@ class _Select:
             inner = item.this if isinstance(item, exp.Alias) else item
             kind = _AGGREGATES.get(type(inner))
             if kind is not None:
-                if _is_distinct_count(inner):
+                if _is_distinct_aggregate(inner) and kind not in ("min", "max"):
                     raise UnsupportedSQLError(
-                        "COUNT(DISTINCT ...) cannot be merged across shards; add a sharding-key "
-                        "condition so one shard answers"
+                        f"{kind.upper()}(DISTINCT ...) cannot be merged across shards (a value "
+                        "may repeat on several shards); add a sharding-key condition so one "
+                        "shard answers"
                     )
                 found[position] = kind
                 continue
@@ -319,7 +322,7 @@ class _Select:
             if position in aggregates:
                 continue
             inner = item.this if isinstance(item, exp.Alias) else item
-            if self._find_group(inner, group_exprs) is None and any(
+            if self._find_group(inner, group_exprs, position) is None and any(
                 True for _ in inner.find_all(exp.Column)
             ):
                 raise UnsupportedSQLError(
@@ -327,16 +330,40 @@ class _Select:
                     "add it to GROUP BY"
                 )
 
-    def _find_group(self, expression: exp.Expr, group_exprs: list[exp.Expr]) -> exp.Expr | None:
+    def _find_group(
+        self, expression: exp.Expr, group_exprs: list[exp.Expr], position: int | None = None
+    ) -> exp.Expr | None:
+        """The GROUP BY expression that ``expression`` (select item ``position``) is."""
+        item = self.items[position] if position is not None else None
+        alias = item.alias.lower() if isinstance(item, exp.Alias) else None
         for candidate in group_exprs:
             if candidate == expression:
                 return candidate
             if (
+                position is not None
+                and isinstance(candidate, exp.Literal)
+                and not candidate.is_string
+                and int(str(candidate.this)) - 1 == position
+            ):
+                return candidate  # GROUP BY 1
+            if (
+                isinstance(candidate, exp.Column)
+                and not candidate.table
+                and alias is not None
+                and candidate.name.lower() == alias
+            ):
+                return candidate  # GROUP BY the item's alias
+            if (
                 isinstance(candidate, exp.Column)
                 and isinstance(expression, exp.Column)
                 and candidate.name.lower() == expression.name.lower()
-                and not candidate.table
+                and (
+                    not candidate.table
+                    or not expression.table
+                    or candidate.table.lower() == expression.table.lower()
+                )
             ):
+                # One side unqualified: valid SQL makes the bare name unambiguous.
                 return candidate
         return None
 
@@ -373,8 +400,8 @@ def _inside_subquery(node: exp.Expr, root: exp.Expr) -> bool:
     return False
 
 
-def _is_distinct_count(node: exp.Expr) -> bool:
-    return isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct)
+def _is_distinct_aggregate(node: exp.Expr) -> bool:
+    return isinstance(node, exp.AggFunc) and isinstance(node.this, exp.Distinct)
 
 
 def _fix_index(position: int, total: int, star_at: int | None) -> int:

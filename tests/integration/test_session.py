@@ -397,3 +397,22 @@ def _kill_other_connections(backend: Backend, url: str) -> None:
         )
         for (thread_id,) in cursor.fetchall():
             cursor.execute(f"KILL {int(thread_id)}")
+
+
+def test_named_constraints_get_a_name_per_physical_table(backend: Backend, urls: list[str]) -> None:
+    # PostgreSQL names constraints per schema and MySQL names foreign keys per database:
+    # four physical tables on two datasources need four names.
+    with (
+        tenantdb.connect(cluster_config(backend, urls)) as cluster,
+        cluster.session(admin=True) as admin,
+    ):
+        admin.execute(
+            "CREATE TABLE items (item_id INTEGER, name {text}, "
+            "CONSTRAINT pk_items PRIMARY KEY (item_id), CONSTRAINT uq_name UNIQUE (name))".format(
+                **TYPES[backend.name]
+            )
+        )
+        admin.execute("INSERT INTO items (item_id, name) VALUES (%s, %s)", (0, "a"))
+        admin.execute("INSERT INTO items (item_id, name) VALUES (%s, %s)", (2, "b"))
+        with pytest.raises(tenantdb.IntegrityError):
+            admin.execute("INSERT INTO items (item_id, name) VALUES (%s, %s)", (4, "a"))

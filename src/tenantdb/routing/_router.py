@@ -767,9 +767,10 @@ class Router:
             tables[placement.name] = f"{schema}.{physical}" if schema else physical
         return names, qualifiers, tables
 
-    def _index_name(self, template: Template, names: list[str]) -> str:
-        """Index names are unique per schema: each physical table's index gets its suffix."""
-        index = template.ddl_index or ""
+    def _index_name(self, template: Template, names: list[str], slot: int) -> str:
+        """Index and constraint names are unique per schema: each physical table's copy
+        gets the table's suffix (``ix_orders_3`` for ``orders_3``)."""
+        index = template.ddl_names[slot]
         logical = template.refs[0].table if template.refs else ""
         physical = names[0] if names else logical
         bare = physical.rsplit(".", 1)[-1].strip('"`')
@@ -811,7 +812,7 @@ class Router:
             elif kind == "qualifier":
                 out.append(qualifiers[index])
             elif kind == "index":
-                out.append(self._index_name(template, names))
+                out.append(self._index_name(template, names, index))
             elif kind == "limit":
                 out.append(placeholder)
                 params.append(limit_value)

@@ -134,8 +134,10 @@ class Template:
     marked: exp.Expr = field(repr=False)
     """The tree with table and qualifier markers in place; the source of merge variants."""
     ddl_kind: str | None = None
-    ddl_index: str | None = None
-    """The index name of CREATE INDEX; each physical table's index gets its own suffix."""
+    ddl_names: tuple[str, ...] = ()
+    """Names unique per schema that DDL creates or drops beside the table: the index of
+    CREATE INDEX and named constraints. Slot ``("index", i)`` is ``ddl_names[i]``; each
+    physical table gets its own suffixed copy."""
     programs: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     """Router-owned cache of topology-specific compilations (see routing)."""
 
@@ -338,7 +340,7 @@ class _Analyzer:
         self.scope_parents: list[int | None] = []
         self.refs: list[TableRef] = []
         self.ref_nodes: list[exp.Table] = []
-        self.ddl_index: str | None = None
+        self.ddl_names: list[str] = []
 
     # -- scopes and references ------------------------------------------------------
 
@@ -398,7 +400,7 @@ class _Analyzer:
             rendered=rendered,
             marked=marked,
             ddl_kind=self.ddl_kind,
-            ddl_index=self.ddl_index,
+            ddl_names=tuple(self.ddl_names),
         )
 
     def _span(self, node: exp.Expr, kind: SlotKind, index: int) -> None:
@@ -486,9 +488,7 @@ class _Analyzer:
             name = index.this if isinstance(index, exp.Index) else None
             if not isinstance(name, exp.Identifier):
                 raise UnsupportedSQLError("CREATE INDEX needs an index name")
-            self.ddl_index = str(name.this)
-            self._span_of([name], "index", 0)
-            index.set("this", exp.Identifier(this="__tdb_x0__", quoted=False))
+            self._ddl_name(index, name)
         elif isinstance(tree, exp.Drop) and self.ddl_kind == "DROP INDEX":
             raise UnsupportedSQLError(
                 "DROP INDEX cannot be placed (it does not name its table); drop the index on "
@@ -517,6 +517,24 @@ class _Analyzer:
             raise UnsupportedSQLError(
                 "CREATE TABLE ... AS SELECT is not supported; create the table, then INSERT"
             )
+        if isinstance(tree, exp.Create | exp.Alter) and self.ddl_kind != "CREATE INDEX":
+            # Constraint names are unique per schema on PostgreSQL (and foreign keys per
+            # database on MySQL): each physical table needs its own.
+            for node in list(tree.find_all(exp.Constraint, exp.ColumnConstraint)):
+                if isinstance(node.this, exp.Identifier):
+                    self._ddl_name(node, node.this)
+            for drop in list(tree.find_all(exp.Drop)):
+                if str(drop.args.get("kind") or "").upper() == "CONSTRAINT":
+                    for table in drop.args.get("tables") or []:
+                        if isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier):
+                            self._ddl_name(table, table.this)
+
+    def _ddl_name(self, owner: exp.Expr, name: exp.Identifier) -> None:
+        """Cut a per-table DDL name (index, constraint) out as an ``index`` slot."""
+        slot = len(self.ddl_names)
+        self.ddl_names.append(str(name.this))
+        self._span_of([name], "index", slot)
+        owner.set("this", exp.Identifier(this=f"__tdb_x{slot}__", quoted=False))
 
     def _join_kind(self, node: exp.Table) -> JoinKind:
         parent = node.parent

@@ -7,6 +7,7 @@ imports each on first use, so the core install works without the driver extras.
 from __future__ import annotations
 
 from ._datasources import Datasources
+from ._ddl import DdlError, DdlReport, apply_schema, precreate
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._merge import merge_rows
 from ._pool import ConnectionPool, PooledConnection
@@ -18,6 +19,8 @@ __all__ = [
     "Connection",
     "ConnectionPool",
     "Datasources",
+    "DdlError",
+    "DdlReport",
     "Description",
     "Outcome",
     "Pool",
@@ -26,6 +29,8 @@ __all__ = [
     "Row",
     "Session",
     "Stream",
+    "apply_schema",
     "merge_rows",
     "open_pool",
+    "precreate",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -47,3 +48,51 @@ def test_readme_tour_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(tenantdb.RoutingError, match=r"without account_id would touch 4 shards"):
         cluster.explain("DELETE FROM accounts WHERE name = 'x'")
+
+
+def _python_block(after: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(after)
+    match = re.search(r"```python\n(.*?)```", text[start:], re.S)
+    assert match, f"no python block after {after!r}"
+    return match.group(1)
+
+
+def _leading_literal(comment: str) -> object:
+    """The longest prefix of ``comment`` that is a Python literal (``[(1, 30)]``, ``'ds1'``)."""
+    for end in range(len(comment), 0, -1):
+        text = comment[:end].strip()
+        if text.endswith(","):  # "[...], merged from ..." is not a tuple
+            continue
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue
+    raise AssertionError(f"no literal at the start of {comment!r}")
+
+
+def test_readme_session_tour_runs(tmp_path: Path) -> None:
+    """The tour's session block runs as written on the tour's tables (SQLite files instead
+    of the PostgreSQL URLs), and every ``expression  # value`` comment in it is true."""
+    config = tour_config()
+    config["dialect"] = "sqlite"
+    config["datasources"] = {
+        name: {"url": f"sqlite:///{tmp_path / name}.db"} for name in ("ds0", "ds1")
+    }
+    lines = _python_block("Running statements").splitlines()
+    checked = 0
+    for number, line in enumerate(lines):
+        expression, hash_, comment = line.partition("#")
+        stated = comment.strip()[:1]
+        if not hash_ or "=" in expression or not stated or stated not in "['0123456789":
+            continue
+        indent = expression[: len(expression) - len(expression.lstrip())]
+        expected = _leading_literal(comment)
+        lines[number] = (
+            f"{indent}_value = {expression.strip()}; "
+            f"assert _value == {expected!r}, ({expression.strip()!r}, _value)"
+        )
+        checked += 1
+    namespace: dict[str, object] = {"cluster": tenantdb.connect(config)}
+    exec("\n".join(lines), namespace)
+    assert checked >= 4

@@ -24,7 +24,7 @@ import contextlib
 import math
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import pymysql
@@ -226,21 +226,19 @@ class MySQLConnection:
 
     def commit(self) -> None:
         """Commit the open transaction (closing open streams first); no-op outside one."""
-        self._close_streams()
-        if self.in_transaction:
-            try:
-                self._raw.commit()
-            except pymysql.err.Error as exc:
-                raise self._error(exc, "COMMIT") from exc
+        self._end(self._raw.commit, "COMMIT")
 
     def rollback(self) -> None:
         """Roll back the open transaction (closing open streams first); no-op outside one."""
+        self._end(self._raw.rollback, "ROLLBACK")
+
+    def _end(self, finish: Callable[[], None], statement: str) -> None:
         self._close_streams()
         if self.in_transaction:
             try:
-                self._raw.rollback()
+                finish()
             except pymysql.err.Error as exc:
-                raise self._error(exc, "ROLLBACK") from exc
+                raise self._error(exc, statement) from exc
 
     def reset(self) -> None:
         """Close open streams and roll back an open transaction (the pool calls this)."""

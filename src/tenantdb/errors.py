@@ -6,10 +6,12 @@
     ├── InterfaceError
     ├── ConfigError                  the configuration is invalid (every problem listed)
     ├── UnknownTenantError           no tenant with that id
+    ├── InvalidTenantError           a tenant record or change is malformed (field named)
     └── DatabaseError
         ├── OperationalError
         │   ├── ShardUnavailableError    a datasource refused or dropped the connection
         │   ├── PoolTimeoutError         no pooled connection became free in time
+        │   ├── RegistryUnavailableError the tenant store cannot be reached
         │   ├── PartialCommitError       some datasources committed, others did not
         │   ├── RateLimitedError
         │   └── ReplicaLagError
@@ -121,6 +123,14 @@ class PartialCommitError(OperationalError):
         self.rolled_back = tuple(rolled_back)
 
 
+class RegistryUnavailableError(OperationalError):
+    """The tenant registry's store cannot be reached (refused, lost, timed out).
+
+    Only raised where the registry has no answer of its own: tenants already known keep
+    being served from the last good snapshot while the store is down.
+    """
+
+
 class RateLimitedError(OperationalError):
     """The tenant exceeded its request limits."""
 
@@ -167,6 +177,21 @@ class UnknownTenantError(Error):
     def __init__(self, tenant_id: str, message: str | None = None) -> None:
         super().__init__(message or f"unknown tenant {tenant_id!r}")
         self.tenant_id = tenant_id
+
+
+class InvalidTenantError(Error, ValueError):
+    """A tenant record, or a change given to ``cluster.tenants.put``, is malformed.
+
+    ``tenant_id`` names the tenant (None when the id itself is missing), ``field`` the
+    offending field when there is one; the message says what to change.
+    """
+
+    def __init__(
+        self, message: str, *, tenant_id: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tenant_id = tenant_id
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,153 @@
+"""Tenant records: the JSON-shaped dicts stores keep, parsed into Tenants and back.
+
+Every record a store returns goes through ``parse_record`` before the registry serves it,
+so a record written by hand (or by an older version) with a wrong field is rejected with
+a message naming the tenant and the field, and never reaches the router.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import pydantic
+
+from ..config import TenantConfig
+from ..config._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
+from ..errors import InvalidTenantError
+from ._model import Tenant, TenantLimits
+from .stores import Record
+from .stores._codec import ERROR_FIELD
+
+FIELDS = ("id", "datasource", "isolation", "schema", "status", "limits", "features", "version")
+"""Every field of a record, in the order ``record_of`` writes them."""
+
+_NO_LIMITS = TenantLimits()
+_NO_FEATURES: Mapping[str, Any] = MappingProxyType({})
+
+
+def parse_record(record: Mapping[str, Any]) -> Tenant:
+    """The Tenant a stored record describes; InvalidTenantError when it is malformed.
+
+    A schema-isolated tenant without ``schema`` gets its id as schema (like a static
+    tenant); ``version`` must be a positive integer.
+    """
+    if not isinstance(record, Mapping):
+        raise InvalidTenantError(f"a tenant record must be a mapping, got {type(record).__name__}")
+    tenant_id = record.get("id")
+    if not isinstance(tenant_id, str):
+        raise InvalidTenantError(
+            f"a tenant record needs a string 'id', got {tenant_id!r}", field="id"
+        )
+    problem = tenant_id_problem(tenant_id)
+    if problem is not None:
+        raise InvalidTenantError(f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id")
+    error = record.get(ERROR_FIELD)
+    if error is not None:
+        raise InvalidTenantError(f"tenant {tenant_id!r}: {error}", tenant_id=tenant_id)
+    version = record.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidTenantError(
+            f"tenant {tenant_id!r}: 'version' must be a positive integer, got {version!r}",
+            tenant_id=tenant_id,
+            field="version",
+        )
+    fields = {k: v for k, v in record.items() if k not in ("id", "version")}
+    try:
+        entry = TenantConfig.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        raise InvalidTenantError(
+            f"tenant {tenant_id!r}: {where}: {first['msg']}",
+            tenant_id=tenant_id,
+            field=str(first["loc"][0]) if first["loc"] else None,
+        ) from None
+    return Tenant(
+        id=tenant_id,
+        datasource=sys.intern(entry.datasource) if entry.datasource else None,
+        isolation=entry.isolation,
+        schema=_schema(tenant_id, entry),
+        status=entry.status,
+        limits=_limits(entry),
+        features=MappingProxyType(dict(entry.features)) if entry.features else _NO_FEATURES,
+        version=version,
+    )
+
+
+def record_of(tenant: Tenant) -> Record:
+    """The record that stores keep for ``tenant`` (``Tenant.to_dict()``)."""
+    return tenant.to_dict()
+
+
+def merged_record(
+    tenant_id: str, current: Record | None, change: Tenant | Mapping[str, Any]
+) -> Record:
+    """The record ``put(change)`` asks for, one version above the stored ``current``.
+
+    A Tenant replaces every field. A mapping changes the fields it names and keeps the
+    others (their defaults for a new tenant); ``version`` in a mapping is ignored, since
+    the store owns versions. Not validated here: the result goes through ``parse_record``.
+    """
+    record = dict(current) if current is not None else {"id": tenant_id}
+    if isinstance(change, Tenant):
+        record = record_of(change)
+    else:
+        unknown = sorted(set(change) - set(FIELDS))
+        if unknown:
+            raise InvalidTenantError(
+                f"tenant {tenant_id!r}: unknown field(s) {', '.join(map(repr, unknown))};"
+                f" a tenant has {', '.join(FIELDS)}",
+                tenant_id=tenant_id,
+                field=unknown[0],
+            )
+        record.update({k: v for k, v in change.items() if k != "version"})
+        if change.get("isolation", "schema") != "schema" and "schema" not in change:
+            record["schema"] = None  # leaving schema isolation drops the schema
+    record["id"] = tenant_id
+    record["version"] = stored_version(current) + 1
+    return record
+
+
+def stored_version(record: Record | None) -> int:
+    """The version a stored record claims (0 for none, or for a version that is not an
+    int: a malformed record can still be overwritten by a correct one)."""
+    if record is None:
+        return 0
+    version = record.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def _schema(tenant_id: str, entry: TenantConfig) -> str | None:
+    if entry.isolation != "schema":
+        if entry.schema_name is not None:
+            raise InvalidTenantError(
+                f"tenant {tenant_id!r}: only tenants with isolation 'schema' take 'schema'"
+                f" (this one's isolation is {entry.isolation!r}); remove it",
+                tenant_id=tenant_id,
+                field="schema",
+            )
+        return None
+    if entry.schema_name is not None:
+        return entry.schema_name
+    if is_identifier(tenant_id):
+        return tenant_id
+    raise InvalidTenantError(
+        f"tenant {tenant_id!r}: the id is not a plain SQL identifier, so it cannot name the"
+        f" tenant's schema; set 'schema' ({IDENTIFIER_HELP})",
+        tenant_id=tenant_id,
+        field="schema",
+    )
+
+
+def _limits(entry: TenantConfig) -> TenantLimits:
+    limits = entry.limits
+    if limits.requests_per_second is None and limits.burst is None and limits.max_concurrent is None:
+        return _NO_LIMITS
+    return TenantLimits(
+        requests_per_second=limits.requests_per_second,
+        burst=limits.burst,
+        max_concurrent=limits.max_concurrent,
+    )

@@ -1,0 +1,564 @@
+"""The tenant registry: in-process answers from a snapshot, kept current by store changes.
+
+Reads (``get``) never touch the network for a known tenant: they look up an immutable
+snapshot (or, above ``max_cached`` tenants, an LRU of recent tenants). Everything that does
+I/O happens elsewhere:
+
+- a miss loads the tenant once, however many threads ask at the same moment (single
+  flight), through the optional shared cache and then the store; an unknown id is
+  remembered for ``negative_ttl`` seconds;
+- one watcher thread receives changes from the store and reloads just the changed
+  tenant; whenever its subscription (re)starts it resyncs by comparing versions, since
+  changes sent while it was disconnected are lost;
+- while the store is down the registry keeps serving what it has, logs once, and retries
+  with exponential backoff.
+
+A record that does not parse is rejected (logged with the tenant and the field) and the
+tenant's previous version stays in service.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ..errors import (
+    InvalidTenantError,
+    OperationalError,
+    RegistryUnavailableError,
+    UnknownTenantError,
+)
+from ._model import Tenant
+from ._placement import Placement
+from ._record import merged_record, parse_record, record_of, stored_version
+from .stores import Change, Record, TenantStore
+
+log = logging.getLogger("tenantdb.tenants")
+
+Subscriber = Callable[[Tenant | None, Tenant | None], None]
+"""Called as ``callback(old, new)`` after a tenant changed in this process's view: ``old``
+is None for a new tenant, ``new`` is None for a deleted one."""
+
+_PUT_ATTEMPTS = 16
+_BULK_RESYNC = 256  # more changed tenants than this: one load_all instead of one load each
+
+
+class SharedCache(Protocol):
+    """A second-level cache shared by processes (Redis): warm-up without the store."""
+
+    url: str
+
+    def get(self, tenant_id: str) -> Record | None: ...
+
+    def get_all(self) -> list[Record] | None:
+        """Every cached record, or None when the cache holds no complete snapshot."""
+        ...
+
+    def put(self, record: Record) -> None:
+        """Cache ``record`` unless the cache already holds a newer version."""
+        ...
+
+    def put_all(self, records: Iterable[Record]) -> None:
+        """Replace the complete snapshot."""
+        ...
+
+    def discard(self, tenant_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Retry delays for an unreachable store: ``initial_s`` doubling up to ``max_s``."""
+
+    initial_s: float = 0.05
+    max_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_s, self.initial_s * (2 ** min(attempt, 30)))
+
+
+@dataclass(slots=True)
+class _Flight:
+    """One load in progress; later callers for the same id wait on ``done``."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    tenant: Tenant | None = None
+    error: BaseException | None = None
+    stale: bool = False  # a change arrived while loading: answer, but do not cache
+
+
+class TenantRegistry:
+    """Tenants by id, served from memory and kept current by the store's change feed.
+
+    Thread-safe. ``get`` is the hot path (a dict lookup for a known tenant); ``put`` and
+    ``delete`` write through to the store and apply to this process at once; other
+    processes see the change when its notification arrives (milliseconds).
+    """
+
+    def __init__(
+        self,
+        store: TenantStore,
+        *,
+        placement: Placement,
+        static: Iterable[Tenant] = (),
+        max_cached: int = 100_000,
+        negative_ttl_s: float = 5.0,
+        shared_cache: SharedCache | None = None,
+        backoff: Backoff = Backoff(),
+        clock: Callable[[], float] = time.monotonic,
+        watch: bool = True,
+    ) -> None:
+        self._store = store
+        self._placement = placement
+        self._max_cached = max_cached
+        self._negative_ttl_s = negative_ttl_s
+        self._shared = shared_cache
+        self._backoff = backoff
+        self._clock = clock
+        # Full mode: an immutable dict replaced whole on every change. LRU mode (more
+        # tenants than max_cached): an OrderedDict changed in place, most recent last.
+        self._snapshot: Mapping[str, Tenant] = {}
+        self._lru = False
+        self._lock = threading.Lock()  # guards writes to _snapshot, _flights, _negative
+        self._flights: dict[str, _Flight] = {}
+        self._negative: OrderedDict[str, float] = OrderedDict()  # id → expiry, oldest first
+        self._subscribers: list[Subscriber] = []
+        self._healthy = True
+        self._last_error: str | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        # Until the store answers, the static tenants are the best answer there is.
+        self._static = [self._placed(t) for t in static]
+        self._snapshot = {t.id: t for t in self._static}
+        self._started = False
+        try:
+            self._start()
+        except RegistryUnavailableError as exc:
+            self._healthy, self._last_error = False, str(exc)
+            log.warning(
+                "tenant store %s is unreachable at start-up (%s); serving the static tenants"
+                " and retrying with backoff",
+                store.url,
+                exc,
+            )
+        self._watcher: threading.Thread | None = None
+        if watch:
+            self._watcher = threading.Thread(
+                target=self._watch_loop, name="tenantdb-registry-watch", daemon=True
+            )
+            self._watcher.start()
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, tenant_id: str) -> Tenant:
+        """The tenant with this id; raises UnknownTenantError naming the id otherwise.
+
+        Served from memory when known. An uncached id is loaded from the store once for
+        all concurrent callers; RegistryUnavailableError if the store cannot answer.
+        """
+        snapshot = self._snapshot
+        tenant = snapshot.get(tenant_id)
+        if tenant is not None:
+            if self._lru:
+                try:
+                    snapshot.move_to_end(tenant_id)  # type: ignore[attr-defined]
+                except KeyError:
+                    pass  # evicted meanwhile; the tenant we hold is still valid
+            return tenant
+        return self._miss(tenant_id)
+
+    def list(self) -> list[Tenant]:
+        """Every tenant, sorted by id. From memory below ``max_cached`` tenants; above it,
+        from the store (a full read: an operator's call, not a request-path one)."""
+        if not self._lru:
+            snapshot = self._snapshot
+            return [snapshot[k] for k in sorted(snapshot)]
+        tenants = []
+        for record in self._store.load_all():
+            tenant = self._parse(record)
+            if tenant is not None:
+                tenants.append(tenant)
+        return sorted(tenants, key=lambda t: t.id)
+
+    def __len__(self) -> int:
+        """Tenants held in memory (all of them below ``max_cached``)."""
+        return len(self._snapshot)
+
+    def __contains__(self, tenant_id: object) -> bool:
+        return tenant_id in self._snapshot
+
+    # -- writes -------------------------------------------------------------------------
+
+    def put(self, change: Tenant | Mapping[str, Any]) -> Tenant:
+        """Create or update a tenant and return it with its new version.
+
+        ``change`` is a Tenant (every field replaced) or a mapping with ``id`` and the
+        fields to change (others keep their value, or their default for a new tenant).
+        A tenant without a datasource is placed by the weighted hash ring. Raises
+        InvalidTenantError for a malformed change or an unknown datasource. Concurrent
+        puts of one tenant from several processes are serialized by version.
+        """
+        tenant_id = change.id if isinstance(change, Tenant) else change.get("id")
+        if not isinstance(tenant_id, str):
+            raise InvalidTenantError(
+                f"put() needs the tenant's 'id' as a string, got {tenant_id!r}", field="id"
+            )
+        for _ in range(_PUT_ATTEMPTS):
+            current = self._store.load(tenant_id)
+            record = merged_record(tenant_id, current, change)
+            if record.get("datasource") is None:
+                record["datasource"] = self._placement.place(tenant_id)
+            tenant = parse_record(record)
+            self._check_datasource(tenant)
+            if self._store.write(record, expected_version=stored_version(current)):
+                self._apply(tenant_id, tenant)
+                self._share(tenant_id, record_of(tenant))
+                return tenant
+        raise OperationalError(
+            f"tenant {tenant_id!r} changed {_PUT_ATTEMPTS} times while put() tried to write"
+            " it; retry later"
+        )
+
+    def delete(self, tenant_id: str) -> None:
+        """Delete a tenant; UnknownTenantError if the store has no such tenant."""
+        if not self._store.remove(tenant_id):
+            raise UnknownTenantError(tenant_id)
+        self._apply(tenant_id, None)
+        self._share(tenant_id, None)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(old, new)`` after every change this process applies; returns a
+        function that unsubscribes. Callbacks run on the registry's watcher thread (or
+        the thread calling put/delete), must be quick, and their errors are logged."""
+        with self._lock:
+            self._subscribers = [*self._subscribers, callback]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = [s for s in self._subscribers if s is not callback]
+
+        return unsubscribe
+
+    def place(self, tenant_id: str) -> str:
+        """The datasource the hash ring gives a new tenant with this id."""
+        return self._placement.place(tenant_id)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        """Wait until the change feed is live (True) or ``timeout_s`` passed (False)."""
+        return self._ready.wait(timeout_s)
+
+    def status(self) -> dict[str, Any]:
+        """A plain dict for health checks: store, mode, sizes, feed state, last error."""
+        return {
+            "store": self._store.url,
+            "shared_cache": self._shared.url if self._shared is not None else None,
+            "mode": "lru" if self._lru else "snapshot",
+            "cached": len(self._snapshot),
+            "max_cached": self._max_cached,
+            "negative_cached": len(self._negative),
+            "feed": "live" if self._ready.is_set() and self._healthy else "reconnecting",
+            "last_error": self._last_error,
+        }
+
+    def close(self) -> None:
+        """Stop the watcher and close the store and the shared cache. Idempotent."""
+        self._stop.set()
+        self._store.close()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        if self._shared is not None:
+            self._shared.close()
+
+    def __repr__(self) -> str:
+        mode = f"lru {self._max_cached}" if self._lru else "snapshot"
+        return f"<TenantRegistry {self._store.url} [{len(self._snapshot)} tenants, {mode}]>"
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Seed the store with static tenants it lacks, then load what fits in memory."""
+        known = self._store.versions()
+        for tenant in self._static:
+            if tenant.id not in known:
+                # The store's copy wins; a lost race means another process seeded it.
+                self._store.write(record_of(replace(tenant, version=1)), expected_version=0)
+        records = self._shared_records()
+        from_store = records is None
+        if records is None:
+            if len(known) > self._max_cached:
+                with self._lock:
+                    self._snapshot, self._lru = OrderedDict(), True
+                self._started = True
+                return
+            records = list(self._store.load_all())
+        snapshot = {}
+        for record in records:
+            tenant = self._parse(record)
+            if tenant is not None:
+                snapshot[tenant.id] = tenant
+        with self._lock:
+            self._snapshot = snapshot
+            self._fit()
+        self._started = True
+        if from_store and self._shared is not None:
+            self._guarded(self._shared.put_all, [record_of(t) for t in snapshot.values()])
+
+    def _shared_records(self) -> list[Record] | None:
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.get_all()
+        except Exception as exc:
+            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+            return None
+
+    # -- misses -------------------------------------------------------------------------
+
+    def _miss(self, tenant_id: str) -> Tenant:
+        expiry = self._negative.get(tenant_id)
+        if expiry is not None and expiry > self._clock():
+            raise UnknownTenantError(tenant_id)
+        with self._lock:
+            tenant = self._snapshot.get(tenant_id)
+            if tenant is not None:
+                return tenant
+            flight = self._flights.get(tenant_id)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[tenant_id] = _Flight()
+        if leader:
+            self._fly(tenant_id, flight)
+        else:
+            flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        if flight.tenant is None:
+            raise UnknownTenantError(tenant_id)
+        return flight.tenant
+
+    def _fly(self, tenant_id: str, flight: _Flight) -> None:
+        try:
+            record = self._shared_record(tenant_id)
+            shared_hit = record is not None
+            if record is None:
+                record = self._store.load(tenant_id)
+            flight.tenant = self._parse(record) if record is not None else None
+            if flight.tenant is not None and not shared_hit:
+                self._share(tenant_id, record_of(flight.tenant))
+        except BaseException as exc:
+            flight.error = exc
+        finally:
+            with self._lock:
+                del self._flights[tenant_id]
+                if flight.error is None and not flight.stale:
+                    if flight.tenant is not None:
+                        self._store_one(tenant_id, flight.tenant)
+                    else:
+                        self._remember_unknown(tenant_id)
+            flight.done.set()
+
+    def _shared_record(self, tenant_id: str) -> Record | None:
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.get(tenant_id)
+        except Exception as exc:
+            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+            return None
+
+    def _remember_unknown(self, tenant_id: str) -> None:
+        """Under _lock: answer ``tenant_id`` as unknown for ``negative_ttl_s``."""
+        if self._negative_ttl_s <= 0:
+            return
+        now = self._clock()
+        negative = self._negative
+        while negative and (next(iter(negative.values())) <= now or len(negative) >= self._max_cached):
+            negative.popitem(last=False)
+        negative[tenant_id] = now + self._negative_ttl_s
+
+    # -- changes ------------------------------------------------------------------------
+
+    def _watch_loop(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                self._store.watch(self._on_change, on_ready=self._on_ready, stop=self._stop)
+                attempt = 0
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                self._ready.clear()
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                if self._healthy:
+                    self._healthy = False
+                    log.warning(
+                        "tenant store %s is unreachable (%s); serving the last good snapshot"
+                        " and retrying with backoff",
+                        self._store.url,
+                        self._last_error,
+                    )
+                self._stop.wait(self._backoff.delay(attempt))
+                attempt += 1
+
+    def _on_ready(self) -> None:
+        if not self._started:
+            self._start()
+        self._resync()
+        if not self._healthy:
+            log.warning("tenant store %s is reachable again; resynced", self._store.url)
+        self._healthy = True
+        self._last_error = None
+        self._ready.set()
+
+    def _on_change(self, change: Change) -> None:
+        record = self._store.load(change.tenant_id)  # errors end the watch: resync follows
+        tenant = self._parse(record) if record is not None else None
+        if record is not None and tenant is None:
+            return  # malformed: keep serving the previous version
+        if record is None or change.tenant_id in self._snapshot or not self._lru:
+            self._apply(change.tenant_id, tenant)
+        else:
+            self._forget(change.tenant_id)
+
+    def _resync(self) -> None:
+        """Bring memory in line with the store, by version (changes may have been lost)."""
+        versions = self._store.versions()
+        held = self._snapshot
+        stale = [i for i, t in list(held.items()) if versions.get(i) != t.version]
+        fresh = [] if self._lru else [i for i in versions if i not in held]
+        updates: list[tuple[str, Tenant | None]] = []
+        if len(stale) + len(fresh) > _BULK_RESYNC:
+            loaded = {r.get("id"): r for r in self._store.load_all()}
+            records = {i: loaded.get(i) for i in stale + fresh}
+        else:
+            records = {i: self._store.load(i) if i in versions else None for i in stale + fresh}
+        for tenant_id, record in records.items():
+            tenant = self._parse(record) if record is not None else None
+            if record is None or tenant is not None:  # malformed: keep the previous one
+                updates.append((tenant_id, tenant))
+        self._apply_many(updates)
+        with self._lock:
+            self._negative.clear()
+
+    def _apply(self, tenant_id: str, tenant: Tenant | None) -> None:
+        """Make ``tenant`` (None: deleted) this process's answer for ``tenant_id``."""
+        self._apply_many([(tenant_id, tenant)])
+
+    def _apply_many(self, updates: list[tuple[str, Tenant | None]]) -> None:
+        """Apply changes in one swap of the snapshot, then tell the subscribers."""
+        changed: list[tuple[str, Tenant | None, Tenant | None]] = []
+        with self._lock:
+            target: dict[str, Tenant] | OrderedDict[str, Tenant] = (
+                self._snapshot if self._lru else dict(self._snapshot)  # type: ignore[assignment]
+            )
+            for tenant_id, tenant in updates:
+                old = target.get(tenant_id)
+                self._negative.pop(tenant_id, None)
+                flight = self._flights.get(tenant_id)
+                if flight is not None:
+                    flight.stale = True
+                if tenant is not None and old is not None and old.version == tenant.version:
+                    continue
+                if tenant is not None:
+                    target[tenant_id] = tenant
+                    if self._lru:
+                        target.move_to_end(tenant_id)  # type: ignore[union-attr]
+                elif old is not None:
+                    del target[tenant_id]
+                else:
+                    continue
+                changed.append((tenant_id, old, tenant))
+            if self._lru:
+                while len(target) > self._max_cached:
+                    target.popitem(last=False)  # type: ignore[call-arg]
+            else:
+                self._snapshot = target
+                self._fit()
+            subscribers = self._subscribers
+        for tenant_id, old, new in changed:
+            for callback in subscribers:
+                try:
+                    callback(old, new)
+                except Exception:
+                    log.exception("tenant subscriber %r failed for tenant %r", callback, tenant_id)
+
+    def _forget(self, tenant_id: str) -> None:
+        """A change to a tenant this process does not hold: only stop any in-flight load
+        and the negative entry from keeping an old answer."""
+        with self._lock:
+            self._negative.pop(tenant_id, None)
+            flight = self._flights.get(tenant_id)
+            if flight is not None:
+                flight.stale = True
+
+    def _store_one(self, tenant_id: str, tenant: Tenant) -> None:
+        """Under _lock: put a freshly loaded tenant in memory (no subscriber call: it is
+        new to this process, not changed)."""
+        if self._lru:
+            lru: OrderedDict[str, Tenant] = self._snapshot  # type: ignore[assignment]
+            lru[tenant_id] = tenant
+            while len(lru) > self._max_cached:
+                lru.popitem(last=False)
+            return
+        self._snapshot = {**self._snapshot, tenant_id: tenant}
+        self._fit()
+
+    def _fit(self) -> None:
+        """Switch to LRU mode once the tenants outgrow ``max_cached``."""
+        if not self._lru and len(self._snapshot) > self._max_cached:
+            lru = OrderedDict(self._snapshot)
+            while len(lru) > self._max_cached:
+                lru.popitem(last=False)
+            self._snapshot, self._lru = lru, True
+            log.info("more than %d tenants: keeping the most recently used", self._max_cached)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _parse(self, record: Record) -> Tenant | None:
+        """The Tenant of a stored record, placed; None (logged) when it is malformed."""
+        try:
+            tenant = self._placed(parse_record(record))
+            self._check_datasource(tenant)
+        except InvalidTenantError as exc:
+            log.error("ignoring a malformed tenant record in %s: %s", self._store.url, exc)
+            return None
+        return tenant
+
+    def _placed(self, tenant: Tenant) -> Tenant:
+        if tenant.datasource is not None:
+            return tenant
+        return replace(tenant, datasource=self._placement.place(tenant.id))
+
+    def _check_datasource(self, tenant: Tenant) -> None:
+        if tenant.datasource is not None and tenant.datasource not in self._placement:
+            raise InvalidTenantError(
+                f"tenant {tenant.id!r}: datasource {tenant.datasource!r} is not defined"
+                f" (defined: {', '.join(self._placement.datasources)}); place the tenant"
+                " on one of those, or add the datasource to the configuration",
+                tenant_id=tenant.id,
+                field="datasource",
+            )
+
+    def _share(self, tenant_id: str, record: Record | None) -> None:
+        if self._shared is None:
+            return
+        if record is None:
+            self._guarded(self._shared.discard, tenant_id)
+        else:
+            self._guarded(self._shared.put, record)
+
+    def _guarded(self, operation: Callable[[Any], None], argument: Any) -> None:
+        """Run a shared-cache write; the cache is an optimization, so failures only log."""
+        assert self._shared is not None
+        try:
+            operation(argument)
+        except Exception as exc:
+            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)

@@ -43,7 +43,9 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
         )
     problem = tenant_id_problem(tenant_id)
     if problem is not None:
-        raise InvalidTenantError(f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id")
+        raise InvalidTenantError(
+            f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id"
+        )
     error = record.get(ERROR_FIELD)
     if error is not None:
         raise InvalidTenantError(f"tenant {tenant_id!r}: {error}", tenant_id=tenant_id)
@@ -91,7 +93,7 @@ def merged_record(
     others (their defaults for a new tenant); ``version`` in a mapping is ignored, since
     the store owns versions. Not validated here: the result goes through ``parse_record``.
     """
-    record = dict(current) if current is not None else {"id": tenant_id}
+    record: Record = dict(current) if current is not None else {"id": tenant_id}
     if isinstance(change, Tenant):
         record = record_of(change)
     else:
@@ -144,7 +146,11 @@ def _schema(tenant_id: str, entry: TenantConfig) -> str | None:
 
 def _limits(entry: TenantConfig) -> TenantLimits:
     limits = entry.limits
-    if limits.requests_per_second is None and limits.burst is None and limits.max_concurrent is None:
+    if (
+        limits.requests_per_second is None
+        and limits.burst is None
+        and limits.max_concurrent is None
+    ):
         return _NO_LIMITS
     return TenantLimits(
         requests_per_second=limits.requests_per_second,

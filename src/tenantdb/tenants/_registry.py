@@ -19,6 +19,8 @@ tenant's previous version stays in service.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import logging
 import threading
 import time
@@ -80,7 +82,7 @@ class Backoff:
     max_s: float = 5.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_s, self.initial_s * (2 ** min(attempt, 30)))
+        return float(min(self.max_s, self.initial_s * 2.0 ** min(attempt, 30)))
 
 
 @dataclass(slots=True)
@@ -166,10 +168,9 @@ class TenantRegistry:
         tenant = snapshot.get(tenant_id)
         if tenant is not None:
             if self._lru:
-                try:
+                # KeyError: evicted meanwhile; the tenant we hold is still valid.
+                with contextlib.suppress(KeyError):
                     snapshot.move_to_end(tenant_id)  # type: ignore[attr-defined]
-                except KeyError:
-                    pass  # evicted meanwhile; the tenant we hold is still valid
             return tenant
         return self._miss(tenant_id)
 
@@ -286,10 +287,10 @@ class TenantRegistry:
     def _start(self) -> None:
         """Seed the store with static tenants it lacks, then load what fits in memory."""
         known = self._store.versions()
-        for tenant in self._static:
-            if tenant.id not in known:
+        for static in self._static:
+            if static.id not in known:
                 # The store's copy wins; a lost race means another process seeded it.
-                self._store.write(record_of(replace(tenant, version=1)), expected_version=0)
+                self._store.write(record_of(replace(static, version=1)), expected_version=0)
         records = self._shared_records()
         from_store = records is None
         if records is None:
@@ -299,7 +300,7 @@ class TenantRegistry:
                 self._started = True
                 return
             records = list(self._store.load_all())
-        snapshot = {}
+        snapshot: dict[str, Tenant] = {}
         for record in records:
             tenant = self._parse(record)
             if tenant is not None:
@@ -311,7 +312,7 @@ class TenantRegistry:
         if from_store and self._shared is not None:
             self._guarded(self._shared.put_all, [record_of(t) for t in snapshot.values()])
 
-    def _shared_records(self) -> list[Record] | None:
+    def _shared_records(self) -> builtins.list[Record] | None:
         if self._shared is None:
             return None
         try:
@@ -380,7 +381,9 @@ class TenantRegistry:
             return
         now = self._clock()
         negative = self._negative
-        while negative and (next(iter(negative.values())) <= now or len(negative) >= self._max_cached):
+        while negative and (
+            next(iter(negative.values())) <= now or len(negative) >= self._max_cached
+        ):
             negative.popitem(last=False)
         negative[tenant_id] = now + self._negative_ttl_s
 
@@ -434,7 +437,7 @@ class TenantRegistry:
         held = self._snapshot
         stale = [i for i, t in list(held.items()) if versions.get(i) != t.version]
         fresh = [] if self._lru else [i for i in versions if i not in held]
-        updates: list[tuple[str, Tenant | None]] = []
+        updates: builtins.list[tuple[str, Tenant | None]] = []
         if len(stale) + len(fresh) > _BULK_RESYNC:
             loaded = {r.get("id"): r for r in self._store.load_all()}
             records = {i: loaded.get(i) for i in stale + fresh}
@@ -452,9 +455,9 @@ class TenantRegistry:
         """Make ``tenant`` (None: deleted) this process's answer for ``tenant_id``."""
         self._apply_many([(tenant_id, tenant)])
 
-    def _apply_many(self, updates: list[tuple[str, Tenant | None]]) -> None:
+    def _apply_many(self, updates: builtins.list[tuple[str, Tenant | None]]) -> None:
         """Apply changes in one swap of the snapshot, then tell the subscribers."""
-        changed: list[tuple[str, Tenant | None, Tenant | None]] = []
+        changed: builtins.list[tuple[str, Tenant | None, Tenant | None]] = []
         with self._lock:
             target: dict[str, Tenant] | OrderedDict[str, Tenant] = (
                 self._snapshot if self._lru else dict(self._snapshot)  # type: ignore[assignment]

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol
 
-
 Record = dict[str, Any]
 
 
@@ -29,7 +28,7 @@ class Change(NamedTuple):
 
 
 class TenantStore(Protocol):
-    """Where tenant records live. Every method may raise RegistryUnavailableError (from tenantdb.errors).
+    """Where tenant records live. Any method may raise tenantdb.RegistryUnavailableError.
 
     Implementations are thread-safe: the registry calls ``load`` from request threads
     while its watcher thread runs ``watch``.
@@ -80,4 +79,3 @@ class TenantStore(Protocol):
     def close(self) -> None:
         """Release connections. ``watch`` returns soon after."""
         ...
-

@@ -27,7 +27,11 @@ def decode_record(tenant_id: str, version: Any, text: str | bytes) -> Record:
     try:
         fields = json.loads(text)
     except (ValueError, TypeError) as exc:
-        return {"id": tenant_id, "version": version, ERROR_FIELD: f"stored data is not JSON ({exc})"}
+        return {
+            "id": tenant_id,
+            "version": version,
+            ERROR_FIELD: f"stored data is not JSON ({exc})",
+        }
     if not isinstance(fields, dict):
         return {
             "id": tenant_id,

@@ -10,7 +10,6 @@ every (re)start of a watch is followed by a resync by version.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -54,7 +53,9 @@ class SQLiteStore:
     # -- reads --------------------------------------------------------------------------
 
     def load(self, tenant_id: str) -> Record | None:
-        rows = self._query("SELECT id, version, data FROM tenantdb_tenants WHERE id = ?", (tenant_id,))
+        rows = self._query(
+            "SELECT id, version, data FROM tenantdb_tenants WHERE id = ?", (tenant_id,)
+        )
         return decode_record(*rows[0]) if rows else None
 
     def load_all(self) -> Iterator[Record]:

@@ -1,0 +1,361 @@
+"""``postgresql://…?table=NAME`` — tenant records in a PostgreSQL table, changes by NOTIFY.
+
+Layout (created on first use, default ``NAME`` ``tenantdb_tenants``)::
+
+    NAME(id text PRIMARY KEY, version bigint NOT NULL, data text NOT NULL)
+    NAME_notify()          trigger function: pg_notify('NAME_changes', '{"id": …, "version": …}')
+    trigger NAME_notify    AFTER INSERT OR UPDATE OR DELETE ON NAME FOR EACH ROW
+
+``data`` is the JSON of every field but ``id`` and ``version`` (``_codec``). It is ``text``,
+not ``jsonb``, so a record reads back exactly as written (jsonb rewrites numbers such as
+``1e20``), and a hand-written value that is not JSON is rejected by the registry rather
+than by the column. A notification carries only the id and the new version (``null`` on
+delete), never tenant data, and is sent when the writing transaction commits. ``TRUNCATE``
+fires no row trigger: the registry's resync catches what notifications miss.
+
+Requests run on a few connections lent to one thread at a time; ``watch`` keeps its own
+connection, which LISTENs. Every failure to reach the server, and any other server error,
+is raised as RegistryUnavailableError with the URL shown without its password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.parse
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import pq, sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.errors import UndefinedTable
+from psycopg.rows import TupleRow
+
+from ...config._names import IDENTIFIER_HELP, is_identifier
+from ...config._urls import redact_url
+from ...errors import ConfigError, ConfigProblem, RegistryUnavailableError
+from ...execution._translate import scrub_password
+from ._base import Change, Record
+from ._codec import decode_record, encode_fields
+
+Connection = psycopg.Connection[TupleRow]
+T = TypeVar("T")
+
+DEFAULT_TABLE = "tenantdb_tenants"
+# PostgreSQL truncates names to 63 bytes; the channel (NAME_changes) must stay whole.
+_MAX_TABLE_LENGTH = 63 - len("_changes")
+_IDLE = pq.TransactionStatus.IDLE
+
+# Connection parameters the store sets unless the URL does. Keepalives and
+# tcp_user_timeout make a server that vanished without closing the socket (a cut cable,
+# a dead VM) an error within about half a minute instead of a watch that waits forever.
+_CONNECT_DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+    "application_name": "tenantdb-registry",
+}
+
+_NOTIFY_FUNCTION_BODY = """
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify(TG_ARGV[0], json_build_object('id', OLD.id, 'version', NULL)::text);
+    ELSE
+        PERFORM pg_notify(
+            TG_ARGV[0], json_build_object('id', NEW.id, 'version', NEW.version)::text
+        );
+    END IF;
+    RETURN NULL;
+END
+"""
+
+
+class PostgresStore:
+    """Tenant records in one PostgreSQL table, shared by every process that names it.
+
+    Opens nothing until first used. Thread-safe: each request borrows a connection of its
+    own (at most ``max_connections`` at once, ``max_idle`` kept open between requests).
+    """
+
+    def __init__(self, url: str, *, max_connections: int = 8, max_idle: int = 2) -> None:
+        self.url = redact_url(url)
+        self.table, conninfo = _split_table(url)
+        self.channel = f"{self.table}_changes"
+        try:
+            written = conninfo_to_dict(conninfo)
+        except psycopg.Error as exc:
+            raise ConfigError(
+                [ConfigProblem("registry.url", f"invalid PostgreSQL URL {self.url!r}: {exc}")]
+            ) from exc
+        self._conninfo = conninfo
+        self._connect_kwargs = {k: v for k, v in _CONNECT_DEFAULTS.items() if k not in written}
+        self._connect_kwargs["autocommit"] = True
+        self._max_connections = max_connections
+        self._max_idle = max_idle
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._lock = threading.Lock()  # guards _idle, _lent, _closed, _schema_ready
+        self._idle: list[Connection] = []
+        self._lent = 0
+        self._closed = False
+        self._schema_ready = False
+
+    # -- reads --------------------------------------------------------------------------
+
+    def load(self, tenant_id: str) -> Record | None:
+        query = sql.SQL("SELECT id, version, data FROM {} WHERE id = %s").format(
+            sql.Identifier(self.table)
+        )
+        rows = self._run(lambda conn: conn.execute(query, (tenant_id,)).fetchall(), retry=True)
+        return decode_record(*rows[0]) if rows else None
+
+    def load_all(self) -> Iterator[Record]:
+        query = sql.SQL("SELECT id, version, data FROM {}").format(sql.Identifier(self.table))
+        rows = self._run(lambda conn: conn.execute(query).fetchall(), retry=True)
+        return (decode_record(*row) for row in rows)
+
+    def versions(self) -> dict[str, int]:
+        query = sql.SQL("SELECT id, version FROM {}").format(sql.Identifier(self.table))
+        rows = self._run(lambda conn: conn.execute(query).fetchall(), retry=True)
+        return {tenant_id: int(version) for tenant_id, version in rows}
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write(self, record: Record, *, expected_version: int) -> bool:
+        table = sql.Identifier(self.table)
+        params: tuple[Any, ...]
+        if expected_version == 0:
+            statement = sql.SQL(
+                "INSERT INTO {} (id, version, data) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING"
+            ).format(table)
+            params = (record["id"], record["version"], encode_fields(record))
+        else:
+            statement = sql.SQL(
+                "UPDATE {} SET version = %s, data = %s WHERE id = %s AND version = %s"
+            ).format(table)
+            params = (record["version"], encode_fields(record), record["id"], expected_version)
+        # Not retried: a write whose connection broke may have been applied.
+        return self._run(lambda conn: conn.execute(statement, params).rowcount == 1, retry=False)
+
+    def remove(self, tenant_id: str) -> bool:
+        statement = sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(self.table))
+        return self._run(
+            lambda conn: conn.execute(statement, (tenant_id,)).rowcount > 0, retry=False
+        )
+
+    # -- changes ------------------------------------------------------------------------
+
+    def watch(
+        self,
+        on_change: Callable[[Change], None],
+        *,
+        on_ready: Callable[[], None],
+        stop: threading.Event,
+    ) -> None:
+        """LISTEN on a connection of its own; see TenantStore.watch. Checks ``stop`` and
+        ``close()`` every half second."""
+        conn = self._connect()
+        try:
+            with self._lock:
+                schema_ready = self._schema_ready
+            if not schema_ready:
+                self._ensure_schema(conn)
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            on_ready()
+            while not stop.is_set() and not self._closed:
+                for notify in conn.notifies(timeout=0.5):
+                    change = _change_of(notify.payload)
+                    if change is not None:
+                        on_change(change)
+                    if stop.is_set() or self._closed:
+                        break
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            conn.close()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the idle connections now and lent ones when they come back; a running
+        ``watch`` returns within half a second. Later calls raise RegistryUnavailableError."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __repr__(self) -> str:
+        with self._lock:
+            state = "closed" if self._closed else f"{self._lent} in use, {len(self._idle)} idle"
+        return f"<PostgresStore {self.url} [{state}]>"
+
+    # -- connections --------------------------------------------------------------------
+
+    def _run(self, work: Callable[[Connection], T], *, retry: bool) -> T:
+        """Run ``work`` on a borrowed connection, translating errors.
+
+        With ``retry`` (reads only), a failure on a connection that sat idle is tried once
+        more on a fresh one: the server may have restarted since the connection was used.
+        """
+        retried = False
+        while True:
+            conn, reused = self._borrow()
+            try:
+                with self._lock:
+                    schema_ready = self._schema_ready
+                if not schema_ready:
+                    self._ensure_schema(conn)
+                result = work(conn)
+            except psycopg.OperationalError as exc:
+                self._give_back(conn, broken=True)
+                if retry and reused and not retried:
+                    retried = True
+                    continue
+                raise self._unavailable(exc) from exc
+            except psycopg.Error as exc:
+                if isinstance(exc, UndefinedTable):
+                    with self._lock:  # dropped behind our back: create it again next time
+                        self._schema_ready = False
+                self._give_back(conn)
+                raise self._unavailable(exc) from exc
+            except BaseException:
+                self._give_back(conn, broken=True)
+                raise
+            self._give_back(conn)
+            return result
+
+    def _borrow(self) -> tuple[Connection, bool]:
+        """A connection for this thread alone, and whether it was used before. The caller
+        hands it back with ``_give_back``."""
+        timeout_s = float(self._connect_kwargs.get("connect_timeout", 5))
+        if not self._slots.acquire(timeout=timeout_s):
+            raise RegistryUnavailableError(
+                f"tenant store {self.url}: all {self._max_connections} connections stayed busy"
+                f" for {timeout_s:g} s"
+            )
+        try:
+            with self._lock:
+                if self._closed:
+                    raise RegistryUnavailableError(f"tenant store {self.url} is closed")
+                self._lent += 1
+                if self._idle:
+                    return self._idle.pop(), True
+            try:
+                return self._connect(), False
+            except BaseException:
+                with self._lock:
+                    self._lent -= 1
+                raise
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _give_back(self, conn: Connection, *, broken: bool = False) -> None:
+        keep = not broken and not conn.broken and conn.info.transaction_status == _IDLE
+        with self._lock:
+            self._lent -= 1
+            keep = keep and not self._closed and len(self._idle) < self._max_idle
+            if keep:
+                self._idle.append(conn)
+        if not keep:
+            conn.close()
+        self._slots.release()
+
+    def _connect(self) -> Connection:
+        if self._closed:
+            raise RegistryUnavailableError(f"tenant store {self.url} is closed")
+        try:
+            return psycopg.connect(self._conninfo, **self._connect_kwargs)
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
+
+    def _ensure_schema(self, conn: Connection) -> None:
+        """Create the table, its trigger function and trigger unless they exist.
+
+        Skipped when both exist, so a role without CREATE rights can use a table an
+        operator made. Otherwise runs under a transaction-scoped advisory lock, so
+        processes starting together do not race on the catalog.
+        """
+        table = sql.Identifier(self.table)
+        function = sql.Identifier(f"{self.table}_notify")
+        exists = sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger"
+            " WHERE tgrelid = to_regclass(quote_ident(%s)) AND tgname = %s)"
+        )
+        names = (self.table, f"{self.table}_notify")
+        if not _fetch_bool(conn, exists, names):
+            with conn.transaction():
+                key = zlib.crc32(f"tenantdb.tenants:{self.table}".encode())
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                if not _fetch_bool(conn, exists, names):
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY,"
+                            " version bigint NOT NULL, data text NOT NULL)"
+                        ).format(table)
+                    )
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}"
+                        ).format(function, sql.Literal(_NOTIFY_FUNCTION_BODY))
+                    )
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {}"
+                            " FOR EACH ROW EXECUTE FUNCTION {}({})"
+                        ).format(function, table, function, sql.Literal(self.channel))
+                    )
+        with self._lock:
+            self._schema_ready = True
+
+    def _unavailable(self, exc: psycopg.Error) -> RegistryUnavailableError:
+        # The primary message only: a DETAIL line may quote row values.
+        message = (exc.diag.message_primary if exc.diag else None) or str(exc)
+        return RegistryUnavailableError(
+            f"tenant store {self.url}: {scrub_password(message.strip(), self._conninfo)}",
+            orig=exc,
+        )
+
+
+def _split_table(url: str) -> tuple[str, str]:
+    """``(table, url without the table parameter)``; ConfigError for a bad table name."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    tables = [value for key, value in query if key == "table"]
+    table = tables[-1] if tables else DEFAULT_TABLE
+    if not is_identifier(table) or len(table) > _MAX_TABLE_LENGTH:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "registry.url",
+                    f"table {table!r} in {redact_url(url)!r} is not a plain identifier of at"
+                    f" most {_MAX_TABLE_LENGTH} characters ({IDENTIFIER_HELP});"
+                    f" use for example ?table={DEFAULT_TABLE}",
+                )
+            ]
+        )
+    rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "table"])
+    return table, urllib.parse.urlunsplit(parts._replace(query=rest))
+
+
+def _fetch_bool(conn: Connection, query: sql.SQL, params: tuple[Any, ...]) -> bool:
+    row = conn.execute(query, params).fetchone()
+    return bool(row and row[0])
+
+
+def _change_of(payload: str) -> Change | None:
+    """The Change a notification carries; None for a payload this store did not send."""
+    with contextlib.suppress(ValueError):
+        message = json.loads(payload)
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            version = message.get("version")
+            if isinstance(version, bool) or not isinstance(version, int):
+                version = None
+            return Change(message["id"], version)
+    return None

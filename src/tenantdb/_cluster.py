@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import Config, TenantConfig, load_config
+from .config import Config, load_config
 from .errors import InterfaceError
 from .execution import Datasources, Session
 from .routing import Params, RoutePlan, Router, Topology
 from .sql import TemplateCache
-from .tenants import StaticTenants, Tenant, TenantLimits
+from .tenants import Tenant, TenantRegistry, open_registry
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 
@@ -21,7 +22,8 @@ class Cluster:
     """Routes statements for a configured set of datasources, tables and tenants.
 
     Building a cluster validates the configuration and the topology; it opens no
-    connection and does no I/O beyond reading the configuration file.
+    connection and does no I/O beyond reading the configuration file. The tenant registry
+    starts on first use of ``cluster.tenants`` (a session or explain for a tenant id).
     """
 
     def __init__(
@@ -35,12 +37,30 @@ class Cluster:
         self.config = config
         self.topology = Topology.from_config(config, today=today)
         self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
-        self.tenants = StaticTenants(
-            _tenant(tenant_id, entry) for tenant_id, entry in config.tenants.items()
-        )
+        self._registry: TenantRegistry | None = None
+        self._registry_lock = threading.Lock()
         self.datasources = Datasources(config)
         self._stream_batch_size = stream_batch_size
         self._closed = False
+
+    @property
+    def tenants(self) -> TenantRegistry:
+        """The tenant registry: ``get``, ``list``, ``put``, ``delete``, ``subscribe``.
+
+        Started on first use: it reads the ``[registry]`` store (or, without one, keeps
+        the static tenants in this process) and follows its changes from then on.
+        """
+        registry = self._registry
+        if registry is None:
+            with self._registry_lock:
+                if self._closed:
+                    raise InterfaceError(
+                        "the cluster is closed; create a new one with tenantdb.connect()"
+                    )
+                if self._registry is None:
+                    self._registry = open_registry(self.config)
+                registry = self._registry
+        return registry
 
     def session(self, tenant: str | Tenant | None = None, *, admin: bool = False) -> Session:
         """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
@@ -52,13 +72,23 @@ class Cluster:
         """
         if self._closed:
             raise InterfaceError("the cluster is closed; create a new one with tenantdb.connect()")
-        resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
+        if isinstance(tenant, str):
+            registry = self.tenants
+            return Session(
+                self.router,
+                self.datasources,
+                tenant=registry.get(tenant),
+                admin=admin,
+                batch_size=self._stream_batch_size,
+                lookup=registry.get,
+            )
         return Session(
             self.router,
             self.datasources,
-            tenant=resolved,
+            tenant=tenant,
             admin=admin,
             batch_size=self._stream_batch_size,
+            schema_layout=self.tenants.schema_layout if admin and tenant is None else None,
         )
 
     def explain(
@@ -76,7 +106,8 @@ class Cluster:
         exactly as executing the statement would. Never connects to a database.
         """
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
-        return self.router.route(sql, params, tenant=resolved, admin=admin)
+        schemas = self.tenants.schema_layout() if admin and resolved is None else None
+        return self.router.route(sql, params, tenant=resolved, admin=admin, schemas=schemas)
 
     def close(self) -> None:
         """Close every pool and worker thread. Safe to call more than once.
@@ -84,7 +115,11 @@ class Cluster:
         Sessions still open keep their connections until they end; those connections are
         closed when returned.
         """
-        self._closed = True
+        with self._registry_lock:
+            self._closed = True
+            registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.close()
         self.datasources.close()
 
     def __enter__(self) -> Cluster:
@@ -95,7 +130,7 @@ class Cluster:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<Cluster {state} {self.topology!r} {self.tenants!r}>"
+        return f"<Cluster {state} {self.topology!r} {self._registry!r}>"
 
 
 def connect(
@@ -112,20 +147,3 @@ def connect(
     from each shard at a time.
     """
     return Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
-
-
-def _tenant(tenant_id: str, entry: TenantConfig) -> Tenant:
-    return Tenant(
-        id=tenant_id,
-        datasource=entry.datasource,
-        isolation=entry.isolation,
-        schema=entry.schema_name,
-        status=entry.status,
-        limits=TenantLimits(
-            requests_per_second=entry.limits.requests_per_second,
-            burst=entry.limits.burst,
-            max_concurrent=entry.limits.max_concurrent,
-        ),
-        features=dict(entry.features),
-        version=1,
-    )

@@ -201,11 +201,6 @@ TENANT_INSERT = (
     "DESIGN.md (Tenant-scoped tables): inserts get the session tenant's id; the router "
     "inserts the row without tenant_id"
 )
-SCHEMA_TENANTS_SKIPPED = (
-    "pending issue 4 (the registry lists schema-isolated tenants to the router): "
-    "admin fan-out over tenant tables visits each datasource's unqualified table only; "
-    "schema-isolated tenant globex keeps its rows in globex.orders on ds1, which is skipped"
-)
 
 
 def _tenant_select(dialect: str) -> Plan:
@@ -692,7 +687,6 @@ CASES: tuple[Case, ...] = (
         [100],
         admin=True,
         places=_ADMIN_ORDERS,
-        known_bug=SCHEMA_TENANTS_SKIPPED,
         expect=_admin_scan,
     ),
     # Joins and subqueries.
@@ -1091,7 +1085,6 @@ CASES: tuple[Case, ...] = (
         "ALTER TABLE orders ADD COLUMN note TEXT",
         admin=True,
         places=_ADMIN_ORDERS,
-        known_bug=SCHEMA_TENANTS_SKIPPED,
         expect=_admin_alter_tenant_table,
     ),
     Case(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +50,10 @@ class Session:
     argument, never thread-local state. Routing precedence: ``admin=True`` lifts the
     single-tenant and single-shard write restrictions; otherwise tenant tables need the
     session's tenant, and sharded tables are placed by their key.
+
+    With ``lookup`` (the registry's ``get``), the tenant is looked up again before each
+    statement outside a transaction, so a placement or status change applies to the next
+    statement; a transaction keeps the tenant it began with until it ends.
     """
 
     def __init__(
@@ -60,8 +64,12 @@ class Session:
         tenant: Tenant | None = None,
         admin: bool = False,
         batch_size: int = 1000,
+        lookup: Callable[[str], Tenant] | None = None,
+        schema_layout: Callable[[], Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
         self.tenant = tenant
+        self._lookup = lookup
+        self._schema_layout = schema_layout
         self.admin = admin
         self._router = router
         self._datasources = datasources
@@ -83,7 +91,10 @@ class Session:
         """
         if self._closed:
             raise InterfaceError("the session is closed; open a new one with cluster.session()")
-        plan = self._router.route(sql, params, tenant=self.tenant, admin=self.admin)
+        tenant = self._current_tenant()
+        plan = self._router.route(
+            sql, params, tenant=tenant, admin=self.admin, schemas=self._schemas(tenant)
+        )
         targets = plan.targets
         if len(targets) == 1:
             target = targets[0]
@@ -114,8 +125,12 @@ class Session:
             raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
         batches: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target] = {}
+        tenant = self._current_tenant()
+        schemas = self._schemas(tenant)
         for params in seq_of_params:
-            plan = self._router.route(template, params, tenant=self.tenant, admin=self.admin)
+            plan = self._router.route(
+                template, params, tenant=tenant, admin=self.admin, schemas=schemas
+            )
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
@@ -127,6 +142,18 @@ class Session:
                 if self._transaction is not None:
                     self._transaction.wrote.add(name)
         return Result(list(served.values()), None, [], total)
+
+    def _current_tenant(self) -> Tenant | None:
+        """The tenant for the next statement: refreshed outside a transaction."""
+        if self._lookup is not None and self.tenant is not None and self._transaction is None:
+            self.tenant = self._lookup(self.tenant.id)
+        return self.tenant
+
+    def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
+        """For an admin session: where schema-isolated tenants keep their tables."""
+        if self.admin and tenant is None and self._schema_layout is not None:
+            return self._schema_layout()
+        return None
 
     # -- transactions ----------------------------------------------------------------
 
@@ -160,6 +187,7 @@ class Session:
             raise InterfaceError(
                 "a transaction is already open in this session; nesting is not supported"
             )
+        self._current_tenant()  # the transaction keeps the tenant as it is now
         self._transaction = _Transaction()
 
     def commit(self) -> None:

@@ -43,7 +43,7 @@ from ..sql import (
     ValueRef,
     merge_shape,
 )
-from ..tenants import Tenant
+from ..tenants._model import Tenant
 from ._plan import MergePlan, RoutePlan, Target
 from ._topology import TablePlacement, Topology, quote_identifier
 from .strategies import ShardId, Strategy
@@ -115,8 +115,12 @@ class Router:
         *,
         tenant: Tenant | None = None,
         admin: bool = False,
+        schemas: Mapping[str, Sequence[str]] | None = None,
     ) -> RoutePlan:
         """Decide where one statement runs.
+
+        ``schemas`` (datasource → schemas of its schema-isolated tenants, from the tenant
+        registry) lets an admin scan of tenant tables visit those tenants' tables too.
 
         Raises RoutingError when the statement cannot be placed without risking a wrong
         answer, UnsupportedSQLError for SQL shapes tenantdb refuses, and ProgrammingError
@@ -131,7 +135,7 @@ class Router:
                 return self._point_plan(template, program, value, values, tenant, admin)
         elif program.tenant_targets is not None and tenant is not None:
             return self._tenant_plan(template, program, values, tenant, admin)
-        return self._plan(template, program, values, tenant, admin)
+        return self._plan(template, program, values, tenant, admin, schemas)
 
     def _tenant_plan(
         self,
@@ -535,6 +539,7 @@ class Router:
         values: tuple[object, ...],
         tenant: Tenant | None,
         admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None = None,
     ) -> RoutePlan:
         topology = self.topology
         if program.tenant_refs and tenant is None and not admin:
@@ -645,9 +650,15 @@ class Router:
             merge_shape(template.marked, template.dialect)
         rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
         limit_value = self._limit_value(merge_shape_, values)
+        # An admin scan of tenant tables also visits each schema-isolated tenant's tables.
+        units: list[tuple[ShardId, str, str | None]] = [(i, ds, None) for i, ds in shards]
+        if group is not None and group.strategy is None and tenant is None and schemas:
+            units = [(i, ds, schema) for i, ds in shards for schema in (None, *schemas.get(ds, ()))]
         targets = []
-        for shard, datasource in shards:
-            names, qualifiers, tables = self._names_for(template, program, shard, tenant)
+        for shard, datasource, scan_schema in units:
+            names, qualifiers, tables = self._names_for(
+                template, program, shard, tenant, scan_schema
+            )
             row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
             sql, params = self._render(
                 template, rendered, names, qualifiers, values, row_ids, limit_value
@@ -734,7 +745,12 @@ class Router:
         return None if limit is None else limit + offset
 
     def _names_for(
-        self, template: Template, program: _Program, shard: ShardId, tenant: Tenant | None
+        self,
+        template: Template,
+        program: _Program,
+        shard: ShardId,
+        tenant: Tenant | None,
+        scan_schema: str | None = None,
     ) -> tuple[list[str], list[str], dict[str, str]]:
         dialect = self.topology.dialect
         group = program.group
@@ -747,12 +763,11 @@ class Router:
                 physical = group.strategy.physical_table(placement.name, shard)
             elif placement.configured:
                 physical = placement.name
-                if (
-                    placement.kind == "tenant"
-                    and tenant is not None
-                    and tenant.isolation == "schema"
-                ):
-                    schema = tenant.schema
+                if placement.kind == "tenant":
+                    if tenant is not None and tenant.isolation == "schema":
+                        schema = tenant.schema
+                    elif tenant is None:
+                        schema = scan_schema
             else:
                 written = _written(ref.written, ref.quoted, dialect)
                 schema_text = f"{_written(ref.schema, False, dialect)}." if ref.schema else ""

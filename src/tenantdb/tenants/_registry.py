@@ -27,6 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..errors import (
@@ -131,6 +132,8 @@ class TenantRegistry:
         self._flights: dict[str, _Flight] = {}
         self._negative: OrderedDict[str, float] = OrderedDict()  # id → expiry, oldest first
         self._subscribers: list[Subscriber] = []
+        # (snapshot it was computed from, layout); in LRU mode cleared on every change.
+        self._layout: tuple[object, Mapping[str, tuple[str, ...]]] | None = None
         self._healthy = True
         self._last_error: str | None = None
         self._stop = threading.Event()
@@ -186,6 +189,25 @@ class TenantRegistry:
             if tenant is not None:
                 tenants.append(tenant)
         return sorted(tenants, key=lambda t: t.id)
+
+    def schema_layout(self) -> Mapping[str, tuple[str, ...]]:
+        """Datasource → sorted schemas of its schema-isolated tenants (what an admin scan
+        of tenant tables must visit besides each datasource's shared tables).
+
+        From memory below ``max_cached`` tenants; above it, from one full store read,
+        remembered until the next change arrives.
+        """
+        layout = self._layout
+        if layout is not None and layout[0] is self._snapshot:
+            return layout[1]
+        source: Iterable[Tenant] = self._snapshot.values() if not self._lru else self.list()
+        found: dict[str, list[str]] = {}
+        for tenant in source:
+            if tenant.isolation == "schema" and tenant.schema and tenant.datasource:
+                found.setdefault(tenant.datasource, []).append(tenant.schema)
+        result = MappingProxyType({ds: tuple(sorted(names)) for ds, names in found.items()})
+        self._layout = (self._snapshot, result)
+        return result
 
     def __len__(self) -> int:
         """Tenants held in memory (all of them below ``max_cached``)."""
@@ -480,6 +502,7 @@ class TenantRegistry:
                     continue
                 changed.append((tenant_id, old, tenant))
             if self._lru:
+                self._layout = None
                 while len(target) > self._max_cached:
                     target.popitem(last=False)  # type: ignore[call-arg]
             else:
@@ -497,6 +520,7 @@ class TenantRegistry:
         """A change to a tenant this process does not hold: only stop any in-flight load
         and the negative entry from keeping an old answer."""
         with self._lock:
+            self._layout = None
             self._negative.pop(tenant_id, None)
             flight = self._flights.get(tenant_id)
             if flight is not None:

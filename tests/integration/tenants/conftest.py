@@ -117,8 +117,6 @@ def _b64(text: str) -> str:
 
 
 def _etcd_call(endpoint: str, path: str, body: dict[str, str]) -> object:
-    request = urllib.request.Request(
-        endpoint + path, data=json.dumps(body).encode(), method="POST"
-    )
+    request = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())

@@ -98,6 +98,9 @@ class TcpProxy:
                 _close(server)
 
 
+_LINGER_ZERO = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 seconds}
+
+
 def source_closed(sock: socket.socket) -> bool:
     return sock.fileno() < 0
 
@@ -105,5 +108,5 @@ def source_closed(sock: socket.socket) -> bool:
 def _close(sock: socket.socket, *, reset: bool = False) -> None:
     with contextlib.suppress(OSError):
         if reset:  # RST instead of FIN: the peer sees "connection reset", like a crash
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
         sock.close()

@@ -29,4 +29,3 @@ class TestMemoryStore(StoreContract):
     def open_store(self) -> OpenStore:
         shared = MemoryStore()  # one process: every "open" is the same store
         return lambda: shared
-

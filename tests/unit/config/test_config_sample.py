@@ -58,5 +58,9 @@ def test_sample_binding_and_tenants() -> None:
     assert config.binding_tables == (("accounts", "account_ledger"),)
     acme, globex, initech = (config.tenants[name] for name in ("acme", "globex", "initech"))
     assert (acme.datasource, acme.isolation) == ("ds0", "shared")
-    assert (globex.datasource, globex.isolation, globex.schema_name) == ("ds1", "schema", "globex")
+    assert (globex.datasource, globex.isolation, globex.features) == (
+        "ds1",
+        "shared",
+        {"stage": "beta"},
+    )
     assert (initech.datasource, initech.status) == ("ds1", "read_only")

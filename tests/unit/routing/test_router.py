@@ -103,14 +103,20 @@ def test_tenant_table_errors(cluster: tenantdb.Cluster) -> None:
     with pytest.raises(RoutingError, match="tenant="):
         cluster.explain("SELECT * FROM orders")
     with pytest.raises(RoutingError, match="has no datasource"):
-        cluster.explain("SELECT * FROM orders", tenant="nowhere")
+        cluster.explain("SELECT * FROM orders", tenant=tenantdb.Tenant(id="nowhere"))
+    # The registry places a static tenant declared without a datasource by the hash ring.
+    placed = cluster.tenants.get("nowhere").datasource
+    assert placed == cluster.tenants.place("nowhere")
+    assert cluster.explain("SELECT * FROM orders", tenant="nowhere").targets[0].datasource == placed
     with pytest.raises(UnknownTenantError, match="ghost"):
         cluster.explain("SELECT * FROM orders", tenant="ghost")
 
 
 def test_admin_scan_of_tenant_tables_visits_every_datasource(cluster: tenantdb.Cluster) -> None:
     plan = cluster.explain("SELECT COUNT(*) FROM orders", admin=True)
-    assert datasources(plan) == ["ds0", "ds1"]
+    # ds1 twice: its shared orders table, and schema-isolated globex's own.
+    assert datasources(plan) == ["ds0", "ds1", "ds1"]
+    assert [t.tables["orders"] for t in plan.targets] == ["orders", "orders", "globex.orders"]
     assert plan.merge is not None
     assert plan.merge.aggregates[0].kind == "count"
 
@@ -326,4 +332,5 @@ def test_admin_insert_into_a_tenant_table_is_refused(cluster: tenantdb.Cluster) 
         )
     # Reads and keyed changes in admin sessions still visit every datasource.
     plan = cluster.explain("UPDATE orders SET total = 0 WHERE id = %s", [1], admin=True)
-    assert len(plan.targets) == len(cluster.config.datasources)
+    schema_tenants = sum(t.isolation == "schema" for t in cluster.tenants.list())
+    assert len(plan.targets) == len(cluster.config.datasources) + schema_tenants

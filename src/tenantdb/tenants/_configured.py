@@ -1,0 +1,52 @@
+"""``open_registry(config)``: the tenant registry a cluster configuration describes."""
+
+from __future__ import annotations
+
+from ..config import Config, TenantConfig
+from ._model import Tenant, TenantLimits
+from ._placement import Placement
+from ._registry import SharedCache, TenantRegistry
+from .stores import open_store
+
+
+def open_registry(config: Config) -> TenantRegistry:
+    """The registry of ``[registry]`` (an in-process one without it), seeded with the
+    static ``[tenants.*]`` entries and placing new tenants by datasource ``weight``.
+
+    Reads the store once to warm up; an unreachable store is logged and retried in the
+    background while the static tenants are served.
+    """
+    settings = config.registry
+    store = open_store(settings.url if settings is not None and settings.url else "memory:")
+    shared: SharedCache | None = None
+    if settings is not None and settings.cache_url:
+        from ._shared_cache import RedisSharedCache
+
+        shared = RedisSharedCache(settings.cache_url)
+    placement = Placement({name: ds.weight for name, ds in config.datasources.items()})
+    return TenantRegistry(
+        store,
+        placement=placement,
+        static=[static_tenant(tenant_id, entry) for tenant_id, entry in config.tenants.items()],
+        max_cached=settings.max_cached if settings is not None else 100_000,
+        negative_ttl_s=settings.negative_ttl if settings is not None else 5.0,
+        shared_cache=shared,
+    )
+
+
+def static_tenant(tenant_id: str, entry: TenantConfig) -> Tenant:
+    """The Tenant a ``[tenants.<id>]`` entry declares (version 1)."""
+    return Tenant(
+        id=tenant_id,
+        datasource=entry.datasource,
+        isolation=entry.isolation,
+        schema=entry.schema_name,
+        status=entry.status,
+        limits=TenantLimits(
+            requests_per_second=entry.limits.requests_per_second,
+            burst=entry.limits.burst,
+            max_concurrent=entry.limits.max_concurrent,
+        ),
+        features=dict(entry.features),
+        version=1,
+    )

@@ -44,8 +44,8 @@ from .stores import Change, Record, TenantStore
 log = logging.getLogger("tenantdb.tenants")
 
 Subscriber = Callable[[Tenant | None, Tenant | None], None]
-"""Called as ``callback(old, new)`` after a tenant changed in this process's view: ``old``
-is None for a new tenant, ``new`` is None for a deleted one."""
+"""Called as ``callback(old, new)`` when this process learns of a tenant's new state:
+``old`` is the version it held (None if it held none), ``new`` is None for a deletion."""
 
 _PUT_ATTEMPTS = 16
 _BULK_RESYNC = 256  # more changed tenants than this: one load_all instead of one load each
@@ -379,14 +379,19 @@ class TenantRegistry:
         except BaseException as exc:
             flight.error = exc
         finally:
+            discovered = False
             with self._lock:
                 del self._flights[tenant_id]
                 if flight.error is None and not flight.stale:
-                    if flight.tenant is not None:
-                        self._store_one(tenant_id, flight.tenant)
-                    else:
+                    if flight.tenant is None:
                         self._remember_unknown(tenant_id)
+                    elif tenant_id not in self._snapshot:
+                        self._store_one(tenant_id, flight.tenant)
+                        discovered = True
+                subscribers = self._subscribers
             flight.done.set()
+            if discovered:
+                self._notify(subscribers, [(tenant_id, None, flight.tenant)])
 
     def _shared_record(self, tenant_id: str) -> Record | None:
         if self._shared is None:
@@ -451,7 +456,9 @@ class TenantRegistry:
         if record is None or change.tenant_id in self._snapshot or not self._lru:
             self._apply(change.tenant_id, tenant)
         else:
+            # LRU mode, not held: tell subscribers, but do not take a slot for it.
             self._forget(change.tenant_id)
+            self._notify(self._subscribers, [(change.tenant_id, None, tenant)])
 
     def _resync(self) -> None:
         """Bring memory in line with the store, by version (changes may have been lost)."""
@@ -509,6 +516,13 @@ class TenantRegistry:
                 self._snapshot = target
                 self._fit()
             subscribers = self._subscribers
+        self._notify(subscribers, changed)
+
+    @staticmethod
+    def _notify(
+        subscribers: builtins.list[Subscriber],
+        changed: builtins.list[tuple[str, Tenant | None, Tenant | None]],
+    ) -> None:
         for tenant_id, old, new in changed:
             for callback in subscribers:
                 try:

@@ -16,12 +16,14 @@ from .errors import (
     IntegrityError,
     InterfaceError,
     InternalError,
+    InvalidTenantError,
     NotSupportedError,
     OperationalError,
     PartialCommitError,
     PoolTimeoutError,
     ProgrammingError,
     RateLimitedError,
+    RegistryUnavailableError,
     ReplicaLagError,
     RoutingError,
     ShardUnavailableError,
@@ -32,7 +34,7 @@ from .errors import (
 )
 from .execution import Result, Session
 from .routing import MergePlan, RoutePlan, Target
-from .tenants import Tenant, TenantLimits
+from .tenants import Rollout, Tenant, TenantLimits, TenantRegistry, feature_enabled
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,7 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "InvalidTenantError",
     "MergePlan",
     "NotSupportedError",
     "OperationalError",
@@ -54,8 +57,10 @@ __all__ = [
     "PoolTimeoutError",
     "ProgrammingError",
     "RateLimitedError",
+    "RegistryUnavailableError",
     "ReplicaLagError",
     "Result",
+    "Rollout",
     "RoutePlan",
     "RoutingError",
     "Session",
@@ -64,10 +69,12 @@ __all__ = [
     "Tenant",
     "TenantIsolationError",
     "TenantLimits",
+    "TenantRegistry",
     "UnknownTenantError",
     "UnsupportedSQLError",
     "Warning",
     "__version__",
     "connect",
+    "feature_enabled",
     "load_config",
 ]

@@ -52,6 +52,29 @@ def _reject_bool(value: object) -> object:
     return value
 
 
+_STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "redis", "rediss", "file", "etcd", "memory")
+_CACHE_SCHEMES = ("redis", "rediss")
+
+
+def _scheme_in(schemes: tuple[str, ...], what: str) -> BeforeValidator:
+    def check(value: object) -> object:
+        if isinstance(value, str):
+            scheme = value.partition(":")[0].lower()
+            if scheme not in schemes:
+                raise PydanticCustomError(
+                    "url_scheme",
+                    "{what} must start with one of {schemes}; got '{scheme}:'",
+                    {
+                        "what": what,
+                        "schemes": ", ".join(f"{s}:" for s in schemes),
+                        "scheme": scheme,
+                    },
+                )
+        return value
+
+    return BeforeValidator(check)
+
+
 PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_reject_bool)]
 NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_reject_bool)]
 PositiveFloat = Annotated[float, Field(gt=0), BeforeValidator(_reject_bool)]
@@ -176,8 +199,10 @@ class RegistryConfig(_Model):
     ``repr()`` and ``str()`` show URLs with their password replaced by ``***``.
     """
 
-    url: str | None = None
-    cache_url: str | None = None
+    url: Annotated[str | None, _scheme_in(_STORE_SCHEMES, "a tenant store URL")] = None
+    """The tenant store (``sqlite:///…``, ``postgresql://…``, ``redis://…``, ``file:///…``,
+    ``etcd://…``); omitted: the static tenants, kept in this process."""
+    cache_url: Annotated[str | None, _scheme_in(_CACHE_SCHEMES, "cache_url")] = None
     """Optional shared second-level cache (``redis://…``)."""
     negative_ttl: NonNegativeDuration = 5.0
     """Seconds an "unknown tenant" answer is cached."""

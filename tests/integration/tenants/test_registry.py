@@ -311,3 +311,51 @@ def test_unknown_ids_are_cached_negatively_until_created(
     writer.put({"id": "ghost", "datasource": "ds0"})
     # The creation's notification clears the negative entry: no waiting for the TTL.
     eventually(lambda: version_of(reader, "ghost") == 1, "reader sees the new tenant")
+
+
+class LoadAllCounter(CountingStore):
+    """Counts full reads as well."""
+
+    def __init__(self, inner: TenantStore) -> None:
+        super().__init__(inner)
+        self.full_reads = 0
+
+    def load_all(self) -> Iterator[Record]:
+        self.full_reads += 1
+        return self.inner.load_all()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("store_url", ALL_KINDS, indirect=True)
+def test_a_new_process_warms_up_from_the_shared_cache(
+    store_url: str, registries: Registries, redis_registry_url: str
+) -> None:
+    from tenantdb.tenants._shared_cache import RedisSharedCache
+
+    cache_url = redis_registry_url  # a fresh prefix of its own
+    first = registries.open(
+        store_url,
+        store=LoadAllCounter(open_store(store_url)),
+        shared_cache=RedisSharedCache(cache_url),
+    )
+    for n in range(50):
+        first.put({"id": f"t{n}", "datasource": f"ds{n % 2}"})
+
+    second_store = LoadAllCounter(open_store(store_url))
+    second = registries.open(
+        store_url, store=second_store, shared_cache=RedisSharedCache(cache_url)
+    )
+    assert second_store.full_reads == 0, "warmed up from the cache, not the store"
+    assert [t.version for t in second.list()] == [1] * 50
+    assert sum(second_store.loads.values()) == 0, "nothing was stale, nothing was reloaded"
+
+    # A change the cache missed (written behind its back) is caught by the version resync.
+    raw = open_store(store_url)
+    try:
+        assert raw.write(record("t7", 2, datasource="ds0"), expected_version=1)
+    finally:
+        raw.close()
+    third_store = LoadAllCounter(open_store(store_url))
+    third = registries.open(store_url, store=third_store, shared_cache=RedisSharedCache(cache_url))
+    assert third_store.full_reads == 0
+    eventually(lambda: held_version(third, "t7") == 2, "the resync reloads the stale tenant")

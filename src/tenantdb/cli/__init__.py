@@ -9,6 +9,7 @@ from ._ddl import ddl_command
 from ._demo import demo_command
 from ._explain import explain_command
 from ._shell import shell_command
+from ._tenants import tenants_app
 
 app = typer.Typer(
     name="tenantdb",
@@ -22,6 +23,7 @@ app.command("explain")(explain_command)
 app.command("demo")(demo_command)
 app.command("shell")(shell_command)
 app.command("ddl")(ddl_command)
+app.add_typer(tenants_app, name="tenants")
 
 
 def main() -> None:

@@ -1,0 +1,350 @@
+"""``tenantdb tenants``: list, show, add, change and remove tenants in the registry store.
+
+Every sub-command opens the cluster of ``--config``, works through ``cluster.tenants``
+(the same registry the application uses, so the same validation and placement apply) and
+closes it. Errors print ``error: …`` on stderr and exit with status 1; usage errors exit
+with status 2, as typer does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .._cluster import Cluster, connect
+from ..errors import Error, UnknownTenantError
+from ..tenants import Isolation, Tenant, TenantStatus
+
+tenants_app = typer.Typer(
+    help="List, show, add, change and remove tenants in the registry store.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")]
+IdArgument = Annotated[str, typer.Argument(help="The tenant id.", metavar="ID", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DatasourceOption = Annotated[
+    str | None, typer.Option("--datasource", help="Datasource holding the tenant's rows.")
+]
+IsolationOption = Annotated[
+    Isolation | None, typer.Option("--isolation", help="How the tenant's rows are kept apart.")
+]
+SchemaOption = Annotated[
+    str | None,
+    typer.Option("--schema", help="Schema of a schema-isolated tenant (default: its id)."),
+]
+StatusOption = Annotated[TenantStatus | None, typer.Option("--status", help="Tenant status.")]
+FeatureOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--feature",
+        help="KEY=VALUE, repeatable. VALUE is read as JSON when it is JSON (true, 3, "
+        '"x", [1]), else as a string.',
+        metavar="KEY=VALUE",
+    ),
+]
+RpsOption = Annotated[
+    float | None, typer.Option("--rps", help="Limit: requests per second (above 0).")
+]
+BurstOption = Annotated[int | None, typer.Option("--burst", help="Limit: burst size.", min=1)]
+MaxConcurrentOption = Annotated[
+    int | None,
+    typer.Option("--max-concurrent", help="Limit: statements running at once.", min=1),
+]
+
+NO_REGISTRY = (
+    "this configuration has no [registry] url; changes would be lost when the command"
+    ' exits: add [registry] url = "sqlite:///tenants.db"'
+)
+MEMORY_REGISTRY = (
+    "this configuration's [registry] url is an in-process memory store; changes would be"
+    ' lost when the command exits: set [registry] url = "sqlite:///tenants.db"'
+)
+
+
+@tenants_app.command("list")
+def list_command(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Print every tenant, sorted by id: a table, or with --json a JSON array."""
+    with _cluster(config) as cluster:
+        tenants = cluster.tenants.list()
+    if as_json:
+        typer.echo(json.dumps([t.to_dict() for t in tenants], indent=2))
+        return
+    if not tenants:
+        typer.echo("no tenants")
+        return
+    table = Table(title=f"tenants ({len(tenants)})")
+    for column in ("id", "datasource", "isolation", "schema", "status"):
+        table.add_column(column, overflow="fold")
+    table.add_column("version", justify="right")
+    for tenant in tenants:
+        table.add_row(
+            tenant.id,
+            tenant.datasource or "-",
+            tenant.isolation,
+            tenant.schema or "-",
+            tenant.status,
+            str(tenant.version),
+        )
+    _console().print(table)
+
+
+@tenants_app.command("show")
+def show_command(config: ConfigOption, tenant_id: IdArgument, as_json: JsonOption = False) -> None:
+    """Print every field of one tenant, limits and features included."""
+    with _cluster(config) as cluster:
+        tenant = cluster.tenants.get(tenant_id)
+    if as_json:
+        typer.echo(json.dumps(tenant.to_dict(), indent=2))
+        return
+    table = Table(title=f"tenant {tenant.id}", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for key, value in _fields(tenant):
+        table.add_row(key, value)
+    _console().print(table)
+
+
+@tenants_app.command("add")
+def add_command(
+    config: ConfigOption,
+    tenant_id: IdArgument,
+    datasource: DatasourceOption = None,
+    isolation: IsolationOption = None,
+    schema: SchemaOption = None,
+    status: StatusOption = None,
+    feature: FeatureOption = None,
+    rps: RpsOption = None,
+    burst: BurstOption = None,
+    max_concurrent: MaxConcurrentOption = None,
+) -> None:
+    """Create a tenant; refused if it exists (change one with set).
+
+    Without --datasource the registry's hash ring places the tenant. Needs a registry url
+    (not memory:) in the configuration, since the change must outlive this command.
+    """
+    features = parse_features(feature or [])
+    limits = _limits(rps, burst, max_concurrent)
+    with _cluster(config) as cluster:
+        _require_persistent(cluster)
+        registry = cluster.tenants
+        try:
+            existing = registry.get(tenant_id)
+        except UnknownTenantError:
+            pass
+        else:
+            raise Error(
+                f"tenant {tenant_id!r} already exists (version {existing.version});"
+                " use `tenantdb tenants set` to change it"
+            )
+        change: dict[str, Any] = {"id": tenant_id}
+        change.update(_given(datasource=datasource, isolation=isolation, status=status))
+        if schema is not None:
+            change["schema"] = schema
+        if features:
+            change["features"] = features
+        if limits:
+            change["limits"] = limits
+        tenant = registry.put(change)
+    where = f"datasource {tenant.datasource}"
+    if datasource is None:
+        where += " (placed by the hash ring)"
+    typer.echo(f"added tenant {tenant.id!r} on {where}; version {tenant.version}")
+
+
+@tenants_app.command("set")
+def set_command(
+    config: ConfigOption,
+    tenant_id: IdArgument,
+    datasource: DatasourceOption = None,
+    isolation: IsolationOption = None,
+    schema: SchemaOption = None,
+    status: StatusOption = None,
+    feature: FeatureOption = None,
+    unset_feature: Annotated[
+        list[str] | None,
+        typer.Option("--unset-feature", help="Remove this feature key, repeatable.", metavar="KEY"),
+    ] = None,
+    rps: RpsOption = None,
+    burst: BurstOption = None,
+    max_concurrent: MaxConcurrentOption = None,
+) -> None:
+    """Change only the given fields of an existing tenant (create one with add).
+
+    --feature entries are merged into the tenant's features and --unset-feature keys
+    removed from them; limits given replace only those limits. The tenant's version is
+    bumped. Needs a registry url (not memory:) in the configuration.
+    """
+    features = parse_features(feature or [])
+    removed = list(dict.fromkeys(unset_feature or []))
+    both = sorted(set(features) & set(removed))
+    if both:
+        raise typer.BadParameter(
+            f"feature {', '.join(map(repr, both))} is both set and unset; pass one",
+            param_hint="'--feature' / '--unset-feature'",
+        )
+    limits = _limits(rps, burst, max_concurrent)
+    change: dict[str, Any] = {"id": tenant_id}
+    change.update(_given(datasource=datasource, isolation=isolation, status=status))
+    if schema is not None:
+        change["schema"] = schema
+    if len(change) == 1 and not features and not removed and not limits:
+        raise typer.BadParameter(
+            "nothing to change: pass at least one field option", param_hint="options"
+        )
+    with _cluster(config) as cluster:
+        _require_persistent(cluster)
+        registry = cluster.tenants
+        try:
+            current = registry.get(tenant_id)
+        except UnknownTenantError:
+            raise Error(
+                f"unknown tenant {tenant_id!r}; use `tenantdb tenants add` to create it"
+            ) from None
+        if features or removed:
+            merged = {**current.features, **features}
+            for key in removed:
+                merged.pop(key, None)
+            change["features"] = merged
+        if limits:
+            change["limits"] = {**current.to_dict()["limits"], **limits}
+        tenant = registry.put(change)
+    changed = ", ".join(k for k in change if k != "id")
+    typer.echo(
+        f"updated tenant {tenant.id!r} ({changed}); version {current.version} → {tenant.version}"
+    )
+
+
+@tenants_app.command("remove")
+def remove_command(
+    config: ConfigOption,
+    tenant_id: IdArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a tenant from the registry store (its rows stay where they are).
+
+    Asks for confirmation unless --yes; when stdin is not a terminal --yes is required.
+    Needs a registry url (not memory:) in the configuration.
+    """
+    with _cluster(config) as cluster:
+        _require_persistent(cluster)
+        registry = cluster.tenants
+        tenant = registry.get(tenant_id)
+        if not yes:
+            if not _interactive():
+                raise Error(
+                    f"not removing tenant {tenant_id!r}: stdin is not a terminal, so it"
+                    " cannot be confirmed; pass --yes"
+                )
+            typer.confirm(
+                f"remove tenant {tenant.id!r} (datasource {tenant.datasource},"
+                f" version {tenant.version})?",
+                abort=True,
+            )
+        registry.delete(tenant_id)
+        static = tenant_id in cluster.config.tenants
+    typer.echo(f"removed tenant {tenant_id!r}; its last version was {tenant.version}")
+    if static:
+        typer.echo(
+            f"warning: [tenants.{tenant_id}] is declared in the configuration, so the next"
+            " process to start will add it again; remove it from the configuration too",
+            err=True,
+        )
+
+
+def parse_features(entries: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` entries as a dict, later keys winning.
+
+    VALUE is parsed as JSON when it is valid JSON (``true``, ``3``, ``"x"``, ``[1]``) and
+    taken as a string otherwise; NaN and Infinity stay strings. Raises
+    ``typer.BadParameter`` (a usage error) for an entry without ``=`` or with an empty key.
+    """
+    features: dict[str, Any] = {}
+    for entry in entries:
+        key, sep, text = entry.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise typer.BadParameter(
+                f"{entry!r} is not KEY=VALUE (e.g. beta=true)", param_hint="'--feature'"
+            )
+        features[key] = _feature_value(text)
+    return features
+
+
+def _feature_value(text: str) -> Any:
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError:  # JSONDecodeError is one
+        return text
+
+
+def _limits(rps: float | None, burst: int | None, max_concurrent: int | None) -> dict[str, Any]:
+    """The limits given on the command line, keyed like a tenant record's ``limits``."""
+    given = {"requests_per_second": rps, "burst": burst, "max_concurrent": max_concurrent}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _given(**fields: str | None) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _fields(tenant: Tenant) -> list[tuple[str, str]]:
+    """The rows of ``show``: every field, one row per limit and per feature."""
+    rows = [
+        ("id", tenant.id),
+        ("datasource", tenant.datasource or "-"),
+        ("isolation", tenant.isolation),
+        ("schema", tenant.schema or "-"),
+        ("status", tenant.status),
+    ]
+    limits: Mapping[str, Any] = tenant.to_dict()["limits"]
+    rows += [(f"limits.{k}", "unlimited" if v is None else str(v)) for k, v in limits.items()]
+    if tenant.features:
+        rows += [(f"features.{k}", json.dumps(v)) for k, v in sorted(tenant.features.items())]
+    else:
+        rows.append(("features", "(none)"))
+    rows.append(("version", str(tenant.version)))
+    return rows
+
+
+@contextlib.contextmanager
+def _cluster(config: Path) -> Iterator[Cluster]:
+    """The cluster of ``config``, closed on exit; a tenantdb error inside becomes
+    ``error: …`` on stderr and exit status 1."""
+    try:
+        with connect(config) as cluster:
+            yield cluster
+    except Error as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _require_persistent(cluster: Cluster) -> None:
+    """Refuse a write that an in-process memory store would forget at exit."""
+    registry = cluster.config.registry
+    url = registry.url if registry is not None else None
+    if not url:
+        raise Error(NO_REGISTRY)
+    if urllib.parse.urlsplit(url).scheme.lower() == "memory":
+        raise Error(MEMORY_REGISTRY)
+
+
+def _interactive() -> bool:
+    """Whether a confirmation can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
+def _console() -> Console:
+    return Console(highlight=False, markup=False, soft_wrap=True)

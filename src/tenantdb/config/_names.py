@@ -42,4 +42,8 @@ def tenant_id_problem(tenant_id: str) -> str | None:
         )
     if any(unicodedata.category(char) == "Cc" for char in tenant_id):
         return "a tenant id must not contain control characters (tabs, newlines, NUL, ...)"
+    try:
+        tenant_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a tenant id must be valid Unicode text (this one has a lone surrogate)"
     return None

@@ -60,7 +60,7 @@ class Rollout:
         reached = self.features.get(feature)
         if reached is None:
             return False
-        stage = tenant.features.get(STAGE_KEY, self.stages[-1])
+        stage = tenant.features.get(STAGE_KEY) or self.stages[-1]  # none or null: general
         if stage not in self.stages:
             return False  # an unknown ring gets nothing new: the safe answer
         return self.stages.index(stage) <= self.stages.index(reached)

@@ -56,6 +56,13 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
             tenant_id=tenant_id,
             field="version",
         )
+    if record.get("datasource") == "":
+        raise InvalidTenantError(
+            f"tenant {tenant_id!r}: 'datasource' must name a datasource, not be empty (leave it"
+            " out to let the hash ring place the tenant)",
+            tenant_id=tenant_id,
+            field="datasource",
+        )
     fields = {k: v for k, v in record.items() if k not in ("id", "version")}
     try:
         entry = TenantConfig.model_validate(fields)
@@ -93,7 +100,10 @@ def merged_record(
     others (their defaults for a new tenant); ``version`` in a mapping is ignored, since
     the store owns versions. Not validated here: the result goes through ``parse_record``.
     """
-    record: Record = dict(current) if current is not None else {"id": tenant_id}
+    # Only known fields carry over: a stored record that did not decode ("_error") or has
+    # stray keys is repaired by a put that names the fields it needs.
+    kept = {k: v for k, v in current.items() if k in FIELDS} if current is not None else {}
+    record: Record = {**kept, "id": tenant_id}
     if isinstance(change, Tenant):
         record = record_of(change)
     else:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from ..config._names import tenant_id_problem
 from ..errors import (
     InvalidTenantError,
     OperationalError,
@@ -232,6 +233,11 @@ class TenantRegistry:
             raise InvalidTenantError(
                 f"put() needs the tenant's 'id' as a string, got {tenant_id!r}", field="id"
             )
+        problem = tenant_id_problem(tenant_id)
+        if problem is not None:
+            raise InvalidTenantError(
+                f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id"
+            )
         for _ in range(_PUT_ATTEMPTS):
             current = self._store.load(tenant_id)
             record = merged_record(tenant_id, current, change)
@@ -287,7 +293,13 @@ class TenantRegistry:
             "cached": len(self._snapshot),
             "max_cached": self._max_cached,
             "negative_cached": len(self._negative),
-            "feed": "live" if self._ready.is_set() and self._healthy else "reconnecting",
+            "feed": (
+                "off"
+                if self._watcher is None
+                else "live"
+                if self._ready.is_set() and self._healthy
+                else "reconnecting"
+            ),
             "last_error": self._last_error,
         }
 

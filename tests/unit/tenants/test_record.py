@@ -69,8 +69,10 @@ def test_an_id_of_exactly_128_characters_is_accepted() -> None:
     assert parse_record(with_(id="a" * 128)).id == "a" * 128
 
 
-def test_an_empty_datasource_reads_as_not_placed() -> None:
-    assert parse_record(with_(datasource="")).datasource is None
+def test_an_empty_datasource_is_refused() -> None:
+    with pytest.raises(InvalidTenantError, match="leave it out") as caught:
+        parse_record(with_(datasource=""))
+    assert caught.value.field == "datasource"
 
 
 # -- parse_record: rejected --------------------------------------------------------------
@@ -158,12 +160,6 @@ def test_a_record_that_is_not_a_mapping_is_rejected() -> None:
     assert caught.value.tenant_id is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tenant_id_problem only refuses category Cc, so an id with a lone surrogate is"
-    " accepted although it cannot be encoded as UTF-8 (the hash ring then raises"
-    " RoutingError, the SQLite store raises UnicodeEncodeError writing it)",
-)
 def test_an_id_that_is_not_valid_unicode_is_rejected() -> None:
     with pytest.raises(InvalidTenantError) as caught:
         parse_record(with_(id="acme\udc80"))
@@ -243,12 +239,6 @@ def test_a_record_with_a_malformed_version_is_overwritten_at_version_1() -> None
     assert merged_record("acme", {"id": "acme", "version": "7"}, {})["version"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merged_record keeps every key of the stored record, so the '_error' of a record"
-    " the store could not decode survives a mapping put that names every field, and the"
-    " put is refused with the old decode error: only a Tenant can repair such a record",
-)
 def test_a_mapping_naming_every_field_overwrites_an_undecodable_record() -> None:
     broken = {"id": "acme", "version": 7, "_error": "stored data is not JSON (Expecting value)"}
     change = {k: v for k, v in FULL.items() if k not in ("id", "version")}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tenantdb.errors import InvalidTenantError, RoutingError, UnknownTenantError
+from tenantdb.errors import InvalidTenantError, UnknownTenantError
 from tenantdb.tenants import Placement, Tenant, TenantLimits, TenantRegistry
 from tenantdb.tenants.stores import Record
 from tenantdb.tenants.stores.memory import MemoryStore
@@ -162,13 +162,6 @@ def test_put_of_a_malformed_change_is_refused_and_changes_nothing(
     assert store.versions() == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="put() places a tenant only when the merged record's datasource is None; with"
-    " datasource '' parse_record turns '' into None after placement was skipped, so put"
-    " returns and serves an unplaced tenant (datasource None) while the store keeps ''"
-    " and every other registry places it by the ring",
-)
 def test_put_with_an_empty_datasource_never_serves_an_unplaced_tenant(
     make_registry: MakeRegistry,
 ) -> None:
@@ -183,12 +176,6 @@ def test_put_with_an_empty_datasource_never_serves_an_unplaced_tenant(
     assert registry.get("acme") == other.get("acme")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RoutingError,
-    reason="an id with a lone surrogate passes the id check, then the hash ring raises"
-    " RoutingError (not InvalidTenantError) from put()",
-)
 def test_put_of_an_id_that_is_not_valid_unicode_is_an_invalid_tenant(
     make_registry: MakeRegistry,
 ) -> None:

@@ -155,6 +155,21 @@ def test_requests_raise_registry_unavailable_without_the_password(
         cut_store.close()
 
 
+def test_a_read_after_the_server_dropped_idle_connections_succeeds(
+    pg_registry_url: str, proxy: Proxy
+) -> None:
+    tcp, url = proxy(pg_registry_url)
+    restarted = PostgresStore(url)
+    try:
+        assert restarted.write(record("acme"), expected_version=0)
+        tcp.cut()  # the idle connection dies, as when the server restarts
+        tcp.restore()
+        assert restarted.load("acme") == record("acme")
+        assert restarted.versions() == {"acme": 1}
+    finally:
+        restarted.close()
+
+
 def test_close_ends_a_running_watch(pg_registry_url: str) -> None:
     closing = PostgresStore(pg_registry_url)
     watcher = Watcher(closing).start()

@@ -182,6 +182,21 @@ def test_requests_after_a_cut_reconnect_once_the_server_answers(
         cut_store.close()
 
 
+def test_requests_after_the_server_dropped_idle_connections_succeed(
+    redis_registry_url: str, proxy: Proxy
+) -> None:
+    tcp, url = proxy(redis_registry_url)
+    restarted = RedisStore(url)
+    try:
+        assert restarted.write(record("acme"), expected_version=0)
+        tcp.cut()  # the pooled connection dies, as when the server restarts
+        tcp.restore()
+        assert restarted.write(record("acme", 2), expected_version=1)
+        assert restarted.load("acme") == record("acme", 2)
+    finally:
+        restarted.close()
+
+
 def test_close_ends_a_running_watch(redis_registry_url: str) -> None:
     closing = RedisStore(redis_registry_url)
     watcher = Watcher(closing).start()

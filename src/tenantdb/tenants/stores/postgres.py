@@ -168,12 +168,15 @@ class PostgresStore:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             on_ready()
             while not stop.is_set() and not self._closed:
-                for notify in conn.notifies(timeout=0.5):
-                    change = _change_of(notify.payload)
-                    if change is not None:
-                        on_change(change)
-                    if stop.is_set() or self._closed:
-                        break
+                # closing(): the generator holds the connection's lock until it ends,
+                # also when on_change raises.
+                with contextlib.closing(conn.notifies(timeout=0.5)) as notifies:
+                    for notify in notifies:
+                        change = _change_of(notify.payload)
+                        if change is not None:
+                            on_change(change)
+                        if stop.is_set() or self._closed:
+                            break
         except psycopg.Error as exc:
             raise self._unavailable(exc) from exc
         finally:

@@ -155,7 +155,8 @@ class FileStore:
         stop: threading.Event,
     ) -> None:
         """See TenantStore.watch. Raises RegistryUnavailableError when the document does
-        not parse as the watch starts, or its directory cannot be watched or read."""
+        not parse as the watch starts, or its directory cannot be read, is removed or
+        replaced (the next watch follows the new one, or polls until there is one)."""
         self._check_open()
         halt = _Halt(stop, self._closed)
         if self._poll_interval_s is not None:
@@ -181,6 +182,7 @@ class FileStore:
             stop_event=halt,
             recursive=False,
         )
+        identity = _identity(directory)
         with contextlib.closing(batches):
             # The first batch (or timeout) comes once the watcher is set up, so the
             # baseline read after it misses no change.
@@ -191,6 +193,9 @@ class FileStore:
             while (batch := self._next_batch(batches)) is not None:
                 if batch:
                     seen = self._deliver(seen, on_change)
+                if _identity(directory) != identity:
+                    # A watch on a removed (or replaced) directory sees nothing more.
+                    raise self._unavailable(f"{directory} was removed or replaced")
 
     def close(self) -> None:
         """Refuse further calls; a running watch returns within about ``_TICK_S``."""
@@ -508,6 +513,15 @@ class _Halt:
 
 
 # -- records ---------------------------------------------------------------------------------
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
+    """Which directory ``directory`` is now (None: none)."""
+    try:
+        stat = directory.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _tenant_id(key: Any) -> str:

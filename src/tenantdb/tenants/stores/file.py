@@ -83,8 +83,8 @@ _WATCH_TIMEOUT_MS = 250  # watchfiles: longest wait inside Rust before stop is l
 # Every field of a record but id and version, at its default: what an entry leaves out.
 _DEFAULTS: dict[str, Any] = TenantConfig().model_dump(by_alias=True, mode="json")
 _HEADER = (
-    "tenantdb tenants: one entry per tenant id. Raise 'version' when you edit a tenant"
-    " (tenantdb notices if you forget). Written by tenantdb, which keeps no comments."
+    "# tenantdb tenants: one entry per tenant id. Raise 'version' when you edit a tenant\n"
+    "# (tenantdb notices if you forget). Written by tenantdb, which keeps no comments.\n"
 )
 
 
@@ -599,7 +599,7 @@ class _Format:
 def _format_of(path: Path) -> _Format:
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        return _Format("TOML", tomllib.loads, _toml_entry, _toml_join, f"# {_HEADER}\n")
+        return _Format("TOML", tomllib.loads, _toml_entry, _toml_join, _HEADER)
     if suffix == ".json":
         return _Format("JSON", json.loads, _json_entry, _json_join, "{}\n")
     try:
@@ -647,7 +647,7 @@ def _yaml_entry(key: Any, entry: Any) -> str:
 
 
 def _yaml_join(parts: list[tuple[Any, str]]) -> str:
-    return f"# {_HEADER}\n" + ("".join(text for _, text in parts) if parts else "{}\n")
+    return _HEADER + ("".join(text for _, text in parts) if parts else "{}\n")
 
 
 @functools.cache
@@ -693,7 +693,7 @@ def _toml_join(parts: list[tuple[Any, str]]) -> str:
     # Keys outside any table must come before the first table header.
     loose = [text for entry, text in parts if not isinstance(entry, Mapping)]
     tables = [text for entry, text in parts if isinstance(entry, Mapping)]
-    return "".join([f"# {_HEADER}\n", *loose, *("\n" + text for text in tables)])
+    return "".join([_HEADER, *loose, *("\n" + text for text in tables)])
 
 
 def _toml_key(key: Any) -> str:

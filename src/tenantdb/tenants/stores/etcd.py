@@ -295,6 +295,8 @@ class EtcdStore:
                         message = json.loads(line)
                     except ValueError as exc:
                         raise self._unavailable(f"watch: a message is not JSON: {exc}") from exc
+                    if not isinstance(message, dict):
+                        raise self._unavailable(f"watch: unexpected message {message!r}")
                     yield message
                     deadline = float("inf")
             if stop.is_set() or self._closed.is_set():

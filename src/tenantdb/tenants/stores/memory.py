@@ -23,6 +23,7 @@ class MemoryStore:
         self._records: dict[str, Record] = {}
         self._lock = threading.Lock()
         self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
+        self._watched = False  # queue changes only while someone watches
 
     def load(self, tenant_id: str) -> Record | None:
         with self._lock:
@@ -45,14 +46,16 @@ class MemoryStore:
             if (current["version"] if current is not None else 0) != expected_version:
                 return False
             self._records[tenant_id] = copy.deepcopy(record)
-        self._changes.put(Change(tenant_id, record["version"]))
+            if self._watched:
+                self._changes.put(Change(tenant_id, record["version"]))
         return True
 
     def remove(self, tenant_id: str) -> bool:
         with self._lock:
             if self._records.pop(tenant_id, None) is None:
                 return False
-        self._changes.put(Change(tenant_id, None))
+            if self._watched:
+                self._changes.put(Change(tenant_id, None))
         return True
 
     def watch(
@@ -62,6 +65,10 @@ class MemoryStore:
         on_ready: Callable[[], None],
         stop: threading.Event,
     ) -> None:
+        with self._lock:
+            self._watched = True
+            while not self._changes.empty():  # changes before on_ready are not delivered
+                self._changes.get_nowait()
         on_ready()
         while not stop.is_set():
             try:

@@ -59,8 +59,18 @@ class SQLiteStore:
         return decode_record(*rows[0]) if rows else None
 
     def load_all(self) -> Iterator[Record]:
-        rows = self._query("SELECT id, version, data FROM tenantdb_tenants", ())
-        return (decode_record(*row) for row in rows)
+        # A connection of its own, read in batches: 100,000 tenants never sit in memory as
+        # rows and dicts at once, and the shared connection stays free meanwhile.
+        conn = self._connect()
+        try:
+            cursor = conn.execute("SELECT id, version, data FROM tenantdb_tenants")
+            while rows := cursor.fetchmany(1000):
+                for row in rows:
+                    yield decode_record(*row)
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            conn.close()
 
     def versions(self) -> dict[str, int]:
         return dict(self._query("SELECT id, version FROM tenantdb_tenants", ()))

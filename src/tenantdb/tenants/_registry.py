@@ -384,10 +384,11 @@ class TenantRegistry:
     def _fly(self, tenant_id: str, flight: _Flight) -> None:
         try:
             record = self._shared_record(tenant_id)
-            shared_hit = record is not None
-            if record is None:
-                record = self._store.load(tenant_id)
             flight.tenant = self._parse(record) if record is not None else None
+            shared_hit = flight.tenant is not None  # a bad cached entry: ask the store
+            if not shared_hit:
+                record = self._store.load(tenant_id)
+                flight.tenant = self._parse(record) if record is not None else None
             if flight.tenant is not None and not shared_hit:
                 self._share(tenant_id, record_of(flight.tenant))
         except BaseException as exc:
@@ -467,6 +468,9 @@ class TenantRegistry:
         tenant = self._parse(record) if record is not None else None
         if record is not None and tenant is None:
             return  # malformed: keep serving the previous version
+        # Changes made behind the registries' backs (hand edits, other tools) reach the
+        # shared cache too; its put keeps whichever version is newer.
+        self._share(change.tenant_id, record_of(tenant) if tenant is not None else None)
         if record is None or change.tenant_id in self._snapshot or not self._lru:
             self._apply(change.tenant_id, tenant)
         else:

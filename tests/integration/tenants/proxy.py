@@ -51,6 +51,8 @@ class TcpProxy:
     def close(self) -> None:
         self._closed = True
         self.cut()
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._thread.join(5)
 

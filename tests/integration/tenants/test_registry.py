@@ -1,7 +1,7 @@
 """The registry over real stores: propagation, outages, resync, malformed records,
 single-flight misses and negative caching.
 
-Each test runs on SQLite and, where the server answers, PostgreSQL, Redis and etcd. Two
+Each test runs on SQLite, a TOML file and, where the server answers, PostgreSQL, Redis and etcd. Two
 registries on one store stand for two processes; a TCP proxy in front of the server lets a
 test cut one of them off while the server keeps running.
 """
@@ -34,7 +34,7 @@ NETWORK_KINDS = [
     pytest.param("redis", marks=pytest.mark.redis),
     pytest.param("etcd", marks=pytest.mark.etcd),
 ]
-ALL_KINDS = [pytest.param("sqlite"), *NETWORK_KINDS]
+ALL_KINDS = [pytest.param("sqlite"), pytest.param("file"), *NETWORK_KINDS]
 
 
 @pytest.fixture
@@ -42,6 +42,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     kind: str = request.param
     if kind == "sqlite":
         return f"sqlite:///{tmp_path}/registry.db?poll_interval=0.01"
+    if kind == "file":
+        return f"file://{tmp_path}/tenants.toml"
     fixture = {
         "postgres": "pg_registry_url",
         "redis": "redis_registry_url",

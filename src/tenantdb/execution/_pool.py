@@ -1,4 +1,4 @@
-"""A small thread-safe connection pool, used for SQLite and MySQL/MariaDB connections.
+"""A small thread-safe connection pool: SQLite and MySQL/MariaDB datasources, the PostgreSQL tenant store.
 
 PostgreSQL has its own pool built on psycopg_pool (``_postgres.PostgresPool``); both keep
 the ``Pool`` contract of ``_driver.py``.
@@ -19,12 +19,17 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from ..errors import Error, InterfaceError
-from ._driver import Connection
 from ._translate import pool_closed, pool_timeout
 
 
-class PooledConnection(Connection, Protocol):
-    """What a pool needs from a connection beyond ``Connection``."""
+class PooledConnection(Protocol):
+    """What a pool needs from a connection: the driver connections of ``_driver.py``, and
+    any other connection a component pools (the PostgreSQL tenant store's)."""
+
+    @property
+    def broken(self) -> bool:
+        """True once the connection can no longer be used (the pool closes it)."""
+        ...
 
     def reset(self) -> None:
         """Close open streams and roll back an open transaction; raise a tenantdb error if
@@ -166,7 +171,7 @@ class ConnectionPool(Generic[C]):
             raise pool_closed(datasource=self._name, role=self._role)
         return first
 
-    def release(self, connection: Connection) -> None:
+    def release(self, connection: object) -> None:
         """Give back a connection from ``acquire``.
 
         A connection in a transaction is rolled back and its open streams are closed; one
@@ -174,7 +179,7 @@ class ConnectionPool(Generic[C]):
         Raises ``InterfaceError`` for a connection that is not checked out of this pool.
         """
         with self._cond:
-            if connection not in self._in_use:  # typed Connection, as the Pool protocol has it
+            if connection not in self._in_use:  # typed object, wider than the Pool protocol
                 raise InterfaceError(
                     f"this connection is not checked out of the pool of datasource "
                     f"{self._name!r} ({self._role}); was it released twice?",

@@ -36,7 +36,14 @@ from psycopg.rows import TupleRow
 
 from ...config._names import IDENTIFIER_HELP, is_identifier
 from ...config._urls import redact_url
-from ...errors import ConfigError, ConfigProblem, RegistryUnavailableError
+from ...errors import (
+    ConfigError,
+    ConfigProblem,
+    InterfaceError,
+    PoolTimeoutError,
+    RegistryUnavailableError,
+)
+from ...execution._pool import ConnectionPool
 from ...execution._translate import scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
@@ -80,10 +87,10 @@ class PostgresStore:
     """Tenant records in one PostgreSQL table, shared by every process that names it.
 
     Opens nothing until first used. Thread-safe: each request borrows a connection of its
-    own (at most ``max_connections`` at once, ``max_idle`` kept open between requests).
+    own (at most ``max_connections`` at once).
     """
 
-    def __init__(self, url: str, *, max_connections: int = 8, max_idle: int = 2) -> None:
+    def __init__(self, url: str, *, max_connections: int = 8) -> None:
         self.url = redact_url(url)
         self.table, conninfo = _split_table(url)
         self.channel = f"{self.table}_changes"
@@ -96,12 +103,17 @@ class PostgresStore:
         self._conninfo = conninfo
         self._connect_kwargs = {k: v for k, v in _CONNECT_DEFAULTS.items() if k not in written}
         self._connect_kwargs["autocommit"] = True
-        self._max_connections = max_connections
-        self._max_idle = max_idle
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._lock = threading.Lock()  # guards _idle, _lent, _closed, _schema_ready
-        self._idle: list[Connection] = []
-        self._lent = 0
+        # The project's ConnectionPool: opens on first use, a refused connect fails the
+        # caller at once, idle connections older than a minute are replaced.
+        self._pool: ConnectionPool[_Pooled] = ConnectionPool(
+            "tenant registry",
+            self._open_pooled,
+            min_size=0,
+            max_size=max_connections,
+            timeout=float(self._connect_kwargs.get("connect_timeout", 5)),
+            max_idle=60.0,
+        )
+        self._lock = threading.Lock()  # guards _closed, _schema_ready
         self._closed = False
         self._schema_ready = False
 
@@ -189,13 +201,10 @@ class PostgresStore:
         ``watch`` returns within half a second. Later calls raise RegistryUnavailableError."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._pool.close()
 
     def __repr__(self) -> str:
-        with self._lock:
-            state = "closed" if self._closed else f"{self._lent} in use, {len(self._idle)} idle"
+        state = "closed" if self._closed else f"{self._pool.in_use} in use, {self._pool.idle} idle"
         return f"<PostgresStore {self.url} [{state}]>"
 
     # -- connections --------------------------------------------------------------------
@@ -208,7 +217,9 @@ class PostgresStore:
         """
         retried = False
         while True:
-            conn, reused = self._borrow()
+            lent = self._acquire()
+            conn, reused = lent.raw, lent.used
+            lent.used = True
             try:
                 with self._lock:
                     schema_ready = self._schema_ready
@@ -216,7 +227,8 @@ class PostgresStore:
                     self._ensure_schema(conn)
                 result = work(conn)
             except psycopg.OperationalError as exc:
-                self._give_back(conn, broken=True)
+                lent.discard = True
+                self._pool.release(lent)
                 if retry and reused and not retried:
                     retried = True
                     continue
@@ -225,58 +237,31 @@ class PostgresStore:
                 if isinstance(exc, UndefinedTable):
                     with self._lock:  # dropped behind our back: create it again next time
                         self._schema_ready = False
-                self._give_back(conn)
+                self._pool.release(lent)
                 raise self._unavailable(exc) from exc
             except BaseException:
-                self._give_back(conn, broken=True)
+                lent.discard = True
+                self._pool.release(lent)
                 raise
-            self._give_back(conn)
+            self._pool.release(lent)
             return result
 
-    def _borrow(self) -> tuple[Connection, bool]:
-        """A connection for this thread alone, and whether it was used before. The caller
-        hands it back with ``_give_back``."""
-        timeout_s = float(self._connect_kwargs.get("connect_timeout", 5))
-        if not self._slots.acquire(timeout=timeout_s):
-            raise RegistryUnavailableError(
-                f"tenant store {self.url}: all {self._max_connections} connections stayed busy"
-                f" for {timeout_s:g} s"
-            )
-        try:
-            with self._lock:
-                if self._closed:
-                    raise RegistryUnavailableError(f"tenant store {self.url} is closed")
-                self._lent += 1
-                if self._idle:
-                    return self._idle.pop(), True
-            try:
-                return self._connect(), False
-            except BaseException:
-                with self._lock:
-                    self._lent -= 1
-                raise
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def _give_back(self, conn: Connection, *, broken: bool = False) -> None:
-        keep = not broken and not conn.broken and conn.info.transaction_status == _IDLE
-        with self._lock:
-            self._lent -= 1
-            keep = keep and not self._closed and len(self._idle) < self._max_idle
-            if keep:
-                self._idle.append(conn)
-        if not keep:
-            conn.close()
-        self._slots.release()
-
-    def _connect(self) -> Connection:
+    def _acquire(self) -> _Pooled:
         if self._closed:
             raise RegistryUnavailableError(f"tenant store {self.url} is closed")
+        try:
+            return self._pool.acquire()
+        except (PoolTimeoutError, InterfaceError) as exc:  # all busy, or closed meanwhile
+            raise RegistryUnavailableError(f"tenant store {self.url}: {exc}", orig=exc) from exc
+
+    def _connect(self) -> Connection:
         try:
             return psycopg.connect(self._conninfo, **self._connect_kwargs)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from exc
+
+    def _open_pooled(self) -> _Pooled:
+        return _Pooled(self._connect())
 
     def _ensure_schema(self, conn: Connection) -> None:
         """Create the table, its trigger function and trigger unless they exist.
@@ -324,6 +309,27 @@ class PostgresStore:
             f"tenant store {self.url}: {scrub_password(message.strip(), self._conninfo)}",
             orig=exc,
         )
+
+
+class _Pooled:
+    """A psycopg connection as the pool sees it. ``used``: lent before (a failure on it
+    may be a server restart since, worth one retry); ``discard``: close, do not keep."""
+
+    def __init__(self, raw: Connection) -> None:
+        self.raw = raw
+        self.used = False
+        self.discard = False
+
+    @property
+    def broken(self) -> bool:
+        return self.discard or self.raw.broken or self.raw.info.transaction_status != _IDLE
+
+    def reset(self) -> None:
+        pass  # autocommit: a connection that is not idle counts as broken instead
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.raw.close()
 
 
 def _split_table(url: str) -> tuple[str, str]:

@@ -1,7 +1,8 @@
-"""A small thread-safe connection pool: SQLite and MySQL/MariaDB datasources, the PostgreSQL tenant store.
+"""A small thread-safe connection pool (SQLite and MySQL/MariaDB datasources, and the
+PostgreSQL tenant store).
 
-PostgreSQL has its own pool built on psycopg_pool (``_postgres.PostgresPool``); both keep
-the ``Pool`` contract of ``_driver.py``.
+PostgreSQL datasources have their own pool built on psycopg_pool
+(``_postgres.PostgresPool``); both keep the ``Pool`` contract of ``_driver.py``.
 
 State changes happen under one lock; connecting and closing (I/O) happen outside it: a
 thread reserves a slot under the lock, connects without it, and hands the connection back

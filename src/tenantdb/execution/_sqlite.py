@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any
@@ -68,13 +69,33 @@ def connect(
     except (OSError, sqlite3.Error) as exc:
         raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
     try:
-        raw.execute("PRAGMA journal_mode=WAL")
+        enable_wal(raw, timeout)
         raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         raw.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as exc:
         raw.close()
         raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
     return SQLiteConnection(raw, datasource=datasource, role=role)
+
+
+def enable_wal(raw: sqlite3.Connection, timeout: float) -> None:
+    """Put the database file in WAL mode (once per file; later calls only read the mode).
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without waiting on the busy timeout, while another connection uses it: so the switch
+    is retried until ``timeout`` seconds have passed.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raw.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SQLiteConnection:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...errors import RegistryUnavailableError
-from ...execution._sqlite import sqlite_path
+from ...execution._sqlite import enable_wal, sqlite_path
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 
@@ -153,7 +153,7 @@ class SQLiteStore:
             conn = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=self._timeout_s
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn, self._timeout_s)
             conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise self._unavailable(exc) from exc

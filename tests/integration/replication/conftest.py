@@ -1,0 +1,412 @@
+"""Fixtures for tests against a real PostgreSQL primary and its streaming replica.
+
+Servers
+-------
+``TENANTDB_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) names
+the primary and ``TENANTDB_TEST_PG_REPLICA_URL`` (default
+``postgresql://postgres@127.0.0.1:5433/postgres``) its hot standby. ``scripts/services.sh``
+builds that pair on one machine: the standby is the Debian cluster ``<version>/replica``,
+fed by physical streaming replication (no replication slot). Both accounts must be
+superusers (replay control, LSN functions, ``CREATE DATABASE``). When the standby does not
+answer, is not in recovery, is not a standby of that primary, or does not stream from it,
+the tests that use it are skipped with the reason, or fail under
+``TENANTDB_REQUIRE_SERVICES=1``.
+
+Fixtures
+--------
+``pg_replica`` (session scope)
+    A ``PgReplica`` (see its docstring): fresh databases that exist on both servers, their
+    URLs, pausing and resuming WAL replay, stopping and starting the standby, LSNs, and
+    waiting until the standby has caught up. Databases it creates are named
+    ``<run_id>_repl_<n>`` and dropped on the primary when the session ends (the standby
+    replays the drop).
+``replica`` (function scope)
+    The same object, with a guarantee: when the test ends, however it ends, the standby is
+    running, replay is resumed and the standby has caught up (``PgReplica.restore()``).
+    Use it in every test that pauses or stops the standby. In this directory, tests that
+    take ``pg_replica`` directly get the same clean-up from an autouse fixture.
+
+Example::
+
+    @pytest.mark.postgres
+    def test_lagging_replica(replica: PgReplica) -> None:
+        db = replica.new_database()
+        replica.query(replica.primary_url(db), "CREATE TABLE t (id int)")
+        replica.wait_caught_up()
+        replica.pause()
+        replica.query(replica.primary_url(db), "INSERT INTO t VALUES (1)")
+        assert replica.query(replica.replica_url(db), "SELECT * FROM t") == []
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composable
+
+from ..conftest import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_PG_URL,
+    PG_URL_ENV,
+    _address,
+    _unavailable,
+    _with_database,
+)
+
+REPLICA_URL_ENV = "TENANTDB_TEST_PG_REPLICA_URL"
+DEFAULT_REPLICA_URL = "postgresql://postgres@127.0.0.1:5433/postgres"
+POLL_S = 0.05
+# After a restart of the primary the standby's WAL receiver retries every 5 s
+# (wal_retrieve_retry_interval), so "not streaming yet" can last that long.
+STREAMING_TIMEOUT_S = 30.0
+
+
+def parse_lsn(lsn: str) -> int:
+    """``'16/B374D848'`` → byte position, so that LSNs compare as numbers."""
+    high, _, low = lsn.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+def _poll(condition: Callable[[], bool], timeout_s: float) -> bool:
+    """Call ``condition`` until it returns true (→ True) or ``timeout_s`` passes (→ False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_S)
+
+
+class PgReplica:
+    """A PostgreSQL primary and its streaming hot standby, for tests.
+
+    URLs
+        ``primary_url(dbname)`` / ``replica_url(dbname)``: the configured URLs with the
+        database replaced (the same database on both servers: physical replication copies
+        the whole cluster).
+    Databases
+        ``new_database()`` creates ``<run_id>_repl_<n>`` on the primary and returns its name
+        once the standby has replayed its creation.
+    Replay
+        ``pause()`` stops the standby applying WAL (it keeps receiving it) and returns once
+        replay has actually stopped; ``resume()`` lets it go on; ``paused()`` tells whether
+        a pause is requested or in effect. A pause does not survive a restart of the standby.
+    Standby process
+        ``stop()`` (``pg_ctlcluster … stop -m fast``) and ``start()`` (which returns once the
+        standby accepts connections, streams and has caught up); ``running()`` tells
+        whether it accepts connections, ``streaming()`` whether its WAL receiver streams.
+        They need the Debian cluster of the standby on this machine and root or its owner
+        (``controllable`` / ``not_controllable_reason``). ``restore()`` starts, resumes and
+        waits for catch-up: what the fixtures run after each test.
+    Positions
+        ``primary_lsn()`` (``pg_current_wal_lsn()``), ``replica_replay_lsn()``
+        (``pg_last_wal_replay_lsn()``), ``replica_receive_lsn()``
+        (``pg_last_wal_receive_lsn()``): LSN text such as ``'0/3000148'``; compare them
+        with ``parse_lsn``. ``wait_caught_up()`` waits until the standby has replayed
+        everything the primary had written when it was called.
+    Queries
+        ``query(url, sql, params=())``: one statement on a fresh autocommit psycopg
+        connection; returns the rows (``[]`` when there are none).
+
+    Waits raise ``TimeoutError`` with what was seen. Cluster commands that fail raise
+    ``RuntimeError`` with their output.
+    """
+
+    def __init__(self, primary_url: str, replica_url: str, names: Iterator[str]) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self._primary = primary_url
+        self._replica = replica_url
+        self._names = names
+        self._created: list[str] = []
+        self.cluster = ""  # "<version>/<name>" of the standby (its cluster_name), see check()
+
+    # -- URLs and queries ----------------------------------------------------------------
+
+    def primary_url(self, dbname: str) -> str:
+        """URL of database ``dbname`` on the primary."""
+        return _with_database(self._primary, dbname)
+
+    def replica_url(self, dbname: str) -> str:
+        """URL of database ``dbname`` on the standby (read-only)."""
+        return _with_database(self._replica, dbname)
+
+    def connect(self, url: str) -> Any:
+        """A new autocommit psycopg connection; the caller closes it (``with``)."""
+        return self._psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+
+    def query(
+        self, url: str, sql: str | Composable, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement (``%s`` placeholders) on a fresh connection; return its rows."""
+        with self.connect(url) as connection:
+            cursor = connection.execute(sql, tuple(params))
+            if cursor.description is None:
+                return []
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def _primary_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.query(self._primary, sql, params)[0][0]
+
+    def _replica_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.query(self._replica, sql, params)[0][0]
+
+    # -- databases -----------------------------------------------------------------------
+
+    def new_database(self, timeout_s: float = 10.0) -> str:
+        """Create a fresh, empty database on the primary; return its name once the standby
+        has it too (``TimeoutError`` after ``timeout_s``, e.g. while replay is paused).
+        Dropped at the end of the session."""
+        from psycopg import sql
+
+        name = next(self._names)
+        self.query(self._primary, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self._created.append(name)
+
+        def visible() -> bool:
+            rows = self.query(self._replica, "SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return bool(rows)
+
+        if not _poll(visible, timeout_s):
+            raise TimeoutError(
+                f"database {name} not on the standby after {timeout_s}s "
+                f"(replay paused: {self.paused()})"
+            )
+        return name
+
+    def drop_all(self) -> None:
+        """Drop (on the primary, ``WITH (FORCE)``) every database ``new_database`` made."""
+        from psycopg import sql
+
+        for name in self._created:
+            self.query(
+                self._primary,
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
+            )
+        self._created.clear()
+
+    # -- replay --------------------------------------------------------------------------
+
+    def pause(self, timeout_s: float = 10.0) -> None:
+        """Pause WAL replay on the standby; return once it has stopped applying WAL."""
+        self.query(self._replica, "SELECT pg_wal_replay_pause()")
+
+        def stopped() -> bool:
+            state = self._replica_value("SELECT pg_get_wal_replay_pause_state()")
+            return bool(state == "paused")
+
+        if not _poll(stopped, timeout_s):
+            raise TimeoutError(f"standby replay still not paused after {timeout_s}s")
+
+    def resume(self) -> None:
+        """Resume WAL replay on the standby (a no-op when it is not paused)."""
+        self.query(self._replica, "SELECT pg_wal_replay_resume()")
+
+    def paused(self) -> bool:
+        """Whether a pause of replay is requested or in effect on the standby."""
+        return bool(self._replica_value("SELECT pg_is_wal_replay_paused()"))
+
+    # -- positions -----------------------------------------------------------------------
+
+    def primary_lsn(self) -> str:
+        """The primary's current WAL write position (``pg_current_wal_lsn()``)."""
+        return str(self._primary_value("SELECT pg_current_wal_lsn()::text"))
+
+    def replica_replay_lsn(self) -> str:
+        """The end of the last WAL record the standby applied (``pg_last_wal_replay_lsn()``)."""
+        return str(self._replica_value("SELECT pg_last_wal_replay_lsn()::text"))
+
+    def replica_receive_lsn(self) -> str:
+        """The WAL position the standby has received and flushed (``pg_last_wal_receive_lsn()``)."""
+        return str(self._replica_value("SELECT pg_last_wal_receive_lsn()::text"))
+
+    def wait_caught_up(self, timeout_s: float = 10.0) -> None:
+        """Wait until the standby's replay position reaches the primary's WAL position read
+        now; ``TimeoutError`` after ``timeout_s`` (always while replay is paused)."""
+        target = self.primary_lsn()
+
+        def caught_up() -> bool:
+            return bool(
+                self._replica_value("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+            )
+
+        if not _poll(caught_up, timeout_s):
+            raise TimeoutError(
+                f"standby replayed up to {self.replica_replay_lsn()} (received "
+                f"{self.replica_receive_lsn()}), not {target}, after {timeout_s}s "
+                f"(replay paused: {self.paused()})"
+            )
+
+    # -- the standby process -------------------------------------------------------------
+
+    def running(self) -> bool:
+        """Whether the standby accepts connections."""
+        try:
+            self.query(self._replica, "SELECT 1")
+        except self._psycopg.OperationalError:
+            return False
+        return True
+
+    def streaming(self) -> bool:
+        """Whether the standby's WAL receiver is connected and streaming from the primary."""
+        try:
+            status = self._replica_value("SELECT status FROM pg_stat_wal_receiver")
+        except (self._psycopg.OperationalError, IndexError):
+            return False
+        return bool(status == "streaming")
+
+    @property
+    def not_controllable_reason(self) -> str | None:
+        """Why ``stop()``/``start()`` cannot work here, or None when they can."""
+        version, _, name = self.cluster.partition("/")
+        if not version or not name:
+            return f"the standby's cluster_name {self.cluster!r} is not <version>/<cluster>"
+        if shutil.which("pg_ctlcluster") is None:
+            return "pg_ctlcluster (Debian's postgresql-common) is not installed"
+        config = Path("/etc/postgresql", version, name)
+        if not config.is_dir():
+            return f"no Debian cluster {self.cluster} on this machine ({config} missing)"
+        if os.geteuid() not in (0, config.stat().st_uid):
+            return f"stopping cluster {self.cluster} needs root or its owner"
+        return None
+
+    @property
+    def controllable(self) -> bool:
+        """Whether ``stop()`` and ``start()`` can work from this process."""
+        return self.not_controllable_reason is None
+
+    def _pg_ctlcluster(self, *args: str) -> subprocess.CompletedProcess[str]:
+        reason = self.not_controllable_reason
+        if reason is not None:
+            raise RuntimeError(f"cannot control the standby: {reason}")
+        version, _, name = self.cluster.partition("/")
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, *args]
+        # stdin and output not inherited: the postmaster it starts must not hold our pipes.
+        return subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def _cluster_running(self) -> bool:
+        # pg_ctlcluster status: 0 running, 3 stopped, 4 no (accessible) data directory.
+        return self._pg_ctlcluster("status").returncode == 0
+
+    def stop(self) -> None:
+        """Stop the standby (``pg_ctlcluster … stop -m fast``); a no-op when it is stopped."""
+        if not self._cluster_running():
+            return
+        result = self._pg_ctlcluster("stop", "-m", "fast")
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctlcluster stop {self.cluster}: {result.stderr.strip()}")
+
+    def start(self, timeout_s: float = STREAMING_TIMEOUT_S) -> None:
+        """Start the standby if it is stopped; return once it accepts connections, streams
+        from the primary and has replayed what the primary had written before this call.
+        Replay is not paused after a start."""
+        if not self._cluster_running():
+            result = self._pg_ctlcluster("start")
+            if result.returncode != 0:
+                raise RuntimeError(f"pg_ctlcluster start {self.cluster}: {result.stderr.strip()}")
+        deadline = time.monotonic() + timeout_s
+        if not _poll(self.running, timeout_s):
+            raise TimeoutError(f"standby {_address(self._replica, 5433)} not answering after start")
+        if not _poll(self.streaming, max(deadline - time.monotonic(), 0.0)):
+            raise TimeoutError(
+                f"standby {_address(self._replica, 5433)} not streaming from the primary after "
+                f"{timeout_s}s (the WAL it needs may be gone: scripts/services.sh rebuilds it)"
+            )
+        self.wait_caught_up(max(deadline - time.monotonic(), 1.0))
+
+    def restore(self, timeout_s: float = STREAMING_TIMEOUT_S) -> None:
+        """Leave the standby as tests expect it: running, replay resumed, caught up."""
+        if not self.running():
+            self.start(timeout_s)
+        if self.paused():
+            self.resume()
+        self.wait_caught_up(timeout_s)
+
+    # -- session checks ------------------------------------------------------------------
+
+    def check(self) -> str | None:
+        """Why the pair cannot serve the tests, or None when it can. Resumes replay left
+        paused (e.g. by a killed test run) and waits a while for streaming."""
+        primary, replica = _address(self._primary, 5432), _address(self._replica, 5433)
+        try:
+            primary_id = self._primary_value("SELECT system_identifier FROM pg_control_system()")
+        except Exception as exc:  # any failure to connect means "not reachable"
+            return f"PostgreSQL primary not reachable at {primary}: {exc}".strip()
+        try:
+            in_recovery, replica_id, cluster = self.query(
+                self._replica,
+                "SELECT pg_is_in_recovery(), system_identifier, current_setting('cluster_name')"
+                " FROM pg_control_system()",
+            )[0]
+        except Exception as exc:  # any failure to connect means "not reachable"
+            return (
+                f"PostgreSQL replica not reachable at {replica} (scripts/services.sh "
+                f"builds it): {exc}"
+            ).strip()
+        if not in_recovery:
+            return f"PostgreSQL at {replica} is not a standby (pg_is_in_recovery() is false)"
+        if replica_id != primary_id:
+            return f"PostgreSQL at {replica} is a standby, but not of the primary at {primary}"
+        self.cluster = str(cluster)
+        if self.paused():
+            self.resume()
+        if not _poll(self.streaming, STREAMING_TIMEOUT_S):
+            return (
+                f"PostgreSQL standby at {replica} does not stream from {primary} "
+                "(scripts/services.sh rebuilds it)"
+            )
+        return None
+
+
+@pytest.fixture(scope="session")
+def pg_replica(run_id: str) -> Iterator[PgReplica]:
+    """The primary/standby pair (see the module docstring), checked once per session."""
+    primary_url = os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
+    replica_url = os.environ.get(REPLICA_URL_ENV, DEFAULT_REPLICA_URL)
+    names = (f"{run_id}_repl_{n}" for n in itertools.count(1))
+    try:
+        pair = PgReplica(primary_url, replica_url, names)
+    except ImportError as exc:
+        _unavailable(f"PostgreSQL tests need psycopg: pip install 'tenantdb[postgres]' ({exc})")
+    reason = pair.check()
+    if reason is not None:
+        _unavailable(reason)
+    yield pair
+    pair.drop_all()
+
+
+@pytest.fixture
+def replica(pg_replica: PgReplica) -> Iterator[PgReplica]:
+    """``pg_replica``, restored after the test: running, replay resumed, caught up."""
+    yield pg_replica
+    pg_replica.restore()
+
+
+@pytest.fixture(autouse=True)
+def _replica_restored(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests here that take ``pg_replica`` but not ``replica`` are cleaned up the same way."""
+    if "pg_replica" not in request.fixturenames or "replica" in request.fixturenames:
+        yield
+        return
+    pair: PgReplica = request.getfixturevalue("pg_replica")
+    yield
+    pair.restore()

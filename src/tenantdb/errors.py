@@ -14,7 +14,8 @@
         │   ├── RegistryUnavailableError the tenant store cannot be reached
         │   ├── PartialCommitError       some datasources committed, others did not
         │   ├── RateLimitedError
-        │   └── ReplicaLagError
+        │   ├── ReplicaLagError
+        │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
         ├── ProgrammingError
         │   ├── RoutingError         the statement cannot be placed; the message says why
         │   └── TenantIsolationError the statement would cross a tenant boundary
@@ -137,6 +138,15 @@ class RateLimitedError(OperationalError):
 
 class ReplicaLagError(OperationalError):
     """No replica is fresh enough and falling back to the primary is disabled."""
+
+
+class TenantStatusError(OperationalError):
+    """The tenant's status forbids the statement: suspended (nothing runs) or read_only
+    (no writes). ``status`` is the tenant's status."""
+
+    def __init__(self, message: str, *, status: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ProgrammingError(DatabaseError):

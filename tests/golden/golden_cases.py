@@ -190,98 +190,6 @@ def plan(
     return {"kind": kind, "tenant": tenant, "admin": admin, "targets": targets, "merge": merged}
 
 
-TENANT_PREDICATE = (
-    "pending issue 6 (tenant isolation), not a routing-core bug: "
-    "DESIGN.md (Tenant-scoped tables): in a tenant session the tenant predicate is added to "
-    "reads, updates and deletes; the router sends the statement unchanged, so a shared-isolation "
-    "tenant sees every tenant's rows on its datasource"
-)
-TENANT_INSERT = (
-    "pending issue 6 (tenant isolation), not a routing-core bug: "
-    "DESIGN.md (Tenant-scoped tables): inserts get the session tenant's id; the router "
-    "inserts the row without tenant_id"
-)
-
-
-def _tenant_select(dialect: str) -> Plan:
-    return plan(
-        "select",
-        [
-            target(
-                dialect,
-                at("ds0", orders="orders"),
-                "SELECT id, amount FROM orders WHERE id = %s AND orders.tenant_id = %s",
-                [1, "acme"],
-            )
-        ],
-        tenant="acme",
-    )
-
-
-def _tenant_other_id(dialect: str) -> Plan:
-    return plan(
-        "select",
-        [
-            target(
-                dialect,
-                at("ds0", orders="orders"),
-                "SELECT id FROM orders WHERE tenant_id = %s AND orders.tenant_id = %s",
-                ["initech", "acme"],
-            )
-        ],
-        tenant="acme",
-    )
-
-
-def _tenant_update(dialect: str) -> Plan:
-    return plan(
-        "update",
-        [
-            target(
-                dialect,
-                at("ds2", orders="orders"),
-                "UPDATE orders SET amount = %s WHERE id = %s AND orders.tenant_id = %s",
-                [10, 2, "initech"],
-            )
-        ],
-        tenant="initech",
-    )
-
-
-def _tenant_delete(dialect: str) -> Plan:
-    return plan(
-        "delete",
-        [
-            target(
-                dialect,
-                at("ds0", orders="orders"),
-                "DELETE FROM orders WHERE id = %s AND orders.tenant_id = %s",
-                [2, "acme"],
-            )
-        ],
-        tenant="acme",
-    )
-
-
-def _tenant_insert(dialect: str) -> Plan:
-    return plan(
-        "insert",
-        [
-            target(
-                dialect,
-                at("ds0", orders="orders"),
-                "INSERT INTO orders (id, amount, tenant_id) VALUES (%s, %s, %s)",
-                [1, 9.5, "acme"],
-            )
-        ],
-        tenant="acme",
-    )
-
-
-def _tenant_foreign_id(dialect: str) -> Plan:
-    return {"error": "TenantIsolationError", "message_contains": "tenant_id"}
-
-
 _ADMIN_ORDERS = [
     at("ds0", orders="orders"),
     at("ds1", orders="orders"),
@@ -580,8 +488,6 @@ CASES: tuple[Case, ...] = (
         [1],
         tenant="acme",
         places=[at("ds0", orders="orders")],
-        known_bug=TENANT_PREDICATE,
-        expect=_tenant_select,
     ),
     Case(
         "tenant_select_cannot_name_another_tenant",
@@ -589,8 +495,6 @@ CASES: tuple[Case, ...] = (
         ["initech"],
         tenant="acme",
         places=[at("ds0", orders="orders")],
-        known_bug=TENANT_PREDICATE,
-        expect=_tenant_other_id,
     ),
     Case(
         "tenant_update_shared_tenant",
@@ -598,8 +502,6 @@ CASES: tuple[Case, ...] = (
         [10, 2],
         tenant="initech",
         places=[at("ds2", orders="orders")],
-        known_bug=TENANT_PREDICATE,
-        expect=_tenant_update,
     ),
     Case(
         "tenant_delete_shared_tenant",
@@ -607,8 +509,6 @@ CASES: tuple[Case, ...] = (
         [2],
         tenant="acme",
         places=[at("ds0", orders="orders")],
-        known_bug=TENANT_PREDICATE,
-        expect=_tenant_delete,
     ),
     Case(
         "tenant_insert_gets_tenant_id",
@@ -616,8 +516,6 @@ CASES: tuple[Case, ...] = (
         [1, 9.5],
         tenant="acme",
         places=[at("ds0", orders="orders")],
-        known_bug=TENANT_INSERT,
-        expect=_tenant_insert,
     ),
     Case(
         "tenant_insert_other_tenant_id_refused",
@@ -626,12 +524,6 @@ CASES: tuple[Case, ...] = (
         tenant="acme",
         error="TenantIsolationError",
         message="tenant_id",
-        known_bug=(
-            "pending issue 6 (tenant isolation): DESIGN.md (Tenant-scoped tables): "
-            "an insert naming a different tenant id is "
-            "refused; the router inserts a globex row from acme's session"
-        ),
-        expect=_tenant_foreign_id,
     ),
     Case(
         "tenant_schema_isolated_select",

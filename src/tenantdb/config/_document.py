@@ -93,6 +93,8 @@ class ConfigDocument(BaseModel):
     """Logical tables by name."""
     binding_tables: list[list[str]] = []
     """Groups of tables joined on their sharding key, co-located shard by shard."""
+    allowed_functions: list[SqlIdentifier] = []
+    """Functions beyond standard SQL that tenant sessions may call (e.g. your own)."""
     tenants: dict[TenantId, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

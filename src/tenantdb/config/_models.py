@@ -228,6 +228,8 @@ class Config(_Model):
     """Logical tables by name, as written (case kept)."""
     binding_tables: tuple[tuple[str, ...], ...] = ()
     """Groups of co-located tables: a join between tables of one group stays in a shard."""
+    allowed_functions: tuple[SqlIdentifier, ...] = ()
+    """Functions beyond standard SQL that tenant sessions may call."""
     tenants: dict[str, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

@@ -115,6 +115,7 @@ class _DocumentChecker:
                 "datasources": datasources,
                 "tables": tables,
                 "binding_tables": binding,
+                "allowed_functions": header.get("allowed_functions") or (),
                 "tenants": tenants,
                 "registry": header.get("registry"),
             },

@@ -44,6 +44,7 @@ from ..sql import (
     merge_shape,
 )
 from ..tenants._model import Tenant
+from ._isolation import check_reach, check_status, check_written, tenant_view
 from ._plan import MergePlan, RoutePlan, Target
 from ._topology import TablePlacement, Topology, quote_identifier
 from .strategies import ShardId, Strategy
@@ -122,12 +123,48 @@ class Router:
         ``schemas`` (datasource → schemas of its schema-isolated tenants, from the tenant
         registry) lets an admin scan of tenant tables visit those tenants' tables too.
 
+        A ``tenant`` without ``admin`` makes this a tenant session, confined to that
+        tenant (see ``_isolation``): the plan's SQL carries the tenant condition, with the
+        tenant id as its last parameter.
+
         Raises RoutingError when the statement cannot be placed without risking a wrong
-        answer, UnsupportedSQLError for SQL shapes tenantdb refuses, and ProgrammingError
+        answer, UnsupportedSQLError for SQL shapes tenantdb refuses, TenantIsolationError
+        / TenantStatusError for what a tenant session may not run, and ProgrammingError
         when the parameters do not match the placeholders.
         """
         template = sql if isinstance(sql, Template) else self.template(sql)
         values = bind(template, params)
+        if tenant is not None and not admin:
+            check_status(tenant, template)
+            view = self._tenant_view(template, tenant)
+            if view is not template:
+                check_written(view, values, tenant, self.topology.tenant_column)
+                template, values = view, (*values, tenant.id)
+            if tenant.isolation == "database":
+                plan = self._route(template, values, tenant, admin, schemas)
+                check_reach(plan, tenant)
+                return plan
+        return self._route(template, values, tenant, admin, schemas)
+
+    def _tenant_view(self, template: Template, tenant: Tenant) -> Template:
+        """The confined template for this tenant's isolation, cached on the template."""
+        shared = tenant.isolation == "shared"
+        key = (self._generation, "tenant", shared)
+        view = template.programs.get(key)
+        if view is None:
+            view = tenant_view(self.topology, template, shared)
+            template.programs[key] = view
+        assert isinstance(view, Template)
+        return view
+
+    def _route(
+        self,
+        template: Template,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None,
+    ) -> RoutePlan:
         program = self._program(template, admin)
         if program.point_key is not None:
             value = values[program.point_key.index]
@@ -608,6 +645,8 @@ class Router:
             copies = program.placements[program.broadcast_refs[0]].datasources
             if template.is_write:
                 shards = [(i, ds) for i, ds in enumerate(copies)]
+            elif tenant is not None and tenant.datasource in copies:
+                shards = [(0, tenant.datasource)]  # the tenant's own copy: no other hop
             else:
                 shards = [(0, copies[0])]
         else:

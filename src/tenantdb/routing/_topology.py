@@ -63,6 +63,8 @@ class Topology:
     tables: Mapping[str, TablePlacement]
     today: Callable[[], datetime.date] = datetime.date.today
     """The clock that decides which time-range periods exist; injectable for tests."""
+    allowed_functions: frozenset[str] = frozenset()
+    """Lowercase names of non-standard functions tenant sessions may call."""
 
     def table(self, name: str) -> TablePlacement:
         """The placement of logical table ``name``; tables not configured are ``single``."""
@@ -89,6 +91,7 @@ class Topology:
             datasources=tuple(config.datasources),
             tables=MappingProxyType(tables),
             today=today,
+            allowed_functions=frozenset(name.lower() for name in config.allowed_functions),
         )
 
     def physical_table_count(self) -> int:

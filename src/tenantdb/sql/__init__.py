@@ -5,6 +5,7 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
+from ._confine import assigned_columns, foreign_functions, session_variables
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._placeholders import ScannedSQL, scan
@@ -18,6 +19,7 @@ from ._predicates import (
     Param,
     Predicate,
     ValueRef,
+    literal_value,
 )
 from ._rename import quote_name, rename_created
 from ._render import PLACEHOLDER, Rendered
@@ -31,6 +33,7 @@ from ._template import (
     TableRef,
     Template,
     TemplateCache,
+    confined_template,
     parse_template,
 )
 
@@ -62,11 +65,16 @@ __all__ = [
     "Template",
     "TemplateCache",
     "ValueRef",
+    "assigned_columns",
+    "confined_template",
     "describe_ddl",
+    "foreign_functions",
+    "literal_value",
     "merge_shape",
     "parse_template",
     "quote_name",
     "rename_created",
     "scan",
+    "session_variables",
     "split_statements",
 ]

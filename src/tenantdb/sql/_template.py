@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ..errors import ProgrammingError, UnsupportedSQLError
+from ._confine import confine
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
     ColumnName,
@@ -140,6 +141,9 @@ class Template:
     physical table gets its own suffixed copy."""
     programs: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     """Router-owned cache of topology-specific compilations (see routing)."""
+    tenant_values: tuple[ValueRef, ...] = ()
+    """For a confined template: the values the statement itself writes into the tenant
+    column; each must be the session's tenant (checked when parameters are bound)."""
 
     @property
     def param_count(self) -> int:
@@ -212,6 +216,27 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     kind, ddl_kind = _classify(statement)
     _check_placeholders(statement, scanned.count)
     return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names, scanned.text).build()
+
+
+def confined_template(template: Template, refs: frozenset[int], column: str) -> Template:
+    """The template as a tenant session runs it: ``refs`` (indexes of tenant-scoped table
+    references) see only one tenant's rows, and INSERTs into them carry the tenant.
+
+    The tenant id is one more placeholder, index ``template.param_count``: bind the
+    statement's own values, then append the tenant id. Raises UnsupportedSQLError or
+    TenantIsolationError for shapes that cannot be confined exactly.
+    """
+    analyzer = _Analyzer(
+        template.statement,
+        template.dialect,
+        template.sql,
+        template.kind,
+        template.ddl_kind,
+        (*template.param_names, None),
+        template.sql,
+    )
+    analyzer.spans = None  # the tree changes shape: generate the text from it
+    return analyzer.build(confinement=(refs, column))
 
 
 def _parse_one(text: str, dialect: str) -> exp.Expr:
@@ -344,7 +369,7 @@ class _Analyzer:
 
     # -- scopes and references ------------------------------------------------------
 
-    def build(self) -> Template:
+    def build(self, confinement: tuple[frozenset[int], str] | None = None) -> Template:
         tree = self.tree
         for node in tree.walk():
             if isinstance(node, _SCOPE_TYPES):
@@ -356,6 +381,18 @@ class _Analyzer:
             self._ddl_refs()
         else:
             self._dml_refs()
+        tenant_values: tuple[ValueRef, ...] = ()
+        if confinement is not None:
+            chosen, column = confinement
+            order = sorted(chosen)
+            tenant_values = confine(
+                tree,
+                [self.ref_nodes[i] for i in order],
+                [self.scope_nodes[self.refs[i].scope] for i in order],
+                column,
+                len(self.names) - 1,
+            )
+            self.original = tree.copy()
         scopes = tuple(self._scope(i) for i in range(len(self.scope_nodes)))
         assignments = self._assignments()
         insert = self._insert_shape() if isinstance(tree, exp.Insert) else None
@@ -401,6 +438,7 @@ class _Analyzer:
             marked=marked,
             ddl_kind=self.ddl_kind,
             ddl_names=tuple(self.ddl_names),
+            tenant_values=tenant_values,
         )
 
     def _span(self, node: exp.Expr, kind: SlotKind, index: int) -> None:
@@ -717,6 +755,7 @@ class _Analyzer:
 
 __all__ = [
     "Dialect",
+    "confined_template",
     "InsertShape",
     "Scope",
     "Semijoin",

@@ -29,6 +29,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "datasources",
         "tables",
         "binding_tables",
+        "allowed_functions",
         "tenants",
         "registry",
     ]

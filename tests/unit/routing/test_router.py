@@ -87,7 +87,9 @@ def test_consistent_hash_keeps_the_logical_name(cluster: tenantdb.Cluster) -> No
 def test_tenant_tables_follow_the_tenant(cluster: tenantdb.Cluster) -> None:
     plan = cluster.explain("SELECT * FROM orders WHERE id = %s", [1], tenant="acme")
     assert datasources(plan) == ["ds0"]
-    assert plan.targets[0].sql == "SELECT * FROM orders WHERE id = %s"
+    # acme keeps its rows beside other tenants': the tenant condition is added.
+    assert plan.targets[0].sql == "SELECT * FROM orders WHERE id = %s AND orders.tenant_id = %s"
+    assert plan.targets[0].params == (1, "acme")
     plan = cluster.explain("SELECT o.id FROM orders o", tenant="globex")
     assert datasources(plan) == ["ds1"]
     assert plan.targets[0].sql == "SELECT o.id FROM globex.orders o"

@@ -90,6 +90,8 @@ class _Program:
     tenant_targets: dict[tuple[str | None, str | None], Target] | None = None
     """Fast path for statements on ``tenant`` tables alone: one cached target per
     (datasource, schema), since nothing else about the statement varies by tenant."""
+    tenant_scoped: str | None = None
+    """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
 
 
 class Router:
@@ -166,6 +168,11 @@ class Router:
         schemas: Mapping[str, Sequence[str]] | None,
     ) -> RoutePlan:
         program = self._program(template, admin)
+        if program.tenant_scoped is not None and tenant is None:
+            raise RoutingError(
+                f"{program.tenant_scoped} is tenant-scoped; open the session with tenant=... "
+                "(or admin=True to work across tenants)"
+            )
         if program.point_key is not None:
             value = values[program.point_key.index]
             if value is not None:
@@ -302,6 +309,10 @@ class Router:
             assigns_key=assigns_key,
             split_error=split_error,
         )
+        if not admin:
+            program.tenant_scoped = next(
+                (p.name for p in placements if p.tenant_scoped and p.kind != "tenant"), None
+            )
         if (
             group is not None
             and group.strategy is not None

@@ -62,34 +62,78 @@ class Cluster:
                 registry = self._registry
         return registry
 
-    def session(self, tenant: str | Tenant | None = None, *, admin: bool = False) -> Session:
+    def session(
+        self,
+        tenant: str | Tenant | None = None,
+        *,
+        admin: bool = False,
+        primary: bool = False,
+        consistency_token: str | None = None,
+    ) -> Session:
         """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
 
         ``tenant=None`` without ``admin`` reaches only tables that are not tenant tables.
-        ``admin=True`` may scan every tenant, write on many shards and run DDL. Opening a
-        session connects to nothing; each datasource is connected on first use. Use it as a
-        context manager, or call ``close()``.
+        A tenant session is confined to that tenant's rows (see the README's "Tenant
+        isolation"). ``admin=True`` may scan every tenant, write on many shards and run
+        DDL; with a tenant too, it places that tenant's tables but is not confined.
+        ``primary=True`` reads primaries only; ``consistency_token`` (another session's
+        ``consistency_token()``) makes this session read at least what that one wrote.
+        Opening a session connects to nothing; each datasource is connected on first use.
+        Use it as a context manager, or call ``close()``.
         """
         if self._closed:
             raise InterfaceError("the cluster is closed; create a new one with tenantdb.connect()")
+        options: dict[str, Any] = {
+            "admin": admin,
+            "batch_size": self._stream_batch_size,
+            "primary": primary,
+            "consistency_token": consistency_token,
+        }
         if isinstance(tenant, str):
             registry = self.tenants
             return Session(
                 self.router,
                 self.datasources,
                 tenant=registry.get(tenant),
-                admin=admin,
-                batch_size=self._stream_batch_size,
                 lookup=registry.get,
+                **options,
             )
         return Session(
             self.router,
             self.datasources,
             tenant=tenant,
-            admin=admin,
-            batch_size=self._stream_batch_size,
             schema_layout=self.tenants.schema_layout if admin and tenant is None else None,
+            **options,
         )
+
+    # -- read/write splitting -----------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Roles, replica lag and health, and read-to-primary switches, as plain data.
+
+        ``{"switch": {...cluster-wide...}, "datasources": {name: {"forced", "reason",
+        "automatic", "automatic_reason", "since", "replicas": [{"name", "state", "lag_s",
+        "replayed", "error", "failures", ...}]}}}``. Replicas of a datasource not used yet
+        show ``"state": "not started"`` (their monitor starts with the first statement).
+        """
+        return self.datasources.status()
+
+    def force_primary(self, datasource: str | None = None, *, reason: str) -> None:
+        """Send every read of ``datasource`` (None: of every datasource) to its primary
+        until ``release_primary``; logged, and shown by ``status()``."""
+        self._check_datasource(datasource)
+        self.datasources.switch.force_primary(datasource, reason=reason)
+
+    def release_primary(self, datasource: str | None = None) -> None:
+        """Undo ``force_primary`` (None: the cluster-wide switch)."""
+        self._check_datasource(datasource)
+        self.datasources.switch.release(datasource)
+
+    def _check_datasource(self, datasource: str | None) -> None:
+        if datasource is not None and datasource not in self.config.datasources:
+            raise InterfaceError(
+                f"no datasource {datasource!r}; configured: {', '.join(self.config.datasources)}"
+            )
 
     def explain(
         self,

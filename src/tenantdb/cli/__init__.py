@@ -8,6 +8,7 @@ from ._config import config_app
 from ._ddl import ddl_command
 from ._demo import demo_command
 from ._explain import explain_command
+from ._replicas import replicas_app
 from ._shell import shell_command
 from ._tenants import tenants_app
 
@@ -24,6 +25,7 @@ app.command("demo")(demo_command)
 app.command("shell")(shell_command)
 app.command("ddl")(ddl_command)
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(replicas_app, name="replicas")
 
 
 def main() -> None:

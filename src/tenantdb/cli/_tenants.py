@@ -8,11 +8,10 @@ with status 2, as typer does.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,9 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cluster import Cluster, connect
+from .._cluster import Cluster
 from ..errors import Error, UnknownTenantError
 from ..tenants import Isolation, Tenant, TenantStatus
+from ._opened import opened_cluster
 
 tenants_app = typer.Typer(
     help="List, show, add, change and remove tenants in the registry store.",
@@ -74,7 +74,7 @@ MEMORY_REGISTRY = (
 @tenants_app.command("list")
 def list_command(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Print every tenant, sorted by id: a table, or with --json a JSON array."""
-    with _cluster(config) as cluster:
+    with opened_cluster(config) as cluster:
         tenants = cluster.tenants.list()
     if as_json:
         typer.echo(json.dumps([t.to_dict() for t in tenants], indent=2))
@@ -101,7 +101,7 @@ def list_command(config: ConfigOption, as_json: JsonOption = False) -> None:
 @tenants_app.command("show")
 def show_command(config: ConfigOption, tenant_id: IdArgument, as_json: JsonOption = False) -> None:
     """Print every field of one tenant, limits and features included."""
-    with _cluster(config) as cluster:
+    with opened_cluster(config) as cluster:
         tenant = cluster.tenants.get(tenant_id)
     if as_json:
         typer.echo(json.dumps(tenant.to_dict(), indent=2))
@@ -134,7 +134,7 @@ def add_command(
     """
     features = parse_features(feature or [])
     limits = _limits(rps, burst, max_concurrent)
-    with _cluster(config) as cluster:
+    with opened_cluster(config) as cluster:
         _require_persistent(cluster)
         registry = cluster.tenants
         try:
@@ -201,7 +201,7 @@ def set_command(
         raise typer.BadParameter(
             "nothing to change: pass at least one field option", param_hint="options"
         )
-    with _cluster(config) as cluster:
+    with opened_cluster(config) as cluster:
         _require_persistent(cluster)
         registry = cluster.tenants
         try:
@@ -235,7 +235,7 @@ def remove_command(
     Asks for confirmation unless --yes; when stdin is not a terminal --yes is required.
     Needs a registry url (not memory:) in the configuration.
     """
-    with _cluster(config) as cluster:
+    with opened_cluster(config) as cluster:
         _require_persistent(cluster)
         registry = cluster.tenants
         tenant = registry.get(tenant_id)
@@ -317,18 +317,6 @@ def _fields(tenant: Tenant) -> list[tuple[str, str]]:
         rows.append(("features", "(none)"))
     rows.append(("version", str(tenant.version)))
     return rows
-
-
-@contextlib.contextmanager
-def _cluster(config: Path) -> Iterator[Cluster]:
-    """The cluster of ``config``, closed on exit; a tenantdb error inside becomes
-    ``error: …`` on stderr and exit status 1."""
-    try:
-        with connect(config) as cluster:
-            yield cluster
-    except Error as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _require_persistent(cluster: Cluster) -> None:

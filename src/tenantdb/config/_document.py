@@ -95,6 +95,9 @@ class ConfigDocument(BaseModel):
     """Groups of tables joined on their sharding key, co-located shard by shard."""
     allowed_functions: list[SqlIdentifier] = []
     """Functions beyond standard SQL that tenant sessions may call (e.g. your own)."""
+    switch_file: str | None = None
+    """JSON file of manual read-to-primary switches that `tenantdb replicas` writes and
+    running processes follow (an absolute path: every process must name the same file)."""
     tenants: dict[TenantId, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

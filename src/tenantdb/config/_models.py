@@ -39,6 +39,12 @@ Isolation = Literal["shared", "schema", "database"]
 """How a tenant's rows are kept apart: a tenant column, a schema, or a database of its own."""
 
 TenantStatus = Literal["active", "read_only", "suspended"]
+
+ReplicaPolicy = Literal["round_robin", "weighted"]
+"""How reads are spread over the replicas that qualify."""
+
+LagFallback = Literal["primary", "error"]
+"""Where a read goes when no replica qualifies: the primary, or a ReplicaLagError."""
 """Whether a tenant may write, only read, or do nothing."""
 
 Boundary = int | float | str
@@ -107,8 +113,18 @@ class DatasourceConfig(_Model):
     """Primary URL: ``sqlite:///…``, ``postgresql://…``/``postgres://…``, ``mysql://…``/``mariadb://…``."""
     replicas: tuple[DatasourceUrl, ...] = ()
     """Read replica URLs, same kind of database as ``url``."""
+    replica_weights: tuple[PositiveFloat, ...] = ()
+    """Share of reads per replica under ``replica_policy = "weighted"`` (one per replica)."""
+    replica_policy: ReplicaPolicy = "round_robin"
+    """How reads are spread over the replicas that qualify."""
     max_replication_lag: PositiveDuration = 5.0
     """Seconds a replica may lag behind the primary and still serve reads."""
+    lag_check_interval: PositiveDuration = 1.0
+    """Seconds between two lag measurements of each replica (one monitor thread)."""
+    lag_cooldown: NonNegativeDuration = 5.0
+    """Seconds a lagging replica must stay under the threshold before it serves again."""
+    on_replica_lag: LagFallback = "primary"
+    """When no replica qualifies: read the primary, or raise ReplicaLagError."""
     pool: PoolConfig = PoolConfig()
     weight: PositiveFloat = 1.0
     """Relative share of new tenants placed on this datasource."""
@@ -230,6 +246,8 @@ class Config(_Model):
     """Groups of co-located tables: a join between tables of one group stays in a shard."""
     allowed_functions: tuple[SqlIdentifier, ...] = ()
     """Functions beyond standard SQL that tenant sessions may call."""
+    switch_file: str | None = None
+    """JSON file of manual read-to-primary switches, written by ``tenantdb replicas``."""
     tenants: dict[str, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

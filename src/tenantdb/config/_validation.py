@@ -116,6 +116,7 @@ class _DocumentChecker:
                 "tables": tables,
                 "binding_tables": binding,
                 "allowed_functions": header.get("allowed_functions") or (),
+                "switch_file": header.get("switch_file"),
                 "tenants": tenants,
                 "registry": header.get("registry"),
             },
@@ -206,6 +207,19 @@ class _DocumentChecker:
                 " raise max_size or lower min_size",
             )
         primary = url_dialect(datasource.url)
+        if datasource.replicas and primary == "sqlite":
+            self.problems.add(
+                (*path, "replicas"),
+                "SQLite has no replication, so a sqlite datasource cannot have replicas;"
+                " remove replicas",
+            )
+        weights = datasource.replica_weights
+        if weights and len(weights) != len(datasource.replicas):
+            self.problems.add(
+                (*path, "replica_weights"),
+                f"{len(weights)} weights for {len(datasource.replicas)} replicas;"
+                " give one weight per replica, in the same order",
+            )
         for index, replica in enumerate(datasource.replicas):
             kind = url_dialect(replica)
             if kind != primary:

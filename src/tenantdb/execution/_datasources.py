@@ -1,18 +1,24 @@
-"""The runtime side of the configured datasources: one lazily opened pool per datasource.
+"""The runtime side of the configured datasources: one lazily opened pool per datasource,
+and the replicas (pools, health, lag monitor) of those that have them.
 
 Building it opens nothing: a pool is created on the first statement that needs its
-datasource, and the pool itself connects on its first ``acquire``.
+datasource, and the pool itself connects on its first ``acquire``; a datasource's replica
+set (and its monitor thread) starts with the first read or write that concerns it.
 """
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..config import Config
 from ..errors import InterfaceError
+from ..replication import DegradeSwitch
 from ._driver import Pool
 from ._pools import open_pool
+from ._replicas import ReplicaSet
+from ._switch_file import SwitchFileWatcher
 
 
 class Datasources:
@@ -28,6 +34,10 @@ class Datasources:
         self._executor: ThreadPoolExecutor | None = None
         self._max_workers = max_workers or min(32, 4 * max(1, len(config.datasources)))
         self._closed = False
+        self.switch = DegradeSwitch(config.datasources)
+        """Manual and automatic read-to-primary switches, per datasource and cluster-wide."""
+        self._replica_sets: dict[str, ReplicaSet] = {}
+        self._switch_file: SwitchFileWatcher | None = None
 
     def pool(self, name: str) -> Pool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
@@ -45,6 +55,50 @@ class Datasources:
                 pool = open_pool(name, entry.url, entry.pool, role="primary")
                 self._pools[name] = pool
         return pool
+
+    def replicas(self, name: str) -> ReplicaSet | None:
+        """The replica set of datasource ``name`` (started on first use), None without
+        replicas."""
+        replicas = self._replica_sets.get(name)
+        if replicas is not None or not self._config.datasources[name].replicas:
+            return replicas
+        with self._lock:
+            if self._closed:
+                raise InterfaceError(
+                    "the cluster is closed; create a new one with tenantdb.connect()"
+                )
+            replicas = self._replica_sets.get(name)
+            if replicas is None:
+                entry = self._config.datasources[name]
+                replicas = ReplicaSet(name, entry, self._config.dialect, self.switch)
+                self._replica_sets[name] = replicas
+                self._watch_switch_file(entry.lag_check_interval)
+        return replicas
+
+    def _watch_switch_file(self, interval_s: float) -> None:
+        """Follow the switch file once the first replica set starts (under ``_lock``)."""
+        path = self._config.switch_file
+        if path is not None and self._switch_file is None:
+            self._switch_file = SwitchFileWatcher(path, self.switch, interval_s=interval_s)
+            self._switch_file.start()
+
+    def status(self) -> dict[str, Any]:
+        """Roles, lag, health and switches of every datasource, as plain data."""
+        switches = self.switch.snapshot()
+        datasources: dict[str, Any] = {}
+        for name, entry in self._config.datasources.items():
+            replicas = self._replica_sets.get(name)
+            state: dict[str, Any] = dict(switches["datasources"].get(name, {}))
+            state["replicas"] = (
+                replicas.snapshot()
+                if replicas is not None
+                else [
+                    {"name": f"{name}/replica{i}", "state": "not started"}
+                    for i, _ in enumerate(entry.replicas)
+                ]
+            )
+            datasources[name] = state
+        return {"switch": switches["cluster"], "datasources": datasources}
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -66,9 +120,16 @@ class Datasources:
             pools = list(self._pools.values())
             self._pools.clear()
             executor, self._executor = self._executor, None
+            replica_sets = list(self._replica_sets.values())
+            self._replica_sets.clear()
+            watcher, self._switch_file = self._switch_file, None
         # Closed outside the lock: closing connections is I/O.
+        if watcher is not None:
+            watcher.close()
         if executor is not None:
             executor.shutdown(wait=True)
+        for replicas in replica_sets:
+            replicas.close()
         for pool in pools:
             pool.close()
 

@@ -7,12 +7,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import DatabaseError, Error, InterfaceError, PartialCommitError, ProgrammingError
-from ..routing import Params, RoutePlan, Router, Target
+from ..errors import (
+    DatabaseError,
+    Error,
+    InterfaceError,
+    PartialCommitError,
+    ProgrammingError,
+    ShardUnavailableError,
+)
+from ..replication import decode_token, encode_token, merge_positions
+from ..routing import Params, Role, RoutePlan, Router, Target
 from ..tenants import Tenant
 from ._datasources import Datasources
-from ._driver import Connection, Description
+from ._driver import Connection, Description, Pool
 from ._merge import merge_rows
+from ._replicas import ReplicaSet
 from ._result import Result
 from ._scatter import (
     Work,
@@ -54,6 +63,14 @@ class Session:
     With ``lookup`` (the registry's ``get``), the tenant is looked up again before each
     statement outside a transaction, so a placement or status change applies to the next
     statement; a transaction keeps the tenant it began with until it ends.
+
+    Reads outside a transaction on a datasource with replicas go to a replica that is
+    within ``max_replication_lag`` and has replayed this session's own writes there (its
+    write position is read right after each commit); otherwise to the primary.
+    ``primary=True`` (here, or per ``execute``) always reads primaries;
+    ``consistency_token`` (from another session's ``consistency_token()``) carries that
+    session's write positions over, so a user's next request reads its own writes too. A
+    read that finds its replica unreachable is retried once elsewhere; writes never are.
     """
 
     def __init__(
@@ -66,8 +83,17 @@ class Session:
         batch_size: int = 1000,
         lookup: Callable[[str], Tenant] | None = None,
         schema_layout: Callable[[], Mapping[str, Sequence[str]]] | None = None,
+        primary: bool = False,
+        consistency_token: str | None = None,
     ) -> None:
         self.tenant = tenant
+        self.primary = primary
+        """Read primaries only (no replica reads in this session)."""
+        self._positions: dict[str, int | None] = (
+            decode_token(consistency_token) if consistency_token is not None else {}
+        )
+        self._readers: dict[str, tuple[Connection, Pool]] = {}
+        self._failed_replicas: list[str] = []
         self._lookup = lookup
         self._schema_layout = schema_layout
         self.admin = admin
@@ -81,10 +107,11 @@ class Session:
 
     # -- statements ------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Params = None) -> Result:
+    def execute(self, sql: str, params: Params = None, *, primary: bool = False) -> Result:
         """Run one statement and return its Result.
 
         ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
+        ``primary=True`` reads the primary even where a replica could serve.
         Raises RoutingError / UnsupportedSQLError / TenantIsolationError before anything
         runs when the statement cannot be placed safely, and the tenantdb class of the
         driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
@@ -98,18 +125,29 @@ class Session:
         targets = plan.targets
         if len(targets) == 1:
             target = targets[0]
+            if target.role == "replica":
+                return self._read_one(target, primary)
             connection = self._connection(target.datasource)
             outcome = self._guarded(
                 target.datasource, connection.execute, target.sql, target.params
             )
-            if plan.kind != "select" and self._transaction is not None:
-                self._transaction.wrote.add(target.datasource)
+            if plan.kind != "select":
+                if self._transaction is not None:
+                    self._transaction.wrote.add(target.datasource)
+                else:
+                    self._note_write(target.datasource)
             return Result(
                 targets, outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
             )
         if plan.kind == "select":
-            return self._read_many(plan)
+            return self._read_many(plan, primary)
         return self._write_many(plan)
+
+    def consistency_token(self) -> str:
+        """An opaque string with this session's write positions (and those it started
+        from): pass it as ``cluster.session(..., consistency_token=...)`` so a later session
+        (the same user's next request) never reads data older than these writes."""
+        return encode_token(self._positions)
 
     def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> Result:
         """Run one write statement once per parameter set, atomically.
@@ -228,6 +266,8 @@ class Session:
                     orig=exc.orig or exc,
                 ) from exc
             committed.append(name)
+        for name in transaction.wrote:
+            self._note_write(name)
 
     def rollback(self) -> None:
         """Roll back the open transaction everywhere it reached (no-op without one)."""
@@ -253,6 +293,9 @@ class Session:
             connections, self._connections = self._connections, {}
             for name, connection in connections.items():
                 self._datasources.pool(name).release(connection)
+            readers, self._readers = self._readers, {}
+            for connection, pool in readers.values():
+                pool.release(connection)
 
     def __enter__(self) -> Session:
         return self
@@ -263,7 +306,7 @@ class Session:
     def __repr__(self) -> str:
         who = "admin" if self.admin else f"tenant={self.tenant.id}" if self.tenant else "no tenant"
         state = "closed" if self._closed else "in transaction" if self._transaction else "open"
-        held = ", ".join(self._connections) or "none"
+        held = ", ".join([*self._connections, *self._readers]) or "none"
         return f"<Session {who} {state} connections: {held}>"
 
     # -- internals -------------------------------------------------------------------
@@ -347,10 +390,19 @@ class Session:
             for name, indexes in group_targets(targets).items()
         }
 
-    def _read_many(self, plan: RoutePlan) -> Result:
+    def _read_many(self, plan: RoutePlan, forced: bool) -> Result:
+        try:
+            return self._read_many_once(plan, forced)
+        except Error as exc:
+            # A replica that dropped out: its read runs once more, elsewhere.
+            if not self._report_unreachable(exc):
+                raise
+            return self._read_many_once(plan, forced)
+
+    def _read_many_once(self, plan: RoutePlan, forced: bool) -> Result:
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
-        work = self._work(plan.targets)
+        targets, work, keys = self._read_work(plan.targets, forced)
         if (
             merge.group_by is None
             and merge.limit is not None
@@ -359,22 +411,20 @@ class Session:
             # Each shard returns at most offset + limit rows: one plain fetch per shard
             # costs fewer round trips than cursors, and holds no more rows.
             try:
-                outcomes = fetch_all(self._datasources.executor, plan.targets, work)
+                outcomes = fetch_all(self._datasources.executor, targets, work)
             except Error:
-                for name in work:
-                    self._after_error(name)
+                self._after_read_error(keys)
                 raise
             merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
             description = _visible(
                 next((o.description for o in outcomes if o.description is not None), None),
                 merge.hidden_columns,
             )
-            return Result(plan.targets, description, merged, len(merged))
+            return Result(targets, description, merged, len(merged))
         try:
-            opened = open_streams(self._datasources.executor, plan.targets, work, self._batch_size)
+            opened = open_streams(self._datasources.executor, targets, work, self._batch_size)
         except Error:
-            for name in work:
-                self._after_error(name)
+            self._after_read_error(keys)
             raise
         streams = [stream for stream, _ in opened]
         description = _visible(
@@ -382,14 +432,14 @@ class Session:
             merge.hidden_columns,
         )
         rows = merge_rows(merge, [stream_rows(stream, first) for stream, first in opened])
-        names = frozenset(work)
+        names = frozenset(keys)
         result: Result
 
         def finish() -> None:
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
             close_all(streams)
 
-        result = Result(plan.targets, description, None, -1, stream=rows, closer=finish)
+        result = Result(targets, description, None, -1, stream=rows, closer=finish)
         self._streaming.append((result, names))
         return result
 
@@ -415,7 +465,151 @@ class Session:
                     applied = [plan.targets[i] for o in outcomes.values() for i in o.applied]
                     raise _ddl_failure(error, applied, len(plan.targets)) from error
                 raise error
+        if ddl:
+            for name in work:
+                self._note_write(name)
         return Result(plan.targets, None, [], total)
+
+    # -- replicas --------------------------------------------------------------------
+
+    def _read_one(self, target: Target, forced: bool) -> Result:
+        """A single-target read that may run on a replica (retried once elsewhere when the
+        replica turns out unreachable)."""
+        name = target.datasource
+        exclude: int | None = None
+        for attempt in range(2):
+            replicas, state = self._replica_for(name, forced, exclude)
+            if replicas is None or state is None:
+                connection = self._connection(name)
+                outcome = self._guarded(name, connection.execute, target.sql, target.params)
+                served = target._replace(role="primary")
+            else:
+                try:
+                    connection = self._reader(replicas, state.index, state.name)
+                    outcome = connection.execute(target.sql, target.params)
+                except Error as exc:
+                    unreachable = self._reader_failed(replicas, state.index, state.name, exc)
+                    if not unreachable or attempt:
+                        raise
+                    exclude = state.index
+                    continue
+                served = target
+            return Result(
+                (served,), outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
+            )
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _replica_for(
+        self, name: str, forced: bool, exclude: int | None = None
+    ) -> tuple[ReplicaSet | None, Any]:
+        """The replica set and replica for a read on ``name``, or (None, None): primary."""
+        if forced or self.primary or self._transaction is not None:
+            return None, None
+        replicas = self._datasources.replicas(name)
+        if replicas is None or self._datasources.switch.forced(name) is not None:
+            return None, None
+        position = self._positions.get(name, -1)
+        if position is None:
+            return None, None  # written here with no comparable position: the primary has it
+        return replicas, replicas.choose(position if position >= 0 else None, exclude)
+
+    def _reader(self, replicas: ReplicaSet, index: int, key: str) -> Connection:
+        """This session's connection to replica ``key`` (one per replica, like primaries)."""
+        if self._streaming:
+            self._materialize(key)
+        held = self._readers.get(key)
+        if held is not None and held[0].broken:
+            self._readers.pop(key)
+            held[1].release(held[0])
+            held = None
+        if held is None:
+            pool = replicas.pool(index)
+            held = (pool.acquire(), pool)
+            self._readers[key] = held
+        return held[0]
+
+    def _reader_failed(self, replicas: ReplicaSet, index: int, key: str, exc: Error) -> bool:
+        """Forget a broken replica connection; report whether the replica is unreachable
+        (then it is taken out of service and the read may go elsewhere)."""
+        held = self._readers.get(key)
+        broken = held is not None and held[0].broken
+        if broken and held is not None:
+            self._readers.pop(key)
+            held[1].release(held[0])
+        unreachable = broken or isinstance(exc, ShardUnavailableError)
+        if unreachable:
+            replicas.report_failure(index, exc)
+        return unreachable
+
+    def _read_work(
+        self, targets: tuple[Target, ...], forced: bool
+    ) -> tuple[tuple[Target, ...], Work, list[str]]:
+        """Connections for a multi-target read: a replica per datasource where one serves.
+
+        Returns the targets with the roles that will serve them, the work, and the
+        connection keys used (datasource names for primaries, replica names)."""
+        work: Work = {}
+        keys: list[str] = []
+        roles: dict[str, Role] = {}
+        for name, indexes in group_targets(targets).items():
+            connection: Connection | None = None
+            if targets[indexes[0]].role == "replica":
+                replicas, state = self._replica_for(name, forced)
+                if replicas is not None and state is not None:
+                    try:
+                        connection = self._reader(replicas, state.index, state.name)
+                        keys.append(state.name)
+                        roles[name] = "replica"
+                    except Error as exc:
+                        if not self._reader_failed(replicas, state.index, state.name, exc):
+                            raise
+            if connection is None:
+                connection = self._connection(name)
+                keys.append(name)
+                roles[name] = "primary"
+            work[name] = (connection, indexes)
+        served = tuple(
+            t if t.role == roles[t.datasource] else t._replace(role=roles[t.datasource])
+            for t in targets
+        )
+        return served, work, keys
+
+    def _after_read_error(self, keys: list[str]) -> None:
+        for key in keys:
+            if key in self._readers:
+                held = self._readers[key]
+                if held[0].broken:
+                    self._readers.pop(key)
+                    held[1].release(held[0])
+                    self._failed_replicas.append(key)
+            else:
+                self._after_error(key)
+
+    def _report_unreachable(self, exc: Error) -> bool:
+        """After a failed multi-target read: take the replicas that broke out of service;
+        True when there were any (the read is then worth one more try)."""
+        failed, self._failed_replicas = self._failed_replicas, []
+        if isinstance(exc, ShardUnavailableError) and exc.role == "replica":
+            failed = failed or [f"{exc.datasource}/replica"]
+        reported = False
+        for key in failed:
+            name, _, replica = key.partition("/replica")
+            replicas = self._datasources.replicas(name)
+            if replicas is not None and replica.isdigit():
+                replicas.report_failure(int(replica), exc)
+            reported = True
+        return reported
+
+    def _note_write(self, name: str) -> None:
+        """Remember where the primary of ``name`` stood after this session's write."""
+        if name not in self._router.topology.replicated:
+            return
+        replicas = self._datasources.replicas(name)
+        connection = self._connections.get(name)
+        position = None
+        if replicas is not None and connection is not None and not connection.broken:
+            position = replicas.write_position(connection)
+        self._positions = merge_positions(self._positions, {name: position})
 
     def _materialize(self, name: str) -> None:
         for result, names in list(self._streaming):

@@ -45,7 +45,7 @@ from ..sql import (
 )
 from ..tenants._model import Tenant
 from ._isolation import check_reach, check_status, check_written, tenant_view
-from ._plan import MergePlan, RoutePlan, Target
+from ._plan import MergePlan, Role, RoutePlan, Target
 from ._topology import TablePlacement, Topology, quote_identifier
 from .strategies import ShardId, Strategy
 
@@ -85,7 +85,7 @@ class _Program:
     point_key: Param | None = None
     """Set when the statement is pinned by one ``key = %s`` and nothing else varies: the
     fast path routes it by that parameter alone, with the SQL of each shard cached."""
-    point_targets: dict[ShardId, tuple[str, str, Mapping[str, str]]] | None = None
+    point_targets: dict[ShardId, tuple[str, Role, str, Mapping[str, str]]] | None = None
     point_strategy: Strategy | None = None
     tenant_targets: dict[tuple[str | None, str | None], Target] | None = None
     """Fast path for statements on ``tenant`` tables alone: one cached target per
@@ -199,7 +199,7 @@ class Router:
             program.tenant_targets[key] = cached
             return plan
         params = _single_target_params(template.rendered, values)
-        target = _new_target(cached.datasource, cached.sql, params, cached.tables)
+        target = _new_target(cached.datasource, cached.role, cached.sql, params, cached.tables)
         return _new_plan(template.kind, target, tenant.id, admin)
 
     def _point_plan(
@@ -221,11 +221,24 @@ class Router:
             sql, _ = self._render(
                 template, template.rendered, names, qualifiers, values, None, None
             )
-            cached = (strategy.datasource_of(shard), sql, MappingProxyType(tables))
+            datasource = strategy.datasource_of(shard)
+            role = self._role(template, datasource)
+            cached = (datasource, role, sql, MappingProxyType(tables))
             program.point_targets[shard] = cached
         params = _single_target_params(template.rendered, values)
-        target = _new_target(cached[0], cached[1], params, cached[2])
+        target = _new_target(cached[0], cached[1], cached[2], params, cached[3])
         return _new_plan(template.kind, target, tenant.id if tenant is not None else None, admin)
+
+    def _role(self, template: Template, datasource: str) -> Role:
+        """ "replica" for a plain read on a datasource with replicas: the session may serve
+        it there (outside transactions, when a replica is fresh enough), else "primary"."""
+        if (
+            template.kind == "select"
+            and not template.locking
+            and datasource in self.topology.replicated
+        ):
+            return "replica"
+        return "primary"
 
     # -- per template ---------------------------------------------------------------
 
@@ -713,7 +726,8 @@ class Router:
             sql, params = self._render(
                 template, rendered, names, qualifiers, values, row_ids, limit_value
             )
-            targets.append(Target(datasource, "primary", sql, params, MappingProxyType(tables)))
+            role = self._role(template, datasource)
+            targets.append(Target(datasource, role, sql, params, MappingProxyType(tables)))
         merge = None
         if merge_shape_ is not None:
             merge = MergePlan(
@@ -913,10 +927,10 @@ _make_tuple = tuple.__new__
 
 
 def _new_target(
-    datasource: str, sql: str, params: tuple[object, ...], tables: Mapping[str, str]
+    datasource: str, role: str, sql: str, params: tuple[object, ...], tables: Mapping[str, str]
 ) -> Target:
-    """A primary Target, built without the named tuple's Python-level ``__new__`` (hot path)."""
-    return _make_tuple(Target, (datasource, "primary", sql, params, tables))
+    """A Target, built without the named tuple's Python-level ``__new__`` (hot path)."""
+    return _make_tuple(Target, (datasource, role, sql, params, tables))
 
 
 def _new_plan(kind: str, target: Target, tenant: str | None, admin: bool) -> RoutePlan:

@@ -65,6 +65,8 @@ class Topology:
     """The clock that decides which time-range periods exist; injectable for tests."""
     allowed_functions: frozenset[str] = frozenset()
     """Lowercase names of non-standard functions tenant sessions may call."""
+    replicated: frozenset[str] = frozenset()
+    """Datasources with read replicas: reads planned there are marked role "replica"."""
 
     def table(self, name: str) -> TablePlacement:
         """The placement of logical table ``name``; tables not configured are ``single``."""
@@ -92,6 +94,7 @@ class Topology:
             tables=MappingProxyType(tables),
             today=today,
             allowed_functions=frozenset(name.lower() for name in config.allowed_functions),
+            replicated=frozenset(n for n, ds in config.datasources.items() if ds.replicas),
         )
 
     def physical_table_count(self) -> int:

@@ -30,6 +30,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "tables",
         "binding_tables",
         "allowed_functions",
+        "switch_file",
         "tenants",
         "registry",
     ]

@@ -109,7 +109,10 @@ class Router:
 
     def template(self, sql: str) -> Template:
         """The cached template of ``sql`` in the cluster's dialect."""
-        return self.templates.get(sql, self.topology.dialect)
+        try:
+            return self.templates.get(sql, self.topology.dialect)
+        except RecursionError:
+            raise _too_deep() from None
 
     def route(
         self,
@@ -134,6 +137,19 @@ class Router:
         / TenantStatusError for what a tenant session may not run, and ProgrammingError
         when the parameters do not match the placeholders.
         """
+        try:
+            return self._route_checked(sql, params, tenant, admin, schemas)
+        except RecursionError:
+            raise _too_deep() from None
+
+    def _route_checked(
+        self,
+        sql: str | Template,
+        params: Params,
+        tenant: Tenant | None,
+        admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None,
+    ) -> RoutePlan:
         template = sql if isinstance(sql, Template) else self.template(sql)
         values = bind(template, params)
         if tenant is not None and not admin:
@@ -924,6 +940,14 @@ def _branch_of(template: Template, scope: int) -> int:
 
 
 _make_tuple = tuple.__new__
+
+
+def _too_deep() -> UnsupportedSQLError:
+    # sqlglot and the analysis walk trees recursively; a few hundred nested levels exhaust
+    # the stack. No real statement nests that deep.
+    return UnsupportedSQLError(
+        "the statement is nested too deeply to analyse; flatten its subqueries or parentheses"
+    )
 
 
 def _new_target(

@@ -1,0 +1,878 @@
+"""Read/write splitting against a real PostgreSQL primary and its streaming hot standby.
+
+Every read here selects ``pg_is_in_recovery()`` beside its data, so each result says which
+server really answered; ``read()`` checks that ``Result.targets[0].role`` agrees with it.
+Waits poll with generous deadlines (the machine is shared); the only timing assertions are
+loose lower bounds, each justified where it is made: the lag cool-down
+(``test_lag_threshold_and_cooldown``) and the re-probe backoff of a down replica
+(``test_a_refusing_replica_is_down_reads_fall_over_and_probes_back_off``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+import tenantdb
+
+from ..conftest import _unavailable
+from .conftest import PgReplica
+
+pytestmark = pytest.mark.postgres
+
+T = TypeVar("T")
+
+ROWS = 3
+INTERVAL_S = 0.1
+COUNT_SQL = "SELECT pg_is_in_recovery(), count(*) FROM items"
+POLL_S = 0.02
+SECRET = "pw-not-to-be-shown"
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def prepare(replica: PgReplica) -> str:
+    """A fresh database with ``items`` (ROWS rows) and ``ticks``, replayed on the standby."""
+    db = replica.new_database()
+    url = replica.primary_url(db)
+    replica.query(url, "CREATE TABLE items (id bigserial PRIMARY KEY, k int UNIQUE, v text)")
+    replica.query(url, "CREATE TABLE ticks (id bigserial PRIMARY KEY)")
+    replica.query(
+        url,
+        "INSERT INTO items (k, v) SELECT g, 'row ' || g FROM generate_series(1, %s) g",
+        [ROWS],
+    )
+    replica.wait_caught_up()
+    return db
+
+
+def datasource(replica: PgReplica, db: str, **settings: Any) -> dict[str, Any]:
+    """A datasource with the standby as its replica; a lax lag threshold unless overridden."""
+    return {
+        "url": replica.primary_url(db),
+        "replicas": [replica.replica_url(db)],
+        "replica_policy": "round_robin",
+        "max_replication_lag": 30.0,
+        "lag_check_interval": INTERVAL_S,
+        "lag_cooldown": 0.3,
+        "on_replica_lag": "primary",
+        **settings,
+    }
+
+
+def config(replica: PgReplica, db: str, **settings: Any) -> dict[str, Any]:
+    return {
+        "datasources": {"ds0": datasource(replica, db, **settings)},
+        "tables": {"items": {"strategy": "single"}},
+    }
+
+
+@dataclass(frozen=True)
+class Read:
+    role: str
+    count: int
+
+
+def read(session: tenantdb.Session, **options: Any) -> Read:
+    """``COUNT_SQL`` through tenantdb; checks that the reported role is the server's."""
+    result = session.execute(COUNT_SQL, None, **options)
+    ((in_recovery, count),) = result.fetchall()
+    assert len(result.targets) == 1, result.targets
+    role = result.targets[0].role
+    assert role in ("primary", "replica"), role
+    assert (role == "replica") == in_recovery, (
+        f"result says role {role!r} but the server answered pg_is_in_recovery() = {in_recovery}"
+    )
+    return Read(role, count)
+
+
+def fresh_read(cluster: tenantdb.Cluster, **session_options: Any) -> Read:
+    with cluster.session(**session_options) as session:
+        return read(session)
+
+
+def wait_for(condition: Callable[[], T], what: str, timeout_s: float = 10.0) -> T:
+    """Poll ``condition`` until it returns something truthy (returned); fail after
+    ``timeout_s`` naming ``what`` and the last value seen."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what}: not seen within {timeout_s}s (last: {value!r})")
+        time.sleep(POLL_S)
+
+
+def replica_status(cluster: tenantdb.Cluster, name: str = "ds0") -> dict[str, Any]:
+    (entry,) = cluster.status()["datasources"][name]["replicas"]
+    assert isinstance(entry, dict)
+    return entry
+
+
+def forced_reason(status: dict[str, Any], name: str) -> str | None:
+    """Why reads of datasource ``name`` are forced to its primary, per the status contract:
+    ``status["datasources"][name]["forced"]`` is that reason, or None when not forced."""
+    value = status["datasources"][name]["forced"]
+    assert value is None or isinstance(value, str), (
+        f"status['datasources'][{name!r}]['forced'] should be the reason or None, got {value!r}"
+    )
+    return value
+
+
+def assert_json_round_trip(status: dict[str, Any]) -> None:
+    # allow_nan=False: strict JSON (no Infinity/NaN) is what other tools can parse.
+    assert json.loads(json.dumps(status, allow_nan=False)) == status
+
+
+def primary_count(replica: PgReplica, db: str, where: str = "true") -> int:
+    return int(
+        replica.query(replica.primary_url(db), f"SELECT count(*) FROM items WHERE {where}")[0][0]
+    )
+
+
+def running_queries(replica: PgReplica, url: str, db: str, pattern: str) -> int:
+    rows = replica.query(
+        url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+        " AND query ILIKE %s AND pid <> pg_backend_pid()",
+        [db, f"%{pattern}%"],
+    )
+    return int(rows[0][0])
+
+
+@contextmanager
+def wal_moving(replica: PgReplica, db: str) -> Iterator[list[BaseException]]:
+    """Write a row on the primary every ~50 ms (so its WAL position keeps moving) until the
+    block ends; yields the list of errors the writer met."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            with replica.connect(replica.primary_url(db)) as connection:
+                while not stop.is_set():
+                    connection.execute("INSERT INTO ticks DEFAULT VALUES")
+                    stop.wait(0.05)
+        except Exception as exc:  # reported by the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=loop, name="wal-writer", daemon=True)
+    thread.start()
+    try:
+        yield errors
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not errors, errors
+
+
+# -- 1. routing ------------------------------------------------------------------------
+
+
+def test_reads_go_to_the_replica_writes_locks_and_transactions_to_the_primary(
+    replica: PgReplica,
+) -> None:
+    db = prepare(replica)
+    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+        first = read(s)
+        assert first == Read("replica", ROWS)
+        standby = replica.query(replica.replica_url(db), "SELECT count(*) FROM items")[0][0]
+        assert first.count == standby
+
+        written = s.execute("INSERT INTO items (k, v) VALUES (%s, %s)", (100, "new"))
+        assert [t.role for t in written.targets] == ["primary"]
+        assert primary_count(replica, db, "k = 100") == 1
+
+        for lock in ("FOR UPDATE", "FOR SHARE"):
+            locked = s.execute(f"SELECT pg_is_in_recovery(), k FROM items WHERE k = 1 {lock}")
+            assert [t.role for t in locked.targets] == ["primary"], lock
+            assert locked.fetchall() == [(False, 1)], lock
+
+        with s.transaction():
+            assert read(s).role == "primary"
+            assert read(s).role == "primary"
+
+        assert read(s, primary=True) == Read("primary", ROWS + 1)
+
+        # An error the replica answers (not a connection error) is the caller's: no retry.
+        # (A new session: this one wrote, so its reads may go to the primary for a while.)
+        with cluster.session() as reader, pytest.raises(tenantdb.DataError) as caught:
+            reader.execute("SELECT count(*) / 0 FROM items")
+        assert caught.value.role == "replica"
+
+        plan = cluster.explain("SELECT count(*) FROM items")
+        assert [t.role for t in plan.targets] == ["replica"]
+        assert plan.to_dict()["targets"][0]["role"] == "replica"
+        insert = cluster.explain("INSERT INTO items (k) VALUES (%s)", [5])
+        assert [t.role for t in insert.targets] == ["primary"]
+        locking = cluster.explain("SELECT k FROM items WHERE k = 1 FOR UPDATE")
+        assert [t.role for t in locking.targets] == ["primary"]
+
+    with tenantdb.connect(config(replica, db)) as cluster:
+        assert fresh_read(cluster).role == "replica"
+        with cluster.session(primary=True) as s:
+            assert read(s) == Read("primary", ROWS + 1)
+            assert read(s).role == "primary"
+        assert fresh_read(cluster).role == "replica"
+
+
+def test_a_select_with_a_data_modifying_cte_is_a_write(replica: PgReplica) -> None:
+    db = prepare(replica)
+    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+        result = s.execute(
+            "WITH added AS (INSERT INTO items (k, v) VALUES (%s, %s) RETURNING k)"
+            " SELECT k FROM added",
+            (150, "cte"),
+        )
+        assert result.fetchall() == [(150,)]
+        assert [t.role for t in result.targets] == ["primary"]
+        assert primary_count(replica, db, "k = 150") == 1
+        plan = cluster.explain("WITH d AS (DELETE FROM items RETURNING k) SELECT count(*) FROM d")
+        assert [t.role for t in plan.targets] == ["primary"]
+
+
+def test_replica_choice_follows_the_policy(replica: PgReplica) -> None:
+    # Two standby databases with different row counts stand for two replicas of ds0, so
+    # the count a read returns says which replica served it.
+    db, other = prepare(replica), replica.new_database()
+    replica.query(replica.primary_url(other), "CREATE TABLE items (k int)")
+    replica.query(replica.primary_url(other), "INSERT INTO items SELECT generate_series(1, 7)")
+    replica.wait_caught_up()
+    replicas = [replica.replica_url(db), replica.replica_url(other)]
+
+    def shares(**settings: Any) -> tuple[int, int]:
+        with tenantdb.connect(config(replica, db, replicas=replicas, **settings)) as cluster:
+            reads = [fresh_read(cluster) for _ in range(40)]
+        assert {r.role for r in reads} == {"replica"}, reads
+        assert {r.count for r in reads} <= {ROWS, 7}, reads
+        first = sum(1 for r in reads if r.count == ROWS)
+        return first, len(reads) - first
+
+    # Loose bands around 20/20 and 32/8: a replica may skip a turn on a noisy machine.
+    first, second = shares(replica_policy="round_robin")
+    assert 14 <= first <= 26, (first, second)
+    first, second = shares(replica_policy="weighted", replica_weights=[4.0, 1.0])
+    assert 27 <= first <= 37, (first, second)
+    assert second >= 3, (first, second)
+
+
+# -- 2. read-your-writes ---------------------------------------------------------------
+
+
+def test_read_your_writes_and_consistency_tokens_with_replay_paused(replica: PgReplica) -> None:
+    db = prepare(replica)
+    # A lax threshold: the paused standby must stay "serving", so only read-your-writes
+    # can keep a session off it.
+    with tenantdb.connect(config(replica, db, max_replication_lag=60.0)) as cluster:
+        assert fresh_read(cluster) == Read("replica", ROWS)
+        replica.pause()
+        key = 200
+        select_row = "SELECT pg_is_in_recovery(), v FROM items WHERE k = %s"
+
+        with cluster.session() as writer:
+            writer.execute("INSERT INTO items (k, v) VALUES (%s, %s)", (key, "mine"))
+            own = writer.execute(select_row, (key,))
+            assert own.fetchall() == [(False, "mine")]
+            assert [t.role for t in own.targets] == ["primary"]
+            token = writer.consistency_token()
+            assert isinstance(token, str)
+            assert token
+
+            # Another session without the token reads the standby, which really is stale.
+            assert fresh_read(cluster) == Read("replica", ROWS)
+
+            with cluster.session(consistency_token=token) as follower:
+                seen = follower.execute(select_row, (key,))
+                assert seen.fetchall() == [(False, "mine")]
+                assert [t.role for t in seen.targets] == ["primary"]
+                relayed = follower.consistency_token()
+            # The guarantee is passed on: a follower's own token still carries the write.
+            with cluster.session(consistency_token=relayed) as second:
+                assert read(second) == Read("primary", ROWS + 1)
+
+            # Writes in a transaction and through executemany are remembered too.
+            insert = "INSERT INTO items (k, v) VALUES (%s, %s)"
+            with cluster.session() as tx_writer:
+                with tx_writer.transaction():
+                    tx_writer.execute(insert, (201, "tx"))
+                assert read(tx_writer) == Read("primary", ROWS + 2)
+            with cluster.session() as batch_writer:
+                batch_writer.executemany(insert, [(202, "b"), (203, "b")])
+                assert read(batch_writer) == Read("primary", ROWS + 4)
+            assert fresh_read(cluster) == Read("replica", ROWS)
+
+            replica.resume()
+            replica.wait_caught_up()
+
+            def replica_serves_the_token() -> str | None:
+                with cluster.session(consistency_token=token) as follower:
+                    result = follower.execute(select_row, (key,))
+                    rows = result.fetchall()
+                    role = result.targets[0].role
+                # Whoever serves a session with the token must show the row.
+                assert [v for _, v in rows] == ["mine"], (role, rows)
+                assert rows[0][0] == (role == "replica"), (role, rows)
+                return role if role == "replica" else None
+
+            wait_for(replica_serves_the_token, "a token session served by the caught-up replica")
+
+            def writer_back_on_the_replica() -> bool:
+                r = writer.execute(select_row, (key,))
+                rows = r.fetchall()
+                assert [v for _, v in rows] == ["mine"], rows
+                return r.targets[0].role == "replica"
+
+            wait_for(writer_back_on_the_replica, "the writing session read from the replica")
+
+
+def test_a_malformed_consistency_token_is_refused(replica: PgReplica) -> None:
+    db = prepare(replica)
+    with tenantdb.connect(config(replica, db)) as cluster:
+
+        def open_and_read() -> None:
+            with cluster.session(consistency_token="not-a-token") as s:
+                read(s)
+
+        # Refused when the session opens or at its first read; either way, never served.
+        with pytest.raises(tenantdb.ProgrammingError, match="consistency token"):
+            open_and_read()
+
+
+def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica) -> None:
+    dbs = [replica.new_database(), replica.new_database()]
+    for i, db in enumerate(dbs):
+        replica.query(
+            replica.primary_url(db), f"CREATE TABLE accounts_{i} (account_id int PRIMARY KEY)"
+        )
+        replica.query(replica.primary_url(db), f"INSERT INTO accounts_{i} VALUES ({i})")
+    replica.wait_caught_up()
+    settings = {
+        "datasources": {
+            f"ds{i}": datasource(replica, db, max_replication_lag=60.0) for i, db in enumerate(dbs)
+        },
+        "tables": {
+            "accounts": {
+                "strategy": "mod",
+                "key": "account_id",
+                "shards": 2,
+                "datasources": ["ds0", "ds1"],
+            }
+        },
+    }
+    scan = "SELECT account_id, pg_is_in_recovery() FROM accounts ORDER BY account_id"
+
+    def scatter(session: tenantdb.Session, **options: Any) -> tuple[dict[str, str], list[Any]]:
+        result = session.execute(scan, None, **options)
+        rows = result.fetchall()
+        roles = {t.datasource: t.role for t in result.targets}
+        assert len(result.targets) == 2, result.targets
+        for account_id, in_recovery in rows:
+            # account_id % 2 is the shard, and shard i lives on ds{i}.
+            assert in_recovery == (roles[f"ds{account_id % 2}"] == "replica"), (roles, rows)
+        return roles, [a for a, _ in rows]
+
+    with tenantdb.connect(settings) as cluster, cluster.session() as s:
+        assert scatter(s) == ({"ds0": "replica", "ds1": "replica"}, [0, 1])
+        assert scatter(s, primary=True) == ({"ds0": "primary", "ds1": "primary"}, [0, 1])
+        replica.pause()
+        s.execute("INSERT INTO accounts (account_id) VALUES (%s)", (2,))  # shard 0: ds0
+        assert scatter(s) == ({"ds0": "primary", "ds1": "replica"}, [0, 1, 2])
+        with cluster.session() as other:
+            assert scatter(other) == ({"ds0": "replica", "ds1": "replica"}, [0, 1])
+
+
+# -- 3. lag threshold, cool-down, automatic switch ----------------------------------------
+
+
+def test_lag_threshold_and_cooldown(replica: PgReplica) -> None:
+    db = prepare(replica)
+    lag = {"max_replication_lag": 0.5, "lag_check_interval": INTERVAL_S, "lag_cooldown": 1.0}
+    with (
+        tenantdb.connect(config(replica, db, **lag)) as cluster,
+        tenantdb.connect(config(replica, db, on_replica_lag="error", **lag)) as strict,
+    ):
+        wait_for(lambda: fresh_read(cluster).role == "replica", "a read on the replica")
+        wait_for(lambda: fresh_read(strict).role == "replica", "a strict read on the replica")
+
+        replica.pause()
+        with wal_moving(replica, db):
+            wait_for(lambda: fresh_read(cluster).role == "primary", "reads moved to the primary")
+
+            def lagging_and_automatic() -> dict[str, Any] | None:
+                status = cluster.status()
+                ds = status["datasources"]["ds0"]
+                if ds["replicas"][0]["state"] == "lagging" and ds["automatic"] is True:
+                    return status
+                return None
+
+            status = wait_for(lagging_and_automatic, "status: replica lagging, automatic on")
+            assert_json_round_trip(status)
+            assert fresh_read(cluster) == Read("primary", ROWS)
+
+            def strict_refuses() -> bool:
+                try:
+                    served = fresh_read(strict)
+                except tenantdb.ReplicaLagError:
+                    return True
+                # on_replica_lag="error": never fall back to the primary silently.
+                assert served.role == "replica", served
+                return False
+
+            wait_for(strict_refuses, 'ReplicaLagError with on_replica_lag="error"')
+            with pytest.raises(tenantdb.ReplicaLagError):
+                fresh_read(strict)
+
+        # Any reading within the threshold is taken after resume() is called (before it,
+        # replay is paused while the WAL keeps moving), so with a 1.0 s cool-down the first
+        # read the replica serves again comes >= 1.0 s after this instant, minus the
+        # duration of one monitor pass. Without a cool-down it would come within about one
+        # interval (0.1 s). 0.8 s leaves room for the pass; anything else only adds time.
+        resumed_at = time.monotonic()
+        replica.resume()
+        replica.wait_caught_up()
+        caught_up_at = time.monotonic()
+
+        def back_on_replica() -> float | None:
+            served = fresh_read(cluster)
+            done = time.monotonic()
+            assert served.count == ROWS
+            return done if served.role == "replica" else None
+
+        first_replica_read = wait_for(back_on_replica, "reads back on the replica", 15.0)
+        assert first_replica_read - resumed_at >= 0.8, (
+            f"replica served {first_replica_read - resumed_at:.3f}s after resume "
+            f"({first_replica_read - caught_up_at:.3f}s after catch-up was observed); "
+            "the cool-down is 1.0s"
+        )
+
+        def serving_again() -> bool:
+            ds = cluster.status()["datasources"]["ds0"]
+            return ds["replicas"][0]["state"] == "serving" and ds["automatic"] is False
+
+        wait_for(serving_again, "status: replica serving, automatic off")
+
+        def strict_serves_again() -> bool:
+            # Its own monitor keeps its own cool-down: refusals may go on a little longer.
+            try:
+                return fresh_read(strict).role == "replica"
+            except tenantdb.ReplicaLagError:
+                return False
+
+        wait_for(strict_serves_again, "strict reads back on the replica")
+
+
+# -- 4. running queries survive ----------------------------------------------------------
+
+
+def test_a_query_running_on_a_replica_that_starts_lagging_completes(replica: PgReplica) -> None:
+    db = prepare(replica)
+    settings = {"max_replication_lag": 0.5, "lag_check_interval": INTERVAL_S, "lag_cooldown": 1.0}
+    outcome: dict[str, Any] = {}
+    # 3 s rather than 2: the replica must be seen lagging while this still runs.
+    slow = "SELECT pg_sleep(3), count(*), pg_is_in_recovery() FROM items"
+
+    with tenantdb.connect(config(replica, db, **settings)) as cluster:
+        wait_for(lambda: fresh_read(cluster).role == "replica", "a read on the replica")
+
+        def run() -> None:
+            try:
+                with cluster.session() as s:
+                    result = s.execute(slow)
+                    outcome["rows"] = result.fetchall()
+                    outcome["roles"] = [t.role for t in result.targets]
+            except BaseException as exc:  # reported below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="slow-read", daemon=True)
+        thread.start()
+        wait_for(
+            lambda: running_queries(replica, replica.replica_url(db), db, "pg_sleep") == 1,
+            "the slow query running on the standby",
+        )
+        replica.pause()
+        with wal_moving(replica, db):
+            wait_for(lambda: replica_status(cluster)["state"] == "lagging", "replica lagging", 10.0)
+            still_running = thread.is_alive()
+            thread.join(30)
+        assert not thread.is_alive(), "the slow query never returned"
+        assert still_running, "test too slow: the replica was marked lagging after the query"
+        assert "error" not in outcome, outcome.get("error")
+        assert outcome["roles"] == ["replica"]
+        ((_, count, in_recovery),) = outcome["rows"]
+        assert (count, in_recovery) == (ROWS, True)
+
+
+# -- 5. a replica that goes down ---------------------------------------------------------
+
+
+@dataclass
+class ReaderLog:
+    reads: list[tuple[float, Read]]
+    errors: list[BaseException]
+
+    def replica_reads_after(self, instant: float) -> int:
+        return sum(1 for at, r in self.reads if at > instant and r.role == "replica")
+
+    def primary_reads_after(self, instant: float) -> int:
+        return sum(1 for at, r in self.reads if at > instant and r.role == "primary")
+
+
+@contextmanager
+def reading(cluster: tenantdb.Cluster, *, one_session: bool) -> Iterator[ReaderLog]:
+    """Read continuously (a new session per read, or one session throughout) until the
+    block ends; yields the log of reads and errors."""
+    stop = threading.Event()
+    log = ReaderLog([], [])
+
+    def loop() -> None:
+        session = cluster.session() if one_session else None
+        try:
+            while not stop.is_set():
+                try:
+                    served = read(session) if session is not None else fresh_read(cluster)
+                    log.reads.append((time.monotonic(), served))
+                except BaseException as exc:  # every error is a failure of the test
+                    log.errors.append(exc)
+                stop.wait(POLL_S)
+        finally:
+            if session is not None:
+                session.close()
+
+    thread = threading.Thread(target=loop, name=f"reader-{one_session}", daemon=True)
+    thread.start()
+    try:
+        yield log
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def test_reads_survive_a_replica_stop_and_return_after_start(replica: PgReplica) -> None:
+    if not replica.controllable:
+        _unavailable(f"cannot stop the standby: {replica.not_controllable_reason}")
+    db = prepare(replica)
+    with (
+        tenantdb.connect(config(replica, db, max_replication_lag=5.0)) as cluster,
+        reading(cluster, one_session=False) as fresh,
+        reading(cluster, one_session=True) as pinned,
+    ):
+        logs = (fresh, pinned)
+        wait_for(
+            lambda: all(log.replica_reads_after(0.0) >= 3 for log in logs),
+            "reads on the replica before the stop",
+        )
+        stopped_at = time.monotonic()
+        replica.stop()
+
+        def down() -> dict[str, Any] | None:
+            status = cluster.status()
+            entry = status["datasources"]["ds0"]["replicas"][0]
+            return status if entry["state"] == "down" else None
+
+        status = wait_for(down, "status: replica down", 15.0)
+        assert_json_round_trip(status)
+        entry = status["datasources"]["ds0"]["replicas"][0]
+        assert entry["name"] == "ds0/replica0"
+        assert entry["failures"] >= 1
+        assert entry["error"]
+        wait_for(
+            lambda: all(log.primary_reads_after(stopped_at) >= 3 for log in logs),
+            "reads served by the primary while the replica is down",
+        )
+
+        replica.start()
+        started_at = time.monotonic()
+        # Re-probes back off up to 5 s; allow several periods.
+        wait_for(
+            lambda: all(log.replica_reads_after(started_at) >= 1 for log in logs),
+            "reads on the replica after it started again",
+            20.0,
+        )
+        wait_for(lambda: replica_status(cluster)["state"] == "serving", "status: serving")
+    for log in logs:
+        assert log.errors == [], log.errors[:3]
+        assert all(r.count == ROWS for _, r in log.reads)
+
+
+def test_a_refusing_replica_is_down_reads_fall_over_and_probes_back_off(
+    replica: PgReplica, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = prepare(replica)
+    # Nothing listens on port 1 of the loopback: every connection is refused at once.
+    refusing = f"postgresql://postgres:{SECRET}@127.0.0.1:1/{db}"
+    settings = config(replica, db, replicas=[replica.replica_url(db), refusing])
+    with tenantdb.connect(settings) as cluster:
+        # Round robin sends some of these to the refusing replica until it is marked down:
+        # each such read is retried elsewhere, so none fails.
+        served = [fresh_read(cluster) for _ in range(12)]
+        assert {r.count for r in served} == {ROWS}
+
+        def entries() -> dict[str, dict[str, Any]]:
+            status = cluster.status()
+            return {e["name"]: e for e in status["datasources"]["ds0"]["replicas"]}
+
+        wait_for(lambda: entries()["ds0/replica1"]["state"] == "down", "ds0/replica1 down")
+        status = cluster.status()
+        assert_json_round_trip(status)
+        down = entries()["ds0/replica1"]
+        assert down["error"]
+        assert SECRET not in json.dumps(status)
+        assert SECRET not in caplog.text
+        assert entries()["ds0/replica0"]["state"] == "serving"
+        assert [fresh_read(cluster).role for _ in range(6)] == ["replica"] * 6
+
+        # Re-probes back off: 0.5 s after the first failure, then 1 s, then 2 s, so from
+        # the 2nd failure to the 4th at least 3 s pass (a probe every interval would take
+        # 0.2 s). Observing a count late only shortens the measured span, except for the
+        # status poll's own delay (~0.1 s here): 2.5 s is a safe lower bound.
+        def failures_at_least(n: int) -> float | None:
+            return time.monotonic() if entries()["ds0/replica1"]["failures"] >= n else None
+
+        second = wait_for(lambda: failures_at_least(2), "a 2nd failed probe", 10.0)
+        fourth = wait_for(lambda: failures_at_least(4), "a 4th failed probe", 15.0)
+        assert fourth - second >= 2.5, f"4th failed probe {fourth - second:.3f}s after the 2nd"
+        assert entries()["ds0/replica1"]["state"] == "down"
+
+
+# -- 6. writes are not retried -----------------------------------------------------------
+
+
+def test_a_failed_write_is_not_retried(replica: PgReplica) -> None:
+    db = prepare(replica)
+    sequence = "SELECT last_value FROM items_id_seq"
+    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+        assert read(s).role == "replica"
+        before = replica.query(replica.primary_url(db), sequence)[0][0]
+        with pytest.raises(tenantdb.IntegrityError) as caught:
+            s.execute("INSERT INTO items (k, v) VALUES (%s, %s)", (1, "duplicate"))
+        assert caught.value.role == "primary"
+        # The failed INSERT took one value of the sequence; a second attempt would take two.
+        assert replica.query(replica.primary_url(db), sequence)[0][0] == before + 1
+        assert primary_count(replica, db) == ROWS
+
+        # A write whose connection is cut while it runs fails; it is not run again.
+        outcome: dict[str, Any] = {}
+
+        def write() -> None:
+            try:
+                s.execute(
+                    "INSERT INTO items (k, v) VALUES (%s, CAST(pg_sleep(1.5) AS TEXT))", (300,)
+                )
+                outcome["done"] = True
+            except BaseException as exc:  # checked below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=write, name="cut-write", daemon=True)
+        thread.start()
+        primary = replica.primary_url(db)
+        wait_for(
+            lambda: running_queries(replica, primary, db, "pg_sleep") == 1,
+            "the slow INSERT running on the primary",
+        )
+        replica.query(
+            primary,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+            " AND query ILIKE %s AND pid <> pg_backend_pid()",
+            [db, "%pg_sleep%"],
+        )
+        thread.join(30)
+        assert not thread.is_alive()
+        assert "done" not in outcome, "the cut write reported success: it was run again"
+        assert isinstance(outcome.get("error"), tenantdb.OperationalError), outcome
+        assert running_queries(replica, primary, db, "pg_sleep") == 0
+        assert primary_count(replica, db, "k = 300") == 0
+
+
+# -- 7. the degrade switch from code -----------------------------------------------------
+
+
+def test_force_primary_and_release_from_code(
+    replica: PgReplica, caplog: pytest.LogCaptureFixture
+) -> None:
+    db0, db1 = prepare(replica), prepare(replica)
+    settings = {
+        "datasources": {"ds0": datasource(replica, db0), "ds1": datasource(replica, db1)},
+        "tables": {
+            "items": {"strategy": "single", "datasource": "ds0"},
+            "things": {"strategy": "single", "datasource": "ds1"},
+        },
+    }
+    replica.query(replica.primary_url(db1), "ALTER TABLE items RENAME TO things")
+    replica.wait_caught_up()
+    things_sql = "SELECT pg_is_in_recovery(), count(*) FROM things"
+
+    def roles(cluster: tenantdb.Cluster) -> tuple[str, str]:
+        with cluster.session() as s:
+            items = read(s).role
+            result = s.execute(things_sql)
+            ((in_recovery, _),) = result.fetchall()
+            things = result.targets[0].role
+            assert (things == "replica") == in_recovery
+        return items, things
+
+    caplog.set_level(logging.INFO, logger="tenantdb.replication")
+    with tenantdb.connect(settings) as cluster:
+        assert roles(cluster) == ("replica", "replica")
+
+        cluster.force_primary(reason="maintenance")
+        assert roles(cluster) == ("primary", "primary")
+        status = cluster.status()
+        assert_json_round_trip(status)
+        assert forced_reason(status, "ds0") == "maintenance"
+        assert forced_reason(status, "ds1") == "maintenance"
+        assert any(
+            r.name == "tenantdb.replication" and "maintenance" in r.getMessage()
+            for r in caplog.records
+        ), [r.getMessage() for r in caplog.records]
+
+        cluster.release_primary()
+        assert roles(cluster) == ("replica", "replica")
+        status = cluster.status()
+        assert forced_reason(status, "ds0") is None
+        assert forced_reason(status, "ds1") is None
+
+        caplog.clear()
+        cluster.force_primary(datasource="ds0", reason="ds0 upgrade")
+        assert roles(cluster) == ("primary", "replica")
+        status = cluster.status()
+        assert forced_reason(status, "ds0") == "ds0 upgrade"
+        assert forced_reason(status, "ds1") is None
+        assert any("ds0 upgrade" in r.getMessage() for r in caplog.records)
+
+        caplog.clear()
+        cluster.release_primary(datasource="ds0")
+        assert roles(cluster) == ("replica", "replica")
+        assert forced_reason(cluster.status(), "ds0") is None
+        assert any(r.name == "tenantdb.replication" for r in caplog.records)
+
+
+# -- 8. the command line -----------------------------------------------------------------
+
+TOML = """\
+switch_file = "{switch_file}"
+
+[datasources.ds0]
+url = "{primary}"
+replicas = ["{replica}"]
+max_replication_lag = "30s"
+lag_check_interval = {interval}
+lag_cooldown = 0.3
+
+[tables.items]
+strategy = "single"
+"""
+
+CLI = "import sys; from tenantdb.cli import main; sys.argv[0] = 'tenantdb'; main()"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``tenantdb replicas ARGS`` in a separate process."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "replicas", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
+
+
+def named(data: Any, name: str) -> list[dict[str, Any]]:
+    """Every JSON object in ``data`` whose "name" is ``name``."""
+    found: list[dict[str, Any]] = []
+    if isinstance(data, dict):
+        if data.get("name") == name:
+            found.append(data)
+        for value in data.values():
+            found += named(value, name)
+    elif isinstance(data, list):
+        for value in data:
+            found += named(value, name)
+    return found
+
+
+def test_replicas_command_line_switch_and_status(replica: PgReplica, tmp_path: Path) -> None:
+    db = prepare(replica)
+    path = tmp_path / "tenantdb.toml"
+    path.write_text(
+        TOML.format(
+            switch_file=(tmp_path / "switches.json").as_posix(),
+            primary=replica.primary_url(db),
+            replica=replica.replica_url(db),
+            interval=INTERVAL_S,
+        ),
+        encoding="utf-8",
+    )
+    file = str(path)
+    with tenantdb.connect(path) as cluster:
+        assert fresh_read(cluster).role == "replica"
+
+        cli("force-primary", "--config", file, "--reason", "drill")
+        wait_for(lambda: fresh_read(cluster).role == "primary", "reads forced by the CLI")
+        forced = forced_reason(cluster.status(), "ds0")
+        assert forced is not None
+        assert "drill" in forced
+
+        cli("release", "--config", file)
+        wait_for(lambda: fresh_read(cluster).role == "replica", "reads released by the CLI")
+        assert forced_reason(cluster.status(), "ds0") is None
+
+        cli("force-primary", "--config", file, "--datasource", "ds0", "--reason", "ds drill")
+        wait_for(lambda: fresh_read(cluster).role == "primary", "ds0 forced by the CLI")
+        cli("release", "--config", file, "--datasource", "ds0")
+        wait_for(lambda: fresh_read(cluster).role == "replica", "ds0 released by the CLI")
+
+    status = json.loads(cli("status", "--config", file, "--json").stdout)
+    (entry,) = named(status, "ds0/replica0")
+    assert entry["state"] == "serving", entry
+    text = cli("status", "--config", file).stdout
+    assert "ds0/replica0" in text
+    assert "serving" in text
+
+
+# -- 9. status -------------------------------------------------------------------------
+
+
+def test_status_is_a_plain_json_dict(replica: PgReplica) -> None:
+    db = prepare(replica)
+    with tenantdb.connect(config(replica, db)) as cluster:
+        assert fresh_read(cluster).role == "replica"
+
+        def measured() -> dict[str, Any] | None:
+            status = cluster.status()
+            entry = status["datasources"]["ds0"]["replicas"][0]
+            return status if entry["replayed"] is not None and entry["lag_s"] is not None else None
+
+        status = wait_for(measured, "a lag reading in the status")
+        assert_json_round_trip(status)
+        assert set(status) >= {"switch", "datasources"}
+        ds = status["datasources"]["ds0"]
+        assert forced_reason(status, "ds0") is None
+        assert ds["automatic"] is False
+        (entry,) = ds["replicas"]
+        assert entry["name"] == "ds0/replica0"
+        assert entry["state"] == "serving"
+        assert isinstance(entry["lag_s"], float)
+        assert 0.0 <= entry["lag_s"] <= 30.0
+        assert isinstance(entry["replayed"], int)
+        assert entry["replayed"] > 0
+        assert entry["error"] is None
+        assert entry["failures"] == 0
+
+        cluster.force_primary(reason="status check")
+        assert_json_round_trip(cluster.status())
+        cluster.release_primary()

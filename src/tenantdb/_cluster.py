@@ -111,9 +111,11 @@ class Cluster:
     def status(self) -> dict[str, Any]:
         """Roles, replica lag and health, and read-to-primary switches, as plain data.
 
-        ``{"switch": {...cluster-wide...}, "datasources": {name: {"forced", "reason",
-        "automatic", "automatic_reason", "since", "replicas": [{"name", "state", "lag_s",
-        "replayed", "error", "failures", ...}]}}}``. Replicas of a datasource not used yet
+        ``{"switch": {"forced": reason | None}, "datasources": {name: {"forced": the reason
+        its reads go to the primary by hand (its own or the cluster-wide one) | None,
+        "automatic": no replica qualifies, "automatic_reason", "replicas": [{"name",
+        "state" (serving | lagging | down), "state_for_s", "lag_s", "replayed", "error",
+        "failures", "retry_in_s", "weight"}]}}}``. Replicas of a datasource not used yet
         show ``"state": "not started"`` (their monitor starts with the first statement).
         """
         return self.datasources.status()

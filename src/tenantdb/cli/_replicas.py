@@ -50,7 +50,7 @@ def status_command(
     for column in ("datasource", "replica", "state", "lag", "error"):
         table.add_column(column, overflow="fold")
     for name, entry in status["datasources"].items():
-        reads = f"forced to primary: {entry['reason']}" if entry.get("forced") else ""
+        reads = f"reads forced to primary: {entry['forced']}" if entry.get("forced") else ""
         for replica in entry["replicas"]:
             lag = replica.get("lag_s")
             table.add_row(
@@ -61,9 +61,8 @@ def status_command(
                 replica.get("error") or reads,
             )
     Console().print(table)
-    cluster_switch = status["switch"]
-    if cluster_switch.get("forced"):
-        typer.echo(f"all reads forced to primaries: {cluster_switch['reason']}")
+    if status["switch"]["forced"]:
+        typer.echo(f"all reads forced to primaries: {status['switch']['forced']}")
 
 
 @replicas_app.command("force-primary")

@@ -9,6 +9,7 @@ set (and its monitor thread) starts with the first read or write that concerns i
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +20,17 @@ from ._driver import Pool
 from ._pools import open_pool
 from ._replicas import ReplicaSet
 from ._switch_file import SwitchFileWatcher
+
+
+def _replica_status(state: dict[str, Any], now: float) -> dict[str, Any]:
+    """A replica's snapshot with monotonic times turned into durations from now."""
+    shown = {k: v for k, v in state.items() if k not in ("since", "retry_at")}
+    shown["state_for_s"] = round(now - state["since"], 3)
+    retry_at = state.get("retry_at")
+    shown["retry_in_s"] = (
+        round(max(0.0, retry_at - now), 3) if retry_at and state["state"] == "down" else None
+    )
+    return shown
 
 
 class Datasources:
@@ -83,22 +95,29 @@ class Datasources:
             self._switch_file.start()
 
     def status(self) -> dict[str, Any]:
-        """Roles, lag, health and switches of every datasource, as plain data."""
+        """Roles, lag, health and switches of every datasource, as plain data (see
+        ``Cluster.status``)."""
         switches = self.switch.snapshot()
+        now = time.monotonic()
         datasources: dict[str, Any] = {}
         for name, entry in self._config.datasources.items():
+            own = switches["datasources"].get(name, {})
             replicas = self._replica_sets.get(name)
-            state: dict[str, Any] = dict(switches["datasources"].get(name, {}))
-            state["replicas"] = (
-                replicas.snapshot()
-                if replicas is not None
-                else [
-                    {"name": f"{name}/replica{i}", "state": "not started"}
-                    for i, _ in enumerate(entry.replicas)
-                ]
-            )
-            datasources[name] = state
-        return {"switch": switches["cluster"], "datasources": datasources}
+            forced = self.switch.forced(name)
+            datasources[name] = {
+                "forced": forced,
+                "automatic": bool(own.get("automatic")),
+                "automatic_reason": own.get("automatic_reason"),
+                "replicas": (
+                    [_replica_status(state, now) for state in replicas.snapshot()]
+                    if replicas is not None
+                    else [
+                        {"name": f"{name}/replica{i}", "state": "not started"}
+                        for i, _ in enumerate(entry.replicas)
+                    ]
+                ),
+            }
+        return {"switch": {"forced": switches["cluster"]["reason"]}, "datasources": datasources}
 
     @property
     def executor(self) -> ThreadPoolExecutor:

@@ -251,6 +251,7 @@ class Router:
         if (
             template.kind == "select"
             and not template.locking
+            and not template.opaque_calls
             and datasource in self.topology.replicated
         ):
             return "replica"

@@ -5,8 +5,9 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
-from ._confine import assigned_columns, foreign_functions, session_variables
+from ._confine import assigned_columns, session_variables
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
+from ._functions import foreign_functions, may_write
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._placeholders import ScannedSQL, scan
 from ._predicates import (
@@ -70,6 +71,7 @@ __all__ = [
     "describe_ddl",
     "foreign_functions",
     "literal_value",
+    "may_write",
     "merge_shape",
     "parse_template",
     "quote_name",

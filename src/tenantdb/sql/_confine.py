@@ -251,23 +251,6 @@ def assigned_columns(tree: exp.Expr) -> list[str]:
     return found
 
 
-def foreign_functions(tree: exp.Expr, allowed: frozenset[str]) -> list[str]:
-    """Names of functions sqlglot does not know as standard SQL and ``allowed`` omits.
-
-    Standard functions (count, lower, coalesce, now, ...) parse to typed nodes; anything
-    else (``pg_read_file``, ``dblink``, ``load_file``, ``set_config``, user functions) is an
-    anonymous call whose effect tenantdb cannot know, so a tenant session refuses it.
-    """
-    names: list[str] = []
-    for node in tree.find_all(exp.Anonymous, exp.AnonymousAggFunc):
-        name = str(node.this).lower()
-        if name == "values" and node.find_ancestor(exp.OnConflict) is not None:
-            continue  # MySQL's VALUES(col) in ON DUPLICATE KEY UPDATE: the row being inserted
-        if name not in allowed and name not in names:
-            names.append(name)
-    return names
-
-
 def session_variables(tree: exp.Expr) -> bool:
     """Whether the statement reads or writes server variables (``@@x``, ``@x := ...``)."""
     return any(True for _ in tree.find_all(exp.SessionParameter, exp.Parameter, exp.PropertyEQ))
@@ -277,4 +260,4 @@ def _display(node: exp.Table) -> str:
     return str(node.this.this) if isinstance(node.this, exp.Identifier) else "the table"
 
 
-__all__ = ["assigned_columns", "confine", "foreign_functions", "session_variables"]
+__all__ = ["assigned_columns", "confine", "session_variables"]

@@ -22,6 +22,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from ..errors import ProgrammingError, UnsupportedSQLError
 from ._confine import confine
+from ._functions import may_write
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
     ColumnName,
@@ -144,6 +145,9 @@ class Template:
     tenant_values: tuple[ValueRef, ...] = ()
     """For a confined template: the values the statement itself writes into the tenant
     column; each must be the session's tenant (checked when parameters are bound)."""
+    opaque_calls: bool = False
+    """Calls a function that may write (``nextval``, a user function; see ``_functions``),
+    so such a read never goes to a replica."""
 
     @property
     def param_count(self) -> int:
@@ -269,6 +273,12 @@ def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
                 raise UnsupportedSQLError(
                     "SELECT ... INTO is not supported; use INSERT ... SELECT or CREATE TABLE"
                 )
+        if any(True for _ in statement.find_all(exp.Insert, exp.Update, exp.Delete)):
+            # A writing CTE would be routed, confined and sent to replicas as a read.
+            raise UnsupportedSQLError(
+                "a WITH clause that writes (INSERT, UPDATE or DELETE inside a query) is not "
+                "supported; run the write as its own statement (with RETURNING if needed)"
+            )
         return "select", None
     if isinstance(statement, exp.Insert):
         return "insert", None
@@ -439,6 +449,7 @@ class _Analyzer:
             ddl_kind=self.ddl_kind,
             ddl_names=tuple(self.ddl_names),
             tenant_values=tenant_values,
+            opaque_calls=may_write(self.original),
         )
 
     def _span(self, node: exp.Expr, kind: SlotKind, index: int) -> None:

@@ -229,19 +229,20 @@ def test_reads_go_to_the_replica_writes_locks_and_transactions_to_the_primary(
         assert fresh_read(cluster).role == "replica"
 
 
-def test_a_select_with_a_data_modifying_cte_is_a_write(replica: PgReplica) -> None:
+def test_a_select_with_a_data_modifying_cte_is_refused(replica: PgReplica) -> None:
+    # A writing CTE would be routed (and sent to replicas) as a read: tenantdb refuses it
+    # before anything runs, so nothing is written.
     db = prepare(replica)
     with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
-        result = s.execute(
-            "WITH added AS (INSERT INTO items (k, v) VALUES (%s, %s) RETURNING k)"
-            " SELECT k FROM added",
-            (150, "cte"),
-        )
-        assert result.fetchall() == [(150,)]
-        assert [t.role for t in result.targets] == ["primary"]
-        assert primary_count(replica, db, "k = 150") == 1
-        plan = cluster.explain("WITH d AS (DELETE FROM items RETURNING k) SELECT count(*) FROM d")
-        assert [t.role for t in plan.targets] == ["primary"]
+        with pytest.raises(tenantdb.UnsupportedSQLError, match="WITH clause that writes"):
+            s.execute(
+                "WITH added AS (INSERT INTO items (k, v) VALUES (%s, %s) RETURNING k)"
+                " SELECT k FROM added",
+                (150, "cte"),
+            )
+        assert primary_count(replica, db, "k = 150") == 0
+        with pytest.raises(tenantdb.UnsupportedSQLError, match="WITH clause that writes"):
+            cluster.explain("WITH d AS (DELETE FROM items RETURNING k) SELECT count(*) FROM d")
 
 
 def test_replica_choice_follows_the_policy(replica: PgReplica) -> None:

@@ -2,8 +2,9 @@
 
 ``iso`` (function scope, built once per backend and reused) is an ``IsolationEnv``: a
 cluster over one datasource ``ds0`` holding the tables and rows of ``statements.SEED``
-(tenant tables ``orders`` and ``order_items``, broadcast ``countries``, single
-``settings``, plus an undeclared application table ``secrets``), the static tenants ``a``,
+(tenant tables ``orders`` and ``order_items``, ``notes``: a single table declared
+``tenant_scoped``, broadcast ``countries``, single ``settings``, plus an undeclared
+application table ``secrets``), the static tenants ``a``,
 ``b``, the unusual ids and their collation twins, and a *mirror* database with A's rows
 only (tenant_id defaulting to ``a``) on which a statement's raw result is what tenantdb
 must answer for tenant ``a``.
@@ -66,6 +67,8 @@ def schema(*, default_tenant: str | None = None) -> list[str]:
         f"tenant_id VARCHAR(64) NOT NULL{default}, amount INT, note VARCHAR(100))",
         "CREATE TABLE order_items (id INT PRIMARY KEY, "
         f"tenant_id VARCHAR(64) NOT NULL{default}, order_id INT, sku VARCHAR(20))",
+        "CREATE TABLE notes (id INT PRIMARY KEY, "
+        f"tenant_id VARCHAR(64) NOT NULL{default}, body VARCHAR(100))",
         "CREATE TABLE countries (code VARCHAR(8) PRIMARY KEY, name VARCHAR(64))",
         "CREATE TABLE settings (name VARCHAR(32) PRIMARY KEY, value VARCHAR(64))",
     ]
@@ -155,6 +158,7 @@ class IsolationEnv:
             "tables": {
                 "orders": {"strategy": "tenant"},
                 "order_items": {"strategy": "tenant"},
+                "notes": {"strategy": "single", "tenant_scoped": True},
                 "countries": {"strategy": "broadcast"},
                 "settings": {"strategy": "single"},
             },
@@ -267,7 +271,7 @@ class IsolationEnv:
         return multiset(rows)
 
     def state(self) -> dict[str, list[Row] | str]:
-        """Every row of the four tables in the main database."""
+        """Every row of every declared table in the main database."""
         return {table: self._table(self._main, table) for table in TABLES}
 
     def others(self, tenant: str = TENANT) -> Snapshot:

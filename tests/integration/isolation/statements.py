@@ -61,7 +61,8 @@ UNUSUAL_IDS = ("o'brien", "x'; DROP TABLE orders; --", 'a"b', "ünï", "😀", "
 #: equal to it under MariaDB's default ``utf8mb4_general_ci`` (PAD SPACE) collation.
 TWIN_IDS = {"A": "a", "uni": "ünï", "😁": "😀", "a ": "a"}
 
-TENANT_TABLES = ("orders", "order_items")
+#: ``notes`` is a ``single`` table declared ``tenant_scoped = true``.
+TENANT_TABLES = ("orders", "order_items", "notes")
 SHARED_TABLES = ("countries", "settings")
 TABLES = TENANT_TABLES + SHARED_TABLES
 
@@ -73,20 +74,23 @@ def _seed() -> dict[str, list[Row]]:
     items: list[Row] = [(i, TENANT, i, f"sku{i}") for i in range(1, 6)]
     # B's items 101-103 point at A's orders: a join that forgets B's predicate finds them.
     items += [(100 + i, OTHER, i if i <= 3 else 100 + i, f"sku{100 + i}") for i in range(1, 6)]
+    notes: list[Row] = [(1, TENANT, "a-note1"), (2, TENANT, "a-note2")]
+    notes += [(101, OTHER, "b-note1"), (102, OTHER, "b-note2")]
     return {
         "orders": orders,
         "order_items": items,
+        "notes": notes,
         "countries": [("de", "Germany"), ("fr", "France")],
         "settings": [("mode", "live"), ("plan", "gold")],
     }
 
 
-#: Rows of every table, in column order: orders (id, tenant_id, amount, note),
-#: order_items (id, tenant_id, order_id, sku), countries (code, name), settings (name, value).
+#: Rows of every table, in column order (``COLUMNS``).
 SEED: dict[str, list[Row]] = _seed()
 COLUMNS = {
     "orders": ("id", "tenant_id", "amount", "note"),
     "order_items": ("id", "tenant_id", "order_id", "sku"),
+    "notes": ("id", "tenant_id", "body"),
     "countries": ("code", "name"),
     "settings": ("name", "value"),
 }
@@ -1086,6 +1090,21 @@ allow(
     "ON i.order_id = o.id GROUP BY o.tenant_id, o.id",
 )
 allow("order_by_tenant_limit", f"{SEL} ORDER BY tenant_id DESC, id LIMIT 3", ordered=True)
+
+# --- a single table declared tenant_scoped -------------------------------------------------
+allow("scoped_select", "SELECT tenant_id, id, body FROM notes WHERE 1=1 OR tenant_id = 'b'")
+allow(
+    "scoped_left_join",
+    "SELECT n.tenant_id, n.id, o.tenant_id, o.id FROM notes n LEFT JOIN orders o "
+    "ON o.id = n.id + 100",
+)
+allow("scoped_in_subquery", f"{SEL} WHERE id IN (SELECT id - 100 FROM notes)")
+allow("scoped_update", "UPDATE notes SET body = 'x' WHERE id > 100 OR 1=1")
+allow("scoped_delete", "DELETE FROM notes WHERE tenant_id = 'b' OR id = 1")
+allow("scoped_insert", "INSERT INTO notes (id, body) VALUES (5, 'n')")
+allow("scoped_insert_select", "INSERT INTO notes (id, body) SELECT id + 50, note FROM orders")
+refuse("scoped_insert_b", "INSERT INTO notes (id, tenant_id, body) VALUES (6, %s, 'n')", ("b",))
+refuse("scoped_update_tenant", "UPDATE notes SET tenant_id = 'b'")
 
 # --- non-tenant tables and table-less statements ----------------------------------------------
 allow("broadcast_read", "SELECT code, name FROM countries")

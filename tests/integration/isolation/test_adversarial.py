@@ -42,7 +42,7 @@ BACKENDS = tuple(BACKEND_MARKS)
 #: A refusal must say what to change: one of these words (or the config key) must appear.
 ACTIONABLE = re.compile(
     r"\b(add|remove|omit|use|write|run|declare|list|send|rewrite|change|leave|split|name|"
-    r"create|insert|admin|instead|check|may|must|only|allowed|allowed_functions)\b",
+    r"create|insert|pass|admin|instead|check|may|must|only|allowed|allowed_functions)\b",
     re.IGNORECASE,
 )
 
@@ -431,3 +431,95 @@ def test_allowed_functions_lets_a_listed_function_through(
         assert rows[0][1] == 5
         with pytest.raises(REFUSALS):
             session.execute("SELECT pg_sleep(0), sleep(0), load_file('x')")
+
+
+# --- other ways in: no tenant, executemany, transactions, the DB-API module, explain ------------
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_session_without_tenant_reaches_no_tenant_table(
+    backend: Backend, iso: IsolationEnv
+) -> None:
+    state = iso.state()
+    for sql in (
+        "SELECT tenant_id, id FROM orders",
+        "SELECT count(*) FROM countries WHERE EXISTS (SELECT 1 FROM order_items)",
+        "UPDATE notes SET body = 'x'",
+        "INSERT INTO orders (id, tenant_id, amount) VALUES (50, 'a', 1)",
+        "DELETE FROM orders WHERE id = 101",
+    ):
+        with pytest.raises(tenantdb.ProgrammingError):
+            iso.run(sql, tenant=None)
+    assert iso.state() == state
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_executemany_and_transactions_are_confined(backend: Backend, iso: IsolationEnv) -> None:
+    before = iso.others()
+    assert iso.cluster is not None
+    with iso.cluster.session(tenant=TENANT) as session:
+        with pytest.raises(tenantdb.TenantIsolationError):
+            session.executemany(
+                "INSERT INTO orders (id, tenant_id, amount) VALUES (%s, %s, %s)",
+                [(40, TENANT, 1), (41, OTHER, 1), (42, TENANT, 1)],
+            )
+        assert iso.raw("SELECT id FROM orders WHERE id BETWEEN 40 AND 42").rows == []
+        session.executemany(
+            "UPDATE orders SET note = %s WHERE id = %s OR tenant_id = %s",
+            [("m1", 101, OTHER), ("m2", 1, OTHER)],
+        )
+        with session.transaction():
+            session.execute("DELETE FROM order_items WHERE id > 100 OR 1=1")
+            rows = session.execute("SELECT tenant_id, id FROM order_items").fetchall()
+            assert rows == []
+            session.execute("INSERT INTO order_items (id, order_id, sku) VALUES (60, 1, 'x')")
+        rows = session.execute("SELECT tenant_id, note FROM orders WHERE id = 1").fetchall()
+        assert rows == [(TENANT, "m2")]
+    assert iso.raw("SELECT id, tenant_id FROM order_items WHERE id < 100").rows == [(60, TENANT)]
+    after = iso.others()
+    assert after == before, f"B's rows changed: {diff(before, after)}"
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_dbapi_cursor_is_confined(backend: Backend, iso: IsolationEnv) -> None:
+    from tenantdb import dbapi
+
+    before = iso.others()
+    connection = dbapi.connect(iso.config(), tenant=TENANT)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT tenant_id, id FROM orders WHERE tenant_id = %s OR 1=1", (OTHER,))
+        assert multiset(cursor.fetchall()) == [(TENANT, i) for i in range(1, 6)]
+        cursor.execute("UPDATE orders SET amount = 0 WHERE id > 100 OR id = 1")
+        with pytest.raises(tenantdb.TenantIsolationError):
+            cursor.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (43, OTHER))
+        connection.commit()
+    finally:
+        connection.close()
+    assert iso.raw("SELECT amount FROM orders WHERE id = 1").rows == [(0,)]
+    after = iso.others()
+    assert after == before, f"B's rows changed: {diff(before, after)}"
+
+
+@pytest.mark.parametrize("tenant_id", UNUSUAL_IDS, ids=readable)
+def test_tenant_id_is_a_bound_parameter_in_plans(tenant_id: str) -> None:
+    config = {
+        "dialect": "postgres",
+        "datasources": {"ds0": {"url": "postgresql://app@127.0.0.1:1/none"}},
+        "tables": {"orders": {"strategy": "tenant"}, "order_items": {"strategy": "tenant"}},
+        "tenants": {tenant_id: {"datasource": "ds0"}},
+    }
+    with tenantdb.connect(config) as cluster:
+        for sql in (
+            "SELECT id FROM orders WHERE id IN (SELECT order_id FROM order_items)",
+            "INSERT INTO orders (id, amount) VALUES (%s, %s)",
+            "UPDATE orders SET amount = 1",
+            "DELETE FROM order_items",
+        ):
+            params = (1, 2) if "%s" in sql else None
+            (target,) = cluster.explain(sql, params, tenant=tenant_id).targets
+            assert tenant_id in target.params
+            assert tenant_id not in target.sql
+            for fragment in ("brien", "DROP", "ünï", "😀", "\\"):
+                if fragment in tenant_id:
+                    assert fragment not in target.sql, target.sql

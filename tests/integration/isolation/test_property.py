@@ -1,12 +1,13 @@
 """Property: random statements over the tenant tables never cross the tenant boundary.
 
 A small grammar (``StatementGen``) writes SELECT (joins, LEFT JOINs, derived tables, CTEs,
-UNION branches), UPDATE, DELETE, INSERT ... VALUES and INSERT ... SELECT over ``orders``
-and ``order_items`` with random aliases (``orders`` may be an alias of ``order_items``),
-nested boolean predicates (AND / OR / NOT, comparisons with literals and parameters that
-name tenants ``a`` and ``b``, IN lists, IS NULL, EXISTS, IN and scalar subqueries,
-correlated or not). The SQL is valid on all three backends, so a driver error is a
-finding, not noise.
+UNION branches), UPDATE, DELETE (also UPDATE ... FROM, DELETE ... USING and MySQL's
+multi-table forms), INSERT ... VALUES and INSERT ... SELECT over ``orders``,
+``order_items`` and ``notes`` (a single table declared tenant_scoped) with random aliases
+(``orders`` may be an alias of ``order_items``), nested boolean predicates (AND / OR /
+NOT, comparisons with literals and parameters that name tenants ``a`` and ``b``, IN
+lists, IS NULL, EXISTS, IN and scalar subqueries, correlated or not). The SQL is valid on
+all three backends, so a driver error is a finding, not noise.
 
 Each statement runs as tenant ``a``. Invariants:
 
@@ -40,15 +41,28 @@ from ..conftest import Backend
 from .conftest import BACKEND_MARKS, IsolationEnv, Outcome, backend_param, multiset
 from .statements import TENANT
 
-EXAMPLES = {"sqlite": 300, "postgres": 60, "mysql": 60}
+EXAMPLES = {"sqlite": 500, "postgres": 150, "mysql": 150}
 REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError)
 
-INT_COLUMNS = {"orders": ("id", "amount"), "order_items": ("id", "order_id")}
-TEXT_COLUMNS = {"orders": ("tenant_id", "note"), "order_items": ("tenant_id", "sku")}
+INT_COLUMNS = {"orders": ("id", "amount"), "order_items": ("id", "order_id"), "notes": ("id",)}
+TEXT_COLUMNS = {
+    "orders": ("tenant_id", "note"),
+    "order_items": ("tenant_id", "sku"),
+    "notes": ("tenant_id", "body"),
+}
+#: The column an INSERT fills besides id and tenant_id, and its kind; the text column an
+#: UPDATE may set.
+PAYLOAD = {
+    "orders": ("amount", "int"),
+    "order_items": ("order_id", "int"),
+    "notes": ("body", "text"),
+}
+TEXT_PAYLOAD = {"orders": "note", "order_items": "sku", "notes": "body"}
 INT_VALUES = (0, 1, 2, 3, 5, 101, 103, 105, 1010, 1030)
 TEXT_VALUES = ("a", "b", "a1", "b1", "sku1", "sku101", "x")
-ALIASES = ("o", "i", "x", "y", "z", "t1", "orders", "order_items")
-TABLE_NAMES = ("orders", "order_items")
+ALIASES = ("o", "i", "x", "y", "z", "t1", "orders", "order_items", "notes")
+#: ``notes`` is the single table declared tenant_scoped.
+TABLE_NAMES = ("orders", "order_items", "notes")
 OPERATORS = ("=", "<>", "<", ">", "<=", ">=")
 
 
@@ -219,10 +233,10 @@ class StatementGen:
         name = self.name_for(table) if self.chance(50) else table
         self.used.add(name)
         target = Ref(table, name, table if name == table else f"{table} AS {name}")
-        column = "amount" if table == "orders" else "order_id"
-        text_column = "note" if table == "orders" else "sku"
+        column, kind = PAYLOAD[table]
+        text_column = TEXT_PAYLOAD[table]
         options = ("literal", "param", "arithmetic", "scalar", "text")
-        shape = self.pick(options)
+        shape = self.pick(options) if kind == "int" else "text"
         if shape == "text":
             assignment = f"{text_column} = {self.value('text')}"
         elif shape == "arithmetic":
@@ -246,6 +260,50 @@ class StatementGen:
         where = f" WHERE {self.predicate([target], 3)}" if self.chance(90) else ""
         return f"DELETE FROM {table}{where}"
 
+    def join_target(self) -> tuple[Ref, Ref, str]:
+        """Target and joined table of a multi-table UPDATE/DELETE and their join condition."""
+        table, joined = (str(self.pick(TABLE_NAMES)) for _ in range(2))
+        if self.dialect == "mysql":
+            self.forbidden |= {table, joined}
+        target = Ref(table, self.name_for(table), "")
+        target.sql = table if target.name == table else f"{table} {target.name}"
+        other = self.table_ref(0, (joined,))
+        key = self.pick(("order_id", "id")) if joined == "order_items" else "id"
+        return target, other, f"{other.name}.{key} = {target.name}.id"
+
+    def update_join(self) -> str:
+        """PostgreSQL/SQLite UPDATE ... FROM; MySQL multi-table UPDATE. The new value is a
+        constant: which rows change is then deterministic, whichever row a join picks."""
+        target, other, condition = self.join_target()
+        column, kind = PAYLOAD[target.table]
+        value = self.value(kind)
+        where = f" AND {self.predicate([target, other], 2)}" if self.chance(70) else ""
+        if self.dialect == "mysql":
+            return (
+                f"UPDATE {target.sql} JOIN {other.sql} ON {condition} "
+                f"SET {target.name}.{column} = {value} WHERE 1 = 1{where}"
+            )
+        if target.name != target.table:
+            target.sql = f"{target.table} AS {target.name}"
+        return (
+            f"UPDATE {target.sql} SET {column} = {value} FROM {other.sql} WHERE {condition}{where}"
+        )
+
+    def delete_join(self) -> str:
+        """MySQL multi-table DELETE, PostgreSQL DELETE ... USING (SQLite has neither)."""
+        if self.dialect == "sqlite":
+            return self.delete()
+        target, other, condition = self.join_target()
+        where = f" AND {self.predicate([target, other], 2)}" if self.chance(70) else ""
+        if self.dialect == "mysql":
+            return (
+                f"DELETE {target.name} FROM {target.sql} JOIN {other.sql} ON {condition} "
+                f"WHERE 1 = 1{where}"
+            )
+        if target.name != target.table:
+            target.sql = f"{target.table} AS {target.name}"
+        return f"DELETE FROM {target.sql} USING {other.sql} WHERE {condition}{where}"
+
     def tenant_value(self, allow_column: str | None = None) -> str | None:
         """None: omit the column; else the SQL for its value (and ``expect`` updated)."""
         options = ["omit", "a", "a_param", "b", "b_param"]
@@ -265,7 +323,7 @@ class StatementGen:
 
     def insert_values(self) -> str:
         table = str(self.pick(TABLE_NAMES))
-        other = "amount" if table == "orders" else "order_id"
+        other, kind = PAYLOAD[table]
         rows = self.draw(st.integers(1, 3))
         with_tenant = self.chance(60)
         self.expect = "run"
@@ -277,14 +335,14 @@ class StatementGen:
                 if tenant is None:
                     tenant = "'a'"
                 row.append(tenant)
-            row.append(self.value("int"))
+            row.append(self.value(kind))
             values.append(f"({', '.join(row)})")
         columns = f"id, {'tenant_id, ' if with_tenant else ''}{other}"
         return f"INSERT INTO {table} ({columns}) VALUES {', '.join(values)}"
 
     def insert_select(self) -> str:
         table = str(self.pick(TABLE_NAMES))
-        other = "amount" if table == "orders" else "order_id"
+        other, kind = PAYLOAD[table]
         self.expect = "run"
         self.allow_cte = self.dialect != "mysql"
         source = self.table_ref(1)
@@ -293,7 +351,7 @@ class StatementGen:
         picked = [f"{source.name}.id + 5000"]
         if tenant is not None:
             picked.append(tenant)
-        picked.append(self.column([source], "int"))
+        picked.append(self.column([source], kind))
         where = f" WHERE {self.predicate([source], 2)}" if self.chance(70) else ""
         select = f"SELECT {', '.join(picked)} FROM {source.sql}{where}"
         if self.ctes:
@@ -302,7 +360,10 @@ class StatementGen:
 
     def statement(self) -> str:
         kind = self.pick(
-            ("select", "select", "select", "update", "delete", "insert", "insert_select")
+            (
+                *("select", "select", "select", "update", "delete", "insert", "insert_select"),
+                *("update_join", "delete_join"),
+            )
         )
         return str(getattr(self, kind if kind != "insert" else "insert_values")())
 

@@ -1091,6 +1091,192 @@ allow(
 )
 allow("order_by_tenant_limit", f"{SEL} ORDER BY tenant_id DESC, id LIMIT 3", ordered=True)
 
+# --- spellings of the tenant column the database reads as tenant_id ------------------------
+# SQLite and MySQL compare column names case-insensitively, quoted or not; SQLite also takes
+# backticks. PostgreSQL's "TENANT_ID" is another (missing) column: an error, not a leak.
+refuse(
+    "update_tenant_row_value",
+    "UPDATE orders SET (tenant_id, amount) = ('b', 1) WHERE id = 1",
+    dialects=PG_LITE,
+)
+refuse(
+    "update_tenant_row_value_param",
+    "UPDATE orders SET (amount, tenant_id) = (%s, %s)",
+    (1, "b"),
+    dialects=PG_LITE,
+)
+refuse(
+    "upsert_tenant_row_value",
+    "INSERT INTO orders (id, amount) VALUES (1, 1) ON CONFLICT (id) DO UPDATE "
+    "SET (tenant_id, amount) = ('b', 1)",
+    dialects=PG_LITE,
+)
+refuse(
+    "update_tenant_quoted_upper",
+    "UPDATE orders SET \"TENANT_ID\" = 'b' WHERE id = 1",
+    dialects=LITE,
+)
+no_leak(
+    "update_tenant_quoted_upper_pg",
+    "UPDATE orders SET \"TENANT_ID\" = 'b' WHERE id = 1",
+    dialects=PG,
+)
+refuse(
+    "update_tenant_backtick_upper",
+    "UPDATE orders SET `TENANT_ID` = 'b' WHERE id = 1",
+    dialects=MY_LITE,
+)
+refuse(
+    "update_tenant_backtick_param",
+    "UPDATE orders SET amount = 1, `Tenant_Id` = %s",
+    ("b",),
+    dialects=MY_LITE,
+)
+no_leak("update_tenant_brackets", "UPDATE orders SET [tenant_id] = 'b' WHERE id = 1", dialects=LITE)
+refuse(
+    "insert_quoted_upper_tenant",
+    "INSERT INTO orders (id, \"TENANT_ID\", amount) VALUES (63, 'b', 1)",
+    dialects=LITE,
+)
+no_leak(
+    "insert_quoted_upper_tenant_pg",
+    "INSERT INTO orders (id, \"TENANT_ID\", amount) VALUES (63, 'b', 1)",
+    dialects=PG,
+)
+refuse(
+    "insert_backtick_upper_tenant",
+    "INSERT INTO orders (id, `TENANT_ID`, amount) VALUES (64, %s, 1)",
+    ("b",),
+    dialects=MY_LITE,
+)
+refuse(
+    "insert_qualified_tenant_column",
+    "INSERT INTO orders (orders.id, orders.tenant_id, orders.amount) VALUES (61, 'b', 1)",
+    dialects=MY,
+)
+refuse(
+    "insert_set_form", "INSERT INTO orders SET id = 62, tenant_id = 'b', amount = 1", dialects=MY
+)
+refuse(
+    "odku_backtick_upper_tenant",
+    "INSERT INTO orders (id, amount) VALUES (1, 1) ON DUPLICATE KEY UPDATE `TENANT_ID` = 'b'",
+    dialects=MY,
+)
+refuse(
+    "upsert_quoted_upper_tenant",
+    "INSERT INTO orders (id, amount) VALUES (1, 1) ON CONFLICT (id) DO UPDATE "
+    "SET \"TENANT_ID\" = 'b'",
+    dialects=LITE,
+)
+no_leak(
+    "update_quoted_upper_table",
+    'UPDATE "ORDERS" SET amount = 0',
+    dialects=PG_LITE,
+    check_a=False,
+    why="SQLite reads it as orders: confined, A's amounts may become 0",
+)
+
+# --- CTE names against table names ------------------------------------------------------------
+either(
+    "cte_self_named",
+    "WITH order_items AS (SELECT * FROM order_items) SELECT tenant_id, id FROM order_items",
+    dialects=PG_MY,
+    why="the body's order_items is the real table (PostgreSQL, MariaDB)",
+)
+no_leak(
+    "cte_self_named_sqlite",
+    "WITH order_items AS (SELECT * FROM order_items) SELECT tenant_id, id FROM order_items",
+    dialects=LITE,
+)
+either(
+    "cte_self_named_b_rows",
+    "WITH orders AS (SELECT tenant_id, id FROM orders WHERE tenant_id = 'b') "
+    "SELECT tenant_id, id FROM orders",
+    dialects=PG_MY,
+)
+either(
+    "cte_self_named_in_subquery",
+    f"{SEL} WHERE id IN (WITH order_items AS (SELECT order_id FROM order_items) "
+    "SELECT order_id FROM order_items)",
+    dialects=PG_MY,
+)
+either(
+    "cte_named_like_table_in_subquery",
+    f"{SEL} WHERE id IN (WITH orders AS (SELECT 1 AS id) SELECT id FROM orders)",
+    why="the outer orders is the table and must stay confined",
+)
+either(
+    "cte_self_named_insert_select",
+    "INSERT INTO orders (id, amount) WITH orders AS (SELECT id, amount FROM orders) "
+    "SELECT id + 1000, amount FROM orders",
+    dialects=PG,
+)
+
+# --- placeholders the front end must not miscount -------------------------------------------------
+refuse("placeholder_in_block_comment", f"{SEL} WHERE id > %s /* %s */", (0, "b"))
+refuse("placeholder_in_line_comment", f"{SEL} WHERE id > %s -- %s", (0, "b"))
+refuse("placeholder_in_literal", f"{SEL} WHERE note <> '%s' AND id > %s", ("b", 0))
+refuse(
+    "named_placeholder_in_comment",
+    f"{SEL} WHERE id > %(x)s /* %(t)s */",
+    {"x": 0, "t": "b"},
+)
+refuse("qmark_placeholder", f"{SEL} WHERE tenant_id = ? OR 1=1")
+refuse("colon_placeholder", f"{SEL} WHERE tenant_id = :t OR 1=1")
+refuse("dollar_placeholder", f"{SEL} WHERE id = $1", dialects=PG)
+no_leak("dollar_placeholder_other", f"{SEL} WHERE id = $1", dialects=MY_LITE)
+refuse(
+    "dollar_quoted_placeholder", f"{SEL} WHERE note <> $$%s$$ AND id > %s", ("b", 0), dialects=PG
+)
+
+# --- more shapes -------------------------------------------------------------------------------
+either(
+    "nested_join_parentheses",
+    "SELECT o.tenant_id, o.id, i.id, o2.id FROM orders o LEFT JOIN "
+    "(order_items i CROSS JOIN orders o2) ON i.order_id = o.id AND o2.id = i.order_id + 100",
+)
+allow(
+    "straight_join",
+    "SELECT o.tenant_id, o.id, i.id FROM orders o STRAIGHT_JOIN order_items i ON i.order_id = o.id",
+    dialects=MY,
+)
+allow("index_hint", f"{SEL} USE INDEX (PRIMARY) WHERE id > 0 OR 1=1", dialects=MY)
+allow("pg_table_statement", "TABLE orders", dialects=PG)
+allow("pg_only", "SELECT tenant_id, id FROM ONLY orders", dialects=PG)
+allow("quoted_update_target", 'UPDATE "orders" SET amount = 0 WHERE 1=1', dialects=PG_LITE)
+allow(
+    "update_correlated_items",
+    "UPDATE orders SET note = (SELECT max(sku) FROM order_items i WHERE i.order_id = orders.id)",
+)
+allow(
+    "upsert_set_from_subquery",
+    "INSERT INTO orders (id, amount) VALUES (1, 0) ON CONFLICT (id) DO UPDATE "
+    "SET amount = (SELECT max(amount) FROM orders WHERE id > 100)",
+    dialects=PG_LITE,
+)
+allow(
+    "odku_set_from_subquery",
+    "INSERT INTO orders (id, amount) VALUES (1, 0) ON DUPLICATE KEY UPDATE "
+    "amount = (SELECT max(id) FROM order_items)",
+    dialects=MY,
+)
+allow(
+    "upsert_without_target",
+    "INSERT INTO orders (id, amount) VALUES (101, 1) ON CONFLICT DO UPDATE SET amount = 2",
+    dialects=LITE,
+    oracle=False,
+)
+refuse("table_to_xml", "SELECT table_to_xml('orders', true, false, '')")
+refuse("query_to_xml", "SELECT query_to_xml('SELECT * FROM orders', true, false, '')")
+refuse("ts_stat", "SELECT * FROM ts_stat('SELECT note FROM orders')")
+refuse("database_to_xml", "SELECT database_to_xml(true, false, '')")
+refuse("fts3_tokenizer", "SELECT fts3_tokenizer('simple')")
+refuse("mysql_do", "DO sleep(0)", dialects=MY)
+refuse("notify", "NOTIFY tenantdb_channel", dialects=PG)
+refuse("listen", "LISTEN tenantdb_channel", dialects=PG)
+refuse("savepoint", "SAVEPOINT s1")
+refuse("rollback", "ROLLBACK")
+
 # --- a single table declared tenant_scoped -------------------------------------------------
 allow("scoped_select", "SELECT tenant_id, id, body FROM notes WHERE 1=1 OR tenant_id = 'b'")
 allow(

@@ -70,6 +70,8 @@ TABLES = TENANT_TABLES + SHARED_TABLES
 def _seed() -> dict[str, list[Row]]:
     orders: list[Row] = [(i, TENANT, 10 * i, f"a{i}") for i in range(1, 6)]
     orders += [(100 + i, OTHER, 1000 + 10 * i, f"b{i}") for i in range(1, 6)]
+    # A note that reads like a tenant id: a predicate moved onto ``note`` would match it.
+    orders.append((106, OTHER, 1060, TENANT))
     orders += [(200 + k, t, 2000 + k, f"u{k}") for k, t in enumerate(UNUSUAL_IDS, 1)]
     items: list[Row] = [(i, TENANT, i, f"sku{i}") for i in range(1, 6)]
     # B's items 101-103 point at A's orders: a join that forgets B's predicate finds them.
@@ -1209,6 +1211,58 @@ either(
     "cte_self_named_insert_select",
     "INSERT INTO orders (id, amount) WITH orders AS (SELECT id, amount FROM orders) "
     "SELECT id + 1000, amount FROM orders",
+    dialects=PG,
+)
+
+either(
+    "cte_shadow_update_target",
+    "WITH orders AS (SELECT 1 AS x) UPDATE orders SET amount = 0",
+    dialects=PG_LITE,
+    why="the target of UPDATE/DELETE/INSERT is always the table, never a CTE",
+)
+either(
+    "cte_shadow_delete_target",
+    "WITH orders AS (SELECT 1 AS x) DELETE FROM orders",
+    dialects=PG_LITE,
+)
+refuse(
+    "cte_shadow_update_tenant",
+    "WITH orders AS (SELECT 1 AS x) UPDATE orders SET tenant_id = 'b' WHERE id = 1",
+    dialects=PG_LITE,
+)
+refuse(
+    "cte_shadow_insert_b",
+    "WITH orders AS (SELECT 1 AS x) INSERT INTO orders (id, tenant_id, amount) VALUES (70, 'b', 1)",
+    dialects=PG_LITE,
+)
+either(
+    "cte_shadow_insert",
+    "WITH order_items AS (SELECT 1 AS x) INSERT INTO order_items (id, order_id, sku) "
+    "VALUES (70, 1, 'x')",
+    dialects=PG_LITE,
+)
+either(
+    "cte_later_sibling_shadows",
+    "WITH x AS (SELECT tenant_id, id FROM orders), orders AS (SELECT 1 AS id) "
+    "SELECT tenant_id, id FROM x",
+    dialects=PG_MY,
+    why="a CTE sees only the CTEs before it: x reads the table",
+)
+no_leak(
+    "cte_later_sibling_shadows_sqlite",
+    "WITH x AS (SELECT tenant_id, id FROM orders), orders AS (SELECT 1 AS id) "
+    "SELECT tenant_id, id FROM x",
+    dialects=LITE,
+)
+either(
+    "pg_alias_column_list",
+    "SELECT o.owner AS tenant_id, o.id FROM orders AS o(id, owner, amount, tenant_id)",
+    dialects=PG,
+    why="the alias renames note to tenant_id: a tenant condition on o.tenant_id tests note",
+)
+either(
+    "pg_alias_column_list_delete",
+    "DELETE FROM orders AS o(id, owner, amount, tenant_id)",
     dialects=PG,
 )
 

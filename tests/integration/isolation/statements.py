@@ -1261,9 +1261,11 @@ either(
     why="the alias renames note to tenant_id: a tenant condition on o.tenant_id tests note",
 )
 either(
-    "pg_alias_column_list_delete",
-    "DELETE FROM orders AS o(id, owner, amount, tenant_id)",
+    "pg_alias_column_list_copy",
+    "INSERT INTO orders (id, amount, note) SELECT o.id + 1000, o.amount, o.owner "
+    "FROM orders AS o(id, owner, amount, tenant_id)",
     dialects=PG,
+    why="would copy B's order into A's rows",
 )
 
 # --- placeholders the front end must not miscount -------------------------------------------------
@@ -1343,6 +1345,15 @@ allow("scoped_update", "UPDATE notes SET body = 'x' WHERE id > 100 OR 1=1")
 allow("scoped_delete", "DELETE FROM notes WHERE tenant_id = 'b' OR id = 1")
 allow("scoped_insert", "INSERT INTO notes (id, body) VALUES (5, 'n')")
 allow("scoped_insert_select", "INSERT INTO notes (id, body) SELECT id + 50, note FROM orders")
+allow(
+    "scoped_insert_value_subquery",
+    "INSERT INTO notes (id) VALUES ((SELECT max(id) + 1000 FROM orders))",
+)
+allow(
+    "scoped_insert_text_subquery",
+    "INSERT INTO notes (id, body) VALUES (7, (SELECT max(note) FROM orders))",
+)
+allow("scoped_insert_select_aggregate", "INSERT INTO notes (id) SELECT max(id) + 1000 FROM orders")
 refuse("scoped_insert_b", "INSERT INTO notes (id, tenant_id, body) VALUES (6, %s, 'n')", ("b",))
 refuse("scoped_update_tenant", "UPDATE notes SET tenant_id = 'b'")
 

@@ -796,6 +796,34 @@ refuse("insert_tenant_param_null", "INSERT INTO orders (id, tenant_id) VALUES (%
 refuse(
     "insert_tenant_param_int", "INSERT INTO order_items (id, tenant_id) VALUES (%s, %s)", (32, 7)
 )
+refuse("insert_tenant_hex_literal", "INSERT INTO orders (id, tenant_id) VALUES (71, X'62')")
+refuse(
+    "insert_tenant_hex_number", "INSERT INTO orders (id, tenant_id) VALUES (72, 0x62)", dialects=MY
+)
+refuse(
+    "insert_tenant_charset_introducer",
+    "INSERT INTO orders (id, tenant_id) VALUES (73, _utf8mb4'b')",
+    dialects=MY,
+)
+refuse(
+    "insert_tenant_national", "INSERT INTO orders (id, tenant_id) VALUES (74, N'b')", dialects=PG_MY
+)
+refuse(
+    "insert_tenant_escape_string",
+    "INSERT INTO orders (id, tenant_id) VALUES (75, E'\\x62')",
+    dialects=PG,
+)
+refuse(
+    "insert_tenant_collate",
+    "INSERT INTO orders (id, tenant_id) VALUES (76, 'b' COLLATE utf8mb4_bin)",
+    dialects=MY,
+)
+refuse(
+    "insert_tenant_param_bytes", "INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (77, b"b")
+)
+refuse(
+    "insert_tenant_param_list", "INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (78, ["b"])
+)
 refuse("insert_no_column_list", "INSERT INTO orders VALUES (33, 'a', 1, 'x')")
 refuse("insert_no_column_list_b", "INSERT INTO orders VALUES (34, 'b', 1, 'x')")
 refuse(

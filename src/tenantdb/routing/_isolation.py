@@ -27,6 +27,7 @@ from ..sql import (
     foreign_functions,
     literal_value,
     session_variables,
+    shadowing_names,
 )
 from ..tenants._model import Tenant
 from ._plan import RoutePlan
@@ -88,6 +89,17 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
             "session calls only those; list it in the configuration's allowed_functions if "
             "it is safe for tenants, or call it in an admin session"
         )
+    for name in shadowing_names(template.statement):
+        if " AS " in name:
+            raise TenantIsolationError(
+                f"{name} renames the table's columns, which a tenant session may not do; "
+                "alias the columns in the SELECT list instead"
+            )
+        if topology.tables.get(name) is not None:
+            raise TenantIsolationError(
+                f"a WITH query named {name!r} shadows the table {name!r}, which a tenant "
+                "session may not do; give the WITH query another name"
+            )
     if session_variables(template.statement):
         raise TenantIsolationError(
             "server variables (@x, @@x, :=) are refused in a tenant session: they outlive the "

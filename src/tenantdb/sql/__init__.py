@@ -5,7 +5,7 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
-from ._confine import assigned_columns, session_variables
+from ._confine import assigned_columns, session_variables, shadowing_names
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._functions import foreign_functions, may_write
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
@@ -78,5 +78,6 @@ __all__ = [
     "rename_created",
     "scan",
     "session_variables",
+    "shadowing_names",
     "split_statements",
 ]

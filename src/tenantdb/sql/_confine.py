@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from ..errors import TenantIsolationError, UnsupportedSQLError
 from ._placeholders import MARKER_PREFIX
-from ._predicates import ValueRef, identifier_name, value_ref
+from ._predicates import ValueRef, value_ref
 
 _OUTER_SIDES = frozenset({"RIGHT", "FULL"})
 
@@ -29,6 +29,7 @@ def confine(
     scopes: Sequence[exp.Expr],
     column: str,
     marker: int,
+    dialect: str,
 ) -> tuple[ValueRef, ...]:
     """Rewrite ``tree`` in place so ``nodes`` (tenant-scoped references) see one tenant.
 
@@ -37,27 +38,48 @@ def confine(
     statement itself writes into the tenant column (literals or placeholders), which the
     caller must check against the tenant at bind time.
     """
+    condition = _Condition(column, marker, dialect)
     written: list[ValueRef] = []
+    inserts = []
     for node, scope in zip(nodes, scopes, strict=True):
         if isinstance(scope, exp.Insert) and _insert_target(scope) is node:
-            written.extend(_fill_insert(scope, node, column, marker))
+            inserts.append((node, scope))
         else:
-            _add_predicate(node, scope, column, marker)
+            _add_predicate(node, scope, condition)
+    # After the conditions: the INSERT rewrite moves parts of the tree around.
+    for node, scope in inserts:
+        written.extend(_fill_insert(scope, node, condition))
     return tuple(written)
 
 
-def _predicate(node: exp.Table, column: str, marker: int) -> exp.Expr:
-    alias = node.args.get("alias")
-    if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier):
-        qualifier = exp.Column(this=exp.to_identifier(column), table=alias.this.copy())
-    else:
-        db = node.args.get("db")
-        qualifier = exp.Column(
-            this=exp.to_identifier(column),
-            table=node.this.copy(),
-            db=db.copy() if db is not None else None,
-        )
-    return exp.EQ(this=qualifier, expression=exp.Placeholder(this=f"{MARKER_PREFIX}{marker}"))
+class _Condition:
+    """``<reference>.<column> = <tenant>`` for one statement."""
+
+    def __init__(self, column: str, marker: int, dialect: str) -> None:
+        self.column = column
+        self.marker = marker
+        # MySQL compares strings with the column's collation, case- and accent-blind by
+        # default ('a' = 'A' = 'á'): the tenant id must match byte for byte.
+        self.binary = dialect == "mysql"
+
+    def tenant(self) -> exp.Expr:
+        return exp.Placeholder(this=f"{MARKER_PREFIX}{self.marker}")
+
+    def on(self, node: exp.Table) -> exp.Expr:
+        alias = node.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier):
+            column = exp.Column(this=exp.to_identifier(self.column), table=alias.this.copy())
+        else:
+            db = node.args.get("db")
+            column = exp.Column(
+                this=exp.to_identifier(self.column),
+                table=node.this.copy(),
+                db=db.copy() if db is not None else None,
+            )
+        value = self.tenant()
+        if self.binary:
+            value = exp.Cast(this=value, to=exp.DataType.build("BINARY"))
+        return exp.EQ(this=column, expression=value)
 
 
 def _conjoin(existing: exp.Expr | None, predicate: exp.Expr) -> exp.Expr:
@@ -69,7 +91,7 @@ def _conjoin(existing: exp.Expr | None, predicate: exp.Expr) -> exp.Expr:
     return exp.And(this=existing, expression=predicate)
 
 
-def _add_predicate(node: exp.Table, scope: exp.Expr, column: str, marker: int) -> None:
+def _add_predicate(node: exp.Table, scope: exp.Expr, condition: _Condition) -> None:
     name = _display(node)
     joins = scope.args.get("joins") or []
     if isinstance(scope.this, exp.Table):  # MySQL UPDATE a JOIN b ...: joins hang on the table
@@ -85,7 +107,7 @@ def _add_predicate(node: exp.Table, scope: exp.Expr, column: str, marker: int) -
         side = str(parent.args.get("side") or "").upper()
         on = parent.args.get("on")
         if on is not None:
-            parent.set("on", _conjoin(on, _predicate(node, column, marker)))
+            parent.set("on", _conjoin(on, condition.on(node)))
             return
         if side == "LEFT":
             raise UnsupportedSQLError(
@@ -106,8 +128,8 @@ def _add_predicate(node: exp.Table, scope: exp.Expr, column: str, marker: int) -
             f"tenant table {name} appears where tenantdb cannot add the tenant condition"
         )
     where = scope.args.get("where")
-    condition = where.this if isinstance(where, exp.Where) else None
-    scope.set("where", exp.Where(this=_conjoin(condition, _predicate(node, column, marker))))
+    existing = where.this if isinstance(where, exp.Where) else None
+    scope.set("where", exp.Where(this=_conjoin(existing, condition.on(node))))
 
 
 def _insert_target(insert: exp.Insert) -> exp.Expr | None:
@@ -117,8 +139,9 @@ def _insert_target(insert: exp.Insert) -> exp.Expr | None:
     return target
 
 
-def _fill_insert(insert: exp.Insert, node: exp.Table, column: str, marker: int) -> list[ValueRef]:
+def _fill_insert(insert: exp.Insert, node: exp.Table, condition: _Condition) -> list[ValueRef]:
     name = _display(node)
+    column = condition.column
     if insert.args.get("alternative") or insert.args.get("overwrite"):
         raise TenantIsolationError(
             f"INSERT OR {str(insert.args.get('alternative') or 'OVERWRITE').upper()} into "
@@ -131,11 +154,11 @@ def _fill_insert(insert: exp.Insert, node: exp.Table, column: str, marker: int) 
             f"INSERT into {name} must name its columns in a tenant session, so tenantdb can "
             f"set {column}; write INSERT INTO {name} (col, ...) VALUES (...)"
         )
+    # Lowercased: SQLite and MySQL take "TENANT_ID" / `TENANT_ID` for tenant_id.
     names = [
-        identifier_name(c) if isinstance(c, exp.Identifier) else c.name.lower()
-        for c in schema.expressions
+        str(c.this if isinstance(c, exp.Identifier) else c.name).lower() for c in schema.expressions
     ]
-    tenant = exp.Placeholder(this=f"{MARKER_PREFIX}{marker}")
+    tenant = condition.tenant()
     source = insert.args.get("expression")
     branches = _select_branches(source) if not isinstance(source, exp.Values) else None
     if isinstance(source, exp.Values):
@@ -150,8 +173,8 @@ def _fill_insert(insert: exp.Insert, node: exp.Table, column: str, marker: int) 
             "the result of a SELECT"
         )
     written: list[ValueRef] = []
-    if column in names:
-        position = names.index(column)
+    positions = [i for i, n in enumerate(names) if n == column]
+    for position in positions:  # every one: a column may be named twice
         for row in rows:
             item = row[position] if position < len(row) else None
             ref = value_ref(item) if item is not None and not isinstance(item, exp.Star) else None
@@ -161,7 +184,7 @@ def _fill_insert(insert: exp.Insert, node: exp.Table, column: str, marker: int) 
                     f"leave {column} out (tenantdb fills it in) or pass the tenant's own id"
                 )
             written.append(ref)
-    else:
+    if not positions:
         schema.append("expressions", exp.to_identifier(column))
         if isinstance(source, exp.Values):
             for row in source.expressions:
@@ -173,7 +196,7 @@ def _fill_insert(insert: exp.Insert, node: exp.Table, column: str, marker: int) 
             assert branches is not None
             for branch in branches:
                 branch.append("expressions", tenant.copy())
-    _confine_upsert(insert, node, column, marker)
+    _confine_upsert(insert, node, condition)
     return written
 
 
@@ -190,18 +213,17 @@ def _select_branches(source: exp.Expr | None) -> list[exp.Select] | None:
     return None
 
 
-def _confine_upsert(insert: exp.Insert, node: exp.Table, column: str, marker: int) -> None:
+def _confine_upsert(insert: exp.Insert, node: exp.Table, condition: _Condition) -> None:
+    column = condition.column
     conflict = insert.args.get("conflict")
     if not isinstance(conflict, exp.OnConflict):
         return
     assignments = conflict.expressions or []
-    for assignment in assignments:
-        target = assignment.this if isinstance(assignment, exp.EQ) else None
-        if isinstance(target, exp.Column) and identifier_name(target.this) == column:
-            raise TenantIsolationError(
-                f"the upsert assigns {column}; a row cannot move to another tenant, so leave "
-                f"{column} out of the UPDATE part"
-            )
+    if column in assigned_columns(insert):
+        raise TenantIsolationError(
+            f"the upsert assigns {column}; a row cannot move to another tenant, so leave "
+            f"{column} out of the UPDATE part"
+        )
     if not assignments:
         return  # DO NOTHING: inserts A's row or nothing
     # The conflicting row may be another tenant's (a key unique across tenants): update it
@@ -212,18 +234,17 @@ def _confine_upsert(insert: exp.Insert, node: exp.Table, column: str, marker: in
         for assignment in assignments:
             if not isinstance(assignment, exp.EQ):
                 raise UnsupportedSQLError("this ON DUPLICATE KEY UPDATE clause is not supported")
+            # The value moves into the IF (not a copy): a subquery in it is a scope whose
+            # tenant condition is added on the node itself.
+            value = assignment.expression
             assignment.set(
                 "expression",
-                exp.If(
-                    this=_predicate(node, column, marker),
-                    true=assignment.expression.copy(),
-                    false=assignment.this.copy(),
-                ),
+                exp.If(this=condition.on(node), true=value, false=assignment.this.copy()),
             )
         return
     where = conflict.args.get("where")
-    condition = where.this if isinstance(where, exp.Where) else None
-    conflict.set("where", exp.Where(this=_conjoin(condition, _predicate(node, column, marker))))
+    existing = where.this if isinstance(where, exp.Where) else None
+    conflict.set("where", exp.Where(this=_conjoin(existing, condition.on(node))))
     # sqlglot writes conflict keys as ordered terms (``id NULLS LAST``), which SQLite refuses.
     keys = conflict.args.get("conflict_keys") or []
     conflict.set(
@@ -245,10 +266,25 @@ def assigned_columns(tree: exp.Expr) -> list[str]:
     if isinstance(conflict, exp.OnConflict):
         assignments += list(conflict.expressions or [])
     for assignment in assignments:
-        target = assignment.this if isinstance(assignment, exp.EQ) else None
-        if isinstance(target, exp.Column):
-            found.append(identifier_name(target.this))
+        target = assignment.this if isinstance(assignment, exp.EQ) else assignment
+        # ``SET (a, b) = (...)`` assigns every column of the tuple. Names are compared
+        # lowercased: SQLite and MySQL match column names without regard to case, quoted
+        # or not, so "TENANT_ID" may be tenant_id there.
+        columns = [target] if isinstance(target, exp.Column) else target.find_all(exp.Column)
+        found.extend(str(column.name).lower() for column in columns)
     return found
+
+
+def shadowing_names(tree: exp.Expr) -> list[str]:
+    """Names (lowercased) that the statement gives to CTEs and that a table alias column
+    list renames columns of: in a tenant session a CTE named like a table, or ``t AS
+    o(a, b)``, would make "the table" or "its tenant column" mean something else."""
+    names = [str(cte.alias).lower() for cte in tree.find_all(exp.CTE)]
+    for table in tree.find_all(exp.Table):
+        alias = table.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.args.get("columns"):
+            names.append(f"{table.name.lower()} AS {alias.name}(...)")
+    return names
 
 
 def session_variables(tree: exp.Expr) -> bool:
@@ -260,4 +296,4 @@ def _display(node: exp.Table) -> str:
     return str(node.this.this) if isinstance(node.this, exp.Identifier) else "the table"
 
 
-__all__ = ["assigned_columns", "confine", "session_variables"]
+__all__ = ["assigned_columns", "confine", "session_variables", "shadowing_names"]

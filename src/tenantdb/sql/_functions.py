@@ -8,45 +8,38 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-READ_ONLY_BUILTINS = frozenset(
+PURE_BUILTINS = frozenset(
+    {
+        # Dates and times
+        "now", "curdate", "curtime", "sysdate", "unix_timestamp", "from_unixtime",
+        "date_format", "datetime", "time", "julianday", "strftime", "to_date", "to_timestamp",
+        "make_date", "date_part", "age", "clock_timestamp", "statement_timestamp",
+        "transaction_timestamp", "timeofday",
+        # Text, numbers and JSON
+        "printf", "quote", "octet_length", "btrim", "crc32", "total", "json_array",
+        "json_unquote", "json_build_object", "jsonb_build_object", "row_to_json", "to_json",
+        "to_jsonb", "json_agg", "jsonb_agg", "to_tsvector", "to_tsquery", "plainto_tsquery",
+        "ts_rank",
+    }
+)  # fmt: skip
+"""Functions sqlglot does not type in every dialect that compute only from their arguments
+(and the clock): a tenant session may call them, and a read calling them may use a
+replica."""
+
+READ_ONLY_BUILTINS = PURE_BUILTINS | frozenset(
     {
         # PostgreSQL
-        "pg_is_in_recovery",
-        "pg_last_wal_replay_lsn",
-        "pg_last_wal_receive_lsn",
-        "pg_last_xact_replay_timestamp",
-        "pg_backend_pid",
-        "pg_sleep",
-        "pg_postmaster_start_time",
-        "current_setting",
-        "inet_server_addr",
-        "inet_server_port",
-        "row_to_json",
-        "to_json",
-        "to_jsonb",
-        "jsonb_build_object",
-        "json_build_object",
-        "jsonb_agg",
-        "json_agg",
-        "to_tsvector",
-        "to_tsquery",
-        "plainto_tsquery",
-        "ts_rank",
+        "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_last_wal_receive_lsn",
+        "pg_last_xact_replay_timestamp", "pg_backend_pid", "pg_postmaster_start_time",
+        "pg_sleep", "current_setting", "inet_server_addr", "inet_server_port",
         # MySQL / MariaDB
-        "connection_id",
-        "sleep",
-        "found_rows",
-        "database",
-        "user",
+        "connection_id", "found_rows", "database", "user", "sleep",
         # SQLite
-        "strftime",
-        "julianday",
-        "printf",
         "json_each",
     }
-)
+)  # fmt: skip
 """Functions sqlglot does not type that are known not to write: a read calling them may
-still go to a replica."""
+still go to a replica (they are not all fit for tenant sessions: some read server state)."""
 
 
 def foreign_functions(tree: exp.Expr, allowed: frozenset[str]) -> list[str]:
@@ -61,7 +54,7 @@ def foreign_functions(tree: exp.Expr, allowed: frozenset[str]) -> list[str]:
         name = str(node.this).lower()
         if name == "values" and node.find_ancestor(exp.OnConflict) is not None:
             continue  # MySQL's VALUES(col) in ON DUPLICATE KEY UPDATE: the row being inserted
-        if name not in allowed and name not in names:
+        if name not in allowed and name not in PURE_BUILTINS and name not in names:
             names.append(name)
     return names
 
@@ -75,4 +68,4 @@ def may_write(tree: exp.Expr) -> bool:
     )
 
 
-__all__ = ["READ_ONLY_BUILTINS", "foreign_functions", "may_write"]
+__all__ = ["PURE_BUILTINS", "READ_ONLY_BUILTINS", "foreign_functions", "may_write"]

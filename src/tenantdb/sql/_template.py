@@ -341,6 +341,19 @@ def _reduces(node: exp.Expr) -> bool:
     return False
 
 
+def _using_names(delete: exp.Delete) -> set[str]:
+    """Aliases and names of the tables in a DELETE's USING clause (joins included)."""
+    names: set[str] = set()
+    for using in delete.args.get("using") or []:
+        for table in using.find_all(exp.Table):
+            alias = table.args.get("alias")
+            if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier):
+                names.add(identifier_name(alias.this))
+            elif isinstance(table.this, exp.Identifier):
+                names.add(identifier_name(table.this))
+    return names
+
+
 def _enclosing_select(node: exp.Expr) -> exp.Expr | None:
     current = node.parent
     while current is not None and not isinstance(current, _SCOPE_TYPES):
@@ -401,6 +414,7 @@ class _Analyzer:
                 [self.scope_nodes[self.refs[i].scope] for i in order],
                 column,
                 len(self.names) - 1,
+                self.dialect,
             )
             self.original = tree.copy()
         scopes = tuple(self._scope(i) for i in range(len(self.scope_nodes)))
@@ -501,6 +515,18 @@ class _Analyzer:
                 continue
             if isinstance(node.parent, exp.Into):
                 raise UnsupportedSQLError("SELECT ... INTO is not supported")
+            if isinstance(node.parent, exp.Delete) and any(
+                t is node for t in node.parent.args.get("tables") or []
+            ):
+                continue  # MySQL ``DELETE o FROM orders o JOIN ...``: names a FROM table
+            if (
+                self.dialect == "mysql"
+                and isinstance(node.parent, exp.Delete)
+                and node.parent.this is node
+                and name in _using_names(node.parent)
+            ):
+                continue  # MySQL ``DELETE FROM o USING orders o ...``: names a USING table
+
             scope = self._enclosing_scope(node)
             if scope is None:
                 raise UnsupportedSQLError(f"table {name!r} appears where tenantdb cannot place it")

@@ -12,8 +12,9 @@ all three backends, so a driver error is a finding, not noise.
 Each statement runs as tenant ``a``. Invariants:
 
 - it runs, or raises TenantIsolationError / UnsupportedSQLError; an INSERT that names
-  ``b`` (or copies a tenant_id column) must raise TenantIsolationError, one that names
-  only ``a`` or omits the column must run;
+  ``b`` (or copies a tenant_id column) and an UPDATE that assigns the tenant column (in
+  any spelling the database reads as tenant_id) must raise TenantIsolationError; an
+  INSERT that names only ``a`` or omits the column must run;
 - B's rows (every row whose tenant_id is not ``a``) and the non-tenant tables are
   unchanged, compared exactly in Python;
 - every tenant_id column returned is ``a`` (the first column of every SELECT is one);
@@ -64,6 +65,12 @@ ALIASES = ("o", "i", "x", "y", "z", "t1", "orders", "order_items", "notes")
 #: ``notes`` is the single table declared tenant_scoped.
 TABLE_NAMES = ("orders", "order_items", "notes")
 OPERATORS = ("=", "<>", "<", ">", "<=", ">=")
+#: Ways to write the tenant column that each database reads as tenant_id.
+TENANT_SPELLINGS = {
+    "postgres": ("tenant_id", "TENANT_ID", "Tenant_Id", '"tenant_id"'),
+    "mysql": ("tenant_id", "TENANT_ID", "`tenant_id`", "`Tenant_ID`"),
+    "sqlite": ("tenant_id", "TENANT_ID", '"tenant_id"', '"TENANT_ID"', "`Tenant_Id`"),
+}
 
 
 class Ref:
@@ -237,7 +244,17 @@ class StatementGen:
         text_column = TEXT_PAYLOAD[table]
         options = ("literal", "param", "arithmetic", "scalar", "text")
         shape = self.pick(options) if kind == "int" else "text"
-        if shape == "text":
+        if self.chance(12):
+            shape = "tenant"
+        if shape == "tenant":  # never allowed, whatever the value
+            self.expect = "refuse"
+            spelled = self.pick(TENANT_SPELLINGS[self.dialect])
+            value = self.value("text")
+            if self.dialect != "mysql" and self.chance(40):
+                assignment = f"({text_column}, {spelled}) = ({self.value('text')}, {value})"
+            else:
+                assignment = f"{spelled} = {value}"
+        elif shape == "text":
             assignment = f"{text_column} = {self.value('text')}"
         elif shape == "arithmetic":
             assignment = f"{column} = {column} + {self.value('int')}"
@@ -337,7 +354,8 @@ class StatementGen:
                 row.append(tenant)
             row.append(self.value(kind))
             values.append(f"({', '.join(row)})")
-        columns = f"id, {'tenant_id, ' if with_tenant else ''}{other}"
+        spelled = self.pick(TENANT_SPELLINGS[self.dialect])
+        columns = f"id, {spelled + ', ' if with_tenant else ''}{other}"
         return f"INSERT INTO {table} ({columns}) VALUES {', '.join(values)}"
 
     def insert_select(self) -> str:
@@ -347,7 +365,8 @@ class StatementGen:
         self.allow_cte = self.dialect != "mysql"
         source = self.table_ref(1)
         tenant = self.tenant_value(allow_column=f"{source.name}.tenant_id")
-        columns = f"id, {'' if tenant is None else 'tenant_id, '}{other}"
+        spelled = self.pick(TENANT_SPELLINGS[self.dialect])
+        columns = f"id, {'' if tenant is None else spelled + ', '}{other}"
         picked = [f"{source.name}.id + 5000"]
         if tenant is not None:
             picked.append(tenant)

@@ -75,7 +75,10 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
                 f"{ref.schema}.{ref.written} names a schema, which a tenant session may not "
                 f"do; write {ref.written!r} alone and tenantdb places it for the tenant"
             )
-        if not placement.configured:
+        if not placement.configured or (
+            # PostgreSQL keeps the case of a quoted name: "ORDERS" is not orders.
+            ref.quoted and topology.dialect == "postgres" and ref.table not in topology.tables
+        ):
             raise TenantIsolationError(
                 f"table {ref.written!r} is not declared in the configuration, and a tenant "
                 "session may use declared tables only (system catalogs included); declare it "

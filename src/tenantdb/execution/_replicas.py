@@ -186,7 +186,6 @@ class _Probe:
     def __init__(self, connect: Callable[[], Connection]) -> None:
         self._connect = connect
         self._connection: Connection | None = None
-        self._closed = False
 
     def value(self, sql: str) -> object:
         outcome = self._run(sql)
@@ -220,7 +219,6 @@ class _Probe:
                 connection.close()  # type: ignore[attr-defined]
 
     def close(self) -> None:
-        self._closed = True
         self._discard()
 
 

@@ -93,7 +93,6 @@ class Session:
             decode_token(consistency_token) if consistency_token is not None else {}
         )
         self._readers: dict[str, tuple[Connection, Pool]] = {}
-        self._failed_replicas: list[str] = []
         self._lookup = lookup
         self._schema_layout = schema_layout
         self.admin = admin
@@ -393,16 +392,17 @@ class Session:
     def _read_many(self, plan: RoutePlan, forced: bool) -> Result:
         try:
             return self._read_many_once(plan, forced)
-        except Error as exc:
-            # A replica that dropped out: its read runs once more, elsewhere.
-            if not self._report_unreachable(exc):
-                raise
+        except _ReplicaDropped:
+            pass  # a replica broke mid-read and is out of service now: once more, elsewhere
+        try:
             return self._read_many_once(plan, forced)
+        except _ReplicaDropped as dropped:
+            raise dropped.error from None
 
     def _read_many_once(self, plan: RoutePlan, forced: bool) -> Result:
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
-        targets, work, keys = self._read_work(plan.targets, forced)
+        targets, work, keys, readers = self._read_work(plan.targets, forced)
         if (
             merge.group_by is None
             and merge.limit is not None
@@ -412,8 +412,8 @@ class Session:
             # costs fewer round trips than cursors, and holds no more rows.
             try:
                 outcomes = fetch_all(self._datasources.executor, targets, work)
-            except Error:
-                self._after_read_error(keys)
+            except Error as exc:
+                self._after_read_error(keys, readers, exc)
                 raise
             merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
             description = _visible(
@@ -423,8 +423,8 @@ class Session:
             return Result(targets, description, merged, len(merged))
         try:
             opened = open_streams(self._datasources.executor, targets, work, self._batch_size)
-        except Error:
-            self._after_read_error(keys)
+        except Error as exc:
+            self._after_read_error(keys, readers, exc)
             raise
         streams = [stream for stream, _ in opened]
         description = _visible(
@@ -543,13 +543,15 @@ class Session:
 
     def _read_work(
         self, targets: tuple[Target, ...], forced: bool
-    ) -> tuple[tuple[Target, ...], Work, list[str]]:
+    ) -> tuple[tuple[Target, ...], Work, list[str], dict[str, tuple[ReplicaSet, int]]]:
         """Connections for a multi-target read: a replica per datasource where one serves.
 
         Returns the targets with the roles that will serve them, the work, and the
-        connection keys used (datasource names for primaries, replica names)."""
+        connection keys used (datasource names for primaries, replica names), and the
+        replica behind each replica key."""
         work: Work = {}
         keys: list[str] = []
+        readers: dict[str, tuple[ReplicaSet, int]] = {}
         roles: dict[str, Role] = {}
         for name, indexes in group_targets(targets).items():
             connection: Connection | None = None
@@ -559,6 +561,7 @@ class Session:
                     try:
                         connection = self._reader(replicas, state.index, state.name)
                         keys.append(state.name)
+                        readers[state.name] = (replicas, state.index)
                         roles[name] = "replica"
                     except Error as exc:
                         if not self._reader_failed(replicas, state.index, state.name, exc):
@@ -572,33 +575,22 @@ class Session:
             t if t.role == roles[t.datasource] else t._replace(role=roles[t.datasource])
             for t in targets
         )
-        return served, work, keys
+        return served, work, keys, readers
 
-    def _after_read_error(self, keys: list[str]) -> None:
+    def _after_read_error(
+        self, keys: list[str], readers: dict[str, tuple[ReplicaSet, int]], exc: Error
+    ) -> None:
+        """Forget broken connections after a failed multi-target read; raise _ReplicaDropped
+        (from ``exc``) when a replica broke, so the read is tried once more elsewhere."""
+        dropped = False
         for key in keys:
-            if key in self._readers:
-                held = self._readers[key]
-                if held[0].broken:
-                    self._readers.pop(key)
-                    held[1].release(held[0])
-                    self._failed_replicas.append(key)
+            if key in readers:
+                replicas, index = readers[key]
+                dropped = self._reader_failed(replicas, index, key, exc) or dropped
             else:
                 self._after_error(key)
-
-    def _report_unreachable(self, exc: Error) -> bool:
-        """After a failed multi-target read: take the replicas that broke out of service;
-        True when there were any (the read is then worth one more try)."""
-        failed, self._failed_replicas = self._failed_replicas, []
-        if isinstance(exc, ShardUnavailableError) and exc.role == "replica":
-            failed = failed or [f"{exc.datasource}/replica"]
-        reported = False
-        for key in failed:
-            name, _, replica = key.partition("/replica")
-            replicas = self._datasources.replicas(name)
-            if replicas is not None and replica.isdigit():
-                replicas.report_failure(int(replica), exc)
-            reported = True
-        return reported
+        if dropped:
+            raise _ReplicaDropped(exc)
 
     def _note_write(self, name: str) -> None:
         """Remember where the primary of ``name`` stood after this session's write."""
@@ -619,6 +611,15 @@ class Session:
     def _materialize_all(self) -> None:
         for result, _ in list(self._streaming):
             result.materialize()
+
+
+class _ReplicaDropped(Exception):
+    """Internal: a multi-target read lost a replica; ``Session._read_many`` retries it and
+    raises ``error`` if the second try loses one too."""
+
+    def __init__(self, error: Error) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _lost(name: str, *, rolled_back: bool = False) -> DatabaseError:

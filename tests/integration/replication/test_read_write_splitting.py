@@ -395,6 +395,45 @@ def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica
             assert scatter(other) == ({"ds0": "replica", "ds1": "replica"}, [0, 1])
 
 
+def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
+    replica: PgReplica,
+) -> None:
+    dbs = [replica.new_database(), replica.new_database()]
+    for i, db in enumerate(dbs):
+        replica.query(replica.primary_url(db), f"CREATE TABLE accounts_{i} (account_id int)")
+        replica.query(replica.primary_url(db), f"INSERT INTO accounts_{i} VALUES ({i})")
+    replica.wait_caught_up()
+    settings = {
+        "datasources": {f"ds{i}": datasource(replica, db) for i, db in enumerate(dbs)},
+        "tables": {
+            "accounts": {
+                "strategy": "mod",
+                "key": "account_id",
+                "shards": 2,
+                "datasources": ["ds0", "ds1"],
+            }
+        },
+    }
+    scan = "SELECT account_id FROM accounts ORDER BY account_id"
+    with tenantdb.connect(settings) as cluster, cluster.session() as s:
+        first = s.execute(scan)
+        assert first.fetchall() == [(0,), (1,)]
+        assert [t.role for t in first.targets] == ["replica", "replica"]
+        # Kill the session's standby connection to ds0's database: its next read breaks.
+        killed = replica.query(
+            replica.replica_url(dbs[0]),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            " AND query NOT ILIKE %s",
+            [dbs[0], "%pg_is_in_recovery%"],
+        )
+        assert killed[0][0] >= 1
+        again = s.execute(scan)
+        assert again.fetchall() == [(0,), (1,)]  # no error reaches the caller
+        status = cluster.status()["datasources"]["ds0"]["replicas"][0]
+        assert status["failures"] >= 1, status
+
+
 # -- 3. lag threshold, cool-down, automatic switch ----------------------------------------
 
 

@@ -7,10 +7,11 @@ mutations of the statements of the isolation suite, and deeply nested expression
 with random parameters.
 
 Invariant: explain returns a RoutePlan (whose ``to_dict()`` works) or raises a subclass
-of ``tenantdb.Error``; any other exception is a bug. Each call must finish within
-``HANG_LIMIT_S``: a hang detector with a huge margin (calls take about a millisecond), not
-a benchmark. Derandomized with no example database, so CI fuzzes the same inputs each run;
-the number of inputs is printed and recorded as test properties.
+of ``tenantdb.Error``; any other exception is a bug. The work is bounded by the inputs
+(sizes, nesting depths, union branches), not by the clock: ``HANG_LIMIT_S`` only catches a
+call that effectively never ends (the slowest inputs take a few seconds at most on a busy
+machine), it is not a benchmark. Derandomized with no example database, so CI fuzzes the
+same inputs each run; the number of inputs is printed and recorded as test properties.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from hypothesis import strategies as st
 
 import tenantdb
 
-HANG_LIMIT_S = 2.0
+#: A hang guard, not a timing test: far above any normal call (the slowest nestings took
+#: up to 2.8 s on a busy 2-core machine), so only a real hang or blow-up trips it.
+HANG_LIMIT_S = 30.0
 DIALECTS = ("sqlite", "postgres", "mysql")
 COUNTS: collections.Counter[str] = collections.Counter()
 
@@ -407,7 +410,7 @@ NESTINGS = (
 
 DEPTHS = (1, 10, 100, 300, 500, 700, 1000)
 #: A UNION chain costs about 1 ms per branch to analyse (no hang): it stops at 300
-#: branches so the hang limit keeps a wide margin on a loaded machine.
+#: branches to bound the test's work.
 MAX_UNION_BRANCHES = 300
 
 

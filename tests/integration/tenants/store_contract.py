@@ -185,9 +185,11 @@ class StoreContract:
             watcher.close()
         assert watcher.error is None
 
-    def test_watch_returns_soon_after_stop(self, store: TenantStore) -> None:
+    def test_watch_returns_after_stop(self, store: TenantStore) -> None:
+        # close() sets stop and waits up to WAIT_S for watch to return: far longer than any
+        # store's poll period, so only a watch that ignores stop (or waits out a long
+        # poll) fails here; how fast it returns is not measured.
         watcher = Watcher(store).start()
-        started = time.monotonic()
         watcher.close()
-        assert time.monotonic() - started < 5
+        assert not watcher.thread.is_alive()
         assert watcher.error is None

@@ -10,9 +10,20 @@ author meant and cannot be routed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import ProgrammingError, UnsupportedSQLError
+
+# Characters where a placeholder, literal, quoted name or comment may start, per dialect.
+_SPECIAL = {
+    "postgres": re.compile(r"[%'\"`/$-]"),
+    "mysql": re.compile(r"[%'\"`/#-]"),
+    "sqlite": re.compile(r"[%'\"`/-]"),
+}
+
+# MySQL string literals: the quote or a backslash (which escapes the next character).
+_BACKSLASH_STOPS = {"'": re.compile(r"['\\]"), '"': re.compile(r'["\\]')}
 
 MARKER_PREFIX = "tdbp"
 """Name prefix of the parse-time placeholder markers; reserved in user SQL."""
@@ -51,7 +62,17 @@ def scan(sql: str, dialect: str) -> ScannedSQL:
     i = 0
     n = len(sql)
     backslash_escapes = dialect == "mysql"
+    special = _SPECIAL[dialect]
     while i < n:
+        # Jump over plain text in one step: a per-character loop costs seconds on a
+        # statement of a few megabytes.
+        found = special.search(sql, i)
+        if found is None:
+            out.append(sql[i:])
+            break
+        if found.start() > i:
+            out.append(sql[i : found.start()])
+            i = found.start()
         ch = sql[i]
         if ch == "%":
             nxt = sql[i + 1] if i + 1 < n else ""
@@ -111,19 +132,27 @@ def _skip_quoted(sql: str, i: int, dialect: str, backslash_escapes: bool) -> int
     ch = sql[i]
     if ch in "'\"`":
         quote = ch
+        stops = _BACKSLASH_STOPS.get(quote) if backslash_escapes else None
         j = i + 1
         n = len(sql)
         while j < n:
-            c = sql[j]
-            if backslash_escapes and c == "\\" and quote != "`":
-                j += 2
-                continue
-            if c == quote:
-                if j + 1 < n and sql[j + 1] == quote:
+            # str.find / a compiled search skip the literal's body without a Python loop.
+            if stops is None:
+                j = sql.find(quote, j)
+                if j == -1:
+                    return n
+            else:
+                found = stops.search(sql, j)
+                if found is None:
+                    return n
+                j = found.start()
+                if sql[j] == "\\":
                     j += 2
                     continue
-                return j + 1
-            j += 1
+            if j + 1 < n and sql[j + 1] == quote:
+                j += 2
+                continue
+            return j + 1
         return n
     if sql.startswith("--", i) or (ch == "#" and dialect == "mysql"):
         end = sql.find("\n", i)

@@ -60,16 +60,36 @@ def splice_text(text: str, spans: list[tuple[int, int, SlotKind, int]], dialect:
     return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
 
 
+def _mark_placeholders(tree: exp.Expr) -> exp.Expr:
+    """Replace every tenantdb placeholder by its slot marker; returns the (new) root.
+
+    Replacements are grouped by parent and argument, so a list of n placeholders (an IN
+    list) is rebuilt once: ``Expression.replace`` per item re-indexes the whole list each
+    time, which made rendering quadratic in the number of parameters.
+    """
+    groups: dict[tuple[int, str], tuple[exp.Expr, str, dict[int, exp.Expr]]] = {}
+    for node in tree.find_all(exp.Placeholder):
+        name = str(node.this or "")
+        if not name.startswith(MARKER_PREFIX):
+            continue
+        marker = exp.Var(this=f"__tdb_p{name[len(MARKER_PREFIX) :]}__")
+        parent = node.parent
+        if parent is None or node is tree:
+            return marker
+        key = str(node.arg_key)
+        groups.setdefault((id(parent), key), (parent, key, {}))[2][id(node)] = marker
+    for parent, key, markers in groups.values():
+        current = parent.args.get(key)
+        if isinstance(current, list):
+            parent.set(key, [markers.get(id(item), item) for item in current])
+        else:
+            parent.set(key, markers[id(current)])
+    return tree
+
+
 def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
     """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots."""
-    for node in list(tree.find_all(exp.Placeholder)):
-        name = str(node.this or "")
-        if name.startswith(MARKER_PREFIX):
-            marker = exp.Var(this=f"__tdb_p{name[len(MARKER_PREFIX) :]}__")
-            if node is tree:
-                tree = marker
-            else:
-                node.replace(marker)
+    tree = _mark_placeholders(tree)
     text = tree.sql(dialect=dialect)
     escape = PLACEHOLDER[dialect] == "%s"
     pieces: list[str] = []

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from ._models import (
     DatasourceConfig,
     Interval,
+    KeyType,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -45,6 +46,10 @@ class TableDocument(BaseModel):
     """tenant, mod, hash_mod, consistent_hash, range, time_range, broadcast or single."""
     key: SqlIdentifier | None = None
     """Sharding key column (mod, hash_mod, consistent_hash, range, time_range)."""
+    key_type: KeyType | None = None
+    """The key column's type: int, text or uuid (mod: int; range: int or text), date or
+    datetime (time_range). Key values are placed as the database compares them: '05' is 5
+    for an int key. Undeclared: values whose placement depends on the type are refused."""
     shards: PositiveInt | None = None
     """Number of shards (mod, hash_mod); a range table has len(boundaries) + 1."""
     datasources: list[str] | None = None

@@ -35,6 +35,9 @@ Strategy = Literal[
 Interval = Literal["day", "month", "year"]
 """The period of one physical table of a ``time_range`` table."""
 
+KeyType = Literal["int", "text", "uuid", "date", "datetime"]
+"""How the database compares a sharding key; placement uses the value it compares."""
+
 Isolation = Literal["shared", "schema", "database"]
 """How a tenant's rows are kept apart: a tenant column, a schema, or a database of its own."""
 
@@ -153,6 +156,8 @@ class TableConfig(_Model):
     strategy: Strategy
     key: SqlIdentifier | None = None
     """Sharding key column; set for mod, hash_mod, consistent_hash, range and time_range."""
+    key_type: KeyType | None = None
+    """The key column's type, as written; None: undeclared (see the strategies' defaults)."""
     shards: PositiveInt | None = None
     """Number of physical tables for mod, hash_mod and range (``len(boundaries) + 1``)."""
     datasources: tuple[str, ...] = ()

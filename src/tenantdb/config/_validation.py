@@ -14,7 +14,14 @@ from typing import Any
 from ..errors import ConfigError
 from ._document import SECTIONS, ConfigDocument, TableDocument
 from ._interpolation import Interpolated
-from ._models import Config, DatasourceConfig, Strategy, TableConfig, TenantConfig
+from ._models import (
+    DEFAULT_MAX_STATEMENT_BYTES,
+    Config,
+    DatasourceConfig,
+    Strategy,
+    TableConfig,
+    TenantConfig,
+)
 from ._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
 from ._problems import KeyPath, ProblemCollector, describe_kind, join_words
 from ._urls import SCHEME_DIALECTS, Dialect, url_dialect
@@ -117,6 +124,9 @@ class _DocumentChecker:
                 "binding_tables": binding,
                 "allowed_functions": header.get("allowed_functions") or (),
                 "switch_file": header.get("switch_file"),
+                "max_statement_bytes": header.get(
+                    "max_statement_bytes", DEFAULT_MAX_STATEMENT_BYTES
+                ),
                 "tenants": tenants,
                 "registry": header.get("registry"),
             },

@@ -58,9 +58,26 @@ def run_per_datasource(
     return outcomes
 
 
-def first_error(outcomes: Mapping[str, object]) -> BaseException | None:
-    """The first exception among ``outcomes`` (in datasource order), if any."""
-    return next((value for value in outcomes.values() if isinstance(value, BaseException)), None)
+class ScatterError(Exception):
+    """Datasources of one multi-target read failed; what the others opened is closed.
+
+    ``errors`` maps each failed datasource to its own exception, in datasource order, so a
+    failure is charged to the connection that raised it and never to the ones that ran
+    beside it (ds0's lost replica connection says nothing about ds1's replica). ``first``
+    is the error to show the caller.
+    """
+
+    def __init__(self, errors: Mapping[str, BaseException]) -> None:
+        if not errors:
+            raise ValueError("ScatterError needs at least one failed datasource")
+        self.errors = dict(errors)
+        self.first = next(iter(self.errors.values()))
+        super().__init__(f"{', '.join(self.errors)} failed; first: {self.first}")
+
+
+def failures(outcomes: Mapping[str, object]) -> dict[str, BaseException]:
+    """The datasources whose outcome is an exception, with it (in datasource order)."""
+    return {name: value for name, value in outcomes.items() if isinstance(value, BaseException)}
 
 
 Opened = tuple[list[Stream], list[list[Row]]]
@@ -73,7 +90,8 @@ def open_streams(
 
     The first fetch is where the databases do their work, so that is what runs
     concurrently; later batches are fetched on demand by the merge. Returns
-    (stream, first batch) aligned with ``targets``.
+    (stream, first batch) aligned with ``targets``; raises ScatterError (streams of the
+    datasources that succeeded closed) when any datasource fails.
     """
 
     def open_on(connection: Connection, indexes: list[int]) -> Opened:
@@ -87,12 +105,12 @@ def open_streams(
             raise
 
     outcomes = run_per_datasource(executor, work, open_on)
-    error = first_error(outcomes)
-    if error is not None:
+    errors = failures(outcomes)
+    if errors:
         for value in outcomes.values():
             if not isinstance(value, BaseException):
                 close_all(value[0])
-        raise error
+        raise ScatterError(errors)
     aligned: list[tuple[Stream, list[Row]] | None] = [None] * len(targets)
     for name, (_, indexes) in work.items():
         value = outcomes[name]
@@ -105,15 +123,16 @@ def open_streams(
 def fetch_all(executor: Executor, targets: Sequence[Target], work: Work) -> list[Outcome]:
     """Run every target and fetch all its rows, datasources in parallel; aligned with
     ``targets``. For reads whose per-shard result is known to be small (a shard LIMIT no
-    larger than the stream batch), where cursors would only add round trips."""
+    larger than the stream batch), where cursors would only add round trips. Raises
+    ScatterError when any datasource fails."""
 
     def run_on(connection: Connection, indexes: list[int]) -> list[Outcome]:
         return [connection.execute(targets[i].sql, targets[i].params) for i in indexes]
 
     outcomes = run_per_datasource(executor, work, run_on)
-    error = first_error(outcomes)
-    if error is not None:
-        raise error
+    errors = failures(outcomes)
+    if errors:
+        raise ScatterError(errors)
     aligned: list[Outcome | None] = [None] * len(targets)
     for name, (_, indexes) in work.items():
         value = outcomes[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import (
     DatabaseError,
@@ -24,6 +24,7 @@ from ._merge import merge_rows
 from ._replicas import ReplicaSet
 from ._result import Result
 from ._scatter import (
+    ScatterError,
     Work,
     close_all,
     fetch_all,
@@ -397,7 +398,7 @@ class Session:
         try:
             return self._read_many_once(plan, forced)
         except _ReplicaDropped as dropped:
-            raise dropped.error from None
+            raise dropped.error from dropped.error.__cause__
 
     def _read_many_once(self, plan: RoutePlan, forced: bool) -> Result:
         merge = plan.merge
@@ -412,9 +413,8 @@ class Session:
             # costs fewer round trips than cursors, and holds no more rows.
             try:
                 outcomes = fetch_all(self._datasources.executor, targets, work)
-            except Error as exc:
-                self._after_read_error(keys, readers, exc)
-                raise
+            except ScatterError as failed:
+                self._read_failed(keys, readers, failed)
             merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
             description = _visible(
                 next((o.description for o in outcomes if o.description is not None), None),
@@ -423,16 +423,15 @@ class Session:
             return Result(targets, description, merged, len(merged))
         try:
             opened = open_streams(self._datasources.executor, targets, work, self._batch_size)
-        except Error as exc:
-            self._after_read_error(keys, readers, exc)
-            raise
+        except ScatterError as failed:
+            self._read_failed(keys, readers, failed)
         streams = [stream for stream, _ in opened]
         description = _visible(
             next((s.description for s in streams if s.description is not None), None),
             merge.hidden_columns,
         )
         rows = merge_rows(merge, [stream_rows(stream, first) for stream, first in opened])
-        names = frozenset(keys)
+        names = frozenset(keys.values())
         result: Result
 
         def finish() -> None:
@@ -543,14 +542,14 @@ class Session:
 
     def _read_work(
         self, targets: tuple[Target, ...], forced: bool
-    ) -> tuple[tuple[Target, ...], Work, list[str], dict[str, tuple[ReplicaSet, int]]]:
+    ) -> tuple[tuple[Target, ...], Work, dict[str, str], dict[str, tuple[ReplicaSet, int]]]:
         """Connections for a multi-target read: a replica per datasource where one serves.
 
-        Returns the targets with the roles that will serve them, the work, and the
-        connection keys used (datasource names for primaries, replica names), and the
-        replica behind each replica key."""
+        Returns the targets with the roles that will serve them, the work, the connection
+        key that serves each datasource (its name for its primary, else the replica's
+        name), and the replica behind each replica key."""
         work: Work = {}
-        keys: list[str] = []
+        keys: dict[str, str] = {}
         readers: dict[str, tuple[ReplicaSet, int]] = {}
         roles: dict[str, Role] = {}
         for name, indexes in group_targets(targets).items():
@@ -560,7 +559,7 @@ class Session:
                 if replicas is not None and state is not None:
                     try:
                         connection = self._reader(replicas, state.index, state.name)
-                        keys.append(state.name)
+                        keys[name] = state.name
                         readers[state.name] = (replicas, state.index)
                         roles[name] = "replica"
                     except Error as exc:
@@ -568,7 +567,7 @@ class Session:
                             raise
             if connection is None:
                 connection = self._connection(name)
-                keys.append(name)
+                keys[name] = name
                 roles[name] = "primary"
             work[name] = (connection, indexes)
         served = tuple(
@@ -577,20 +576,30 @@ class Session:
         )
         return served, work, keys, readers
 
-    def _after_read_error(
-        self, keys: list[str], readers: dict[str, tuple[ReplicaSet, int]], exc: Error
-    ) -> None:
-        """Forget broken connections after a failed multi-target read; raise _ReplicaDropped
-        (from ``exc``) when a replica broke, so the read is tried once more elsewhere."""
+    def _read_failed(
+        self,
+        keys: Mapping[str, str],
+        readers: Mapping[str, tuple[ReplicaSet, int]],
+        failed: ScatterError,
+    ) -> NoReturn:
+        """After a failed multi-target read: forget the connections that broke, and take a
+        replica out of service only for its own datasource's error (the others ran on
+        other connections, so ds0's lost connection must not be charged to ds1's
+        replica). Raises _ReplicaDropped when a replica was unreachable, so the read is
+        tried once more elsewhere, else the first error."""
         dropped = False
-        for key in keys:
-            if key in readers:
-                replicas, index = readers[key]
-                dropped = self._reader_failed(replicas, index, key, exc) or dropped
-            else:
+        for name, error in failed.errors.items():
+            key = keys[name]
+            if key not in readers:
                 self._after_error(key)
-        if dropped:
-            raise _ReplicaDropped(exc)
+            elif isinstance(error, Error):
+                replicas, index = readers[key]
+                dropped = self._reader_failed(replicas, index, key, error) or dropped
+        first = failed.first
+        if dropped and isinstance(first, Error):
+            raise _ReplicaDropped(first) from first
+        # The wrapper is only the messenger: show the error with its own cause.
+        raise first from first.__cause__
 
     def _note_write(self, name: str) -> None:
         """Remember where the primary of ``name`` stood after this session's write."""

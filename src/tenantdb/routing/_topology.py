@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .strategies import (
     ConsistentHashStrategy,
@@ -83,7 +83,7 @@ class Topology:
     ) -> Topology:
         tables: dict[str, TablePlacement] = {}
         for name, table in config.tables.items():
-            placement = _placement(name, table)
+            placement = _placement(name, table, config.dialect)
             tables[name] = placement
             tables.setdefault(name.lower(), placement)
         return cls(
@@ -122,23 +122,31 @@ class Topology:
         )
 
 
-def _placement(name: str, table: TableConfig) -> TablePlacement:
+def _placement(
+    name: str, table: TableConfig, dialect: Literal["postgres", "mysql", "sqlite"]
+) -> TablePlacement:
     key = table.key.lower() if table.key else None
+    # How key strings are read: the declared type, converted the way this backend does.
+    keys: dict[str, Any] = {"key_type": table.key_type, "backend": dialect}
     strategy: Strategy | None = None
     if table.strategy == "mod":
         assert key is not None and table.shards is not None
         strategy = ModStrategy(
-            table=name, key=key, shards=table.shards, datasources=table.datasources
+            table=name, key=key, shards=table.shards, datasources=table.datasources, **keys
         )
     elif table.strategy == "hash_mod":
         assert key is not None and table.shards is not None
         strategy = HashModStrategy(
-            table=name, key=key, shards=table.shards, datasources=table.datasources
+            table=name, key=key, shards=table.shards, datasources=table.datasources, **keys
         )
     elif table.strategy == "range":
         assert key is not None
         strategy = RangeStrategy(
-            table=name, key=key, boundaries=table.boundaries, datasources=table.datasources
+            table=name,
+            key=key,
+            boundaries=table.boundaries,
+            datasources=table.datasources,
+            **keys,
         )
     elif table.strategy == "time_range":
         assert key is not None and table.interval is not None and table.start is not None
@@ -149,6 +157,7 @@ def _placement(name: str, table: TableConfig) -> TablePlacement:
             start=table.start,
             pre_create=table.pre_create,
             datasources=table.datasources,
+            **keys,
         )
     elif table.strategy == "consistent_hash":
         assert key is not None
@@ -158,6 +167,7 @@ def _placement(name: str, table: TableConfig) -> TablePlacement:
             datasources=table.datasources,
             virtual_nodes=table.virtual_nodes,
             weights=dict(table.weights) or None,
+            **keys,
         )
     if strategy is not None:
         return TablePlacement(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._confine import assigned_columns, session_variables, shadowing_names
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._functions import foreign_functions, may_write
+from ._limits import check_statement_size
 from ._merge import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._placeholders import ScannedSQL, scan
 from ._predicates import (
@@ -67,6 +68,7 @@ __all__ = [
     "TemplateCache",
     "ValueRef",
     "assigned_columns",
+    "check_statement_size",
     "confined_template",
     "describe_ddl",
     "foreign_functions",

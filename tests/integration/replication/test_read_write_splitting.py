@@ -396,15 +396,22 @@ def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica
 
 
 def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
-    replica: PgReplica,
+    replica: PgReplica, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """ds0's replica connection is killed between two scatter reads: the second read is
+    retried with ds0 on its primary, and only ds0's replica is charged; ds1's replica, on
+    its own connection beside it, keeps serving. Deterministic: the connection killed is
+    the one the first read reports (``pg_backend_pid()``), the kill is awaited, and the
+    monitors run one pass and then sleep for a minute, so no probe puts ds0 back in
+    service (or down) while the test looks."""
     dbs = [replica.new_database(), replica.new_database()]
     for i, db in enumerate(dbs):
         replica.query(replica.primary_url(db), f"CREATE TABLE accounts_{i} (account_id int)")
         replica.query(replica.primary_url(db), f"INSERT INTO accounts_{i} VALUES ({i})")
     replica.wait_caught_up()
+    quiet = {"lag_check_interval": 60.0}
     settings = {
-        "datasources": {f"ds{i}": datasource(replica, db) for i, db in enumerate(dbs)},
+        "datasources": {f"ds{i}": datasource(replica, db, **quiet) for i, db in enumerate(dbs)},
         "tables": {
             "accounts": {
                 "strategy": "mod",
@@ -414,24 +421,61 @@ def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
             }
         },
     }
-    scan = "SELECT account_id FROM accounts ORDER BY account_id"
+    scan = "SELECT account_id, pg_backend_pid() FROM accounts ORDER BY account_id"
+
+    def replicas(cluster: tenantdb.Cluster) -> dict[str, dict[str, Any]]:
+        status = cluster.status()["datasources"]
+        return {name: status[name]["replicas"][0] for name in ("ds0", "ds1")}
+
+    caplog.set_level(logging.WARNING, logger="tenantdb.replication")
     with tenantdb.connect(settings) as cluster, cluster.session() as s:
         first = s.execute(scan)
-        assert first.fetchall() == [(0,), (1,)]
-        assert [t.role for t in first.targets] == ["replica", "replica"]
-        # Kill the session's standby connection to ds0's database: its next read breaks.
-        killed = replica.query(
-            replica.replica_url(dbs[0]),
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " AND query NOT ILIKE %s",
-            [dbs[0], "%pg_is_in_recovery%"],
+        (_, ds0_pid), (_, ds1_pid) = first.fetchall()
+        assert {t.datasource: t.role for t in first.targets} == {
+            "ds0": "replica",
+            "ds1": "replica",
+        }
+        # Each monitor's first pass is over (it then waits a minute): nothing else moves.
+        wait_for(
+            lambda: all(r["replayed"] is not None for r in replicas(cluster).values()),
+            "the monitors' first pass",
         )
-        assert killed[0][0] >= 1
+        assert {n: r["state"] for n, r in replicas(cluster).items()} == {
+            "ds0": "serving",
+            "ds1": "serving",
+        }
+
+        standby = replica.replica_url(dbs[0])
+        assert replica.query(standby, "SELECT pg_terminate_backend(%s)", [ds0_pid]) == [(True,)]
+        wait_for(
+            lambda: (
+                replica.query(
+                    standby, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [ds0_pid]
+                )
+                == [(0,)]
+            ),
+            "the session's ds0 replica connection gone",
+        )
+
         again = s.execute(scan)
-        assert again.fetchall() == [(0,), (1,)]  # no error reaches the caller
-        status = cluster.status()["datasources"]["ds0"]["replicas"][0]
-        assert status["failures"] >= 1, status
+        rows = again.fetchall()  # no error reaches the caller
+        assert [account for account, _ in rows] == [0, 1]
+        assert {t.datasource: t.role for t in again.targets} == {
+            "ds0": "primary",
+            "ds1": "replica",
+        }
+        assert rows[1][1] == ds1_pid, "ds1's replica connection was kept"
+
+        after = replicas(cluster)
+        assert after["ds0"]["state"] == "down", after
+        assert after["ds0"]["failures"] == 1, after
+        assert "'ds0' (replica)" in after["ds0"]["error"], after
+        assert after["ds1"]["state"] == "serving", after
+        assert after["ds1"]["failures"] == 0, after
+        assert after["ds1"]["error"] is None, after
+    charged = [r.getMessage() for r in caplog.records if "out of service" in r.getMessage()]
+    assert len(charged) == 1, charged
+    assert charged[0].startswith("replica ds0/replica0 is out of service: datasource 'ds0'")
 
 
 # -- 3. lag threshold, cool-down, automatic switch ----------------------------------------

@@ -26,6 +26,7 @@ from ..sql import (
     confined_template,
     foreign_functions,
     literal_value,
+    plan_hints,
     session_variables,
     shadowing_names,
 )
@@ -103,6 +104,12 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
                 f"a WITH query named {name!r} shadows the table {name!r}, which a tenant "
                 "session may not do; give the WITH query another name"
             )
+    hints = plan_hints(template.statement)
+    if hints:
+        raise TenantIsolationError(
+            f"{hints[0]} is refused in a tenant session: plan hints are for operators; "
+            "remove the hint, or run the statement in an admin session"
+        )
     if session_variables(template.statement):
         raise TenantIsolationError(
             "server variables (@x, @@x, :=) are refused in a tenant session: they outlive the "

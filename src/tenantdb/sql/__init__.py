@@ -5,7 +5,7 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
-from ._confine import assigned_columns, session_variables, shadowing_names
+from ._confine import assigned_columns, plan_hints, session_variables, shadowing_names
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
@@ -76,6 +76,7 @@ __all__ = [
     "may_write",
     "merge_shape",
     "parse_template",
+    "plan_hints",
     "quote_name",
     "rename_created",
     "scan",

@@ -206,6 +206,10 @@ def conjuncts(condition: exp.Expr | None) -> list[exp.Expr]:
         for part in condition.flatten():
             out.extend(conjuncts(part))
         return out
+    ifs = condition.args.get("ifs") if isinstance(condition, exp.Case) else None
+    if ifs and len(ifs) == 1 and condition.args.get("default") is None and not condition.this:
+        # ``CASE WHEN c THEN t END`` holds exactly when c and t hold (the tenant guard).
+        return [*conjuncts(ifs[0].this), *conjuncts(ifs[0].args.get("true"))]
     return [condition]
 
 

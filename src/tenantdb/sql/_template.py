@@ -218,6 +218,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     scanned = scan(sql, dialect)
     statement = _parse_one(scanned.text, dialect)
     kind, ddl_kind = _classify(statement)
+    _string_targets_as_columns(statement, dialect)
     _check_placeholders(statement, scanned.count)
     return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names, scanned.text).build()
 
@@ -267,18 +268,22 @@ def _first_line(text: str) -> str:
 
 
 def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
+    writes = statement.find_all(exp.Insert, exp.Update, exp.Delete)
+    if any(node is not statement for node in writes):
+        # A write nested in another statement (a writing CTE) would be routed, confined and
+        # checked as the outer statement: a read sent to a replica, a tenant column set
+        # where no check looks.
+        raise UnsupportedSQLError(
+            "INSERT, UPDATE or DELETE inside another statement (a WITH clause that writes) is "
+            "not supported; run each write as its own statement (with RETURNING if needed), "
+            "in one transaction when they belong together"
+        )
     if isinstance(statement, exp.Select | exp.SetOperation):
         for select in statement.find_all(exp.Select):
             if select.args.get("into"):
                 raise UnsupportedSQLError(
                     "SELECT ... INTO is not supported; use INSERT ... SELECT or CREATE TABLE"
                 )
-        if any(True for _ in statement.find_all(exp.Insert, exp.Update, exp.Delete)):
-            # A writing CTE would be routed, confined and sent to replicas as a read.
-            raise UnsupportedSQLError(
-                "a WITH clause that writes (INSERT, UPDATE or DELETE inside a query) is not "
-                "supported; run the write as its own statement (with RETURNING if needed)"
-            )
         return "select", None
     if isinstance(statement, exp.Insert):
         return "insert", None
@@ -305,6 +310,31 @@ def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
         if what.endswith("statements")
         else f"{what} is not supported; check the SQL"
     )
+
+
+def _string_targets_as_columns(statement: exp.Expr, dialect: str) -> None:
+    """A quoted string where only a column name fits (SET targets, INSERT column lists) is
+    that column to SQLite (``SET 'tenant_id' = ...``); make it one, so every check sees it.
+    The other backends reject the spelling, and so does tenantdb."""
+    targets: list[exp.Expr] = []
+    for node in statement.find_all(exp.Update, exp.OnConflict):
+        for assignment in node.expressions or []:
+            if isinstance(assignment, exp.EQ):
+                target = assignment.this
+                targets.extend(target.expressions if isinstance(target, exp.Tuple) else [target])
+    for schema in statement.find_all(exp.Schema):
+        if isinstance(schema.parent, exp.Insert):
+            targets.extend(schema.expressions)
+    for target in targets:
+        if not (isinstance(target, exp.Literal) and target.is_string):
+            continue
+        if dialect != "sqlite":
+            raise UnsupportedSQLError(
+                f"'{target.this}' is a string where a column name belongs; write the column "
+                "name without quotes (or in the dialect's identifier quotes)"
+            )
+        name = exp.to_identifier(str(target.this), quoted=True)
+        target.replace(exp.Column(this=name) if not isinstance(target.parent, exp.Schema) else name)
 
 
 def _check_placeholders(statement: exp.Expr, expected: int) -> None:
@@ -352,6 +382,20 @@ def _using_names(delete: exp.Delete) -> set[str]:
             elif isinstance(table.this, exp.Identifier):
                 names.add(identifier_name(table.this))
     return names
+
+
+def _cte_name(cte: exp.Expr) -> str:
+    return identifier_name(cte.args["alias"].this)
+
+
+def _is_dml_target(node: exp.Table, statement: exp.Expr) -> bool:
+    """Whether ``node`` is the table ``statement`` (INSERT/UPDATE/DELETE) writes into."""
+    if not isinstance(statement, exp.Insert | exp.Update | exp.Delete):
+        return False
+    target = statement.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    return target is node
 
 
 def _enclosing_select(node: exp.Expr) -> exp.Expr | None:
@@ -490,16 +534,35 @@ class _Analyzer:
             node = node.parent
         return None
 
-    def _cte_names_visible(self, node: exp.Expr) -> set[str]:
-        names: set[str] = set()
-        current: exp.Expr | None = node
+    def _names_a_cte(self, node: exp.Table, name: str) -> bool:
+        """Whether the backend resolves the unqualified ``node`` to a CTE named ``name``.
+
+        A CTE is visible to its statement's main body and to the CTEs after it; to its own
+        body only under WITH RECURSIVE; never to the target of INSERT/UPDATE/DELETE, which
+        is always a real relation. Where backends could differ (forward references under
+        RECURSIVE), the name counts as a real relation: it then meets every table check.
+        """
+        child: exp.Expr = node
+        current = node.parent
         while current is not None:
-            with_ = current.args.get("with_") or current.args.get("with")
-            if isinstance(with_, exp.With):
-                for cte in with_.expressions:
-                    names.add(identifier_name(cte.args["alias"].this))
+            if isinstance(current, exp.With) and isinstance(child, exp.CTE):
+                ctes = list(current.expressions)
+                position = next(i for i, cte in enumerate(ctes) if cte is child)
+                visible = ctes[: position + 1] if current.args.get("recursive") else ctes[:position]
+                if any(_cte_name(cte) == name for cte in visible):
+                    return True
+            else:
+                with_ = current.args.get("with_") or current.args.get("with")
+                if (
+                    isinstance(with_, exp.With)
+                    and child is not with_
+                    and not _is_dml_target(node, current)
+                    and any(_cte_name(cte) == name for cte in with_.expressions)
+                ):
+                    return True
+            child = current
             current = current.parent
-        return names
+        return False
 
     def _dml_refs(self) -> None:
         for node in list(self.tree.find_all(exp.Table)):
@@ -511,7 +574,7 @@ class _Analyzer:
                 continue
             db = node.args.get("db")
             schema = identifier_name(db) if isinstance(db, exp.Identifier) else None
-            if schema is None and name in self._cte_names_visible(node):
+            if schema is None and self._names_a_cte(node, name):
                 continue
             if isinstance(node.parent, exp.Into):
                 raise UnsupportedSQLError("SELECT ... INTO is not supported")

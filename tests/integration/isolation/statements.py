@@ -1324,7 +1324,7 @@ allow(
     "SELECT o.tenant_id, o.id, i.id FROM orders o STRAIGHT_JOIN order_items i ON i.order_id = o.id",
     dialects=MY,
 )
-allow("index_hint", f"{SEL} USE INDEX (PRIMARY) WHERE id > 0 OR 1=1", dialects=MY)
+refuse("index_hint", f"{SEL} USE INDEX (PRIMARY) WHERE id > 0 OR 1=1", dialects=MY)
 allow("pg_table_statement", "TABLE orders", dialects=PG)
 allow("pg_only", "SELECT tenant_id, id FROM ONLY orders", dialects=PG)
 allow("quoted_update_target", 'UPDATE "orders" SET amount = 0 WHERE 1=1', dialects=PG_LITE)

@@ -77,7 +77,8 @@ def test_explain_text_output_with_tenant_and_named_params(tmp_path: Path) -> Non
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "[ds1 · primary] SELECT * FROM orders WHERE id = %s" in result.stdout
+    assert "[ds1 · primary] SELECT * FROM orders WHERE orders.tenant_id = " in result.stdout
+    assert "AND id = %s" in result.stdout
     assert "tenant acme" in result.stdout
 
 

@@ -24,7 +24,11 @@ URLS = {
 def make_cluster(dialect: str, **extra: Any) -> tenantdb.Cluster:
     config: dict[str, Any] = {
         "dialect": dialect,
-        "datasources": {"ds0": {"url": URLS[dialect]}, "ds1": {"url": URLS[dialect]}},
+        "datasources": {
+            "ds0": {"url": URLS[dialect]},
+            "ds1": {"url": URLS[dialect]},
+            "ds2": {"url": URLS[dialect]},
+        },
         "tables": {
             "orders": {"strategy": "tenant"},
             "order_items": {"strategy": "tenant"},
@@ -41,7 +45,7 @@ def make_cluster(dialect: str, **extra: Any) -> tenantdb.Cluster:
         "tenants": {
             "a": {"datasource": "ds0"},
             "s": {"datasource": "ds1", "isolation": "schema", "schema": "tenant_s"},
-            "d": {"datasource": "ds1", "isolation": "database"},
+            "d": {"datasource": "ds2", "isolation": "database"},
         },
         **extra,
     }
@@ -69,8 +73,41 @@ def one(cluster: tenantdb.Cluster, sql: str, params: Any = None, tenant: Any = "
 
 def test_an_or_cannot_widen_the_tenant_condition(pg: tenantdb.Cluster) -> None:
     target = one(pg, "SELECT id FROM orders WHERE id = %s OR 1 = 1", [1])
-    assert target.sql == "SELECT id FROM orders WHERE (id = %s OR 1 = 1) AND orders.tenant_id = %s"
-    assert target.params == (1, "a")
+    assert target.sql == (
+        "SELECT id FROM orders WHERE orders.tenant_id = %s "
+        "AND CASE WHEN orders.tenant_id = %s THEN (id = %s OR 1 = 1) END"
+    )
+    assert target.params == ("a", "a", 1)
+
+
+def test_conditions_that_may_raise_run_only_on_the_tenants_rows(cluster: tenantdb.Cluster) -> None:
+    # An error raised on another tenant's row would carry its values, or tell by its
+    # presence what the row holds: such a condition is evaluated under the tenant's.
+    mark = _tenant(cluster)
+    target = one(
+        cluster, "SELECT id FROM orders WHERE id > 100 AND abs(amount - 9) > 0 AND note = 'x'"
+    )
+    assert target.sql == (
+        f"SELECT id FROM orders WHERE orders.tenant_id = {mark} AND id > 100 AND note = 'x' AND "
+        f"CASE WHEN orders.tenant_id = {mark} THEN (ABS(amount - 9) > 0) END"
+    )
+
+
+def test_mysql_writes_guard_comparisons_with_numbers(cluster: tenantdb.Cluster) -> None:
+    # Strict mode turns a string column's failed conversion to a number into an error
+    # quoting the row, in statements that write: only string comparisons stay outside.
+    target = one(cluster, "UPDATE orders SET amount = 1 WHERE note = 0 AND note = 'x'")
+    mark = _tenant(cluster)
+    if cluster.topology.dialect == "mysql":
+        assert target.sql == (
+            f"UPDATE orders SET amount = 1 WHERE orders.tenant_id = {mark} AND note = 'x' AND "
+            f"CASE WHEN orders.tenant_id = {mark} THEN (note = 0) END"
+        )
+    else:
+        assert target.sql == (
+            f"UPDATE orders SET amount = 1 WHERE orders.tenant_id = {mark} AND note = 0 "
+            "AND note = 'x'"
+        )
 
 
 def test_every_reference_is_confined(pg: tenantdb.Cluster) -> None:
@@ -83,14 +120,15 @@ def test_every_reference_is_confined(pg: tenantdb.Cluster) -> None:
         "UNION SELECT id FROM (SELECT id FROM orders) AS derived"
     )
     target = one(pg, sql)
-    # Six references to tenant tables, six conditions, each on its own reference.
-    assert target.params == ("a",) * 6
+    # Six references to tenant tables, each with its condition (guards repeat some).
+    assert set(target.params) == {"a"}
     for condition in (
         "SELECT id FROM orders WHERE orders.tenant_id = %s",
-        "ON i.order_id = o.id AND i.tenant_id = %s",
-        "ON j.order_id = o.id AND j.tenant_id = %s",
-        "x.order_id = o.id AND x.tenant_id = %s",
-        "o.tenant_id = %s",
+        "ON i.tenant_id = %s AND i.order_id = o.id",
+        "ON j.tenant_id = %s AND j.order_id = o.id",
+        "WHERE x.tenant_id = %s AND x.order_id = o.id",
+        "WHERE o.tenant_id = %s",
+        "FROM (SELECT id FROM orders WHERE orders.tenant_id = %s) AS derived",
     ):
         assert condition in target.sql
 
@@ -99,13 +137,13 @@ def test_left_join_condition_goes_into_on_not_where(pg: tenantdb.Cluster) -> Non
     target = one(
         pg, "SELECT c.name, o.id FROM countries c LEFT JOIN orders o ON o.country = c.code"
     )
-    assert target.sql.endswith("LEFT JOIN orders AS o ON o.country = c.code AND o.tenant_id = %s")
+    assert target.sql.endswith("LEFT JOIN orders AS o ON o.tenant_id = %s AND o.country = c.code")
 
 
 def test_update_and_delete_are_confined(cluster: tenantdb.Cluster) -> None:
     target = one(cluster, "UPDATE orders SET amount = %s WHERE id = %s OR note = 'x'", [5, 1])
-    assert target.sql.endswith("AND orders.tenant_id = " + _tenant(cluster))
-    assert target.params == (5, 1, "a")
+    assert "WHERE orders.tenant_id = " + _tenant(cluster) + " AND " in target.sql
+    assert target.params[:2] == (5, "a")
     target = one(cluster, "DELETE FROM orders")
     assert target.sql == "DELETE FROM orders WHERE orders.tenant_id = " + _tenant(cluster)
 
@@ -126,9 +164,9 @@ def test_tenant_scoped_sharded_table_is_confined_for_every_isolation(
     shard = zlib.crc32(b"7") % 2
     for tenant in ("a", "s"):
         plan = pg.explain("SELECT * FROM events WHERE user_id = %s", [7], tenant=tenant)
-        assert plan.targets[0].sql.endswith(f"AND events_{shard}.tenant_id = %s")
-        assert plan.targets[0].params == (7, tenant)
-    # events lives on ds0; tenant d has ds1 to itself and reaches nothing else.
+        assert plan.targets[0].sql.endswith(f"WHERE events_{shard}.tenant_id = %s AND user_id = %s")
+        assert plan.targets[0].params == (tenant, 7)
+    # events lives on ds0; tenant d has ds2 to itself and reaches nothing else.
     with pytest.raises(TenantIsolationError, match="database of its own"):
         pg.explain("SELECT * FROM events WHERE user_id = %s", [7], tenant="d")
 
@@ -295,7 +333,7 @@ def test_tenant_scoped_tables_need_a_tenant(pg: tenantdb.Cluster) -> None:
 
 
 def test_database_tenants_reach_only_their_datasource(pg: tenantdb.Cluster) -> None:
-    assert one(pg, "SELECT * FROM countries", tenant="d").datasource == "ds1"
+    assert one(pg, "SELECT * FROM countries", tenant="d").datasource == "ds2"
     with pytest.raises(TenantIsolationError, match="database of its own"):
         pg.explain("SELECT * FROM settings", tenant="d")
 

@@ -88,8 +88,8 @@ def test_tenant_tables_follow_the_tenant(cluster: tenantdb.Cluster) -> None:
     plan = cluster.explain("SELECT * FROM orders WHERE id = %s", [1], tenant="acme")
     assert datasources(plan) == ["ds0"]
     # acme keeps its rows beside other tenants': the tenant condition is added.
-    assert plan.targets[0].sql == "SELECT * FROM orders WHERE id = %s AND orders.tenant_id = %s"
-    assert plan.targets[0].params == (1, "acme")
+    assert plan.targets[0].sql == "SELECT * FROM orders WHERE orders.tenant_id = %s AND id = %s"
+    assert plan.targets[0].params == ("acme", 1)
     plan = cluster.explain("SELECT o.id FROM orders o", tenant="globex")
     assert datasources(plan) == ["ds1"]
     assert plan.targets[0].sql == "SELECT o.id FROM globex.orders o"

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ._models import (
+    DEFAULT_MAX_STATEMENT_BYTES,
     DatasourceConfig,
     Interval,
     KeyType,
@@ -103,6 +104,9 @@ class ConfigDocument(BaseModel):
     switch_file: str | None = None
     """JSON file of manual read-to-primary switches that `tenantdb replicas` writes and
     running processes follow (an absolute path: every process must name the same file)."""
+    max_statement_bytes: PositiveInt = DEFAULT_MAX_STATEMENT_BYTES
+    """Longest SQL text, in UTF-8 bytes, that a statement may have; a longer one is refused
+    before it is parsed (parsing costs time and memory in proportion to the text)."""
     tenants: dict[TenantId, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

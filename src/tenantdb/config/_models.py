@@ -90,6 +90,9 @@ PositiveFloat = Annotated[float, Field(gt=0), BeforeValidator(_reject_bool)]
 
 ReprArgs = Iterable[tuple[str | None, Any]]
 
+DEFAULT_MAX_STATEMENT_BYTES = 1_048_576
+"""1 MiB: ten times a 10,000-value IN list, and parsing it stays well under a second."""
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
@@ -253,6 +256,8 @@ class Config(_Model):
     """Functions beyond standard SQL that tenant sessions may call."""
     switch_file: str | None = None
     """JSON file of manual read-to-primary switches, written by ``tenantdb replicas``."""
+    max_statement_bytes: PositiveInt = DEFAULT_MAX_STATEMENT_BYTES
+    """Longest SQL text (UTF-8 bytes) a statement may have; longer ones are refused unparsed."""
     tenants: dict[str, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

@@ -41,6 +41,7 @@ from ..sql import (
     Template,
     TemplateCache,
     ValueRef,
+    check_statement_size,
     merge_shape,
 )
 from ..tenants._model import Tenant
@@ -109,6 +110,7 @@ class Router:
 
     def template(self, sql: str) -> Template:
         """The cached template of ``sql`` in the cluster's dialect."""
+        check_statement_size(sql, self.topology.max_statement_bytes)
         try:
             return self.templates.get(sql, self.topology.dialect)
         except RecursionError:

@@ -67,6 +67,8 @@ class Topology:
     """Lowercase names of non-standard functions tenant sessions may call."""
     replicated: frozenset[str] = frozenset()
     """Datasources with read replicas: reads planned there are marked role "replica"."""
+    max_statement_bytes: int = 1_048_576
+    """Longest SQL text (UTF-8 bytes) routed; longer statements are refused unparsed."""
 
     def table(self, name: str) -> TablePlacement:
         """The placement of logical table ``name``; tables not configured are ``single``."""
@@ -95,6 +97,7 @@ class Topology:
             today=today,
             allowed_functions=frozenset(name.lower() for name in config.allowed_functions),
             replicated=frozenset(n for n, ds in config.datasources.items() if ds.replicas),
+            max_statement_bytes=config.max_statement_bytes,
         )
 
     def physical_table_count(self) -> int:

@@ -31,6 +31,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "binding_tables",
         "allowed_functions",
         "switch_file",
+        "max_statement_bytes",
         "tenants",
         "registry",
     ]

@@ -379,3 +379,80 @@ def iso(backend: Backend, _iso_envs: _Envs) -> IsolationEnv:
     env = _iso_envs.get(backend)
     env.restore()
     return env
+
+
+# --- the attack environment: indexes, statistics and a registry table ---------------------------
+
+REGISTRY_TABLE = "tenantdb_tenants"
+
+
+class AttackEnv(IsolationEnv):
+    """``IsolationEnv`` plus what the generated attacks (``generators.py``) need: an index on
+    the tenant column of every tenant table (main and mirror, statistics gathered, so a
+    planner may read B's rows through either index), and the registry's table
+    ``tenantdb_tenants(id, version, data)`` in the main database with a record per tenant,
+    laid out as the registry stores write it. ``others()`` includes the registry table."""
+
+    def rebuild(self) -> None:
+        super().rebuild()
+        for connection in (self._main, self._mirror):
+            for table in TENANT_TABLES:
+                self._exec(connection, f"CREATE INDEX ix_tenant_{table} ON {table} (tenant_id)")
+            if self.backend.name == "mysql":
+                self._exec(connection, f"ANALYZE TABLE {', '.join(TABLES)}")
+            else:
+                self._exec(connection, "ANALYZE")
+        # Byte-exact ids on MariaDB: 'a', 'A' and 'a ' are three tenants.
+        exact = " COLLATE utf8mb4_nopad_bin" if self.backend.name == "mysql" else ""
+        self._exec(
+            self._main,
+            f"CREATE TABLE {REGISTRY_TABLE} (id VARCHAR(64){exact} PRIMARY KEY, "
+            "version BIGINT NOT NULL, data TEXT NOT NULL)",
+        )
+        self._insert(self._main, REGISTRY_TABLE, ("id", "version", "data"), self.registry_seed())
+
+    @staticmethod
+    def registry_seed() -> list[Row]:
+        return [
+            (t, 1, '{"datasource": "ds0", "isolation": "shared", "status": "active"}')
+            for t in ALL_TENANTS
+        ]
+
+    @property
+    def database(self) -> str:
+        """The main database's name (MySQL spells schema-qualified names with it)."""
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.url).path.lstrip("/"))
+
+    def others(self, tenant: str = TENANT) -> Snapshot:
+        snapshot = super().others(tenant)
+        snapshot[REGISTRY_TABLE] = self._table_any(REGISTRY_TABLE)
+        return snapshot
+
+    def restore(self) -> None:
+        super().restore()
+        if self._table_any(REGISTRY_TABLE) != multiset(norm_rows(self.registry_seed())):
+            self.rebuild()
+
+
+class _AttackEnvs(_Envs):
+    def get(self, backend: Backend) -> IsolationEnv:
+        env = self.by_backend.get(backend.name)
+        if env is None:
+            env = self.by_backend[backend.name] = AttackEnv(backend)
+        return env
+
+
+@pytest.fixture(scope="session")
+def _attack_envs() -> Iterator[_AttackEnvs]:
+    envs = _AttackEnvs()
+    yield envs
+    envs.close()
+
+
+@pytest.fixture
+def attack(backend: Backend, _attack_envs: _AttackEnvs) -> AttackEnv:
+    """The seeded attack environment of ``backend`` (``AttackEnv``), restored to the seed."""
+    env = _attack_envs.get(backend)
+    assert isinstance(env, AttackEnv)
+    env.restore()
+    return env

@@ -17,7 +17,7 @@ ProblemAt = Callable[..., str]
 Problems = Callable[..., list[ConfigProblem]]
 
 TABLE_KEYS = (
-    "strategy, key, shards, datasources, datasource, virtual_nodes, weights, boundaries,"
+    "strategy, key, key_type, shards, datasources, datasource, virtual_nodes, weights, boundaries,"
     " interval, start, pre_create, tenant_scoped"
 )
 

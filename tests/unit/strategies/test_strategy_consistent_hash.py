@@ -191,7 +191,7 @@ def test_colocation_key() -> None:
 def test_repr_shows_state() -> None:
     assert repr(sessions(("ds0", "ds1"), weights={"ds1": 2})) == (
         "ConsistentHashStrategy(table='sessions', key='session_id', datasources=('ds0', 'ds1'), "
-        "virtual_nodes=512, weights=(('ds0', 1.0), ('ds1', 2.0)))"
+        "virtual_nodes=512, weights=(('ds0', 1.0), ('ds1', 2.0)), key_type=None, backend=None)"
     )
 
 

@@ -48,7 +48,9 @@ def test_big_and_integral_decimal_keys() -> None:
     [
         (None, "orders.id is NULL; a sharded row needs a key"),
         (True, "orders.id has type bool; mod sharding needs an integer key"),
-        ("12", "orders.id has type str; mod sharding needs an integer key"),
+        ("12.0", "orders.id is a string that is not a whole number in decimal digits"),
+        ("abc", "orders.id is a string that is not a whole number in decimal digits"),
+        ("9" * 20, "orders.id is a string whose number is outside the 64-bit integer range"),
         (12.0, "orders.id has type float; mod sharding needs an integer key"),
         (Decimal("1.5"), "orders.id is a non-integral Decimal"),
         (Decimal("NaN"), "orders.id is a non-integral Decimal"),
@@ -103,7 +105,8 @@ def test_colocation_key() -> None:
 
 def test_repr_shows_state() -> None:
     assert repr(orders()) == (
-        "ModStrategy(table='orders', key='id', shards=4, datasources=('ds0', 'ds1'))"
+        "ModStrategy(table='orders', key='id', shards=4, datasources=('ds0', 'ds1'), "
+        "key_type=None, backend=None)"
     )
 
 

@@ -179,7 +179,8 @@ def test_colocation_key() -> None:
 def test_repr_shows_state() -> None:
     assert repr(accounts()) == (
         "RangeStrategy(table='accounts', key='id', boundaries=(100, 200, 300), "
-        "datasources=('ds0', 'ds1'))"
+        "datasources=('ds0', 'ds1'), "
+        "key_type=None, backend=None)"
     )
 
 

@@ -324,7 +324,8 @@ def test_colocation_key() -> None:
 def test_repr_shows_state() -> None:
     assert repr(audit_log(start=D(2026, 1, 20))) == (
         "TimeRangeStrategy(table='audit_log', key='created_at', interval='month', "
-        "start=datetime.date(2026, 1, 1), pre_create=2, datasources=('ds0', 'ds1', 'ds2'))"
+        "start=datetime.date(2026, 1, 1), pre_create=2, datasources=('ds0', 'ds1', 'ds2'), "
+        "key_type=None, backend=None)"
     )
 
 

@@ -8,8 +8,7 @@ Strategies are pure values: no I/O, no clock (``today`` is always passed in), no
 from __future__ import annotations
 
 import datetime
-import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import NoReturn, Protocol
 
@@ -102,62 +101,6 @@ def integral_decimal(value: Decimal) -> int | None:
     return None
 
 
-def integer_key(table: str, key: str, value: object, *, strategy: str) -> int:
-    """The integer key of a row; ``bool``, ``float`` and non-integral values are refused.
-
-    An integral :class:`~decimal.Decimal` (what drivers return for ``NUMERIC``) is accepted.
-    """
-    if value is None:
-        null_key(table, key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, Decimal):
-        whole = integral_decimal(value)
-        if whole is not None:
-            return whole
-        raise RoutingError(
-            f"{column(table, key)} is a non-integral Decimal; {strategy} sharding needs an "
-            "integer key"
-        )
-    raise RoutingError(
-        f"{column(table, key)} has type {type_label(value)}; {strategy} sharding needs an integer "
-        "key (pass it as int)"
-    )
-
-
-def hash_text(table: str, key: str, value: object, *, strategy: str) -> str:
-    """The text whose hash places a key: ``str(value)`` for the accepted types.
-
-    Accepted: ``int`` (not ``bool``), ``str``, :class:`uuid.UUID` (its canonical lowercase
-    hyphenated form) and an integral :class:`~decimal.Decimal` (hashed as the int it equals).
-    Refused: ``None``, ``bool``, ``float`` (``str(1.0) != str(1)`` would split one logical key),
-    ``bytes`` and every other type, whose ``str`` is not a stable, documented spelling.
-    Subclasses of ``int`` and ``str`` (enums) are hashed as their plain value.
-    """
-    if value is None:
-        null_key(table, key)
-    text: str
-    if isinstance(value, bool):
-        _refuse_hash_type(table, key, value, strategy)
-    elif isinstance(value, int):
-        text = int.__repr__(value)
-    elif isinstance(value, str):
-        text = str.__str__(value)
-    elif isinstance(value, uuid.UUID):
-        text = str(value)
-    elif isinstance(value, Decimal):
-        whole = integral_decimal(value)
-        if whole is None:
-            raise RoutingError(
-                f"{column(table, key)} is a non-integral Decimal; {strategy} sharding needs an "
-                "int, str or UUID key"
-            )
-        text = int.__repr__(whole)
-    else:
-        _refuse_hash_type(table, key, value, strategy)
-    return text
-
-
 def hash_bytes(table: str, key: str, text: str) -> bytes:
     """``text`` encoded as UTF-8; a string with lone surrogates cannot be placed."""
     try:
@@ -167,18 +110,6 @@ def hash_bytes(table: str, key: str, text: str) -> bytes:
             f"{column(table, key)} is a string that is not valid Unicode (lone surrogate); "
             "it cannot be hashed to a shard"
         ) from None
-
-
-def _refuse_hash_type(table: str, key: str, value: object, strategy: str) -> NoReturn:
-    reason = ""
-    if isinstance(value, float):
-        reason = " (str(1.0) and str(1) differ, so a float key could be placed twice)"
-    elif isinstance(value, bytes | bytearray | memoryview):
-        reason = " (decode it, or pass a UUID as uuid.UUID)"
-    raise RoutingError(
-        f"{column(table, key)} has type {type_label(value)}; {strategy} sharding needs an int, "
-        f"str or UUID key{reason}"
-    )
 
 
 # -- shards -------------------------------------------------------------------------------
@@ -241,3 +172,13 @@ def datasource_names(problems: Problems, datasources: Iterable[str]) -> tuple[st
         else:
             seen.add(name)
     return names
+
+
+def check_key_type(problems: Problems, key_type: object, allowed: Sequence[str]) -> None:
+    """Record a problem when ``key_type`` is set and not one the strategy can place."""
+    if key_type is not None and key_type not in allowed:
+        problems.add(
+            "key_type",
+            f"must be one of {', '.join(repr(k) for k in allowed)} for this strategy, "
+            f"got {key_type!r}",
+        )

@@ -8,15 +8,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from tenantdb.routing.strategies._base import (
     Problems,
     ShardId,
+    check_key_type,
     check_shard,
     datasource_names,
     is_count,
     numbered_table,
 )
+from tenantdb.routing.strategies._keys import Backend, KeyType
 
 
 class NumberedShards:
@@ -50,17 +53,35 @@ class ModuloShards(NumberedShards):
     key: str
     shards: int
     datasources: tuple[str, ...]
+    key_type: KeyType | None
+    """How key values are read (``None``: undeclared); see :mod:`._keys`."""
+    backend: Backend
+    """The cluster's dialect, whose conversions of key strings placement follows."""
 
-    def __init__(self, *, table: str, key: str, shards: int, datasources: Sequence[str]) -> None:
+    KEY_TYPES: ClassVar[tuple[KeyType, ...]] = ("int", "text", "uuid")
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        key: str,
+        shards: int,
+        datasources: Sequence[str],
+        key_type: KeyType | None = None,
+        backend: Backend = None,
+    ) -> None:
         problems = Problems(table)
         names = datasource_names(problems, datasources)
         if not is_count(shards) or shards < 1:
             problems.add("shards", f"must be a positive integer, got {shards!r}")
+        check_key_type(problems, key_type, self.KEY_TYPES)
         problems.raise_if_any()
         object.__setattr__(self, "table", table)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "shards", shards)
         object.__setattr__(self, "datasources", names)
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "backend", backend)
 
     def shards_for_range(
         self,

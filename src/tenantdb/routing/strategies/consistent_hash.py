@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from tenantdb.routing.strategies._base import (
     Problems,
     ShardId,
+    check_key_type,
     check_shard,
     datasource_names,
     hash_bytes,
-    hash_text,
     is_count,
 )
+from tenantdb.routing.strategies._keys import Backend, KeyType, hash_key_text
 
 
 def ring_position(data: bytes) -> int:
@@ -40,7 +41,8 @@ class ConsistentHashStrategy:
 
     Shard ``i`` is the datasource ``datasources[i]``; it holds the table under its logical
     name. Keys follow the same rules as ``hash_mod`` (``int``, ``str``, :class:`uuid.UUID`,
-    integral :class:`~decimal.Decimal`). Because existing points never move, adding a
+    integral :class:`~decimal.Decimal`; placed by the value the database compares, per the
+    declared ``key_type``). Because existing points never move, adding a
     datasource moves only keys that now belong to it (about ``1/(n+1)`` of them); removing
     one moves only its own keys. Ranges cannot be pruned: ``shards_for_range`` returns
     ``None``.
@@ -55,6 +57,8 @@ class ConsistentHashStrategy:
     virtual_nodes: int
     # (datasource, weight) for every datasource, in ``datasources`` order.
     weights: tuple[tuple[str, float], ...]
+    key_type: KeyType | None
+    backend: Backend
     _points: tuple[int, ...] = field(repr=False, compare=False)
     _owners: tuple[int, ...] = field(repr=False, compare=False)
 
@@ -66,9 +70,12 @@ class ConsistentHashStrategy:
         datasources: Sequence[str],
         virtual_nodes: int = 512,
         weights: Mapping[str, float] | None = None,
+        key_type: KeyType | None = None,
+        backend: Backend = None,
     ) -> None:
         problems = Problems(table)
         names = datasource_names(problems, datasources)
+        check_key_type(problems, key_type, ("int", "text", "uuid"))
         if not is_count(virtual_nodes) or virtual_nodes < 1:
             problems.add("virtual_nodes", f"must be a positive integer, got {virtual_nodes!r}")
             virtual_nodes = 1
@@ -102,6 +109,8 @@ class ConsistentHashStrategy:
         object.__setattr__(self, "datasources", names)
         object.__setattr__(self, "virtual_nodes", virtual_nodes)
         object.__setattr__(self, "weights", tuple(resolved))
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "_points", tuple(position for position, _ in ring))
         object.__setattr__(self, "_owners", tuple(index for _, index in ring))
 
@@ -110,11 +119,19 @@ class ConsistentHashStrategy:
         # The ring is a function of the names and of each one's point count, in this order.
         return (
             "consistent_hash",
+            self.key_type,
             tuple((name, round(self.virtual_nodes * weight)) for name, weight in self.weights),
         )
 
     def shard_for(self, value: object) -> ShardId:
-        text = hash_text(self.table, self.key, value, strategy="consistent_hash")
+        text = hash_key_text(
+            self.table,
+            self.key,
+            value,
+            self.key_type,
+            strategy="consistent_hash",
+            backend=self.backend,
+        )
         return self.owner_at(ring_position(hash_bytes(self.table, self.key, text)))
 
     def owner_at(self, position: int) -> ShardId:

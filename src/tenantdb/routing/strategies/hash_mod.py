@@ -5,11 +5,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from tenantdb.routing.strategies._base import (
-    ShardId,
-    hash_bytes,
-    hash_text,
-)
+from tenantdb.routing.strategies._base import ShardId, hash_bytes
+from tenantdb.routing.strategies._keys import hash_key_text
 from tenantdb.routing.strategies._numbered import ModuloShards
 
 
@@ -19,14 +16,19 @@ class HashModStrategy(ModuloShards):
 
     Placement (a compatibility contract: applications may compute it themselves):
     shard ``i = zlib.crc32(str(value).encode("utf-8")) % shards``; physical table
-    ``{table}_{i}`` on datasource ``datasources[i % len(datasources)]``.
+    ``{table}_{i}`` on datasource ``datasources[i % len(datasources)]``. ``value`` is the
+    key as the database compares it (see :mod:`._keys`): with ``key_type = "int"`` the
+    string ``'05'`` is placed as 5; with ``"uuid"`` any spelling of a UUID is placed as its
+    lowercase hyphenated form; with ``"text"`` strings are hashed verbatim. Without a
+    declared key type, a string whose placement would depend on the column's type
+    (``'05'``, an upper-case UUID; on MariaDB every string but a canonical integer) is
+    refused.
 
     Keys may be ``int``, ``str``, :class:`uuid.UUID` (hashed as ``str(uuid)``, the lowercase
     hyphenated form) or an integral :class:`~decimal.Decimal` (hashed as the int it equals).
-    ``None``, ``bool``, ``float``, ``bytes`` and other types are refused. Strings are hashed
-    verbatim: ``"ACME"`` and ``"acme"`` (or an upper-case UUID string) are different keys,
-    whatever the column's collation says. Ranges cannot be pruned: ``shards_for_range``
-    returns ``None``.
+    ``None``, ``bool``, ``float``, ``bytes`` and other types are refused. Text keys are
+    hashed verbatim: ``"ACME"`` and ``"acme"`` are different keys, whatever the column's
+    collation says. Ranges cannot be pruned: ``shards_for_range`` returns ``None``.
 
     Raises :class:`~tenantdb.errors.ConfigError` (every problem, with its
     ``tables.<table>.<parameter>`` path) for invalid parameters.
@@ -34,14 +36,14 @@ class HashModStrategy(ModuloShards):
 
     @property
     def colocation_key(self) -> tuple[object, ...]:
-        return ("hash_mod", self.shards, self.datasources)
+        # The key type decides how '05' is placed, so it is part of where keys live.
+        return ("hash_mod", self.key_type, self.shards, self.datasources)
 
     def shard_for(self, value: object) -> ShardId:
-        # Exact int and str are the common keys: place them without the general checks.
-        kind = type(value)
-        if kind is int:
+        # An exact int is the common key: place it without the general checks.
+        if type(value) is int and self.key_type in (None, "int"):
             return zlib.crc32(int.__repr__(value).encode()) % self.shards
-        if kind is str and str.isascii(value):  # type: ignore[arg-type]
-            return zlib.crc32(str.encode(value)) % self.shards  # type: ignore[arg-type]
-        text = hash_text(self.table, self.key, value, strategy="hash_mod")
+        text = hash_key_text(
+            self.table, self.key, value, self.key_type, strategy="hash_mod", backend=self.backend
+        )
         return zlib.crc32(hash_bytes(self.table, self.key, text)) % self.shards

@@ -15,11 +15,13 @@ from tenantdb.errors import RoutingError
 from tenantdb.routing.strategies._base import (
     Problems,
     ShardId,
+    check_key_type,
     column,
     datasource_names,
     null_key,
     type_label,
 )
+from tenantdb.routing.strategies._keys import Backend, KeyType, integer_key
 from tenantdb.routing.strategies._numbered import NumberedShards
 
 Boundary = int | float | Decimal | str
@@ -58,7 +60,9 @@ class RangeStrategy(NumberedShards):
     strings, strictly ascending. A key must be of the same kind (``bool`` and NaN are refused).
     Strings are ordered by code point, as Python compares them: pruning a string range is
     exact only if the database compares the key column the same way (a binary collation,
-    e.g. PostgreSQL ``COLLATE "C"``, MySQL ``utf8mb4_bin``).
+    e.g. PostgreSQL ``COLLATE "C"``, MySQL ``utf8mb4_bin``). With ``key_type = "int"``
+    (numeric boundaries only) a string key is read as the integer the database compares
+    (``'05'`` is 5) or refused; otherwise a string never stands for a number.
 
     ``shards_for_range`` prunes exactly, treating numeric keys as continuous: ``key > 9`` with
     a boundary at 10 still reads the shard ending at 10 (it could hold 9.5).
@@ -71,13 +75,23 @@ class RangeStrategy(NumberedShards):
     key: str
     boundaries: tuple[Boundary, ...]
     datasources: tuple[str, ...]
+    key_type: KeyType | None
+    backend: Backend
     _kind: str = field(repr=False, compare=False)
 
     def __init__(
-        self, *, table: str, key: str, boundaries: Sequence[Boundary], datasources: Sequence[str]
+        self,
+        *,
+        table: str,
+        key: str,
+        boundaries: Sequence[Boundary],
+        datasources: Sequence[str],
+        key_type: KeyType | None = None,
+        backend: Backend = None,
     ) -> None:
         problems = Problems(table)
         names = datasource_names(problems, datasources)
+        check_key_type(problems, key_type, ("int", "text"))
         bounds: tuple[Boundary, ...] = ()
         family = _NUMBER
         if isinstance(boundaries, str | bytes) or not isinstance(boundaries, Sequence):
@@ -85,11 +99,19 @@ class RangeStrategy(NumberedShards):
         else:
             bounds = tuple(boundaries)
             family = _check_boundaries(problems, bounds)
+            if key_type is not None and family != {"int": _NUMBER, "text": _STRING}.get(key_type):
+                problems.add(
+                    "key_type",
+                    f"is {key_type!r} but the boundaries are {family}s; use number boundaries "
+                    'with key_type = "int" and string boundaries with key_type = "text"',
+                )
         problems.raise_if_any()
         object.__setattr__(self, "table", table)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "boundaries", bounds)
         object.__setattr__(self, "datasources", names)
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "_kind", family)
 
     @property
@@ -100,7 +122,7 @@ class RangeStrategy(NumberedShards):
     @property
     def colocation_key(self) -> tuple[object, ...]:
         # 10 and 10.0 compare (and hash) equal, and place every key identically.
-        return ("range", self.boundaries, self.datasources)
+        return ("range", self.key_type, self.boundaries, self.datasources)
 
     def shard_for(self, value: object) -> ShardId:
         if value is None:
@@ -150,6 +172,8 @@ class RangeStrategy(NumberedShards):
 
     def _comparable(self, value: object) -> Any:
         """``value`` when it can be compared with the boundaries, else a RoutingError."""
+        if self.key_type == "int" and isinstance(value, str):
+            value = integer_key(self.table, self.key, value, strategy="range", backend=self.backend)
         family = _family(value)
         if family is None:
             raise RoutingError(

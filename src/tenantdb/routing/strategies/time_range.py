@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal, NoReturn
 
 from tenantdb.errors import RoutingError
 from tenantdb.routing.strategies._base import (
     Problems,
     ShardId,
+    check_key_type,
     column,
     datasource_names,
     is_count,
     null_key,
     type_label,
 )
+from tenantdb.routing.strategies._keys import Backend, KeyType
 
 Interval = Literal["day", "month", "year"]
 _INTERVALS: tuple[Interval, ...] = ("day", "month", "year")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# Seconds with a fraction, as fromisoformat reads them ("10:00:00.1234567" or ",1234567").
+_FRACTION = re.compile(r"(:[0-9]{2})[.,]([0-9]+)")
+_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -48,6 +56,18 @@ class TimeRangeStrategy:
     or store naive datetimes. A key before the first period is refused; a key in a future
     period is placed normally (writing into a table not created yet fails in the database).
 
+    A string key is placed where the backend puts the value it reads from it:
+
+    - PostgreSQL rounds a timestamp to microseconds (``'2025-01-31 23:59:59.9999996'`` is
+      2025-02-01) and reads only the date for a date column. With ``key_type =
+      "datetime"`` a longer fraction is rounded the same way (half to even; an exact tie is
+      refused: PostgreSQL rounds it through a binary double), with ``"date"`` the key is its
+      calendar date; undeclared, a fraction of more than 6 digits is refused.
+    - MariaDB/MySQL truncate the fraction: so does placement.
+    - SQLite stores time keys as TEXT and compares them as text, so the key's period is
+      the ``YYYY-MM-DD`` its text starts with; any other spelling (``'20250201'``, which
+      PostgreSQL and MariaDB read as a date) is refused there.
+
     Period tables exist from ``start`` through the period of *today* plus ``pre_create``
     periods: :meth:`all_shards` lists them and :meth:`shards_for_range` never returns others.
 
@@ -61,6 +81,8 @@ class TimeRangeStrategy:
     start: datetime.date
     pre_create: int
     datasources: tuple[str, ...]
+    key_type: KeyType | None
+    backend: Backend
     # Period number of ``start`` on an absolute scale: the day's ordinal, 12 * year + month - 1,
     # or the year. ``k`` of a date is its absolute period number minus this.
     _origin: int = field(repr=False, compare=False)
@@ -74,9 +96,12 @@ class TimeRangeStrategy:
         start: datetime.date,
         pre_create: int,
         datasources: Sequence[str],
+        key_type: KeyType | None = None,
+        backend: Backend = None,
     ) -> None:
         problems = Problems(table)
         names = datasource_names(problems, datasources)
+        check_key_type(problems, key_type, ("date", "datetime"))
         if interval not in _INTERVALS:
             problems.add("interval", f"must be one of 'day', 'month', 'year', got {interval!r}")
         if not isinstance(start, datetime.date):
@@ -91,12 +116,14 @@ class TimeRangeStrategy:
         object.__setattr__(self, "start", first)
         object.__setattr__(self, "pre_create", pre_create)
         object.__setattr__(self, "datasources", names)
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "_origin", _absolute_period(interval, first))
 
     @property
     def colocation_key(self) -> tuple[object, ...]:
         # pre_create changes which tables exist, not where a key goes.
-        return ("time_range", self.interval, self.start, self.datasources)
+        return ("time_range", self.key_type, self.interval, self.start, self.datasources)
 
     def shard_for(self, value: object) -> ShardId:
         moment = self._moment(value)
@@ -121,9 +148,12 @@ class TimeRangeStrategy:
         last = self._last_existing(today)
         low_at = None if low is None else self._moment(low)
         high_at = None if high is None else self._moment(high)
+        # SQLite compares text bounds as text, whose order within a day is not time order.
+        text_order = self.backend == "sqlite" and (isinstance(low, str) or isinstance(high, str))
         if (
             low_at is not None
             and high_at is not None
+            and not text_order
             and _surely_empty(low_at, low_inclusive, high_at, high_inclusive)
         ):
             return ()
@@ -210,17 +240,70 @@ class TimeRangeStrategy:
         if isinstance(value, datetime.date):
             return datetime.datetime(value.year, value.month, value.day)
         if isinstance(value, str):
-            try:
-                return datetime.datetime.fromisoformat(value)
-            except ValueError:
-                self._refuse(
-                    "is a string that is not an ISO-8601 date or datetime (write it like "
-                    "'2026-03-05', '2026-03-05 10:00:00' or '2026-03-05T10:00:00+02:00')"
-                )
+            return self._moment_of_text(str.__str__(value))
         self._refuse(
             f"has type {type_label(value)}; a time_range key must be a date, a datetime or an "
             "ISO-8601 string"
         )
+
+    def _moment_of_text(self, text: str) -> datetime.datetime:
+        """The instant the backend reads from ``text``, as far as placement needs it."""
+        if self.backend == "sqlite":
+            return self._text_order_moment(text)
+        fraction = _FRACTION.search(text)
+        carry = False
+        if fraction is not None and len(fraction.group(2)) > 6:
+            digits = fraction.group(2)
+            if self.backend != "mysql" and self.key_type != "date":
+                if self.key_type is None:
+                    self._refuse(
+                        "has more than 6 fractional digits of a second; PostgreSQL rounds "
+                        "them for a timestamp column and ignores them for a date column, so "
+                        f'declare key_type = "datetime" or "date" for table {self.table}, '
+                        "or write at most 6 digits"
+                    )
+                exact = Decimal(f"0.{digits}")
+                rounded = exact.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+                if (exact * 2_000_000) % 2 == 1:
+                    self._refuse(
+                        "is exactly halfway between two microseconds, which PostgreSQL rounds "
+                        "through a binary double; write at most 6 fractional digits"
+                    )
+                carry = rounded == 1
+                digits = "000000" if carry else f"{rounded:.6f}"[2:]
+            start, end = fraction.span(2)
+            text = f"{text[:start]}{digits[:6]}{text[end:]}"
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            self._refuse(
+                "is a string that is not an ISO-8601 date or datetime (write it like "
+                "'2026-03-05', '2026-03-05 10:00:00' or '2026-03-05T10:00:00+02:00')"
+            )
+        if carry:
+            moment += datetime.timedelta(seconds=1)
+        if self.key_type == "date" and self.backend == "postgres":
+            # PostgreSQL reads a string compared with a date column as that date alone.
+            moment = datetime.datetime(moment.year, moment.month, moment.day)
+        return moment
+
+    def _text_order_moment(self, text: str) -> datetime.datetime:
+        """SQLite: the key's period is the date its text starts with (text comparison)."""
+        match = _ISO_DATE.match(text)
+        if match is None:
+            self._refuse(
+                "is a string that does not start with a YYYY-MM-DD date; SQLite compares time "
+                "keys as text, so write them as they are stored ('2026-03-05' or "
+                "'2026-03-05 10:00:00')"
+            )
+        try:
+            day = datetime.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            self._refuse("is a string whose YYYY-MM-DD is not a calendar date")
+        moment = datetime.datetime(day.year, day.month, day.day)
+        # Only the bare date is the first text of its day: any longer text sorts after it,
+        # so it must not count as the first instant of a period.
+        return moment if len(text) == 10 else moment + _MICROSECOND
 
     def _refuse(self, reason: str) -> NoReturn:
         raise RoutingError(f"{column(self.table, self.key)} {reason}")

@@ -723,19 +723,20 @@ class Router:
                 )
         if program.assigns_key:
             self._check_key_move(template, program, values, shards)
-        if len(shards) > 1 and program.split_error is not None:
+        # An admin scan of tenant tables also visits each schema-isolated tenant's tables:
+        # one target per (shard, schema), merged like shards even on a single datasource.
+        units: list[tuple[ShardId, str, str | None]] = [(i, ds, None) for i, ds in shards]
+        if group is not None and group.strategy is None and tenant is None and schemas:
+            units = [(i, ds, schema) for i, ds in shards for schema in (None, *schemas.get(ds, ()))]
+        if len(units) > 1 and program.split_error is not None:
             raise UnsupportedSQLError(program.split_error)
-        multi = len(shards) > 1 and template.kind == "select"
+        multi = len(units) > 1 and template.kind == "select"
         merge_shape_ = program.merge if multi else None
         if multi and merge_shape_ is None:
             # Re-raise the reason this SELECT cannot be merged.
             merge_shape(template.marked, template.dialect)
         rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
         limit_value = self._limit_value(merge_shape_, values)
-        # An admin scan of tenant tables also visits each schema-isolated tenant's tables.
-        units: list[tuple[ShardId, str, str | None]] = [(i, ds, None) for i, ds in shards]
-        if group is not None and group.strategy is None and tenant is None and schemas:
-            units = [(i, ds, schema) for i, ds in shards for schema in (None, *schemas.get(ds, ()))]
         targets = []
         for shard, datasource, scan_schema in units:
             names, qualifiers, tables = self._names_for(

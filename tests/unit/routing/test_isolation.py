@@ -378,3 +378,26 @@ def _tenant(cluster: tenantdb.Cluster) -> str:
 
 def _mark(cluster: tenantdb.Cluster) -> str:
     return "?" if cluster.router.topology.dialect == "sqlite" else "%s"
+
+
+def test_admin_scan_of_schema_tenants_on_one_datasource_is_merged() -> None:
+    # Shared rows and schema tenants on one datasource: one target per schema, and the
+    # targets' rows are merged like shards' (a count is one row, not one per schema).
+    cluster = tenantdb.connect(
+        {
+            "dialect": "postgres",
+            "datasources": {"ds0": {"url": URLS["postgres"]}},
+            "tables": {"orders": {"strategy": "tenant"}},
+            "tenants": {
+                "a": {"datasource": "ds0"},
+                "sa": {"datasource": "ds0", "isolation": "schema", "schema": "sa"},
+            },
+        }
+    )
+    plan = cluster.explain("SELECT count(*) FROM orders", admin=True)
+    assert [dict(t.tables) for t in plan.targets] == [{"orders": "orders"}, {"orders": "sa.orders"}]
+    assert plan.merge is not None
+    assert [a.kind for a in plan.merge.aggregates] == ["count"]
+    plan = cluster.explain("SELECT id FROM orders ORDER BY id LIMIT 3", admin=True)
+    assert plan.merge is not None
+    assert plan.merge.limit == 3

@@ -24,6 +24,7 @@ from ._models import (
 )
 from ._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
 from ._problems import KeyPath, ProblemCollector, describe_kind, join_words
+from ._tenant_rules import TenantRules, company_problem
 from ._urls import SCHEME_DIALECTS, Dialect, url_dialect
 
 KEYED: tuple[Strategy, ...] = ("mod", "hash_mod", "consistent_hash", "range", "time_range")
@@ -110,7 +111,11 @@ class _DocumentChecker:
         binding = self._binding_tables(
             header.get("binding_tables") or [], {name for name, _ in table_entries}, tables
         )
-        tenants = self._tenants(document)
+        registry = header.get("registry")
+        rules = TenantRules.build(
+            dialect, default, datasources, tables, registry.url if registry is not None else None
+        )
+        tenants = self._tenants(document, rules)
         if len(self.problems) or dialect is None or default is None:
             return None
         return self.problems.parse(
@@ -547,7 +552,7 @@ class _DocumentChecker:
 
     # -- tenants ---------------------------------------------------------------------
 
-    def _tenants(self, document: Mapping[Any, Any]) -> dict[str, TenantConfig]:
+    def _tenants(self, document: Mapping[Any, Any], rules: TenantRules) -> dict[str, TenantConfig]:
         tenants: dict[str, TenantConfig] = {}
         schema_owners: dict[str, str] = {}
         for tenant_id, settings in self._entries(document, "tenants"):
@@ -572,9 +577,30 @@ class _DocumentChecker:
                         f"schema '{schema}' is already the schema of tenant '{owner}';"
                         " every schema-isolated tenant needs a schema of its own",
                     )
+            if schema is not None or tenant.isolation == "database":
+                own = rules.own_problem(tenant_id, tenant.isolation, tenant.datasource, schema)
+                if own is not None:
+                    key = "schema" if tenant.isolation == "schema" else "datasource"
+                    self.problems.add((*path, key), own)
             if len(self.problems) == before:
                 tenants[tenant_id] = tenant.model_copy(update={"schema_name": schema})
+        self._database_tenants_alone(tenants)
         return tenants
+
+    def _database_tenants_alone(self, tenants: Mapping[str, TenantConfig]) -> None:
+        """A database-isolated tenant's datasource is used by no other static tenant."""
+        placed: dict[str, list[str]] = {}
+        for tenant_id, tenant in tenants.items():
+            if tenant.datasource is not None:
+                placed.setdefault(tenant.datasource, []).append(tenant_id)
+        for tenant_id, tenant in tenants.items():
+            if tenant.isolation == "database" and tenant.datasource is not None:
+                others = [o for o in placed[tenant.datasource] if o != tenant_id]
+                if others:
+                    self.problems.add(
+                        ("tenants", tenant_id, "datasource"),
+                        company_problem(tenant_id, tenant.datasource, others),
+                    )
 
     def _tenant_schema(self, tenant_id: str, tenant: TenantConfig, path: KeyPath) -> str | None:
         """The resolved schema of a schema-isolated tenant; None for other isolations."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config, TenantConfig
+from ..config._tenant_rules import TenantRules
 from ._model import Tenant, TenantLimits
 from ._placement import Placement
 from ._registry import SharedCache, TenantRegistry
@@ -11,7 +12,8 @@ from .stores import open_store
 
 def open_registry(config: Config) -> TenantRegistry:
     """The registry of ``[registry]`` (an in-process one without it), seeded with the
-    static ``[tenants.*]`` entries and placing new tenants by datasource ``weight``.
+    static ``[tenants.*]`` entries and placing new tenants by datasource ``weight``; the
+    configuration's tables and registry tell where isolated tenants may not live.
 
     Reads the store once to warm up; an unreachable store is logged and retried in the
     background while the static tenants are served.
@@ -31,6 +33,7 @@ def open_registry(config: Config) -> TenantRegistry:
         max_cached=settings.max_cached if settings is not None else 100_000,
         negative_ttl_s=settings.negative_ttl if settings is not None else 5.0,
         shared_cache=shared,
+        rules=TenantRules.of(config),
     )
 
 

@@ -14,7 +14,11 @@ I/O happens elsewhere:
   with exponential backoff.
 
 A record that does not parse is rejected (logged with the tenant and the field) and the
-tenant's previous version stays in service.
+tenant's previous version stays in service. A tenant whose placement breaks isolation (a
+database-isolated tenant with company on its datasource, a schema-isolated tenant with a
+schema that is not its own; see ``_occupancy``) is held but refused: ``get`` raises
+TenantIsolationError with the reason, logged once, while every other tenant keeps working.
+``put`` refuses to write such a placement in the first place.
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..config._names import tenant_id_problem
+from ..config._tenant_rules import TenantRules
 from ..errors import (
     InvalidTenantError,
     OperationalError,
     RegistryUnavailableError,
+    TenantIsolationError,
     UnknownTenantError,
 )
 from ._model import Tenant
+from ._occupancy import Occupancy
 from ._placement import Placement
 from ._record import merged_record, parse_record, record_of, stored_version
 from .stores import Change, Record, TenantStore
@@ -116,9 +123,15 @@ class TenantRegistry:
         backoff: Backoff = Backoff(),
         clock: Callable[[], float] = time.monotonic,
         watch: bool = True,
+        rules: TenantRules | None = None,
     ) -> None:
         self._store = store
         self._placement = placement
+        self._rules = rules if rules is not None else TenantRules()
+        # Placements of every tenant held, and the held tenants that may not be served
+        # (id → why; replaced whole on change, so ``get`` reads it without the lock).
+        self._occupancy = Occupancy(self._rules)
+        self._refused: Mapping[str, str] = {}
         self._max_cached = max_cached
         self._negative_ttl_s = negative_ttl_s
         self._shared = shared_cache
@@ -139,8 +152,13 @@ class TenantRegistry:
         self._stop = threading.Event()
         self._ready = threading.Event()
         # Until the store answers, the static tenants are the best answer there is.
+        static = list(static)
+        for tenant in static:  # the ring must know which datasources are taken
+            if tenant.isolation == "database":
+                self._occupancy.record(tenant.id, tenant)
         self._static = [self._placed(t) for t in static]
         self._snapshot = {t.id: t for t in self._static}
+        self._reindex()
         self._started = False
         try:
             self._start()
@@ -170,6 +188,9 @@ class TenantRegistry:
         snapshot = self._snapshot
         tenant = snapshot.get(tenant_id)
         if tenant is not None:
+            refused = self._refused
+            if refused and tenant_id in refused:
+                raise TenantIsolationError(refused[tenant_id])
             if self._lru:
                 # try/except, not contextlib.suppress: free when nothing is raised, and this
                 # is the hot path. KeyError: evicted meanwhile; our tenant is still valid.
@@ -205,7 +226,10 @@ class TenantRegistry:
             return layout[1]
         source: Iterable[Tenant] = self._snapshot.values() if not self._lru else self.list()
         found: dict[str, list[str]] = {}
+        refused = self._refused
         for tenant in source:
+            if tenant.id in refused:
+                continue  # e.g. schema public: scanning it again would repeat shared rows
             if tenant.isolation == "schema" and tenant.schema and tenant.datasource:
                 found.setdefault(tenant.datasource, []).append(tenant.schema)
         result = MappingProxyType({ds: tuple(sorted(names)) for ds, names in found.items()})
@@ -226,9 +250,13 @@ class TenantRegistry:
 
         ``change`` is a Tenant (every field replaced) or a mapping with ``id`` and the
         fields to change (others keep their value, or their default for a new tenant).
-        A tenant without a datasource is placed by the weighted hash ring. Raises
-        InvalidTenantError for a malformed change or an unknown datasource. Concurrent
-        puts of one tenant from several processes are serialized by version.
+        A tenant without a datasource is placed by the weighted hash ring (never on a
+        datasource a database-isolated tenant holds). Raises InvalidTenantError for a
+        malformed change, an unknown datasource, or a placement that breaks isolation: a
+        database-isolated tenant without a datasource of its own, a tenant on such a
+        tenant's datasource, a schema-isolated tenant whose schema holds shared rows or is
+        another tenant's. Concurrent puts of one tenant from several processes are
+        serialized by version.
         """
         tenant_id = change.id if isinstance(change, Tenant) else change.get("id")
         if not isinstance(tenant_id, str):
@@ -243,10 +271,11 @@ class TenantRegistry:
         for _ in range(_PUT_ATTEMPTS):
             current = self._store.load(tenant_id)
             record = merged_record(tenant_id, current, change)
-            if record.get("datasource") is None:
-                record["datasource"] = self._placement.place(tenant_id)
+            if record.get("datasource") is None and record.get("isolation") != "database":
+                record["datasource"] = self._placement.place(tenant_id, self._taken(tenant_id))
             tenant = parse_record(record)
             self._check_datasource(tenant)
+            self._admit(tenant)
             if self._store.write(record, expected_version=stored_version(current)):
                 self._apply(tenant_id, tenant)
                 self._share(tenant_id, record_of(tenant))
@@ -278,7 +307,12 @@ class TenantRegistry:
 
     def place(self, tenant_id: str) -> str:
         """The datasource the hash ring gives a new tenant with this id."""
-        return self._placement.place(tenant_id)
+        return self._placement.place(tenant_id, self._taken(tenant_id))
+
+    def refused(self) -> dict[str, str]:
+        """Held tenants that are not served because their placement breaks isolation,
+        with the reason each one's sessions get."""
+        return dict(self._refused)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -295,6 +329,7 @@ class TenantRegistry:
             "cached": len(self._snapshot),
             "max_cached": self._max_cached,
             "negative_cached": len(self._negative),
+            "refused": len(self._refused),
             "feed": (
                 "off"
                 if self._watcher is None
@@ -343,6 +378,7 @@ class TenantRegistry:
                 snapshot[tenant.id] = tenant
         with self._lock:
             self._snapshot = snapshot
+            self._reindex()
             self._fit()
         self._started = True
         if from_store and self._shared is not None:
@@ -379,6 +415,9 @@ class TenantRegistry:
             raise flight.error
         if flight.tenant is None:
             raise UnknownTenantError(tenant_id)
+        refused = self._refused
+        if tenant_id in refused:
+            raise TenantIsolationError(refused[tenant_id])
         return flight.tenant
 
     def _fly(self, tenant_id: str, flight: _Flight) -> None:
@@ -524,7 +563,9 @@ class TenantRegistry:
             target: dict[str, Tenant] | OrderedDict[str, Tenant] = (
                 current if self._lru else dict(current)  # type: ignore[assignment]
             )
+            affected: set[str] = set()
             for tenant_id, _, tenant in changed:
+                affected |= self._occupancy.record(tenant_id, tenant)
                 if tenant is None:
                     target.pop(tenant_id, None)
                 else:
@@ -538,6 +579,7 @@ class TenantRegistry:
             else:
                 self._snapshot = target
                 self._fit()
+            self._judge(affected)
             subscribers = self._subscribers
         self._notify(subscribers, changed)
 
@@ -566,6 +608,7 @@ class TenantRegistry:
     def _store_one(self, tenant_id: str, tenant: Tenant) -> None:
         """Under _lock: put a freshly loaded tenant in memory (no subscriber call: it is
         new to this process, not changed)."""
+        self._judge(self._occupancy.record(tenant_id, tenant))
         if self._lru:
             lru: OrderedDict[str, Tenant] = self._snapshot  # type: ignore[assignment]
             lru[tenant_id] = tenant
@@ -597,9 +640,59 @@ class TenantRegistry:
         return tenant
 
     def _placed(self, tenant: Tenant) -> Tenant:
-        if tenant.datasource is not None:
+        # A database-isolated tenant is never placed by the ring: it stays unplaced, and
+        # refused, until its record names a datasource of its own.
+        if tenant.datasource is not None or tenant.isolation == "database":
             return tenant
-        return replace(tenant, datasource=self._placement.place(tenant.id))
+        return replace(tenant, datasource=self._placement.place(tenant.id, self._taken(tenant.id)))
+
+    def _taken(self, tenant_id: str) -> frozenset[str]:
+        """Datasources the ring must not give ``tenant_id``: other tenants' own databases."""
+        taken = self._occupancy.claimed()
+        if taken:
+            held = self._occupancy.get(tenant_id)
+            if held is not None and held.isolation == "database" and held.datasource:
+                taken = taken - {held.datasource}
+        return taken
+
+    def _admit(self, tenant: Tenant) -> None:
+        """Raise InvalidTenantError when writing ``tenant`` would break isolation."""
+        if self._lru:
+            # Not every tenant is in memory: judge against one full read of the store.
+            others = (self._parse(r) for r in self._store.load_all() if r.get("id") != tenant.id)
+            problem = Occupancy(self._rules, (t for t in others if t is not None)).admission(tenant)
+        else:
+            with self._lock:
+                problem = self._occupancy.admission(tenant)
+        if problem is not None:
+            raise InvalidTenantError(problem[1], tenant_id=tenant.id, field=problem[0])
+
+    def _reindex(self) -> None:
+        """Under _lock (or before any thread runs): index the snapshot afresh."""
+        self._occupancy = Occupancy(self._rules, self._snapshot.values())
+        self._refused = {}
+        self._judge(set(self._snapshot))
+
+    def _judge(self, tenant_ids: set[str]) -> None:
+        """Under _lock: decide again whether these held tenants may be served; log each
+        change of verdict once."""
+        refused = self._refused
+        changed = dict(refused)
+        for tenant_id in tenant_ids:
+            tenant = self._occupancy.get(tenant_id)
+            reason = self._occupancy.refusal(tenant) if tenant is not None else None
+            before = refused.get(tenant_id)
+            if reason == before:
+                continue
+            if reason is None:
+                del changed[tenant_id]
+                if tenant is not None:
+                    log.warning("tenant %r is served again: its placement is isolated", tenant_id)
+            else:
+                changed[tenant_id] = reason
+                log.error("tenant %r is refused until its placement changes: %s", tenant_id, reason)
+        if changed != refused:
+            self._refused = changed
 
     def _check_datasource(self, tenant: Tenant) -> None:
         if tenant.datasource is not None and tenant.datasource not in self._placement:

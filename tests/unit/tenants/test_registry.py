@@ -298,7 +298,8 @@ def test_schema_layout_lists_schema_tenants_per_datasource(make_registry: MakeRe
     registry.put({"id": "a_co", "datasource": "ds0", "isolation": "schema"})
     registry.put({"id": "c-co", "datasource": "ds1", "isolation": "schema", "schema": "c_co"})
     registry.put({"id": "shared_co", "datasource": "ds1"})
-    registry.put({"id": "own_db", "datasource": "ds1", "isolation": "database"})
+    with pytest.raises(InvalidTenantError, match="also used by tenants 'c-co', 'shared_co'"):
+        registry.put({"id": "own_db", "datasource": "ds1", "isolation": "database"})
     assert dict(registry.schema_layout()) == {"ds0": ("a_co", "b_co"), "ds1": ("c_co",)}
     assert registry.schema_layout() is registry.schema_layout()  # remembered
 
@@ -500,6 +501,7 @@ def test_status_of_a_live_registry(make_registry: MakeRegistry) -> None:
         "cached": 1,
         "max_cached": 10,
         "negative_cached": 1,
+        "refused": 0,
         "feed": "live",
         "last_error": None,
     }

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..config import config_json_schema, load_config
+from ..config._endpoints import registry_warnings
 from ..errors import ConfigError
 
 config_app = typer.Typer(
@@ -26,6 +27,9 @@ def check(
 ) -> None:
     """Validate FILE. Prints a summary and exits 0, or prints every problem and exits 1.
 
+    Warns (still exiting 0) when the tenant registry shares a datasource's database and
+    schema: it belongs in its own schema or database, with its own role.
+
     ${VAR} references are read from the environment; their values are never printed.
     """
     try:
@@ -42,6 +46,10 @@ def check(
         f" {_count(len(config.tables), 'table')},"
         f" {_count(len(config.tenants), 'tenant')})"
     )
+    registry = config.registry.url if config.registry is not None else None
+    urls = {name: datasource.url for name, datasource in config.datasources.items()}
+    for warning in registry_warnings(registry, urls):
+        typer.echo(f"  warning: {warning}", err=True)
 
 
 @config_app.command("schema")

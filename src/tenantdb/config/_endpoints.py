@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.parse
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from ._urls import url_scheme
@@ -109,6 +110,48 @@ def registry_tables(url: str) -> tuple[str, ...]:
     return ()
 
 
+def registry_neighbours(
+    registry_url: str | None, datasources: Mapping[str, str]
+) -> list[tuple[str, Endpoint, Endpoint]]:
+    """``(datasource, its endpoint, the registry's)`` for each datasource (name → URL)
+    whose database the tenant registry shares."""
+    registry = endpoint(registry_url) if registry_url else None
+    if registry is None:
+        return []
+    found = []
+    for name, url in datasources.items():
+        here = endpoint(url)
+        if here is not None and here.same_database(registry):
+            found.append((name, here, registry))
+    return found
+
+
+def registry_warnings(registry_url: str | None, datasources: Mapping[str, str]) -> list[str]:
+    """Advice for ``tenantdb config check``: the registry shares a datasource's database
+    and schema (where a statement run for the application could reach its table)."""
+    warnings = []
+    for name, here, registry in registry_neighbours(registry_url, datasources):
+        # Unqualified, the registry's table lands in the first schema of its search path
+        # that exists, which only the server knows: any schema both may use counts.
+        shared = [schema for schema in registry.schemas if schema in here.schemas]
+        if not shared:
+            continue
+        role = (
+            f" and role {here.user!r}"
+            if here.user is not None and here.user == registry.user
+            else ""
+        )
+        where = "file" if here.kind == "sqlite" else f"database {here.database!r}"
+        warnings.append(
+            f"registry.url: the tenant registry shares {where} and schema"
+            f" {' or '.join(repr(schema) for schema in shared)}"
+            f"{role} with datasource {name!r}; put the registry in its own schema or"
+            " database with its own role, so that no statement run through the"
+            " application's connections can reach the tenant records"
+        )
+    return warnings
+
+
 def is_system_schema(kind: str, schema: str) -> bool:
     """True for a schema the database keeps for itself (PostgreSQL reserves ``pg_*``)."""
     folded = schema.lower()
@@ -123,5 +166,7 @@ __all__ = [
     "Endpoint",
     "endpoint",
     "is_system_schema",
+    "registry_neighbours",
     "registry_tables",
+    "registry_warnings",
 ]

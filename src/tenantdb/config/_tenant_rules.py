@@ -93,7 +93,7 @@ class TenantRules:
                     ownerless.setdefault(name, []).append(
                         "the tenant registry keeps its table there"
                     )
-                    for schema in registry.schemas[:1]:
+                    for schema in registry.schemas:
                         schemas.setdefault(schema, "the tenant registry's table is there")
             reserved[name] = MappingProxyType(schemas)
         return cls(
@@ -155,9 +155,9 @@ def company_problem(tenant_id: str, datasource: str, others: Iterable[str]) -> s
     more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
     return (
         f"tenant {tenant_id!r} has isolation 'database', but datasource {datasource!r} is also"
-        f" used by tenant{'s' if len(names) > 1 else ''} {shown}{more}; a database-isolated tenant reads without a tenant"
-        " condition, so it needs a datasource no other tenant uses: move those tenants or"
-        " give it another datasource"
+        f" used by tenant{'s' if len(names) > 1 else ''} {shown}{more}; a database-isolated"
+        " tenant reads without a tenant condition, so it needs a datasource no other tenant"
+        " uses: move those tenants or give it another datasource"
     )
 
 

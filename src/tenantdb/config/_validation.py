@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ._document import SECTIONS, ConfigDocument, TableDocument
+from ._endpoints import registry_neighbours, registry_tables
 from ._interpolation import Interpolated
 from ._models import (
     DEFAULT_MAX_STATEMENT_BYTES,
@@ -112,9 +113,9 @@ class _DocumentChecker:
             header.get("binding_tables") or [], {name for name, _ in table_entries}, tables
         )
         registry = header.get("registry")
-        rules = TenantRules.build(
-            dialect, default, datasources, tables, registry.url if registry is not None else None
-        )
+        registry_url = registry.url if registry is not None else None
+        self._registry_tables([name for name, _ in table_entries], registry_url, datasources)
+        rules = TenantRules.build(dialect, default, datasources, tables, registry_url)
         tenants = self._tenants(document, rules)
         if len(self.problems) or dialect is None or default is None:
             return None
@@ -586,6 +587,30 @@ class _DocumentChecker:
                 tenants[tenant_id] = tenant.model_copy(update={"schema_name": schema})
         self._database_tenants_alone(tenants)
         return tenants
+
+    def _registry_tables(
+        self,
+        names: Sequence[str],
+        registry_url: str | None,
+        datasources: Mapping[str, DatasourceConfig],
+    ) -> None:
+        """No declared table may name the registry's own table where the registry shares a
+        datasource's database: declaring it would open it to tenant sessions."""
+        urls = {name: datasource.url for name, datasource in datasources.items()}
+        neighbours = registry_neighbours(registry_url, urls)
+        if not neighbours or registry_url is None:
+            return
+        reserved = {table.lower() for table in registry_tables(registry_url)}
+        shared = ", ".join(repr(name) for name, _, _ in neighbours)
+        for name in names:
+            if name.lower() in reserved:
+                self.problems.add(
+                    ("tables", name),
+                    f"table {name!r} is the tenant registry's own table, in the database of"
+                    f" datasource {shared}; tenant records must never be reachable through"
+                    " the application's tables, so remove this table (and keep the registry"
+                    " in its own schema or database with its own role)",
+                )
 
     def _database_tenants_alone(self, tenants: Mapping[str, TenantConfig]) -> None:
         """A database-isolated tenant's datasource is used by no other static tenant."""

@@ -29,10 +29,11 @@ from ..sql import (
     plan_hints,
     session_variables,
     shadowing_names,
+    written_qualifiers,
 )
 from ..tenants._model import Tenant
 from ._plan import RoutePlan
-from ._topology import Topology
+from ._topology import TablePlacement, Topology
 
 _STATEMENTS = frozenset({"select", "insert", "update", "delete"})
 
@@ -115,6 +116,7 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
             "server variables (@x, @@x, :=) are refused in a tenant session: they outlive the "
             "statement on a pooled connection; pass values as parameters"
         )
+    _check_shared_data(template, placements, topology.dialect)
     column = topology.tenant_column
     scoped = [
         ref.index
@@ -131,6 +133,47 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
     if not scoped:
         return template
     return confined_template(template, frozenset(scoped), column)
+
+
+def _check_shared_data(
+    template: Template, placements: Sequence[TablePlacement], dialect: str
+) -> None:
+    """Tables that are not tenant-scoped hold data every tenant shares (reference data,
+    configuration): a tenant session reads them, but may not change or lock their rows."""
+    shared = {
+        ref.index: ref
+        for ref, placement in zip(template.refs, placements, strict=True)
+        if not placement.tenant_scoped
+    }
+    if not shared:
+        return
+    names = ", ".join(sorted({ref.written for ref in shared.values()}))
+    if template.locking:
+        raise TenantIsolationError(
+            f"FOR UPDATE/FOR SHARE would lock rows of {names}, which every tenant shares; "
+            "lock only the tenant's own tables (FOR UPDATE OF <alias> is not enough: "
+            "name shared tables in a separate, unlocked read)"
+        )
+    if not template.is_write:
+        return
+    written = [ref for ref in shared.values() if ref.joined == "target"]
+    if dialect == "mysql" and template.kind in ("update", "delete"):
+        # MySQL's multi-table UPDATE/DELETE may write any table it names at its top level.
+        top = [ref for ref in template.refs if ref.scope == 0]
+        if len(top) > 1:
+            targets = written_qualifiers(template.statement)
+            written += [
+                ref
+                for ref in shared.values()
+                if ref.scope == 0 and (targets is None or ref.qualifier in targets)
+            ]
+    if written:
+        table = written[0].written
+        raise TenantIsolationError(
+            f"{template.kind.upper()} would change {table}, which is not tenant-scoped: its "
+            "rows are shared by every tenant, so a tenant session may read but not write "
+            "them; change shared data in an admin session (cluster.session(admin=True))"
+        )
 
 
 def check_written(view: Template, values: Sequence[object], tenant: Tenant, column: str) -> None:

@@ -5,7 +5,13 @@ This package is the only place that imports sqlglot.
 
 from __future__ import annotations
 
-from ._confine import assigned_columns, plan_hints, session_variables, shadowing_names
+from ._confine import (
+    assigned_columns,
+    plan_hints,
+    session_variables,
+    shadowing_names,
+    written_qualifiers,
+)
 from ._ddl import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
@@ -83,4 +89,5 @@ __all__ = [
     "session_variables",
     "shadowing_names",
     "split_statements",
+    "written_qualifiers",
 ]

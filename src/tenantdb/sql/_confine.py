@@ -507,6 +507,24 @@ def assigned_columns(tree: exp.Expr) -> list[str]:
     return found
 
 
+def written_qualifiers(tree: exp.Expr) -> set[str] | None:
+    """For a MySQL multi-table UPDATE or DELETE: the names (aliases or tables, lowercased)
+    whose rows it writes, or None when a written column names no table."""
+    if isinstance(tree, exp.Delete):
+        tables = tree.args.get("tables") or [tree.this]
+        return {str(t.name).lower() for t in tables if isinstance(t, exp.Table)}
+    if not isinstance(tree, exp.Update):
+        return set()
+    found: set[str] = set()
+    for assignment in tree.expressions:
+        target = assignment.this if isinstance(assignment, exp.EQ) else assignment
+        for column in [target] if isinstance(target, exp.Column) else target.find_all(exp.Column):
+            if not column.table:
+                return None
+            found.add(str(column.table).lower())
+    return found
+
+
 def shadowing_names(tree: exp.Expr) -> list[str]:
     """Names (lowercased) that the statement gives to CTEs and that a table alias column
     list renames columns of: in a tenant session a CTE named like a table, or ``t AS
@@ -547,4 +565,11 @@ def _display(node: exp.Table) -> str:
     return str(node.this.this) if isinstance(node.this, exp.Identifier) else "the table"
 
 
-__all__ = ["assigned_columns", "confine", "plan_hints", "session_variables", "shadowing_names"]
+__all__ = [
+    "assigned_columns",
+    "confine",
+    "plan_hints",
+    "session_variables",
+    "shadowing_names",
+    "written_qualifiers",
+]

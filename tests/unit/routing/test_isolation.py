@@ -418,7 +418,7 @@ def test_admin_scan_of_schema_tenants_on_one_datasource_is_merged() -> None:
     ],
 )
 def test_shared_tables_are_read_only_in_a_tenant_session(dialect: str, sql: str) -> None:
-    with pytest.raises(TenantIsolationError, match="every tenant|shared by every tenant"):
+    with pytest.raises(TenantIsolationError, match="every tenant"):
         make_cluster(dialect).explain(sql, tenant="a")
 
 

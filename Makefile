@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/execution.py
 	$(BIN)/python benchmarks/registry.py
 	$(BIN)/python benchmarks/replication.py
+	$(BIN)/python benchmarks/guard.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -33,6 +33,7 @@ from pymysql.constants import CLIENT, SERVER_STATUS
 
 from ..config._urls import redact_url
 from ..errors import ConfigError, Error, InterfaceError, ProgrammingError
+from ._connect import connect_timed_out, endpoint, is_timeout
 from ._driver import Description, Outcome, Row, Stream
 from ._translate import error_kinds, translate, unreachable
 
@@ -57,6 +58,7 @@ _QUERY_PARAMS = {
     "ssl_key": str,
 }
 _DRAIN_LIMIT = 10_000
+_COM_RESET_CONNECTION = 0x1F  # MySQL 5.7.3+, MariaDB 10.2.4+; PyMySQL has no name for it
 _DRAIN_BATCH = 1_000
 
 
@@ -101,12 +103,24 @@ def connect(
 ) -> MySQLConnection:
     """Open one connection with ``params`` from ``connect_params(url)``.
 
-    Raises ``ShardUnavailableError`` when the server cannot be reached or refuses the
-    login (the message shows ``url`` redacted).
+    Raises ``ShardUnavailableError`` when the server cannot be reached, refuses the login
+    (the message shows ``url`` redacted) or does not answer within ``connect_timeout``.
     """
+    limit = params["connect_timeout"]
     try:
-        raw = pymysql.connect(**params)
+        raw = pymysql.connect(**params, defer_connect=True)
+        # PyMySQL bounds only the TCP connect by connect_timeout; the handshake and login
+        # reads use read_timeout (none by default), so a server that accepts and never
+        # answers would hold the caller forever. Bound them by connect_timeout too, then
+        # give the connection the URL's read_timeout for its statements.
+        setattr(raw, "_read_timeout", min(limit, params.get("read_timeout") or limit))  # noqa: B010
+        raw.connect()
+        setattr(raw, "_read_timeout", params.get("read_timeout"))  # noqa: B010
     except (pymysql.err.Error, OSError) as exc:
+        if is_timeout(exc):
+            raise connect_timed_out(
+                datasource=datasource, role=role, address=endpoint(url), seconds=limit, exc=exc
+            ) from exc
         reason = exc.args[1] if len(exc.args) > 1 else str(exc)
         raise unreachable(
             exc, datasource=datasource, role=role, url=url, reason=str(reason)
@@ -118,7 +132,7 @@ class MySQLConnection:
     """One PyMySQL connection of a datasource; see ``_driver.Connection`` and the module
     docstring for what streams can and cannot do here."""
 
-    __slots__ = ("_broken", "_datasource", "_raw", "_role", "_streams", "_unbuffered")
+    __slots__ = ("_broken", "_datasource", "_dirty", "_raw", "_role", "_streams", "_unbuffered")
 
     def __init__(self, raw: RawConnection, *, datasource: str, role: str) -> None:
         self._raw = raw
@@ -127,6 +141,7 @@ class MySQLConnection:
         self._broken = False
         self._streams: set[MySQLStream] = set()
         self._unbuffered: MySQLStream | None = None  # the stream reading off the wire
+        self._dirty = False
 
     @property
     def broken(self) -> bool:
@@ -240,9 +255,39 @@ class MySQLConnection:
             except pymysql.err.Error as exc:
                 raise self._error(exc, statement) from exc
 
+    def mark_dirty(self) -> None:
+        """See ``_driver.Connection.mark_dirty``."""
+        self._dirty = True
+
     def reset(self) -> None:
-        """Close open streams and roll back an open transaction (the pool calls this)."""
+        """Close open streams and roll back an open transaction (the pool calls this).
+
+        After a session that may have changed state, ``COM_RESET_CONNECTION`` too (session
+        variables back to the global values, user variables, temporary tables, prepared
+        statements, GET_LOCK locks and LAST_INSERT_ID dropped), then what connecting set
+        up: the URL's database (the reset keeps a ``USE``), the character set, sql_mode,
+        init_command and autocommit.
+        """
         self.rollback()
+        if not self._dirty:
+            return
+        raw = self._raw
+        try:
+            getattr(raw, "_execute_command")(_COM_RESET_CONNECTION, b"")  # noqa: B009
+            getattr(raw, "_read_ok_packet")()  # noqa: B009
+            if raw.db:
+                raw.select_db(raw.db)
+            raw.set_character_set(raw.charset, raw.collation)
+            with raw.cursor() as cursor:
+                if raw.sql_mode is not None:
+                    cursor.execute("SET sql_mode=%s", (raw.sql_mode,))
+                if raw.init_command is not None:
+                    cursor.execute(raw.init_command)
+            raw.autocommit(True)
+        except (pymysql.err.Error, OSError) as exc:
+            self._broken = True
+            raise self._error(exc, "COM_RESET_CONNECTION") from exc
+        self._dirty = False
 
     def close(self) -> None:
         """Close the connection (abandoning any unread streamed result). Never raises."""

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from ..errors import Error, InterfaceError
+from ._connect import still_connecting
 from ._translate import pool_closed, pool_timeout
 
 
@@ -33,8 +34,9 @@ class PooledConnection(Protocol):
         ...
 
     def reset(self) -> None:
-        """Close open streams and roll back an open transaction; raise a tenantdb error if
-        the connection cannot be made clean (the pool then discards it)."""
+        """Close open streams and roll back an open transaction (and reset the server
+        session when it was marked dirty); raise a tenantdb error, or end ``broken``, if the
+        connection cannot be made clean (the pool then discards it)."""
         ...
 
     def close(self) -> None:
@@ -66,6 +68,7 @@ class ConnectionPool(Generic[C]):
         max_size: int = 10,
         timeout: float = 30.0,
         max_idle: float | None = 600.0,
+        endpoint: str | None = None,
     ) -> None:
         if max_size < 1 or min_size < 0 or min_size > max_size:
             raise ValueError(
@@ -78,6 +81,7 @@ class ConnectionPool(Generic[C]):
         self._max_size = max_size
         self._timeout = timeout
         self._max_idle = max_idle
+        self._endpoint = endpoint  # host:port for errors; None for a local file
         # Only read or changed under _cond's lock.
         self._cond = threading.Condition(threading.Lock())
         self._idle: deque[tuple[C, float]] = deque()  # (connection, released at), oldest first
@@ -101,7 +105,9 @@ class ConnectionPool(Generic[C]):
 
         Raises ``PoolTimeoutError`` when all ``max_size`` connections stay in use for
         ``timeout`` seconds, the connect function's error (``ShardUnavailableError``) when
-        a new connection cannot be opened, ``InterfaceError`` after ``close()``.
+        a new connection cannot be opened, ``ShardUnavailableError`` too when the wait
+        ends while other threads are still connecting (the server is not answering, the
+        pool is not full), ``InterfaceError`` after ``close()``.
         """
         deadline: float | None = None
         while True:
@@ -128,18 +134,32 @@ class ConnectionPool(Generic[C]):
                     if deadline is None:
                         deadline = now + self._timeout
                     if now >= deadline:
-                        raise pool_timeout(
-                            datasource=self._name,
-                            role=self._role,
-                            timeout=self._timeout,
-                            max_size=self._max_size,
-                        )
+                        raise self._timeout_error()
                     self._cond.wait(deadline - now)
             if stale is not None:
                 stale.close()
                 with self._cond:
                     self._cond.notify()
         return self._open(count)
+
+    def _timeout_error(self) -> Error:
+        # Called under the lock. Slots held by threads still connecting are not "in use":
+        # the server is slow to accept connections, and a bigger pool would not help.
+        if len(self._in_use) < self._max_size and self._opening:
+            return still_connecting(
+                datasource=self._name,
+                role=self._role,
+                address=self._endpoint or "its address",
+                seconds=self._timeout,
+                waiting=self._opening,
+                in_use=len(self._in_use),
+            )
+        return pool_timeout(
+            datasource=self._name,
+            role=self._role,
+            timeout=self._timeout,
+            max_size=self._max_size,
+        )
 
     def _open(self, count: int) -> C:
         # Runs without the lock, holding ``count`` reserved slots.
@@ -192,6 +212,7 @@ class ConnectionPool(Generic[C]):
         if not discard:
             try:
                 connection.reset()
+                discard = connection.broken  # a reset may end in a fresh start instead
             except Error:
                 discard = True
         with self._cond:

@@ -12,6 +12,7 @@ import importlib
 from ..config import PoolConfig
 from ..config._urls import redact_url, url_dialect
 from ..errors import ConfigError, InterfaceError
+from ._connect import endpoint
 from ._driver import Pool
 from ._pool import ConnectionPool
 
@@ -65,6 +66,7 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
             min_size=config.min_size,
             max_size=config.max_size,
             timeout=config.timeout,
+            endpoint=endpoint(url),
         )
     raise ConfigError(
         f"datasource {name!r}: unsupported URL {redact_url(url)!r}; "

@@ -31,6 +31,7 @@ from psycopg.rows import TupleRow
 from ..config import PoolConfig
 from ..config._urls import redact_url
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
+from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
 from ._driver import Connection, Description, Outcome, Row, Stream
 from ._translate import error_kinds, pool_closed, pool_timeout, translate, unreachable
 
@@ -74,6 +75,14 @@ def connect(
     try:
         raw = psycopg.connect(url, **kwargs)
     except psycopg.Error as exc:
+        if is_timeout(exc):
+            raise connect_timed_out(
+                datasource=datasource,
+                role=role,
+                address=endpoint(url),
+                seconds=kwargs.get("connect_timeout") or timeout,
+                exc=exc,
+            ) from exc
         raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
     return PostgresConnection(raw, datasource=datasource, role=role)
 
@@ -87,6 +96,7 @@ class PostgresConnection:
 
     __slots__ = (
         "_datasource",
+        "_dirty",
         "_owner",
         "_raw",
         "_released",
@@ -107,6 +117,7 @@ class PostgresConnection:
         self._stream_seq = 0
         self._stream_transaction = False  # the open transaction is the streams' own
         self._released = False
+        self._dirty = False
 
     @property
     def broken(self) -> bool:
@@ -226,9 +237,21 @@ class PostgresConnection:
         except psycopg.Error as exc:
             raise self._error(exc, "ROLLBACK") from exc
 
+    def mark_dirty(self) -> None:
+        """See ``_driver.Connection.mark_dirty``."""
+        self._dirty = True
+
     def reset(self) -> None:
-        """Close open streams and roll back an open transaction (the pool calls this)."""
+        """Close open streams and roll back an open transaction (the pool calls this);
+        after a session that may have changed state, ``DISCARD ALL`` too (settings back to
+        the connection's defaults, ``SET ROLE``/``SESSION AUTHORIZATION`` undone, temporary
+        tables, prepared statements, advisory locks and LISTENs dropped). It cannot run in
+        a transaction, hence after the rollback; psycopg forgets its prepared statements
+        when it sees it."""
         self.rollback()
+        if self._dirty:
+            self._command("DISCARD ALL")
+            self._dirty = False
 
     def close(self) -> None:
         """Close a connection opened by ``connect``. Never raises."""
@@ -387,6 +410,7 @@ class PostgresPool:
         self._timeout = config.timeout
         self._max_size = config.max_size
         self._kwargs = connect_kwargs(url, config.timeout)
+        self._address = endpoint(url)
         self._pool: psycopg_pool.ConnectionPool[RawConnection] = psycopg_pool.ConnectionPool(
             url,
             kwargs=self._kwargs,
@@ -428,16 +452,13 @@ class PostgresPool:
             except psycopg_pool.PoolClosed:
                 raise pool_closed(datasource=self._name, role=self._role) from None
             except psycopg_pool.PoolTimeout:
-                if self._connect_failures() > failures:
-                    self._probe()  # raises ShardUnavailableError when the server refuses
+                left = deadline - time.monotonic()
+                if self._connect_failures() > failures and left > 0:
+                    # Raises ShardUnavailableError when the server refuses or times out.
+                    self._probe(left)
                     failures = self._connect_failures()
                 if time.monotonic() >= deadline:
-                    raise pool_timeout(
-                        datasource=self._name,
-                        role=self._role,
-                        timeout=self._timeout,
-                        max_size=self._max_size,
-                    ) from None
+                    raise self._timeout_error() from None
                 wait = min(wait * 2, _MAX_WAIT_S)
                 continue
             with self._lock:
@@ -482,16 +503,47 @@ class PostgresPool:
                 self._pool.open(wait=False)
                 self._opened = True
 
+    def _timeout_error(self) -> Error:
+        with self._lock:
+            in_use = self._in_use
+        if in_use < self._max_size:
+            # Free slots but no connection: psycopg_pool could not open one in time (its
+            # attempts wait on a server that does not answer); a bigger pool would not help.
+            return still_connecting(
+                datasource=self._name,
+                role=self._role,
+                address=self._address,
+                seconds=self._timeout,
+                in_use=in_use,
+            )
+        return pool_timeout(
+            datasource=self._name,
+            role=self._role,
+            timeout=self._timeout,
+            max_size=self._max_size,
+        )
+
     def _connect_failures(self) -> int:
         return self._pool.get_stats().get("connections_errors", 0)
 
-    def _probe(self) -> None:
-        # Connect once outside the pool: its error says why the pool cannot.
+    def _probe(self, left: float) -> None:
+        # Connect once outside the pool: its error says why the pool cannot. Within what is
+        # left of the caller's wait (libpq's minimum is 2 s), unless the URL sets its own.
         kwargs = dict(self._kwargs)
+        if "connect_timeout" in kwargs:
+            kwargs["connect_timeout"] = max(2, min(kwargs["connect_timeout"], math.ceil(left)))
         try:
             with psycopg.connect(self._url, **kwargs):
                 pass
         except psycopg.Error as exc:
+            if is_timeout(exc):
+                raise connect_timed_out(
+                    datasource=self._name,
+                    role=self._role,
+                    address=self._address,
+                    seconds=kwargs.get("connect_timeout") or self._timeout,
+                    exc=exc,
+                ) from exc
             raise unreachable(
                 exc, datasource=self._name, role=self._role, url=self._url, reason=str(exc)
             ) from exc

@@ -175,8 +175,8 @@ def check_case(env: AttackEnv, case: GenCase) -> None:
     if error is not None:
         if mirror_error is None:
             pytest.fail(
-                f"{type(error).__name__} where A's data alone runs: the error depends on "
-                f"another tenant's rows (an error oracle): {error}"
+                f"{type(error).__name__} where A's data alone runs (an error that depends on "
+                f"another tenant's rows, or a statement sent not as written): {error}"
             )
         return
     assert outcome is not None

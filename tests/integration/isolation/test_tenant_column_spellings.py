@@ -1,0 +1,30 @@
+"""Quoted spellings of the tenant column (issue 13 item 3), generated.
+
+``generators.quoted_tenant_column_cases``: the tenant column written single-quoted,
+double-quoted, backticked, bracketed, upper or mixed case or Unicode-escaped, in UPDATE
+SET, row-value SET, upserts (ON CONFLICT / ON DUPLICATE KEY), UPDATE ... FROM, multi-table
+UPDATE, INSERT column lists, INSERT ... SELECT and INSERT ... SET, with the value a
+literal, a parameter or an expression, on a ``tenant`` and a ``tenant_scoped`` table.
+Whatever the backend reads the spelling as, A's rows must stay A's and B's rows unchanged:
+refused, or the same outcome as on A's data alone (``oracle.check_case``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..conftest import Backend
+from .conftest import BACKEND_MARKS, AttackEnv, backend_param
+from .generators import GenCase, quoted_tenant_column_cases
+from .oracle import check_case
+
+CASES = [
+    backend_param(name, case, id=f"{name}-{case.name}")
+    for name in BACKEND_MARKS
+    for case in quoted_tenant_column_cases(name)
+]
+
+
+@pytest.mark.parametrize(("backend", "case"), CASES, indirect=["backend"])
+def test_tenant_column_spelling(backend: Backend, attack: AttackEnv, case: GenCase) -> None:
+    check_case(attack, case)

@@ -91,6 +91,13 @@ class Connection(Protocol):
 
     def rollback(self) -> None: ...
 
+    def mark_dirty(self) -> None:
+        """The session may have changed connection state (settings, roles, temporary
+        objects, locks): the pool's release then resets the server session fully
+        (PostgreSQL ``DISCARD ALL``, MySQL ``COM_RESET_CONNECTION``, SQLite reconnects)
+        instead of only rolling back. See ``_state``."""
+        ...
+
 
 class Pool(Protocol):
     """The connections of one datasource URL (primary or one replica)."""

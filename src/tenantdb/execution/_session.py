@@ -17,6 +17,7 @@ from ..errors import (
 )
 from ..replication import decode_token, encode_token, merge_positions
 from ..routing import Params, Role, RoutePlan, Router, Target
+from ..sql import Template
 from ..tenants import Tenant
 from ._datasources import Datasources
 from ._driver import Connection, Description, Pool
@@ -33,6 +34,7 @@ from ._scatter import (
     run_writes,
     stream_rows,
 )
+from ._state import may_change_state
 
 
 @dataclass(slots=True)
@@ -104,6 +106,8 @@ class Session:
         self._transaction: _Transaction | None = None
         self._streaming: list[tuple[Result, frozenset[str]]] = []
         self._closed = False
+        # A statement may have left state on its connections: reset them on release.
+        self._dirty = admin
 
     # -- statements ------------------------------------------------------------------
 
@@ -122,6 +126,8 @@ class Session:
         plan = self._router.route(
             sql, params, tenant=tenant, admin=self.admin, schemas=self._schemas(tenant)
         )
+        if not self._dirty:
+            self._dirty = self._changes_state(sql, tenant)
         targets = plan.targets
         if len(targets) == 1:
             target = targets[0]
@@ -165,6 +171,8 @@ class Session:
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target] = {}
         tenant = self._current_tenant()
         schemas = self._schemas(tenant)
+        if not self._dirty:
+            self._dirty = self._changes_state(template, tenant)
         for params in seq_of_params:
             plan = self._router.route(
                 template, params, tenant=tenant, admin=self.admin, schemas=schemas
@@ -292,9 +300,13 @@ class Session:
             self._closed = True
             connections, self._connections = self._connections, {}
             for name, connection in connections.items():
+                if self._dirty:
+                    connection.mark_dirty()
                 self._datasources.pool(name).release(connection)
             readers, self._readers = self._readers, {}
             for connection, pool in readers.values():
+                if self._dirty:
+                    connection.mark_dirty()
                 pool.release(connection)
 
     def __enter__(self) -> Session:
@@ -352,7 +364,20 @@ class Session:
 
     def _drop(self, name: str) -> None:
         connection = self._connections.pop(name)
+        if self._dirty:
+            connection.mark_dirty()
         self._datasources.pool(name).release(connection)
+
+    def _changes_state(self, sql: str | Template, tenant: Tenant | None) -> bool:
+        """Whether this statement may leave state on the connection (``_state``)."""
+        template = sql if isinstance(sql, Template) else self._router.template(sql)
+        topology = self._router.topology
+        return may_change_state(
+            template,
+            admin=self.admin,
+            tenant_session=tenant is not None,
+            declared=lambda name: topology.table(name).configured,
+        )
 
     def _drop_if_broken(self, name: str) -> None:
         connection = self._connections.get(name)

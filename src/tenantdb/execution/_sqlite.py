@@ -105,18 +105,21 @@ class SQLiteConnection:
     independently, so they can be read interleaved, inside or outside a transaction.
     """
 
-    __slots__ = ("_datasource", "_raw", "_role", "_streams")
+    __slots__ = ("_closed", "_datasource", "_dirty", "_raw", "_role", "_streams")
 
     def __init__(self, raw: sqlite3.Connection, *, datasource: str, role: str) -> None:
         self._raw = raw
         self._datasource = datasource
         self._role = role
         self._streams: set[SQLiteStream] = set()
+        self._dirty = False
+        self._closed = False
 
     @property
     def broken(self) -> bool:
-        """Always False: an SQLite connection has no server to lose."""
-        return False
+        """False until a dirty connection's reset closed it: an SQLite connection has no
+        server to lose."""
+        return self._closed
 
     @property
     def in_transaction(self) -> bool:
@@ -195,9 +198,19 @@ class SQLiteConnection:
         if self._raw.in_transaction:
             self._command("ROLLBACK")
 
+    def mark_dirty(self) -> None:
+        """See ``_driver.Connection.mark_dirty``."""
+        self._dirty = True
+
     def reset(self) -> None:
-        """Close open streams and roll back an open transaction (the pool calls this)."""
+        """Close open streams and roll back an open transaction (the pool calls this).
+        After a session that may have changed state (PRAGMAs, ATTACH, temporary tables)
+        the connection is closed instead, so the pool opens a fresh one: SQLite has no
+        single command that resets a connection, and opening a file is cheap."""
         self.rollback()
+        if self._dirty:
+            self.close()
+            self._closed = True
 
     def close(self) -> None:
         """Close the connection. Never raises."""

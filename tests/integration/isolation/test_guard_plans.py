@@ -108,3 +108,52 @@ def test_a_range_on_the_key_keeps_its_index(backend: Backend, cluster: Any) -> N
     )
     assert any(name in plan for name in index)
     assert "Seq Scan" not in plan and '"access_type": "ALL"' not in plan
+
+
+ALL_BACKENDS = [
+    pytest.param("sqlite"),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_the_guard_holds_where_the_plan_reads_other_tenants_rows_first(
+    backend: Backend,
+) -> None:
+    # An index on note makes `note >= 'b'` the cheapest access path: SQLite tests
+    # index-only conditions before it reads the table row, MariaDB pushes them into the
+    # index scan (index condition pushdown). Either evaluates the statement's own
+    # expression on B's row before any tenant condition, wherever that condition is
+    # written, unless the expression is under the guard.
+    url = backend.new_database()
+    rows = [(i, "a", i, f"a{i}") for i in range(1, 300)] + [(1001, "b", 1010, "bsecret1")]
+    with contextlib.closing(backend.raw_connect(url)) as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            "CREATE TABLE orders (id INT PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, "
+            "amount INT, note VARCHAR(100))"
+        )
+        cursor.execute("CREATE INDEX ix_t ON orders (tenant_id)")
+        cursor.execute("CREATE INDEX ix_n ON orders (note)")
+        mark = backend.placeholder
+        cursor.executemany(f"INSERT INTO orders VALUES ({mark}, {mark}, {mark}, {mark})", rows)
+        cursor.execute({"mysql": "ANALYZE TABLE orders"}.get(backend.name, "ANALYZE orders"))
+        if backend.name == "mysql":
+            cursor.fetchall()
+        cursor.close()
+    overflow = {
+        "sqlite": "abs(CASE WHEN note = 'bsecret1' THEN -9223372036854775807 - 1 ELSE 0 END)",
+        "postgres": "(CASE WHEN note = 'bsecret1' THEN 2147483647 + id ELSE 0 END)",
+        "mysql": "(CASE WHEN note = 'bsecret1' THEN 9223372036854775807 + id ELSE 0 END)",
+    }[backend.name]
+    config = {
+        "datasources": {"ds0": {"url": url}},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"a": {"datasource": "ds0"}, "b": {"datasource": "ds0"}},
+    }
+    with contextlib.closing(tenantdb.connect(config)) as c, c.session(tenant="a") as s:
+        got = s.execute(f"SELECT id FROM orders WHERE note >= 'b' AND {overflow} >= 0").fetchall()
+        assert got == []  # A has no note from 'b' on: the answer of A's rows alone
+        if backend.name == "mysql":
+            s.execute("UPDATE orders SET amount = amount WHERE note >= 'b' AND note = 0")

@@ -15,6 +15,10 @@ Steps, in order:
 - grouped: rows with equal group keys combined, AVG computed, the groups sorted (stable),
   DISTINCT, OFFSET/LIMIT, hidden columns dropped.
 
+With ``with_ties`` (``FETCH ... WITH TIES``) every shard returned its rows tied with its
+last one; after LIMIT rows the merge keeps pulling while the next row's ORDER BY key equals
+the last row's, so every row tied with the n-th is returned, as one database would.
+
 Ordering follows SQL per sort key: ``descending`` flips non-NULL values only, and
 ``nulls_first`` alone decides where NULLs go. Numbers compare by value across ``int``,
 ``float`` and ``Decimal``; a NaN (PostgreSQL's float or numeric NaN) sorts above every number
@@ -107,13 +111,33 @@ def _finish(plan: MergePlan, rows: Iterator[Row]) -> Iterator[Row]:
     hidden = plan.hidden_columns
     if plan.distinct:
         rows = _distinct(rows, hidden)
-    if plan.offset or plan.limit is not None:
+    if plan.with_ties and plan.limit is not None and plan.order_by:
+        rows = _with_ties(rows, plan.offset, plan.limit, _sort_key(plan.order_by))
+    elif plan.offset or plan.limit is not None:
         stop = None if plan.limit is None else plan.offset + plan.limit
         # islice never pulls past ``stop``: the merge below it stops pulling streams there.
         rows = itertools.islice(rows, plan.offset, stop)
     if hidden:
         rows = (row[:-hidden] for row in rows)
     return rows
+
+
+def _with_ties(
+    rows: Iterator[Row], offset: int, limit: int, key: Callable[[Row], Any]
+) -> Iterator[Row]:
+    """OFFSET, then LIMIT rows and every following row whose sort key equals the last's."""
+    taken = itertools.islice(rows, offset, offset + limit)
+    last: Row | None = None
+    for row in taken:
+        last = row
+        yield row
+    if last is None or limit == 0:
+        return
+    last_key = key(last)
+    for row in rows:
+        if key(row) != last_key:
+            return
+        yield row
 
 
 def _distinct(rows: Iterator[Row], hidden: int) -> Iterator[Row]:

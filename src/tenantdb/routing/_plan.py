@@ -51,6 +51,8 @@ class MergePlan:
     limit: int | None = None
     offset: int = 0
     hidden_columns: int = 0
+    with_ties: bool = False
+    """``FETCH ... WITH TIES``: rows tied on ``order_by`` with the last kept row are kept."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class MergePlan:
             "limit": self.limit,
             "offset": self.offset,
             "hidden_columns": self.hidden_columns,
+            **({"with_ties": True} if self.with_ties else {}),
         }
 
 

@@ -758,6 +758,7 @@ class Router:
                 limit=_int_value(merge_shape_.limit, values, "LIMIT"),
                 offset=_int_value(merge_shape_.offset, values, "OFFSET") or 0,
                 hidden_columns=merge_shape_.hidden_columns,
+                with_ties=merge_shape_.with_ties,
             )
         return RoutePlan(
             kind=template.kind,

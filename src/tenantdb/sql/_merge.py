@@ -6,6 +6,18 @@ when the select list lacks them; AVG becomes SUM (its COUNT hidden beside it); L
 OFFSET m becomes LIMIT n+m with no OFFSET, except for grouped queries, which return every
 group. Shapes that cannot be merged exactly (HAVING, window functions, aggregates inside
 expressions, COUNT(DISTINCT ...)) raise UnsupportedSQLError instead of answering wrongly.
+
+Names resolve as the databases resolve them (PostgreSQL, MariaDB and SQLite agree): a bare
+name in GROUP BY is a column of the FROM tables before it is an output alias; a bare name in
+ORDER BY is an output column first; names inside ORDER BY expressions are input columns.
+Without a catalog tenantdb knows a name is a column only when the statement uses it as one
+(in the select list, WHERE, ON, USING, or qualified); GROUP BY of an alias that shadows no
+known column but is not that bare column itself is refused, since the database may group by
+a column of that name.
+
+``FETCH FIRST n ROWS WITH TIES`` (PostgreSQL) runs on each shard as ``FETCH FIRST
+offset+n ROWS WITH TIES``: every shard returns its rows tied with its last one, so the merge
+can keep every row tied with the n-th.
 """
 
 from __future__ import annotations
@@ -64,6 +76,8 @@ class MergeShape:
     offset: ValueRef | None
     shard_limit: bool
     """Whether each shard gets ``LIMIT limit+offset`` (the ``limit`` slot)."""
+    with_ties: bool = False
+    """``FETCH ... WITH TIES``: rows tied (on ``order_by``) with the last one are kept too."""
 
 
 def merge_shape(marked: exp.Expr, dialect: str) -> MergeShape:
@@ -74,6 +88,30 @@ def merge_shape(marked: exp.Expr, dialect: str) -> MergeShape:
     if not isinstance(tree, exp.Select):
         raise UnsupportedSQLError("only SELECT statements can be merged across shards")
     return _Select(tree, dialect).build()
+
+
+def _with_ties(node: exp.Expr, dialect: str) -> bool:
+    """Whether the statement ends with ``FETCH ... WITH TIES``; refuses what cannot merge."""
+    fetch = node.args.get("limit")
+    options = fetch.args.get("limit_options") if isinstance(fetch, exp.Fetch) else None
+    if options is None:
+        return False
+    if options.args.get("percent"):
+        raise UnsupportedSQLError(
+            "FETCH ... PERCENT cannot be merged across shards (the share of each shard is not "
+            "the share of all rows); fetch a number of rows"
+        )
+    if not options.args.get("with_ties"):
+        return False
+    if dialect != "postgres":
+        raise UnsupportedSQLError(
+            "FETCH ... WITH TIES is merged across shards on PostgreSQL only; on this "
+            "database order by a unique column too and use LIMIT, or add a sharding-key "
+            "condition so one shard answers"
+        )
+    if not isinstance(node.args.get("order"), exp.Order):
+        raise UnsupportedSQLError("FETCH ... WITH TIES needs an ORDER BY")
+    return True
 
 
 def _limit_values(node: exp.Expr) -> tuple[ValueRef | None, ValueRef | None]:
@@ -98,18 +136,26 @@ def _limit_values(node: exp.Expr) -> tuple[ValueRef | None, ValueRef | None]:
     return limit, offset
 
 
-def _push_limit(node: exp.Expr, limit: ValueRef | None, offset: ValueRef | None) -> bool:
+def _push_limit(
+    node: exp.Expr, limit: ValueRef | None, offset: ValueRef | None, with_ties: bool = False
+) -> bool:
     """Replace LIMIT/OFFSET by ``LIMIT limit+offset``; return whether a limit slot was left."""
     node.set("offset", None)
     if limit is None:
         node.set("limit", None)
         return False
-    node.set("limit", exp.Limit(expression=exp.Var(this="__tdb_limit__")))
+    slot = exp.Var(this="__tdb_limit__")
+    if with_ties:
+        # Each shard keeps its own ties with its (offset+limit)-th row.
+        node.args["limit"].set("count", slot)
+    else:
+        node.set("limit", exp.Limit(expression=slot))
     return True
 
 
 def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
     order = tree.args.get("order")
+    with_ties = _with_ties(tree, dialect)
     limit, offset = _limit_values(tree)
     first = tree
     while isinstance(first, exp.SetOperation):
@@ -135,7 +181,7 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
         keys.append(
             SortKey(index, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first")))
         )
-    shard_limit = _push_limit(tree, limit, offset)
+    shard_limit = _push_limit(tree, limit, offset, with_ties)
     return MergeShape(
         rendered=render_tree(tree, dialect),
         order_by=tuple(keys),
@@ -146,6 +192,7 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
         limit=limit,
         offset=offset,
         shard_limit=shard_limit,
+        with_ties=with_ties,
     )
 
 
@@ -155,6 +202,7 @@ class _Select:
         self.dialect = dialect
         self.items: list[exp.Expr] = list(tree.expressions)
         self.original_count = len(self.items)
+        self.known_columns = _known_columns(tree)
         self.star_at = next(
             (
                 i
@@ -182,6 +230,7 @@ class _Select:
             "on"
         ):
             raise UnsupportedSQLError("DISTINCT ON cannot be merged across shards")
+        with_ties = _with_ties(tree, self.dialect)
         limit, offset = _limit_values(tree)
         group = tree.args.get("group")
         group_exprs = list(group.expressions) if isinstance(group, exp.Group) else []
@@ -213,7 +262,7 @@ class _Select:
                 else:
                     agg_specs.append(AggregateColumn(position, kind))
             for expression in group_exprs:
-                found = self._find_item(expression)
+                found = self._find_group_item(expression)
                 if found is None:
                     hidden.append(exp.alias_(expression.copy(), f"tdb_hidden_{len(hidden)}"))
                     found = self.original_count + len(hidden) - 1
@@ -266,7 +315,7 @@ class _Select:
             tree.set("offset", None)
             shard_limit = False
         else:
-            shard_limit = _push_limit(tree, limit, offset)
+            shard_limit = _push_limit(tree, limit, offset, with_ties)
         total = len(self.items) + len(hidden)
         return MergeShape(
             rendered=render_tree(tree, self.dialect),
@@ -289,6 +338,7 @@ class _Select:
             limit=limit,
             offset=offset,
             shard_limit=shard_limit,
+            with_ties=with_ties,
         )
 
     def _window_at_top(self) -> bool:
@@ -367,24 +417,107 @@ class _Select:
                 return candidate
         return None
 
-    def _find_item(self, expression: exp.Expr) -> int | None:
+    def _find_group_item(self, expression: exp.Expr) -> int | None:
+        """The select item a GROUP BY expression is; ``None``: group by a hidden column.
+
+        A bare name is a column of the FROM tables before it is an output alias.
+        """
+        if isinstance(expression, exp.Column) and not expression.table:
+            name = expression.name.lower()
+            shadowing = [
+                item
+                for item in self.items[: self.original_count]
+                if isinstance(item, exp.Alias)
+                and item.alias.lower() == name
+                and not _is_bare_column(item.this, name)
+            ]
+            if shadowing:
+                if name not in self.known_columns:
+                    written = shadowing[0].sql(self.dialect)[:60]
+                    raise UnsupportedSQLError(
+                        f"GROUP BY {expression.name} names the output column {written}, and "
+                        f"the database groups by a table column {expression.name} instead if "
+                        "one exists, which tenantdb cannot see across shards; write the "
+                        "expression itself or its position (GROUP BY 1) to group by the "
+                        f"output column, or qualify the table column (GROUP BY "
+                        f"t.{expression.name})"
+                    )
+                # The table column: the item that is that bare column, else a hidden one.
+                for position, item in enumerate(self.items[: self.original_count]):
+                    if _is_bare_column(_unaliased(item), name):
+                        return position
+                return None
+        return self._find_item(expression, "GROUP BY")
+
+    def _find_item(self, expression: exp.Expr, clause: str = "ORDER BY") -> int | None:
+        """The select item an ORDER BY expression is: a bare name is an output column first."""
         if isinstance(expression, exp.Literal) and not expression.is_string:
             position = int(str(expression.this)) - 1
             if not 0 <= position < self.original_count:
-                raise UnsupportedSQLError(f"ORDER BY position {position + 1} is out of range")
+                raise UnsupportedSQLError(f"{clause} position {position + 1} is out of range")
             return position
-        for position, item in enumerate(self.items[: self.original_count]):
-            inner = item.this if isinstance(item, exp.Alias) else item
-            if inner == expression:
-                return position
-            if (
-                isinstance(item, exp.Alias)
-                and isinstance(expression, exp.Column)
-                and not expression.table
-                and item.alias.lower() == expression.name.lower()
-            ):
+        items = self.items[: self.original_count]
+        if isinstance(expression, exp.Column) and not expression.table:
+            name = expression.name.lower()
+            named = [p for p, item in enumerate(items) if _output_name(item) == name]
+            if len(named) > 1 and len({_unaliased(items[p]) for p in named}) > 1:
+                raise UnsupportedSQLError(
+                    f"{clause} {expression.name} is ambiguous: several output columns have "
+                    "that name; use an alias or a position"
+                )
+            if named:
+                return named[0]
+        for position, item in enumerate(items):
+            if _unaliased(item) == expression:
                 return position
         return None
+
+
+def _unaliased(item: exp.Expr) -> exp.Expr:
+    return item.this if isinstance(item, exp.Alias) else item
+
+
+def _output_name(item: exp.Expr) -> str | None:
+    """The name a select item's output column has (lowercase), if any."""
+    if isinstance(item, exp.Alias):
+        return item.alias.lower()
+    if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+        return item.name.lower()
+    return None
+
+
+def _is_bare_column(node: exp.Expr, name: str) -> bool:
+    return isinstance(node, exp.Column) and node.name.lower() == name
+
+
+def _known_columns(tree: exp.Select) -> frozenset[str]:
+    """Names the statement itself uses as columns of its FROM tables (lowercase).
+
+    The select list, WHERE and ON cannot name an output alias in PostgreSQL and MariaDB
+    (SQLite's WHERE can, but prefers a column), USING names columns, and a qualified name
+    is a column wherever it stands. Subqueries are left out: their names may be their own.
+    """
+    names: set[str] = set()
+    parts: list[exp.Expr] = list(tree.expressions)
+    where = tree.args.get("where")
+    if where is not None:
+        parts.append(where)
+    for join in tree.args.get("joins") or ():
+        if join.args.get("on") is not None:
+            parts.append(join.args["on"])
+        for used in join.args.get("using") or ():
+            names.add(used.name.lower())
+    for part in parts:
+        for found in part.find_all(exp.Column):
+            if not _inside_subquery(found, part) and not isinstance(found.this, exp.Star):
+                names.add(found.name.lower())
+    for clause in (tree.args.get("group"), tree.args.get("order")):
+        if clause is None:
+            continue
+        for found in clause.find_all(exp.Column):
+            if found.table and not _inside_subquery(found, clause):
+                names.add(found.name.lower())
+    return frozenset(names)
 
 
 def _aggregates_in(node: exp.Expr) -> list[exp.Expr]:

@@ -35,7 +35,8 @@ def _b_values() -> tuple[set[str], set[int]]:
                 elif isinstance(value, int):
                     numbers.add(value)
             numbers.add(row[0])
-    return texts, numbers
+    # B's small numbers are references to A's ids (order_items.order_id), not B's values.
+    return texts, {n for n in numbers if n >= 100}
 
 
 B_TEXTS, B_NUMBERS = _b_values()

@@ -94,8 +94,8 @@ class Connection(Protocol):
     def mark_dirty(self) -> None:
         """The session may have changed connection state (settings, roles, temporary
         objects, locks): the pool's release then resets the server session fully
-        (PostgreSQL ``DISCARD ALL``, MySQL ``COM_RESET_CONNECTION``, SQLite reconnects)
-        instead of only rolling back. See ``_state``."""
+        (PostgreSQL ``DISCARD ALL`` but its DEALLOCATE ALL, MySQL ``COM_RESET_CONNECTION``,
+        SQLite reconnects) instead of only rolling back. See ``_state``."""
         ...
 
 

@@ -42,6 +42,15 @@ _IDLE = pq.TransactionStatus.IDLE
 _INERROR = pq.TransactionStatus.INERROR
 _UNKNOWN = pq.TransactionStatus.UNKNOWN
 _STREAM_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# DISCARD ALL but DEALLOCATE ALL, in one round trip (outside a transaction, after the
+# rollback): settings back to the connection's defaults, SET ROLE / SESSION AUTHORIZATION
+# undone, cursors, LISTENs, advisory locks, cached plans, temporary tables and sequence
+# state dropped. Prepared statements stay: they are psycopg's own (tenantdb's statements;
+# PREPARE is refused), and dropping them behind psycopg's back breaks its next execute.
+_RESET_SESSION = (
+    "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;"
+    " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+)
 
 # acquire() waits in slices that double from _FIRST_WAIT_S up to _MAX_WAIT_S, looking
 # between slices for failed connection attempts, so a server that refuses connections is
@@ -243,14 +252,13 @@ class PostgresConnection:
 
     def reset(self) -> None:
         """Close open streams and roll back an open transaction (the pool calls this);
-        after a session that may have changed state, ``DISCARD ALL`` too (settings back to
-        the connection's defaults, ``SET ROLE``/``SESSION AUTHORIZATION`` undone, temporary
-        tables, prepared statements, advisory locks and LISTENs dropped). It cannot run in
-        a transaction, hence after the rollback; psycopg forgets its prepared statements
-        when it sees it."""
+        after a session that may have changed state, ``_RESET_SESSION`` too (see there)."""
         self.rollback()
         if self._dirty:
-            self._command("DISCARD ALL")
+            try:
+                self._raw.execute(_RESET_SESSION, prepare=False)
+            except psycopg.Error as exc:
+                raise self._error(exc, _RESET_SESSION) from exc
             self._dirty = False
 
     def close(self) -> None:

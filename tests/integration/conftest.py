@@ -20,8 +20,9 @@ Fixtures
         def test_something(backend: Backend) -> None: ...
 
 ``run_id`` (session scope)
-    ``tdb_<8 hex digits>``, unique per test run: every database a run creates is named
-    ``<run_id>_<n>``, so concurrent runs on one server cannot collide. Everything created
+    ``tdb_<8 hex digits>_<xdist worker id or "main">``, unique per test run and per
+    worker process: every database a run creates is named ``<run_id>_<n>``, so concurrent
+    runs and workers on one server cannot collide. Everything created
     is dropped when the session ends (PostgreSQL: ``DROP DATABASE … WITH (FORCE)``).
 
 Servers
@@ -233,8 +234,13 @@ class _MySQLServer:
 
 @pytest.fixture(scope="session")
 def run_id() -> str:
-    """``tdb_<8 hex>``: the prefix of every database this test run creates."""
-    return f"tdb_{secrets.token_hex(4)}"
+    """``tdb_<8 hex>_<worker>``: the prefix of every database this test run creates.
+
+    Under pytest-xdist each worker process is a session of its own and gets its own
+    prefix (its worker id, ``gw0``, ``gw1``, ..., ``main`` without xdist), so workers
+    never share or drop each other's databases, keys or tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"tdb_{secrets.token_hex(4)}_{worker}"
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,15 @@ answer, is not in recovery, is not a standby of that primary, or does not stream
 the tests that use it are skipped with the reason, or fail under
 ``TENANTDB_REQUIRE_SERVICES=1``.
 
+Parallel runs
+-------------
+The standby is one server for every test here, and pausing or stopping it in one test
+would break another running at the same time: ``pytest_collection_modifyitems`` puts all
+of them in one pytest-xdist group, so ``pytest -n N --dist loadgroup`` (``make test``)
+runs them one after another in a single worker. Other test runs on the same machine are
+kept out by a file lock that each test holds from set-up to the end of its clean-up
+(``standby_turn``).
+
 Fixtures
 --------
 ``pg_replica`` (session scope)
@@ -40,10 +49,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -377,6 +389,55 @@ class PgReplica:
         return None
 
 
+STANDBY_GROUP = "pg_standby"
+_HERE = Path(__file__).resolve().parent
+# Another test run on this machine (another worktree, another engineer) may be using the
+# standby: its turn can last a whole test of it, which are all short.
+STANDBY_LOCK_WAIT_S = 600.0
+_HELD: set[Path] = set()  # standby locks this process holds (flock is per open file)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this directory uses the one shared standby, and many pause its replay
+    or stop it: under pytest-xdist (``--dist loadgroup``) they all run in one worker, one
+    after another, while the rest of the suite runs in the others."""
+    for item in items:
+        if _HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.xdist_group(STANDBY_GROUP))
+
+
+@contextlib.contextmanager
+def standby_turn(replica_url: str) -> Iterator[None]:
+    """Hold the machine-wide lock on the standby at ``replica_url`` (a file lock in the
+    temp directory): concurrent test runs on one machine, which xdist groups cannot see,
+    take turns with it instead of pausing or stopping it under each other."""
+    address = _address(replica_url, 5433).replace(":", "-")
+    path = Path(tempfile.gettempdir()) / f"tenantdb-standby-{address}.lock"
+    if path in _HELD:  # this process has the turn already (a fixture inside a test's turn)
+        yield
+        return
+    with path.open("a") as handle:
+        deadline = time.monotonic() + STANDBY_LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    pytest.fail(
+                        f"the standby at {_address(replica_url, 5433)} stayed in use by "
+                        f"another test run for {STANDBY_LOCK_WAIT_S:g}s (lock {path}); is "
+                        "a run stuck?"
+                    )
+                time.sleep(POLL_S)
+        _HELD.add(path)
+        try:
+            yield
+        finally:
+            _HELD.discard(path)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def pg_replica(run_id: str) -> Iterator[PgReplica]:
     """The primary/standby pair (see the module docstring), checked once per session."""
@@ -387,7 +448,8 @@ def pg_replica(run_id: str) -> Iterator[PgReplica]:
         pair = PgReplica(primary_url, replica_url, names)
     except ImportError as exc:
         _unavailable(f"PostgreSQL tests need psycopg: pip install 'tenantdb[postgres]' ({exc})")
-    reason = pair.check()
+    with standby_turn(replica_url):  # check() resumes replay another run may have paused
+        reason = pair.check()
     if reason is not None:
         _unavailable(reason)
     yield pair
@@ -395,7 +457,14 @@ def pg_replica(run_id: str) -> Iterator[PgReplica]:
 
 
 @pytest.fixture
-def replica(pg_replica: PgReplica) -> Iterator[PgReplica]:
+def _standby_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The standby to this test alone, across test runs (see ``standby_turn``)."""
+    with standby_turn(os.environ.get(REPLICA_URL_ENV, DEFAULT_REPLICA_URL)):
+        yield
+
+
+@pytest.fixture
+def replica(_standby_turn: None, pg_replica: PgReplica) -> Iterator[PgReplica]:
     """``pg_replica``, restored after the test: running, replay resumed, caught up."""
     yield pg_replica
     pg_replica.restore()
@@ -403,10 +472,12 @@ def replica(pg_replica: PgReplica) -> Iterator[PgReplica]:
 
 @pytest.fixture(autouse=True)
 def _replica_restored(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tests here that take ``pg_replica`` but not ``replica`` are cleaned up the same way."""
+    """Tests here that take ``pg_replica`` but not ``replica`` get the same turn on the
+    standby and are cleaned up the same way."""
     if "pg_replica" not in request.fixturenames or "replica" in request.fixturenames:
         yield
         return
+    request.getfixturevalue("_standby_turn")
     pair: PgReplica = request.getfixturevalue("pg_replica")
     yield
     pair.restore()

@@ -71,7 +71,7 @@ import heapq
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from ..errors import UnsupportedSQLError
@@ -321,7 +321,7 @@ def _merge_groups(plan: MergePlan, streams: Sequence[Iterable[Row]]) -> Iterator
     assert group_by is not None
     groups: dict[object, list[Any]] = {}
     folds: list[tuple[int, str]] | None = None
-    averages: list[tuple[int, int]] = []
+    averages: list[tuple[int, int, int]] = []
     for row in itertools.chain.from_iterable(streams):
         if folds is None:
             folds, averages = _fold_plan(plan, len(row))
@@ -352,26 +352,35 @@ def _merge_groups(plan: MergePlan, streams: Sequence[Iterable[Row]]) -> Iterator
         # Aggregates without GROUP BY return one row even over no rows at all.
         groups[()] = _empty_aggregate_row(plan)
     for acc in groups.values():
-        for column, count_column in averages:
-            acc[column] = _average(acc[column], acc[count_column])
+        for column, sum_column, count_column in averages:
+            shard_average = acc[column] if sum_column != column else None
+            acc[column] = _average(acc[sum_column], acc[count_column], shard_average)
     rows = [tuple(acc) for acc in groups.values()]
     if plan.order_by:
         rows.sort(key=_sort_key(plan.order_by))  # list.sort is stable
     yield from rows
 
 
-def _fold_plan(plan: MergePlan, width: int) -> tuple[list[tuple[int, str]], list[tuple[int, int]]]:
-    """(column, how to combine it) and (AVG column, its COUNT column), as row indexes."""
+def _fold_plan(
+    plan: MergePlan, width: int
+) -> tuple[list[tuple[int, str]], list[tuple[int, int, int]]]:
+    """(column, how to combine it) and (AVG column, its SUM, its COUNT), as row indexes.
+
+    Without ``sum_column`` (older plans) the AVG column itself holds the SUM.
+    """
     folds: dict[int, str] = {}
-    averages: list[tuple[int, int]] = []
+    averages: list[tuple[int, int, int]] = []
     for aggregate in plan.aggregates:
         column = aggregate.column % width
         if aggregate.kind == "avg":
             if aggregate.count_column is None:
                 raise ValueError(f"AVG column {column} has no count_column")
             count_column = aggregate.count_column % width
-            folds[column] = folds[count_column] = _SUM
-            averages.append((column, count_column))
+            sum_column = column if aggregate.sum_column is None else aggregate.sum_column % width
+            folds[sum_column] = folds[count_column] = _SUM
+            if sum_column != column:
+                folds[column] = _FIRST  # the shard's own AVG: only its type is used
+            averages.append((column, sum_column, count_column))
         elif aggregate.kind in ("count", "sum"):
             folds[column] = _SUM
         elif aggregate.kind == "min":
@@ -429,12 +438,23 @@ def _less(a: Any, b: Any, index: int) -> bool:
         ) from None
 
 
-def _average(total: Any, count: Any) -> Any:
-    """SUM / COUNT, typed like the database's AVG as far as the SUM's type tells."""
+def _average(total: Any, count: Any, shard_average: Any = None) -> Any:
+    """SUM / COUNT, of the type the database's AVG has (a shard's AVG shows it).
+
+    A Decimal AVG keeps the largest scale the shards returned (MariaDB's is fixed by the
+    type; PostgreSQL's varies with the value, so there the digits may differ).
+    """
     if total is None or not count:
         return None
-    if isinstance(total, Decimal):
-        return total / Decimal(count)
+    if isinstance(shard_average, float) and isinstance(total, int | float | Decimal):
+        return float(total) / int(count)
+    if isinstance(shard_average, Decimal) or isinstance(total, Decimal):
+        exact = Decimal(total) / Decimal(count)
+        if isinstance(shard_average, Decimal) and shard_average.is_finite():
+            scale = shard_average.as_tuple().exponent
+            if isinstance(scale, int) and scale < 0:
+                return exact.quantize(Decimal(1).scaleb(scale), rounding=ROUND_HALF_UP)
+        return exact
     if isinstance(total, int | float):
         return total / int(count)  # true division: a float, correctly rounded for ints
     return total / count  # e.g. timedelta for PostgreSQL's AVG(interval)

@@ -375,7 +375,7 @@ class Router:
             # Built eagerly so unsupported shapes fail the same way whatever the parameters;
             # a statement that then lands on one shard simply does not use it.
             try:
-                program.merge = merge_shape(template.marked, template.dialect)
+                program.merge = merge_shape(template.marked, template.dialect, template.sql)
             except UnsupportedSQLError:
                 if group is None:
                     raise
@@ -734,7 +734,7 @@ class Router:
         merge_shape_ = program.merge if multi else None
         if multi and merge_shape_ is None:
             # Re-raise the reason this SELECT cannot be merged.
-            merge_shape(template.marked, template.dialect)
+            merge_shape(template.marked, template.dialect, template.sql)
         rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
         limit_value = self._limit_value(merge_shape_, values)
         targets = []

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokenizer_core import TokenType
 
 from ..errors import UnsupportedSQLError
+from ._placeholders import scan
 from ._predicates import ValueRef, value_ref
 from ._render import Rendered, render_tree
 
@@ -53,11 +56,16 @@ class SortKey:
 
 @dataclass(frozen=True, slots=True)
 class AggregateColumn:
-    """How to combine ``row[column]`` across shards; AVG also names its hidden COUNT."""
+    """How to combine ``row[column]`` across shards; AVG also names its hidden COUNT and SUM.
+
+    An AVG column holds each shard's own AVG (so the result keeps the database's name and
+    type); the merged value is ``row[sum_column] / row[count_column]``, typed like it.
+    """
 
     column: int
     kind: AggregateKind
     count_column: int | None = None
+    sum_column: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +88,20 @@ class MergeShape:
     """``FETCH ... WITH TIES``: rows tied (on ``order_by``) with the last one are kept too."""
 
 
-def merge_shape(marked: exp.Expr, dialect: str) -> MergeShape:
-    """Build the multi-shard variant of a SELECT or set operation tree (with markers)."""
+def merge_shape(marked: exp.Expr, dialect: str, sql: str | None = None) -> MergeShape:
+    """Build the multi-shard variant of a SELECT or set operation tree (with markers).
+
+    ``sql``: the statement's text, so that select items the variant spells differently
+    keep the column name the database derives from the text (MariaDB and SQLite name an
+    unaliased expression by its text: ``count(*)``, not ``COUNT(*)``).
+    """
     tree = marked.copy()
     if isinstance(tree, exp.SetOperation):
         return _set_operation(tree, dialect)
     if not isinstance(tree, exp.Select):
         raise UnsupportedSQLError("only SELECT statements can be merged across shards")
-    return _Select(tree, dialect).build()
+    names = _written_names(tree, sql, dialect) if sql is not None else {}
+    return _Select(tree, dialect, names).build()
 
 
 def _with_ties(node: exp.Expr, dialect: str) -> bool:
@@ -197,9 +211,10 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
 
 
 class _Select:
-    def __init__(self, tree: exp.Select, dialect: str) -> None:
+    def __init__(self, tree: exp.Select, dialect: str, names: dict[int, str]) -> None:
         self.tree = tree
         self.dialect = dialect
+        self.names = names
         self.items: list[exp.Expr] = list(tree.expressions)
         self.original_count = len(self.items)
         self.known_columns = _known_columns(tree)
@@ -246,19 +261,19 @@ class _Select:
                 raise UnsupportedSQLError("DISTINCT with aggregates cannot be merged across shards")
             for position, kind in aggregates.items():
                 if kind == "avg":
+                    # The shard's AVG stays (its name and type are the database's); the
+                    # merge divides the hidden SUM by the hidden COUNT.
                     item = self.items[position]
                     avg = item.this if isinstance(item, exp.Alias) else item
                     assert isinstance(avg, exp.Avg)
-                    replacement: exp.Expr = exp.Sum(this=avg.this.copy())
-                    if isinstance(item, exp.Alias):
-                        replacement = exp.alias_(replacement, item.alias)
-                    self.items[position] = replacement
+                    hidden.append(
+                        exp.alias_(exp.Sum(this=avg.this.copy()), f"tdb_hidden_{len(hidden)}")
+                    )
                     hidden.append(
                         exp.alias_(exp.Count(this=avg.this.copy()), f"tdb_hidden_{len(hidden)}")
                     )
-                    agg_specs.append(
-                        AggregateColumn(position, "avg", (self.original_count + len(hidden) - 1))
-                    )
+                    total_at = self.original_count + len(hidden) - 2
+                    agg_specs.append(AggregateColumn(position, "avg", total_at + 1, total_at))
                 else:
                     agg_specs.append(AggregateColumn(position, kind))
             for expression in group_exprs:
@@ -308,6 +323,12 @@ class _Select:
                     bool(ordered.args.get("nulls_first")),
                 )
             )
+        for position, name in self.names.items():
+            item = self.items[position]
+            if not isinstance(item, exp.Alias) and _needs_name(item, name, self.dialect):
+                if self.dialect == "postgres":
+                    name = name.partition("(")[0].strip().lower()
+                self.items[position] = exp.alias_(item, name, quoted=True)
         tree.set("expressions", self.items + hidden)
         if grouped:
             tree.set("order", None)
@@ -330,6 +351,7 @@ class _Select:
                     None
                     if a.count_column is None
                     else _fix_index(a.count_column, total, self.star_at),
+                    None if a.sum_column is None else _fix_index(a.sum_column, total, self.star_at),
                 )
                 for a in agg_specs
             ),
@@ -471,6 +493,62 @@ class _Select:
             if _unaliased(item) == expression:
                 return position
         return None
+
+
+_SELECT_LIST_END = frozenset({TokenType.COMMA, TokenType.FROM, TokenType.SEMICOLON})
+
+
+def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
+    """Select item → its text as written, for unaliased expressions (not bare columns).
+
+    Positions come from the parser's token offsets in the scanned text (placeholders
+    already replaced by markers; items containing one are left out: the database names
+    them from the bound value).
+    """
+    text = scan(sql, dialect).text
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    except Exception:  # names are cosmetic here; never fail a statement over them
+        return {}
+    by_start = {token.start: index for index, token in enumerate(tokens)}
+    names: dict[int, str] = {}
+    for position, item in enumerate(tree.expressions):
+        if isinstance(item, exp.Alias | exp.Star) or (
+            isinstance(item, exp.Column) or any(True for _ in item.find_all(exp.Placeholder))
+        ):
+            continue
+        starts = [n.meta["start"] for n in item.walk() if "start" in n.meta]
+        index = by_start.get(min(starts)) if starts else None
+        if index is None:
+            continue
+        # An opening parenthesis before the first node with a position belongs to the item.
+        while index > 0 and tokens[index - 1].token_type == TokenType.L_PAREN:
+            index -= 1
+        depth = 0
+        last = index
+        for at in range(index, len(tokens)):
+            kind = tokens[at].token_type
+            if depth == 0 and kind in _SELECT_LIST_END:
+                break
+            if kind == TokenType.L_PAREN:
+                depth += 1
+            elif kind == TokenType.R_PAREN:
+                depth -= 1
+                if depth < 0:
+                    break
+            last = at
+        names[position] = text[tokens[index].start : tokens[last].end + 1]
+    return names
+
+
+def _needs_name(item: exp.Expr, written: str, dialect: str) -> bool:
+    """Whether the variant's spelling of ``item`` would give its column another name."""
+    if dialect != "postgres":
+        return item.sql(dialect) != written  # the name is the text itself
+    # PostgreSQL names a function call after the function: only a renamed call differs.
+    if not isinstance(item, exp.Func):
+        return False
+    return item.sql(dialect).partition("(")[0].lower() != written.partition("(")[0].lower()
 
 
 def _unaliased(item: exp.Expr) -> exp.Expr:

@@ -623,9 +623,9 @@ def test_router_plan_for_grouped_avg_ordered_by_hidden_max() -> None:
         "SELECT user_id, AVG(amount), COUNT(*) FROM user_events "
         "GROUP BY user_id ORDER BY MAX(amount) DESC LIMIT 2"
     )
-    # Each shard: user_id, SUM(amount), COUNT(*), COUNT(amount), MAX(amount)
-    shard0 = [(1, 10, 2, 2, 6), (2, 3, 1, 1, 3)]
-    shard1 = [(1, 5, 1, 1, 5), (3, None, 1, 0, None), (4, 8, 1, 1, 8)]
+    # Each shard: user_id, AVG(amount), COUNT(*), SUM(amount), COUNT(amount), MAX(amount)
+    shard0 = [(1, 5.0, 2, 10, 2, 6), (2, 3.0, 1, 3, 1, 3)]
+    shard1 = [(1, 5.0, 1, 5, 1, 5), (3, None, 1, None, 0, None), (4, 8.0, 1, 8, 1, 8)]
     assert list(merge_rows(plan, [shard0, shard1])) == [(4, 8.0, 1), (1, 5.0, 3)]
 
 

@@ -6,6 +6,7 @@ Pure: merge shapes are built from parsed statements and rows are merged in memor
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -178,3 +179,38 @@ def test_merge_with_ties_equals_one_database(
     got = list(merge_rows(ties_plan(limit, offset), streams))
     # Which of tied rows OFFSET skips is arbitrary, as in one database: compare the keys.
     assert [r[0] for r in got] == [r[0] for r in want]
+
+
+# -- result names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("mysql", "SELECT AVG(k) AS `avg(k)`, COUNT(*) AS `count(*)`, AVG(k) AS `Avg( k )`"),
+        ("sqlite", 'SELECT AVG(k) AS "avg(k)", COUNT(*) AS "count(*)", AVG(k) AS "Avg( k )"'),
+        ("postgres", "SELECT AVG(k), COUNT(*), AVG(k), SUM(k) AS tdb_hidden_0"),
+    ],
+)
+def test_variant_keeps_the_names_the_database_gives_the_written_items(
+    dialect: str, expected: str
+) -> None:
+    sql = "SELECT avg(k), count(*), Avg( k ) FROM m"
+    built = merge_shape(sqlglot.parse_one(sql, read=dialect), dialect, sql)
+    assert shard_sql(built).startswith(expected)
+    # AVG stays AVG (the database's name and type); SUM and COUNT are hidden beside it.
+    assert [(a.column, a.kind, a.sum_column, a.count_column) for a in built.aggregates] == [
+        (0, "avg", 3, 4),
+        (1, "count", None, None),
+        (2, "avg", 5, 6),
+    ]
+
+
+def test_merged_average_has_the_type_of_the_shards_average() -> None:
+    built = shape("SELECT avg(k) FROM m")
+    plan = MergePlan(group_by=(), aggregates=built.aggregates, hidden_columns=2)
+    # MariaDB: DECIMAL with 4 more digits than the argument; the merge keeps that scale.
+    streams = [[(Decimal("1.5000"), 3, 2)], [(Decimal("4.0000"), 4, 1)]]
+    assert list(merge_rows(plan, streams)) == [(Decimal("2.3333"),)]
+    # SQLite: a float.
+    assert list(merge_rows(plan, [[(1.5, 3, 2)], [(4.0, 4, 1)]])) == [(7 / 3,)]

@@ -253,16 +253,16 @@ def test_scatter_aggregates(cluster: tenantdb.Cluster) -> None:
         "SELECT kind, COUNT(*), AVG(v), MIN(v), MAX(v), SUM(v) FROM events GROUP BY kind, day"
     )
     assert plan.targets[0].sql.startswith(
-        "SELECT kind, COUNT(*), SUM(v), MIN(v), MAX(v), SUM(v), COUNT(v) AS tdb_hidden_0, "
-        "day AS tdb_hidden_1 FROM events_0"
+        "SELECT kind, COUNT(*), AVG(v), MIN(v), MAX(v), SUM(v), SUM(v) AS tdb_hidden_0, "
+        "COUNT(v) AS tdb_hidden_1, day AS tdb_hidden_2 FROM events_0"
     )
     merge = plan.merge
     assert merge is not None
-    assert merge.group_by == (0, 7)
+    assert merge.group_by == (0, 8)
     kinds = [(a.column, a.kind, a.count_column) for a in merge.aggregates]
     assert kinds == [
         (1, "count", None),
-        (2, "avg", 6),
+        (2, "avg", 7),
         (3, "min", None),
         (4, "max", None),
         (5, "sum", None),

@@ -36,6 +36,7 @@ BINDABLE: tuple[Strategy, ...] = ("mod", "hash_mod", "range", "consistent_hash",
 # Which strategies take each optional table setting.
 _TABLE_SETTINGS: dict[str, tuple[Strategy, ...]] = {
     "key": KEYED,
+    "key_type": KEYED,
     "shards": ("mod", "hash_mod", "range"),
     "datasources": (*KEYED, "broadcast"),
     "datasource": ("single",),
@@ -48,6 +49,7 @@ _TABLE_SETTINGS: dict[str, tuple[Strategy, ...]] = {
 }
 # Settings compared between the tables of a binding group, in the order they are reported.
 _BINDING_SETTINGS = (
+    "key_type",
     "shards",
     "datasources",
     "boundaries",
@@ -63,6 +65,14 @@ _SECTION_EXAMPLES = {
     "tenants": "[tenants.acme]",
 }
 _LISTED_NAMES = 20
+# Key types each keyed strategy can place (the rest make no sense for its placement).
+_KEY_TYPES: dict[str, tuple[str, ...]] = {
+    "mod": ("int",),
+    "hash_mod": ("int", "text", "uuid"),
+    "consistent_hash": ("int", "text", "uuid"),
+    "range": ("int", "text"),
+    "time_range": ("date", "datetime"),
+}
 _BOUNDARY_KINDS = {int: "integer", float: "number", str: "string"}
 
 
@@ -351,6 +361,8 @@ class _DocumentChecker:
         }
         if strategy in KEYED:
             resolved["key"] = table.key
+            if table.key_type is not None:
+                resolved["key_type"] = self._key_type(table, strategy, (*path, "key_type"))
         if strategy in ("mod", "hash_mod"):
             resolved["shards"] = table.shards
         if strategy == "range":
@@ -373,6 +385,25 @@ class _DocumentChecker:
         if any(value is None for value in resolved.values()):
             return None  # a required setting is missing: already reported
         return self.problems.parse(TableConfig, resolved, path)
+
+    def _key_type(self, table: TableDocument, strategy: Strategy, path: KeyPath) -> str | None:
+        allowed = _KEY_TYPES.get(strategy, ())
+        if table.key_type in allowed:
+            if strategy == "range" and table.boundaries:
+                numbers = not isinstance(table.boundaries[0], str)
+                if numbers != (table.key_type == "int"):
+                    self.problems.add(
+                        path,
+                        f'key_type "{table.key_type}" does not match the boundaries; use'
+                        ' key_type = "int" with number boundaries and "text" with strings',
+                    )
+            return table.key_type
+        self.problems.add(
+            path,
+            f"a {strategy} table's key_type is one of"
+            f" {join_words([f'{k!r}' for k in allowed])}; got {table.key_type!r}",
+        )
+        return table.key_type
 
     def _table_datasources(self, table: TableDocument, path: KeyPath) -> tuple[str, ...]:
         if table.datasources is None:

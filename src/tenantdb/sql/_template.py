@@ -218,6 +218,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     scanned = scan(sql, dialect)
     statement = _parse_one(scanned.text, dialect)
     kind, ddl_kind = _classify(statement)
+    _refuse_misread(statement, dialect)
     _string_targets_as_columns(statement, dialect)
     _check_placeholders(statement, scanned.count)
     return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names, scanned.text).build()
@@ -310,6 +311,30 @@ def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
         if what.endswith("statements")
         else f"{what} is not supported; check the SQL"
     )
+
+
+def _refuse_misread(statement: exp.Expr, dialect: str) -> None:
+    """Refuse spellings sqlglot reads as something else than the database does."""
+    if dialect != "postgres":
+        return
+    for node in statement.find_all(exp.BitwiseAnd):
+        left, right = node.this, node.expression
+        if (
+            isinstance(left, exp.Column)
+            and not left.table
+            and isinstance(left.this, exp.Identifier)
+            and not left.this.quoted
+            and str(left.this.this).lower() == "u"
+            and isinstance(right, exp.Column)
+            and isinstance(right.this, exp.Identifier)
+            and right.this.quoted
+        ):
+            # PostgreSQL reads U&"..." as one identifier with Unicode escapes; sqlglot
+            # reads a bitwise AND of two columns.
+            raise UnsupportedSQLError(
+                'Unicode-escaped identifiers (U&"...") are not supported; write the name '
+                'plainly or in double quotes ("name")'
+            )
 
 
 def _string_targets_as_columns(statement: exp.Expr, dialect: str) -> None:

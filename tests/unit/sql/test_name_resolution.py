@@ -100,3 +100,20 @@ def test_a_quoted_string_in_an_insert_column_list_is_the_column_on_sqlite() -> N
 def test_a_quoted_string_as_set_target_is_refused_elsewhere(dialect: str) -> None:
     with pytest.raises(UnsupportedSQLError, match="string where a column name belongs"):
         parse_template("UPDATE orders SET 'tenant_id' = 'b'", dialect)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'UPDATE orders SET U&"tenant\\005fid" = %s',
+        'SELECT u&"\\0074enant_id" FROM orders',
+        'SELECT * FROM orders WHERE U&"tenant\\005fid" = %s',
+    ],
+)
+def test_unicode_escaped_identifiers_are_refused_on_postgres(sql: str) -> None:
+    # sqlglot reads U&"x" as `U & "x"`; PostgreSQL reads one identifier.
+    with pytest.raises(UnsupportedSQLError, match="Unicode-escaped identifiers"):
+        parse_template(sql, "postgres")
+    # Where sqlglot cannot even read it, the statement is refused all the same.
+    with pytest.raises(UnsupportedSQLError):
+        parse_template('INSERT INTO orders (id, U&"tenant\\005fid") VALUES (1, %s)', "postgres")

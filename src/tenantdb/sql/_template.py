@@ -9,7 +9,6 @@ statement rendered once with markers where table names and parameters go.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections import OrderedDict
@@ -35,11 +34,11 @@ from ._predicates import (
     identifier_name,
     value_ref,
 )
+from ._quiet import install as _quiet_sqlglot
+from ._quiet import quiet
 from ._render import Rendered, SlotKind, render_tree, splice_text
 
-# sqlglot logs a warning for every text it falls back to parsing as a raw command; tenantdb
-# refuses those statements with an error of its own, so the warnings are only noise.
-logging.getLogger("sqlglot").setLevel(logging.ERROR)
+_quiet_sqlglot()  # sqlglot's warnings about our own parses only; see _quiet.py
 
 StatementKind = Literal["select", "insert", "update", "delete", "ddl"]
 JoinKind = Literal["from", "inner", "outer", "target"]
@@ -216,7 +215,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a str, not {type(sql).__name__}")
     scanned = scan(sql, dialect)
-    statement = _parse_one(scanned.text, dialect)
+    statement = _parse_one(scanned.text, dialect, scanned.names)
     kind, ddl_kind = _classify(statement)
     _refuse_misread(statement, dialect)
     _string_targets_as_columns(statement, dialect)
@@ -245,15 +244,16 @@ def confined_template(template: Template, refs: frozenset[int], column: str) -> 
     return analyzer.build(confinement=(refs, column))
 
 
-def _parse_one(text: str, dialect: str) -> exp.Expr:
+def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> exp.Expr:
     if not text.strip():
         raise UnsupportedSQLError("empty statement; pass one SQL statement")
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        with quiet():
+            statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (ParseError, TokenError) as exc:
-        detail = _first_line(str(exc))
+        where = _where_parsing_stops(exc, text, names)
         raise UnsupportedSQLError(
-            f"cannot parse the statement as {dialect} SQL ({detail}); "
+            f"cannot parse the statement as {dialect} SQL: {where}; "
             f"check the syntax, or the cluster's dialect if this SQL is for another database"
         ) from None
     if len(statements) != 1:
@@ -263,9 +263,59 @@ def _parse_one(text: str, dialect: str) -> exp.Expr:
     return statements[0]
 
 
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "syntax error"
-    return line.replace("\x1b[4m", "").replace("\x1b[0m", "")
+_MARKER_RE = re.compile(rf":{MARKER_PREFIX}(\d+) ?")  # scan() writes a space after each
+_EXPECTED_RE = re.compile(r"^Expect(?:ed|ing) ([^<]+?)(?: but got .*)?\.?$", re.DOTALL)
+
+
+def _where_parsing_stops(
+    exc: ParseError | TokenError, text: str, names: tuple[str | None, ...]
+) -> str:
+    """Where and why the parse stopped, in the user's own text (placeholders as written);
+    sqlglot's messages name its internal classes."""
+
+    def unmark(part: str) -> str:
+        def back(m: re.Match[str]) -> str:
+            n = int(m.group(1))
+            name = names[n] if n < len(names) else None
+            return "%s" if name is None else f"%({name})s"
+
+        return _MARKER_RE.sub(back, part)
+
+    def near(part: str) -> str:
+        return " ".join(unmark(part).split())
+
+    if isinstance(exc, TokenError):
+        # sqlglot quotes the text read so far; its end is where reading failed.
+        context = str(exc).partition("'")[2].rpartition("'")[0] or text
+        return f"it cannot be read after {near(context)[-40:]!r} (an unclosed quote or comment?)"
+    if not exc.errors:
+        return "syntax error"
+    error = exc.errors[0]
+    description = str(error.get("description") or "")
+    if description.startswith("Required keyword"):
+        why = "an expression is incomplete"
+    elif description.startswith("Invalid expression") or description.startswith("Unexpected"):
+        why = "unexpected text"
+    elif (m := _EXPECTED_RE.match(description)) is not None:
+        wanted = m.group(1).strip()
+        why = f"expected {wanted if wanted.replace(' ', '').isalnum() else repr(wanted)}"
+    else:
+        why = "syntax error"
+    highlight = str(error.get("highlight") or "")
+    before = str(error.get("start_context") or "")
+    after = str(error.get("end_context") or "")
+    line = int(error.get("line") or 1)
+    lines = text.split("\n")
+    column = int(error.get("col") or 1) - len(highlight)  # sqlglot's col is the token's end
+    prefix = lines[line - 1][: max(column, 0)] if 0 < line <= len(lines) else ""
+    lead = near(before)
+    if len(lead) > 30:  # keep whole words
+        lead = "..." + lead[-30:].partition(" ")[2]
+    context = " ".join(p for p in (lead, near(highlight), near(after)[:20]) if p)
+    return (
+        f"{why} at line {line}, column {len(unmark(prefix)) + 1}, at {near(highlight)!r} "
+        f"(near {context!r})"
+    )
 
 
 def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:

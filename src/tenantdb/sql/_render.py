@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlglot import exp
 
+from ..errors import UnsupportedSQLError
 from ._placeholders import MARKER_PREFIX
 
 SlotKind = Literal["param", "table", "qualifier", "index", "rows", "limit"]
@@ -87,8 +88,64 @@ def _mark_placeholders(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _affinity(type_name: str) -> str:
+    """SQLite's type affinity of a declared type name (its documented rules, in order)."""
+    name = type_name.upper()
+    if "INT" in name:
+        return "INTEGER"
+    if any(part in name for part in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in name or not name:
+        return "BLOB"
+    if any(part in name for part in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def check_faithful(tree: exp.Expr, dialect: str) -> None:
+    """Refuse a cast that sqlglot would write in a spelling SQLite evaluates differently:
+    the text tenantdb generates must mean what the user's does.
+
+    A SQLite cast converts by the affinity of the type name, and sqlglot respells some
+    casts on SQLite itself: ``CAST(ts AS DATE)`` (NUMERIC affinity: 2025 for '2025-02-01
+    10:00') becomes ``DATE(ts)`` ('2025-02-01'), ``CAST(x AS DATETIME)`` becomes
+    ``DATETIME(x)``, ``CAST(x AS NUMERIC)`` becomes ``CAST(x AS REAL)`` and ``CAST(x AS
+    BOOLEAN)`` becomes ``CAST(x AS INTEGER)``. Each target type is probed once: a cast
+    that is no longer a cast, or whose type changes affinity, is refused. Only
+    regenerated statements need this (tenant sessions, INSERT, merge variants); others
+    are sent as the user wrote them.
+    """
+    if dialect != "sqlite":
+        return
+    seen: set[str] = set()
+    for node in tree.find_all(exp.Cast):
+        to = node.args.get("to")
+        if not isinstance(to, exp.DataType):
+            continue
+        # sqlglot reads SQLite's BLOB as VARBINARY; the user wrote BLOB (affinity BLOB).
+        written = "BLOB" if to.is_type(exp.DataType.Type.VARBINARY) else to.sql()
+        if written in seen:
+            continue
+        seen.add(written)
+        text = exp.Cast(this=exp.column("x"), to=to.copy()).sql(dialect=dialect)
+        sent = re.fullmatch(r"CAST\(x AS (.*)\)", text, re.DOTALL)
+        if sent is None or _affinity(sent.group(1)) != _affinity(written):
+            raise UnsupportedSQLError(
+                f"CAST(... AS {written}) cannot be sent as written here: tenantdb "
+                f"regenerates this statement's text, and SQLite would receive "
+                f"{text.replace('x', '...', 1)}, which converts differently; write the "
+                "conversion another way (for a calendar date, date(x); for a number, "
+                "CAST(x AS INTEGER) or CAST(x AS REAL))"
+            )
+
+
 def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
-    """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots."""
+    """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots.
+
+    Raises UnsupportedSQLError when the generated text could mean something other than
+    the tree (see ``check_faithful``).
+    """
+    check_faithful(tree, dialect)
     tree = _mark_placeholders(tree)
     text = tree.sql(dialect=dialect)
     escape = PLACEHOLDER[dialect] == "%s"

@@ -21,6 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from ..errors import ProgrammingError, UnsupportedSQLError
 from ._confine import confine
+from ._dialect_rules import check_dialect
 from ._functions import may_write
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
@@ -216,6 +217,7 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
         raise ProgrammingError(f"SQL must be a str, not {type(sql).__name__}")
     scanned = scan(sql, dialect)
     statement = _parse_one(scanned.text, dialect, scanned.names)
+    check_dialect(scanned.text, dialect)  # refuse what the cluster's database would reject
     kind, ddl_kind = _classify(statement)
     _refuse_misread(statement, dialect)
     _string_targets_as_columns(statement, dialect)

@@ -33,6 +33,7 @@ from ..config._urls import redact_url
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
 from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
 from ._driver import Connection, Description, Outcome, Row, Stream
+from ._pool_log import ConnectFailureLog
 from ._translate import error_kinds, pool_closed, pool_timeout, translate, unreachable
 
 RawConnection = psycopg.Connection[TupleRow]
@@ -431,6 +432,8 @@ class PostgresPool:
             # blocking the others.
             num_workers=2,
         )
+        # psycopg_pool's own "error connecting" lines repeat what acquire() reports.
+        self._failure_log = ConnectFailureLog(f"{name}/{role}")
         self._lock = threading.Lock()
         self._opened = False  # only changed under _lock
         self._closed = False
@@ -447,6 +450,10 @@ class PostgresPool:
 
     def acquire(self) -> PostgresConnection:
         """Return a connection; see ``_driver.Pool.acquire`` and the class docstring."""
+        with self._failure_log.waiting():
+            return self._acquire()
+
+    def _acquire(self) -> PostgresConnection:
         self._open()
         deadline = time.monotonic() + self._timeout
         failures = self._connect_failures()
@@ -500,6 +507,7 @@ class PostgresPool:
                 return
             self._closed = True
             opened = self._opened
+        self._failure_log.close()
         if opened:
             self._pool.close()
 

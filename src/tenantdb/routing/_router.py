@@ -1016,6 +1016,13 @@ def _shards(
                 if value is not None:  # `key = NULL` matches no row
                     found.add(strategy.shard_for(value))
             return frozenset(found)
+        if op == "in_array":
+            # `key = ANY(%s)`: the list is sent whole to every shard it prunes to; each
+            # shard holds only its own keys, so the others match nothing there (as IN).
+            array = _value(predicate.values[0], values)
+            if not isinstance(array, list | tuple):
+                return None  # a value the database reads as an array some other way
+            return frozenset(strategy.shard_for(v) for v in array if v is not None)
         if op == "between":
             low, high = (_value(v, values) for v in predicate.values)
             if low is None or high is None:

@@ -4,6 +4,10 @@ A predicate is a small boolean formula whose leaves say "column ``q.c`` is const
 these values". Anything the extractor cannot read as such a constraint becomes ``ANY``
 (no information), so pruning with a predicate can only ever keep too many shards, never
 too few. ``NOT`` and functions wrapped around a column yield ``ANY``.
+
+PostgreSQL's ``key = ANY(ARRAY[a, b])`` reads as ``key IN (a, b)``, and ``key = ANY(%s)``
+with one array parameter as the op ``in_array``: the keys are the elements of that
+parameter's value, known only when the statement is routed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlglot import exp
 
 from ._placeholders import MARKER_PREFIX
 
-Op = TypingLiteral["eq", "in", "lt", "le", "gt", "ge", "between"]
+Op = TypingLiteral["eq", "in", "in_array", "lt", "le", "gt", "ge", "between"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,8 @@ class ColumnName:
 
 @dataclass(frozen=True, slots=True)
 class Atom:
-    """``column <op> values``; ``between`` has two values (low, high), ``in`` one or more."""
+    """``column <op> values``; ``between`` has two values (low, high), ``in`` one or more,
+    ``in_array`` one: the array whose elements the column equals one of."""
 
     column: ColumnName
     op: Op
@@ -153,6 +158,8 @@ def extract(condition: exp.Expr | None) -> Predicate:
     op = _COMPARISONS.get(type(condition))
     if op is not None:
         left, right = condition.this, condition.expression
+        if op == "eq" and isinstance(left, exp.Column) and isinstance(right, exp.Any):
+            return _equals_any(left, right)
         if isinstance(left, exp.Column):
             value = value_ref(right)
             if value is not None:
@@ -179,6 +186,27 @@ def extract(condition: exp.Expr | None) -> Predicate:
         if isinstance(target, exp.Column) and low is not None and high is not None:
             return Atom(column_name(target), "between", (low, high))
         return ANY
+    return ANY
+
+
+def _equals_any(column: exp.Column, any_: exp.Any) -> Predicate:
+    """``column = ANY(<array>)``: an IN list when the array is written out, ``in_array`` when
+    it is one parameter (``%s`` or ``%s::int[]``); anything else (a subquery, a column)
+    constrains nothing."""
+    inner = any_.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Array):
+        items = [item for item in inner.expressions if not isinstance(item, exp.Null)]
+        values = [value_ref(item) for item in items]
+        if not inner.expressions or any(v is None for v in values):
+            return ANY
+        return Atom(column_name(column), "in", tuple(v for v in values if v is not None))
+    if isinstance(inner, exp.Cast) and inner.to.is_type(exp.DataType.Type.ARRAY):
+        inner = inner.this
+    value = value_ref(inner) if isinstance(inner, exp.Placeholder) else None
+    if isinstance(value, Param):
+        return Atom(column_name(column), "in_array", (value,))
     return ANY
 
 

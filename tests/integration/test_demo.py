@@ -179,6 +179,22 @@ def test_the_generated_configuration_opens_from_anywhere(
     assert len(rows) == 12
 
 
+def test_a_tenant_session_counts_only_its_own_events(tmp_path: Path) -> None:
+    # Issue 14: events carries tenant_id, and the demo's shell session listed every tenant.
+    result = run_demo(small(tmp_path / "demo", seconds=0.5, tenants=5))
+    with tenantdb.connect(result.config_path) as cluster:
+        with cluster.session(admin=True) as admin:
+            everyone = admin.execute(
+                "SELECT tenant_id, count(*) FROM events GROUP BY tenant_id"
+            ).fetchall()
+        with cluster.session("t0001") as session:
+            own = session.execute(
+                "SELECT tenant_id, count(*) FROM events GROUP BY tenant_id"
+            ).fetchall()
+    assert len(everyone) > 1, "the workload wrote events for several tenants"
+    assert own == [row for row in everyone if row[0] == "t0001"]
+
+
 def test_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     (tmp_path / "tenantdb.toml").write_text('dialect = "sqlite"\n', encoding="utf-8")
     (tmp_path / "shard0.db").write_bytes(b"keep me")

@@ -63,8 +63,13 @@ def test_generated_configuration_places_tenants_round_robin(tmp_path: Path) -> N
         "events": "hash_mod",
         "products": "broadcast",
     }
-    plan = cluster.explain("SELECT * FROM events WHERE order_id = %s", [1])
+    # events carries tenant_id: a tenant session sees only its own rows there.
+    assert config.tables["events"].tenant_scoped
+    assert not config.tables["products"].tenant_scoped
+    plan = cluster.explain("SELECT * FROM events WHERE order_id = %s", [1], tenant="t0001")
     assert plan.targets[0].tables["events"].startswith("events_")
+    assert "tenant_id" in plan.targets[0].sql
+    assert "t0001" in plan.targets[0].params
     with pytest.raises(tenantdb.InterfaceError, match="1 to 9999 tenants"):
         config_text(databases, tenants=0, pool_size=10)
 

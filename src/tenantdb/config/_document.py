@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ._durations import PositiveDuration
 from ._models import (
     DEFAULT_MAX_STATEMENT_BYTES,
     DatasourceConfig,
@@ -20,6 +21,7 @@ from ._models import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    Precreate,
     RegistryConfig,
     Strategy,
     TenantConfig,
@@ -70,7 +72,9 @@ class TableDocument(BaseModel):
     pre_create: NonNegativeInt | None = None
     """Periods created ahead of the current one (time_range); default 1."""
     tenant_scoped: bool | None = None
-    """Rows carry the tenant column; always true for tenant tables."""
+    """Rows carry the tenant column, so tenant sessions see only their own rows. Default:
+    true for every strategy but broadcast (always true for tenant tables); write false
+    for a table whose rows every tenant shares."""
 
 
 class ConfigDocument(BaseModel):
@@ -107,6 +111,12 @@ class ConfigDocument(BaseModel):
     max_statement_bytes: PositiveInt = DEFAULT_MAX_STATEMENT_BYTES
     """Longest SQL text, in UTF-8 bytes, that a statement may have; a longer one is refused
     before it is parsed (parsing costs time and memory in proportion to the text)."""
+    precreate: Precreate = "manual"
+    """"auto": the cluster creates missing time_range period tables in a background thread
+    (when its first session opens, then every precreate_interval), as `tenantdb ddl
+    --precreate` does; "manual": only that command creates them."""
+    precreate_interval: PositiveDuration = 3600.0
+    """Time between two background precreation passes ("1h", "10m", seconds)."""
     tenants: dict[TenantId, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

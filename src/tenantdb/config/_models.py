@@ -47,6 +47,9 @@ ReplicaPolicy = Literal["round_robin", "weighted"]
 """How reads are spread over the replicas that qualify."""
 
 LagFallback = Literal["primary", "error"]
+
+Precreate = Literal["manual", "auto"]
+"""Who creates time_range period tables: ``tenantdb ddl --precreate``, or also the cluster."""
 """Where a read goes when no replica qualifies: the primary, or a ReplicaLagError."""
 """Whether a tenant may write, only read, or do nothing."""
 
@@ -180,7 +183,8 @@ class TableConfig(_Model):
     pre_create: NonNegativeInt = 1
     """Periods after the current one that a ``time_range`` table creates ahead of time."""
     tenant_scoped: bool = False
-    """Rows carry the cluster's tenant column; always true for ``tenant`` tables."""
+    """Rows carry the cluster's tenant column: always for ``tenant`` tables, by default for
+    every other strategy but ``broadcast`` (resolved by ``load_config``)."""
 
 
 class TenantLimits(_Model):
@@ -258,6 +262,10 @@ class Config(_Model):
     """JSON file of manual read-to-primary switches, written by ``tenantdb replicas``."""
     max_statement_bytes: PositiveInt = DEFAULT_MAX_STATEMENT_BYTES
     """Longest SQL text (UTF-8 bytes) a statement may have; longer ones are refused unparsed."""
+    precreate: Precreate = "manual"
+    """``auto``: a background thread creates missing time_range period tables."""
+    precreate_interval: PositiveDuration = 3600.0
+    """Seconds between two background precreation passes."""
     tenants: dict[str, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None

@@ -143,6 +143,8 @@ class _DocumentChecker:
                 "max_statement_bytes": header.get(
                     "max_statement_bytes", DEFAULT_MAX_STATEMENT_BYTES
                 ),
+                "precreate": header.get("precreate", "manual"),
+                "precreate_interval": header.get("precreate_interval", 3600.0),
                 "tenants": tenants,
                 "registry": header.get("registry"),
             },
@@ -357,7 +359,7 @@ class _DocumentChecker:
                 )
         resolved: dict[str, Any] = {
             "strategy": strategy,
-            "tenant_scoped": strategy == "tenant" or bool(table.tenant_scoped),
+            "tenant_scoped": _tenant_scoped(strategy, table.tenant_scoped),
         }
         if strategy in KEYED:
             resolved["key"] = table.key
@@ -678,6 +680,20 @@ class _DocumentChecker:
             f' tenant\'s schema; set schema = "..." ({IDENTIFIER_HELP})',
         )
         return None
+
+
+def _tenant_scoped(strategy: Strategy, written: bool | None) -> bool:
+    """Secure by default: a declared table carries the tenant column unless it says not.
+
+    Only broadcast tables (reference data, the same rows for everyone) default to shared;
+    a table wrongly left scoped fails loudly on its missing column, while one wrongly left
+    shared would be readable across tenants.
+    """
+    if strategy == "tenant":
+        return True
+    if written is None:
+        return strategy != "broadcast"
+    return written
 
 
 def _schemes_of(dialect: Dialect) -> str:

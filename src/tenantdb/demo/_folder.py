@@ -137,12 +137,16 @@ def config_text(databases: list[Path], *, tenants: int, pool_size: int) -> str:
         lines += [f"[tables.{table}]", 'strategy = "tenant"', ""]
     lines += [
         f"# Shard i = crc32(str(order_id)) % {EVENT_SHARDS}: table events_i on ds(i % 4).",
+        "# Its rows carry tenant_id too, so a tenant session sees only its own events",
+        "# (the default for every table but broadcast ones; tenant_scoped = false would",
+        "# share the rows with every tenant).",
         "[tables.events]",
         'strategy = "hash_mod"',
         'key = "order_id"',
         f"shards = {EVENT_SHARDS}",
+        "tenant_scoped = true",
         "",
-        "# The product catalog, copied to every datasource.",
+        "# The product catalog, copied to every datasource and shared by every tenant.",
         "[tables.products]",
         'strategy = "broadcast"',
         "",

@@ -42,7 +42,7 @@ def test_tenant_table_is_resolved(doc: Doc) -> None:
 def test_mod_tables_default_to_every_datasource(doc: Doc, strategy: str) -> None:
     table = _table(doc, strategy=strategy, key="user_id", shards=8)
     assert (table.key, table.shards, table.datasources) == ("user_id", 8, ("ds0", "ds1"))
-    assert table.tenant_scoped is False
+    assert table.tenant_scoped is True
 
 
 def test_datasources_keep_the_written_order(doc: Doc) -> None:
@@ -52,6 +52,33 @@ def test_datasources_keep_the_written_order(doc: Doc) -> None:
 
 def test_tenant_scoped_may_be_set_on_sharded_tables(doc: Doc) -> None:
     assert _table(doc, strategy="broadcast", tenant_scoped=True).tenant_scoped is True
+
+
+_STRATEGY_SETTINGS: dict[str, Doc] = {
+    "tenant": {},
+    "mod": {"key": "k", "shards": 2},
+    "hash_mod": {"key": "k", "shards": 2},
+    "consistent_hash": {"key": "k"},
+    "range": {"key": "k", "boundaries": [10]},
+    "time_range": {"key": "k", "interval": "month", "start": "2026-01-01"},
+    "broadcast": {},
+    "single": {},
+}
+
+
+@pytest.mark.parametrize("strategy", list(_STRATEGY_SETTINGS))
+def test_every_table_but_broadcast_is_tenant_scoped_unless_it_says_not(
+    doc: Doc, strategy: str
+) -> None:
+    # Secure by default: a table left unmarked is confined in tenant sessions, so rows that
+    # carry a tenant id cannot be read across tenants by forgetting a setting.
+    settings = _STRATEGY_SETTINGS[strategy]
+    unmarked = _table(doc, strategy=strategy, **settings)
+    assert unmarked.tenant_scoped is (strategy != "broadcast")
+    assert _table(doc, strategy=strategy, tenant_scoped=True, **settings).tenant_scoped is True
+    if strategy != "tenant":
+        shared = _table(doc, strategy=strategy, tenant_scoped=False, **settings)
+        assert shared.tenant_scoped is False
 
 
 def test_range_shards_are_derived_from_boundaries(doc: Doc) -> None:

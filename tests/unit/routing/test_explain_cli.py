@@ -18,6 +18,7 @@ url = "mysql://app:hunter2@db1/app"
 strategy = "hash_mod"
 key = "user_id"
 shards = 8
+tenant_scoped = false
 [tables.orders]
 strategy = "tenant"
 [tenants.acme]

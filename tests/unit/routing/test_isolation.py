@@ -33,7 +33,7 @@ def make_cluster(dialect: str, **extra: Any) -> tenantdb.Cluster:
             "orders": {"strategy": "tenant"},
             "order_items": {"strategy": "tenant"},
             "countries": {"strategy": "broadcast"},
-            "settings": {"strategy": "single", "datasource": "ds0"},
+            "settings": {"strategy": "single", "datasource": "ds0", "tenant_scoped": False},
             "events": {
                 "strategy": "hash_mod",
                 "key": "user_id",

@@ -19,8 +19,8 @@ def cluster() -> tenantdb.Cluster:
                 "ds1": {"url": "postgresql://app@db1/b"},
             },
             "tables": {
-                "items": {"strategy": "single"},
-                "other": {"strategy": "single", "datasource": "ds1"},
+                "items": {"strategy": "single", "tenant_scoped": False},
+                "other": {"strategy": "single", "datasource": "ds1", "tenant_scoped": False},
             },
         }
     )

@@ -234,7 +234,7 @@ def _cluster_config(dialect: str, directory: Path) -> dict[str, Any]:
             "orders": {"strategy": "tenant"},
             "order_items": {"strategy": "tenant"},
             "countries": {"strategy": "broadcast"},
-            "settings": {"strategy": "single"},
+            "settings": {"strategy": "single", "tenant_scoped": False},
         },
         "tenants": {"a": {"datasource": "ds0"}, "b": {"datasource": "ds0"}},
     }

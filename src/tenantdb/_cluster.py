@@ -11,6 +11,7 @@ from typing import Any
 from .config import Config, load_config
 from .errors import InterfaceError
 from .execution import Datasources, Session
+from .execution._auto_precreate import AutoPrecreator
 from .routing import Params, RoutePlan, Router, Topology
 from .sql import TemplateCache
 from .tenants import Tenant, TenantRegistry, open_registry
@@ -42,6 +43,12 @@ class Cluster:
         self.datasources = Datasources(config)
         self._stream_batch_size = stream_batch_size
         self._closed = False
+        # precreate = "auto": started by the first session (explain and connect stay offline).
+        self.precreator: AutoPrecreator | None = (
+            AutoPrecreator(self, interval=config.precreate_interval)
+            if config.precreate == "auto"
+            else None
+        )
 
     @property
     def tenants(self) -> TenantRegistry:
@@ -83,6 +90,8 @@ class Cluster:
         """
         if self._closed:
             raise InterfaceError("the cluster is closed; create a new one with tenantdb.connect()")
+        if self.precreator is not None:
+            self.precreator.start()
         options: dict[str, Any] = {
             "admin": admin,
             "batch_size": self._stream_batch_size,
@@ -164,9 +173,13 @@ class Cluster:
         with self._registry_lock:
             self._closed = True
             registry, self._registry = self._registry, None
+        if self.precreator is not None:
+            self.precreator.stop()
         if registry is not None:
             registry.close()
         self.datasources.close()
+        if self.precreator is not None:
+            self.precreator.join()  # a pass in progress ends once the pools are closed
 
     def __enter__(self) -> Cluster:
         return self

@@ -35,6 +35,7 @@ from ._scatter import (
     stream_rows,
 )
 from ._state import may_change_state
+from ._translate import missing_period
 
 
 @dataclass(slots=True)
@@ -128,6 +129,15 @@ class Session:
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
+        try:
+            return self._run(plan, primary)
+        except Error as exc:
+            explained = missing_period(exc, plan.targets, self._router.topology)
+            if explained is None:
+                raise
+            raise explained from exc.__cause__
+
+    def _run(self, plan: RoutePlan, primary: bool) -> Result:
         targets = plan.targets
         if len(targets) == 1:
             target = targets[0]
@@ -180,13 +190,19 @@ class Session:
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
-        with self._implicit_transaction(bool(batches)):
-            total = 0
-            for (name, statement), rows in batches.items():
-                connection = self._connection(name)
-                total += self._guarded(name, connection.executemany, statement, rows)
-                if self._transaction is not None:
-                    self._transaction.wrote.add(name)
+        try:
+            with self._implicit_transaction(bool(batches)):
+                total = 0
+                for (name, statement), rows in batches.items():
+                    connection = self._connection(name)
+                    total += self._guarded(name, connection.executemany, statement, rows)
+                    if self._transaction is not None:
+                        self._transaction.wrote.add(name)
+        except Error as exc:
+            explained = missing_period(exc, served.values(), self._router.topology)
+            if explained is None:
+                raise
+            raise explained from exc.__cause__
         return Result(list(served.values()), None, [], total)
 
     def _current_tenant(self) -> Tenant | None:

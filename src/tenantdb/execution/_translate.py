@@ -11,9 +11,12 @@ row values) and never the statement's parameters or a URL's password.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..config._urls import redact_url
 from ..errors import (
@@ -27,8 +30,12 @@ from ..errors import (
     OperationalError,
     PoolTimeoutError,
     ProgrammingError,
+    RoutingError,
     ShardUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from ..routing import Target, Topology
 
 ErrorKinds = Sequence[tuple[type[BaseException], type[Error]]]
 """Pairs of (driver exception class, tenantdb class), most specific first."""
@@ -142,3 +149,65 @@ def scrub_password(text: str, url: str) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+# -- a time_range period that was never created ---------------------------------------------
+
+_MYSQL_NO_SUCH_TABLE = 1146
+
+
+def is_undefined_table(orig: BaseException | None) -> bool:
+    """Whether a driver error says a table does not exist (PostgreSQL 42P01, MySQL/MariaDB
+    1146, SQLite "no such table")."""
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) == "42P01":
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig).startswith("no such table")
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return (
+        type(orig).__module__.startswith("pymysql")
+        and bool(args)
+        and args[0] == _MYSQL_NO_SUCH_TABLE
+    )
+
+
+def missing_period(error: Error, targets: Iterable[Target], topology: Topology) -> Error | None:
+    """The error to raise instead of ``error`` when it says a ``time_range`` period table of
+    the plan does not exist (a key past the pre-created periods): it names the logical table
+    and the period and says how to create it. ``None`` for any other error."""
+    from ..routing.strategies import TimeRangeStrategy  # routing imports nothing from here
+
+    if not is_undefined_table(error.orig):
+        return None
+    text = str(error.orig)
+    for target in targets:
+        if error.datasource is not None and target.datasource != error.datasource:
+            continue
+        for logical, physical in target.tables.items():
+            if not isinstance(topology.table(logical).strategy, TimeRangeStrategy):
+                continue
+            bare = physical.rsplit(".", 1)[-1]
+            if re.search(rf"(?<![\w$]){re.escape(bare)}(?![\w$])", text) is None:
+                continue
+            return RoutingError(
+                f"{logical} has no table for period {_period_label(bare[len(logical) + 1 :])} "
+                f"yet ({bare} on datasource {target.datasource!r} does not exist): create the "
+                f"period tables with `tenantdb ddl --config FILE --precreate` (periods through "
+                f'today plus pre_create), or set precreate = "auto" in the configuration so '
+                f"the cluster creates them in the background",
+                datasource=error.datasource,
+                role=error.role,
+                statement=error.statement,
+                orig=error.orig,
+            )
+    return None
+
+
+def _period_label(suffix: str) -> str:
+    if len(suffix) == 8 and suffix.isdigit():
+        return f"{suffix[:4]}-{suffix[4:6]}-{suffix[6:]}"
+    if len(suffix) == 6 and suffix.isdigit():
+        return f"{suffix[:4]}-{suffix[4:]}"
+    return suffix

@@ -32,6 +32,8 @@ def test_top_level_keys_and_required_datasources() -> None:
         "allowed_functions",
         "switch_file",
         "max_statement_bytes",
+        "precreate",
+        "precreate_interval",
         "tenants",
         "registry",
     ]

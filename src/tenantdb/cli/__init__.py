@@ -19,6 +19,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"tenantdb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Route, shard and isolate a multi-tenant database from inside your process."""
+
+
 app.add_typer(config_app, name="config")
 app.command("explain")(explain_command)
 app.command("demo")(demo_command)

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from .._cluster import Cluster
 from ..errors import Error, UnknownTenantError
+from ..execution._ddl import create_tenant_schema
 from ..tenants import Isolation, Tenant, TenantStatus
 from ._opened import opened_cluster
 
@@ -155,10 +156,22 @@ def add_command(
         if limits:
             change["limits"] = limits
         tenant = registry.put(change)
+        try:
+            schema_created = create_tenant_schema(cluster, tenant)
+        except Error as exc:
+            raise Error(
+                f"added tenant {tenant.id!r}, but creating its schema {tenant.schema!r} failed: "
+                f"{exc}; `tenantdb ddl` creates it with the tenant's tables"
+            ) from exc
     where = f"datasource {tenant.datasource}"
     if datasource is None:
         where += " (placed by the hash ring)"
     typer.echo(f"added tenant {tenant.id!r} on {where}; version {tenant.version}")
+    if schema_created:
+        typer.echo(
+            f"created schema {tenant.schema!r}; run `tenantdb ddl` with your schema file to "
+            "create the tenant's tables"
+        )
 
 
 @tenants_app.command("set")

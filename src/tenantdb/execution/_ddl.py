@@ -21,7 +21,7 @@ scripts take no parameters: a ``%`` in them is a plain ``%``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -35,6 +35,7 @@ from ._driver import Connection
 
 if TYPE_CHECKING:
     from .._cluster import Cluster
+    from ..tenants import Tenant
 
 StepOutcome = Literal["applied", "skipped", "failed"]
 
@@ -414,6 +415,44 @@ def precreate(
     return runner.report()
 
 
+_SCHEMA_EXISTS = {
+    "postgres": "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s",
+    "mysql": "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+}
+# MySQL's "schema" is a database.
+_CREATE_SCHEMA = {
+    "postgres": "CREATE SCHEMA IF NOT EXISTS",
+    "mysql": "CREATE DATABASE IF NOT EXISTS",
+}
+
+
+def ensure_schema(connection: Connection, dialect: str, schema: str) -> bool:
+    """Create ``schema`` (MySQL: the database) unless it exists; True when it was created.
+    Idempotent, and safe against a concurrent creation (IF NOT EXISTS)."""
+    if dialect not in _SCHEMA_EXISTS:
+        raise ProgrammingError(
+            f"{dialect} has no schemas: schema-isolated tenants need PostgreSQL or MySQL"
+        )
+    if connection.execute(_SCHEMA_EXISTS[dialect], (schema,)).rows:
+        return False
+    connection.execute(f"{_CREATE_SCHEMA[dialect]} {quote_name(schema, dialect)}", ())
+    return True
+
+
+def create_tenant_schema(cluster: Cluster, tenant: Tenant) -> bool:
+    """Create the schema of a schema-isolated tenant on its datasource's primary, unless it
+    exists (``tenantdb tenants add``). True when it was created; False when it existed or
+    the tenant is not schema-isolated. Its tables come from ``tenantdb ddl``."""
+    if tenant.isolation != "schema" or not tenant.schema or not tenant.datasource:
+        return False
+    pool = cluster.datasources.pool(tenant.datasource)
+    connection = pool.acquire()
+    try:
+        return ensure_schema(connection, cluster.topology.dialect, tenant.schema)
+    finally:
+        pool.release(connection)
+
+
 @dataclass(frozen=True, slots=True)
 class _Copy:
     """A missing period table and what to make it from (``source`` None: the script)."""
@@ -440,6 +479,7 @@ class _Runner:
         self._sql = ""
         self._steps: list[DdlStep] = []
         self._existing: dict[str, set[str]] = {}
+        self._schemas: Mapping[str, Sequence[str]] | None = None
 
     def __enter__(self) -> _Runner:
         return self
@@ -512,10 +552,16 @@ class _Runner:
     def run_target(self, target: Target) -> None:
         text = target.sql if self._dialect == "sqlite" else target.sql.replace("%%", "%")
         tables = tuple(target.tables.values())
+        created = ""
         try:
             shape = describe_ddl(text, self._dialect)
             tables = tuple(_display(t) for t in shape.tables)
             connection = self._connection(target.datasource)
+            schema = shape.tables[0].schema if shape.tables else None
+            if shape.kind == "create_table" and schema in self._tenant_schemas(target.datasource):
+                assert schema is not None
+                if ensure_schema(connection, self._dialect, schema):
+                    created = f"created schema {schema} first"
             reason = self._already_done(connection, shape)
             if reason is None:
                 connection.execute(target.sql, target.params)
@@ -523,7 +569,16 @@ class _Runner:
             step = DdlStep(target.datasource, tables, text, "failed", str(exc))
             raise self._fail(step, exc) from exc
         outcome: StepOutcome = "applied" if reason is None else "skipped"
-        self._record(DdlStep(target.datasource, tables, text, outcome, reason or ""))
+        self._record(DdlStep(target.datasource, tables, text, outcome, reason or created))
+
+    def _tenant_schemas(self, datasource: str) -> tuple[str, ...]:
+        """Schemas of the schema-isolated tenants placed on ``datasource``: a CREATE TABLE
+        there creates its schema first (nothing else does)."""
+        if self._dialect == "sqlite":
+            return ()
+        if self._schemas is None:
+            self._schemas = self._cluster.tenants.schema_layout()
+        return tuple(self._schemas.get(datasource, ()))
 
     def _already_done(self, connection: Connection, shape: DdlShape) -> str | None:
         """Why the statement has nothing left to do, or None to run it.

@@ -152,8 +152,8 @@ def measure(
             "ds1": {"url": urls[2], "pool": {"min_size": 1, "max_size": 4}},
         },
         "tables": {
-            "items": {"strategy": "mod", "key": "item_id", "shards": 4},
-            "plain": {"strategy": "single", "datasource": "ds0"},
+            "items": {"strategy": "mod", "key": "item_id", "shards": 4, "tenant_scoped": False},
+            "plain": {"strategy": "single", "datasource": "ds0", "tenant_scoped": False},
         },
     }
     cluster = tenantdb.connect(config)

@@ -95,7 +95,13 @@ def cluster_config(database: str, replicas: dict[str, int], replica_url: str) ->
             }
             for name, count in replicas.items()
         },
-        "tables": {"items": {"strategy": "single", "datasource": next(iter(replicas))}},
+        "tables": {
+            "items": {
+                "strategy": "single",
+                "datasource": next(iter(replicas)),
+                "tenant_scoped": False,
+            }
+        },
     }
 
 

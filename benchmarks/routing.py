@@ -24,8 +24,8 @@ CONFIG = {
     "datasources": {f"ds{i}": {"url": f"postgresql://app@db{i}/app"} for i in range(4)},
     "tables": {
         "orders": {"strategy": "tenant"},
-        "users": {"strategy": "hash_mod", "key": "user_id", "shards": 16},
-        "accounts": {"strategy": "mod", "key": "account_id", "shards": 8},
+        "users": {"strategy": "hash_mod", "key": "user_id", "shards": 16, "tenant_scoped": False},
+        "accounts": {"strategy": "mod", "key": "account_id", "shards": 8, "tenant_scoped": False},
     },
     "tenants": {"acme": {"datasource": "ds1"}},
 }
@@ -96,8 +96,14 @@ def large_topology() -> None:
                 "interval": "day",
                 "start": "2000-01-01",
                 "pre_create": 7,
+                "tenant_scoped": False,
             },
-            "clicks": {"strategy": "hash_mod", "key": "user_id", "shards": 512},
+            "clicks": {
+                "strategy": "hash_mod",
+                "key": "user_id",
+                "shards": 512,
+                "tenant_scoped": False,
+            },
         },
     }
     start = time.perf_counter()

@@ -166,6 +166,9 @@ def insert_sql(table: str) -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
 
 
+_SHARED = {"tenant_scoped": False}
+
+
 def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
     """The sharded cluster over three datasources ``ds0``..``ds2`` (one URL each)."""
     names = [f"ds{i}" for i in range(len(urls))]
@@ -173,13 +176,15 @@ def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
         "datasources": {name: {"url": url} for name, url in zip(names, urls, strict=True)},
         "binding_tables": [["accounts", "ledger"]],
         "tables": {
-            "events": {"strategy": "hash_mod", "key": "user_id", "shards": 6},
-            "accounts": {"strategy": "mod", "key": "account_id", "shards": 4},
-            "ledger": {"strategy": "mod", "key": "account_id", "shards": 4},
+            # Sharded tables without a tenant column, read in plain sessions.
+            "events": {"strategy": "hash_mod", "key": "user_id", "shards": 6, **_SHARED},
+            "accounts": {"strategy": "mod", "key": "account_id", "shards": 4, **_SHARED},
+            "ledger": {"strategy": "mod", "key": "account_id", "shards": 4, **_SHARED},
             "invoices": {
                 "strategy": "range",
                 "key": "invoice_id",
                 "boundaries": list(INVOICE_BOUNDARIES),
+                **_SHARED,
             },
             "audit": {
                 "strategy": "time_range",
@@ -187,6 +192,7 @@ def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
                 "interval": "month",
                 "start": AUDIT_START.isoformat(),
                 "pre_create": 1,
+                **_SHARED,
             },
             "countries": {"strategy": "broadcast"},
             "orders": {"strategy": "tenant"},

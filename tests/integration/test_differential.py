@@ -433,7 +433,7 @@ def test_cross_shard_text_order_follows_code_points(
     urls = world.cluster_urls
     config = {
         "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
-        "tables": {"words": {"strategy": "mod", "key": "id", "shards": 3}},
+        "tables": {"words": {"strategy": "mod", "key": "id", "shards": 3, "tenant_scoped": False}},
     }
     ddl = "CREATE TABLE words (id INTEGER NOT NULL PRIMARY KEY, word VARCHAR(20) NOT NULL)"
     insert = "INSERT INTO words (id, word) VALUES (%s, %s)"

@@ -21,6 +21,10 @@ TYPES = {
 }
 
 
+SHARED = {"tenant_scoped": False}
+"""Tables whose rows carry no tenant column."""
+
+
 def cluster_config(backend: Backend, urls: list[str], **pool: Any) -> dict[str, Any]:
     """Two datasources: ``items`` mod-sharded over both, ``orders`` per tenant,
     ``countries`` broadcast, ``notes`` single on ds1."""
@@ -31,10 +35,10 @@ def cluster_config(backend: Backend, urls: list[str], **pool: Any) -> dict[str, 
             for i, url in enumerate(urls)
         },
         "tables": {
-            "items": {"strategy": "mod", "key": "item_id", "shards": 4},
+            "items": {"strategy": "mod", "key": "item_id", "shards": 4, "tenant_scoped": False},
             "orders": {"strategy": "tenant"},
             "countries": {"strategy": "broadcast"},
-            "notes": {"strategy": "single", "datasource": "ds1"},
+            "notes": {"strategy": "single", "datasource": "ds1", "tenant_scoped": False},
         },
         "tenants": {"a": {"datasource": "ds0"}, "b": {"datasource": "ds1"}},
     }
@@ -317,8 +321,8 @@ def test_closed_session_refuses(cluster: Cluster) -> None:
 def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
     """ds0 commits, then ds1's commit fails: PartialCommitError says which is which."""
     config = cluster_config(backend, urls)
-    config["tables"]["children"] = {"strategy": "single", "datasource": "ds1"}
-    config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1"}
+    config["tables"]["children"] = {"strategy": "single", "datasource": "ds1", **SHARED}
+    config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1", **SHARED}
     with tenantdb.connect(config) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(SCHEMA[0].format(**TYPES[backend.name]))
@@ -364,8 +368,8 @@ def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
 def test_failed_first_commit_is_not_partial(backend: Backend, urls: list[str]) -> None:
     """When the only writer fails at commit, nothing is durable: the plain error surfaces."""
     config = cluster_config(backend, urls)
-    config["tables"]["children"] = {"strategy": "single", "datasource": "ds1"}
-    config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1"}
+    config["tables"]["children"] = {"strategy": "single", "datasource": "ds1", **SHARED}
+    config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1", **SHARED}
     with tenantdb.connect(config) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(SCHEMA[0].format(**TYPES[backend.name]))

@@ -26,6 +26,7 @@ strategy = "tenant"
 strategy = "hash_mod"
 key = "order_id"
 shards = 4
+tenant_scoped = false
 [tenants.acme]
 datasource = "ds0"
 [tenants.globex]

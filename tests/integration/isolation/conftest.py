@@ -3,7 +3,7 @@
 ``iso`` (function scope, built once per backend and reused) is an ``IsolationEnv``: a
 cluster over one datasource ``ds0`` holding the tables and rows of ``statements.SEED``
 (tenant tables ``orders`` and ``order_items``, ``notes``: a single table declared
-``tenant_scoped``, broadcast ``countries``, single ``settings``, plus an undeclared
+``tenant_scoped``, broadcast ``countries``, single ``settings`` declared shared, plus an undeclared
 application table ``secrets``), the static tenants ``a``,
 ``b``, the unusual ids and their collation twins, and a *mirror* database with A's rows
 only (tenant_id defaulting to ``a``) on which a statement's raw result is what tenantdb
@@ -160,7 +160,7 @@ class IsolationEnv:
                 "order_items": {"strategy": "tenant"},
                 "notes": {"strategy": "single", "tenant_scoped": True},
                 "countries": {"strategy": "broadcast"},
-                "settings": {"strategy": "single"},
+                "settings": {"strategy": "single", "tenant_scoped": False},
             },
             "tenants": {t: {"datasource": "ds0", "isolation": "shared"} for t in ALL_TENANTS},
             **extra,

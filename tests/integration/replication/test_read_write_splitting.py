@@ -74,7 +74,7 @@ def datasource(replica: PgReplica, db: str, **settings: Any) -> dict[str, Any]:
 def config(replica: PgReplica, db: str, **settings: Any) -> dict[str, Any]:
     return {
         "datasources": {"ds0": datasource(replica, db, **settings)},
-        "tables": {"items": {"strategy": "single"}},
+        "tables": {"items": {"strategy": "single", "tenant_scoped": False}},
     }
 
 
@@ -369,6 +369,7 @@ def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica
                 "key": "account_id",
                 "shards": 2,
                 "datasources": ["ds0", "ds1"],
+                "tenant_scoped": False,
             }
         },
     }
@@ -417,6 +418,7 @@ def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
                 "key": "account_id",
                 "shards": 2,
                 "datasources": ["ds0", "ds1"],
+                "tenant_scoped": False,
             }
         },
     }
@@ -830,8 +832,8 @@ def test_force_primary_and_release_from_code(
     settings = {
         "datasources": {"ds0": datasource(replica, db0), "ds1": datasource(replica, db1)},
         "tables": {
-            "items": {"strategy": "single", "datasource": "ds0"},
-            "things": {"strategy": "single", "datasource": "ds1"},
+            "items": {"strategy": "single", "datasource": "ds0", "tenant_scoped": False},
+            "things": {"strategy": "single", "datasource": "ds1", "tenant_scoped": False},
         },
     }
     replica.query(replica.primary_url(db1), "ALTER TABLE items RENAME TO things")
@@ -897,6 +899,7 @@ lag_cooldown = 0.3
 
 [tables.items]
 strategy = "single"
+tenant_scoped = false
 """
 
 CLI = "import sys; from tenantdb.cli import main; sys.argv[0] = 'tenantdb'; main()"

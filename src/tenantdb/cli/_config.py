@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from ..config import config_json_schema, load_config
+from .._cluster import connect
+from ..config import Config, config_json_schema, load_config
 from ..config._endpoints import registry_warnings
-from ..errors import ConfigError
+from ..errors import ConfigError, Error
+from ..execution._tenant_columns import audit_tenant_columns
 
 config_app = typer.Typer(
     help="Check a configuration file, or print the JSON Schema of configuration documents.",
@@ -24,11 +26,24 @@ def check(
         Path,
         typer.Argument(help="Configuration file: .toml, .yaml/.yml or .json.", show_default=False),
     ],
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also read each datasource's catalog: every tenant-scoped table must have"
+            " the tenant column, and a shared one should not.",
+        ),
+    ] = False,
 ) -> None:
     """Validate FILE. Prints a summary and exits 0, or prints every problem and exits 1.
 
     Warns (still exiting 0) when the tenant registry shares a datasource's database and
     schema: it belongs in its own schema or database, with its own role.
+
+    With --live it connects to every datasource's primary and compares each declared
+    table with the catalog: a tenant-scoped table without the tenant column is an error
+    (tenant sessions fail on it); a table that is not tenant-scoped but has the column is
+    a warning (tenant sessions read every tenant's rows of it).
 
     ${VAR} references are read from the environment; their values are never printed.
     """
@@ -50,6 +65,33 @@ def check(
     urls = {name: datasource.url for name, datasource in config.datasources.items()}
     for warning in registry_warnings(registry, urls):
         typer.echo(f"  warning: {warning}", err=True)
+    if live:
+        _check_live(config)
+
+
+def _check_live(config: Config) -> None:
+    """Compare the tables' tenant_scoped with the live catalogs; exit 1 on an error."""
+    try:
+        with connect(config) as cluster:
+            findings = audit_tenant_columns(cluster)
+    except Error as exc:
+        typer.echo(f"error: cannot read the catalogs: {exc}", err=True)
+        raise typer.Exit(1) from None
+    errors = [finding for finding in findings if finding.severity == "error"]
+    for finding in findings:
+        typer.echo(f"  {finding.severity}: {finding}", err=True)
+    if errors:
+        count = len(errors)
+        typer.echo(f"live check: {count} error{'s' if count != 1 else ''}", err=True)
+        raise typer.Exit(code=1)
+    if findings:
+        count = len(findings)
+        typer.echo(f"live check: {count} warning{'s' if count != 1 else ''}")
+    else:
+        typer.echo(
+            f"live check: every declared table has {config.tenant_column} exactly when it is"
+            " tenant-scoped"
+        )
 
 
 @config_app.command("schema")

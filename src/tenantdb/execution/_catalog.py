@@ -54,6 +54,11 @@ class Catalog(Protocol):
         """Every table of the connection's default schema, in the form ``same_name`` uses."""
         ...
 
+    def tables_with_column(self, connection: Connection, column: str) -> set[str]:
+        """Tables of the default schema that have a column named ``column`` (one query),
+        in the form ``same_name`` uses."""
+        ...
+
     def same_name(self, name: str) -> str:
         """``name`` in the form names are compared in (lowercase where the database ignores
         case)."""
@@ -105,6 +110,14 @@ class SQLiteCatalog:
 
     def table_names(self, connection: Connection) -> set[str]:
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'", ()).rows
+        return {str(row[0]).lower() for row in rows}
+
+    def tables_with_column(self, connection: Connection, column: str) -> set[str]:
+        rows = connection.execute(
+            "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c "
+            "WHERE m.type = 'table' AND lower(c.name) = lower(?)",
+            (column,),
+        ).rows
         return {str(row[0]).lower() for row in rows}
 
     def table_definition(self, connection: Connection, table: str) -> str:
@@ -165,6 +178,14 @@ class PostgresCatalog:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
             (),
+        ).rows
+        return {str(row[0]) for row in rows}
+
+    def tables_with_column(self, connection: Connection, column: str) -> set[str]:
+        rows = connection.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = %s",
+            (column,),
         ).rows
         return {str(row[0]) for row in rows}
 
@@ -239,6 +260,14 @@ class MySQLCatalog:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
             (),
+        ).rows
+        return {str(row[0]).lower() for row in rows}
+
+    def tables_with_column(self, connection: Connection, column: str) -> set[str]:
+        rows = connection.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND column_name = %s",
+            (column,),
         ).rows
         return {str(row[0]).lower() for row in rows}
 

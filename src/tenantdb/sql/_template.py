@@ -258,6 +258,13 @@ def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> e
             f"cannot parse the statement as {dialect} SQL: {where}; "
             f"check the syntax, or the cluster's dialect if this SQL is for another database"
         ) from None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        # sqlglot's parser can trip over its own assumptions on malformed text (e.g. a
+        # JSONB operator with nothing after it); that is still a statement it cannot read.
+        raise UnsupportedSQLError(
+            f"cannot parse the statement as {dialect} SQL: the parser gave up on it; "
+            "check the syntax, or the cluster's dialect if this SQL is for another database"
+        ) from None
     if len(statements) != 1:
         raise UnsupportedSQLError(
             f"{len(statements)} statements in one string; send one statement per execute()"

@@ -62,3 +62,10 @@ def test_only_tenantdb_parses_are_quiet(caplog: pytest.LogCaptureFixture) -> Non
         ours = [r for r in caplog.records if r.name == "sqlglot"]
     assert own, "sqlglot no longer warns on this text; pick another one"
     assert ours == []
+
+
+def test_text_the_parser_trips_over_is_a_clear_refusal() -> None:
+    # sqlglot raised a bare TypeError here (a JSONB operator with nothing after it).
+    text = "%\n?\nHAVING\nAS\n0\n''\nREPLACE\nALL\n\n\norder_id\nsleep(\nINTO\n1e9\nTABLE"
+    text += "\nOFFSET\nEND\n+\npg_class\nRETURNING"
+    assert "cannot parse the statement" in _message(text)

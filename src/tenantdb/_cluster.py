@@ -12,6 +12,7 @@ from .config import Config, load_config
 from .errors import InterfaceError
 from .execution import Datasources, Session
 from .execution._auto_precreate import AutoPrecreator
+from .execution._tenant_rows import refuse_orphaning, tenant_tables_with_rows
 from .routing import Params, RoutePlan, Router, Topology
 from .sql import TemplateCache
 from .tenants import Tenant, TenantRegistry, open_registry
@@ -66,6 +67,8 @@ class Cluster:
                     )
                 if self._registry is None:
                     self._registry = open_registry(self.config)
+                    # put() refuses moving a tenant away from its rows (force=True skips).
+                    self._registry.placement_guard = refuse_orphaning(self)
                 registry = self._registry
         return registry
 
@@ -114,6 +117,14 @@ class Cluster:
             schema_layout=self.tenants.schema_layout if admin and tenant is None else None,
             **options,
         )
+
+    def tenant_has_rows(self, tenant: str | Tenant) -> list[str]:
+        """The ``tenant`` tables that hold rows of ``tenant`` (an id or a Tenant) where it
+        is placed now: rows with its id for shared isolation, any row in its schema or its
+        own database otherwise. Reads that datasource's primary; used to refuse a
+        placement change that would leave rows behind."""
+        resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
+        return tenant_tables_with_rows(self, resolved)
 
     # -- read/write splitting -----------------------------------------------------------
 

@@ -15,6 +15,8 @@ import tenantdb
 from tenantdb.cli import _tenants, app
 from tenantdb.errors import UnknownTenantError
 
+from .conftest import Backend
+
 CONFIG = """
 dialect = "sqlite"
 [datasources.ds0]
@@ -300,3 +302,44 @@ def test_usage_errors_exit_2(config: Path, args: list[str]) -> None:
     command, *rest = args
     failed(command, "-c", str(config), *rest, code=2)
     assert stored(config, "acme").version == 1
+
+
+def test_set_refuses_to_move_a_tenant_away_from_its_rows(backend: Backend, tmp_path: Path) -> None:
+    # Issue 14 item 3: `set initech --datasource ds1` succeeded and orphaned its rows.
+    urls = backend.new_databases(2)
+    path = tmp_path / "tenantdb.json"
+    path.write_text(
+        json.dumps(
+            {
+                "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+                "tables": {"orders": {"strategy": "tenant"}},
+                "registry": {"url": f"sqlite:///{tmp_path}/registry.db"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    c = str(path)
+    ok("add", "-c", c, "initech", "--datasource", "ds0")
+    ok("add", "-c", c, "hooli", "--datasource", "ds0")
+    with tenantdb.connect(path) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id VARCHAR(40))")
+        with cluster.session("initech") as session:
+            session.execute("INSERT INTO orders (id) VALUES (%s)", (1,))
+
+    error = failed("set", "-c", c, "initech", "--datasource", "ds1")
+    assert error.startswith("error: tenant 'initech' has rows in orders on ds0;"), error
+    assert "--force" in error
+    assert stored(path, "initech").datasource == "ds0"
+    assert stored(path, "initech").version == 1
+    # A tenant without rows moves; a change that keeps the placement needs no check.
+    assert "version 1 → 2" in ok("set", "-c", c, "hooli", "--datasource", "ds1")
+    assert "version 1 → 2" in ok("set", "-c", c, "initech", "--status", "read_only")
+
+    forced = run("set", "-c", c, "initech", "--datasource", "ds1", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert "version 2 → 3" in forced.stdout
+    assert forced.stderr.startswith(
+        "warning: tenant 'initech''s rows in orders stay on ds0: they were not moved"
+    ), forced.stderr
+    assert stored(path, "initech").datasource == "ds1"

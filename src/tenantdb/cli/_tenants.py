@@ -22,6 +22,7 @@ from rich.table import Table
 from .._cluster import Cluster
 from ..errors import Error, UnknownTenantError
 from ..execution._ddl import create_tenant_schema
+from ..execution._tenant_rows import placement, same_placement, tenant_tables_with_rows
 from ..tenants import Isolation, Tenant, TenantStatus
 from ._opened import opened_cluster
 
@@ -190,12 +191,24 @@ def set_command(
     rps: RpsOption = None,
     burst: BurstOption = None,
     max_concurrent: MaxConcurrentOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Change the datasource, isolation or schema even though the tenant has rows"
+            " where it is now: they are not moved.",
+        ),
+    ] = False,
 ) -> None:
     """Change only the given fields of an existing tenant (create one with add).
 
     --feature entries are merged into the tenant's features and --unset-feature keys
     removed from them; limits given replace only those limits. The tenant's version is
     bumped. Needs a registry url (not memory:) in the configuration.
+
+    A new --datasource, --isolation or --schema is refused while the tenant's tenant
+    tables hold rows where it is placed now (no rows are moved, so its sessions would
+    see none of them); --force changes it anyway and warns about the rows left behind.
     """
     features = parse_features(feature or [])
     removed = list(dict.fromkeys(unset_feature or []))
@@ -230,10 +243,33 @@ def set_command(
             change["features"] = merged
         if limits:
             change["limits"] = {**current.to_dict()["limits"], **limits}
-        tenant = registry.put(change)
+        tenant = registry.put(change, force=force)
+        left_behind = _left_behind(cluster, current, tenant) if force else None
     changed = ", ".join(k for k in change if k != "id")
     typer.echo(
         f"updated tenant {tenant.id!r} ({changed}); version {current.version} → {tenant.version}"
+    )
+    if left_behind:
+        typer.echo(f"warning: {left_behind}", err=True)
+
+
+def _left_behind(cluster: Cluster, old: Tenant, new: Tenant) -> str | None:
+    """After a forced placement change: what the rows left on the old placement are."""
+    if same_placement(old, new):
+        return None
+    try:
+        tables = tenant_tables_with_rows(cluster, old)
+    except Error as exc:
+        return (
+            f"could not check for rows of tenant {old.id!r} on {placement(old)} ({exc}); any"
+            f" rows there were not moved to {placement(new)}"
+        )
+    if not tables:
+        return None
+    return (
+        f"tenant {old.id!r}'s rows in {', '.join(tables)} stay on {placement(old)}: they were"
+        f" not moved, and its sessions now use {placement(new)}, where they see none of"
+        " them (a tenant move, `tenantdb move-tenant`, is planned)"
     )
 
 

@@ -51,6 +51,9 @@ from .stores import Change, Record, TenantStore
 log = logging.getLogger("tenantdb.tenants")
 
 Subscriber = Callable[[Tenant | None, Tenant | None], None]
+PlacementGuard = Callable[[Tenant, Tenant], None]
+"""Called by ``put`` with (stored, new) before it writes a change; raises to refuse it.
+The cluster sets one that refuses moving a tenant away from its rows (it does the I/O)."""
 """Called as ``callback(old, new)`` when this process learns of a tenant's new state:
 ``old`` is the version it held (None if it held none), ``new`` is None for a deletion."""
 
@@ -127,6 +130,7 @@ class TenantRegistry:
     ) -> None:
         self._store = store
         self._placement = placement
+        self.placement_guard: PlacementGuard | None = None
         self._rules = rules if rules is not None else TenantRules()
         # Placements of every tenant held, and the held tenants that may not be served
         # (id → why; replaced whole on change, so ``get`` reads it without the lock).
@@ -245,7 +249,7 @@ class TenantRegistry:
 
     # -- writes -------------------------------------------------------------------------
 
-    def put(self, change: Tenant | Mapping[str, Any]) -> Tenant:
+    def put(self, change: Tenant | Mapping[str, Any], *, force: bool = False) -> Tenant:
         """Create or update a tenant and return it with its new version.
 
         ``change`` is a Tenant (every field replaced) or a mapping with ``id`` and the
@@ -256,7 +260,8 @@ class TenantRegistry:
         database-isolated tenant without a datasource of its own, a tenant on such a
         tenant's datasource, a schema-isolated tenant whose schema holds shared rows or is
         another tenant's. Concurrent puts of one tenant from several processes are
-        serialized by version.
+        serialized by version. Unless ``force``, the ``placement_guard`` (set by the
+        cluster) sees the stored and the new tenant first and may refuse the change.
         """
         tenant_id = change.id if isinstance(change, Tenant) else change.get("id")
         if not isinstance(tenant_id, str):
@@ -276,6 +281,10 @@ class TenantRegistry:
             tenant = parse_record(record)
             self._check_datasource(tenant)
             self._admit(tenant)
+            if not force and self.placement_guard is not None and current is not None:
+                stored = _parsed_or_none(current)  # a malformed record places nothing
+                if stored is not None:
+                    self.placement_guard(self._placed(stored), tenant)
             if self._store.write(record, expected_version=stored_version(current)):
                 self._apply(tenant_id, tenant)
                 self._share(tenant_id, record_of(tenant))
@@ -719,3 +728,10 @@ class TenantRegistry:
             operation(argument)
         except Exception as exc:
             log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+
+
+def _parsed_or_none(record: Record) -> Tenant | None:
+    try:
+        return parse_record(record)
+    except InvalidTenantError:
+        return None

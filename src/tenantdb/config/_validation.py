@@ -1,7 +1,9 @@
 """Whole-document validation: check every part, cross-check the parts, resolve defaults.
 
 Each datasource, table and tenant is checked on its own, so one mistake never hides
-another; cross-references are then checked between the parts that parsed. The result is a
+another; cross-references are then checked between the parts that parsed, and the names an
+entry with type errors refers to (datasources, binding tables) are checked too, so a
+dangling reference is reported in the same pass as the type errors beside it. The result is a
 ``Config`` whose fields need no further defaulting, or one ``ConfigError`` listing every
 problem.
 """
@@ -119,9 +121,10 @@ class _DocumentChecker:
         default = self._default_datasource(document, header)
         table_entries = self._entries(document, "tables")
         tables = self._tables(table_entries, default)
-        binding = self._binding_tables(
-            header.get("binding_tables") or [], {name for name, _ in table_entries}, tables
-        )
+        declared_tables = {name for name, _ in table_entries}
+        binding = self._binding_tables(header.get("binding_tables") or [], declared_tables, tables)
+        if "binding_tables" not in header:
+            self._binding_references(document.get("binding_tables"), declared_tables)
         registry = header.get("registry")
         registry_url = registry.url if registry is not None else None
         self._registry_tables([name for name, _ in table_entries], registry_url, datasources)
@@ -287,6 +290,25 @@ class _DocumentChecker:
             return None
         return distinct[0] if distinct else None
 
+    def _references(self, settings: object, path: KeyPath, keys: Sequence[str]) -> None:
+        """Check the datasource names of an entry whose other settings have problems.
+
+        Its strategy-specific checks cannot run on a half-valid entry, but a name that
+        refers to no datasource is wrong whatever the rest says: report it in the same
+        pass. Values of the wrong type are left to the type errors already reported.
+        """
+        if not isinstance(settings, Mapping):
+            return
+        for key in keys:
+            value = settings.get(key)
+            if key == "datasource" and isinstance(value, str):
+                if value not in self.declared_datasources:
+                    self._undefined_datasource((*path, key), value)
+            elif key == "datasources" and isinstance(value, list):
+                for index, name in enumerate(value):
+                    if isinstance(name, str) and name not in self.declared_datasources:
+                        self._undefined_datasource((*path, key, index), name)
+
     def _undefined_datasource(self, path: KeyPath, name: str) -> None:
         self.problems.add(
             path,
@@ -316,6 +338,7 @@ class _DocumentChecker:
                 )
             document = self.problems.parse(TableDocument, settings, path)
             if document is None:
+                self._references(settings, path, ("datasource", "datasources"))
                 continue
             before = len(self.problems)
             table = self._table(document, path, default)
@@ -551,6 +574,20 @@ class _DocumentChecker:
                 self._check_binding_group(path, members)
         return tuple(tuple(group) for group in groups)
 
+    def _binding_references(self, groups: object, declared: set[str]) -> None:
+        """The table names of binding groups that have type errors: each must be declared."""
+        if not isinstance(groups, list):
+            return
+        for index, group in enumerate(groups):
+            for position, name in enumerate(group if isinstance(group, list) else []):
+                if isinstance(name, str) and name not in declared:
+                    item_path: KeyPath = ("binding_tables", index, position)
+                    self.problems.add(
+                        item_path,
+                        f"table {self.problems.show(item_path, name)} is not defined;"
+                        f" {_defined(sorted(declared), 'tables')}",
+                    )
+
     def _check_binding_group(
         self, path: KeyPath, members: Sequence[tuple[str, TableConfig]]
     ) -> None:
@@ -596,6 +633,7 @@ class _DocumentChecker:
                 self.problems.add(path, problem)
             tenant = self.problems.parse(TenantConfig, settings, path)
             if tenant is None:
+                self._references(settings, path, ("datasource",))
                 continue
             before = len(self.problems)
             if tenant.datasource is not None and (

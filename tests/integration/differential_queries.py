@@ -834,6 +834,13 @@ class _Generator:
             "SELECT kind AS k, COUNT(*) AS n FROM events GROUP BY k ORDER BY k",
             ordered=True,
         )
+        # A name that is both an output alias and a column: every backend groups by the
+        # column (issue 13); the statement shows it is one, so the merge must do the same.
+        expression = self.rng.choice(("amount / 10", "amount % 7", "amount * 2", "amount + 1"))
+        self.add(
+            "group-by-name-of-alias-and-column",
+            f"SELECT {expression} AS amount, COUNT(*) AS n FROM events GROUP BY amount",
+        )
         self.add(
             "group-by-position",
             "SELECT note, MAX(created_at) FROM events GROUP BY 1 ORDER BY 1 DESC",

@@ -300,6 +300,9 @@ REFUSED: dict[str, type[tenantdb.Error]] = {
     # A single time_range key before the first period names a table that cannot exist; the
     # strategy refuses it (and refuses to store such a row), rather than guessing.
     "time-point-before-start": tenantdb.RoutingError,
+    # Without a catalog tenantdb cannot tell whether k is also a column of events (then
+    # every backend would group by that column, not by the alias): refused across shards.
+    "group-by-alias": tenantdb.UnsupportedSQLError,
 }
 """Shapes the generator emits that tenantdb must refuse (shape → error class), never answer."""
 

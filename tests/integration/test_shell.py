@@ -61,12 +61,13 @@ def test_a_script_creates_inserts_and_selects(config: Path, tmp_path: Path) -> N
     code, out, err = shell(
         config,
         SCHEMA
+        # events is shared (tenant_scoped = false): written in the admin session.
+        + "INSERT INTO events (order_id, kind) VALUES (1, 'placed'); SELECT kind FROM events "
+        + "WHERE order_id = 1;\n"
         + "\\tenant acme\n"
         + "INSERT INTO orders (tenant_id, id, total, note) VALUES ('acme', 1, 9.5, 'a;b'),\n"
         + "  ('acme', 2, 20, NULL);\n"
-        + "SELECT id, total, note\n  FROM orders\n WHERE tenant_id = 'acme'\n ORDER BY id;\n"
-        + "INSERT INTO events (order_id, kind) VALUES (1, 'placed'); SELECT kind FROM events "
-        + "WHERE order_id = 1;\n",
+        + "SELECT id, total, note\n  FROM orders\n WHERE tenant_id = 'acme'\n ORDER BY id;\n",
         "--admin",
     )
     assert code == 0, err

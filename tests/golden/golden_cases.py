@@ -427,6 +427,16 @@ CASES: tuple[Case, ...] = (
         "time_month_date_literal",
         "SELECT actor FROM audit_log WHERE created_at >= DATE '2026-11-01'",
         places=months("2026-11", "2027-01"),
+        dialects=("mysql", "postgres"),
+    ),
+    Case(
+        # SQLite has no typed literals (it reads a column named DATE), and sqlglot would
+        # send DATE('2026-11-01'): refused rather than sent with another meaning.
+        "time_month_date_literal_sqlite",
+        "SELECT actor FROM audit_log WHERE created_at >= DATE '2026-11-01'",
+        error="UnsupportedSQLError",
+        message="cannot be sent as written",
+        dialects=("sqlite",),
     ),
     Case(
         "time_day_between_stops_at_pre_created",

@@ -42,7 +42,8 @@ def _b_values() -> tuple[set[str], set[int]]:
 B_TEXTS, B_NUMBERS = _b_values()
 #: Driver error codes and positions carry numbers that are not row values.
 _NOT_VALUES = re.compile(
-    r"\(\d{4},|\berror\s*\d+|\bcode\s*\d+|\bline\s*\d+|\bposition\s*\d+|\bat character \d+"
+    r"\(\d{4},|\berror\s*\d+|\bcode\s*\d+|\bline\s*\d+|\bcolumn\s*\d+|\bposition\s*\d+"
+    r"|\bat character \d+"
     r"|\bSQLSTATE\s*\w+|\b[0-9A-Z]{5}\b",
     re.IGNORECASE,
 )

@@ -94,10 +94,15 @@ class World:
 
     def plain_rows(self, sql: str, params: Params) -> list[Row]:
         """Run a pyformat statement on the plain database with the raw driver."""
+        return self.plain_result(sql, params)[1]
+
+    def plain_result(self, sql: str, params: Params) -> tuple[list[str], list[Row]]:
+        """The column names and rows of a pyformat statement on the plain database."""
         cursor = self.plain.cursor()
         try:
             cursor.execute(self._native(sql), self._params(params))
-            return [tuple(row) for row in cursor.fetchall()]
+            names = [str(d[0]) for d in cursor.description or ()]
+            return names, [tuple(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -233,18 +238,22 @@ def run_query(world: World, query: Query) -> Outcome:
             result = session.execute(query.sql, params)
             got = result.fetchall()
             targets = result.targets
+            names = [str(d[0]) for d in result.description or ()]
     except tenantdb.Error as exc:
         return Outcome(
             f"{query.describe()}\n    tenantdb raised {type(exc).__name__}: {exc}", False
         )
     try:
-        want = world.plain_rows(query.sql, query.params)
+        want_names, want = world.plain_result(query.sql, query.params)
     except Exception as exc:  # a generator bug: report it with the query, keep going
         return Outcome(
             f"{query.describe()}\n    the plain database raised {type(exc).__name__}: {exc}",
             False,
         )
     problem = compare(query, got, want, avg_abs_tol=AVG_ABS_TOL.get(world.backend.dialect, REL_TOL))
+    if problem is None and names != want_names:
+        # A merged result must describe itself as one database would (issue 14).
+        problem = f"column names: cluster {names}, plain {want_names}"
     multi = len(targets) > 1
     if problem is None:
         return Outcome(None, multi)

@@ -496,6 +496,7 @@ class _Select:
 
 
 _SELECT_LIST_END = frozenset({TokenType.COMMA, TokenType.FROM, TokenType.SEMICOLON})
+_SUBQUERY_KEYWORDS = frozenset({TokenType.SELECT, TokenType.DISTINCT, TokenType.ALL})
 
 
 def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
@@ -521,6 +522,14 @@ def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
         index = by_start.get(min(starts)) if starts else None
         if index is None:
             continue
+        # A scalar subquery starts at its parenthesis: its SELECT (and DISTINCT) keywords
+        # carry no node position.
+        if isinstance(item, exp.Subquery):
+            back = index
+            while back > 0 and tokens[back - 1].token_type in _SUBQUERY_KEYWORDS:
+                back -= 1
+            if back > 0 and tokens[back - 1].token_type == TokenType.L_PAREN:
+                index = back
         # An opening parenthesis before the first node with a position belongs to the item.
         while index > 0 and tokens[index - 1].token_type == TokenType.L_PAREN:
             index -= 1

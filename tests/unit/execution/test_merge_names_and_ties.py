@@ -214,3 +214,28 @@ def test_merged_average_has_the_type_of_the_shards_average() -> None:
     assert list(merge_rows(plan, streams)) == [(Decimal("2.3333"),)]
     # SQLite: a float.
     assert list(merge_rows(plan, [[(1.5, 3, 2)], [(4.0, 4, 1)]])) == [(7 / 3,)]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
+def test_an_unaliased_scalar_subquery_keeps_its_whole_text_as_name(dialect: str) -> None:
+    # Found by the differential run comparing descriptions: the name was the inner
+    # COUNT(*), while SQLite and MariaDB name the column by the item's whole text.
+    import tenantdb
+
+    url = {"sqlite": "sqlite:////nonexistent/x.db", "mysql": "mysql://u@h/db"}[dialect]
+    cluster = tenantdb.connect(
+        {
+            "datasources": {"ds0": {"url": url}},
+            "tables": {
+                "a": {"strategy": "mod", "key": "k", "shards": 2, "tenant_scoped": False},
+                "l": {"strategy": "mod", "key": "k", "shards": 2, "tenant_scoped": False},
+            },
+            "binding_tables": [["a", "l"]],
+        }
+    )
+    item = "(SELECT COUNT(*) FROM l WHERE l.k = a.k)"
+    plan = cluster.explain(f"SELECT a.k, {item} FROM a ORDER BY a.k", admin=True)
+    assert len(plan.targets) == 2
+    quote = '"' if dialect == "sqlite" else "`"
+    physical = plan.targets[0].sql.replace("l_0", "l").replace("a_0", "a")
+    assert f"AS {quote}{item}{quote}" in physical

@@ -189,7 +189,8 @@ class Router:
         if program.tenant_scoped is not None and tenant is None:
             raise RoutingError(
                 f"{program.tenant_scoped} is tenant-scoped; open the session with tenant=... "
-                "(or admin=True to work across tenants)"
+                "(or admin=True to work across tenants); if every tenant shares its rows, "
+                f"declare it tenant_scoped = false under [tables.{program.tenant_scoped}]"
             )
         if program.point_key is not None:
             value = values[program.point_key.index]

@@ -122,7 +122,12 @@ def mysql_databases() -> Iterator[tuple[list[str], Callable[[str], Any], str]]:
         admin.close()
 
 
-def run(label: str, dialect: str, databases: Any) -> None:
+def run(
+    label: str, dialect: str, databases: Any, measure: Callable[..., None] | None = None
+) -> None:
+    """Open the backend's scratch databases, run ``measure`` (this file's by default) on
+    them, and drop them; a backend that does not answer is reported as skipped."""
+    measure = measure or globals()["measure"]
     try:
         context = databases()
         urls, raw_connect, mark = context.__enter__()

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import tenantdb
-from execution import mysql_databases, per_call_us, postgres_databases, sqlite_databases
+from execution import mysql_databases, per_call_us, postgres_databases, run, sqlite_databases
 
 TENANTS = 20
 ROWS_PER_TENANT = 2_000
@@ -133,24 +133,11 @@ def _param_order(
     return lambda values: tuple(TENANT if s is None else values[s] for s in slots)
 
 
-def run(label: str, dialect: str, databases: Any) -> None:
-    try:
-        context = databases()
-        urls, raw_connect, mark = context.__enter__()
-    except Exception as exc:
-        print(f"{label}: skipped ({type(exc).__name__}: {exc})")
-        return
-    try:
-        measure(label, dialect, urls, raw_connect, mark)
-    finally:
-        context.__exit__(None, None, None)
-
-
 if __name__ == "__main__":
     print(
         f"Median per statement, {TENANTS} tenants x {ROWS_PER_TENANT} rows, "
         "plain / guarded / tenantdb alternating in one run."
     )
-    run("SQLite (files, WAL)", "sqlite", sqlite_databases)
-    run("PostgreSQL 127.0.0.1:5432", "postgres", postgres_databases)
-    run("MariaDB 127.0.0.1:3306", "mysql", mysql_databases)
+    run("SQLite (files, WAL)", "sqlite", sqlite_databases, measure)
+    run("PostgreSQL 127.0.0.1:5432", "postgres", postgres_databases, measure)
+    run("MariaDB 127.0.0.1:3306", "mysql", mysql_databases, measure)

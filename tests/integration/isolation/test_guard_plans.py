@@ -112,6 +112,24 @@ def test_a_range_on_the_key_keeps_its_index(backend: Backend, cluster: Any) -> N
     assert '"access_type": "ALL"' not in plan
 
 
+def load_orders(backend: Backend, url: str, rows: list[tuple[Any, ...]]) -> None:
+    """``orders`` with ``rows``, an index on tenant_id and one on note, statistics taken."""
+    mark = backend.placeholder
+    with contextlib.closing(backend.raw_connect(url)) as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            "CREATE TABLE orders (id INT PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, "
+            "amount INT, note VARCHAR(100))"
+        )
+        cursor.execute("CREATE INDEX ix_t ON orders (tenant_id)")
+        cursor.execute("CREATE INDEX ix_n ON orders (note)")
+        cursor.executemany(f"INSERT INTO orders VALUES ({mark}, {mark}, {mark}, {mark})", rows)
+        cursor.execute({"mysql": "ANALYZE TABLE orders"}.get(backend.name, "ANALYZE orders"))
+        if backend.name == "mysql":
+            cursor.fetchall()
+        cursor.close()
+
+
 ALL_BACKENDS = [
     pytest.param("sqlite"),
     pytest.param("postgres", marks=pytest.mark.postgres),
@@ -130,20 +148,7 @@ def test_the_guard_holds_where_the_plan_reads_other_tenants_rows_first(
     # written, unless the expression is under the guard.
     url = backend.new_database()
     rows = [(i, "a", i, f"a{i}") for i in range(1, 300)] + [(1001, "b", 1010, "bsecret1")]
-    with contextlib.closing(backend.raw_connect(url)) as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            "CREATE TABLE orders (id INT PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, "
-            "amount INT, note VARCHAR(100))"
-        )
-        cursor.execute("CREATE INDEX ix_t ON orders (tenant_id)")
-        cursor.execute("CREATE INDEX ix_n ON orders (note)")
-        mark = backend.placeholder
-        cursor.executemany(f"INSERT INTO orders VALUES ({mark}, {mark}, {mark}, {mark})", rows)
-        cursor.execute({"mysql": "ANALYZE TABLE orders"}.get(backend.name, "ANALYZE orders"))
-        if backend.name == "mysql":
-            cursor.fetchall()
-        cursor.close()
+    load_orders(backend, url, rows)
     overflow = {
         "sqlite": "abs(CASE WHEN note = 'bsecret1' THEN -9223372036854775807 - 1 ELSE 0 END)",
         "postgres": "(CASE WHEN note = 'bsecret1' THEN 2147483647 + id ELSE 0 END)",
@@ -216,22 +221,9 @@ def heavy(backend: Backend) -> Any:
     built once per backend: the statements change no row (their conditions hold on B's
     row only, and the test checks it stayed as it was)."""
     urls = backend.new_databases(2)
-    mark = backend.placeholder
     a_rows = [(i, "a", i, f"a{i}") for i in range(1, HEAVY_A_ROWS + 1)]
     for url, rows in zip(urls, ([*a_rows, B_ROW], a_rows), strict=True):
-        with contextlib.closing(backend.raw_connect(url)) as raw:
-            cursor = raw.cursor()
-            cursor.execute(
-                "CREATE TABLE orders (id INT PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, "
-                "amount INT, note VARCHAR(100))"
-            )
-            cursor.execute("CREATE INDEX ix_t ON orders (tenant_id)")
-            cursor.execute("CREATE INDEX ix_n ON orders (note)")
-            cursor.executemany(f"INSERT INTO orders VALUES ({mark}, {mark}, {mark}, {mark})", rows)
-            cursor.execute({"mysql": "ANALYZE TABLE orders"}.get(backend.name, "ANALYZE orders"))
-            if backend.name == "mysql":
-                cursor.fetchall()
-            cursor.close()
+        load_orders(backend, url, rows)
     config = {
         "datasources": {"ds0": {"url": urls[0]}},
         "tables": {"orders": {"strategy": "tenant"}},

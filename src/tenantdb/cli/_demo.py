@@ -6,6 +6,7 @@ the returned result with rich.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -53,7 +54,8 @@ def demo_command(
     Running it again reuses the folder: data accumulates and the checks cover all of it.
     Exits with status 1 when a check fails.
     """
-    console = Console(highlight=False)
+    # Piped or captured output is not wrapped at 80 columns: lines stay whole for grep.
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     try:
         options = DemoOptions(
             directory=directory,
@@ -83,7 +85,7 @@ def render(console: Console, result: DemoResult) -> None:
         f"{len(files)} SQLite datasources ("
         + ", ".join(f"{name} {file}" for name, file in files)
         + f") · {options.tenants} tenants (static [tenants.*] entries in "
-        f"{result.config_path.name}, round-robin; the tenant registry comes later) · "
+        f"{result.config_path.name}, round-robin) · "
         f"{len(result.tables)} logical → {result.physical_tables} physical tables · "
         f"provisioned in {result.provisioning_seconds:.2f} s ({result.restocked:,} stock "
         "rows created or topped up)",

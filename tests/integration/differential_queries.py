@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import random
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -72,6 +73,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "DATE": "DATE",
         "TS": "TIMESTAMP",
         "TEXT": "VARCHAR(40)",
+        "UUID": "UUID",
     },
     "mysql": {
         "DECIMAL": "NUMERIC(12,2)",
@@ -79,6 +81,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "DATE": "DATE",
         "TS": "DATETIME",
         "TEXT": "VARCHAR(40)",
+        "UUID": "CHAR(36)",
     },
     "sqlite": {
         "DECIMAL": "NUMERIC(12,2)",
@@ -86,6 +89,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "DATE": "TEXT",
         "TS": "TEXT",
         "TEXT": "VARCHAR(40)",
+        "UUID": "TEXT",
     },
 }
 
@@ -138,6 +142,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("weight", "FLOAT"),
         ("created_at", "TS NOT NULL"),
     ),
+    "visits": (
+        ("id", "INTEGER NOT NULL PRIMARY KEY"),
+        ("token", "UUID NOT NULL"),
+        ("kind", "TEXT NOT NULL"),
+        ("hits", "INTEGER"),
+    ),
     "orders": (
         ("id", "INTEGER NOT NULL PRIMARY KEY"),
         ("tenant_id", "TEXT NOT NULL"),
@@ -168,6 +178,9 @@ def insert_sql(table: str) -> str:
 
 _SHARED = {"tenant_scoped": False}
 
+DECLARED_KEY_TYPES: dict[str, str] = {"events": "int", "visits": "uuid", "audit": "datetime"}
+"""Tables whose ``key_type`` the cluster declares; the others leave it unset."""
+
 
 def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
     """The sharded cluster over three datasources ``ds0``..``ds2`` (one URL each)."""
@@ -176,8 +189,23 @@ def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
         "datasources": {name: {"url": url} for name, url in zip(names, urls, strict=True)},
         "binding_tables": [["accounts", "ledger"]],
         "tables": {
-            # Sharded tables without a tenant column, read in plain sessions.
-            "events": {"strategy": "hash_mod", "key": "user_id", "shards": 6, **_SHARED},
+            # Sharded tables without a tenant column, read in plain sessions. Some declare
+            # key_type (a non-canonical key spelling must then be answered), the others do
+            # not (such a spelling may be refused): the spelling shapes cover both.
+            "events": {
+                "strategy": "hash_mod",
+                "key": "user_id",
+                "shards": 6,
+                "key_type": DECLARED_KEY_TYPES["events"],
+                **_SHARED,
+            },
+            "visits": {
+                "strategy": "hash_mod",
+                "key": "token",
+                "shards": 4,
+                "key_type": DECLARED_KEY_TYPES["visits"],
+                **_SHARED,
+            },
             "accounts": {"strategy": "mod", "key": "account_id", "shards": 4, **_SHARED},
             "ledger": {"strategy": "mod", "key": "account_id", "shards": 4, **_SHARED},
             "invoices": {
@@ -192,6 +220,7 @@ def cluster_config(urls: Sequence[str]) -> dict[str, Any]:
                 "interval": "month",
                 "start": AUDIT_START.isoformat(),
                 "pre_create": 1,
+                "key_type": DECLARED_KEY_TYPES["audit"],
                 **_SHARED,
             },
             "countries": {"strategy": "broadcast"},
@@ -309,11 +338,24 @@ def generate_data(seed: int = DEFAULT_SEED) -> dict[str, list[Row]]:
         )
         for i in range(1, 331)
     ]
+    # after every other table, so their rows stay what they were before visits existed
+    data["visits"] = [
+        (
+            i,
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            rng.choice(KINDS),
+            maybe(rng.randint(0, 50), 0.2),
+        )
+        for i in range(1, 121)
+    ]
     return data
 
 
 def adapt(value: Any, dialect: str) -> Any:
-    """A canonical value as ``dialect``'s driver takes it (SQLite: ISO text and floats)."""
+    """A canonical value as ``dialect``'s driver takes it (SQLite: ISO text and floats;
+    a UUID is text except on PostgreSQL)."""
+    if isinstance(value, uuid.UUID) and dialect != "postgres":
+        return str(value)
     if dialect != "sqlite":
         return value
     if isinstance(value, Decimal):
@@ -361,6 +403,10 @@ class Query:
     approx: frozenset[int] = field(default_factory=frozenset)
     tenant: str | None = None
     admin: bool = False
+    may_refuse: bool = False
+    """tenantdb may refuse it (RoutingError, UnsupportedSQLError) instead of answering: a
+    key spelling on a table without ``key_type``, or a time key spelling; any answer must
+    still be exact. These run in their own test, not in the main run."""
 
     def describe(self) -> str:
         who = f"tenant={self.tenant}" if self.tenant else "admin" if self.admin else "no tenant"
@@ -501,6 +547,11 @@ class _Generator:
         self.unions()
         self.tenant_orders()
         self.admin_orders()
+        # Last, so that adding them left every query above as it was.
+        self.with_ties()
+        self.key_spellings()
+        self.uuid_spellings()
+        self.time_spellings()
         return self.queries
 
     def point_and_in(self, t: _Sharded) -> None:
@@ -1337,4 +1388,223 @@ class _Generator:
             "SELECT COUNT(*), COUNT(amount) FROM orders WHERE tenant_id IN (%s, %s)",
             ["acme", "stark"],
             admin=True,
+        )
+
+    # -- spellings and ties (issue 13) -------------------------------------------------
+
+    def with_ties(self) -> None:
+        """``FETCH FIRST n ROWS WITH TIES`` ordered by columns with many ties (and NULLs),
+        across shards, with a random n and OFFSET: every row tied with the last one counts.
+        PostgreSQL only; tenantdb refuses it on the other backends."""
+        ties = (
+            ("events", ("kind", "country_id", "note")),
+            ("accounts", ("tier", "country_id")),
+            ("ledger", ("kind", "memo")),
+            ("invoices", ("paid", "customer")),
+            ("audit", ("actor", "action")),
+        )
+        if self.dialect != "postgres":
+            for _ in range(2):
+                table, columns = self.rng.choice(ties)
+                column = self.rng.choice(columns)
+                self.add(
+                    "fetch-with-ties-elsewhere",
+                    f"SELECT id, {column} FROM {table} ORDER BY {column} "
+                    f"FETCH FIRST {self.rng.randint(1, 9)} ROWS WITH TIES",
+                )
+            return
+        for _ in range(12):
+            table, columns = self.rng.choice(ties)
+            keys = self.rng.sample(columns, self.rng.choice((1, 1, 2)))
+            order = ", ".join(f"{k}{self.direction()}{self.nulls()}" for k in keys)
+            total = len(self.data[table])
+            n = self.rng.randint(1, 12)
+            offset = self.rng.choice(
+                (None, 0, self.rng.randint(1, 30), self.rng.randint(40, total))
+            )
+            where = ""
+            params: list[Any] = []
+            if self.rng.random() < 0.3:
+                where = " WHERE id > %s"
+                params.append(self.rng.randint(1, 100))
+            skip = ""
+            if self.rng.random() < 0.5:
+                if offset is not None:
+                    skip = f" OFFSET {offset} ROWS"
+                fetch = f"FETCH FIRST {n} ROWS WITH TIES"
+            else:
+                if offset is not None:
+                    skip = " OFFSET %s ROWS"
+                    params.append(offset)
+                fetch = "FETCH FIRST %s ROWS WITH TIES"
+                params.append(n)
+            # Which rows of a tie group an OFFSET skips is arbitrary, so with an OFFSET only
+            # the ordering columns are selected: their multiset is determined.
+            cols = ", ".join(keys if offset is not None else ["id", *keys])
+            self.add(
+                "fetch-with-ties",
+                f"SELECT {cols} FROM {table}{where} ORDER BY {order}{skip} {fetch}",
+                params,
+                # the order within a group of ties is arbitrary: compared as multisets
+            )
+
+    def int_spelling(self, value: int) -> str:
+        """A string the databases read as ``value`` against an integer column."""
+        return self.rng.choice(
+            (f"0{value}", f" {value}", f"+{value}", f"00{value}", f"{value} ", f" +0{value}")
+        )
+
+    def key_spellings(self) -> None:
+        """Integer keys written as strings that are not canonical (``'05'``, ``' 5'``,
+        ``'+5'``), as parameters and as literals, in ``=`` and ``IN``. A table with a
+        declared key_type must answer them; one without may refuse them."""
+        for t in (self.by_name[name] for name in ("events", "accounts", "ledger", "invoices")):
+            may_refuse = t.name not in DECLARED_KEY_TYPES
+            for _ in range(3):
+                cols = ", ".join(self.columns(t, 2))
+                self.add(
+                    "key-spelling-param",
+                    f"SELECT {cols} FROM {t.name} WHERE {t.key} = %s ORDER BY id",
+                    [self.int_spelling(t.key_values(self.rng))],
+                    ordered=True,
+                    may_refuse=may_refuse,
+                )
+            for _ in range(2):
+                literal = self.int_spelling(t.key_values(self.rng))
+                self.add(
+                    "key-spelling-literal",
+                    f"SELECT id, {t.key} FROM {t.name} WHERE {t.key} = '{literal}' ORDER BY id",
+                    ordered=True,
+                    may_refuse=may_refuse,
+                )
+            keys: list[Any] = [t.key_values(self.rng) for _ in range(4)]
+            params = [self.int_spelling(k) if self.rng.random() < 0.7 else k for k in keys]
+            self.add(
+                "key-spelling-in-params",
+                f"SELECT id, {t.key} FROM {t.name} WHERE {t.key} IN (%s, %s, %s, %s) ORDER BY id",
+                params,
+                ordered=True,
+                may_refuse=may_refuse,
+            )
+            items = [
+                f"'{self.int_spelling(t.key_values(self.rng))}'"
+                if self.rng.random() < 0.7
+                else str(t.key_values(self.rng))
+                for _ in range(3)
+            ]
+            self.add(
+                "key-spelling-in-literals",
+                f"SELECT COUNT(*), MIN(id), MAX(id) FROM {t.name} "
+                f"WHERE {t.key} IN ({', '.join(items)})",
+                may_refuse=may_refuse,
+            )
+
+    def uuid_spelling(self, value: uuid.UUID) -> str:
+        """Upper or mixed case of a UUID's canonical text."""
+        text = str(value)
+        if self.rng.random() < 0.5:
+            return text.upper()
+        return "".join(c.upper() if self.rng.random() < 0.5 else c for c in text)
+
+    def uuid_spellings(self) -> None:
+        """``visits`` (hash_mod on a UUID, key_type uuid): upper- and mixed-case keys."""
+        tokens = [row[1] for row in self.data["visits"]]
+
+        def token() -> uuid.UUID:
+            if self.rng.random() < 0.85:
+                return self.rng.choice(tokens)
+            return uuid.UUID(int=self.rng.getrandbits(128), version=4)  # matches no row
+
+        for _ in range(3):
+            self.add(
+                "uuid-spelling-param",
+                "SELECT id, kind, hits FROM visits WHERE token = %s ORDER BY id",
+                [self.uuid_spelling(token())],
+                ordered=True,
+            )
+            self.add(
+                "uuid-spelling-literal",
+                f"SELECT id, hits FROM visits WHERE token = '{self.uuid_spelling(token())}'",
+            )
+        self.add(
+            "uuid-spelling-in",
+            "SELECT id, kind FROM visits WHERE token IN (%s, %s, %s) ORDER BY id",
+            [self.uuid_spelling(token()), str(token()), self.uuid_spelling(token())],
+            ordered=True,
+        )
+        self.add(
+            "uuid-spelling-in-literals",
+            "SELECT COUNT(*), SUM(hits) FROM visits WHERE token IN "
+            f"('{self.uuid_spelling(token())}', '{self.uuid_spelling(token())}')",
+        )
+
+    def time_spelling(self, boundary: datetime.datetime) -> str:
+        """A spelling of an instant next to ``boundary`` (a period's first instant): more
+        than 6 fractional digits just before or after it, or the compact ``YYYYMMDD``."""
+        before = boundary - datetime.timedelta(days=1)
+        extra = self.rng.choice(("", "1", "37"))
+        kind = self.rng.choice(("up", "down", "after", "compact"))
+        if kind == "up":  # PostgreSQL rounds it to the boundary
+            return f"{before:%Y-%m-%d} 23:59:59.999999{self.rng.choice('6789')}{extra}"
+        if kind == "down":
+            return f"{before:%Y-%m-%d} 23:59:59.999999{self.rng.choice('1234')}{extra}"
+        if kind == "after":
+            return f"{boundary:%Y-%m-%d} 00:00:00.000000{self.rng.choice('1234')}{extra}"
+        return f"{boundary:%Y%m%d}"
+
+    def time_spellings(self) -> None:
+        """``audit`` by month: time keys with sub-microsecond fractions and compact dates,
+        near period boundaries (the data has rows exactly on them), as literals and
+        parameters, in points, IN lists and ranges. Answered exactly or refused."""
+        months = [datetime.datetime(2025, m, 1) for m in range(2, 13)]
+        months.append(datetime.datetime(2026, 1, 1))
+
+        def spelled() -> str:
+            return self.time_spelling(self.rng.choice(months))
+
+        for _ in range(5):
+            self.add(
+                "time-spelling-point-literal",
+                f"SELECT id, action FROM audit WHERE created_at = '{spelled()}' ORDER BY id",
+                ordered=True,
+                may_refuse=True,
+            )
+            self.add(
+                "time-spelling-point-param",
+                "SELECT id, actor FROM audit WHERE created_at = %s ORDER BY id",
+                [spelled()],
+                ordered=True,
+                may_refuse=True,
+            )
+        for _ in range(4):
+            low, high = sorted(self.rng.sample(months, 2))
+            low_text, high_text = self.time_spelling(low), self.time_spelling(high)
+            self.add(
+                "time-spelling-half-open",
+                f"SELECT id, created_at FROM audit WHERE created_at >= '{low_text}' "
+                f"AND created_at < '{high_text}' ORDER BY created_at, id",
+                ordered=True,
+                may_refuse=True,
+            )
+            self.add(
+                "time-spelling-between-count",
+                "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM audit "
+                "WHERE created_at BETWEEN %s AND %s",
+                [self.time_spelling(low), self.time_spelling(high)],
+                may_refuse=True,
+            )
+            bound = spelled()
+            op = self.rng.choice(("<", "<=", ">", ">="))
+            self.add(
+                "time-spelling-one-sided",
+                f"SELECT COUNT(*), MAX(id) FROM audit WHERE created_at {op} %s",
+                [bound],
+                may_refuse=True,
+            )
+        self.add(
+            "time-spelling-in",
+            "SELECT id FROM audit WHERE created_at IN (%s, %s, %s) ORDER BY id",
+            [spelled(), spelled(), spelled()],
+            ordered=True,
+            may_refuse=True,
         )

@@ -21,8 +21,12 @@ from rich.table import Table
 
 from .._cluster import Cluster
 from ..errors import Error, UnknownTenantError
-from ..execution._ddl import create_tenant_schema
-from ..execution._tenant_rows import placement, same_placement, tenant_tables_with_rows
+from ..execution import (
+    create_tenant_schema,
+    placement,
+    same_placement,
+    tenant_tables_with_rows,
+)
 from ..tenants import Isolation, Tenant, TenantStatus
 from ._opened import opened_cluster
 

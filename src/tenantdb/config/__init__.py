@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ._endpoints import registry_warnings
 from ._loading import ConfigSource, load_config
 from ._models import (
     Config,
@@ -22,6 +23,12 @@ from ._models import (
     TenantStatus,
 )
 from ._schema import config_json_schema
+from ._tenant_rules import (
+    TenantRules,
+    claimed_problem,
+    company_problem,
+    schema_taken_problem,
+)
 from ._urls import Dialect
 
 __all__ = [
@@ -37,7 +44,12 @@ __all__ = [
     "TableConfig",
     "TenantConfig",
     "TenantLimits",
+    "TenantRules",
     "TenantStatus",
+    "claimed_problem",
+    "company_problem",
     "config_json_schema",
     "load_config",
+    "registry_warnings",
+    "schema_taken_problem",
 ]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import Config, TenantConfig
-from ..config._tenant_rules import TenantRules
+from ..config import Config, TenantConfig, TenantRules
 from ._model import Tenant, TenantLimits
 from ._placement import Placement
 from ._registry import SharedCache, TenantRegistry

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..config._tenant_rules import (
+from ..config import (
     TenantRules,
     claimed_problem,
     company_problem,

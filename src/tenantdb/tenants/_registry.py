@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from ..config import TenantRules
 from ..config._names import tenant_id_problem
-from ..config._tenant_rules import TenantRules
 from ..errors import (
     InvalidTenantError,
     OperationalError,

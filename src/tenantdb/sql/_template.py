@@ -37,7 +37,7 @@ from ._predicates import (
 )
 from ._quiet import install as _quiet_sqlglot
 from ._quiet import quiet
-from ._render import Rendered, SlotKind, render_tree, splice_text
+from ._render import Rendered, SlotKind, check_round_trip, render_tree, splice_text
 
 _quiet_sqlglot()  # sqlglot's warnings about our own parses only; see _quiet.py
 
@@ -564,6 +564,7 @@ class _Analyzer:
                 self.spans.append((match.start(), match.end(), "param", int(match.group(1))))
             rendered = splice_text(self.text, self.spans, self.dialect)
         else:
+            check_round_trip(tree, self.dialect)
             rendered = render_tree(tree, self.dialect)
         locking = any(
             isinstance(node, exp.Lock)

@@ -147,15 +147,21 @@ _SAME_FUNCTION = {"If": "Case"}
 
 
 def _functions(tree: exp.Expr) -> Counter[str]:
-    names = (type(node).__name__ for node in tree.walk() if isinstance(node, exp.Func))
+    """Function calls and operators of a tree, by class (parentheses are spelling)."""
+    names = (
+        type(node).__name__
+        for node in tree.walk()
+        if isinstance(node, exp.Func | exp.Binary | exp.Unary) and not isinstance(node, exp.Paren)
+    )
     return Counter(_SAME_FUNCTION.get(name, name) for name in names)
 
 
 def check_round_trip(tree: exp.Expr, dialect: str) -> None:
     """Refuse a statement whose regenerated text the database would read as other
-    functions than the user wrote: sqlglot respells some calls for a dialect (a cast as a
-    date function, one function as another), and tenantdb sends what sqlglot writes. The
-    text is parsed back, and the function calls of both trees must be the same."""
+    functions or operators than the user wrote: sqlglot respells some calls for a dialect
+    (a cast as a date function, one function as another), and tenantdb sends what sqlglot
+    writes. The text is parsed back, and the function calls and operators of both trees
+    must be the same."""
     try:
         # RAISE: sqlglot otherwise drops what the dialect cannot say (an argument, a
         # clause) with only a logged warning.

@@ -32,7 +32,7 @@ from sqlglot.tokenizer_core import TokenType
 from ..errors import UnsupportedSQLError
 from ._placeholders import scan
 from ._predicates import ValueRef, value_ref
-from ._render import Rendered, render_tree
+from ._render import Rendered, check_round_trip, render_tree
 
 AggregateKind = Literal["count", "sum", "min", "max", "avg", "any"]
 
@@ -196,6 +196,7 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
             SortKey(index, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first")))
         )
     shard_limit = _push_limit(tree, limit, offset, with_ties)
+    check_round_trip(tree, dialect)
     return MergeShape(
         rendered=render_tree(tree, dialect),
         order_by=tuple(keys),
@@ -338,6 +339,7 @@ class _Select:
         else:
             shard_limit = _push_limit(tree, limit, offset, with_ties)
         total = len(self.items) + len(hidden)
+        check_round_trip(tree, self.dialect)
         return MergeShape(
             rendered=render_tree(tree, self.dialect),
             order_by=tuple(_fix(k, total, self.star_at) for k in keys),

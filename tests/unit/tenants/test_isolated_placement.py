@@ -18,7 +18,7 @@ from tenantdb.errors import InvalidTenantError, TenantIsolationError
 from tenantdb.tenants import Placement, Tenant, TenantRegistry
 from tenantdb.tenants.stores.memory import MemoryStore
 
-WAIT_S = 10.0
+WAIT_S = 30.0  # a hang guard for events from the watch thread, never a timing assertion
 CONFIG = load_config(
     {
         "datasources": {

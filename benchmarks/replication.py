@@ -51,7 +51,7 @@ from typing import Any
 import psycopg
 
 import tenantdb
-from tenantdb.replication import ReplicaSelector, ReplicaState, encode_token, format_pg_lsn
+from tenantdb.core.replication import ReplicaSelector, ReplicaState, encode_token, format_pg_lsn
 
 ROWS = 10_000
 PRIMARY = "postgresql://postgres@127.0.0.1:5432/{}"

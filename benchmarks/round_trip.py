@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import tenantdb
-from tenantdb.sql import _template
+from tenantdb.core.sql import _template
 
 CONFIG = {
     "dialect": "postgres",

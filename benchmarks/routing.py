@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import tenantdb
-from tenantdb.sql import parse_template
+from tenantdb.core.sql import parse_template
 
 TODAY = datetime.date(2026, 11, 21)
 

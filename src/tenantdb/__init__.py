@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._cluster import Cluster, connect
 from .config import Config, load_config
+from .core.routing import MergePlan, RoutePlan, Target
 from .errors import (
     ConfigError,
     ConfigProblem,
@@ -34,7 +35,6 @@ from .errors import (
     Warning,
 )
 from .execution import Result, Session
-from .routing import MergePlan, RoutePlan, Target
 from .tenants import Rollout, Tenant, TenantLimits, TenantRegistry, feature_enabled
 
 __version__ = "0.1.0"

@@ -8,13 +8,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .admin import AutoPrecreator, refuse_orphaning, tenant_tables_with_rows
 from .config import Config, load_config
+from .core.routing import Params, RoutePlan, Router, Topology
+from .core.sql import TemplateCache
 from .errors import InterfaceError
 from .execution import Datasources, Session
-from .execution._auto_precreate import AutoPrecreator
-from .execution._tenant_rows import refuse_orphaning, tenant_tables_with_rows
-from .routing import Params, RoutePlan, Router, Topology
-from .sql import TemplateCache
 from .tenants import Tenant, TenantRegistry, open_registry
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config

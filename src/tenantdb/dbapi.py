@@ -2,7 +2,7 @@
 
 ::
 
-    from tenantdb import dbapi
+    from . import dbapi
 
     conn = dbapi.connect("tenantdb.toml", tenant="acme")
     cur = conn.cursor()
@@ -28,6 +28,7 @@ from typing import Any
 
 from ._cluster import Cluster, ConfigSource
 from ._cluster import connect as _connect_cluster
+from .core.routing import Params
 from .errors import (
     DatabaseError,
     DataError,
@@ -41,7 +42,6 @@ from .errors import (
     Warning,
 )
 from .execution import Result, Session
-from .routing import Params
 from .tenants import Tenant
 
 apilevel = "2.0"

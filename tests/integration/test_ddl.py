@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 import tenantdb
+from tenantdb.admin._ddl import DdlError, DdlProgress, apply_schema, precreate
 from tenantdb.cli import app
-from tenantdb.execution._ddl import DdlError, DdlProgress, apply_schema, precreate
 
 from .conftest import Backend
 

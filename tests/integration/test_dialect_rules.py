@@ -18,7 +18,7 @@ import pytest
 
 import tenantdb
 from tenantdb import UnsupportedSQLError
-from tenantdb.sql import parse_template
+from tenantdb.core.sql import parse_template
 
 from .conftest import Backend
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import tenantdb
-from tenantdb.execution._ddl import apply_schema, create_tenant_schema
+from tenantdb.admin._ddl import apply_schema, create_tenant_schema
 
 from .conftest import Backend
 

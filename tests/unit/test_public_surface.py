@@ -2,13 +2,19 @@ from __future__ import annotations
 
 import tenantdb
 import tenantdb.config
-import tenantdb.routing
-import tenantdb.sql
+import tenantdb.core.routing
+import tenantdb.core.sql
 import tenantdb.tenants
 
 
 def test_all_is_sorted_and_complete() -> None:
-    for module in (tenantdb, tenantdb.config, tenantdb.routing, tenantdb.sql, tenantdb.tenants):
+    for module in (
+        tenantdb,
+        tenantdb.config,
+        tenantdb.core.routing,
+        tenantdb.core.sql,
+        tenantdb.tenants,
+    ):
         names = list(module.__all__)
         assert names == sorted(names), module.__name__
         public = {n for n in vars(module) if not n.startswith("_") and n != "annotations"}

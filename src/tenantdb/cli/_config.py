@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from .._cluster import connect
+from ..admin import audit_tenant_columns
 from ..config import Config, config_json_schema, load_config, registry_warnings
 from ..errors import ConfigError, Error
-from ..execution import audit_tenant_columns
 
 config_app = typer.Typer(
     help="Check a configuration file, or print the JSON Schema of configuration documents.",

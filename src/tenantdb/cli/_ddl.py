@@ -13,8 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .._cluster import Cluster, connect
-from ..errors import Error
-from ..execution._ddl import (
+from ..admin import (
     DdlError,
     DdlProgress,
     DdlReport,
@@ -23,6 +22,7 @@ from ..execution._ddl import (
     plan_schema,
     precreate,
 )
+from ..errors import Error
 
 
 def ddl_command(

@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..demo import DemoOptions, DemoResult, run_demo
-from ..demo._runner import MAX_SECONDS, MAX_THREADS
+from ..demo import MAX_SECONDS, MAX_THREADS, DemoOptions, DemoResult, run_demo
 from ..errors import Error
 from ._explain import format_plan
 

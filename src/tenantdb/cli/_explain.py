@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from .._cluster import connect
+from ..core.routing import RoutePlan
 from ..errors import Error
-from ..routing import RoutePlan
 
 
 def explain_command(

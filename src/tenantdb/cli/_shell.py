@@ -21,10 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .._cluster import Cluster, connect
+from ..core.routing import Target
 from ..errors import Error
-from ..execution._result import Result
-from ..execution._session import Session
-from ..routing import Target
+from ..execution import Result, Session
 from ._explain import format_plan
 from ._statements import StatementBuffer
 

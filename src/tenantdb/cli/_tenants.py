@@ -20,13 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from .._cluster import Cluster
-from ..errors import Error, UnknownTenantError
-from ..execution import (
+from ..admin import (
     create_tenant_schema,
     placement,
     same_placement,
     tenant_tables_with_rows,
 )
+from ..errors import Error, UnknownTenantError
 from ..tenants import Isolation, Tenant, TenantStatus
 from ._opened import opened_cluster
 

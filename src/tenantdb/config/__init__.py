@@ -22,6 +22,7 @@ from ._models import (
     TenantLimits,
     TenantStatus,
 )
+from ._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
 from ._schema import config_json_schema
 from ._tenant_rules import (
     TenantRules,
@@ -29,13 +30,14 @@ from ._tenant_rules import (
     company_problem,
     schema_taken_problem,
 )
-from ._urls import Dialect
+from ._urls import Dialect, redact_url, url_dialect
 
 __all__ = [
     "Config",
     "ConfigSource",
     "DatasourceConfig",
     "Dialect",
+    "IDENTIFIER_HELP",
     "Interval",
     "Isolation",
     "PoolConfig",
@@ -49,7 +51,11 @@ __all__ = [
     "claimed_problem",
     "company_problem",
     "config_json_schema",
+    "is_identifier",
     "load_config",
+    "redact_url",
     "registry_warnings",
     "schema_taken_problem",
+    "tenant_id_problem",
+    "url_dialect",
 ]

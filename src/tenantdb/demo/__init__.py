@@ -12,9 +12,11 @@ from __future__ import annotations
 from ._checks import Check
 from ._latency import LatencySummary, WorkloadStats, percentile
 from ._report import ExamplePlan, TableRows
-from ._runner import DemoOptions, DemoResult, run_demo
+from ._runner import MAX_SECONDS, MAX_THREADS, DemoOptions, DemoResult, run_demo
 
 __all__ = [
+    "MAX_SECONDS",
+    "MAX_THREADS",
     "Check",
     "DemoOptions",
     "DemoResult",

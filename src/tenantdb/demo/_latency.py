@@ -14,9 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..execution._result import Result
-from ..execution._session import Session
-from ..routing import Params
+from ..core.routing import Params
+from ..execution import Result, Session
 
 
 def percentile(sorted_values: Sequence[float], percent: float) -> float:

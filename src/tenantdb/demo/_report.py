@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._cluster import Cluster
-from ..routing import RoutePlan, quote_identifier
+from ..core.routing import RoutePlan, quote_identifier
 from ._workload import EVENTS_SCAN, ORDER_EVENTS, ORDER_LOOKUP, REVENUE_REPORT
 
 TABLES = (

@@ -1,43 +1,40 @@
-"""Execution: drivers and pools, sessions and transactions, scatter-gather and result merge.
+"""Execution, the I/O shell: drivers and pools, sessions and transactions, scatter-gather.
 
-Driver modules (``_sqlite``, ``_postgres``, ``_mysql``) are not imported here: ``open_pool``
-imports each on first use, so the core install works without the driver extras.
+Driver modules for the extras (``_postgres``, ``_mysql``) are not imported here:
+``open_pool`` imports each on first use, so the core install works without the driver
+extras. SQLite's (stdlib ``sqlite3``) is always there.
 """
 
 from __future__ import annotations
 
 from ._datasources import Datasources
-from ._ddl import DdlError, DdlReport, apply_schema, create_tenant_schema, precreate
-from ._driver import Connection, Description, Outcome, Pool, Row, Stream
-from ._merge import merge_rows
+from ._driver import Connection, Description, Outcome, Pool, Stream
+from ._lag_monitor import LagMonitor, ReplicaReading
 from ._pool import ConnectionPool, PooledConnection
-from ._pools import open_pool
+from ._pool_factory import open_pool
 from ._result import Result
 from ._session import Session
-from ._tenant_columns import audit_tenant_columns
-from ._tenant_rows import placement, same_placement, tenant_tables_with_rows
+from ._sqlite import enable_wal, sqlite_path
+from ._switch_file import read_switches, write_switches
+from ._translate import scrub_password
 
 __all__ = [
     "Connection",
     "ConnectionPool",
     "Datasources",
-    "DdlError",
-    "DdlReport",
     "Description",
+    "LagMonitor",
     "Outcome",
     "Pool",
     "PooledConnection",
+    "ReplicaReading",
     "Result",
-    "Row",
     "Session",
     "Stream",
-    "apply_schema",
-    "audit_tenant_columns",
-    "create_tenant_schema",
-    "merge_rows",
+    "enable_wal",
     "open_pool",
-    "placement",
-    "precreate",
-    "same_placement",
-    "tenant_tables_with_rows",
+    "read_switches",
+    "scrub_password",
+    "sqlite_path",
+    "write_switches",
 ]

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..config import Config
+from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
-from ..replication import DegradeSwitch
 from ._driver import Pool
-from ._pools import open_pool
-from ._replicas import ReplicaSet
+from ._pool_factory import open_pool
+from ._replica_set import ReplicaSet
 from ._switch_file import SwitchFileWatcher
 
 

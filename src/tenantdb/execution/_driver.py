@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-Row = tuple[Any, ...]
+from ..core.merge import Row as Row
+
 Description = tuple[Sequence[Any], ...]
 """PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
 driver's own column object where building tuples would cost more than the query)."""

@@ -31,7 +31,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CLIENT, SERVER_STATUS
 
-from ..config._urls import redact_url
+from ..config import redact_url
 from ..errors import ConfigError, Error, InterfaceError, ProgrammingError
 from ._connect import connect_timed_out, endpoint, is_timeout
 from ._driver import Description, Outcome, Row, Stream

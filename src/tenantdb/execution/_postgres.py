@@ -28,8 +28,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
-from ..config import PoolConfig
-from ..config._urls import redact_url
+from ..config import PoolConfig, redact_url
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
 from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
 from ._driver import Connection, Description, Outcome, Row, Stream

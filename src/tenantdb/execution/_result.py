@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..routing import Target
+from ..core.routing import Target
 from ._driver import Description, Row
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from typing import NamedTuple, TypeVar
 
+from ..core.routing import Target
 from ..errors import Error
-from ..routing import Target
 from ._driver import Connection, Outcome, Row, Stream
 
 T = TypeVar("T")

@@ -7,6 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..core.merge import merge_rows
+from ..core.replication import decode_token, encode_token, merge_positions
+from ..core.routing import Params, Role, RoutePlan, Router, Target
+from ..core.session import may_change_state
+from ..core.sql import Template
+from ..core.tenancy import Tenant
 from ..errors import (
     DatabaseError,
     Error,
@@ -15,14 +21,9 @@ from ..errors import (
     ProgrammingError,
     ShardUnavailableError,
 )
-from ..replication import decode_token, encode_token, merge_positions
-from ..routing import Params, Role, RoutePlan, Router, Target
-from ..sql import Template
-from ..tenants import Tenant
 from ._datasources import Datasources
 from ._driver import Connection, Description, Pool
-from ._merge import merge_rows
-from ._replicas import ReplicaSet
+from ._replica_set import ReplicaSet
 from ._result import Result
 from ._scatter import (
     ScatterError,
@@ -34,7 +35,6 @@ from ._scatter import (
     run_writes,
     stream_rows,
 )
-from ._state import may_change_state
 from ._translate import missing_period
 
 

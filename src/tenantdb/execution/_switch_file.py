@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..replication import DegradeSwitch
+from ..core.replication import DegradeSwitch
 
 log = logging.getLogger("tenantdb.replication")
 

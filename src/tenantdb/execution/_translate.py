@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ..config._urls import redact_url
+from ..config import redact_url
 from ..errors import (
     DatabaseError,
     DataError,
@@ -35,7 +35,7 @@ from ..errors import (
 )
 
 if TYPE_CHECKING:
-    from ..routing import Target, Topology
+    from ..core.routing import Target, Topology
 
 ErrorKinds = Sequence[tuple[type[BaseException], type[Error]]]
 """Pairs of (driver exception class, tenantdb class), most specific first."""
@@ -177,7 +177,7 @@ def missing_period(error: Error, targets: Iterable[Target], topology: Topology) 
     """The error to raise instead of ``error`` when it says a ``time_range`` period table of
     the plan does not exist (a key past the pre-created periods): it names the logical table
     and the period and says how to create it. ``None`` for any other error."""
-    from ..routing.strategies import TimeRangeStrategy  # routing imports nothing from here
+    from ..core.routing.strategies import TimeRangeStrategy  # routing imports nothing from here
 
     if not is_undefined_table(error.orig):
         return None

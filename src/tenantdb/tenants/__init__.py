@@ -1,11 +1,17 @@
-"""Tenants: the model, the registry that serves them, its stores, caches and placement."""
+"""Tenants: the registry that serves them, its stores and caches (the model is core.tenancy)."""
 
 from __future__ import annotations
 
+from ..core.tenancy import (
+    Isolation,
+    Placement,
+    Rollout,
+    Tenant,
+    TenantLimits,
+    TenantStatus,
+    feature_enabled,
+)
 from ._configured import open_registry
-from ._features import Rollout, feature_enabled
-from ._model import Isolation, Tenant, TenantLimits, TenantStatus
-from ._placement import Placement
 from ._registry import Backoff, SharedCache, Subscriber, TenantRegistry
 
 __all__ = [

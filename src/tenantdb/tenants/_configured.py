@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config, TenantConfig, TenantRules
-from ._model import Tenant, TenantLimits
-from ._placement import Placement
+from ..core.tenancy import Placement, Tenant, TenantLimits
 from ._registry import SharedCache, TenantRegistry
 from .stores import open_store
 

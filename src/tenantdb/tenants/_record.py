@@ -14,10 +14,9 @@ from typing import Any
 
 import pydantic
 
-from ..config import TenantConfig
-from ..config._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
+from ..config import IDENTIFIER_HELP, TenantConfig, is_identifier, tenant_id_problem
+from ..core.tenancy import Tenant, TenantLimits
 from ..errors import InvalidTenantError
-from ._model import Tenant, TenantLimits
 from .stores import Record
 from .stores._codec import ERROR_FIELD
 

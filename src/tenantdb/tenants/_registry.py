@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..config import TenantRules
-from ..config._names import tenant_id_problem
+from ..config import TenantRules, tenant_id_problem
+from ..core.tenancy import Occupancy, Placement, Tenant
 from ..errors import (
     InvalidTenantError,
     OperationalError,
@@ -42,9 +42,6 @@ from ..errors import (
     TenantIsolationError,
     UnknownTenantError,
 )
-from ._model import Tenant
-from ._occupancy import Occupancy
-from ._placement import Placement
 from ._record import merged_record, parse_record, record_of, stored_version
 from .stores import Change, Record, TenantStore
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import redis
 
-from ..config._urls import redact_url
+from ..config import redact_url
 from ..errors import OperationalError
-from ..execution._translate import scrub_password
+from ..execution import scrub_password
 from .stores import Record
 from .stores.redis import new_client, split_prefix
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import tenantdb
+from tenantdb.admin._ddl import create_tenant_schema
 from tenantdb.errors import InvalidTenantError
-from tenantdb.execution._ddl import create_tenant_schema
 
 from ..conftest import Backend
 

@@ -9,7 +9,7 @@ import pytest
 
 import tenantdb
 from tenantdb import RoutingError, UnsupportedSQLError
-from tenantdb.execution._ddl import (
+from tenantdb.admin._ddl import (
     DdlReport,
     DdlStep,
     StatementReport,
@@ -204,7 +204,7 @@ def test_report_counts_and_dict() -> None:
 def test_ddl_error_pickles_with_its_report() -> None:
     import pickle
 
-    from tenantdb.execution._ddl import DdlError
+    from tenantdb.admin._ddl import DdlError
 
     step = DdlStep("ds0", ("a_0",), "CREATE TABLE a_0 ()", "failed", "boom")
     report = DdlReport((StatementReport(1, "CREATE TABLE a ()", (step,)),))

@@ -1,6 +1,6 @@
 """The streaming merge: property tests against a naive reference, laziness, edge cases.
 
-The reference implementations below share no code with ``tenantdb.execution._merge``:
+The reference implementations below share no code with ``tenantdb.core.merge._rows``:
 ordering is a chain of stable ``sorted`` passes (last key first) with NULLs and NaNs split
 off by hand, DISTINCT is a quadratic scan, and the grouped reference aggregates the *base*
 rows of every shard as one database would, while the merge only sees each shard's partial
@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 import tenantdb
 import tenantdb.config
+from tenantdb.core.merge._rows import merge_rows
+from tenantdb.core.routing import MergePlan
+from tenantdb.core.sql import AggregateColumn, AggregateKind, SortKey
 from tenantdb.errors import UnsupportedSQLError
-from tenantdb.execution._merge import merge_rows
-from tenantdb.routing import MergePlan
-from tenantdb.sql import AggregateColumn, AggregateKind, SortKey
 
 Row = tuple[Any, ...]
 

@@ -14,10 +14,10 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.merge._rows import merge_rows
+from tenantdb.core.routing import MergePlan
+from tenantdb.core.sql import MergeShape, SortKey, merge_shape
 from tenantdb.errors import UnsupportedSQLError
-from tenantdb.execution._merge import merge_rows
-from tenantdb.routing import MergePlan
-from tenantdb.sql import MergeShape, SortKey, merge_shape
 
 Row = tuple[Any, ...]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tenantdb
-from tenantdb.execution._state import may_change_state
+from tenantdb.core.session._state import may_change_state
 
 CLUSTER = tenantdb.connect(
     {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime
 
+from tenantdb.admin._tenant_columns import Observed, judge_tenant_columns, physical_tables
 from tenantdb.config import load_config
-from tenantdb.execution._tenant_columns import Observed, judge_tenant_columns, physical_tables
-from tenantdb.routing import Topology
+from tenantdb.core.routing import Topology
 
 TODAY = datetime.date(2026, 3, 15)
 

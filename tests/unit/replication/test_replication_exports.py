@@ -1,14 +1,14 @@
-"""``tenantdb.replication`` re-exports its public names with a sorted, complete ``__all__``."""
+"""``tenantdb.core.replication`` re-exports its public names with a sorted, complete ``__all__``."""
 
 from __future__ import annotations
 
 import types
 
-import tenantdb.replication
+import tenantdb.core.replication
 
 
 def test_all_is_sorted_and_complete() -> None:
-    module = tenantdb.replication
+    module = tenantdb.core.replication
     names = list(module.__all__)
     assert names == sorted(names)
     public = {

@@ -11,14 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tenantdb.core.replication import Backoff, DegradeSwitch, ReplicaState
 from tenantdb.errors import InterfaceError
-from tenantdb.replication import (
-    Backoff,
-    DegradeSwitch,
-    LagMonitor,
-    ReplicaReading,
-    ReplicaState,
-)
+from tenantdb.execution import LagMonitor, ReplicaReading
 
 LOGGER = "tenantdb.replication"
 WAIT_S = 10.0

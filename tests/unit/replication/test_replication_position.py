@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenantdb.errors import ProgrammingError
-from tenantdb.replication import (
+from tenantdb.core.replication import (
     decode_token,
     encode_token,
     format_pg_lsn,
     merge_positions,
     parse_pg_lsn,
 )
+from tenantdb.errors import ProgrammingError
 
 NOT_A_TOKEN = (
     "not a tenantdb consistency token; pass the string Session.consistency_token() returned"

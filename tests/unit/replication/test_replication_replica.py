@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tenantdb.replication import Backoff, ReplicaState
+from tenantdb.core.replication import Backoff, ReplicaState
 
 MAX_LAG_S = 2.0
 COOLDOWN_S = 10.0

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tenantdb.replication import ReplicaSelector, ReplicaState
+from tenantdb.core.replication import ReplicaSelector, ReplicaState
 
 
 def replicas(*weights: float, replayed: int | None = 100) -> list[ReplicaState]:

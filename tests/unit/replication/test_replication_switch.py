@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tenantdb.replication import DegradeSwitch
+from tenantdb.core.replication import DegradeSwitch
 
 LOGGER = "tenantdb.replication"
 

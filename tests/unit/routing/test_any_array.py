@@ -6,7 +6,7 @@ import pytest
 import sqlglot
 
 import tenantdb
-from tenantdb.sql._predicates import ANY, Atom, ColumnName, Const, Param, extract
+from tenantdb.core.sql._predicates import ANY, Atom, ColumnName, Const, Param, extract
 
 
 def _where(sql: str) -> sqlglot.exp.Expr:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenantdb import UnsupportedSQLError
-from tenantdb.sql import DdlShape, ObjectName, describe_ddl
+from tenantdb.core.sql import DdlShape, ObjectName, describe_ddl
 
 
 def test_create_table_with_schema_and_guard() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tenantdb import UnsupportedSQLError
-from tenantdb.sql import assigned_columns, parse_template
+from tenantdb.core.sql import assigned_columns, parse_template
 
 DIALECTS = ["postgres", "mysql", "sqlite"]
 

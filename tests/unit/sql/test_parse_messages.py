@@ -8,8 +8,8 @@ import logging
 import pytest
 import sqlglot
 
+from tenantdb.core.sql._template import parse_template
 from tenantdb.errors import UnsupportedSQLError
-from tenantdb.sql._template import parse_template
 
 
 def _message(sql: str, dialect: str = "postgres") -> str:

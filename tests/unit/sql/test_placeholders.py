@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenantdb import ProgrammingError, UnsupportedSQLError
-from tenantdb.sql import scan
+from tenantdb.core.sql import scan
 
 
 @pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenantdb import UnsupportedSQLError
-from tenantdb.sql import quote_name, rename_created
+from tenantdb.core.sql import quote_name, rename_created
 
 
 def test_create_table_gets_the_new_quoted_name_and_keeps_everything_else() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenantdb import UnsupportedSQLError
-from tenantdb.sql import split_statements
+from tenantdb.core.sql import split_statements
 
 DIALECTS = ["postgres", "mysql", "sqlite"]
 

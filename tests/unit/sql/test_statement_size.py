@@ -14,8 +14,8 @@ import pytest
 
 import tenantdb
 from tenantdb import ConfigError, UnsupportedSQLError
-from tenantdb.sql import check_statement_size, parse_template, scan
-from tenantdb.sql._render import render_tree
+from tenantdb.core.sql import check_statement_size, parse_template, scan
+from tenantdb.core.sql._render import render_tree
 
 HANG_GUARD = 60.0
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from tenantdb import ProgrammingError, UnsupportedSQLError
-from tenantdb.sql import (
+from tenantdb.core.sql import (
     ANY,
     AllOf,
     AnyOf,

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.routing.strategies import ConsistentHashStrategy
+from tenantdb.core.routing.strategies.consistent_hash import ring_position
 from tenantdb.errors import ConfigError, RoutingError
-from tenantdb.routing.strategies import ConsistentHashStrategy
-from tenantdb.routing.strategies.consistent_hash import ring_position
 
 TODAY = datetime.date(2026, 3, 5)
 KEYS = 100_000

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import tenantdb.routing.strategies as strategies
-from tenantdb.routing.strategies import (
+import tenantdb.core.routing.strategies as strategies
+from tenantdb.core.routing.strategies import (
     ConsistentHashStrategy,
     HashModStrategy,
     ModStrategy,

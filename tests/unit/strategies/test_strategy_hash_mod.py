@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.routing.strategies import HashModStrategy
 from tenantdb.errors import ConfigError, RoutingError
-from tenantdb.routing.strategies import HashModStrategy
 
 TODAY = datetime.date(2026, 3, 5)
 ACME_UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -133,7 +133,7 @@ def test_invalid_parameters() -> None:
 
 
 def test_colocation_key_differs_from_mod() -> None:
-    from tenantdb.routing.strategies import ModStrategy
+    from tenantdb.core.routing.strategies import ModStrategy
 
     mod = ModStrategy(table="user_events", key="user_id", shards=8, datasources=["ds0", "ds1"])
     assert user_events().colocation_key != mod.colocation_key

@@ -8,14 +8,14 @@ import zlib
 
 import pytest
 
-from tenantdb.errors import RoutingError
-from tenantdb.routing.strategies import (
+from tenantdb.core.routing.strategies import (
     ConsistentHashStrategy,
     HashModStrategy,
     ModStrategy,
     RangeStrategy,
     TimeRangeStrategy,
 )
+from tenantdb.errors import RoutingError
 
 TODAY = datetime.date(2025, 6, 1)
 BACKENDS = ("postgres", "mysql", "sqlite")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.routing.strategies import ModStrategy
 from tenantdb.errors import ConfigError, RoutingError
-from tenantdb.routing.strategies import ModStrategy
 
 TODAY = datetime.date(2026, 3, 5)
 

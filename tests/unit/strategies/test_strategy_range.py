@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.routing.strategies import RangeStrategy
 from tenantdb.errors import ConfigError, RoutingError
-from tenantdb.routing.strategies import RangeStrategy
 
 TODAY = datetime.date(2026, 3, 5)
 

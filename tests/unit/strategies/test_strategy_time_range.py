@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantdb.core.routing.strategies import TimeRangeStrategy
 from tenantdb.errors import ConfigError, RoutingError
-from tenantdb.routing.strategies import TimeRangeStrategy
 
 D = datetime.date
 DT = datetime.datetime

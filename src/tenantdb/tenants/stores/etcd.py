@@ -32,7 +32,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...config._urls import redact_url
+from ...config import redact_url
 from ...errors import ConfigError, ConfigProblem, RegistryUnavailableError
 from ._base import Change, Record
 from ._codec import decode_record

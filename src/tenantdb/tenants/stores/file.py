@@ -68,8 +68,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from ...config import TenantConfig
-from ...config._urls import redact_url
+from ...config import TenantConfig, redact_url
 from ...errors import ConfigError, ConfigProblem, InvalidTenantError, RegistryUnavailableError
 from ._base import Change, Record
 from ._codec import ERROR_FIELD

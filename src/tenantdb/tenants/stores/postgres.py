@@ -34,8 +34,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.errors import UndefinedTable
 from psycopg.rows import TupleRow
 
-from ...config._names import IDENTIFIER_HELP, is_identifier
-from ...config._urls import redact_url
+from ...config import IDENTIFIER_HELP, is_identifier, redact_url
 from ...errors import (
     ConfigError,
     ConfigProblem,
@@ -43,8 +42,7 @@ from ...errors import (
     PoolTimeoutError,
     RegistryUnavailableError,
 )
-from ...execution._pool import ConnectionPool
-from ...execution._translate import scrub_password
+from ...execution import ConnectionPool, scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 

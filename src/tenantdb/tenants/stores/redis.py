@@ -28,9 +28,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ...config._urls import redact_url
+from ...config import redact_url
 from ...errors import RegistryUnavailableError
-from ...execution._translate import scrub_password
+from ...execution import scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 

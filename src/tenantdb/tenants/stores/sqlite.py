@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...errors import RegistryUnavailableError
-from ...execution._sqlite import enable_wal, sqlite_path
+from ...execution import enable_wal, sqlite_path
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 

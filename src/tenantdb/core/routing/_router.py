@@ -1,0 +1,1107 @@
+"""The router: a pure function from (template, parameters, tenant, topology) to a RoutePlan.
+
+Precedence, from strongest to weakest, when deciding where a statement goes:
+
+1. ``admin=True`` lifts the single-tenant and single-shard write restrictions; it never
+   changes where a given key lives.
+2. The session's tenant places ``tenant`` tables (its datasource, its schema when the
+   tenant is schema-isolated).
+3. Sharding-key conditions in the statement (``=``, ``IN``, ``BETWEEN``, comparisons,
+   through AND and OR) prune the shards of sharded tables; without them a read scans every
+   shard and a write is refused outside admin sessions.
+4. Tables the configuration does not name live on the default datasource.
+
+Per template, the work that does not depend on parameters (resolving tables, checking that
+co-located tables are joined on their key, projecting predicates onto the key) is done once
+per topology and cached on the template; routing a cached statement evaluates the key
+predicate and joins precomputed SQL pieces.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ...errors import ProgrammingError, RoutingError, UnsupportedSQLError
+from ..sql import (
+    ANY,
+    PLACEHOLDER,
+    AllOf,
+    AnyOf,
+    Atom,
+    ColumnName,
+    MergeShape,
+    Param,
+    Predicate,
+    Rendered,
+    Scope,
+    Template,
+    TemplateCache,
+    ValueRef,
+    check_statement_size,
+    merge_shape,
+)
+from ..tenancy import Tenant
+from ._isolation import check_reach, check_status, check_written, tenant_view
+from ._plan import MergePlan, Role, RoutePlan, Target
+from ._topology import TablePlacement, Topology, quote_identifier
+from .strategies import ShardId, Strategy
+
+Params = Sequence[object] | Mapping[str, object] | None
+
+_GENERATION = itertools.count(1)
+_ALL: frozenset[ShardId] | None = None  # "every shard": pruning found no constraint
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The sharded tables of a statement: one strategy shared by co-located tables."""
+
+    strategy: Strategy | None
+    """``None`` for an admin scan over ``tenant`` tables: one 'shard' per datasource."""
+    refs: tuple[int, ...]
+    predicates: tuple[Predicate, ...]
+    """Key predicate per result scope (UNION branches are unioned)."""
+
+
+@dataclass(slots=True)
+class _Program:
+    """Everything about a template that depends on the topology but not on parameters."""
+
+    placements: tuple[TablePlacement, ...]
+    group: _Group | None
+    fixed: dict[str, str]
+    """Datasource required by a single table → the table that requires it."""
+    tenant_refs: tuple[int, ...]
+    broadcast_refs: tuple[int, ...]
+    insert_key: int | None
+    key_assignment: ValueRef | None
+    assigns_key: bool
+    split_error: str | None = None
+    """Why this statement cannot run on several shards at once (checked when it would)."""
+    merge: MergeShape | None = None
+    point_key: Param | None = None
+    """Set when the statement is pinned by one ``key = %s`` and nothing else varies: the
+    fast path routes it by that parameter alone, with the SQL of each shard cached."""
+    point_targets: dict[ShardId, tuple[str, Role, str, Mapping[str, str]]] | None = None
+    point_strategy: Strategy | None = None
+    tenant_targets: dict[tuple[str | None, str | None], Target] | None = None
+    """Fast path for statements on ``tenant`` tables alone: one cached target per
+    (datasource, schema), since nothing else about the statement varies by tenant."""
+    tenant_scoped: str | None = None
+    """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
+
+
+class Router:
+    """Routes statements against one topology snapshot; thread-safe and free of I/O."""
+
+    def __init__(self, topology: Topology, *, templates: TemplateCache | None = None) -> None:
+        self.topology = topology
+        self.templates = templates if templates is not None else TemplateCache()
+        self._generation = next(_GENERATION)
+        self._placeholder = PLACEHOLDER[topology.dialect]
+        self._names: dict[tuple[str, str | None], str] = {}
+
+    def __repr__(self) -> str:
+        return f"<Router {self.topology!r} {self.templates!r}>"
+
+    def template(self, sql: str) -> Template:
+        """The cached template of ``sql`` in the cluster's dialect."""
+        check_statement_size(sql, self.topology.max_statement_bytes)
+        try:
+            return self.templates.get(sql, self.topology.dialect)
+        except RecursionError:
+            raise _too_deep() from None
+
+    def route(
+        self,
+        sql: str | Template,
+        params: Params = None,
+        *,
+        tenant: Tenant | None = None,
+        admin: bool = False,
+        schemas: Mapping[str, Sequence[str]] | None = None,
+    ) -> RoutePlan:
+        """Decide where one statement runs.
+
+        ``schemas`` (datasource → schemas of its schema-isolated tenants, from the tenant
+        registry) lets an admin scan of tenant tables visit those tenants' tables too.
+
+        A ``tenant`` without ``admin`` makes this a tenant session, confined to that
+        tenant (see ``_isolation``): the plan's SQL carries the tenant condition, with the
+        tenant id as its last parameter.
+
+        Raises RoutingError when the statement cannot be placed without risking a wrong
+        answer, UnsupportedSQLError for SQL shapes tenantdb refuses, TenantIsolationError
+        / TenantStatusError for what a tenant session may not run, and ProgrammingError
+        when the parameters do not match the placeholders.
+        """
+        try:
+            return self._route_checked(sql, params, tenant, admin, schemas)
+        except RecursionError:
+            raise _too_deep() from None
+
+    def _route_checked(
+        self,
+        sql: str | Template,
+        params: Params,
+        tenant: Tenant | None,
+        admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None,
+    ) -> RoutePlan:
+        template = sql if isinstance(sql, Template) else self.template(sql)
+        values = bind(template, params)
+        if tenant is not None and not admin:
+            check_status(tenant, template)
+            view = self._tenant_view(template, tenant)
+            if view is not template:
+                check_written(view, values, tenant, self.topology.tenant_column)
+                template, values = view, (*values, tenant.id)
+            if tenant.isolation == "database":
+                plan = self._route(template, values, tenant, admin, schemas)
+                check_reach(plan, tenant)
+                return plan
+        return self._route(template, values, tenant, admin, schemas)
+
+    def _tenant_view(self, template: Template, tenant: Tenant) -> Template:
+        """The confined template for this tenant's isolation, cached on the template."""
+        shared = tenant.isolation == "shared"
+        key = (self._generation, "tenant", shared)
+        view = template.programs.get(key)
+        if view is None:
+            view = tenant_view(self.topology, template, shared)
+            template.programs[key] = view
+        assert isinstance(view, Template)
+        return view
+
+    def _route(
+        self,
+        template: Template,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None,
+    ) -> RoutePlan:
+        program = self._program(template, admin)
+        if program.tenant_scoped is not None and tenant is None:
+            raise RoutingError(
+                f"{program.tenant_scoped} is tenant-scoped; open the session with tenant=... "
+                "(or admin=True to work across tenants); if every tenant shares its rows, "
+                f"declare it tenant_scoped = false under [tables.{program.tenant_scoped}]"
+            )
+        if program.point_key is not None:
+            value = values[program.point_key.index]
+            if value is not None:
+                return self._point_plan(template, program, value, values, tenant, admin)
+        elif program.tenant_targets is not None and tenant is not None:
+            return self._tenant_plan(template, program, values, tenant, admin)
+        return self._plan(template, program, values, tenant, admin, schemas)
+
+    def _tenant_plan(
+        self,
+        template: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        tenant: Tenant,
+        admin: bool,
+    ) -> RoutePlan:
+        """The fast path for tenant tables: the target's text is cached per placement."""
+        assert program.tenant_targets is not None
+        key = (tenant.datasource, tenant.schema if tenant.isolation == "schema" else None)
+        cached = program.tenant_targets.get(key)
+        if cached is None:
+            plan = self._plan(template, program, values, tenant, admin)
+            cached = plan.targets[0]
+            program.tenant_targets[key] = cached
+            return plan
+        params = _single_target_params(template.rendered, values)
+        target = _new_target(cached.datasource, cached.role, cached.sql, params, cached.tables)
+        return _new_plan(template.kind, target, tenant.id, admin)
+
+    def _point_plan(
+        self,
+        template: Template,
+        program: _Program,
+        value: object,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        admin: bool,
+    ) -> RoutePlan:
+        """The fast path: one shard chosen by one parameter, its SQL text cached per shard."""
+        strategy = program.point_strategy
+        assert strategy is not None and program.point_targets is not None
+        shard = strategy.shard_for(value)
+        cached = program.point_targets.get(shard)
+        if cached is None:
+            names, qualifiers, tables = self._names_for(template, program, shard, None)
+            sql, _ = self._render(
+                template, template.rendered, names, qualifiers, values, None, None
+            )
+            datasource = strategy.datasource_of(shard)
+            role = self._role(template, datasource)
+            cached = (datasource, role, sql, MappingProxyType(tables))
+            program.point_targets[shard] = cached
+        params = _single_target_params(template.rendered, values)
+        target = _new_target(cached[0], cached[1], cached[2], params, cached[3])
+        return _new_plan(template.kind, target, tenant.id if tenant is not None else None, admin)
+
+    def _role(self, template: Template, datasource: str) -> Role:
+        """ "replica" for a plain read on a datasource with replicas: the session may serve
+        it there (outside transactions, when a replica is fresh enough), else "primary"."""
+        if (
+            template.kind == "select"
+            and not template.locking
+            and not template.opaque_calls
+            and datasource in self.topology.replicated
+        ):
+            return "replica"
+        return "primary"
+
+    # -- per template ---------------------------------------------------------------
+
+    def _program(self, template: Template, admin: bool) -> _Program:
+        key = (self._generation, admin)
+        programs = template.programs
+        program = programs.get(key)
+        if program is None:
+            program = self._compile(template, admin)
+            if len(programs) >= 8:
+                programs.clear()
+            programs[key] = program
+        assert isinstance(program, _Program)
+        return program
+
+    def _compile(self, template: Template, admin: bool) -> _Program:
+        topology = self.topology
+        placements = tuple(topology.table(ref.table) for ref in template.refs)
+        if template.kind == "ddl" and not admin:
+            raise RoutingError(
+                f"{template.ddl_kind} changes every shard of a table; run it in an admin "
+                "session (cluster.session(admin=True)) or with `tenantdb ddl`"
+            )
+        for ref, placement in zip(template.refs, placements, strict=True):
+            if ref.schema is not None and placement.configured:
+                raise RoutingError(
+                    f"{ref.schema}.{ref.table} names a schema; write the logical table name "
+                    f"{ref.table!r} alone, tenantdb chooses the physical place"
+                )
+        sharded: dict[tuple[object, ...], list[int]] = {}
+        tenant_refs: list[int] = []
+        broadcast_refs: list[int] = []
+        fixed: dict[str, str] = {}
+        for ref, placement in zip(template.refs, placements, strict=True):
+            if placement.kind == "sharded":
+                assert placement.strategy is not None
+                sharded.setdefault(placement.strategy.colocation_key, []).append(ref.index)
+            elif placement.kind == "tenant":
+                tenant_refs.append(ref.index)
+            elif placement.kind == "broadcast":
+                broadcast_refs.append(ref.index)
+            else:
+                assert placement.datasource is not None
+                fixed.setdefault(placement.datasource, placement.name)
+        if len(sharded) > 1:
+            names = sorted({placements[refs[0]].describe() for refs in sharded.values()})
+            raise RoutingError(
+                f"{' and '.join(names)} are sharded differently, so this statement would need "
+                "a cross-shard join; join tables that share strategy, shard count and "
+                "datasources (binding tables) on their key, or query them separately"
+            )
+        if len(fixed) > 1:
+            raise RoutingError(
+                "this statement joins tables on different datasources ("
+                + ", ".join(f"{table} on {ds}" for ds, table in sorted(fixed.items()))
+                + "); query them separately"
+            )
+        group: _Group | None = None
+        if sharded:
+            refs = next(iter(sharded.values()))
+            strategy = placements[refs[0]].strategy
+            group = _Group(strategy, tuple(refs), self._predicates(template, placements, refs))
+        elif tenant_refs and admin:
+            # Admin scans of tenant tables visit every datasource, joined on the tenant column.
+            group = _Group(None, tuple(tenant_refs), ())
+        insert_key: int | None = None
+        if template.insert is not None:
+            insert_key = self._insert_key(template, placements, group)
+        if group is not None and len(group.refs) > 1:
+            self._check_joined(template, placements, group)
+        key_assignment, assigns_key = self._key_assignment(template, placements, group)
+        split_error = self._split_error(template, placements, group) if group else None
+        program = _Program(
+            placements=placements,
+            group=group,
+            fixed=fixed,
+            tenant_refs=tuple(tenant_refs),
+            broadcast_refs=tuple(broadcast_refs),
+            insert_key=insert_key,
+            key_assignment=key_assignment,
+            assigns_key=assigns_key,
+            split_error=split_error,
+        )
+        if not admin:
+            program.tenant_scoped = next(
+                (p.name for p in placements if p.tenant_scoped and p.kind != "tenant"), None
+            )
+        if (
+            group is not None
+            and group.strategy is not None
+            and len(group.predicates) == 1
+            and isinstance(group.predicates[0], Atom)
+            and group.predicates[0].op == "eq"
+            and isinstance(group.predicates[0].values[0], Param)
+            and insert_key is None
+            and not assigns_key
+            and not fixed
+            and not tenant_refs
+            and not broadcast_refs
+            and template.kind != "ddl"
+        ):
+            program.point_key = group.predicates[0].values[0]
+            program.point_targets = {}
+            program.point_strategy = group.strategy
+        if (
+            tenant_refs
+            and group is None
+            and not fixed
+            and not broadcast_refs
+            and template.insert is None
+            and template.kind != "ddl"
+        ):
+            program.tenant_targets = {}
+        if template.kind == "select" and (group is not None or _only_broadcast(program)):
+            # Built eagerly so unsupported shapes fail the same way whatever the parameters;
+            # a statement that then lands on one shard simply does not use it.
+            try:
+                program.merge = merge_shape(template.marked, template.dialect, template.sql)
+            except UnsupportedSQLError:
+                if group is None:
+                    raise
+                program.merge = None
+        return program
+
+    def _key_of(self, placements: tuple[TablePlacement, ...], ref: int) -> str | None:
+        placement = placements[ref]
+        if placement.kind == "tenant":
+            return self.topology.tenant_column
+        return placement.key
+
+    def _resolve(
+        self,
+        template: Template,
+        placements: tuple[TablePlacement, ...],
+        column: ColumnName,
+        scope: int,
+        candidates: tuple[int, ...],
+    ) -> int | None:
+        """The group reference whose sharding key ``column`` names, if any."""
+        current: int | None = scope
+        while current is not None:
+            in_scope = [r for r in template.refs if r.scope == current]
+            if column.qualifier is not None:
+                for ref in in_scope:
+                    if ref.qualifier == column.qualifier:
+                        if ref.index in candidates and self._key_of(placements, ref.index) == (
+                            column.name
+                        ):
+                            return ref.index
+                        return None
+            else:
+                matches = [
+                    r.index
+                    for r in in_scope
+                    if r.index in candidates and self._key_of(placements, r.index) == column.name
+                ]
+                if matches:
+                    return matches[0]
+                if in_scope:
+                    return None
+            current = template.scopes[current].parent
+        return None
+
+    def _predicates(
+        self, template: Template, placements: tuple[TablePlacement, ...], refs: list[int]
+    ) -> tuple[Predicate, ...]:
+        group_refs = tuple(refs)
+        out: list[Predicate] = []
+        for scope_index in template.root_scopes:
+            scope = template.scopes[scope_index]
+
+            def project(predicate: Predicate, scope_index: int = scope_index) -> Predicate:
+                if isinstance(predicate, Atom):
+                    ref = self._resolve(
+                        template, placements, predicate.column, scope_index, group_refs
+                    )
+                    return predicate if ref is not None else ANY
+                if isinstance(predicate, AllOf):
+                    parts = [project(p) for p in predicate.parts]
+                    kept = [p for p in parts if p is not ANY]
+                    if not kept:
+                        return ANY
+                    return kept[0] if len(kept) == 1 else AllOf(tuple(kept))
+                if isinstance(predicate, AnyOf):
+                    parts = [project(p) for p in predicate.parts]
+                    if any(p is ANY for p in parts):
+                        return ANY
+                    return AnyOf(tuple(parts))
+                return ANY
+
+            if any(template.refs[r].scope == scope_index for r in group_refs):
+                out.append(project(scope.predicate))
+            else:
+                out.append(ANY)
+        return tuple(out)
+
+    def _check_joined(
+        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group
+    ) -> None:
+        parent = {r: r for r in group.refs}
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        def union(a: int, b: int) -> None:
+            parent[find(a)] = find(b)
+
+        for scope in template.scopes:
+            for left, right in scope.equalities:
+                a = self._resolve(template, placements, left, scope.index, group.refs)
+                b = self._resolve(template, placements, right, scope.index, group.refs)
+                if a is not None and b is not None:
+                    union(a, b)
+            for joined, columns in scope.using:
+                key = self._key_of(placements, joined) if joined in parent else None
+                if key is None or key not in columns:
+                    continue
+                for other in scope.refs:
+                    if (
+                        other != joined
+                        and other in parent
+                        and self._key_of(placements, other) == key
+                    ):
+                        union(joined, other)
+            for semi in scope.semijoins:
+                if semi.inner is None:
+                    continue
+                a = self._resolve(template, placements, semi.outer, scope.index, group.refs)
+                b = self._resolve(template, placements, semi.inner, semi.subquery_scope, group.refs)
+                if a is not None and b is not None:
+                    union(a, b)
+        # UNION branches are independent result sets: each must be joined up on its own.
+        branches: dict[int, set[int]] = {}
+        for r in group.refs:
+            branches.setdefault(_branch_of(template, template.refs[r].scope), set()).add(find(r))
+        if any(len(roots) > 1 for roots in branches.values()):
+            names = sorted({template.refs[r].qualifier for r in group.refs})
+            key = self._key_of(placements, group.refs[0])
+            what = "sharded tables" if group.strategy is not None else "tenant tables"
+            raise RoutingError(
+                f"{', '.join(names)} are {what} that this statement does not join on "
+                f"their key ({key}), so rows could meet across shards; add a condition like "
+                f"`a.{key} = b.{key}` for every pair, or run the parts separately"
+            )
+
+    def _split_error(
+        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group
+    ) -> str | None:
+        """Explain why running each shard's part separately would give a wrong answer."""
+        merged_root = 0 if template.kind == "select" and not template.set_operation else None
+        for scope in template.scopes:
+            if not scope.reduces or scope.index == merged_root:
+                continue
+            own = tuple(r for r in scope.refs if r in group.refs)
+            if not own:
+                continue
+            if any(
+                self._resolve(template, placements, column, scope.index, own) is not None
+                for column in scope.group_by
+            ):
+                continue  # grouped by the key: every group lives in one shard
+            if self._correlated_on_key(template, placements, scope, own, group.refs):
+                continue
+            if scope.index == 0 and template.kind in ("update", "delete"):
+                return (
+                    f"{template.kind.upper()} with LIMIT or ORDER BY cannot be split across "
+                    "shards; add a sharding-key condition so it runs on one shard"
+                )
+            return (
+                "an aggregate, DISTINCT, LIMIT or window function inside a subquery, CTE or "
+                "UNION branch over a sharded table would be computed per shard and give a wrong "
+                "answer; group it by the sharding key, correlate it on the key, or add a "
+                "sharding-key condition so one shard answers"
+            )
+        return None
+
+    def _correlated_on_key(
+        self,
+        template: Template,
+        placements: tuple[TablePlacement, ...],
+        scope: Scope,
+        own: tuple[int, ...],
+        group_refs: tuple[int, ...],
+    ) -> bool:
+        parent = scope.parent
+        if parent is None:
+            return False
+        for left, right in scope.equalities:
+            for inner, outer in ((left, right), (right, left)):
+                if self._resolve(template, placements, inner, scope.index, own) is None:
+                    continue
+                outer_ref = self._resolve(template, placements, outer, parent, group_refs)
+                if outer_ref is not None and outer_ref not in own:
+                    return True
+        return False
+
+    def _insert_key(
+        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group | None
+    ) -> int | None:
+        insert = template.insert
+        assert insert is not None
+        target = template.refs[0] if template.refs else None
+        if target is None or target.joined != "target":
+            return None
+        placement = placements[target.index]
+        if placement.kind != "sharded":
+            if insert.from_query and group is not None and group.strategy is not None:
+                raise UnsupportedSQLError(
+                    "INSERT ... SELECT from a sharded table is not supported; read the rows, "
+                    "then insert them"
+                )
+            return None
+        if insert.from_query:
+            raise UnsupportedSQLError(
+                f"INSERT ... SELECT into sharded table {placement.name} is not supported; "
+                "insert the rows with VALUES so each row is placed by its key"
+            )
+        key = placement.key
+        assert key is not None
+        if insert.columns is None or key not in insert.columns:
+            raise RoutingError(
+                f"INSERT into {placement.name} must set its sharding key column {key!r}; "
+                "list the columns and give a value for it"
+            )
+        if key in {c.name for c in insert.upsert_sets}:
+            raise RoutingError(
+                f"the upsert assigns {placement.name}.{key}, which would move the row to "
+                "another shard; leave the sharding key out of the update clause"
+            )
+        return insert.columns.index(key)
+
+    def _key_assignment(
+        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group | None
+    ) -> tuple[ValueRef | None, bool]:
+        if template.kind != "update" or group is None or group.strategy is None:
+            return None, False
+        target = template.refs[0]
+        key = self._key_of(placements, target.index)
+        for column, value in template.assignments:
+            if column.name == key and column.qualifier in (None, target.qualifier):
+                if value is None:
+                    raise RoutingError(
+                        f"UPDATE sets the sharding key {key} of {placements[0].name} to an "
+                        "expression, which could move rows to another shard; delete and "
+                        "re-insert the rows instead"
+                    )
+                return value, True
+        return None, False
+
+    # -- per statement ----------------------------------------------------------------
+
+    def _plan(
+        self,
+        template: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        admin: bool,
+        schemas: Mapping[str, Sequence[str]] | None = None,
+    ) -> RoutePlan:
+        topology = self.topology
+        if program.tenant_refs and tenant is None and not admin:
+            table = program.placements[program.tenant_refs[0]].name
+            raise RoutingError(
+                f"{table} is placed per tenant; open the session with tenant=... "
+                "(or admin=True to scan every tenant)"
+            )
+        if program.tenant_refs and tenant is None and template.insert is not None:
+            written = [i for i in program.tenant_refs if template.refs[i].written]
+            if written:
+                table = program.placements[written[0]].name
+                raise RoutingError(
+                    f"INSERT into {table} needs the tenant's placement, which an admin session "
+                    "does not have; insert through cluster.session(tenant=...)"
+                )
+        tenant_ds: str | None = None
+        if program.tenant_refs and tenant is not None:
+            tenant_ds = tenant.datasource
+            if tenant_ds is None:
+                raise RoutingError(
+                    f"tenant {tenant.id!r} has no datasource; place it "
+                    "(cluster.tenants.put({'id': ..., 'datasource': ...})) before use"
+                )
+        required = set(program.fixed)
+        if tenant_ds is not None:
+            required.add(tenant_ds)
+        if len(required) > 1:
+            raise RoutingError(
+                "this statement needs tables on different datasources ("
+                + ", ".join(sorted(required))
+                + "); query them separately"
+            )
+        group = program.group
+        shards: list[tuple[ShardId, str]]  # (shard, datasource)
+        constrained = True
+        rows_by_shard: dict[ShardId, list[int]] | None = None
+        if group is not None and group.strategy is not None and tenant_ds is None:
+            strategy = group.strategy
+            if program.insert_key is not None:
+                rows_by_shard = self._split_rows(template, program, strategy, values)
+                ids = sorted(rows_by_shard)
+            else:
+                found = self._evaluate(group, strategy, values)
+                constrained = found is not _ALL
+                ids = (
+                    sorted(found)
+                    if found is not None
+                    else list(strategy.all_shards(topology.today()))
+                )
+                if not ids:
+                    # Contradictory key conditions: no row can match; any one shard answers.
+                    ids = list(strategy.all_shards(topology.today()))[:1]
+            shards = [(s, strategy.datasource_of(s)) for s in ids]
+        elif group is not None and group.strategy is not None:
+            raise RoutingError(
+                "this statement mixes tenant-placed tables with sharded tables; query them "
+                "separately"
+            )
+        elif group is not None:
+            constrained = False
+            shards = [(i, ds) for i, ds in enumerate(topology.datasources)]
+        elif required:
+            shards = [(0, next(iter(required)))]
+        elif program.broadcast_refs:
+            copies = program.placements[program.broadcast_refs[0]].datasources
+            if template.is_write:
+                shards = [(i, ds) for i, ds in enumerate(copies)]
+            elif tenant is not None and tenant.datasource in copies:
+                shards = [(0, tenant.datasource)]  # the tenant's own copy: no other hop
+            else:
+                shards = [(0, copies[0])]
+        else:
+            shards = [(0, topology.default_datasource)]
+        if required and group is not None:
+            needed = next(iter(required))
+            stray = sorted({ds for _, ds in shards if ds != needed})
+            if stray:
+                raise RoutingError(
+                    f"this statement joins tables on {needed} with sharded tables that also "
+                    f"live on {', '.join(stray)}; add a sharding-key condition that keeps it on "
+                    f"{needed}, or query them separately"
+                )
+        for ref in program.broadcast_refs:
+            copies = program.placements[ref].datasources
+            missing = sorted({ds for _, ds in shards if ds not in copies})
+            if missing and not (template.is_write and group is None and not required):
+                raise RoutingError(
+                    f"broadcast table {program.placements[ref].name} has no copy on "
+                    f"{', '.join(missing)}; add the datasource to its datasources"
+                )
+        if template.is_write and len(shards) > 1 and not admin:
+            broadcast_write = group is None and not required
+            if not broadcast_write and not constrained:
+                group_table = program.placements[group.refs[0]] if group else None
+                name = group_table.name if group_table else "the table"
+                key = (group_table.key if group_table else None) or topology.tenant_column
+                raise RoutingError(
+                    f"{template.kind.upper()} on {name} without {key} would touch "
+                    f"{len(shards)} shards; add `{key} = ...` or run it in an admin session"
+                )
+        if program.assigns_key:
+            self._check_key_move(template, program, values, shards)
+        # An admin scan of tenant tables also visits each schema-isolated tenant's tables:
+        # one target per (shard, schema), merged like shards even on a single datasource.
+        units: list[tuple[ShardId, str, str | None]] = [(i, ds, None) for i, ds in shards]
+        if group is not None and group.strategy is None and tenant is None and schemas:
+            units = [(i, ds, schema) for i, ds in shards for schema in (None, *schemas.get(ds, ()))]
+        if len(units) > 1 and program.split_error is not None:
+            raise UnsupportedSQLError(program.split_error)
+        multi = len(units) > 1 and template.kind == "select"
+        merge_shape_ = program.merge if multi else None
+        if multi and merge_shape_ is None:
+            # Re-raise the reason this SELECT cannot be merged.
+            merge_shape(template.marked, template.dialect, template.sql)
+        rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
+        limit_value = self._limit_value(merge_shape_, values)
+        targets = []
+        for shard, datasource, scan_schema in units:
+            names, qualifiers, tables = self._names_for(
+                template, program, shard, tenant, scan_schema
+            )
+            row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
+            sql, params = self._render(
+                template, rendered, names, qualifiers, values, row_ids, limit_value
+            )
+            role = self._role(template, datasource)
+            targets.append(Target(datasource, role, sql, params, MappingProxyType(tables)))
+        merge = None
+        if merge_shape_ is not None:
+            merge = MergePlan(
+                order_by=merge_shape_.order_by,
+                group_by=merge_shape_.group_by,
+                aggregates=merge_shape_.aggregates,
+                distinct=merge_shape_.distinct or template.distinct_union,
+                limit=_int_value(merge_shape_.limit, values, "LIMIT"),
+                offset=_int_value(merge_shape_.offset, values, "OFFSET") or 0,
+                hidden_columns=merge_shape_.hidden_columns,
+                with_ties=merge_shape_.with_ties,
+            )
+        return RoutePlan(
+            kind=template.kind,
+            targets=tuple(targets),
+            merge=merge,
+            tenant=tenant.id if tenant is not None else None,
+            admin=admin,
+        )
+
+    def _evaluate(
+        self, group: _Group, strategy: Strategy, values: tuple[object, ...]
+    ) -> frozenset[ShardId] | None:
+        today = self.topology.today()
+        if not group.predicates:
+            return _ALL  # DDL: no WHERE, every physical table
+        result: set[ShardId] = set()
+        for predicate in group.predicates:
+            found = _shards(predicate, strategy, values, today)
+            if found is None:
+                return _ALL
+            result |= found
+        return frozenset(result)
+
+    def _split_rows(
+        self,
+        template: Template,
+        program: _Program,
+        strategy: Strategy,
+        values: tuple[object, ...],
+    ) -> dict[ShardId, list[int]]:
+        insert = template.insert
+        assert insert is not None and program.insert_key is not None
+        by_shard: dict[ShardId, list[int]] = {}
+        for row_index, row in enumerate(insert.rows):
+            ref = row[program.insert_key]
+            if ref is None:
+                placement = program.placements[0]
+                raise RoutingError(
+                    f"the value for {placement.name}.{placement.key} must be a parameter or a "
+                    "literal so tenantdb can place the row"
+                )
+            by_shard.setdefault(strategy.shard_for(_value(ref, values)), []).append(row_index)
+        return by_shard
+
+    def _check_key_move(
+        self,
+        template: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        shards: list[tuple[ShardId, str]],
+    ) -> None:
+        group = program.group
+        assert group is not None and group.strategy is not None
+        assert program.key_assignment is not None
+        placement = program.placements[template.refs[0].index]
+        new_shard = group.strategy.shard_for(_value(program.key_assignment, values))
+        if len(shards) != 1 or shards[0][0] != new_shard:
+            raise RoutingError(
+                f"UPDATE sets {placement.name}.{placement.key} to a value that lives on another "
+                "shard (or the rows are not pinned to one shard); delete and re-insert the rows "
+                "instead"
+            )
+
+    def _limit_value(self, shape: MergeShape | None, values: tuple[object, ...]) -> int | None:
+        if shape is None or not shape.shard_limit:
+            return None
+        limit = _int_value(shape.limit, values, "LIMIT")
+        offset = _int_value(shape.offset, values, "OFFSET") or 0
+        return None if limit is None else limit + offset
+
+    def _names_for(
+        self,
+        template: Template,
+        program: _Program,
+        shard: ShardId,
+        tenant: Tenant | None,
+        scan_schema: str | None = None,
+    ) -> tuple[list[str], list[str], dict[str, str]]:
+        dialect = self.topology.dialect
+        group = program.group
+        names: list[str] = []
+        qualifiers: list[str] = []
+        tables: dict[str, str] = {}
+        for ref, placement in zip(template.refs, program.placements, strict=True):
+            schema: str | None = None
+            if placement.kind == "sharded" and group is not None and group.strategy is not None:
+                physical = group.strategy.physical_table(placement.name, shard)
+            elif placement.configured:
+                physical = placement.name
+                if placement.kind == "tenant":
+                    if tenant is not None and tenant.isolation == "schema":
+                        schema = tenant.schema
+                    elif tenant is None:
+                        schema = scan_schema
+            else:
+                written = _written(ref.written, ref.quoted, dialect)
+                schema_text = f"{_written(ref.schema, False, dialect)}." if ref.schema else ""
+                names.append(schema_text + written)
+                qualifiers.append(written)
+                tables[ref.table] = schema_text + written
+                continue
+            qualifier = self._quoted(physical, None)
+            full = self._quoted(physical, schema)
+            names.append(full)
+            qualifiers.append(qualifier)
+            tables[placement.name] = f"{schema}.{physical}" if schema else physical
+        return names, qualifiers, tables
+
+    def _index_name(self, template: Template, names: list[str], slot: int) -> str:
+        """Index and constraint names are unique per schema: each physical table's copy
+        gets the table's suffix (``ix_orders_3`` for ``orders_3``)."""
+        index = template.ddl_names[slot]
+        logical = template.refs[0].table if template.refs else ""
+        physical = names[0] if names else logical
+        bare = physical.rsplit(".", 1)[-1].strip('"`')
+        suffix = bare[len(logical) :] if bare.startswith(logical) else ""
+        return quote_identifier(index + suffix, self.topology.dialect)
+
+    def _quoted(self, name: str, schema: str | None) -> str:
+        key = (name, schema)
+        text = self._names.get(key)
+        if text is None:
+            dialect = self.topology.dialect
+            text = quote_identifier(name, dialect)
+            if schema:
+                text = f"{quote_identifier(schema, dialect)}.{text}"
+            if len(self._names) < 100_000:
+                self._names[key] = text
+        return text
+
+    def _render(
+        self,
+        template: Template,
+        rendered: Rendered,
+        names: list[str],
+        qualifiers: list[str],
+        values: tuple[object, ...],
+        row_ids: list[int] | None,
+        limit_value: int | None,
+    ) -> tuple[str, tuple[object, ...]]:
+        placeholder = self._placeholder
+        pieces = rendered.pieces
+        out = [pieces[0]]
+        params: list[object] = []
+        for position, (kind, index) in enumerate(rendered.slots, start=1):
+            if kind == "param":
+                out.append(placeholder)
+                params.append(values[index])
+            elif kind == "table":
+                out.append(names[index])
+            elif kind == "qualifier":
+                out.append(qualifiers[index])
+            elif kind == "index":
+                out.append(self._index_name(template, names, index))
+            elif kind == "limit":
+                out.append(placeholder)
+                params.append(limit_value)
+            else:  # rows
+                insert = template.insert
+                assert insert is not None
+                chosen = row_ids if row_ids is not None else range(len(insert.rows))
+                row_texts = []
+                for row_index in chosen:
+                    row = insert.row_renders[row_index]
+                    text = [row.pieces[0]]
+                    for (_, param_index), piece in zip(row.slots, row.pieces[1:], strict=True):
+                        text.append(placeholder)
+                        params.append(values[param_index])
+                        text.append(piece)
+                    row_texts.append("".join(text))
+                out.append(", ".join(row_texts))
+            out.append(pieces[position])
+        return "".join(out), tuple(params)
+
+
+def _branch_of(template: Template, scope: int) -> int:
+    """The result scope (the statement, or its UNION branch) that ``scope`` belongs to."""
+    current: int | None = scope
+    while current is not None:
+        if current in template.root_scopes:
+            return current
+        current = template.scopes[current].parent
+    return scope
+
+
+_make_tuple = tuple.__new__
+
+
+def _too_deep() -> UnsupportedSQLError:
+    # sqlglot and the analysis walk trees recursively; a few hundred nested levels exhaust
+    # the stack. No real statement nests that deep.
+    return UnsupportedSQLError(
+        "the statement is nested too deeply to analyse; flatten its subqueries or parentheses"
+    )
+
+
+def _new_target(
+    datasource: str, role: str, sql: str, params: tuple[object, ...], tables: Mapping[str, str]
+) -> Target:
+    """A Target, built without the named tuple's Python-level ``__new__`` (hot path)."""
+    return _make_tuple(Target, (datasource, role, sql, params, tables))
+
+
+def _new_plan(kind: str, target: Target, tenant: str | None, admin: bool) -> RoutePlan:
+    """A single-target RoutePlan, built like :func:`_new_target`."""
+    return _make_tuple(RoutePlan, (kind, (target,), None, tenant, admin))
+
+
+def _single_target_params(rendered: Rendered, values: tuple[object, ...]) -> tuple[object, ...]:
+    """The parameters of an unsplit statement, in the order its text needs them."""
+    if rendered.params_in_order and len(rendered.params) == len(values):
+        return values
+    return tuple(values[i] for i in rendered.params)
+
+
+def _only_broadcast(program: _Program) -> bool:
+    return bool(program.broadcast_refs) and not program.fixed and not program.tenant_refs
+
+
+def _written(name: str, quoted: bool, dialect: str) -> str:
+    if not quoted:
+        return name
+    return (
+        quote_identifier(name, dialect)
+        if name != name.lower()
+        else f'"{name}"'
+        if dialect != "mysql"
+        else f"`{name}`"
+    )
+
+
+def _value(ref: ValueRef, values: tuple[object, ...]) -> object:
+    return values[ref.index] if isinstance(ref, Param) else ref.value
+
+
+def _int_value(ref: ValueRef | None, values: tuple[object, ...], clause: str) -> int | None:
+    if ref is None:
+        return None
+    value = _value(ref, values)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProgrammingError(f"{clause} must be a non-negative integer")
+    return value
+
+
+def _shards(
+    predicate: Predicate, strategy: Strategy, values: tuple[object, ...], today: Any
+) -> frozenset[ShardId] | None:
+    """Shards that may hold rows satisfying ``predicate``; ``None`` means every shard."""
+    if isinstance(predicate, Atom):
+        op = predicate.op
+        if op == "eq" or op == "in":
+            found = set()
+            for ref in predicate.values:
+                value = _value(ref, values)
+                if value is not None:  # `key = NULL` matches no row
+                    found.add(strategy.shard_for(value))
+            return frozenset(found)
+        if op == "in_array":
+            # `key = ANY(%s)`: the list is sent whole to every shard it prunes to; each
+            # shard holds only its own keys, so the others match nothing there (as IN).
+            array = _value(predicate.values[0], values)
+            if not isinstance(array, list | tuple):
+                return None  # a value the database reads as an array some other way
+            return frozenset(strategy.shard_for(v) for v in array if v is not None)
+        if op == "between":
+            low, high = (_value(v, values) for v in predicate.values)
+            if low is None or high is None:
+                return frozenset()
+            bounds: tuple[object, bool, object, bool] = (low, True, high, True)
+        else:
+            value = _value(predicate.values[0], values)
+            if value is None:
+                return frozenset()
+            bounds = {
+                "lt": (None, False, value, False),
+                "le": (None, False, value, True),
+                "gt": (value, False, None, False),
+                "ge": (value, True, None, False),
+            }[op]
+        found_range = strategy.shards_for_range(*bounds, today=today)
+        return None if found_range is None else frozenset(found_range)
+    if isinstance(predicate, AllOf):
+        result: frozenset[ShardId] | None = None
+        for part in predicate.parts:
+            found_part = _shards(part, strategy, values, today)
+            if found_part is not None:
+                result = found_part if result is None else result & found_part
+        return result
+    if isinstance(predicate, AnyOf):
+        union: set[ShardId] = set()
+        for part in predicate.parts:
+            found_part = _shards(part, strategy, values, today)
+            if found_part is None:
+                return None
+            union |= found_part
+        return frozenset(union)
+    return None
+
+
+def bind(template: Template, params: Params) -> tuple[object, ...]:
+    """The value of every placeholder occurrence, in text order.
+
+    Raises ProgrammingError when ``params`` does not match the placeholders.
+    """
+    names = template.param_names
+    count = len(names)
+    kind = type(params)
+    if (kind is tuple or kind is list) and count and names[0] is None:
+        # The common case, checked without the (slow) ABC isinstance tests below.
+        if len(params) == count:  # type: ignore[arg-type]
+            return tuple(params)  # type: ignore[arg-type]
+        raise ProgrammingError(
+            f"the statement has {count} placeholders but {len(params)} parameters were given"  # type: ignore[arg-type]
+        )
+    if count == 0:
+        if params:
+            raise ProgrammingError(
+                f"the statement has no placeholders but {len(params)} parameters were given"
+            )
+        return ()
+    if names[0] is not None:
+        if not isinstance(params, Mapping):
+            raise ProgrammingError(
+                "the statement uses %(name)s placeholders; pass the parameters as a mapping"
+            )
+        try:
+            return tuple(params[name] for name in names if name is not None)
+        except KeyError as exc:
+            raise ProgrammingError(
+                f"parameter {exc.args[0]!r} is missing; the statement needs "
+                + ", ".join(sorted({n for n in names if n is not None}))
+            ) from None
+    if params is None or isinstance(params, str | bytes | Mapping):
+        raise ProgrammingError(
+            f"the statement has {count} %s placeholders; pass a sequence of {count} parameters"
+        )
+    values = tuple(params)
+    if len(values) != count:
+        raise ProgrammingError(
+            f"the statement has {count} placeholders but {len(values)} parameters were given"
+        )
+    return values
+
+
+__all__ = ["Params", "Router", "bind"]

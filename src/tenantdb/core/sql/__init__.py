@@ -1,0 +1,93 @@
+"""SQL front end: placeholder scanning, parsing into cached templates, rendering, merge variants.
+
+This package is the only place that imports sqlglot.
+"""
+
+from __future__ import annotations
+
+from ._confine import (
+    assigned_columns,
+    plan_hints,
+    session_variables,
+    shadowing_names,
+    written_qualifiers,
+)
+from ._ddl_shapes import DdlKind, DdlShape, ObjectName, describe_ddl
+from ._functions import foreign_functions, may_write
+from ._limits import check_statement_size
+from ._merge_variants import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
+from ._placeholders import ScannedSQL, scan
+from ._predicates import (
+    ANY,
+    AllOf,
+    AnyOf,
+    Atom,
+    ColumnName,
+    Const,
+    Param,
+    Predicate,
+    ValueRef,
+    literal_value,
+)
+from ._rename import quote_name, rename_created
+from ._render import PLACEHOLDER, Rendered
+from ._split import split_statements
+from ._template import (
+    Dialect,
+    InsertShape,
+    Scope,
+    Semijoin,
+    StatementKind,
+    TableRef,
+    Template,
+    TemplateCache,
+    confined_template,
+    parse_template,
+)
+
+__all__ = [
+    "ANY",
+    "AggregateColumn",
+    "AggregateKind",
+    "AllOf",
+    "AnyOf",
+    "Atom",
+    "ColumnName",
+    "Const",
+    "DdlKind",
+    "DdlShape",
+    "Dialect",
+    "InsertShape",
+    "MergeShape",
+    "ObjectName",
+    "PLACEHOLDER",
+    "Param",
+    "Predicate",
+    "Rendered",
+    "ScannedSQL",
+    "Scope",
+    "Semijoin",
+    "SortKey",
+    "StatementKind",
+    "TableRef",
+    "Template",
+    "TemplateCache",
+    "ValueRef",
+    "assigned_columns",
+    "check_statement_size",
+    "confined_template",
+    "describe_ddl",
+    "foreign_functions",
+    "literal_value",
+    "may_write",
+    "merge_shape",
+    "parse_template",
+    "plan_hints",
+    "quote_name",
+    "rename_created",
+    "scan",
+    "session_variables",
+    "shadowing_names",
+    "split_statements",
+    "written_qualifiers",
+]

@@ -1,0 +1,20 @@
+"""The tenant model: who a tenant is, where its data lives, where a new one goes, and which
+features it has."""
+
+from __future__ import annotations
+
+from ._features import Rollout, feature_enabled
+from ._model import Isolation, Tenant, TenantLimits, TenantStatus
+from ._occupancy import Occupancy
+from ._placement import Placement
+
+__all__ = [
+    "Isolation",
+    "Occupancy",
+    "Placement",
+    "Rollout",
+    "Tenant",
+    "TenantLimits",
+    "TenantStatus",
+    "feature_enabled",
+]

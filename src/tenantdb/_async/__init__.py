@@ -1,0 +1,2 @@
+"""One front of the I/O shell. The asyncio front is written by hand; the thread-based
+front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one only)."""

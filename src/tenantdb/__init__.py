@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._cluster import Cluster, connect
 from .config import Config, load_config
 from .core.routing import MergePlan, RoutePlan, Target
+from .core.tenancy import current_tenant, tenant_context
 from .errors import (
     ConfigError,
     ConfigProblem,
@@ -77,6 +78,8 @@ __all__ = [
     "Warning",
     "__version__",
     "connect",
+    "current_tenant",
     "feature_enabled",
     "load_config",
+    "tenant_context",
 ]

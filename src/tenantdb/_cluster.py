@@ -12,6 +12,7 @@ from .admin import AutoPrecreator, refuse_orphaning, tenant_tables_with_rows
 from .config import Config, load_config
 from .core.routing import Params, RoutePlan, Router, Topology
 from .core.sql import TemplateCache
+from .core.tenancy import current_tenant
 from .errors import InterfaceError
 from .execution import Datasources, Session
 from .tenants import Tenant, TenantRegistry, open_registry
@@ -81,7 +82,9 @@ class Cluster:
     ) -> Session:
         """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
 
-        ``tenant=None`` without ``admin`` reaches only tables that are not tenant tables.
+        ``tenant=None`` without ``admin`` takes the tenant of the innermost
+        ``tenantdb.tenant_context(...)`` around the call; with none set, the session reaches
+        only tables that are not tenant tables (precedence: ``core/tenancy/_context.py``).
         A tenant session is confined to that tenant's rows (see the README's "Tenant
         isolation"). ``admin=True`` may scan every tenant, write on many shards and run
         DDL; with a tenant too, it places that tenant's tables but is not confined.
@@ -100,6 +103,8 @@ class Cluster:
             "primary": primary,
             "consistency_token": consistency_token,
         }
+        if tenant is None and not admin:
+            tenant = current_tenant()
         if isinstance(tenant, str):
             registry = self.tenants
             return Session(

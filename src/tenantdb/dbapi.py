@@ -17,6 +17,11 @@ set ``conn.autocommit``) to let each statement commit on its own. A commit over 
 datasources may raise PartialCommitError. One connection wraps one tenantdb Session: use it
 from one thread at a time (``threadsafety = 1``: threads may share the module, not
 connections).
+
+With ``tenant=None`` (and not ``admin``) the connection follows
+``tenantdb.tenant_context()``: each transaction (each statement in autocommit mode) runs for
+the tenant the context names when it starts, so a connection kept in a pool and reused by
+another request serves that request's tenant, never the previous one's.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from ._cluster import Cluster, ConfigSource
 from ._cluster import connect as _connect_cluster
 from .core.routing import Params
+from .core.tenancy import current_tenant
 from .errors import (
     DatabaseError,
     DataError,
@@ -93,6 +99,9 @@ class Connection:
     ) -> None:
         self.cluster = cluster
         self.autocommit = autocommit
+        self._admin = admin
+        # No explicit tenant: the session follows tenant_context() per transaction.
+        self._follows_context = tenant is None and not admin
         self._session: Session | None = cluster.session(tenant, admin=admin)
         self._owns = owns
 
@@ -141,9 +150,20 @@ class Connection:
 
     def _before_statement(self) -> Session:
         session = self.session
+        if self._follows_context and not session.in_transaction:
+            session = self._for_current_tenant(session)
         if not self.autocommit and not session.in_transaction:
             session.begin()
         return session
+
+    def _for_current_tenant(self, session: Session) -> Session:
+        """The session for the tenant the context names now (a new one when it changed)."""
+        wanted = current_tenant()
+        if (session.tenant.id if session.tenant is not None else None) == wanted:
+            return session
+        session.close()
+        self._session = self.cluster.session(wanted, admin=self._admin)
+        return self._session
 
     def __repr__(self) -> str:
         return f"<tenantdb.dbapi.Connection {self._session!r}>"

@@ -3,6 +3,7 @@ features it has."""
 
 from __future__ import annotations
 
+from ._context import current_tenant, tenant_context
 from ._features import Rollout, feature_enabled
 from ._model import Isolation, Tenant, TenantLimits, TenantStatus
 from ._occupancy import Occupancy
@@ -16,5 +17,7 @@ __all__ = [
     "Tenant",
     "TenantLimits",
     "TenantStatus",
+    "current_tenant",
     "feature_enabled",
+    "tenant_context",
 ]

@@ -1,0 +1,121 @@
+"""The tenant from the request context on real databases: sessions and DB-API connections
+opened without a tenant use ``tenant_context``; concurrent threads never see a neighbour's
+tenant; an explicit tenant wins; an admin session ignores the context."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import tenantdb
+from tenantdb import Cluster, dbapi, tenant_context
+
+from .conftest import Backend
+from .test_session import SCHEMA, TYPES, cluster_config
+
+THREADS = 16
+ROUNDS = 10
+HANG_GUARD_S = 60
+
+
+@pytest.fixture
+def cluster(backend: Backend) -> Iterator[Cluster]:
+    config = cluster_config(backend, backend.new_databases(2), max_size=THREADS)
+    config["tenants"] = {f"t{i:02}": {"datasource": f"ds{i % 2}"} for i in range(THREADS)}
+    cluster = tenantdb.connect(config)
+    with cluster.session(admin=True) as admin:
+        for statement in SCHEMA:
+            admin.execute(statement.format(**TYPES[backend.name]))
+    yield cluster
+    cluster.close()
+
+
+def test_sixteen_threads_each_read_and_write_only_their_own_tenant(cluster: Cluster) -> None:
+    barrier = threading.Barrier(THREADS + 1)
+    failures: list[BaseException] = []
+    seen: dict[str, set[str]] = {}
+
+    def request(number: int) -> None:
+        tenant = f"t{number:02}"
+        try:
+            barrier.wait(HANG_GUARD_S)
+            with tenant_context(tenant):
+                for step in range(ROUNDS):
+                    with cluster.session() as session:  # no tenant argument
+                        session.execute(
+                            "INSERT INTO orders (id, amount) VALUES (%s, %s)",
+                            (number * 1000 + step, step),
+                        )
+                        rows = session.execute("SELECT tenant_id FROM orders").fetchall()
+                        seen.setdefault(tenant, set()).update(r[0] for r in rows)
+        except BaseException as exc:  # reported below, with the thread's tenant
+            failures.append(exc)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    with tenant_context(None):
+        # A thread (here, the test's) without a tenant gets the no-tenant behaviour.
+        barrier.wait(HANG_GUARD_S)
+        with cluster.session() as session, pytest.raises(tenantdb.RoutingError):
+            session.execute("SELECT count(*) FROM orders")
+    for thread in threads:
+        thread.join(HANG_GUARD_S)
+    assert not failures, failures
+    assert seen == {f"t{n:02}": {f"t{n:02}"} for n in range(THREADS)}
+    with cluster.session(admin=True) as admin:
+        owners = admin.execute("SELECT id, tenant_id FROM orders").fetchall()
+    assert len(owners) == THREADS * ROUNDS
+    assert all(owner == f"t{row_id // 1000:02}" for row_id, owner in owners)
+
+
+def test_an_explicit_tenant_wins_and_an_admin_session_ignores_the_context(
+    cluster: Cluster,
+) -> None:
+    with tenant_context("t00"):
+        with cluster.session(tenant="t01") as session:
+            session.execute("INSERT INTO orders (id, amount) VALUES (1, 1)")
+            assert session.tenant is not None
+            assert session.tenant.id == "t01"
+        with cluster.session(admin=True) as admin:
+            assert admin.tenant is None
+            rows = admin.execute("SELECT tenant_id FROM orders").fetchall()
+    assert rows == [("t01",)]
+
+
+def test_a_pooled_dbapi_connection_serves_the_tenant_of_each_transaction(
+    cluster: Cluster,
+) -> None:
+    connection = dbapi.connect(cluster)  # opened outside any tenant context
+    cursor = connection.cursor()
+    written: list[tuple[Any, ...]] = []
+    for number, tenant in enumerate(["t00", "t01", "t00"]):
+        with tenant_context(tenant):
+            cursor.execute("INSERT INTO orders (id, amount) VALUES (%s, 1)", (number,))
+            cursor.execute("SELECT id, tenant_id FROM orders ORDER BY id")
+            written.append((tenant, cursor.fetchall()))
+            connection.commit()
+    connection.close()
+    assert written == [
+        ("t00", [(0, "t00")]),
+        ("t01", [(1, "t01")]),
+        ("t00", [(0, "t00"), (2, "t00")]),
+    ]
+
+
+def test_a_dbapi_transaction_keeps_its_tenant_until_it_ends(cluster: Cluster) -> None:
+    connection = dbapi.connect(cluster)
+    cursor = connection.cursor()
+    with tenant_context("t00"):
+        cursor.execute("INSERT INTO orders (id, amount) VALUES (1, 1)")
+    with tenant_context("t01"):
+        # Same transaction: still t00's, so the row it wrote is visible and t01's is not.
+        cursor.execute("SELECT tenant_id FROM orders")
+        assert cursor.fetchall() == [("t00",)]
+        connection.commit()
+        cursor.execute("SELECT tenant_id FROM orders")
+        assert cursor.fetchall() == []
+    connection.close()

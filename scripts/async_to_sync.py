@@ -54,12 +54,9 @@ NAMES: dict[str, str] = {
     "aclose": "close",
     "afetch": "fetch",
     # tenantdb._concurrency: the hand-written pairs
-    "AsyncGate": "Gate",
-    "AsyncLock": "Lock",
-    "AsyncEvent": "Event",
-    "agather": "gather",
+    "AsyncMonitor": "Monitor",
+    "arun_each": "run_each",
     "asleep": "sleep",
-    "ashield": "shield",
     # drivers
     "aiomysql": "pymysql",
     "aiosqlite": "sqlite3",

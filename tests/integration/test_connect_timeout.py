@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import tenantdb
-from tenantdb.execution._connect import endpoint
+from tenantdb.drivers import endpoint
 
 HANG_GUARD = 30.0
 PASSWORD = "s3cret-pw"

@@ -30,7 +30,7 @@ def test_async_syntax_and_names_become_their_sync_forms() -> None:
         "        async with self._lock:\n"
         "            rows = (await self._run()).rows\n"
         "        async for row in rows:\n"
-        "            await agather([self.a, self.b])\n"
+        "            await arun_each(None, [self.a, self.b])\n"
         "        return self\n"
     )
     assert _script().convert(source) == (
@@ -39,7 +39,7 @@ def test_async_syntax_and_names_become_their_sync_forms() -> None:
         "        with self._lock:\n"
         "            rows = (self._run()).rows\n"
         "        for row in rows:\n"
-        "            gather([self.a, self.b])\n"
+        "            run_each(None, [self.a, self.b])\n"
         "        return self\n"
     )
 

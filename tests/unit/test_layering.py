@@ -22,6 +22,7 @@ FLOORS: dict[str, int] = {
     "_async": 3,
     "_sync": 3,
     "_concurrency": 3,
+    "drivers": 3,
     "tenants": 4,
     "admin": 5,
     "_cluster": 6,

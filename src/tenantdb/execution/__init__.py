@@ -7,6 +7,7 @@ extras. SQLite's (stdlib ``sqlite3``) is always there.
 
 from __future__ import annotations
 
+from ..drivers import scrub_password
 from ._datasources import Datasources
 from ._driver import Connection, Description, Outcome, Pool, Stream
 from ._lag_monitor import LagMonitor, ReplicaReading
@@ -16,7 +17,6 @@ from ._result import Result
 from ._session import Session
 from ._sqlite import enable_wal, sqlite_path
 from ._switch_file import read_switches, write_switches
-from ._translate import scrub_password
 
 __all__ = [
     "Connection",

@@ -32,10 +32,9 @@ import pymysql.cursors
 from pymysql.constants import CLIENT, SERVER_STATUS
 
 from ..config import redact_url
+from ..drivers import connect_timed_out, endpoint, error_kinds, is_timeout, translate, unreachable
 from ..errors import ConfigError, Error, InterfaceError, ProgrammingError
-from ._connect import connect_timed_out, endpoint, is_timeout
 from ._driver import Description, Outcome, Row, Stream
-from ._translate import error_kinds, translate, unreachable
 
 if TYPE_CHECKING:  # generic in the type stubs only
     RawConnection = pymysql.connections.Connection[pymysql.cursors.Cursor]

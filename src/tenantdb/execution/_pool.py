@@ -19,9 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+from ..drivers import pool_closed, pool_timeout, still_connecting
 from ..errors import Error, InterfaceError
-from ._connect import still_connecting
-from ._translate import pool_closed, pool_timeout
 
 
 class PooledConnection(Protocol):

@@ -10,8 +10,8 @@ import functools
 import importlib
 
 from ..config import PoolConfig, redact_url, url_dialect
+from ..drivers import endpoint
 from ..errors import ConfigError, InterfaceError
-from ._connect import endpoint
 from ._driver import Pool
 from ._pool import ConnectionPool
 

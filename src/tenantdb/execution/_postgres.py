@@ -29,11 +29,20 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from ..config import PoolConfig, redact_url
+from ..drivers import (
+    ConnectFailureLog,
+    connect_timed_out,
+    endpoint,
+    error_kinds,
+    is_timeout,
+    pool_closed,
+    pool_timeout,
+    still_connecting,
+    translate,
+    unreachable,
+)
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
-from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
 from ._driver import Connection, Description, Outcome, Row, Stream
-from ._pool_log import ConnectFailureLog
-from ._translate import error_kinds, pool_closed, pool_timeout, translate, unreachable
 
 RawConnection = psycopg.Connection[TupleRow]
 

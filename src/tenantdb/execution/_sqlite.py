@@ -22,9 +22,9 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
+from ..drivers import error_kinds, translate, unreachable
 from ..errors import ConfigError, Error, InterfaceError, ProgrammingError
 from ._driver import Description, Outcome, Row, Stream
-from ._translate import error_kinds, translate, unreachable
 
 _KINDS = error_kinds(sqlite3)
 # sqlite3 files every SQL error (syntax, unknown table or column) as OperationalError with

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from tenantdb.drivers import ConnectFailureLog
 from tenantdb.errors import ShardUnavailableError
-from tenantdb.execution._pool_log import ConnectFailureLog
 
 POOL = logging.getLogger("psycopg.pool")
 

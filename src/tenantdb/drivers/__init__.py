@@ -1,0 +1,34 @@
+"""What both fronts' drivers share, written once by hand: driver exceptions translated into
+tenantdb's, connect-timeout errors naming the endpoint, psycopg_pool's log held while
+tenantdb reports a failure itself."""
+
+from __future__ import annotations
+
+from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
+from ._pool_log import ConnectFailureLog
+from ._translate import (
+    ErrorKinds,
+    error_kinds,
+    is_undefined_table,
+    pool_closed,
+    pool_timeout,
+    scrub_password,
+    translate,
+    unreachable,
+)
+
+__all__ = [
+    "ConnectFailureLog",
+    "ErrorKinds",
+    "connect_timed_out",
+    "endpoint",
+    "error_kinds",
+    "is_timeout",
+    "is_undefined_table",
+    "pool_closed",
+    "pool_timeout",
+    "scrub_password",
+    "still_connecting",
+    "translate",
+    "unreachable",
+]

@@ -125,20 +125,24 @@ def _apply_pragmas(source: str) -> str:
 
 
 def _format(files: dict[Path, str]) -> dict[Path, str]:
-    """Run ruff's formatter over the generated text (what ``make format`` would do)."""
+    """Drop unused imports and run ruff's formatter over the generated text."""
     ruff = Path(sys.executable).parent / "ruff"
-    command = [str(ruff) if ruff.exists() else "ruff", "format", "--quiet", "-"]
+    program = str(ruff) if ruff.exists() else "ruff"
+    # Imports only the async form needed (``Awaitable``, asyncio) go, then the layout.
+    fix = [program, "check", "--fix-only", "--quiet", "--select", "F401,I", "-"]
+    layout = [program, "format", "--quiet", "-"]
     formatted = {}
     for path, text in files.items():
-        done = subprocess.run(
-            [*command, "--stdin-filename", str(path)],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        formatted[path] = done.stdout
+        for command in (fix, layout):
+            text = subprocess.run(
+                [*command, "--stdin-filename", str(path)],
+                input=text,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+        formatted[path] = text
     return formatted
 
 

@@ -1,2 +1,8 @@
 """One front of the I/O shell. The asyncio front is written by hand; the thread-based
 front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one only)."""
+
+from __future__ import annotations
+
+from ._pool import AsyncConnectionPool, AsyncPooledConnection
+
+__all__ = ["AsyncConnectionPool", "AsyncPooledConnection"]

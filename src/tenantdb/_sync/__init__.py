@@ -2,3 +2,9 @@
 # Do not edit: change the async source and run `python scripts/async_to_sync.py`.
 """One front of the I/O shell. The asyncio front is written by hand; the thread-based
 front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one only)."""
+
+from __future__ import annotations
+
+from ._pool import ConnectionPool, PooledConnection
+
+__all__ = ["ConnectionPool", "PooledConnection"]

@@ -7,11 +7,11 @@ extras. SQLite's (stdlib ``sqlite3``) is always there.
 
 from __future__ import annotations
 
+from .._sync import ConnectionPool, PooledConnection
 from ..drivers import scrub_password
 from ._datasources import Datasources
 from ._driver import Connection, Description, Outcome, Pool, Stream
 from ._lag_monitor import LagMonitor, ReplicaReading
-from ._pool import ConnectionPool, PooledConnection
 from ._pool_factory import open_pool
 from ._result import Result
 from ._session import Session

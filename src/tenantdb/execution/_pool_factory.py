@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 import importlib
 
+from .._sync import ConnectionPool
 from ..config import PoolConfig, redact_url, url_dialect
 from ..drivers import endpoint
 from ..errors import ConfigError, InterfaceError
 from ._driver import Pool
-from ._pool import ConnectionPool
 
 # dialect → (modules the driver needs, the extra that installs them)
 _REQUIREMENTS = {

@@ -3,6 +3,16 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
+from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
 
-__all__ = ["AsyncConnectionPool", "AsyncPooledConnection"]
+__all__ = [
+    "AsyncConnection",
+    "AsyncConnectionPool",
+    "AsyncPool",
+    "AsyncPooledConnection",
+    "AsyncStream",
+    "Description",
+    "Outcome",
+    "Row",
+]

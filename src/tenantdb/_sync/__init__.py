@@ -5,6 +5,16 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
+from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._pool import ConnectionPool, PooledConnection
 
-__all__ = ["ConnectionPool", "PooledConnection"]
+__all__ = [
+    "Connection",
+    "ConnectionPool",
+    "Pool",
+    "PooledConnection",
+    "Stream",
+    "Description",
+    "Outcome",
+    "Row",
+]

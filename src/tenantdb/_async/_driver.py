@@ -1,0 +1,124 @@
+"""The driver interface: what the executor needs from one database connection and its pool.
+
+Written once for both fronts (the thread front's is generated from this module). Three
+implementations sit behind it: SQLite, PostgreSQL (psycopg 3 with psycopg_pool) and
+MySQL/MariaDB. The executor never touches a driver module directly, and every method here
+raises tenantdb errors only (driver errors are translated in one place, ``tenantdb.drivers``,
+with ``orig``, ``datasource``, ``role`` and ``statement`` set).
+
+Statements arrive already in the driver's own placeholder style (``?`` for SQLite, ``%s``
+elsewhere, with literal ``%`` doubled): the router renders them that way. ``params`` is
+always a tuple, never None, so ``%%`` is unescaped consistently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+from ..core.merge import Row as Row
+
+Description = tuple[Sequence[Any], ...]
+"""PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
+driver's own column object where building tuples would cost more than the query)."""
+
+
+class Outcome(NamedTuple):
+    """What one eagerly executed statement returned."""
+
+    description: Description | None
+    """None for statements that return no rows."""
+    rows: list[Row]
+    """Every row (empty for statements that return none)."""
+    rowcount: int
+    """Rows changed for writes, rows returned for reads, -1 when the driver cannot tell."""
+    lastrowid: int | None
+
+
+class AsyncStream(Protocol):
+    """An open result read in batches (a server-side cursor where the driver has one)."""
+
+    @property
+    def description(self) -> Description | None: ...
+
+    async def fetch(self) -> list[Row]:
+        """Return the next batch of at most the stream's batch size; ``[]`` once exhausted."""
+        ...
+
+    async def close(self) -> None:
+        """Release the cursor (and any read transaction it opened). Idempotent."""
+        ...
+
+
+class AsyncConnection(Protocol):
+    """One open connection of a datasource, in autocommit mode unless inside ``begin()``.
+
+    Used by one caller at a time (the executor guarantees that).
+    """
+
+    @property
+    def broken(self) -> bool:
+        """True once a connection-level failure happened; the pool then discards it."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    async def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
+        """Run one statement and fetch all its rows."""
+        ...
+
+    async def executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
+        """Run one statement once per parameter tuple; return the summed row count."""
+        ...
+
+    async def open_streams(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int
+    ) -> list[AsyncStream]:
+        """Open one stream per statement, all readable at the same time on this connection.
+
+        SQLite: plain cursors. PostgreSQL: named (server-side) cursors, inside a read
+        transaction opened here when none is active and closed with the last stream.
+        MySQL/MariaDB cannot keep two unbuffered results open on one connection: a single
+        statement streams (``SSCursor``); with several, all but the last are buffered
+        (documented limit: bounded by the shard LIMIT when the statement has one).
+        """
+        ...
+
+    async def begin(self) -> None:
+        """Start a transaction (SQLite: ``BEGIN IMMEDIATE``, to avoid lock-upgrade deadlocks)."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    def mark_dirty(self) -> None:
+        """The session may have changed connection state (settings, roles, temporary
+        objects, locks): the pool's release then resets the server session fully
+        (PostgreSQL ``DISCARD ALL`` but its DEALLOCATE ALL, MySQL ``COM_RESET_CONNECTION``,
+        SQLite reconnects) instead of only rolling back. See ``core.session``."""
+        ...
+
+
+class AsyncPool(Protocol):
+    """The connections of one datasource URL (primary or one replica)."""
+
+    @property
+    def name(self) -> str:
+        """The datasource name, used in every error."""
+        ...
+
+    async def acquire(self) -> AsyncConnection:
+        """Return a connection; PoolTimeoutError after the pool timeout, ShardUnavailableError
+        when the server refuses connections (both naming the datasource)."""
+        ...
+
+    async def release(self, connection: AsyncConnection) -> None:
+        """Give a connection back: rolled back if it is still in a transaction, discarded if
+        ``broken``."""
+        ...
+
+    async def close(self) -> None:
+        """Close every idle connection; connections still out are closed on release."""
+        ...

@@ -29,19 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "tenantdb" / "_async"
 TARGET = ROOT / "src" / "tenantdb" / "_sync"
 
-# Async name → sync name. Only whole identifiers are replaced (and whole words in strings).
+# Every identifier ``Async<Name>`` (or ``_Async<Name>``) becomes ``<Name>`` (``_<Name>``):
+# tenantdb's own classes, psycopg's (AsyncConnection, AsyncCursor, AsyncServerCursor, ...),
+# psycopg_pool's AsyncConnectionPool, typing's AsyncIterator. Other renames are listed here;
+# only whole identifiers are replaced (and whole words in strings and comments).
+ASYNC_PREFIX = re.compile(r"\b(_?)Async(?=[A-Z])")
 NAMES: dict[str, str] = {
-    # tenantdb's own pairs
-    "AsyncCluster": "Cluster",
-    "AsyncConnection": "Connection",
-    "AsyncDatasources": "Datasources",
-    "AsyncPool": "Pool",
-    "AsyncPooledConnection": "PooledConnection",
-    "AsyncConnectionPool": "ConnectionPool",
-    "AsyncReplicaSet": "ReplicaSet",
-    "AsyncResult": "Result",
-    "AsyncSession": "Session",
-    "AsyncStream": "Stream",
     "AsyncIterator": "Iterator",
     "AsyncIterable": "Iterable",
     "AsyncGenerator": "Generator",
@@ -75,7 +68,13 @@ def _prose(text: str) -> str:
     """Renames inside a string or comment."""
     for pattern, replacement in _PROSE:
         text = pattern.sub(replacement, text)
-    return _WORDS.sub(lambda m: NAMES[m.group(1)], text)
+    return ASYNC_PREFIX.sub(r"\1", _WORDS.sub(lambda m: NAMES[m.group(1)], text))
+
+
+def _renamed(name: str) -> str:
+    if name in NAMES:
+        return NAMES[name]
+    return ASYNC_PREFIX.sub(r"\1", name)
 
 
 def _line_offsets(source: str) -> list[int]:
@@ -102,8 +101,8 @@ def convert(source: str) -> str:
                 continue  # ``async`` used as a plain name
             gap = source[end:].startswith(" ")
             edits.append((start, end + (1 if gap else 0), ""))
-        elif token.type == tokenize.NAME and token.string in NAMES:
-            edits.append((start, end, NAMES[token.string]))
+        elif token.type == tokenize.NAME and _renamed(token.string) != token.string:
+            edits.append((start, end, _renamed(token.string)))
         elif token.type in (tokenize.STRING, tokenize.COMMENT):
             renamed = _prose(token.string)
             if renamed != token.string:

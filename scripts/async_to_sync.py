@@ -46,6 +46,8 @@ NAMES: dict[str, str] = {
     "StopAsyncIteration": "StopIteration",
     "aclose": "close",
     "afetch": "fetch",
+    "anext": "next",
+    "aiter": "iter",
     # tenantdb._concurrency: the hand-written pairs
     "AsyncMonitor": "Monitor",
     "arun_each": "run_each",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
+from ._result import AsyncResult
 
 __all__ = [
     "AsyncConnection",
     "AsyncConnectionPool",
     "AsyncPool",
     "AsyncPooledConnection",
+    "AsyncResult",
     "AsyncStream",
     "Description",
     "Outcome",

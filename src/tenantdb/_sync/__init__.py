@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._pool import ConnectionPool, PooledConnection
+from ._result import Result
 
 __all__ = [
     "Connection",
     "ConnectionPool",
     "Pool",
     "PooledConnection",
+    "Result",
     "Stream",
     "Description",
     "Outcome",

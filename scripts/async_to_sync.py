@@ -129,8 +129,11 @@ def _format(files: dict[Path, str]) -> dict[Path, str]:
     """Drop unused imports and run ruff's formatter over the generated text."""
     ruff = Path(sys.executable).parent / "ruff"
     program = str(ruff) if ruff.exists() else "ruff"
-    # Imports only the async form needed (``Awaitable``, asyncio) go, then the layout.
-    fix = [program, "check", "--fix-only", "--quiet", "--select", "F401,I", "-"]
+    # Imports only the async form needed (``Awaitable``, asyncio) go, and a loop that only
+    # re-yields (``async for x in y: yield x``) becomes ``yield from y`` (a fix ruff calls
+    # unsafe because ``yield from`` also forwards send() and throw()); then the layout.
+    fix = [program, "check", "--fix-only", "--quiet", "--select", "F401,I,UP028"]
+    fix += ["--unsafe-fixes", "-"]
     layout = [program, "format", "--quiet", "-"]
     formatted = {}
     for path, text in files.items():

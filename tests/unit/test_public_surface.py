@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import tenantdb
 import tenantdb.config
+import tenantdb.core.retry
 import tenantdb.core.routing
 import tenantdb.core.sql
 import tenantdb.tenants
@@ -11,6 +12,7 @@ def test_all_is_sorted_and_complete() -> None:
     for module in (
         tenantdb,
         tenantdb.config,
+        tenantdb.core.retry,
         tenantdb.core.routing,
         tenantdb.core.sql,
         tenantdb.tenants,

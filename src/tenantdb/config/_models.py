@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -187,8 +188,19 @@ class TableConfig(_Model):
     every other strategy but ``broadcast`` (resolved by ``load_config``)."""
 
 
-class TenantLimits(_Model):
+# The one limits class: ``TenantConfig.limits`` here and ``Tenant.limits`` in the core hold
+# it. A plain frozen, slotted, hashable dataclass, not a model: the ranges below are checked
+# where limits come in (a document or a store record, both through TenantConfig), not when
+# code builds one; ``put`` turns a Tenant into a record and parses it back, so those are
+# checked too. The docstring is the JSON Schema's description.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantLimits:
     """Per-tenant request limits; None means unlimited."""
+
+    # Read by pydantic when it validates a TenantConfig (unknown keys are refused).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True
+    )
 
     requests_per_second: PositiveFloat | None = None
     burst: PositiveInt | None = None

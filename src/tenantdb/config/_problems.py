@@ -9,6 +9,7 @@ characters taken from the environment is also masked (``***``) in the final mess
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import json
@@ -213,7 +214,7 @@ class ProblemCollector:
             key = str(loc[-1]) if loc else ""
             hint = _MISSING_HINTS.get(key)
             return f"required key '{key}' is missing" + (f"; {hint}" if hint else "")
-        if kind == "extra_forbidden":
+        if kind in {"extra_forbidden", "unexpected_keyword_argument"}:  # model, dataclass
             key = str(loc[-1])
             message = _unknown_key(key, _keys_of(_annotation_at(model, loc[:-1])))
             if len(path) > 1 and key in self._top_level_keys:
@@ -249,7 +250,13 @@ class ProblemCollector:
             return f"must not be empty, got {got}"
         if kind == "string_too_long":
             return f"may have at most {context.get('max_length')} characters"
-        if kind in {"dict_type", "model_type", "model_attributes_type", "mapping_type"}:
+        if kind in {
+            "dict_type",
+            "model_type",
+            "model_attributes_type",
+            "mapping_type",
+            "dataclass_type",
+        }:
             return f"expected a table of keys and values, got {describe_kind(value)}"
         if kind in {"list_type", "tuple_type", "iterable_type", "set_type"}:
             return f"expected a list, got {describe_kind(value)}"
@@ -338,6 +345,8 @@ def _annotation_at(model: type[BaseModel], loc: KeyPath) -> Any:
 def _keys_of(annotation: Any) -> list[str]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [info.alias or name for name, info in annotation.model_fields.items()]
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return [field.name for field in dataclasses.fields(annotation)]
     return []
 
 

@@ -27,7 +27,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.replication import Backoff, DegradeSwitch, ReplicaState
+from ..core.replication import DegradeSwitch, ReplicaState
+from ..core.retry import Backoff
 from ..errors import InterfaceError
 
 log = logging.getLogger("tenantdb.replication")

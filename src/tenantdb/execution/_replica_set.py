@@ -18,12 +18,12 @@ from typing import Any
 
 from ..config import DatasourceConfig, Dialect
 from ..core.replication import (
-    Backoff,
     DegradeSwitch,
     ReplicaSelector,
     ReplicaState,
     parse_pg_lsn,
 )
+from ..core.retry import Backoff
 from ..errors import Error, ReplicaLagError
 from ._driver import Connection, Pool
 from ._lag_monitor import LagMonitor, ReplicaReading

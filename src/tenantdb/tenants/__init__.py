@@ -12,10 +12,9 @@ from ..core.tenancy import (
     feature_enabled,
 )
 from ._configured import open_registry
-from ._registry import Backoff, SharedCache, Subscriber, TenantRegistry
+from ._registry import SharedCache, Subscriber, TenantRegistry
 
 __all__ = [
-    "Backoff",
     "Isolation",
     "Placement",
     "Rollout",

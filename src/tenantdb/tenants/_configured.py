@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config, TenantConfig, TenantRules
-from ..core.tenancy import Placement, Tenant, TenantLimits
+from ..core.tenancy import Placement, Tenant
 from ._registry import SharedCache, TenantRegistry
 from .stores import open_store
 
@@ -43,11 +43,7 @@ def static_tenant(tenant_id: str, entry: TenantConfig) -> Tenant:
         isolation=entry.isolation,
         schema=entry.schema_name,
         status=entry.status,
-        limits=TenantLimits(
-            requests_per_second=entry.limits.requests_per_second,
-            burst=entry.limits.burst,
-            max_concurrent=entry.limits.max_concurrent,
-        ),
+        limits=entry.limits,
         features=dict(entry.features),
         version=1,
     )

@@ -14,15 +14,22 @@ from typing import Any
 
 import pydantic
 
-from ..config import IDENTIFIER_HELP, TenantConfig, is_identifier, tenant_id_problem
-from ..core.tenancy import Tenant, TenantLimits
+from ..config import (
+    IDENTIFIER_HELP,
+    TenantConfig,
+    TenantLimits,
+    is_identifier,
+    tenant_id_problem,
+)
+from ..core.tenancy import Tenant
 from ..errors import InvalidTenantError
 from .stores import Record
-from .stores._codec import ERROR_FIELD
+from .stores._codec import ERROR_FIELD, is_version
 
 FIELDS = ("id", "datasource", "isolation", "schema", "status", "limits", "features", "version")
 """Every field of a record, in the order ``record_of`` writes them."""
 
+# Most tenants have no limits: they share one value instead of a copy each.
 _NO_LIMITS = TenantLimits()
 _NO_FEATURES: Mapping[str, Any] = MappingProxyType({})
 
@@ -35,21 +42,12 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
     """
     if not isinstance(record, Mapping):
         raise InvalidTenantError(f"a tenant record must be a mapping, got {type(record).__name__}")
-    tenant_id = record.get("id")
-    if not isinstance(tenant_id, str):
-        raise InvalidTenantError(
-            f"a tenant record needs a string 'id', got {tenant_id!r}", field="id"
-        )
-    problem = tenant_id_problem(tenant_id)
-    if problem is not None:
-        raise InvalidTenantError(
-            f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id"
-        )
+    tenant_id = checked_id(record.get("id"), needs="a tenant record needs a string 'id'")
     error = record.get(ERROR_FIELD)
     if error is not None:
         raise InvalidTenantError(f"tenant {tenant_id!r}: {error}", tenant_id=tenant_id)
     version = record.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_version(version):
         raise InvalidTenantError(
             f"tenant {tenant_id!r}: 'version' must be a positive integer, got {version!r}",
             tenant_id=tenant_id,
@@ -79,10 +77,21 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
         isolation=entry.isolation,
         schema=_schema(tenant_id, entry),
         status=entry.status,
-        limits=_limits(entry),
+        limits=_NO_LIMITS if entry.limits == _NO_LIMITS else entry.limits,
         features=MappingProxyType(dict(entry.features)) if entry.features else _NO_FEATURES,
         version=version,
     )
+
+
+def checked_id(value: object, *, needs: str) -> str:
+    """``value`` as a tenant id. InvalidTenantError (field ``id``) when it is not a string
+    (the message starts with ``needs``) or not an id a tenant may have."""
+    if not isinstance(value, str):
+        raise InvalidTenantError(f"{needs}, got {value!r}", field="id")
+    problem = tenant_id_problem(value)
+    if problem is not None:
+        raise InvalidTenantError(f"tenant {value!r}: {problem}", tenant_id=value, field="id")
+    return value
 
 
 def record_of(tenant: Tenant) -> Record:
@@ -150,19 +159,4 @@ def _schema(tenant_id: str, entry: TenantConfig) -> str | None:
         f" tenant's schema; set 'schema' ({IDENTIFIER_HELP})",
         tenant_id=tenant_id,
         field="schema",
-    )
-
-
-def _limits(entry: TenantConfig) -> TenantLimits:
-    limits = entry.limits
-    if (
-        limits.requests_per_second is None
-        and limits.burst is None
-        and limits.max_concurrent is None
-    ):
-        return _NO_LIMITS
-    return TenantLimits(
-        requests_per_second=limits.requests_per_second,
-        burst=limits.burst,
-        max_concurrent=limits.max_concurrent,
     )

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..config import TenantRules, tenant_id_problem
+from ..config import TenantRules
+from ..core.retry import Backoff
 from ..core.tenancy import Occupancy, Placement, Tenant
 from ..errors import (
     InvalidTenantError,
@@ -42,7 +43,7 @@ from ..errors import (
     TenantIsolationError,
     UnknownTenantError,
 )
-from ._record import merged_record, parse_record, record_of, stored_version
+from ._record import checked_id, merged_record, parse_record, record_of, stored_version
 from .stores import Change, Record, TenantStore
 
 log = logging.getLogger("tenantdb.tenants")
@@ -55,6 +56,8 @@ The cluster sets one that refuses moving a tenant away from its rows (it does th
 ``old`` is the version it held (None if it held none), ``new`` is None for a deletion."""
 
 _PUT_ATTEMPTS = 16
+# An unreachable store is retried soon at first (most outages are a blip), then every 5 s.
+_STORE_RETRY = Backoff(initial_s=0.05, max_s=5.0)
 _BULK_RESYNC = 256  # more changed tenants than this: one load_all instead of one load each
 
 
@@ -82,17 +85,6 @@ class SharedCache(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Retry delays for an unreachable store: ``initial_s`` doubling up to ``max_s``."""
-
-    initial_s: float = 0.05
-    max_s: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_s, self.initial_s * 2.0 ** min(attempt, 30)))
-
-
 @dataclass(slots=True)
 class _Flight:
     """One load in progress; later callers for the same id wait on ``done``."""
@@ -109,6 +101,8 @@ class TenantRegistry:
     Thread-safe. ``get`` is the hot path (a dict lookup for a known tenant); ``put`` and
     ``delete`` write through to the store and apply to this process at once; other
     processes see the change when its notification arrives (milliseconds).
+    ``backoff`` spaces the retries while the store is unreachable (by default 50 ms,
+    doubling up to 5 s).
     """
 
     def __init__(
@@ -120,7 +114,7 @@ class TenantRegistry:
         max_cached: int = 100_000,
         negative_ttl_s: float = 5.0,
         shared_cache: SharedCache | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = _STORE_RETRY,
         clock: Callable[[], float] = time.monotonic,
         watch: bool = True,
         rules: TenantRules | None = None,
@@ -260,16 +254,10 @@ class TenantRegistry:
         serialized by version. Unless ``force``, the ``placement_guard`` (set by the
         cluster) sees the stored and the new tenant first and may refuse the change.
         """
-        tenant_id = change.id if isinstance(change, Tenant) else change.get("id")
-        if not isinstance(tenant_id, str):
-            raise InvalidTenantError(
-                f"put() needs the tenant's 'id' as a string, got {tenant_id!r}", field="id"
-            )
-        problem = tenant_id_problem(tenant_id)
-        if problem is not None:
-            raise InvalidTenantError(
-                f"tenant {tenant_id!r}: {problem}", tenant_id=tenant_id, field="id"
-            )
+        tenant_id = checked_id(
+            change.id if isinstance(change, Tenant) else change.get("id"),
+            needs="put() needs the tenant's 'id' as a string",
+        )
         for _ in range(_PUT_ATTEMPTS):
             current = self._store.load(tenant_id)
             record = merged_record(tenant_id, current, change)

@@ -28,7 +28,8 @@ from ..config import redact_url
 from ..errors import OperationalError
 from ..execution import scrub_password
 from .stores import Record
-from .stores.redis import new_client, split_prefix
+from .stores._codec import is_version
+from .stores.redis import new_client, split_prefix, text_of
 
 DEFAULT_PREFIX = "tenantdb-cache"
 _CHUNK = 1000
@@ -63,7 +64,7 @@ class RedisSharedCache:
 
     def __init__(self, url: str) -> None:
         self.url = redact_url(url)
-        self.prefix, self._client_url = split_prefix(url, DEFAULT_PREFIX)
+        self.prefix, self._client_url = split_prefix(url, DEFAULT_PREFIX, key="registry.cache_url")
         self._records_key = f"{self.prefix}:records"
         self._complete_key = f"{self.prefix}:complete"
         self._client = new_client(self._client_url)
@@ -88,7 +89,7 @@ class RedisSharedCache:
             raise self._failed(exc) from exc
         if complete != b"1":
             return None
-        records = (_record_of(_text(key), value) for key, value in raw.items())
+        records = (_record_of(text_of(key), value) for key, value in raw.items())
         return [record for record in records if record is not None]
 
     def put(self, record: Record) -> None:
@@ -155,10 +156,6 @@ def _json(record: Record) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-
-
 def _record_of(tenant_id: str, raw: Any) -> Record | None:
     """The record cached as ``raw`` under ``tenant_id``; None when it is not one."""
     try:
@@ -167,7 +164,4 @@ def _record_of(tenant_id: str, raw: Any) -> Record | None:
         return None
     if not isinstance(record, dict) or record.get("id") != tenant_id:
         return None
-    version = record.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        return None
-    return record
+    return record if is_version(record.get("version")) else None

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from tenantdb.core.retry import Backoff
 from tenantdb.errors import InvalidTenantError, RegistryUnavailableError, UnknownTenantError
-from tenantdb.tenants import Backoff, Placement, Tenant, TenantRegistry
+from tenantdb.tenants import Placement, Tenant, TenantRegistry
 from tenantdb.tenants.stores import Change, Record, TenantStore, open_store
 
 from .proxy import TcpProxy

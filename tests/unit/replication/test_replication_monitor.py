@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tenantdb.core.replication import Backoff, DegradeSwitch, ReplicaState
+from tenantdb.core.replication import DegradeSwitch, ReplicaState
+from tenantdb.core.retry import Backoff
 from tenantdb.errors import InterfaceError
 from tenantdb.execution import LagMonitor, ReplicaReading
 

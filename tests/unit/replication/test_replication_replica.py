@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from tenantdb.core.replication import Backoff, ReplicaState
+from tenantdb.core.replication import ReplicaState
+from tenantdb.core.retry import Backoff
 
 MAX_LAG_S = 2.0
 COOLDOWN_S = 10.0
@@ -148,19 +149,6 @@ def test_recovery_over_max_is_lagging_then_needs_the_cooldown() -> None:
     lag(replica, 0.1, 3.0)
     assert not replica.serving
     assert lag(replica, 0.1, 3.0 + COOLDOWN_S)
-
-
-def test_backoff_delays() -> None:
-    backoff = Backoff(initial_s=0.25, max_s=3.0)
-    assert [backoff.delay(a) for a in range(6)] == [0.25, 0.5, 1.0, 2.0, 3.0, 3.0]
-    assert Backoff().delay(0) == 0.5
-    assert Backoff().delay(10_000) == 5.0  # days of failures do not overflow
-
-
-@pytest.mark.parametrize(("initial_s", "max_s"), [(0.0, 1.0), (-1.0, 1.0), (2.0, 1.0)])
-def test_backoff_refuses_nonsense(initial_s: float, max_s: float) -> None:
-    with pytest.raises(ValueError, match="Backoff"):
-        Backoff(initial_s=initial_s, max_s=max_s)
 
 
 @pytest.mark.parametrize("weight", [-1.0, math.inf, math.nan])

@@ -9,12 +9,11 @@ from ._position import (
     merge_positions,
     parse_pg_lsn,
 )
-from ._replica import Backoff, ReplicaState, ReplicaStatus
+from ._replica import ReplicaState, ReplicaStatus
 from ._selector import ReplicaSelector, SelectionPolicy
 from ._switch import DegradeSwitch
 
 __all__ = [
-    "Backoff",
     "DegradeSwitch",
     "ReplicaSelector",
     "ReplicaState",

@@ -19,31 +19,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..retry import Backoff
 from ._position import format_pg_lsn
 
 ReplicaStatus = Literal["serving", "lagging", "down"]
 """``serving``: gets new reads; ``lagging``: reachable but too far behind (or not yet back
 for a whole cool-down); ``down``: refused or dropped the connection, re-probed with
 backoff."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """When to re-probe a replica that is down: ``initial_s`` doubling up to ``max_s``."""
-
-    initial_s: float = 0.5
-    max_s: float = 5.0
-
-    def __post_init__(self) -> None:
-        if not (0.0 < self.initial_s <= self.max_s):
-            raise ValueError(
-                f"Backoff needs 0 < initial_s <= max_s, got {self.initial_s} and {self.max_s}"
-            )
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (0 for the first)."""
-        # The exponent is capped so that a replica down for days cannot overflow a float.
-        return float(min(self.max_s, self.initial_s * 2.0 ** min(max(attempt, 0), 64)))
 
 
 @dataclass(slots=True, eq=False, repr=False)

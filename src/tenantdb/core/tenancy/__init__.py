@@ -3,9 +3,10 @@ features it has."""
 
 from __future__ import annotations
 
+from ...config import Isolation, TenantLimits, TenantStatus
 from ._context import current_tenant, tenant_context
 from ._features import Rollout, feature_enabled
-from ._model import Isolation, Tenant, TenantLimits, TenantStatus
+from ._model import Tenant
 from ._occupancy import Occupancy
 from ._placement import Placement
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-Isolation = Literal["shared", "schema", "database"]
-TenantStatus = Literal["active", "read_only", "suspended"]
-
-
-@dataclass(frozen=True, slots=True)
-class TenantLimits:
-    """Request limits for one tenant; ``None`` means unlimited."""
-
-    requests_per_second: float | None = None
-    burst: int | None = None
-    max_concurrent: int | None = None
+# Defined once in config, where documents and store records are validated against them.
+from ...config import Isolation, TenantLimits, TenantStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +36,7 @@ class Tenant:
             "isolation": self.isolation,
             "schema": self.schema,
             "status": self.status,
-            "limits": {
-                "requests_per_second": self.limits.requests_per_second,
-                "burst": self.limits.burst,
-                "max_concurrent": self.limits.max_concurrent,
-            },
+            "limits": dataclasses.asdict(self.limits),
             "features": dict(self.features),
             "version": self.version,
         }

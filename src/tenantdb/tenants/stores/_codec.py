@@ -9,11 +9,16 @@ malformed one, instead of the store failing the whole read.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._base import Record
 
 ERROR_FIELD = "_error"
+
+
+def is_version(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a version a record may carry: a positive int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def encode_fields(record: Record) -> str:

@@ -28,14 +28,14 @@ import json
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...config import redact_url
-from ...errors import ConfigError, ConfigProblem, RegistryUnavailableError
+from ...errors import RegistryUnavailableError
 from ._base import Change, Record
 from ._codec import decode_record
+from ._url import StoreUrl
 
 DEFAULT_PORT = 2379
 DEFAULT_PREFIX = "tenantdb"
@@ -335,24 +335,24 @@ class EtcdStore:
 
 def _parse_url(url: str) -> tuple[str, int, str]:
     """``(host, port, prefix)`` of an ``etcd://host:port/prefix`` URL."""
-    parts = urllib.parse.urlsplit(url)
-    problem = None
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        port, problem = DEFAULT_PORT, "the port is not a number"
-    if parts.scheme.lower() != "etcd":
-        problem = f"an etcd store URL starts with 'etcd://', not {parts.scheme + '://'!r}"
-    elif not parts.hostname:
-        problem = "an etcd store URL names a host: etcd://host:2379/prefix"
-    elif parts.username is not None or parts.password is not None:
-        problem = "etcd authentication is not supported; remove the user name and password"
-    elif parts.query or parts.fragment:
-        problem = "an etcd store URL takes no query or fragment: etcd://host:2379/prefix"
-    if problem is not None:
-        raise ConfigError([ConfigProblem("registry.url", f"{problem} (in {redact_url(url)})")])
-    prefix = urllib.parse.unquote(parts.path).strip("/") or DEFAULT_PREFIX
-    return parts.hostname or "", port, prefix
+    parsed = StoreUrl.parse(url)
+    parts = parsed.parts
+    if parsed.scheme != "etcd":
+        raise parsed.problem(
+            f"an etcd store URL starts with 'etcd://', not {parts.scheme + '://'!r}"
+        )
+    if not parts.hostname:
+        raise parsed.problem("an etcd store URL names a host: etcd://host:2379/prefix")
+    if parts.username is not None or parts.password is not None:
+        raise parsed.problem(
+            "etcd authentication is not supported; remove the user name and password"
+        )
+    if parts.query or parts.fragment:
+        raise parsed.problem(
+            "an etcd store URL takes no query or fragment: etcd://host:2379/prefix"
+        )
+    port = parsed.port(DEFAULT_PORT)
+    return parts.hostname, port, parsed.path.strip("/") or DEFAULT_PREFIX
 
 
 def _netloc(host: str, port: int) -> str:

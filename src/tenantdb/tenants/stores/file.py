@@ -62,16 +62,16 @@ import re
 import tempfile
 import threading
 import tomllib
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from ...config import TenantConfig, redact_url
-from ...errors import ConfigError, ConfigProblem, InvalidTenantError, RegistryUnavailableError
+from ...errors import InvalidTenantError, RegistryUnavailableError
 from ._base import Change, Record
-from ._codec import ERROR_FIELD
+from ._codec import ERROR_FIELD, is_version
+from ._url import StoreUrl
 
 log = logging.getLogger("tenantdb.tenants")
 
@@ -456,7 +456,7 @@ class _VersionBook:
             made[tenant_id] = (entry, record)
             declared = record["version"]
             before = self._seen.get(tenant_id)
-            if ERROR_FIELD in record or not _is_version(declared):
+            if ERROR_FIELD in record or not is_version(declared):
                 if before is not None:  # keep counting from there once it is fixed
                     seen[tenant_id] = before
             else:
@@ -551,15 +551,11 @@ def _broken(tenant_id: str, error: str) -> Record:
     return {"id": tenant_id, "version": None, ERROR_FIELD: error}
 
 
-def _is_version(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def _stored_version(record: Record) -> int:
     """The version a CAS compares (0 when the record has no valid one, so a correct
     record can replace a malformed one)."""
     version = record.get("version")
-    return version if _is_version(version) and ERROR_FIELD not in record else 0
+    return version if is_version(version) and ERROR_FIELD not in record else 0
 
 
 def _fingerprint(value: Any) -> str:
@@ -743,24 +739,11 @@ def _toml_value(value: Any) -> str:
 
 def _parse_url(url: str) -> tuple[Path, float | None]:
     """``(path, poll interval in seconds or None)`` of a ``file:///path?poll_interval=s``."""
-    parts = urllib.parse.urlsplit(url)
-    path = urllib.parse.unquote(parts.path)
-    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-    problem = None
-    poll_interval_s = None
-    if parts.netloc not in ("", "localhost") or not os.path.isabs(path):
-        problem = "a file store URL names an absolute path: file:///path/tenants.toml"
-    elif Path(path).suffix.lower() not in (".toml", ".yaml", ".yml", ".json"):
-        problem = "a file store's document ends in .toml, .yaml, .yml or .json"
-    elif set(query) - {"poll_interval"}:
-        problem = f"a file store URL takes only ?poll_interval=, not {sorted(query)}"
-    elif "poll_interval" in query:
-        try:
-            poll_interval_s = float(query["poll_interval"][-1])
-        except ValueError:
-            poll_interval_s = -1.0
-        if not poll_interval_s > 0:
-            problem = "poll_interval is a positive number of seconds"
-    if problem is not None:
-        raise ConfigError([ConfigProblem("registry.url", f"{problem} (in {redact_url(url)})")])
-    return Path(os.path.normpath(path)), poll_interval_s
+    parsed = StoreUrl.parse(url)
+    path = parsed.path
+    if parsed.parts.netloc not in ("", "localhost") or not os.path.isabs(path):
+        raise parsed.problem("a file store URL names an absolute path: file:///path/tenants.toml")
+    if Path(path).suffix.lower() not in (".toml", ".yaml", ".yml", ".json"):
+        raise parsed.problem("a file store's document ends in .toml, .yaml, .yml or .json")
+    parsed.refuse_options(["poll_interval"], store="a file store URL")
+    return Path(os.path.normpath(path)), parsed.seconds("poll_interval", None)

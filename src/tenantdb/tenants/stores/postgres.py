@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -34,10 +33,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.errors import UndefinedTable
 from psycopg.rows import TupleRow
 
-from ...config import IDENTIFIER_HELP, is_identifier, redact_url
+from ...config import IDENTIFIER_HELP, is_identifier
 from ...errors import (
-    ConfigError,
-    ConfigProblem,
     InterfaceError,
     PoolTimeoutError,
     RegistryUnavailableError,
@@ -45,6 +42,7 @@ from ...errors import (
 from ...execution import ConnectionPool, scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
+from ._url import StoreUrl
 
 Connection = psycopg.Connection[TupleRow]
 T = TypeVar("T")
@@ -89,15 +87,15 @@ class PostgresStore:
     """
 
     def __init__(self, url: str, *, max_connections: int = 8) -> None:
-        self.url = redact_url(url)
-        self.table, conninfo = _split_table(url)
+        parsed = StoreUrl.parse(url)
+        self.url = parsed.redacted
+        self.table, conninfo = _split_table(parsed)
         self.channel = f"{self.table}_changes"
         try:
             written = conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
-            raise ConfigError(
-                [ConfigProblem("registry.url", f"invalid PostgreSQL URL {self.url!r}: {exc}")]
-            ) from exc
+            message = scrub_password(str(exc), url)
+            raise parsed.problem(f"not a PostgreSQL URL: {message}") from exc
         self._conninfo = conninfo
         self._connect_kwargs = {k: v for k, v in _CONNECT_DEFAULTS.items() if k not in written}
         self._connect_kwargs["autocommit"] = True
@@ -330,25 +328,17 @@ class _Pooled:
             self.raw.close()
 
 
-def _split_table(url: str) -> tuple[str, str]:
-    """``(table, url without the table parameter)``; ConfigError for a bad table name."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    tables = [value for key, value in query if key == "table"]
-    table = tables[-1] if tables else DEFAULT_TABLE
+def _split_table(parsed: StoreUrl) -> tuple[str, str]:
+    """``(table, URL without the table option)``; ConfigError for a bad table name."""
+    table = parsed.option("table")
+    if table is None:
+        table = DEFAULT_TABLE
     if not is_identifier(table) or len(table) > _MAX_TABLE_LENGTH:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    "registry.url",
-                    f"table {table!r} in {redact_url(url)!r} is not a plain identifier of at"
-                    f" most {_MAX_TABLE_LENGTH} characters ({IDENTIFIER_HELP});"
-                    f" use for example ?table={DEFAULT_TABLE}",
-                )
-            ]
+        raise parsed.problem(
+            f"table {table!r} is not a plain identifier of at most {_MAX_TABLE_LENGTH}"
+            f" characters ({IDENTIFIER_HELP}); use for example ?table={DEFAULT_TABLE}"
         )
-    rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "table"])
-    return table, urllib.parse.urlunsplit(parts._replace(query=rest))
+    return table, parsed.without("table")
 
 
 def _fetch_bool(conn: Connection, query: sql.SQL, params: tuple[Any, ...]) -> bool:

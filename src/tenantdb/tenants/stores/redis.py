@@ -20,7 +20,6 @@ write that was applied.
 from __future__ import annotations
 
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from ...errors import RegistryUnavailableError
 from ...execution import scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
+from ._url import StoreUrl
 
 DEFAULT_PREFIX = "tenantdb"
 STREAM_LENGTH = 10_000
@@ -101,7 +101,7 @@ class RedisStore:
     def load_all(self) -> Iterator[Record]:
         """Every record listed in ``P:versions``, read in pipelined chunks."""
         try:
-            ids = [_text(raw) for raw in self._live().hkeys(self._versions_key)]
+            ids = [text_of(raw) for raw in self._live().hkeys(self._versions_key)]
             records: list[Record] = []
             for start in range(0, len(ids), _LOAD_CHUNK):
                 chunk = ids[start : start + _LOAD_CHUNK]
@@ -125,7 +125,7 @@ class RedisStore:
         versions: dict[str, int] = {}
         for key, value in raw.items():
             version = _version_of(value)
-            versions[_text(key)] = version if isinstance(version, int) else 0
+            versions[text_of(key)] = version if isinstance(version, int) else 0
         return versions
 
     # -- writes -------------------------------------------------------------------------
@@ -204,15 +204,12 @@ class RedisStore:
         )
 
 
-def split_prefix(url: str, default: str) -> tuple[str, str]:
-    """``(prefix, client URL)`` of a ``redis://…?prefix=P`` URL: the client URL lacks the
-    ``prefix`` parameter, and ``protocol`` too, since these modules read RESP2 replies."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    prefixes = [value for key, value in query if key == "prefix"]
-    prefix = (prefixes[-1] or default) if prefixes else default
-    rest = urllib.parse.urlencode([(k, v) for k, v in query if k not in ("prefix", "protocol")])
-    return prefix, urllib.parse.urlunsplit(parts._replace(query=rest))
+def split_prefix(url: str, default: str, *, key: str = "registry.url") -> tuple[str, str]:
+    """``(prefix, client URL)`` of a ``redis://…?prefix=P`` URL (an empty or missing ``P``
+    is ``default``): the client URL lacks the ``prefix`` option, and ``protocol`` too,
+    since these modules read RESP2 replies. ``key`` is where the URL was configured."""
+    parsed = StoreUrl.parse(url, key=key)
+    return parsed.option("prefix") or default, parsed.without("prefix", "protocol")
 
 
 def new_client(url: str) -> redis.Redis:
@@ -222,7 +219,8 @@ def new_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), protocol=2, **CLIENT_DEFAULTS)
 
 
-def _text(raw: bytes | str) -> str:
+def text_of(raw: bytes | str) -> str:
+    """A Redis reply as text (RESP2 replies are bytes; invalid UTF-8 is replaced)."""
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
@@ -231,7 +229,7 @@ def _version_of(raw: bytes | str | None) -> int | str | None:
     a decimal integer."""
     if raw is None:
         return None
-    text = _text(raw)
+    text = text_of(raw)
     return int(text) if text.isascii() and text.isdecimal() else text
 
 
@@ -248,4 +246,4 @@ def _change_of(fields: dict[Any, Any]) -> Change | None:
     if tenant_id is None:
         return None
     version = _version_of(fields.get(b"version", fields.get("version")))
-    return Change(_text(tenant_id), version if isinstance(version, int) else None)
+    return Change(text_of(tenant_id), version if isinstance(version, int) else None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,7 +20,9 @@ from ...errors import RegistryUnavailableError
 from ...execution import enable_wal, sqlite_path
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
+from ._url import StoreUrl
 
+DEFAULT_POLL_INTERVAL_S = 0.05
 _LOG_KEEP = 10_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenantdb_tenants (
@@ -41,10 +42,11 @@ class SQLiteStore:
     """Tenant records in a SQLite file, safe to share between processes."""
 
     def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
+        parsed = StoreUrl.parse(url)
+        parsed.refuse_options(["poll_interval"], store="a SQLite store URL")
         self.url = url
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-        self.poll_interval_s = float(query.get("poll_interval", ["0.05"])[0])
-        self._path = sqlite_path(url.split("?", 1)[0])
+        self.poll_interval_s = parsed.seconds("poll_interval", DEFAULT_POLL_INTERVAL_S)
+        self._path = sqlite_path(parsed.without("poll_interval"))
         self._timeout_s = timeout_s
         self._lock = threading.Lock()  # one connection, used by one thread at a time
         self._conn: sqlite3.Connection | None = None

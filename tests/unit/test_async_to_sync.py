@@ -81,3 +81,8 @@ def test_a_hand_edit_is_reported_naming_the_script(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "run `python scripts/async_to_sync.py`" in done.stderr
     assert str(edited) in done.stderr
+
+
+def test_awaitable_types_unwrap_to_their_value_type() -> None:
+    source = "f: Callable[[AsyncStream, list[int]], Awaitable[dict[str, Row]]]\n"
+    assert _script().convert(source) == "f: Callable[[Stream, list[int]], dict[str, Row]]\n"

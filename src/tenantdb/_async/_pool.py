@@ -61,7 +61,7 @@ class AsyncConnectionPool(Generic[C]):
     def __init__(
         self,
         name: str,
-        connect: Callable[[], Awaitable[C]],  # sync: connect: Callable[[], C],
+        connect: Callable[[], Awaitable[C]],
         *,
         role: str = "primary",
         min_size: int = 1,

@@ -8,7 +8,7 @@ from typing import Any
 from ..core.routing import Target
 from ._driver import Description, Row
 
-Closer = Callable[[], Awaitable[None]]  # sync: Closer = Callable[[], None]
+Closer = Callable[[], Awaitable[None]]
 """Called once when a streaming result is done: closes the shard cursors behind it."""
 
 class AsyncResult:

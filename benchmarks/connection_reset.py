@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import tenantdb
-from tenantdb.execution._postgres import _RESET_SESSION
+from tenantdb._sync._postgres import _RESET_SESSION
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MYSQL_ADMIN = "mysql://root@127.0.0.1:3306/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
+from ._pool_factory import connect_postgres, open_pool
 from ._result import AsyncResult
 
 __all__ = [
@@ -17,4 +18,6 @@ __all__ = [
     "Description",
     "Outcome",
     "Row",
+    "connect_postgres",
+    "open_pool",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._pool import ConnectionPool, PooledConnection
+from ._pool_factory import connect_postgres, open_pool
 from ._result import Result
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "Description",
     "Outcome",
     "Row",
+    "connect_postgres",
+    "open_pool",
 ]

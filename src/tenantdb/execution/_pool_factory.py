@@ -2,6 +2,9 @@
 
 Driver packages are imported here, on the first pool of their kind, so the core install
 (without the ``[postgres]`` / ``[mysql]`` extras) imports and runs SQLite clusters.
+PostgreSQL's driver is written once for both fronts: its pools come from the generated
+``tenantdb._sync.open_pool``, which imports psycopg on first use too. (This factory moves
+into the fronts next, with the SQLite and MySQL drivers.)
 """
 
 from __future__ import annotations
@@ -10,16 +13,15 @@ import functools
 import importlib
 
 from .._sync import ConnectionPool
+from .._sync import open_pool as open_thread_front_pool
 from ..config import PoolConfig, redact_url, url_dialect
 from ..drivers import endpoint
 from ..errors import ConfigError, InterfaceError
 from ._driver import Pool
 
-# dialect → (modules the driver needs, the extra that installs them)
-_REQUIREMENTS = {
-    "postgres": (("psycopg", "psycopg_pool"), "postgres"),
-    "mysql": (("pymysql",), "mysql"),
-}
+# dialect → (modules the driver needs, the extra that installs them); PostgreSQL's are
+# checked by the front's own factory.
+_REQUIREMENTS = {"mysql": (("pymysql",), "mysql")}
 
 
 def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary") -> Pool:
@@ -49,10 +51,7 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
             max_idle=None,
         )
     if dialect == "postgres":
-        _require(name, dialect)
-        from . import _postgres
-
-        return _postgres.PostgresPool(name, url, config, role=role)
+        return open_thread_front_pool(name, url, config, role=role)
     if dialect == "mysql":
         _require(name, dialect)
         from . import _mysql

@@ -130,22 +130,8 @@ def test_every_part_of_the_package_has_a_floor() -> None:
     assert parts <= set(FLOORS), f"place these in FLOORS: {sorted(parts - set(FLOORS))}"
 
 
-# Admin jobs still take a whole Cluster (an import from the floor above) until they run
-# through the session layer's public operations; strict, so the mark must go when they do.
-_ADMIN_TAKES_CLUSTER = pytest.mark.xfail(strict=True, reason="admin jobs take a Cluster")
-_PENDING = {"admin/_auto_precreate.py", "admin/_ddl.py", "admin/_tenant_columns.py"}
-_PENDING |= {"admin/_tenant_rows.py"}
-
-
 @pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p, marks=[_ADMIN_TAKES_CLUSTER] if str(p.relative_to(PACKAGE)) in _PENDING else []
-        )
-        for p in sorted(PACKAGE.rglob("*.py"))
-    ],
-    ids=lambda p: str(p.relative_to(PACKAGE)),
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
 )
 def test_imports_follow_the_floors(path: Path) -> None:
     assert _violations(path) == []

@@ -1,4 +1,8 @@
-"""Admin jobs above sessions: DDL and period precreation, placement and tenant-column checks."""
+"""Admin jobs above sessions: DDL and period precreation, placement and tenant-column checks.
+
+Every job takes a ``ClusterView`` (``tenantdb.Cluster`` is one) and runs its statements in
+an admin session (``admin_session``), never on a pool of its own.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,16 @@ from ._ddl import (
 )
 from ._tenant_columns import ColumnFinding, audit_tenant_columns
 from ._tenant_rows import placement, refuse_orphaning, same_placement, tenant_tables_with_rows
+from ._view import ClusterView, admin_session
 
 __all__ = [
     "AutoPrecreator",
+    "ClusterView",
     "ColumnFinding",
     "DdlError",
     "DdlProgress",
     "DdlReport",
+    "admin_session",
     "apply_schema",
     "audit_tenant_columns",
     "create_tenant_schema",

@@ -20,7 +20,7 @@ from ..errors import Error
 from ._ddl import DdlReport, precreate
 
 if TYPE_CHECKING:
-    from .._cluster import Cluster
+    from ._view import ClusterView
 
 logger = logging.getLogger("tenantdb.precreate")
 
@@ -28,7 +28,7 @@ logger = logging.getLogger("tenantdb.precreate")
 class AutoPrecreator:
     """Runs ``precreate(cluster)`` now and then every ``interval`` seconds until ``stop()``."""
 
-    def __init__(self, cluster: Cluster, *, interval: float) -> None:
+    def __init__(self, cluster: ClusterView, *, interval: float) -> None:
         self._cluster = cluster
         self._interval = interval
         self._stop = threading.Event()

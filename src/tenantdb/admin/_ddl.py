@@ -21,8 +21,8 @@ scripts take no parameters: a ``%`` in them is a plain ``%``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -37,11 +37,11 @@ from ..core.sql import (
     split_statements,
 )
 from ..errors import DatabaseError, Error, ProgrammingError, RoutingError, UnsupportedSQLError
-from ..execution import Connection
-from ._catalog import Catalog, catalog_for
+from ..execution import Session
+from ._catalog import Catalog, Query, catalog_for, query_on
+from ._view import ClusterView, admin_session
 
 if TYPE_CHECKING:
-    from .._cluster import Cluster
     from ..tenants import Tenant
 
 StepOutcome = Literal["applied", "skipped", "failed"]
@@ -205,7 +205,7 @@ class PlannedStatement:
     targets: tuple[Target, ...]
 
 
-def plan_schema(cluster: Cluster, script: str) -> tuple[PlannedStatement, ...]:
+def plan_schema(cluster: ClusterView, script: str) -> tuple[PlannedStatement, ...]:
     """Split ``script`` and route every statement as an admin session would. No I/O.
 
     Raises UnsupportedSQLError for a statement that is not CREATE TABLE, CREATE INDEX,
@@ -268,7 +268,7 @@ class PlannedPeriod:
     (else it is copied from an existing period table)."""
 
 
-def plan_periods(cluster: Cluster, script: str | None = None) -> dict[str, list[PlannedPeriod]]:
+def plan_periods(cluster: ClusterView, script: str | None = None) -> dict[str, list[PlannedPeriod]]:
     """Every period table each ``time_range`` table should have today. No I/O.
 
     Periods run from the configured start through the period of the cluster's ``today``
@@ -306,7 +306,7 @@ def plan_periods(cluster: Cluster, script: str | None = None) -> dict[str, list[
     return result
 
 
-def _time_tables(cluster: Cluster) -> list[tuple[str, TimeRangeStrategy]]:
+def _time_tables(cluster: ClusterView) -> list[tuple[str, TimeRangeStrategy]]:
     tables = []
     for name in cluster.config.tables:
         strategy = cluster.topology.table(name).strategy
@@ -315,7 +315,7 @@ def _time_tables(cluster: Cluster) -> list[tuple[str, TimeRangeStrategy]]:
     return tables
 
 
-def _script_statements(cluster: Cluster, script: str) -> dict[str, list[PlannedStatement]]:
+def _script_statements(cluster: ClusterView, script: str) -> dict[str, list[PlannedStatement]]:
     per_table: dict[str, list[PlannedStatement]] = {}
     for planned in plan_schema(cluster, script):
         if planned.kind in _PERIOD_KINDS and len(planned.tables) == 1:
@@ -350,7 +350,7 @@ def clone_index_name(
 
 
 def apply_schema(
-    cluster: Cluster, script: str, *, progress: ProgressCallback | None = None
+    cluster: ClusterView, script: str, *, progress: ProgressCallback | None = None
 ) -> DdlReport:
     """Run a schema script on every physical table, skipping work already done.
 
@@ -381,7 +381,7 @@ def apply_schema(
 
 
 def precreate(
-    cluster: Cluster, *, script: str | None = None, progress: ProgressCallback | None = None
+    cluster: ClusterView, *, script: str | None = None, progress: ProgressCallback | None = None
 ) -> DdlReport:
     """Create every missing period table of every ``time_range`` table.
 
@@ -433,31 +433,29 @@ _CREATE_SCHEMA = {
 }
 
 
-def ensure_schema(connection: Connection, dialect: str, schema: str) -> bool:
-    """Create ``schema`` (MySQL: the database) unless it exists; True when it was created.
-    Idempotent, and safe against a concurrent creation (IF NOT EXISTS)."""
+def ensure_schema(session: Session, datasource: str, dialect: str, schema: str) -> bool:
+    """Create ``schema`` (MySQL: the database) on the primary of ``datasource`` through the
+    admin ``session``, unless it exists; True when it was created. Idempotent, and safe
+    against a concurrent creation (IF NOT EXISTS)."""
     if dialect not in _SCHEMA_EXISTS:
         raise ProgrammingError(
             f"{dialect} has no schemas: schema-isolated tenants need PostgreSQL or MySQL"
         )
-    if connection.execute(_SCHEMA_EXISTS[dialect], (schema,)).rows:
+    if session.execute_on(datasource, _SCHEMA_EXISTS[dialect], (schema,)).fetchall():
         return False
-    connection.execute(f"{_CREATE_SCHEMA[dialect]} {quote_name(schema, dialect)}", ())
+    created = f"{_CREATE_SCHEMA[dialect]} {quote_name(schema, dialect)}"
+    session.execute_on(datasource, _pyformat(created))
     return True
 
 
-def create_tenant_schema(cluster: Cluster, tenant: Tenant) -> bool:
+def create_tenant_schema(cluster: ClusterView, tenant: Tenant) -> bool:
     """Create the schema of a schema-isolated tenant on its datasource's primary, unless it
     exists (``tenantdb tenants add``). True when it was created; False when it existed or
     the tenant is not schema-isolated. Its tables come from ``tenantdb ddl``."""
     if tenant.isolation != "schema" or not tenant.schema or not tenant.datasource:
         return False
-    pool = cluster.datasources.pool(tenant.datasource)
-    connection = pool.acquire()
-    try:
-        return ensure_schema(connection, cluster.topology.dialect, tenant.schema)
-    finally:
-        pool.release(connection)
+    with admin_session(cluster) as session:
+        return ensure_schema(session, tenant.datasource, cluster.topology.dialect, tenant.schema)
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,19 +466,20 @@ class _Copy:
 
 
 class _Runner:
-    """Runs physical statements one by one on one primary connection per datasource.
-
-    Connections are acquired on first use and released when the runner closes.
+    """Runs physical statements one by one in one admin session (``execute_on``), which
+    holds one primary connection per datasource from first use until the runner closes.
     """
 
-    def __init__(self, cluster: Cluster, progress: ProgressCallback | None, *, total: int) -> None:
+    def __init__(
+        self, cluster: ClusterView, progress: ProgressCallback | None, *, total: int
+    ) -> None:
         self._cluster = cluster
         self._dialect = cluster.topology.dialect
         self._catalog: Catalog = catalog_for(self._dialect)
         self._progress = progress
         self._total = total
         self._done = 0
-        self._connections: dict[str, Connection] = {}
+        self._session: Session | None = None
         self._finished: list[StatementReport] = []
         self._number = 0
         self._sql = ""
@@ -489,13 +488,13 @@ class _Runner:
         self._schemas: Mapping[str, Sequence[str]] | None = None
 
     def __enter__(self) -> _Runner:
+        self._session = admin_session(self._cluster)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        datasources = self._cluster.datasources
-        for name, connection in self._connections.items():
-            datasources.pool(name).release(connection)
-        self._connections.clear()
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     # -- bookkeeping ------------------------------------------------------------------
 
@@ -543,16 +542,17 @@ class _Runner:
             orig=exc.orig,
         )
 
-    def _connection(self, datasource: str) -> Connection:
-        connection = self._connections.get(datasource)
-        if connection is None:
-            connection = self._cluster.datasources.pool(datasource).acquire()
-            self._connections[datasource] = connection
-        return connection
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "use the runner as a context manager"
+        return self._session
 
-    def _raw(self, sql: str) -> str:
-        """Catalog-made SQL for the driver: a literal % is %% where %s is the placeholder."""
-        return sql if self._dialect == "sqlite" else sql.replace("%", "%%")
+    def _query(self, datasource: str) -> Query:
+        return query_on(self.session, datasource)
+
+    def _run(self, datasource: str, sql: str) -> None:
+        """Run SQL as it reads (no placeholders: a % is a plain %) on ``datasource``."""
+        self.session.execute_on(datasource, _pyformat(sql))
 
     # -- schema statements ------------------------------------------------------------
 
@@ -563,15 +563,15 @@ class _Runner:
         try:
             shape = describe_ddl(text, self._dialect)
             tables = tuple(_display(t) for t in shape.tables)
-            connection = self._connection(target.datasource)
+            datasource = target.datasource
             schema = shape.tables[0].schema if shape.tables else None
-            if shape.kind == "create_table" and schema in self._tenant_schemas(target.datasource):
+            if shape.kind == "create_table" and schema in self._tenant_schemas(datasource):
                 assert schema is not None
-                if ensure_schema(connection, self._dialect, schema):
+                if ensure_schema(self.session, datasource, self._dialect, schema):
                     created = f"created schema {schema} first"
-            reason = self._already_done(connection, shape)
+            reason = self._already_done(self._query(datasource), shape)
             if reason is None:
-                connection.execute(target.sql, target.params)
+                self._run(datasource, text)
         except Error as exc:
             step = DdlStep(target.datasource, tables, text, "failed", str(exc))
             raise self._fail(step, exc) from exc
@@ -587,20 +587,20 @@ class _Runner:
             self._schemas = self._cluster.tenants.schema_layout()
         return tuple(self._schemas.get(datasource, ()))
 
-    def _already_done(self, connection: Connection, shape: DdlShape) -> str | None:
+    def _already_done(self, query: Query, shape: DdlShape) -> str | None:
         """Why the statement has nothing left to do, or None to run it.
 
         Raises ProgrammingError for a statement that is only partly done.
         """
         catalog = self._catalog
         if shape.kind == "create_table":
-            return "table exists" if catalog.table_exists(connection, shape.tables[0]) else None
+            return "table exists" if catalog.table_exists(query, shape.tables[0]) else None
         if shape.kind == "create_index":
             assert shape.index is not None
-            exists = catalog.index_exists(connection, shape.index, shape.tables[0])
+            exists = catalog.index_exists(query, shape.index, shape.tables[0])
             return "index exists" if exists else None
         if shape.kind == "drop_table":
-            missing = [t for t in shape.tables if not catalog.table_exists(connection, t)]
+            missing = [t for t in shape.tables if not catalog.table_exists(query, t)]
             if len(missing) == len(shape.tables):
                 return "table does not exist" if len(missing) == 1 else "tables do not exist"
             if missing and not shape.guarded:
@@ -612,7 +612,7 @@ class _Runner:
             return None
         if shape.other_actions or not (shape.added_columns or shape.dropped_columns):
             return None
-        columns = catalog.columns(connection, shape.tables[0])
+        columns = catalog.columns(query, shape.tables[0])
         done = [c for c in shape.added_columns if catalog.same_name(c.name) in columns]
         done += [c for c in shape.dropped_columns if catalog.same_name(c.name) not in columns]
         if len(done) == len(shape.added_columns) + len(shape.dropped_columns):
@@ -663,7 +663,7 @@ class _Runner:
         names = self._existing.get(period.datasource)
         if names is None:
             try:
-                names = self._catalog.table_names(self._connection(period.datasource))
+                names = self._catalog.table_names(self._query(period.datasource))
             except Error as exc:
                 raise DdlError(
                     f"cannot list the tables of {period.datasource}: {exc}. Nothing was changed",
@@ -732,33 +732,37 @@ class _Runner:
         )
 
     def _create_from_script(self, period: PlannedPeriod) -> list[str]:
-        connection = self._connection(period.datasource)
+        query = self._query(period.datasource)
         ran: list[str] = []
-        with self._transaction(connection):
+        with self._transaction():
             for target in period.statements:
                 text = target.sql if self._dialect == "sqlite" else target.sql.replace("%%", "%")
-                if self._already_done(connection, describe_ddl(text, self._dialect)) is None:
-                    connection.execute(target.sql, target.params)
+                if self._already_done(query, describe_ddl(text, self._dialect)) is None:
+                    self._run(period.datasource, text)
                     ran.append(text)
         return ran
 
     def _create_copy(self, source: PlannedPeriod, period: PlannedPeriod) -> list[str]:
         """Create ``period``'s table like ``source``'s; return the statements that ran."""
-        target = self._connection(period.datasource)
-        origin = self._connection(source.datasource)
+        target = self._query(period.datasource)
+        origin = self._query(source.datasource)
         ran: list[str] = []
 
         def run(statement: str) -> None:
-            target.execute(self._raw(statement), ())
+            self._run(period.datasource, statement)
             ran.append(statement)
 
-        with self._transaction(target):
-            if self._dialect == "sqlite":
-                self._copy_sqlite(origin, source.physical, period, run)
-            elif self._dialect == "postgres":
+        if self._dialect == "sqlite":
+            # Read the source before the transaction: only the new table's database joins it.
+            statements = self._sqlite_copy(origin, source.physical, period)
+            with self._transaction():
+                for statement in statements:
+                    run(statement)
+        elif self._dialect == "postgres":
+            with self._transaction():
                 self._copy_postgres(target, source.physical, period, run)
-            else:
-                self._copy_mysql(origin, target, source, period, run)
+        else:
+            self._copy_mysql(origin, target, source, period, run)
         return ran
 
     def _renamer(self, old: str, period: PlannedPeriod) -> Callable[[str], str]:
@@ -774,24 +778,28 @@ class _Runner:
 
         return rename
 
-    def _copy_sqlite(
-        self, origin: Connection, old: str, period: PlannedPeriod, run: Callable[[str], None]
-    ) -> None:
+    def _sqlite_copy(self, origin: Query, old: str, period: PlannedPeriod) -> list[str]:
+        """The statements that make ``period``'s table and indexes like table ``old``'s."""
         new, rename = period.physical, self._renamer(old, period)
-        run(rename_created(self._catalog.table_definition(origin, old), "sqlite", table=new))
+        statements = [
+            rename_created(self._catalog.table_definition(origin, old), "sqlite", table=new)
+        ]
         for index in self._catalog.indexes(origin, old):
             assert index.sql is not None
-            run(rename_created(index.sql, "sqlite", table=new, index=rename(index.name)))
+            statements.append(
+                rename_created(index.sql, "sqlite", table=new, index=rename(index.name))
+            )
+        return statements
 
     def _copy_postgres(
-        self, connection: Connection, old: str, period: PlannedPeriod, run: Callable[[str], None]
+        self, query: Query, old: str, period: PlannedPeriod, run: Callable[[str], None]
     ) -> None:
         new, rename = period.physical, self._renamer(old, period)
         table = quote_name(new, "postgres")
         # Indexes are re-created below under their new names; LIKE would invent its own.
         like = quote_name(old, "postgres")
         run(f"CREATE TABLE {table} (LIKE {like} INCLUDING ALL EXCLUDING INDEXES)")
-        for index in self._catalog.indexes(connection, old):
+        for index in self._catalog.indexes(query, old):
             if index.constraint is not None:
                 run(
                     f"ALTER TABLE {table} ADD CONSTRAINT "
@@ -800,7 +808,7 @@ class _Runner:
             else:
                 assert index.sql is not None
                 run(rename_created(index.sql, "postgres", table=new, index=rename(index.name)))
-        for name in self._catalog.check_constraints(connection, new):
+        for name in self._catalog.check_constraints(query, new):
             if name.startswith(old) and rename(name) != name:
                 run(
                     f"ALTER TABLE {table} RENAME CONSTRAINT {quote_name(name, 'postgres')} "
@@ -809,8 +817,8 @@ class _Runner:
 
     def _copy_mysql(
         self,
-        origin: Connection,
-        connection: Connection,
+        origin: Query,
+        query: Query,
         source: PlannedPeriod,
         period: PlannedPeriod,
         run: Callable[[str], None],
@@ -825,27 +833,21 @@ class _Runner:
         renames = [
             f"RENAME INDEX {quote_name(index.name, 'mysql')} TO "
             f"{quote_name(rename(index.name), 'mysql')}"
-            for index in self._catalog.indexes(connection, new)
+            for index in self._catalog.indexes(query, new)
             if rename(index.name) != index.name
         ]
         if renames:
             run(f"ALTER TABLE {quote_name(new, 'mysql')} " + ", ".join(renames))
 
-    @contextmanager
-    def _transaction(self, connection: Connection) -> Iterator[None]:
-        """One transaction where DDL is transactional (SQLite, PostgreSQL); MySQL commits
-        every DDL statement on its own."""
-        if self._dialect == "mysql":
-            yield
-            return
-        connection.begin()
-        try:
-            yield
-        except BaseException:
-            if not connection.broken:
-                connection.rollback()
-            raise
-        connection.commit()
+    def _transaction(self) -> AbstractContextManager[object]:
+        """The session's transaction where DDL is transactional (SQLite, PostgreSQL): the
+        statements inside are all or nothing. MySQL commits every DDL statement on its own."""
+        return nullcontext() if self._dialect == "mysql" else self.session.transaction()
+
+
+def _pyformat(sql: str) -> str:
+    """SQL with no placeholders, as ``execute_on`` takes it: every ``%`` is a literal."""
+    return sql.replace("%", "%%")
 
 
 def _display(name: ObjectName) -> str:

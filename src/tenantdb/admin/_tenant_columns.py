@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..execution import sqlite_path
-from ._catalog import catalog_for
+from ._catalog import catalog_for, query_on
+from ._view import ClusterView, admin_session
 
 if TYPE_CHECKING:
-    from .._cluster import Cluster
     from ..core.routing import Topology
 
 Severity = Literal["error", "warning"]
@@ -143,27 +143,24 @@ def judge_tenant_columns(
     return findings
 
 
-def audit_tenant_columns(cluster: Cluster) -> list[ColumnFinding]:
-    """Read each datasource's catalog (two queries on its primary) and judge every
-    declared table. Raises the driver's error (ShardUnavailableError, ...) when a
-    datasource cannot be read."""
+def audit_tenant_columns(cluster: ClusterView) -> list[ColumnFinding]:
+    """Read each datasource's catalog (two queries on its primary, in one admin session)
+    and judge every declared table. Raises the driver's error (ShardUnavailableError, ...)
+    when a datasource cannot be read."""
     topology = cluster.topology
     catalog = catalog_for(topology.dialect)
     observed: dict[str, Observed] = {}
-    for datasource in topology.datasources:
-        if _missing_sqlite_file(cluster.config.datasources[datasource].url):
-            # Connecting would create an empty file; a check must change nothing.
-            observed[datasource] = Observed(frozenset(), frozenset())
-            continue
-        pool = cluster.datasources.pool(datasource)
-        connection = pool.acquire()
-        try:
+    with admin_session(cluster) as session:
+        for datasource in topology.datasources:
+            if _missing_sqlite_file(cluster.config.datasources[datasource].url):
+                # Connecting would create an empty file; a check must change nothing.
+                observed[datasource] = Observed(frozenset(), frozenset())
+                continue
+            query = query_on(session, datasource)
             observed[datasource] = Observed(
-                frozenset(catalog.table_names(connection)),
-                frozenset(catalog.tables_with_column(connection, topology.tenant_column)),
+                frozenset(catalog.table_names(query)),
+                frozenset(catalog.tables_with_column(query, topology.tenant_column)),
             )
-        finally:
-            pool.release(connection)
     return judge_tenant_columns(topology, observed, catalog.same_name)
 
 

@@ -5,8 +5,8 @@ sessions would then look in the new place and see nothing, while the old rows st
 The cluster installs ``refuse_orphaning`` as the registry's placement guard, so such a
 change is refused while the tenant's ``tenant`` tables hold rows on the old placement,
 unless the caller forces it. The registry itself does no database I/O; this module reads
-the datasource directly (one pooled connection on the primary, one small query per table
-that exists).
+the datasource's primary through an admin session (one catalog query and one small query
+per table).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from ..core.routing import quote_identifier
 from ..core.sql import ObjectName
 from ..errors import Error, InvalidTenantError, OperationalError
-from ._catalog import catalog_for
+from ._catalog import catalog_for, query_on
+from ._view import ClusterView, admin_session
 
 if TYPE_CHECKING:
-    from .._cluster import Cluster
     from ..tenants import Tenant
 
 MOVE_HINT = (
@@ -49,7 +49,7 @@ def same_placement(old: Tenant, new: Tenant) -> bool:
     )
 
 
-def tenant_tables_with_rows(cluster: Cluster, tenant: Tenant) -> list[str]:
+def tenant_tables_with_rows(cluster: ClusterView, tenant: Tenant) -> list[str]:
     """The ``tenant`` tables holding rows of ``tenant`` where it is placed now.
 
     Shared isolation: rows with its id in the tenant column; schema isolation: any row in
@@ -63,32 +63,28 @@ def tenant_tables_with_rows(cluster: Cluster, tenant: Tenant) -> list[str]:
     dialect = topology.dialect
     catalog = catalog_for(dialect)
     schema = tenant.schema if tenant.isolation == "schema" else None
-    marker = "?" if dialect == "sqlite" else "%s"
     found: list[str] = []
-    pool = cluster.datasources.pool(tenant.datasource)
-    connection = pool.acquire()
-    try:
+    with admin_session(cluster) as session:
+        query = query_on(session, tenant.datasource)
         for name in names:
             stored = name.lower() if dialect == "postgres" else name
-            if not catalog.table_exists(connection, ObjectName(stored, schema)):
+            if not catalog.table_exists(query, ObjectName(stored, schema)):
                 continue
             table = quote_identifier(stored, dialect)
             if schema is not None:
                 table = f"{quote_identifier(schema, dialect)}.{table}"
             if tenant.isolation == "shared":
                 column = quote_identifier(topology.tenant_column, dialect)
-                sql = f"SELECT 1 FROM {table} WHERE {column} = {marker} LIMIT 1"
+                sql = f"SELECT 1 FROM {table} WHERE {column} = %s LIMIT 1"
                 params: tuple[object, ...] = (tenant.id,)
             else:
                 sql, params = f"SELECT 1 FROM {table} LIMIT 1", ()
-            if connection.execute(sql, params).rows:
+            if query(sql, params):
                 found.append(name)
-    finally:
-        pool.release(connection)
     return found
 
 
-def refuse_orphaning(cluster: Cluster) -> Callable[[Tenant, Tenant], None]:
+def refuse_orphaning(cluster: ClusterView) -> Callable[[Tenant, Tenant], None]:
     """The registry's placement guard: refuse a placement change that leaves rows behind."""
 
     def guard(stored: Tenant, new: Tenant) -> None:

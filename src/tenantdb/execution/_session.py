@@ -11,7 +11,7 @@ from ..core.merge import merge_rows
 from ..core.replication import decode_token, encode_token, merge_positions
 from ..core.routing import Params, Role, RoutePlan, Router, Target
 from ..core.session import may_change_state
-from ..core.sql import Template
+from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
 from ..errors import (
     DatabaseError,
@@ -20,6 +20,7 @@ from ..errors import (
     PartialCommitError,
     ProgrammingError,
     ShardUnavailableError,
+    TenantIsolationError,
 )
 from ._datasources import Datasources
 from ._driver import Connection, Description, Pool
@@ -204,6 +205,40 @@ class Session:
                 raise
             raise explained from exc.__cause__
         return Result(list(served.values()), None, [], total)
+
+    def execute_on(self, datasource: str, sql: str, params: Params = None) -> Result:
+        """Admin only: run one physical statement, as written, on the primary of ``datasource``.
+
+        Nothing is routed or rewritten: ``sql`` names physical tables (schema-qualified
+        where needed) and takes ``%s`` / ``%(name)s`` placeholders like ``execute``
+        (``%%`` is a literal ``%``), sent in the driver's own style. It runs on this
+        session's connection to that primary, so it joins ``transaction()``, and the
+        connection is reset when the session returns it. Its kind is not known (the text is
+        not parsed), so it counts as a write: a transaction commits it last, later reads
+        see it. For DDL, catalog lookups and repairs (``tenantdb.admin`` runs through it).
+
+        Raises TenantIsolationError outside an admin session (nothing runs), InterfaceError
+        for an unknown datasource, ProgrammingError when ``params`` does not fit the
+        placeholders, and the tenantdb class of the driver's error as ``execute`` does.
+        """
+        if self._closed:
+            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        if not self.admin:
+            raise TenantIsolationError(
+                "execute_on() runs SQL on a datasource as written, past routing and tenant "
+                "isolation; open the session with cluster.session(admin=True)"
+            )
+        topology = self._router.topology
+        if datasource not in topology.datasources:
+            raise InterfaceError(
+                f"no datasource {datasource!r}; configured: {', '.join(topology.datasources)}"
+            )
+        statement = physical_statement(sql, topology.dialect)
+        target = Target(datasource, "primary", statement.text, statement.values(params), {})
+        self._dirty = True  # the statement may change connection state (SET, temp tables)
+        # One primary target: the path of a routed single-target write (the session's
+        # connection, its transaction, the write position), not a second one.
+        return self._run(RoutePlan("ddl", (target,), None, None, True), True)
 
     def _current_tenant(self) -> Tenant | None:
         """The tenant for the next statement: refreshed outside a transaction."""

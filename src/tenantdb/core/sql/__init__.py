@@ -16,6 +16,7 @@ from ._ddl_shapes import DdlKind, DdlShape, ObjectName, describe_ddl
 from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
 from ._merge_variants import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
+from ._physical import PhysicalStatement, physical_statement
 from ._placeholders import ScannedSQL, scan
 from ._predicates import (
     ANY,
@@ -62,6 +63,7 @@ __all__ = [
     "ObjectName",
     "PLACEHOLDER",
     "Param",
+    "PhysicalStatement",
     "Predicate",
     "Rendered",
     "ScannedSQL",
@@ -82,6 +84,7 @@ __all__ = [
     "may_write",
     "merge_shape",
     "parse_template",
+    "physical_statement",
     "plan_hints",
     "quote_name",
     "rename_created",

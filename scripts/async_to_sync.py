@@ -52,8 +52,10 @@ NAMES: dict[str, str] = {
     "AsyncMonitor": "Monitor",
     "arun_each": "run_each",
     "asleep": "sleep",
+    "atimeout": "timeout",
     # drivers
     "aiomysql": "pymysql",
+    "asyncmy": "pymysql",
     "aiosqlite": "sqlite3",
 }
 

@@ -9,12 +9,16 @@ its sync partner). Everything that cannot be produced by dropping ``await`` live
   ``await`` points, so the asyncio guard is a no-op and only waiting needs futures.
 - ``arun_each`` / ``run_each``: run one call per datasource concurrently (tasks on the
   event loop, or the cluster's thread pool) and collect each value or exception.
+- ``atimeout`` / ``timeout``: a deadline over a block. The asyncio form cancels the block
+  when it passes; a thread cannot be interrupted, so there the block must bound its own
+  blocking calls (a driver's socket timeouts) and the thread form marks the place only.
 - ``asleep`` / ``sleep``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -155,6 +159,18 @@ def run_each(
         except Exception as exc:
             outcomes.append(exc)
     return outcomes
+
+
+def atimeout(seconds: float | None) -> asyncio.Timeout:
+    """``async with atimeout(s):`` cancels the block after ``s`` seconds (None: never) and
+    raises ``TimeoutError`` from it: ``asyncio.timeout``."""
+    return asyncio.timeout(seconds)
+
+
+def timeout(seconds: float | None) -> contextlib.nullcontext[None]:
+    """``with timeout(s):`` does nothing: a blocking call cannot be interrupted from its own
+    thread, so the block bounds its calls itself (a driver's socket timeouts)."""
+    return contextlib.nullcontext()
 
 
 async def asleep(seconds: float) -> None:

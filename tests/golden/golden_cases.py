@@ -557,6 +557,14 @@ CASES: tuple[Case, ...] = (
         places=[at("ds1", order_items="globex.order_items")],
     ),
     Case(
+        "tenant_schema_isolated_insert_other_tenant_refused",
+        "INSERT INTO order_items (order_id, sku, tenant_id) VALUES (%s, %s, %s)",
+        [1, "A-1", "acme"],
+        tenant="globex",
+        error="TenantIsolationError",
+        message="tenant_id",
+    ),
+    Case(
         "tenant_join_broadcast",
         "SELECT o.id, c.name FROM orders o JOIN countries c ON c.code = o.country",
         tenant="globex",
@@ -590,6 +598,14 @@ CASES: tuple[Case, ...] = (
         admin=True,
         places=_ADMIN_ORDERS,
         expect=_admin_scan,
+    ),
+    Case(
+        # globex is schema-isolated: its rows stored without tenant_id read as its own.
+        "admin_scan_groups_by_tenant_column",
+        "SELECT tenant_id, COUNT(*) FROM orders WHERE tenant_id <> %s GROUP BY tenant_id",
+        ["acme"],
+        admin=True,
+        places=_ADMIN_ORDERS,
     ),
     # Joins and subqueries.
     Case(

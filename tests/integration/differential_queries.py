@@ -1608,3 +1608,100 @@ class _Generator:
             ordered=True,
             may_refuse=True,
         )
+
+
+# -- admin scans over schema-isolated tenants (issue 14) ----------------------------------
+
+SCHEMA_TENANTS = ("globex", "hooli", "stark")
+"""Tenants of :data:`TENANTS` that are schema-isolated in the schema-tenant world; their
+even-numbered orders are stored without a tenant id (written before tenantdb filled it in
+for them), the odd ones through their sessions."""
+
+
+def schema_cluster_config(urls: Sequence[str], schemas: Mapping[str, str]) -> dict[str, Any]:
+    """Only ``orders`` over ``urls``, with the tenants of :data:`SCHEMA_TENANTS` placed in
+    the schemas ``schemas`` names (tenant → schema) on their usual datasource."""
+    config = cluster_config(urls)
+    config["tables"] = {"orders": {"strategy": "tenant"}}
+    del config["binding_tables"]
+    for tenant in SCHEMA_TENANTS:
+        config["tenants"][tenant].update(isolation="schema", schema=schemas[tenant])
+    return config
+
+
+def schema_scan_queries(seed: int = DEFAULT_SEED) -> list[Query]:
+    """Admin scans that name the tenant column (GROUP BY, WHERE, ORDER BY, JOIN ... ON,
+    subqueries, expressions) with schema tenants among the targets: each must answer as
+    if every row carried its tenant's id."""
+    rng = random.Random(seed)
+    tenants = sorted(TENANTS)
+    queries: list[Query] = []
+
+    def add(shape: str, sql: str, params: Sequence[Any] = (), ordered: bool = True) -> None:
+        queries.append(Query(shape, sql, tuple(params), ordered=ordered, admin=True))
+
+    add(
+        "schema-group",
+        "SELECT tenant_id, COUNT(*), SUM(amount), MIN(placed) FROM orders "
+        "GROUP BY tenant_id ORDER BY tenant_id",
+    )
+    for tenant in tenants:
+        add(
+            "schema-where",
+            "SELECT id, tenant_id, amount FROM orders WHERE tenant_id = %s ORDER BY id",
+            [tenant],
+        )
+    for _ in range(3):
+        add(
+            "schema-in",
+            "SELECT COUNT(*), SUM(amount) FROM orders WHERE tenant_id IN (%s, %s)",
+            rng.sample(tenants, 2),
+            ordered=False,
+        )
+        add(
+            "schema-not",
+            "SELECT COUNT(*) FROM orders WHERE tenant_id <> %s AND status = %s",
+            [rng.choice(tenants), rng.choice(STATUSES)],
+            ordered=False,
+        )
+        add(
+            "schema-order",
+            "SELECT id, tenant_id, placed FROM orders ORDER BY tenant_id DESC, id "
+            "LIMIT 20 OFFSET %s",
+            [rng.choice((0, 40, 150, 300))],
+        )
+    add("schema-distinct", "SELECT DISTINCT tenant_id FROM orders ORDER BY tenant_id")
+    add(
+        "schema-group-status",
+        "SELECT tenant_id, status, COUNT(*) FROM orders WHERE amount >= %s "
+        "GROUP BY tenant_id, status ORDER BY tenant_id, status",
+        [Decimal(rng.randint(20, 200))],
+    )
+    add(
+        "schema-qualified",
+        "SELECT o.tenant_id, COUNT(*) FROM orders o WHERE o.status = %s "
+        "GROUP BY o.tenant_id ORDER BY o.tenant_id",
+        [rng.choice(STATUSES)],
+    )
+    add(
+        "schema-expression",
+        "SELECT UPPER(tenant_id) AS t, COUNT(*) FROM orders GROUP BY UPPER(tenant_id) ORDER BY t",
+    )
+    add(
+        "schema-case",
+        "SELECT CASE WHEN tenant_id = %s THEN 'mine' ELSE 'other' END AS side, COUNT(*) "
+        "FROM orders GROUP BY 1 ORDER BY 1",
+        [rng.choice(SCHEMA_TENANTS)],
+    )
+    add(
+        "schema-join",
+        "SELECT o.id, p.id FROM orders o JOIN orders p ON p.tenant_id = o.tenant_id "
+        "AND p.customer = o.customer AND p.id < o.id ORDER BY o.id, p.id",
+    )
+    add(
+        "schema-semijoin",
+        "SELECT id, tenant_id FROM orders WHERE tenant_id IN "
+        "(SELECT tenant_id FROM orders WHERE amount > %s AND status = %s) ORDER BY id",
+        [Decimal(rng.randint(250, 299)), "void"],
+    )
+    return queries

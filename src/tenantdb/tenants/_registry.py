@@ -30,11 +30,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..config import TenantRules
 from ..core.retry import Backoff
+from ..core.routing import SchemaLayout
 from ..core.tenancy import Occupancy, Placement, Tenant
 from ..errors import (
     InvalidTenantError,
@@ -209,25 +209,31 @@ class TenantRegistry:
                 tenants.append(tenant)
         return sorted(tenants, key=lambda t: t.id)
 
-    def schema_layout(self) -> Mapping[str, tuple[str, ...]]:
+    def schema_layout(self) -> SchemaLayout:
         """Datasource → sorted schemas of its schema-isolated tenants (what an admin scan
-        of tenant tables must visit besides each datasource's shared tables).
+        of tenant tables must visit besides each datasource's shared tables), and which
+        tenant each schema holds (``layout.owner(datasource, schema)``: an admin scan
+        shows that tenant in the tenant column of rows stored without it).
 
         From memory below ``max_cached`` tenants; above it, from one full store read,
         remembered until the next change arrives.
         """
         layout = self._layout
-        if layout is not None and layout[0] is self._snapshot:
+        if (
+            layout is not None
+            and layout[0] is self._snapshot
+            and isinstance(layout[1], SchemaLayout)
+        ):
             return layout[1]
         source: Iterable[Tenant] = self._snapshot.values() if not self._lru else self.list()
-        found: dict[str, list[str]] = {}
+        owners: dict[tuple[str, str], str] = {}
         refused = self._refused
         for tenant in source:
             if tenant.id in refused:
                 continue  # e.g. schema public: scanning it again would repeat shared rows
             if tenant.isolation == "schema" and tenant.schema and tenant.datasource:
-                found.setdefault(tenant.datasource, []).append(tenant.schema)
-        result = MappingProxyType({ds: tuple(sorted(names)) for ds, names in found.items()})
+                owners[(tenant.datasource, tenant.schema)] = tenant.id
+        result = SchemaLayout(owners)
         self._layout = (self._snapshot, result)
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._layout import SchemaLayout
 from ._plan import MergePlan, Role, RoutePlan, Target
 from ._router import Params, Router, bind
 from ._topology import PlacementKind, TablePlacement, Topology, quote_identifier
@@ -13,6 +14,7 @@ __all__ = [
     "Role",
     "RoutePlan",
     "Router",
+    "SchemaLayout",
     "TablePlacement",
     "Target",
     "Topology",

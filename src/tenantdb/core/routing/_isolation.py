@@ -9,6 +9,10 @@ A tenant session (``cluster.session(tenant=...)`` without ``admin``) is an allow
 - every reference to a tenant-scoped table sees only the tenant's rows (a shared-isolation
   tenant's ``tenant`` tables, and tables declared ``tenant_scoped`` for every tenant); its
   INSERTs carry the tenant id, and an UPDATE may not set the tenant column;
+- a schema-isolated tenant's ``tenant`` tables are its schema's own: reads, updates and
+  deletes get no tenant condition (the schema is the boundary, and rows stored without
+  the tenant column stay its own), but its INSERTs carry the tenant id all the same, so
+  its rows say whose they are wherever they are read from (an admin scan, a move);
 - the tenant's status: a suspended tenant runs nothing, a read-only one only reads;
 - a database-isolated tenant reaches its own datasource only.
 
@@ -31,7 +35,7 @@ from ..sql import (
     shadowing_names,
     written_qualifiers,
 )
-from ..tenancy import Tenant
+from ..tenancy import Isolation, Tenant
 from ._plan import RoutePlan
 from ._topology import TablePlacement, Topology
 
@@ -57,9 +61,9 @@ def check_status(tenant: Tenant, template: Template) -> None:
         )
 
 
-def tenant_view(topology: Topology, template: Template, shared: bool) -> Template:
-    """The template as a tenant session runs it (the template itself when nothing needs
-    confining). ``shared``: the tenant keeps its rows beside others' (isolation "shared").
+def tenant_view(topology: Topology, template: Template, isolation: Isolation) -> Template:
+    """The template as a tenant session of this ``isolation`` runs it (the template itself
+    when nothing needs confining or filling in).
 
     Raises TenantIsolationError (or UnsupportedSQLError) when the statement is not allowed
     in a tenant session or cannot be confined exactly.
@@ -118,10 +122,21 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
         )
     _check_shared_data(template, placements, topology.dialect)
     column = topology.tenant_column
+    shared = isolation == "shared"
     scoped = [
         ref.index
         for ref, placement in zip(template.refs, placements, strict=True)
         if placement.tenant_scoped and (shared or placement.kind != "tenant")
+    ]
+    # A schema tenant's INSERT into its own table: the tenant column filled in, no condition.
+    filled = [
+        ref.index
+        for ref, placement in zip(template.refs, placements, strict=True)
+        if isolation == "schema"
+        and template.kind == "insert"
+        and ref.joined == "target"
+        and placement.kind == "tenant"
+        and placement.tenant_scoped
     ]
     if any(placement.tenant_scoped for placement in placements) and column in (
         assigned_columns(template.statement)
@@ -130,9 +145,9 @@ def tenant_view(topology: Topology, template: Template, shared: bool) -> Templat
             f"this statement assigns {column}, which a tenant session may not change (a row "
             "cannot move to another tenant); leave it out of SET"
         )
-    if not scoped:
+    if not scoped and not filled:
         return template
-    return confined_template(template, frozenset(scoped), column)
+    return confined_template(template, frozenset(scoped + filled), column, frozenset(filled))
 
 
 def _check_shared_data(

@@ -42,10 +42,13 @@ from ..sql import (
     TemplateCache,
     ValueRef,
     check_statement_size,
+    coalesced_rendering,
     merge_shape,
+    owner_literal,
 )
 from ..tenancy import Tenant
 from ._isolation import check_reach, check_status, check_written, tenant_view
+from ._layout import SchemaLayout
 from ._plan import MergePlan, Role, RoutePlan, Target
 from ._topology import TablePlacement, Topology, quote_identifier
 from .strategies import ShardId, Strategy
@@ -93,6 +96,9 @@ class _Program:
     (datasource, schema), since nothing else about the statement varies by tenant."""
     tenant_scoped: str | None = None
     """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
+    coalesced: dict[bool, Rendered | None] | None = None
+    """For admin scans over schema tenants: the text whose tenant column reads COALESCE
+    (per merged or not), built on first use; None inside when the statement names none."""
 
 
 class Router:
@@ -127,8 +133,12 @@ class Router:
     ) -> RoutePlan:
         """Decide where one statement runs.
 
-        ``schemas`` (datasource → schemas of its schema-isolated tenants, from the tenant
-        registry) lets an admin scan of tenant tables visit those tenants' tables too.
+        ``schemas`` (datasource → schemas of its schema-isolated tenants: the registry's
+        :class:`SchemaLayout`) lets an admin scan of tenant tables visit those tenants'
+        tables too. There the tenant column of a ``tenant`` table reads
+        ``COALESCE(<column>, '<the schema's tenant>')`` wherever the statement names it
+        (rows a schema tenant stored before its INSERTs carried the id hold NULL), which
+        needs the layout's owners: a plain mapping serves statements that do not name it.
 
         A ``tenant`` without ``admin`` makes this a tenant session, confined to that
         tenant (see ``_isolation``): the plan's SQL carries the tenant condition, with the
@@ -168,11 +178,10 @@ class Router:
 
     def _tenant_view(self, template: Template, tenant: Tenant) -> Template:
         """The confined template for this tenant's isolation, cached on the template."""
-        shared = tenant.isolation == "shared"
-        key = (self._generation, "tenant", shared)
+        key = (self._generation, "tenant", tenant.isolation)
         view = template.programs.get(key)
         if view is None:
-            view = tenant_view(self.topology, template, shared)
+            view = tenant_view(self.topology, template, tenant.isolation)
             template.programs[key] = view
         assert isinstance(view, Template)
         return view
@@ -738,15 +747,29 @@ class Router:
             merge_shape(template.marked, template.dialect, template.sql)
         rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
         limit_value = self._limit_value(merge_shape_, values)
+        coalesced = None
+        if any(schema is not None for _, _, schema in units):
+            coalesced = self._coalesced(template, program, merge_shape_ is not None)
         targets = []
         for shard, datasource, scan_schema in units:
             names, qualifiers, tables = self._names_for(
                 template, program, shard, tenant, scan_schema
             )
             row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
-            sql, params = self._render(
-                template, rendered, names, qualifiers, values, row_ids, limit_value
-            )
+            if scan_schema is not None and coalesced is not None:
+                sql, params = self._render_owned(
+                    template,
+                    coalesced,
+                    names,
+                    qualifiers,
+                    values,
+                    limit_value,
+                    _owner(schemas, datasource, scan_schema, topology.tenant_column),
+                )
+            else:
+                sql, params = self._render(
+                    template, rendered, names, qualifiers, values, row_ids, limit_value
+                )
             role = self._role(template, datasource)
             targets.append(Target(datasource, role, sql, params, MappingProxyType(tables)))
         merge = None
@@ -868,6 +891,44 @@ class Router:
             tables[placement.name] = f"{schema}.{physical}" if schema else physical
         return names, qualifiers, tables
 
+    def _coalesced(self, template: Template, program: _Program, merged: bool) -> Rendered | None:
+        """The statement's text for a schema tenant's target of an admin scan (see
+        ``coalesced_rendering``), cached on the program; None: the plain text serves."""
+        cache = program.coalesced
+        if cache is None:
+            cache = program.coalesced = {}
+        if merged not in cache:
+            refs = [r for r in program.tenant_refs if program.placements[r].tenant_scoped]
+            cache[merged] = coalesced_rendering(
+                template, refs, self.topology.tenant_column, merged=merged
+            )
+        return cache[merged]
+
+    def _render_owned(
+        self,
+        template: Template,
+        rendered: Rendered,
+        names: list[str],
+        qualifiers: list[str],
+        values: tuple[object, ...],
+        limit_value: int | None,
+        owner: str,
+    ) -> tuple[str, tuple[object, ...]]:
+        """Render a coalesced text: its last placeholder is the schema's tenant, written
+        as text where the driver binds on the server (``owner_literal``)."""
+        literal = owner_literal(owner, self.topology.dialect)
+        marker = template.param_count
+        return self._render(
+            template,
+            rendered,
+            names,
+            qualifiers,
+            (*values, owner),
+            None,
+            limit_value,
+            None if literal is None else (marker, literal),
+        )
+
     def _index_name(self, template: Template, names: list[str], slot: int) -> str:
         """Index and constraint names are unique per schema: each physical table's copy
         gets the table's suffix (``ix_orders_3`` for ``orders_3``)."""
@@ -899,15 +960,21 @@ class Router:
         values: tuple[object, ...],
         row_ids: list[int] | None,
         limit_value: int | None,
+        literal: tuple[int, str] | None = None,
     ) -> tuple[str, tuple[object, ...]]:
+        """Join the pieces of ``rendered`` with names and placeholders; ``literal``
+        (placeholder index, text): that placeholder is written as the text instead."""
         placeholder = self._placeholder
         pieces = rendered.pieces
         out = [pieces[0]]
         params: list[object] = []
         for position, (kind, index) in enumerate(rendered.slots, start=1):
             if kind == "param":
-                out.append(placeholder)
-                params.append(values[index])
+                if literal is not None and index == literal[0]:
+                    out.append(literal[1])
+                else:
+                    out.append(placeholder)
+                    params.append(values[index])
             elif kind == "table":
                 out.append(names[index])
             elif kind == "qualifier":
@@ -933,6 +1000,20 @@ class Router:
                 out.append(", ".join(row_texts))
             out.append(pieces[position])
         return "".join(out), tuple(params)
+
+
+def _owner(
+    schemas: Mapping[str, Sequence[str]] | None, datasource: str, schema: str, column: str
+) -> str:
+    """The tenant whose schema an admin scan's target visits (its tenant column needs it)."""
+    owner = schemas.owner(datasource, schema) if isinstance(schemas, SchemaLayout) else None
+    if owner is None:
+        raise RoutingError(
+            f"this admin statement reads {column} in schema {schema} on {datasource}, and "
+            "which tenant that schema holds is not known here; pass the registry's layout "
+            "(schemas=cluster.tenants.schema_layout())"
+        )
+    return owner
 
 
 def _branch_of(template: Template, scope: int) -> int:

@@ -45,6 +45,7 @@ from ._template import (
     confined_template,
     parse_template,
 )
+from ._tenant_column import coalesce_tenant_column, coalesced_rendering, owner_literal
 
 __all__ = [
     "ANY",
@@ -77,12 +78,15 @@ __all__ = [
     "ValueRef",
     "assigned_columns",
     "check_statement_size",
+    "coalesce_tenant_column",
+    "coalesced_rendering",
     "confined_template",
     "describe_ddl",
     "foreign_functions",
     "literal_value",
     "may_write",
     "merge_shape",
+    "owner_literal",
     "parse_template",
     "physical_statement",
     "plan_hints",

@@ -12,7 +12,7 @@ refused (UnsupportedSQLError / TenantIsolationError) with what to write instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlglot import exp
 
@@ -30,6 +30,7 @@ def confine(
     column: str,
     marker: int,
     dialect: str,
+    fill_only: Collection[int] = (),
 ) -> tuple[ValueRef, ...]:
     """Rewrite ``tree`` in place so ``nodes`` (tenant-scoped references) see one tenant.
 
@@ -37,6 +38,11 @@ def confine(
     ``marker`` is the placeholder index the tenant id takes. Returns the values the
     statement itself writes into the tenant column (literals or placeholders), which the
     caller must check against the tenant at bind time.
+
+    ``fill_only`` (positions in ``nodes``) are references whose table the tenant has to
+    itself (a schema-isolated tenant's own schema): an INSERT into one gets the tenant
+    column filled in like any other, but no condition is added anywhere, so rows stored
+    without the column stay the tenant's to read, update and upsert.
 
     Each tenant condition goes where its reference's rows enter (the WHERE, or the ON of
     the join that brings it in), and every condition of the statement's own that could
@@ -53,17 +59,20 @@ def confine(
     written: list[ValueRef] = []
     inserts = []
     by_scope: dict[int, _ScopeRefs] = {}
-    for node, scope in zip(nodes, scopes, strict=True):
+    for position, (node, scope) in enumerate(zip(nodes, scopes, strict=True)):
+        guarded = position not in fill_only
         if isinstance(scope, exp.Insert) and _insert_target(scope) is node:
-            inserts.append((node, scope))
+            inserts.append((node, scope, guarded))
+            continue
+        if not guarded:
             continue
         join = _placement(node, scope, strict)
         by_scope.setdefault(id(scope), _ScopeRefs(scope)).add(node, join)
     for refs in by_scope.values():
         refs.confine(condition, strict)
     # After the conditions: the INSERT rewrite moves parts of the tree around.
-    for node, scope in inserts:
-        written.extend(_fill_insert(scope, node, condition))
+    for node, scope, guarded in inserts:
+        written.extend(_fill_insert(scope, node, condition, guarded))
     return tuple(written)
 
 
@@ -368,10 +377,14 @@ def _insert_target(insert: exp.Insert) -> exp.Expr | None:
     return target
 
 
-def _fill_insert(insert: exp.Insert, node: exp.Table, condition: _Condition) -> list[ValueRef]:
+def _fill_insert(
+    insert: exp.Insert, node: exp.Table, condition: _Condition, guarded: bool
+) -> list[ValueRef]:
+    """Put the tenant into the tenant column of every row; ``guarded``: the table holds
+    other tenants' rows too, so a conflict may meet one of theirs."""
     name = _display(node)
     column = condition.column
-    if insert.args.get("alternative") or insert.args.get("overwrite"):
+    if guarded and (insert.args.get("alternative") or insert.args.get("overwrite")):
         raise TenantIsolationError(
             f"INSERT OR {str(insert.args.get('alternative') or 'OVERWRITE').upper()} into "
             f"{name} is refused in a tenant session: it may delete another tenant's "
@@ -425,7 +438,7 @@ def _fill_insert(insert: exp.Insert, node: exp.Table, condition: _Condition) -> 
             assert branches is not None
             for branch in branches:
                 branch.append("expressions", tenant.copy())
-    _confine_upsert(insert, node, condition)
+    _confine_upsert(insert, node, condition, guarded)
     return written
 
 
@@ -442,7 +455,9 @@ def _select_branches(source: exp.Expr | None) -> list[exp.Select] | None:
     return None
 
 
-def _confine_upsert(insert: exp.Insert, node: exp.Table, condition: _Condition) -> None:
+def _confine_upsert(
+    insert: exp.Insert, node: exp.Table, condition: _Condition, guarded: bool
+) -> None:
     column = condition.column
     conflict = insert.args.get("conflict")
     if not isinstance(conflict, exp.OnConflict):
@@ -455,6 +470,9 @@ def _confine_upsert(insert: exp.Insert, node: exp.Table, condition: _Condition) 
         )
     if not assignments:
         return  # DO NOTHING: inserts A's row or nothing
+    _plain_conflict_keys(conflict)
+    if not guarded:
+        return  # every row the conflict can meet is the tenant's own
     # The conflicting row may be another tenant's (a key unique across tenants): update it
     # only when it is this tenant's, else leave it as it is.
     if conflict.args.get("duplicate"):
@@ -475,9 +493,13 @@ def _confine_upsert(insert: exp.Insert, node: exp.Table, condition: _Condition) 
     # statement's own condition like a WHERE.
     where = conflict.args.get("where")
     existing = where.this if isinstance(where, exp.Where) else None
-    guarded = _guarded([condition.on(node)], existing, condition.on(node), strict=False)
-    conflict.set("where", exp.Where(this=guarded))
-    # sqlglot writes conflict keys as ordered terms (``id NULLS LAST``), which SQLite refuses.
+    confined = _guarded([condition.on(node)], existing, condition.on(node), strict=False)
+    conflict.set("where", exp.Where(this=confined))
+
+
+def _plain_conflict_keys(conflict: exp.OnConflict) -> None:
+    """sqlglot writes conflict keys as ordered terms (``id NULLS LAST``), which SQLite
+    refuses; a regenerated upsert names them plainly."""
     keys = conflict.args.get("conflict_keys") or []
     conflict.set(
         "conflict_keys",

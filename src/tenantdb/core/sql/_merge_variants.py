@@ -22,6 +22,7 @@ can keep every row tied with the n-th.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,20 +89,29 @@ class MergeShape:
     """``FETCH ... WITH TIES``: rows tied (on ``order_by``) with the last one are kept too."""
 
 
-def merge_shape(marked: exp.Expr, dialect: str, sql: str | None = None) -> MergeShape:
+def merge_shape(
+    marked: exp.Expr,
+    dialect: str,
+    sql: str | None = None,
+    *,
+    rewrite: Callable[[exp.Expr], object] | None = None,
+) -> MergeShape:
     """Build the multi-shard variant of a SELECT or set operation tree (with markers).
 
     ``sql``: the statement's text, so that select items the variant spells differently
     keep the column name the database derives from the text (MariaDB and SQLite name an
     unaliased expression by its text: ``count(*)``, not ``COUNT(*)``).
+
+    ``rewrite`` changes the finished variant tree in place before it is rendered (the
+    merge recipe is decided before it runs, so it must keep every column where it is).
     """
     tree = marked.copy()
     if isinstance(tree, exp.SetOperation):
-        return _set_operation(tree, dialect)
+        return _set_operation(tree, dialect, rewrite)
     if not isinstance(tree, exp.Select):
         raise UnsupportedSQLError("only SELECT statements can be merged across shards")
     names = _written_names(tree, sql, dialect) if sql is not None else {}
-    return _Select(tree, dialect, names).build()
+    return _Select(tree, dialect, names, rewrite).build()
 
 
 def _with_ties(node: exp.Expr, dialect: str) -> bool:
@@ -167,7 +177,9 @@ def _push_limit(
     return True
 
 
-def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
+def _set_operation(
+    tree: exp.SetOperation, dialect: str, rewrite: Callable[[exp.Expr], object] | None
+) -> MergeShape:
     order = tree.args.get("order")
     with_ties = _with_ties(tree, dialect)
     limit, offset = _limit_values(tree)
@@ -196,6 +208,8 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
             SortKey(index, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first")))
         )
     shard_limit = _push_limit(tree, limit, offset, with_ties)
+    if rewrite is not None:
+        rewrite(tree)
     check_round_trip(tree, dialect)
     return MergeShape(
         rendered=render_tree(tree, dialect),
@@ -212,10 +226,17 @@ def _set_operation(tree: exp.SetOperation, dialect: str) -> MergeShape:
 
 
 class _Select:
-    def __init__(self, tree: exp.Select, dialect: str, names: dict[int, str]) -> None:
+    def __init__(
+        self,
+        tree: exp.Select,
+        dialect: str,
+        names: dict[int, str],
+        rewrite: Callable[[exp.Expr], object] | None = None,
+    ) -> None:
         self.tree = tree
         self.dialect = dialect
         self.names = names
+        self.rewrite = rewrite
         self.items: list[exp.Expr] = list(tree.expressions)
         self.original_count = len(self.items)
         self.known_columns = _known_columns(tree)
@@ -339,6 +360,8 @@ class _Select:
         else:
             shard_limit = _push_limit(tree, limit, offset, with_ties)
         total = len(self.items) + len(hidden)
+        if self.rewrite is not None:
+            self.rewrite(tree)
         check_round_trip(tree, self.dialect)
         return MergeShape(
             rendered=render_tree(tree, self.dialect),

@@ -225,9 +225,16 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     return _Analyzer(statement, dialect, sql, kind, ddl_kind, scanned.names, scanned.text).build()
 
 
-def confined_template(template: Template, refs: frozenset[int], column: str) -> Template:
+def confined_template(
+    template: Template,
+    refs: frozenset[int],
+    column: str,
+    fill_only: frozenset[int] = frozenset(),
+) -> Template:
     """The template as a tenant session runs it: ``refs`` (indexes of tenant-scoped table
     references) see only one tenant's rows, and INSERTs into them carry the tenant.
+    References in ``fill_only`` (a subset of ``refs``: tables the tenant has to itself)
+    get no condition; an INSERT into one still carries the tenant.
 
     The tenant id is one more placeholder, index ``template.param_count``: bind the
     statement's own values, then append the tenant id. Raises UnsupportedSQLError or
@@ -243,7 +250,7 @@ def confined_template(template: Template, refs: frozenset[int], column: str) -> 
         template.sql,
     )
     analyzer.spans = None  # the tree changes shape: generate the text from it
-    return analyzer.build(confinement=(refs, column))
+    return analyzer.build(confinement=(refs, column, fill_only))
 
 
 def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> exp.Expr:
@@ -520,7 +527,9 @@ class _Analyzer:
 
     # -- scopes and references ------------------------------------------------------
 
-    def build(self, confinement: tuple[frozenset[int], str] | None = None) -> Template:
+    def build(
+        self, confinement: tuple[frozenset[int], str, frozenset[int]] | None = None
+    ) -> Template:
         tree = self.tree
         for node in tree.walk():
             if isinstance(node, _SCOPE_TYPES):
@@ -534,7 +543,7 @@ class _Analyzer:
             self._dml_refs()
         tenant_values: tuple[ValueRef, ...] = ()
         if confinement is not None:
-            chosen, column = confinement
+            chosen, column, fill_only = confinement
             order = sorted(chosen)
             tenant_values = confine(
                 tree,
@@ -543,6 +552,7 @@ class _Analyzer:
                 column,
                 len(self.names) - 1,
                 self.dialect,
+                fill_only={position for position, i in enumerate(order) if i in fill_only},
             )
             self.original = tree.copy()
         scopes = tuple(self._scope(i) for i in range(len(self.scope_nodes)))

@@ -1,6 +1,8 @@
 """The streaming merge: property tests against a naive reference, laziness, edge cases.
 
-The reference implementations below share no code with ``tenantdb.core.merge._rows``:
+Every test taking ``merge_rows`` runs on both fronts (see ``conftest.py``): the thread
+front's merge and the asyncio one's, which are one source. The reference implementations
+below share no code with either, nor with ``tenantdb.core.merge``:
 ordering is a chain of stable ``sorted`` passes (last key first) with NULLs and NaNs split
 off by hand, DISTINCT is a quadratic scan, and the grouped reference aggregates the *base*
 rows of every shard as one database would, while the merge only sees each shard's partial
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -24,12 +26,13 @@ from hypothesis import strategies as st
 
 import tenantdb
 import tenantdb.config
-from tenantdb.core.merge._rows import merge_rows
+from tenantdb.core.merge import DistinctRows, Groups
 from tenantdb.core.routing import MergePlan
 from tenantdb.core.sql import AggregateColumn, AggregateKind, SortKey
 from tenantdb.errors import UnsupportedSQLError
 
 Row = tuple[Any, ...]
+MergeRows = Callable[[MergePlan, Sequence[Iterable[Row]]], Iterator[Row]]
 
 SAMPLE = Path(tenantdb.config.__file__).parent.parent / "examples" / "sample.toml"
 
@@ -124,6 +127,7 @@ def ungrouped_cases(draw: st.DrawFn) -> tuple[MergePlan, list[list[Row]]]:
 @settings(max_examples=400, deadline=None)
 @given(ungrouped_cases())
 def test_ungrouped_merge_matches_sorting_everything(
+    merge_rows: MergeRows,
     case: tuple[MergePlan, list[list[Row]]],
 ) -> None:
     plan, streams = case
@@ -161,7 +165,11 @@ ANYTHING = st.one_of(
     st.booleans(),
 )
 def test_mixed_types_refuse_and_never_raise_type_error(
-    streams: list[list[Row]], descending: bool, nulls_first: bool, distinct: bool
+    merge_rows: MergeRows,
+    streams: list[list[Row]],
+    descending: bool,
+    nulls_first: bool,
+    distinct: bool,
 ) -> None:
     plan = MergePlan(
         order_by=(SortKey(0, descending, nulls_first), SortKey(1, not descending, nulls_first)),
@@ -303,6 +311,7 @@ def grouped_cases(draw: st.DrawFn) -> tuple[MergePlan, list[list[Row]], list[Row
 @settings(max_examples=400, deadline=None)
 @given(grouped_cases())
 def test_grouped_merge_matches_one_database(
+    merge_rows: MergeRows,
     case: tuple[MergePlan, list[list[Row]], list[Row]],
 ) -> None:
     plan, streams, one_database = case
@@ -342,7 +351,7 @@ class Probe:
             yield row
 
 
-def test_limit_stops_pulling_an_ordered_merge() -> None:
+def test_limit_stops_pulling_an_ordered_merge(merge_rows: MergeRows) -> None:
     plan = MergePlan(order_by=(SortKey(0, False, False),), limit=5, offset=3)
     # offset+limit rows leave, each stream is at most one row ahead of what left it.
     probes = [Probe([(n * 3 + s,) for n in range(1000)], allowed=9) for s in range(3)]
@@ -350,7 +359,7 @@ def test_limit_stops_pulling_an_ordered_merge() -> None:
     assert sum(p.pulled for p in probes) <= 8 + len(probes)
 
 
-def test_limit_stops_pulling_an_unordered_merge() -> None:
+def test_limit_stops_pulling_an_unordered_merge(merge_rows: MergeRows) -> None:
     plan = MergePlan(limit=3, offset=1)
     first = Probe([(n,) for n in range(100)], allowed=4)
     second = Probe([(n,) for n in range(100)], allowed=0)
@@ -359,13 +368,13 @@ def test_limit_stops_pulling_an_unordered_merge() -> None:
     assert not second.started
 
 
-def test_limit_stops_pulling_with_distinct() -> None:
+def test_limit_stops_pulling_with_distinct(merge_rows: MergeRows) -> None:
     plan = MergePlan(order_by=(SortKey(0, True, False),), distinct=True, limit=2)
     probes = [Probe([(3,), (3,), (2,), (1,)], allowed=4), Probe([(3,), (1,)], allowed=2)]
     assert list(merge_rows(plan, probes)) == [(3,), (2,)]
 
 
-def test_limit_zero_pulls_nothing() -> None:
+def test_limit_zero_pulls_nothing(merge_rows: MergeRows) -> None:
     probes = [Probe([(1,)], allowed=0), Probe([(2,)], allowed=0)]
     assert list(merge_rows(MergePlan(limit=0, offset=5), probes)) == []
     assert not any(p.started for p in probes)
@@ -373,7 +382,9 @@ def test_limit_zero_pulls_nothing() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 50), max_size=15), min_size=1, max_size=6))
-def test_ordered_merge_pulls_at_most_one_row_ahead_per_stream(values: list[list[int]]) -> None:
+def test_ordered_merge_pulls_at_most_one_row_ahead_per_stream(
+    merge_rows: MergeRows, values: list[list[int]]
+) -> None:
     probes = [Probe([(v, s) for v in sorted(stream)]) for s, stream in enumerate(values)]
     emitted = [0] * len(probes)
     for row in merge_rows(MergePlan(order_by=(SortKey(0, False, True),)), probes):
@@ -391,7 +402,7 @@ def test_ordered_merge_pulls_at_most_one_row_ahead_per_stream(values: list[list[
         MergePlan(group_by=(0,), aggregates=(AggregateColumn(1, "count"),)),
     ],
 )
-def test_nothing_is_pulled_before_the_first_next(plan: MergePlan) -> None:
+def test_nothing_is_pulled_before_the_first_next(merge_rows: MergeRows, plan: MergePlan) -> None:
     probes = [Probe([(1, 1)]), Probe([(2, 1)])]
     rows = merge_rows(plan, probes)
     assert not any(p.started for p in probes)
@@ -407,25 +418,25 @@ COUNT_SUM = MergePlan(
 
 
 @pytest.mark.parametrize("plan", [MergePlan(), ORDERED, MergePlan(distinct=True, limit=3)])
-def test_no_streams_and_empty_streams_give_no_rows(plan: MergePlan) -> None:
+def test_no_streams_and_empty_streams_give_no_rows(merge_rows: MergeRows, plan: MergePlan) -> None:
     assert list(merge_rows(plan, [])) == []
     assert list(merge_rows(plan, [[], [], []])) == []
 
 
-def test_single_stream_keeps_its_shards_order() -> None:
+def test_single_stream_keeps_its_shards_order(merge_rows: MergeRows) -> None:
     # One shard's order is the database's own (SQLite orders numbers before text): no
     # comparison is made, so nothing is refused.
     rows = [(None,), (1,), (2.5,), ("a",), (b"\x00",)]
     assert list(merge_rows(ORDERED, [rows])) == rows
 
 
-def test_ungrouped_aggregates_over_empty_shards_give_one_row() -> None:
+def test_ungrouped_aggregates_over_empty_shards_give_one_row(merge_rows: MergeRows) -> None:
     # Like SELECT COUNT(*), SUM(x) FROM empty on one database: one row (0, NULL).
     assert list(merge_rows(COUNT_SUM, [[(0, None)], [(0, None)], [(0, None)]])) == [(0, None)]
     assert list(merge_rows(COUNT_SUM, [[(0, None)], [(2, 7)]])) == [(2, 7)]
 
 
-def test_ungrouped_aggregates_over_no_rows_at_all_give_one_row() -> None:
+def test_ungrouped_aggregates_over_no_rows_at_all_give_one_row(merge_rows: MergeRows) -> None:
     assert list(merge_rows(COUNT_SUM, [])) == [(0, None)]
     assert list(merge_rows(COUNT_SUM, [[], []])) == [(0, None)]
     # SELECT COUNT(*), AVG(x), MIN(x): AVG's hidden COUNT is dropped.
@@ -442,12 +453,12 @@ def test_ungrouped_aggregates_over_no_rows_at_all_give_one_row() -> None:
     assert list(merge_rows(plan, [[(0, None, None, 0)]] * 2)) == [(0, None, None)]
 
 
-def test_grouped_query_with_no_groups_gives_no_rows() -> None:
+def test_grouped_query_with_no_groups_gives_no_rows(merge_rows: MergeRows) -> None:
     plan = MergePlan(group_by=(0,), aggregates=(AggregateColumn(1, "count"),))
     assert list(merge_rows(plan, [[], []])) == []
 
 
-def test_hidden_columns_are_stripped_with_negative_sort_indexes() -> None:
+def test_hidden_columns_are_stripped_with_negative_sort_indexes(merge_rows: MergeRows) -> None:
     # SELECT *, created_at AS tdb_hidden_0 ... ORDER BY created_at DESC, id
     plan = MergePlan(
         order_by=(SortKey(-1, True, False), SortKey(-4, False, False)), hidden_columns=1
@@ -466,7 +477,7 @@ def test_hidden_columns_are_stripped_with_negative_sort_indexes() -> None:
     ]
 
 
-def test_nulls_placement_does_not_follow_direction() -> None:
+def test_nulls_placement_does_not_follow_direction(merge_rows: MergeRows) -> None:
     streams = [[(None,), (3,), (1,)], [(None,), (2,)]]
     first_desc = MergePlan(order_by=(SortKey(0, True, True),))
     assert list(merge_rows(first_desc, streams)) == [(None,), (None,), (3,), (2,), (1,)]
@@ -475,7 +486,7 @@ def test_nulls_placement_does_not_follow_direction() -> None:
     assert list(merge_rows(last_asc, streams)) == [(1,), (2,), (3,), (None,), (None,)]
 
 
-def test_numbers_of_different_types_compare_by_value() -> None:
+def test_numbers_of_different_types_compare_by_value(merge_rows: MergeRows) -> None:
     fine = Decimal("1.0000000000000000000000000000001")  # beyond the 28-digit context
     streams = [[(fine,), (1,)], [(1.5,), (Decimal("1.00000000000000000000000000000005"),)]]
     plan = MergePlan(order_by=(SortKey(0, True, False),))
@@ -487,7 +498,7 @@ def test_numbers_of_different_types_compare_by_value() -> None:
     ]
 
 
-def test_nan_sorts_above_every_number() -> None:
+def test_nan_sorts_above_every_number(merge_rows: MergeRows) -> None:
     nan = float("nan")
     streams: list[list[Row]] = [[(1,), (nan,)], [(math.inf,), (Decimal("NaN"),)]]
     rows = list(merge_rows(MergePlan(order_by=(SortKey(0, False, False),)), streams))
@@ -510,18 +521,56 @@ def test_nan_sorts_above_every_number() -> None:
         ([[({"a": 1},)], [({"b": 1},)]], r"ORDER BY column 1 that cannot be compared"),
     ],
 )
-def test_incomparable_sort_values_are_refused(streams: list[list[Row]], message: str) -> None:
+def test_incomparable_sort_values_are_refused(
+    merge_rows: MergeRows, streams: list[list[Row]], message: str
+) -> None:
     with pytest.raises(UnsupportedSQLError, match=message):
         list(merge_rows(ORDERED, streams))
 
 
-def test_incomparable_second_sort_key_names_its_column() -> None:
+def test_incomparable_second_sort_key_names_its_column(merge_rows: MergeRows) -> None:
     plan = MergePlan(order_by=(SortKey(0, False, False), SortKey(1, True, False)))
     with pytest.raises(UnsupportedSQLError, match="ORDER BY column 2"):
         list(merge_rows(plan, [[(1, 1)], [(1, "1")]]))
 
 
-def test_incomparable_group_sort_values_are_refused() -> None:
+@pytest.mark.parametrize(
+    "streams",
+    [
+        [[(1,)], [(2,), ("a",)]],  # the text comes after every other stream has ended
+        [[(3,)], [(2,), ("a",)]],
+        [[(2,), ("a",)], [(1,)]],
+    ],
+)
+def test_every_row_of_a_multi_stream_merge_is_checked(
+    merge_rows: MergeRows, streams: list[list[Row]]
+) -> None:
+    # Each stream is in its shard's order (SQLite puts numbers before text). Whether the
+    # query is refused must not depend on which shard holds the text.
+    with pytest.raises(UnsupportedSQLError, match=r"ORDER BY column 1 \(int and str\)"):
+        list(merge_rows(ORDERED, streams))
+
+
+def test_equal_rows_come_from_the_earlier_stream_first(merge_rows: MergeRows) -> None:
+    streams: list[list[Row]] = [[(1, "a"), (1, "b")], [(0, "z"), (1, "c")], [(1, "d")]]
+    assert [row[1] for row in merge_rows(ORDERED, streams)] == ["z", "a", "b", "c", "d"]
+    descending = MergePlan(order_by=(SortKey(0, True, False),))
+    streams = [[(1, "a")], [(2, "b"), (1, "c")], [(1, "d")]]
+    assert [row[1] for row in merge_rows(descending, streams)] == ["b", "a", "c", "d"]
+
+
+def test_a_failing_stream_fails_the_merge(merge_rows: MergeRows) -> None:
+    def failing() -> Iterator[Row]:
+        yield (1,)
+        raise LookupError("shard 1 went away")
+
+    rows = merge_rows(ORDERED, [[(0,), (2,)], failing()])
+    assert next(rows) == (0,)
+    with pytest.raises(LookupError, match="went away"):
+        list(rows)
+
+
+def test_incomparable_group_sort_values_are_refused(merge_rows: MergeRows) -> None:
     plan = MergePlan(
         order_by=(SortKey(0, False, False),),
         group_by=(0,),
@@ -531,42 +580,42 @@ def test_incomparable_group_sort_values_are_refused() -> None:
         list(merge_rows(plan, [[(1, 1)], [("1", 1)]]))
 
 
-def test_incomparable_min_values_are_refused() -> None:
+def test_incomparable_min_values_are_refused(merge_rows: MergeRows) -> None:
     plan = MergePlan(group_by=(), aggregates=(AggregateColumn(0, "min"),))
     with pytest.raises(UnsupportedSQLError, match="aggregate column 1"):
         list(merge_rows(plan, [[(1,)], [("a",)]]))
 
 
-def _avg(*shards: tuple[Any, int]) -> Any:
+def _avg(merge_rows: MergeRows, *shards: tuple[Any, int]) -> Any:
     plan = MergePlan(group_by=(), aggregates=(AggregateColumn(0, "avg", 1),), hidden_columns=1)
     ((value,),) = merge_rows(plan, [[shard] for shard in shards])
     return value
 
 
-def test_avg_type_follows_the_sum() -> None:
+def test_avg_type_follows_the_sum(merge_rows: MergeRows) -> None:
     # MySQL/PostgreSQL numeric sums are Decimal: AVG stays Decimal, divided exactly.
-    assert _avg((Decimal("10.5"), 3), (Decimal("2"), 2)) == Decimal("2.5")
-    assert isinstance(_avg((Decimal("10.5"), 3), (Decimal("2"), 2)), Decimal)
-    assert _avg((Decimal("1"), 1), (2, 2)) == Decimal(1)  # int + Decimal is Decimal
+    assert _avg(merge_rows, (Decimal("10.5"), 3), (Decimal("2"), 2)) == Decimal("2.5")
+    assert isinstance(_avg(merge_rows, (Decimal("10.5"), 3), (Decimal("2"), 2)), Decimal)
+    assert _avg(merge_rows, (Decimal("1"), 1), (2, 2)) == Decimal(1)  # int + Decimal is Decimal
     # SQLite integer sums: AVG is a float, as SQLite's own AVG.
-    assert _avg((7, 2), (2, 1)) == 3.0
-    assert isinstance(_avg((7, 2), (2, 1)), float)
-    assert _avg((1.5, 1), (None, 0)) == 1.5
-    assert _avg((None, 0), (None, 0)) is None
+    assert _avg(merge_rows, (7, 2), (2, 1)) == 3.0
+    assert isinstance(_avg(merge_rows, (7, 2), (2, 1)), float)
+    assert _avg(merge_rows, (1.5, 1), (None, 0)) == 1.5
+    assert _avg(merge_rows, (None, 0), (None, 0)) is None
     # PostgreSQL AVG(interval): SUM is a timedelta too.
-    assert _avg((datetime.timedelta(hours=3), 2), (datetime.timedelta(hours=1), 2)) == (
+    assert _avg(merge_rows, (datetime.timedelta(hours=3), 2), (datetime.timedelta(hours=1), 2)) == (
         datetime.timedelta(hours=1)
     )
 
 
-def test_sum_of_decimal_and_float_widens_to_float() -> None:
+def test_sum_of_decimal_and_float_widens_to_float(merge_rows: MergeRows) -> None:
     plan = MergePlan(group_by=(), aggregates=(AggregateColumn(0, "sum"),))
     assert list(merge_rows(plan, [[(Decimal("1.5"),)], [(2.25,)]])) == [(3.75,)]
     with pytest.raises(UnsupportedSQLError, match="aggregate column 1"):
         list(merge_rows(plan, [[("a",)], [(2,)]]))
 
 
-def test_min_max_skip_nulls_and_put_nan_on_top() -> None:
+def test_min_max_skip_nulls_and_put_nan_on_top(merge_rows: MergeRows) -> None:
     plan = MergePlan(group_by=(), aggregates=(AggregateColumn(0, "min"), AggregateColumn(1, "max")))
     nan = float("nan")
     ((low, high),) = merge_rows(plan, [[(None, 1.0)], [(nan, nan)], [(2.0, None)], [(1.0, 3.0)]])
@@ -574,7 +623,9 @@ def test_min_max_skip_nulls_and_put_nan_on_top() -> None:
     assert math.isnan(high)
 
 
-def test_any_takes_the_first_non_null_and_plain_columns_the_first_value() -> None:
+def test_any_takes_the_first_non_null_and_plain_columns_the_first_value(
+    merge_rows: MergeRows,
+) -> None:
     plan = MergePlan(group_by=(0,), aggregates=(AggregateColumn(1, "any"),))
     streams: list[list[Row]] = [
         [("g", None, "first")],
@@ -584,7 +635,7 @@ def test_any_takes_the_first_non_null_and_plain_columns_the_first_value() -> Non
     assert list(merge_rows(plan, streams)) == [("g", "b", "first")]
 
 
-def test_unhashable_values_group_and_deduplicate() -> None:
+def test_unhashable_values_group_and_deduplicate(merge_rows: MergeRows) -> None:
     # PostgreSQL arrays arrive as lists and jsonb as dicts.
     grouped = MergePlan(group_by=(0,), aggregates=(AggregateColumn(1, "count"),))
     assert list(merge_rows(grouped, [[([1, 2], 1)], [([1, 2], 2), ([3], 1)]])) == [
@@ -598,11 +649,31 @@ def test_unhashable_values_group_and_deduplicate() -> None:
     ]
 
 
-def test_negative_limit_or_offset_is_rejected() -> None:
+def test_negative_limit_or_offset_is_rejected(merge_rows: MergeRows) -> None:
     with pytest.raises(ValueError, match="negative"):
         merge_rows(MergePlan(offset=-1), [])
     with pytest.raises(ValueError, match="negative"):
         merge_rows(MergePlan(limit=-1), [])
+
+
+# -- the pure parts -----------------------------------------------------------------------
+
+
+def test_groups_give_the_same_rows_when_asked_twice_and_keep_folding() -> None:
+    plan = MergePlan(group_by=(0,), aggregates=(AggregateColumn(1, "avg", 2),), hidden_columns=1)
+    groups = Groups(plan)
+    groups.add(("g", 3, 1))
+    groups.add(("g", 5, 3))
+    assert groups.rows() == groups.rows() == [("g", 2.0, 4)]
+    groups.add(("g", 4, 4))
+    assert groups.rows() == [("g", 1.5, 8)]
+
+
+def test_groups_and_distinct_refuse_what_they_cannot_do() -> None:
+    with pytest.raises(ValueError, match="grouped plan"):
+        Groups(MergePlan())
+    with pytest.raises(ValueError, match="negative"):
+        DistinctRows(-1)
 
 
 # -- plans made by the router --------------------------------------------------------------
@@ -618,7 +689,7 @@ def _plan(sql: str) -> MergePlan:
     return plan
 
 
-def test_router_plan_for_grouped_avg_ordered_by_hidden_max() -> None:
+def test_router_plan_for_grouped_avg_ordered_by_hidden_max(merge_rows: MergeRows) -> None:
     plan = _plan(
         "SELECT user_id, AVG(amount), COUNT(*) FROM user_events "
         "GROUP BY user_id ORDER BY MAX(amount) DESC LIMIT 2"
@@ -629,7 +700,7 @@ def test_router_plan_for_grouped_avg_ordered_by_hidden_max() -> None:
     assert list(merge_rows(plan, [shard0, shard1])) == [(4, 8.0, 1), (1, 5.0, 3)]
 
 
-def test_router_plan_for_star_ordered_by_unselected_column() -> None:
+def test_router_plan_for_star_ordered_by_unselected_column(merge_rows: MergeRows) -> None:
     plan = _plan("SELECT * FROM user_events ORDER BY created_at DESC LIMIT 3 OFFSET 1")
     shard0 = [("a", "2026-03-03", "2026-03-03"), ("b", "2026-03-01", "2026-03-01")]
     shard1 = [("c", "2026-03-02", "2026-03-02"), ("d", None, None)]

@@ -1,11 +1,13 @@
 """Merge shapes resolve names as the databases do; FETCH ... WITH TIES keeps every tie.
 
-Pure: merge shapes are built from parsed statements and rows are merged in memory.
+Pure: merge shapes are built from parsed statements and rows are merged in memory, on both
+fronts where a test takes ``merge_rows`` (see ``conftest.py``).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +16,12 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantdb.core.merge._rows import merge_rows
 from tenantdb.core.routing import MergePlan
 from tenantdb.core.sql import MergeShape, SortKey, merge_shape
 from tenantdb.errors import UnsupportedSQLError
 
 Row = tuple[Any, ...]
+MergeRows = Callable[[MergePlan, Sequence[Iterable[Row]]], Iterator[Row]]
 
 
 def shape(sql: str, dialect: str = "postgres") -> MergeShape:
@@ -33,7 +35,9 @@ def shard_sql(built: MergeShape) -> str:
 # -- GROUP BY / ORDER BY names ------------------------------------------------------------
 
 
-def test_group_by_a_name_that_is_an_alias_and_a_column_groups_by_the_column() -> None:
+def test_group_by_a_name_that_is_an_alias_and_a_column_groups_by_the_column(
+    merge_rows: MergeRows,
+) -> None:
     built = shape("SELECT x / 10 AS x, count(*) FROM m GROUP BY x")
     # x is used as a column in the select list: the table column is the group key.
     assert built.group_by == (2,)
@@ -141,7 +145,7 @@ def ties_plan(limit: int, offset: int = 0) -> MergePlan:
     )
 
 
-def test_merge_keeps_every_row_tied_with_the_last() -> None:
+def test_merge_keeps_every_row_tied_with_the_last(merge_rows: MergeRows) -> None:
     # FETCH FIRST 1 ROWS WITH TIES: each shard returned its ties with its first row.
     streams = [[(0, "a"), (0, "b")], [(0, "c")], [(1, "d")]]
     assert list(merge_rows(ties_plan(1), streams)) == [(0, "a"), (0, "b"), (0, "c")]
@@ -156,7 +160,7 @@ def test_merge_keeps_every_row_tied_with_the_last() -> None:
     offset=st.integers(0, 6),
 )
 def test_merge_with_ties_equals_one_database(
-    values: list[int], owners: list[int], limit: int, offset: int
+    merge_rows: MergeRows, values: list[int], owners: list[int], limit: int, offset: int
 ) -> None:
     rows = [(value, i) for i, value in enumerate(values)]
     # One database: OFFSET, LIMIT rows, then every row tied with the last one kept.
@@ -206,7 +210,7 @@ def test_variant_keeps_the_names_the_database_gives_the_written_items(
     ]
 
 
-def test_merged_average_has_the_type_of_the_shards_average() -> None:
+def test_merged_average_has_the_type_of_the_shards_average(merge_rows: MergeRows) -> None:
     built = shape("SELECT avg(k) FROM m")
     plan = MergePlan(group_by=(), aggregates=built.aggregates, hidden_columns=2)
     # MariaDB: DECIMAL with 4 more digits than the argument; the merge keeps that scale.

@@ -1,7 +1,16 @@
-"""Streaming merges: the rows of several shards combined into what one database returns."""
+"""The pure parts of the streaming merge: how rows of several shards compare and combine.
+
+The merge itself pulls rows from the shards' streams, so it lives in the I/O shell, written
+once for both fronts (``tenantdb._async`` and the generated ``tenantdb._sync``:
+``merge_rows``). What it decides with no I/O is here: the SQL order of rows
+(:func:`sort_key`), which rows DISTINCT keeps (:class:`DistinctRows`) and how a group's
+partial aggregates combine (:class:`Groups`).
+"""
 
 from __future__ import annotations
 
-from ._rows import Row, merge_rows
+from ._groups import Groups
+from ._order import sort_key
+from ._rows import DistinctRows, Row
 
-__all__ = ["Row", "merge_rows"]
+__all__ = ["DistinctRows", "Groups", "Row", "sort_key"]

@@ -1,41 +1,47 @@
 """``open_pool``: the pool of one datasource URL on this front, with the driver chosen by the
-URL scheme; ``connect_postgres``: one PostgreSQL connection outside any pool.
+URL scheme; ``connect_postgres`` and ``connect_mysql``: one connection outside any pool.
 
 Driver modules are imported on first use, so the core install (without the ``[postgres]``
-extra) imports this package and runs SQLite clusters. Only the PostgreSQL driver is
-written for both fronts so far: ``open_pool`` refuses the other schemes, and on the thread
-front ``tenantdb.execution.open_pool`` still opens SQLite and MySQL pools itself and hands
-``postgresql:`` URLs to this module's generated twin.
+extra) imports this package and runs SQLite clusters. The PostgreSQL and MySQL/MariaDB
+drivers are written for both fronts so far: ``open_pool`` refuses ``sqlite:`` URLs, and on
+the thread front ``tenantdb.execution.open_pool`` still opens SQLite pools itself and
+hands the other URLs to this module's generated twin.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING
 
 from ..config import PoolConfig, redact_url, url_dialect
+from ..drivers import endpoint
 from ..errors import ConfigError, InterfaceError, NotSupportedError
 from ._driver import AsyncPool
+from ._pool import AsyncConnectionPool
 
 if TYPE_CHECKING:
+    from ._mysql import AsyncMySQLConnection
     from ._postgres import AsyncPostgresConnection
 
 # dialect → (modules the driver needs, the extra that installs them)
-_REQUIREMENTS = {"postgres": (("psycopg", "psycopg_pool"), "postgres")}
+_REQUIREMENTS = {
+    "postgres": (("psycopg", "psycopg_pool"), "postgres"),
+    "mysql": (("asyncmy",), "mysql-async"),  # sync: "mysql": (("pymysql",), "mysql"),
+}
 # Where the schemes this front cannot open yet are opened.
-_ELSEWHERE = (
-    "the asyncio front supports postgresql: URLs so far"  # sync: "use tenantdb.execution.open_pool"
-)
+_ELSEWHERE = "not on the asyncio front yet"  # sync: _ELSEWHERE = "use tenantdb.execution.open_pool"
 
 
 def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary") -> AsyncPool:
     """Return the pool of datasource ``name`` at ``url`` (``role``: primary or replica).
 
     Opens no connection: the pool connects on its first ``acquire``. ``postgresql:`` /
-    ``postgres:`` URLs get psycopg 3 with psycopg_pool. Raises ``NotSupportedError`` for
-    ``sqlite:`` and ``mysql:`` URLs (not on this front yet), ``ConfigError`` for another
-    scheme or a malformed URL, and ``InterfaceError`` when the driver package is not
-    installed (the message says which extra to install).
+    ``postgres:`` URLs get psycopg 3 with psycopg_pool, ``mysql:`` / ``mariadb:`` URLs
+    this front's MySQL driver (asyncmy) with the generic pool. Raises
+    ``NotSupportedError`` for ``sqlite:`` URLs (not on this front yet), ``ConfigError``
+    for another scheme or a malformed URL, and ``InterfaceError`` when the driver package
+    is not installed (the message says which extra to install).
     """
     dialect = url_dialect(url)
     if dialect == "postgres":
@@ -43,6 +49,20 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
         from ._postgres import AsyncPostgresPool
 
         return AsyncPostgresPool(name, url, config, role=role)
+    if dialect == "mysql":
+        _require(name, dialect)
+        from . import _mysql
+
+        params = _mysql.connect_params(url, timeout=config.timeout)
+        return AsyncConnectionPool(
+            name,
+            functools.partial(_mysql.connect, url, params, datasource=name, role=role),
+            role=role,
+            min_size=config.min_size,
+            max_size=config.max_size,
+            timeout=config.timeout,
+            endpoint=endpoint(url),
+        )
     if dialect is not None:
         raise NotSupportedError(
             f"datasource {name!r}: {dialect} URLs cannot be opened here; {_ELSEWHERE}"
@@ -63,6 +83,20 @@ async def connect_postgres(
     from ._postgres import connect
 
     return await connect(url, datasource=datasource, role=role, timeout=timeout)
+
+
+async def connect_mysql(
+    url: str, *, datasource: str, role: str = "primary", timeout: float = 30.0
+) -> AsyncMySQLConnection:
+    """Open one connection to the MySQL/MariaDB ``url`` outside any pool (replica probes);
+    the caller closes it with ``close()``. Raises ``ConfigError`` for a malformed URL,
+    ``ShardUnavailableError`` when the server cannot be reached, ``InterfaceError`` when
+    the driver is not installed."""
+    _require(datasource, "mysql")
+    from ._mysql import connect, connect_params
+
+    params = connect_params(url, timeout=timeout)
+    return await connect(url, params, datasource=datasource, role=role)
 
 
 def _require(name: str, dialect: str) -> None:

@@ -161,7 +161,8 @@ def is_undefined_table(orig: BaseException | None) -> bool:
         return str(orig).startswith("no such table")
     args: tuple[object, ...] = getattr(orig, "args", ())
     return (
-        type(orig).__module__.startswith("pymysql")
+        # PyMySQL on the thread front, asyncmy on the asyncio front
+        type(orig).__module__.startswith(("pymysql", "asyncmy"))
         and bool(args)
         and args[0] == _MYSQL_NO_SUCH_TABLE
     )

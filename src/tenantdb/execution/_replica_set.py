@@ -229,10 +229,9 @@ def _connector(
 
         return lambda: _postgres.connect(url, datasource=name, role=role, timeout=timeout)
     if dialect == "mysql":
-        from . import _mysql
+        from .._sync import connect_mysql
 
-        params = _mysql.connect_params(url, timeout=timeout)
-        return lambda: _mysql.connect(url, params, datasource=name, role=role)
+        return lambda: connect_mysql(url, datasource=name, role=role, timeout=timeout)
     raise ValueError(f"{dialect} datasources have no replicas")
 
 

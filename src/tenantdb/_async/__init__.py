@@ -4,9 +4,11 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 from __future__ import annotations
 
 from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
+from ._merge import merge_rows
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
 from ._pool_factory import connect_mysql, connect_postgres, open_pool
 from ._result import AsyncResult
+from ._streams import iter_rows, stream_rows
 
 __all__ = [
     "AsyncConnection",
@@ -20,5 +22,8 @@ __all__ = [
     "Row",
     "connect_mysql",
     "connect_postgres",
+    "iter_rows",
+    "merge_rows",
     "open_pool",
+    "stream_rows",
 ]

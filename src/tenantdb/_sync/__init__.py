@@ -6,9 +6,11 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 from __future__ import annotations
 
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
+from ._merge import merge_rows
 from ._pool import ConnectionPool, PooledConnection
 from ._pool_factory import connect_mysql, connect_postgres, open_pool
 from ._result import Result
+from ._streams import iter_rows, stream_rows
 
 __all__ = [
     "Connection",
@@ -22,5 +24,8 @@ __all__ = [
     "Row",
     "connect_mysql",
     "connect_postgres",
+    "iter_rows",
+    "merge_rows",
     "open_pool",
+    "stream_rows",
 ]

@@ -13,20 +13,27 @@ its sync partner). Everything that cannot be produced by dropping ``await`` live
   when it passes; a thread cannot be interrupted, so there the block must bound its own
   blocking calls (a driver's socket timeouts) and the thread form marks the place only.
 - ``asleep`` / ``sleep``.
+- ``AsyncWorker`` / ``Worker``: where a blocking driver's calls run. The asyncio form owns
+  a daemon thread and hops each call to it; the thread form runs the call in the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar, TypeVarTuple
+
+from .errors import InterfaceError
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class AsyncMonitor:
@@ -179,3 +186,197 @@ async def asleep(seconds: float) -> None:
 
 def sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+# After a cancelled call, how often its ``on_cancel`` is repeated while it still runs (one
+# call may start just after an interrupt that found nothing running), and for how long.
+_INTERRUPT_EVERY_S = 0.01
+_CANCEL_GRACE_S = 1.0
+
+
+class _Call:
+    """One call queued for a worker's thread.
+
+    ``cancelled`` is written on the event loop's thread and read on the worker's: a call
+    cancelled before its turn is skipped; a stale read only lets it start, and the
+    canceller's repeated ``on_cancel`` then stops it. ``done`` and ``after`` are only
+    touched on the loop's thread.
+    """
+
+    __slots__ = ("after", "args", "cancelled", "done", "fn", "future", "loop")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any] | None,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.loop = loop
+        self.future = future  # None: nobody waits for the outcome
+        self.cancelled = False
+        self.done = False
+        self.after: asyncio.Future[None] | None = None  # set by a canceller waiting for the end
+
+
+def _serve(calls: queue.SimpleQueue[_Call | None]) -> None:
+    """The body of a worker's thread: run the queued calls in order until ``None`` comes.
+
+    It holds no reference to the worker (only to the queue), so a worker nobody references
+    any more is collected, and its finalizer sends the ``None`` that ends this thread.
+    """
+    while (call := calls.get()) is not None:
+        ok, value = True, None
+        if not call.cancelled:
+            try:
+                value = call.fn(*call.args)
+            except BaseException as exc:  # handed to the caller, which raises it
+                ok, value = False, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            call.loop.call_soon_threadsafe(_settle, call, ok, value)
+        # Not kept while waiting for the next call: the call's function may reference the
+        # worker's owner, which must stay collectable.
+        del call, value
+
+
+def _settle(call: _Call, ok: bool, value: Any) -> None:
+    """On the loop's thread: deliver a call's outcome to whoever still waits for it."""
+    call.done = True
+    future = call.future
+    if future is not None and not future.done():  # a cancelled caller no longer waits
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+    if call.after is not None and not call.after.done():
+        call.after.set_result(None)
+
+
+class AsyncWorker:
+    """A daemon thread of its own for one blocking resource (an ``sqlite3`` connection).
+
+    ``await worker.call(fn, *args)`` runs ``fn(*args)`` on that thread and returns its value
+    or raises its exception; calls run one at a time, in the order they were made, so the
+    resource is only ever touched by that thread. The thread is a daemon and holds no
+    reference to the worker: a worker never closed cannot hold the interpreter's exit, and
+    one that is garbage-collected ends its thread.
+
+    Cancellation: when the task awaiting ``call`` is cancelled, the worker is ``broken`` for
+    good (later calls raise ``InterfaceError``; the owner should be discarded). A call not
+    started yet is skipped; a running one is asked to stop by calling ``on_cancel`` (on the
+    loop's thread, so it must be safe to call from any thread, as
+    ``sqlite3.Connection.interrupt`` is), again every 10 ms until the call ends, for up to
+    1 s; then the cancellation propagates. A call that ``on_cancel`` cannot stop in that
+    time is abandoned: the thread finishes it on its own, then runs what was queued after.
+    """
+
+    __slots__ = ("__weakref__", "_broken", "_calls", "_closed", "_name", "_stop", "on_cancel")
+
+    def __init__(self, name: str) -> None:
+        """``name`` says what the worker serves, in errors and in the thread's name."""
+        self._name = name
+        self._broken = False
+        self._closed = False
+        # Stops the running call from another thread; the owner sets it once the resource
+        # exists (an sqlite3 connection is opened by a call on this worker).
+        self.on_cancel: Callable[[], None] | None = None
+        calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._calls = calls
+        self._stop = weakref.finalize(self, calls.put, None)
+        threading.Thread(target=_serve, args=(calls,), name=f"tenantdb {name}", daemon=True).start()
+
+    @property
+    def broken(self) -> bool:
+        """True once a call was cancelled: the resource may be mid-way through it."""
+        return self._broken
+
+    async def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run ``fn(*args)`` on the worker's thread; its value, or its exception raised here.
+
+        Raises ``InterfaceError`` once the worker is broken or closed. See the class for
+        what a cancellation does.
+        """
+        if self._broken or self._closed:
+            state = "broken by a cancelled call" if self._broken else "closed"
+            raise InterfaceError(
+                f"{self._name} is {state}: release it to its pool and acquire another"
+            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        call = _Call(fn, args, loop, future)
+        self._calls.put(call)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._broken = True
+            call.cancelled = True
+            await self._halt(call)
+            raise
+
+    async def _halt(self, call: _Call) -> None:
+        """Stop the call whose caller was cancelled, or give up on it after the grace time.
+        A second cancellation meanwhile gives up at once."""
+        if call.done:
+            return
+        loop = call.loop
+        after: asyncio.Future[None] = loop.create_future()
+        call.after = after
+        deadline = loop.time() + _CANCEL_GRACE_S
+        while not call.done:
+            if self.on_cancel is not None:
+                self.on_cancel()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return  # abandoned: the thread finishes the call on its own
+            await asyncio.wait((after,), timeout=min(_INTERRUPT_EVERY_S, remaining))
+
+    async def aclose(self, final: Callable[[], None] | None = None) -> None:
+        """Run ``final()`` on the thread after every call already queued (even when broken:
+        it must be safe then, like closing an ``sqlite3`` connection), then end the thread.
+
+        Waits for ``final`` unless the worker is broken (an abandoned call may still run
+        before it; the thread runs ``final`` when that call ends). A cancelled wait leaves
+        ``final`` to run all the same. Idempotent: later calls do nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        waiter: asyncio.Future[None] | None = None
+        if final is not None:
+            loop = asyncio.get_running_loop()
+            waiter = None if self._broken else loop.create_future()
+            self._calls.put(_Call(final, (), loop, waiter))
+        self._stop()
+        if waiter is not None:
+            await waiter
+
+    def __repr__(self) -> str:
+        state = "broken" if self._broken else "closed" if self._closed else "open"
+        return f"<AsyncWorker {self._name} {state}>"
+
+
+class Worker:
+    """The thread front's twin of ``AsyncWorker``: ``call(fn, *args)`` runs ``fn(*args)`` at
+    once in the calling thread (a connection there is used by one thread at a time, lent
+    by its pool): no hop, no lock. It is never broken, and ``close`` only runs ``final``.
+    On a statement's path the generated drivers skip even this call (a pragma in the
+    asyncio source calls the work itself), so the thread front pays nothing for it."""
+
+    __slots__ = ("on_cancel",)
+
+    broken = False  # a class attribute, not a property: read on every rollback
+
+    def __init__(self, name: str) -> None:
+        self.on_cancel: Callable[[], None] | None = None  # never called: nothing is cancelled
+
+    def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        return fn(*args)
+
+    def close(self, final: Callable[[], None] | None = None) -> None:
+        if final is not None:
+            final()
+
+    def __repr__(self) -> str:
+        return "<Worker (the calling thread)>"

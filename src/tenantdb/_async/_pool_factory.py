@@ -2,10 +2,9 @@
 URL scheme; ``connect_postgres`` and ``connect_mysql``: one connection outside any pool.
 
 Driver modules are imported on first use, so the core install (without the ``[postgres]``
-extra) imports this package and runs SQLite clusters. The PostgreSQL and MySQL/MariaDB
-drivers are written for both fronts so far: ``open_pool`` refuses ``sqlite:`` URLs, and on
-the thread front ``tenantdb.execution.open_pool`` still opens SQLite pools itself and
-hands the other URLs to this module's generated twin.
+extra) imports this package and runs SQLite clusters. Every driver is written for both
+fronts; on the thread front ``tenantdb.execution.open_pool`` hands every URL to this
+module's generated twin.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ..config import PoolConfig, redact_url, url_dialect
-from ..drivers import endpoint
-from ..errors import ConfigError, InterfaceError, NotSupportedError
+from ..drivers import endpoint, sqlite_path
+from ..errors import ConfigError, InterfaceError
 from ._driver import AsyncPool
 from ._pool import AsyncConnectionPool
 
@@ -29,21 +28,33 @@ _REQUIREMENTS = {
     "postgres": (("psycopg", "psycopg_pool"), "postgres"),
     "mysql": (("asyncmy",), "mysql-async"),  # sync: "mysql": (("pymysql",), "mysql"),
 }
-# Where the schemes this front cannot open yet are opened.
-_ELSEWHERE = "not on the asyncio front yet"  # sync: _ELSEWHERE = "use tenantdb.execution.open_pool"
 
 
 def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary") -> AsyncPool:
     """Return the pool of datasource ``name`` at ``url`` (``role``: primary or replica).
 
     Opens no connection: the pool connects on its first ``acquire``. ``postgresql:`` /
-    ``postgres:`` URLs get psycopg 3 with psycopg_pool, ``mysql:`` / ``mariadb:`` URLs
-    this front's MySQL driver (asyncmy) with the generic pool. Raises
-    ``NotSupportedError`` for ``sqlite:`` URLs (not on this front yet), ``ConfigError``
-    for another scheme or a malformed URL, and ``InterfaceError`` when the driver package
-    is not installed (the message says which extra to install).
+    ``postgres:`` URLs get psycopg 3 with psycopg_pool, ``sqlite:`` URLs the standard
+    library's sqlite3 (on the asyncio front, a thread of its own per connection),
+    ``mysql:`` / ``mariadb:`` URLs this front's MySQL driver (asyncmy) with the generic pool.
+    Raises ``ConfigError`` for another scheme or a malformed URL, and ``InterfaceError``
+    when the driver package is not installed (the message says which extra to install).
     """
     dialect = url_dialect(url)
+    if dialect == "sqlite":
+        from ._sqlite import connect
+
+        sqlite_path(url)  # reject a malformed URL now, not on first use
+        return AsyncConnectionPool(
+            name,
+            functools.partial(connect, url, datasource=name, role=role, timeout=config.timeout),
+            role=role,
+            min_size=config.min_size,
+            max_size=config.max_size,
+            timeout=config.timeout,
+            # A file on the local disk does not go stale.
+            max_idle=None,
+        )
     if dialect == "postgres":
         _require(name, dialect)
         from ._postgres import AsyncPostgresPool
@@ -62,10 +73,6 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
             max_size=config.max_size,
             timeout=config.timeout,
             endpoint=endpoint(url),
-        )
-    if dialect is not None:
-        raise NotSupportedError(
-            f"datasource {name!r}: {dialect} URLs cannot be opened here; {_ELSEWHERE}"
         )
     raise ConfigError(
         f"datasource {name!r}: unsupported URL {redact_url(url)!r}; "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..execution import sqlite_path
+from ..drivers import sqlite_path
 from ._catalog import catalog_for, query_on
 from ._view import ClusterView, admin_session
 

@@ -1,11 +1,12 @@
 """What both fronts' drivers share, written once by hand: driver exceptions translated into
 tenantdb's, connect-timeout errors naming the endpoint, psycopg_pool's log held while
-tenantdb reports a failure itself."""
+tenantdb reports a failure itself, SQLite's URL paths and WAL switch."""
 
 from __future__ import annotations
 
 from ._connect import connect_timed_out, endpoint, is_timeout, still_connecting
 from ._pool_log import ConnectFailureLog
+from ._sqlite_file import enable_wal, sqlite_path
 from ._translate import (
     ErrorKinds,
     error_kinds,
@@ -21,6 +22,7 @@ __all__ = [
     "ConnectFailureLog",
     "ErrorKinds",
     "connect_timed_out",
+    "enable_wal",
     "endpoint",
     "error_kinds",
     "is_timeout",
@@ -28,6 +30,7 @@ __all__ = [
     "pool_closed",
     "pool_timeout",
     "scrub_password",
+    "sqlite_path",
     "still_connecting",
     "translate",
     "unreachable",

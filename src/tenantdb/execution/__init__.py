@@ -15,7 +15,6 @@ from ._lag_monitor import LagMonitor, ReplicaReading
 from ._pool_factory import open_pool
 from ._result import Result
 from ._session import Session
-from ._sqlite import enable_wal, sqlite_path
 from ._switch_file import read_switches, write_switches
 
 __all__ = [
@@ -31,10 +30,8 @@ __all__ = [
     "Result",
     "Session",
     "Stream",
-    "enable_wal",
     "open_pool",
     "read_switches",
     "scrub_password",
-    "sqlite_path",
     "write_switches",
 ]

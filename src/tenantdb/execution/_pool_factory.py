@@ -1,17 +1,14 @@
 """``open_pool``: the pool of one datasource URL, with the driver chosen by the URL scheme.
 
-Driver packages are imported here, on the first pool of their kind, so the core install
-(without the ``[postgres]`` / ``[mysql]`` extras) imports and runs SQLite clusters.
-The PostgreSQL and MySQL/MariaDB drivers are written once for both fronts: their pools
-come from the generated ``tenantdb._sync.open_pool``, which imports psycopg or PyMySQL on
-first use too. (This factory moves into the fronts next, with the SQLite driver.)
+Every driver is written once for both fronts: the pools come from the generated
+``tenantdb._sync.open_pool``, which imports each driver package on the first pool of its
+kind, so the core install (without the ``[postgres]`` / ``[mysql]`` extras) imports and
+runs SQLite clusters. (This name stays until the rest of ``execution`` moves into the
+fronts.)
 """
 
 from __future__ import annotations
 
-import functools
-
-from .._sync import ConnectionPool
 from .._sync import open_pool as open_thread_front_pool
 from ..config import PoolConfig, redact_url, url_dialect
 from ..errors import ConfigError
@@ -28,23 +25,7 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
     installed (the message says which extra to install).
     """
     dialect = url_dialect(url)
-    if dialect == "sqlite":
-        from . import _sqlite
-
-        _sqlite.sqlite_path(url)  # reject a malformed URL now, not on first use
-        return ConnectionPool(
-            name,
-            functools.partial(
-                _sqlite.connect, url, datasource=name, role=role, timeout=config.timeout
-            ),
-            role=role,
-            min_size=config.min_size,
-            max_size=config.max_size,
-            timeout=config.timeout,
-            # A file on the local disk does not go stale.
-            max_idle=None,
-        )
-    if dialect in ("postgres", "mysql"):
+    if dialect in ("sqlite", "postgres", "mysql"):
         return open_thread_front_pool(name, url, config, role=role)
     raise ConfigError(
         f"datasource {name!r}: unsupported URL {redact_url(url)!r}; "

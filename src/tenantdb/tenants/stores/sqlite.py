@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...drivers import enable_wal, sqlite_path
 from ...errors import RegistryUnavailableError
-from ...execution import enable_wal, sqlite_path
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 from ._url import StoreUrl

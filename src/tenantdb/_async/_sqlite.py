@@ -1,0 +1,374 @@
+"""The SQLite driver (stdlib ``sqlite3``): ``AsyncSQLiteConnection`` and ``AsyncSQLiteStream``
+for ``sqlite:`` URLs.
+
+Written once, in ``tenantdb._async``; the thread front's copy in ``tenantdb._sync`` is
+generated from it.
+
+URLs: ``sqlite:///relative/path.db`` (relative to the working directory),
+``sqlite:////abs/path.db`` (absolute), ``sqlite:///:memory:`` (every connection opens its
+own private, empty database: useful for tests, useless for sharing data). The parent
+directory of a database file is created when missing.
+
+Each connection runs in autocommit mode (``isolation_level=None``) with WAL journaling,
+foreign keys on and a busy timeout equal to the pool timeout; ``begin()`` is
+``BEGIN IMMEDIATE``, which takes the write lock up front so two transactions cannot
+deadlock upgrading read locks.
+
+Where the work runs: ``sqlite3`` blocks, so on the asyncio front each connection owns a
+daemon thread (a worker of ``tenantdb._concurrency``) that does all of its work, and every
+driver call is one hop there and back: execute with its fetch, executemany, opening
+streams with each one's first batch, a later batch, commit, rollback, close. The thread
+front calls the same functions (``_…_now``) directly (each hop's line has its pragma for
+the generator), so the worker costs that front nothing on a statement's path.
+
+Interrupted calls (asyncio front): a task cancelled during a call interrupts the running
+statement (``sqlite3.Connection.interrupt``) and the connection is ``broken`` from then on,
+so the pool closes it on release. A statement waiting for another connection's lock does
+not see the interrupt: it ends at the busy timeout on the connection's own thread, after
+the cancelled caller has moved on, and the connection is closed after it. Otherwise an
+SQLite connection only becomes ``broken`` when a dirty reset closes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from .._concurrency import AsyncWorker
+from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
+from ..errors import Error, InterfaceError, ProgrammingError
+from ._driver import AsyncStream, Description, Outcome, Row
+
+_KINDS = error_kinds(sqlite3)
+# sqlite3 files every SQL error (syntax, unknown table or column) as OperationalError with
+# the generic SQLITE_ERROR code; PostgreSQL and MySQL call those ProgrammingError.
+_SQLITE_ERROR = 1
+# sqlite3 reports the last inserted rowid after any statement; only an INSERT or REPLACE
+# has one of its own.
+_INSERT = re.compile(r"\s*(?:insert|replace)\b", re.IGNORECASE)
+# On the asyncio front a stream reads its first batch as it opens, in the same hop (a hop
+# costs more than reading a batch, and every caller fetches it at once); the thread front
+# keeps reading it on the first fetch, as it always did.
+_PREFETCH = True  # sync: _PREFETCH = False
+# Takes the write lock up front, so two transactions cannot deadlock upgrading read locks.
+_BEGIN = "BEGIN IMMEDIATE"
+
+
+async def connect(
+    url: str, *, datasource: str, role: str = "primary", timeout: float = 30.0
+) -> AsyncSQLiteConnection:
+    """Open one connection to the database file of ``url``.
+
+    ``timeout`` (seconds) is how long a statement waits for another connection's lock.
+    Raises ``ShardUnavailableError`` when the file cannot be created or opened.
+    """
+    path = sqlite_path(url)
+    worker = AsyncWorker(f"the SQLite connection of datasource {datasource!r} ({role})")
+    try:
+        raw = await worker.call(_open, path, url, datasource, role, timeout)
+    except BaseException:
+        await worker.aclose()
+        raise
+    return AsyncSQLiteConnection(raw, worker, datasource=datasource, role=role)
+
+
+def _open(path: str, url: str, datasource: str, role: str, timeout: float) -> sqlite3.Connection:
+    try:
+        if path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        # check_same_thread=False: sqlite3's check refuses every thread but the opener's,
+        # which guards against two threads using a connection at once; tenantdb rules that
+        # out itself. The thread front's pool lends a connection to one thread at a time,
+        # not always the same one. The asyncio front opens it on its worker's thread, and
+        # only that thread runs statements on it; the event loop's thread reads
+        # in_transaction between calls and calls interrupt(), which sqlite3 allows from any
+        # thread, and may drop the last reference to a cursor of a broken connection.
+        raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    except (OSError, sqlite3.Error) as exc:
+        raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
+    try:
+        enable_wal(raw, timeout)
+        raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        raw.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.Error as exc:
+        raw.close()
+        raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
+    return raw
+
+
+class AsyncSQLiteConnection:
+    """One ``sqlite3`` connection of a datasource; see ``_driver.AsyncConnection``.
+
+    Streams are plain cursors: SQLite steps several statements of one connection
+    independently, so they can be read interleaved, inside or outside a transaction.
+    The ``_…_now`` methods do the work of one driver call and run on the worker.
+    """
+
+    __slots__ = ("_closed", "_datasource", "_dirty", "_raw", "_role", "_streams", "_worker")
+
+    def __init__(
+        self, raw: sqlite3.Connection, worker: AsyncWorker, *, datasource: str, role: str
+    ) -> None:
+        self._raw = raw
+        self._worker = worker
+        self._datasource = datasource
+        self._role = role
+        self._streams: set[AsyncSQLiteStream] = set()
+        self._dirty = False
+        self._closed = False
+        worker.on_cancel = self._interrupt
+
+    @property
+    def broken(self) -> bool:
+        """True once a dirty connection's reset closed it, or a cancelled call interrupted
+        it (asyncio front): an SQLite connection has no server to lose."""
+        return self._closed or self._worker.broken
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._raw.in_transaction
+
+    async def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
+        """Run one statement (``?`` placeholders) and fetch all its rows."""
+        work = self._execute_now
+        return await self._worker.call(work, sql, params)  # sync: return work(sql, params)
+
+    def _execute_now(self, sql: str, params: tuple[Any, ...]) -> Outcome:
+        cursor = self._raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            description: Description | None = cursor.description
+            if description is None:
+                lastrowid = cursor.lastrowid if _INSERT.match(sql) else None
+                return Outcome(None, [], cursor.rowcount, lastrowid)
+            rows: list[Row] = cursor.fetchall()
+            lastrowid = cursor.lastrowid if _INSERT.match(sql) else None
+            return Outcome(description, rows, len(rows), lastrowid)
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
+        finally:
+            cursor.close()
+
+    async def executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
+        """Run one statement per parameter tuple; return the summed row count."""
+        if not seq_of_params:
+            return 0
+        work, args = self._executemany_now, (sql, seq_of_params)
+        return await self._worker.call(work, *args)  # sync: return work(*args)
+
+    def _executemany_now(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
+        cursor = self._raw.cursor()
+        try:
+            cursor.executemany(sql, seq_of_params)
+            return cursor.rowcount
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
+        finally:
+            cursor.close()
+
+    async def open_streams(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int
+    ) -> list[AsyncStream]:
+        """Open one cursor per statement; see ``_driver.AsyncConnection.open_streams``.
+
+        On the asyncio front each stream's first batch is read in the same hop (the
+        caller's first ``fetch`` returns it without another), so an error in it is raised
+        here rather than by that ``fetch``.
+        """
+        if batch_size < 1:
+            raise InterfaceError(f"batch_size must be at least 1, not {batch_size}")
+        work, args = self._open_streams_now, (statements, batch_size, _PREFETCH)
+        return await self._worker.call(work, *args)  # sync: return work(*args)
+
+    def _open_streams_now(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int, prefetch: bool
+    ) -> list[AsyncStream]:
+        streams: list[AsyncSQLiteStream] = []
+        for sql, params in statements:
+            cursor = self._raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                first: list[Row] | None = cursor.fetchmany(batch_size) if prefetch else None
+            except sqlite3.Error as exc:
+                cursor.close()
+                for stream in streams:
+                    stream._close_now()
+                raise self._error(exc, sql) from exc
+            stream = AsyncSQLiteStream(self, cursor, sql, batch_size, first)
+            self._streams.add(stream)
+            if first is not None and len(first) < batch_size:
+                stream._close_now()  # the first batch is the whole result
+            streams.append(stream)
+        opened: list[AsyncStream] = [*streams]
+        return opened
+
+    async def begin(self) -> None:
+        """Start a transaction with ``BEGIN IMMEDIATE`` (takes the write lock now)."""
+        if self._raw.in_transaction:
+            raise InterfaceError(
+                f"a transaction is already open on datasource {self._datasource!r}",
+                datasource=self._datasource,
+                role=self._role,
+            )
+        await self._worker.call(self._command, _BEGIN)  # sync: self._command(_BEGIN)
+
+    async def commit(self) -> None:
+        """Commit the open transaction (closing open streams first); no-op outside one."""
+        if self._streams or self._raw.in_transaction:
+            await self._worker.call(self._end_now, "COMMIT")  # sync: self._end_now("COMMIT")
+
+    async def rollback(self) -> None:
+        """Roll back the open transaction (closing open streams first); no-op outside one.
+
+        On a connection broken by a cancelled call this only forgets its streams: the
+        transaction ends when the pool closes the connection."""
+        if self._worker.broken:
+            self._streams.clear()
+        elif self._streams or self._raw.in_transaction:
+            await self._worker.call(self._end_now, "ROLLBACK")  # sync: self._end_now("ROLLBACK")
+
+    def _end_now(self, command: str) -> None:
+        for stream in list(self._streams):
+            stream._close_now()
+        if self._raw.in_transaction:
+            self._command(command)
+
+    def mark_dirty(self) -> None:
+        """See ``_driver.AsyncConnection.mark_dirty``."""
+        self._dirty = True
+
+    async def reset(self) -> None:
+        """Close open streams and roll back an open transaction (the pool calls this).
+        After a session that may have changed state (PRAGMAs, ATTACH, temporary tables)
+        the connection is closed instead, so the pool opens a fresh one: SQLite has no
+        single command that resets a connection, and opening a file is cheap."""
+        await self.rollback()
+        if self._dirty:
+            await self.close()
+            self._closed = True
+
+    async def close(self) -> None:
+        """Close the connection (on the asyncio front, its thread ends after it). Never
+        raises."""
+        self._streams.clear()
+        await self._worker.aclose(self._close_raw)
+
+    def _close_raw(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # nothing more could be released
+            self._raw.close()
+
+    def _interrupt(self) -> None:
+        # The worker calls this from the event loop's thread while a cancelled call runs.
+        with contextlib.suppress(sqlite3.Error):  # already closed: nothing runs
+            self._raw.interrupt()
+
+    def _command(self, sql: str) -> None:
+        try:
+            self._raw.execute(sql)
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
+
+    def _error(self, exc: sqlite3.Error, sql: str) -> Error:
+        name = getattr(exc, "sqlite_errorname", None)
+        message = f"{exc} ({name})" if name else str(exc)
+        sql_error = (
+            isinstance(exc, sqlite3.OperationalError)
+            and getattr(exc, "sqlite_errorcode", None) == _SQLITE_ERROR
+        )
+        return translate(
+            exc,
+            _KINDS,
+            datasource=self._datasource,
+            role=self._role,
+            statement=sql,
+            message=message,
+            kind=ProgrammingError if sql_error else None,
+        )
+
+    def _forget(self, stream: AsyncSQLiteStream) -> None:
+        self._streams.discard(stream)
+
+    def __repr__(self) -> str:
+        if self.broken:
+            state = "broken"
+        else:
+            state = "in transaction" if self._raw.in_transaction else "idle"
+        return f"<AsyncSQLiteConnection {self._datasource} ({self._role}) {state}>"
+
+
+class AsyncSQLiteStream:
+    """A result read ``batch_size`` rows at a time from an ``sqlite3`` cursor."""
+
+    __slots__ = ("_batch_size", "_connection", "_cursor", "_description", "_first", "_sql")
+
+    def __init__(
+        self,
+        connection: AsyncSQLiteConnection,
+        cursor: sqlite3.Cursor,
+        sql: str,
+        batch_size: int,
+        first: list[Row] | None,
+    ) -> None:
+        self._connection = connection
+        self._cursor: sqlite3.Cursor | None = cursor
+        self._sql = sql
+        self._batch_size = batch_size
+        self._description: Description | None = cursor.description
+        self._first = first  # the batch read as the stream opened, until it is fetched
+
+    @property
+    def description(self) -> Description | None:
+        return self._description
+
+    async def fetch(self) -> list[Row]:
+        """Return the next batch of at most ``batch_size`` rows; ``[]`` once exhausted.
+
+        A short batch means the result is exhausted, so the cursor is closed right away.
+        """
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        if self._cursor is None:
+            return []
+        work = self._fetch_now
+        return await self._connection._worker.call(work)  # sync: return work()
+
+    def _fetch_now(self) -> list[Row]:
+        cursor = self._cursor
+        if cursor is None:
+            return []
+        try:
+            rows: list[Row] = cursor.fetchmany(self._batch_size)
+        except sqlite3.Error as exc:
+            self._close_now()
+            raise self._connection._error(exc, self._sql) from exc
+        if len(rows) < self._batch_size:
+            self._close_now()
+        return rows
+
+    async def close(self) -> None:
+        """Release the cursor. Idempotent."""
+        self._first = None
+        if self._cursor is None:
+            return
+        connection = self._connection
+        if connection._worker.broken:
+            # Its thread may still be in an interrupted call; the cursor goes with the
+            # connection, which the pool closes.
+            self._cursor = None
+            connection._forget(self)
+            return
+        work = self._close_now
+        await connection._worker.call(work)  # sync: work()
+
+    def _close_now(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            self._connection._forget(self)
+            cursor.close()

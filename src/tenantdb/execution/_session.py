@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
-from ..core.merge import merge_rows
-from ..core.replication import decode_token, encode_token, merge_positions
-from ..core.routing import Params, Role, RoutePlan, Router, Target
-from ..core.session import may_change_state
+from .._sync import merge_rows
+from ..core.replication import ReplicaState
+from ..core.routing import MergePlan, Params, Role, RoutePlan, Router, Target
+from ..core.session import (
+    GiveUp,
+    ReadAttempts,
+    ReadPlacement,
+    TransactionState,
+    WritePositions,
+    lost_connection_error,
+    may_change_state,
+    place_read,
+    replica_lost,
+)
 from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
-from ..errors import (
-    DatabaseError,
-    Error,
-    InterfaceError,
-    PartialCommitError,
-    ProgrammingError,
-    ShardUnavailableError,
-    TenantIsolationError,
-)
+from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
 from ._datasources import Datasources
 from ._driver import Connection, Description, Pool
 from ._replica_set import ReplicaSet
@@ -37,17 +38,6 @@ from ._scatter import (
     stream_rows,
 )
 from ._translate import missing_period
-
-
-@dataclass(slots=True)
-class _Transaction:
-    """Bookkeeping of an open transaction; datasources join it on first use."""
-
-    begun: list[str] = field(default_factory=list)
-    """Datasources with BEGIN sent, in order of first use."""
-    wrote: set[str] = field(default_factory=set)
-    lost: str | None = None
-    """A datasource whose connection broke inside the transaction: commit must fail."""
 
 
 class Session:
@@ -75,7 +65,15 @@ class Session:
     ``primary=True`` (here, or per ``execute``) always reads primaries;
     ``consistency_token`` (from another session's ``consistency_token()``) carries that
     session's write positions over, so a user's next request reads its own writes too. A
-    read that finds its replica unreachable is retried once elsewhere; writes never are.
+    read whose replica drops while it runs is retried once elsewhere; one whose replica
+    cannot be connected to is placed elsewhere at once (``ReadAttempts``); writes are
+    never retried.
+
+    This class is the I/O shell: it acquires, executes, commits and releases. What to do
+    next is decided by the pure objects of ``core.session``: ``TransactionState`` (what to
+    BEGIN, the commit order, what a failed commit or a lost connection means),
+    ``WritePositions`` (read-your-writes), ``place_read`` (replica or primary) and
+    ``ReadAttempts`` (the one retry policy for a replica that drops).
     """
 
     def __init__(
@@ -94,18 +92,19 @@ class Session:
         self.tenant = tenant
         self.primary = primary
         """Read primaries only (no replica reads in this session)."""
-        self._positions: dict[str, int | None] = (
-            decode_token(consistency_token) if consistency_token is not None else {}
-        )
+        self._positions = WritePositions.from_token(consistency_token)
         self._readers: dict[str, tuple[Connection, Pool]] = {}
         self._lookup = lookup
         self._schema_layout = schema_layout
         self.admin = admin
         self._router = router
         self._datasources = datasources
+        # Bound once: place_read gets them on every read.
+        self._replica_sets = datasources.replicas
+        self._switched = datasources.switch.forced
         self._batch_size = batch_size
         self._connections: dict[str, Connection] = {}
-        self._transaction: _Transaction | None = None
+        self._transaction: TransactionState | None = None
         self._streaming: list[tuple[Result, frozenset[str]]] = []
         self._closed = False
         # A statement may have left state on its connections: reset them on release.
@@ -143,28 +142,31 @@ class Session:
         if len(targets) == 1:
             target = targets[0]
             if target.role == "replica":
-                return self._read_one(target, primary)
-            connection = self._connection(target.datasource)
-            outcome = self._guarded(
-                target.datasource, connection.execute, target.sql, target.params
-            )
-            if plan.kind != "select":
-                if self._transaction is not None:
-                    self._transaction.wrote.add(target.datasource)
-                else:
-                    self._note_write(target.datasource)
-            return Result(
-                targets, outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
-            )
+                return self._read(plan.kind, lambda tries: self._read_one(target, primary, tries))
+            return self._run_on_primary(plan, target)
         if plan.kind == "select":
-            return self._read_many(plan, primary)
+            return self._read(plan.kind, lambda tries: self._read_many(plan, primary, tries))
         return self._write_many(plan)
+
+    def _run_on_primary(self, plan: RoutePlan, target: Target) -> Result:
+        """A single-target statement on its primary (never retried)."""
+        name = target.datasource
+        connection = self._connection(name)
+        outcome = self._guarded(name, connection.execute, target.sql, target.params)
+        if plan.kind != "select":
+            if self._transaction is not None:
+                self._transaction.wrote_on((name,))
+            else:
+                self._note_write(name)
+        return Result(
+            plan.targets, outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
+        )
 
     def consistency_token(self) -> str:
         """An opaque string with this session's write positions (and those it started
         from): pass it as ``cluster.session(..., consistency_token=...)`` so a later session
         (the same user's next request) never reads data older than these writes."""
-        return encode_token(self._positions)
+        return self._positions.token()
 
     def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> Result:
         """Run one write statement once per parameter set, atomically.
@@ -198,7 +200,7 @@ class Session:
                     connection = self._connection(name)
                     total += self._guarded(name, connection.executemany, statement, rows)
                     if self._transaction is not None:
-                        self._transaction.wrote.add(name)
+                        self._transaction.wrote_on((name,))
         except Error as exc:
             explained = missing_period(exc, served.values(), self._router.topology)
             if explained is None:
@@ -285,7 +287,7 @@ class Session:
                 "a transaction is already open in this session; nesting is not supported"
             )
         self._current_tenant()  # the transaction keeps the tenant as it is now
-        self._transaction = _Transaction()
+        self._transaction = TransactionState()
 
     def commit(self) -> None:
         """Commit the open transaction on every datasource it touched (no-op without one)."""
@@ -295,37 +297,19 @@ class Session:
         self._materialize_all()
         if transaction.lost is not None:
             self._rollback_each(transaction.begun)
-            raise _lost(transaction.lost, rolled_back=True)
-        # Readers first: their commit cannot lose a write, so only writers can disagree.
-        order = [n for n in transaction.begun if n not in transaction.wrote] + [
-            n for n in transaction.begun if n in transaction.wrote
-        ]
-        committed: list[str] = []
-        for position, name in enumerate(order):
+            raise lost_connection_error(transaction.lost, rolled_back=True)
+        for position, name in enumerate(transaction.commit_order()):
             try:
                 self._connections[name].commit()
             except Error as exc:
-                rest = order[position + 1 :]
-                # SQLite keeps a transaction open after a failed COMMIT: end it too.
-                self._rollback_each([name, *rest])
+                failure = transaction.commit_failed(position)
+                self._rollback_each(failure.roll_back)
                 self._drop_if_broken(name)
-                durable = [n for n in committed if n in transaction.wrote]
-                if not durable:
+                partial = failure.error(exc)
+                if partial is None:
                     raise
-                raise PartialCommitError(
-                    f"partial commit: committed on {', '.join(durable)}; commit failed on "
-                    f"{name} ({exc.message})"
-                    + (f"; rolled back on {', '.join(rest)}" if rest else "")
-                    + ". The committed changes are durable: reconcile them in the application",
-                    committed=durable,
-                    failed=[name],
-                    rolled_back=rest,
-                    datasource=name,
-                    role="primary",
-                    orig=exc.orig or exc,
-                ) from exc
-            committed.append(name)
-        for name in transaction.wrote:
+                raise partial from exc
+        for name in transaction.writers():
             self._note_write(name)
 
     def rollback(self) -> None:
@@ -379,21 +363,21 @@ class Session:
         if self._streaming:
             self._materialize(name)
         transaction = self._transaction
-        if transaction is not None and transaction.lost is not None:
-            raise _lost(transaction.lost)
+        refusal = transaction.refusal() if transaction is not None else None
+        if refusal is not None:
+            raise refusal
         connection = self._connections.get(name)
         if connection is not None and connection.broken:
             self._drop(name)
             connection = None
-            if transaction is not None and name in transaction.begun:
-                transaction.lost = name
-                raise _lost(name)
+            if transaction is not None and transaction.connection_broke(name):
+                raise lost_connection_error(name)
         if connection is None:
             connection = self._datasources.pool(name).acquire()
             self._connections[name] = connection
-        if transaction is not None and name not in transaction.begun:
+        if transaction is not None and transaction.needs_begin(name):
             self._guarded(name, connection.begin)
-            transaction.begun.append(name)
+            transaction.began(name)
         return connection
 
     def _guarded(self, name: str, call: Any, *args: Any) -> Any:
@@ -408,9 +392,8 @@ class Session:
         connection = self._connections.get(name)
         if connection is None or not connection.broken:
             return
-        transaction = self._transaction
-        if transaction is not None and name in transaction.begun:
-            transaction.lost = name
+        if self._transaction is not None:
+            self._transaction.connection_broke(name)
         self._drop(name)
 
     def _drop(self, name: str) -> None:
@@ -466,20 +449,11 @@ class Session:
             for name, indexes in group_targets(targets).items()
         }
 
-    def _read_many(self, plan: RoutePlan, forced: bool) -> Result:
-        try:
-            return self._read_many_once(plan, forced)
-        except _ReplicaDropped:
-            pass  # a replica broke mid-read and is out of service now: once more, elsewhere
-        try:
-            return self._read_many_once(plan, forced)
-        except _ReplicaDropped as dropped:
-            raise dropped.error from dropped.error.__cause__
-
-    def _read_many_once(self, plan: RoutePlan, forced: bool) -> Result:
+    def _read_many(self, plan: RoutePlan, forced: bool, attempts: ReadAttempts) -> Result:
+        """One attempt at a multi-target read, a replica per datasource where one serves."""
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
-        targets, work, keys, readers = self._read_work(plan.targets, forced)
+        placed = self._read_work(plan.targets, forced, attempts)
         if (
             merge.group_by is None
             and merge.limit is not None
@@ -487,34 +461,41 @@ class Session:
         ):
             # Each shard returns at most offset + limit rows: one plain fetch per shard
             # costs fewer round trips than cursors, and holds no more rows.
-            try:
-                outcomes = fetch_all(self._datasources.executor, targets, work)
-            except ScatterError as failed:
-                self._read_failed(keys, readers, failed)
-            merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
-            description = _visible(
-                next((o.description for o in outcomes if o.description is not None), None),
-                merge.hidden_columns,
-            )
-            return Result(targets, description, merged, len(merged))
+            return self._fetch_merged(merge, placed)
+        return self._stream_merged(merge, placed)
+
+    def _fetch_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
         try:
-            opened = open_streams(self._datasources.executor, targets, work, self._batch_size)
+            outcomes = fetch_all(self._datasources.executor, placed.targets, placed.work)
         except ScatterError as failed:
-            self._read_failed(keys, readers, failed)
+            self._read_failed(placed, failed)
+        merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
+        description = _visible(
+            next((o.description for o in outcomes if o.description is not None), None),
+            merge.hidden_columns,
+        )
+        return Result(placed.targets, description, merged, len(merged))
+
+    def _stream_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
+        executor = self._datasources.executor
+        try:
+            opened = open_streams(executor, placed.targets, placed.work, self._batch_size)
+        except ScatterError as failed:
+            self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
         description = _visible(
             next((s.description for s in streams if s.description is not None), None),
             merge.hidden_columns,
         )
         rows = merge_rows(merge, [stream_rows(stream, first) for stream, first in opened])
-        names = frozenset(keys.values())
+        names = frozenset(placed.keys.values())
         result: Result
 
         def finish() -> None:
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
             close_all(streams)
 
-        result = Result(targets, description, None, -1, stream=rows, closer=finish)
+        result = Result(placed.targets, description, None, -1, stream=rows, closer=finish)
         self._streaming.append((result, names))
         return result
 
@@ -526,7 +507,7 @@ class Session:
             work = self._work(plan.targets)
             outcomes = run_writes(self._datasources.executor, plan.targets, work)
             if self._transaction is not None:
-                self._transaction.wrote.update(work)
+                self._transaction.wrote_on(work)
             total = 0
             failure: tuple[str, BaseException] | None = None
             for name, outcome in outcomes.items():
@@ -547,46 +528,72 @@ class Session:
 
     # -- replicas --------------------------------------------------------------------
 
-    def _read_one(self, target: Target, forced: bool) -> Result:
-        """A single-target read that may run on a replica (retried once elsewhere when the
-        replica turns out unreachable)."""
+    def _read(self, kind: str, attempt: Callable[[ReadAttempts], Result]) -> Result:
+        """Run ``attempt`` under the one retry policy for reads that may use replicas:
+        again, elsewhere, when it lost a replica while running (``ReadAttempts``)."""
+        attempts = ReadAttempts(kind)
+        while True:
+            try:
+                return attempt(attempts)
+            except _AttemptFailed as failed:
+                step = attempts.failed(failed.error, failed.lost)
+            if isinstance(step, GiveUp):
+                # The wrapper is only the messenger: show the error with its own cause.
+                raise step.error from step.error.__cause__
+
+    def _read_one(self, target: Target, forced: bool, attempts: ReadAttempts) -> Result:
+        """One attempt at a single-target read that may run on a replica."""
         name = target.datasource
-        exclude: int | None = None
-        for attempt in range(2):
-            replicas, state = self._replica_for(name, forced, exclude)
-            if replicas is None or state is None:
-                connection = self._connection(name)
-                outcome = self._guarded(name, connection.execute, target.sql, target.params)
-                served = target._replace(role="primary")
-            else:
-                try:
-                    connection = self._reader(replicas, state.index, state.name)
-                    outcome = connection.execute(target.sql, target.params)
-                except Error as exc:
-                    unreachable = self._reader_failed(replicas, state.index, state.name, exc)
-                    if not unreachable or attempt:
-                        raise
-                    exclude = state.index
-                    continue
-                served = target
-            return Result(
-                (served,), outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
-            )
-        raise AssertionError("unreachable: the second attempt returns or raises")
+        reader = self._replica_reader(name, forced, attempts)
+        if reader is None:
+            connection = self._connection(name)
+            outcome = self._guarded(name, connection.execute, target.sql, target.params)
+            served = target._replace(role="primary")
+        else:
+            connection, replicas, state = reader
+            try:
+                outcome = connection.execute(target.sql, target.params)
+            except Error as exc:
+                lost = self._reader_failed(replicas, state.index, state.name, exc)
+                raise _AttemptFailed(exc, {name: state.index} if lost else {}) from exc
+            served = target
+        return Result(
+            (served,), outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
+        )
 
     def _replica_for(
-        self, name: str, forced: bool, exclude: int | None = None
-    ) -> tuple[ReplicaSet | None, Any]:
-        """The replica set and replica for a read on ``name``, or (None, None): primary."""
-        if forced or self.primary or self._transaction is not None:
-            return None, None
-        replicas = self._datasources.replicas(name)
-        if replicas is None or self._datasources.switch.forced(name) is not None:
-            return None, None
-        position = self._positions.get(name, -1)
-        if position is None:
-            return None, None  # written here with no comparable position: the primary has it
-        return replicas, replicas.choose(position if position >= 0 else None, exclude)
+        self, name: str, forced: bool, attempts: ReadAttempts | None = None
+    ) -> ReadPlacement[ReplicaSet]:
+        """Where a read on ``name`` goes (``place_read``): a replica of its set, or the
+        primary and why."""
+        return place_read(
+            name,
+            statement_primary=forced,
+            session_primary=self.primary,
+            in_transaction=self._transaction is not None,
+            replicas=self._replica_sets,
+            switched=self._switched,
+            positions=self._positions,
+            attempts=attempts,
+        )
+
+    def _replica_reader(
+        self, name: str, forced: bool, attempts: ReadAttempts
+    ) -> tuple[Connection, ReplicaSet, ReplicaState] | None:
+        """This session's connection to the replica that serves a read on ``name``, with
+        the replica, or None: read the primary. A replica that cannot be reached at
+        checkout is reported and ``name`` placed again (``ReadAttempts.checkout_failed``)."""
+        while True:
+            placement = self._replica_for(name, forced, attempts)
+            replicas, state = placement.replicas, placement.replica
+            if replicas is None or state is None:
+                return None
+            try:
+                return self._reader(replicas, state.index, state.name), replicas, state
+            except Error as exc:
+                if not self._reader_failed(replicas, state.index, state.name, exc):
+                    raise
+                attempts.checkout_failed(name, state.index)
 
     def _reader(self, replicas: ReplicaSet, index: int, key: str) -> Connection:
         """This session's connection to replica ``key`` (one per replica, like primaries)."""
@@ -611,71 +618,53 @@ class Session:
         if broken and held is not None:
             self._readers.pop(key)
             held[1].release(held[0])
-        unreachable = broken or isinstance(exc, ShardUnavailableError)
+        unreachable = replica_lost(exc, broken=broken)
         if unreachable:
             replicas.report_failure(index, exc)
         return unreachable
 
     def _read_work(
-        self, targets: tuple[Target, ...], forced: bool
-    ) -> tuple[tuple[Target, ...], Work, dict[str, str], dict[str, tuple[ReplicaSet, int]]]:
-        """Connections for a multi-target read: a replica per datasource where one serves.
-
-        Returns the targets with the roles that will serve them, the work, the connection
-        key that serves each datasource (its name for its primary, else the replica's
-        name), and the replica behind each replica key."""
+        self, targets: tuple[Target, ...], forced: bool, attempts: ReadAttempts
+    ) -> _PlacedRead:
+        """Connections for one attempt at a multi-target read: a replica per datasource
+        where one serves, else its primary."""
         work: Work = {}
         keys: dict[str, str] = {}
         readers: dict[str, tuple[ReplicaSet, int]] = {}
         roles: dict[str, Role] = {}
         for name, indexes in group_targets(targets).items():
-            connection: Connection | None = None
+            reader = None
             if targets[indexes[0]].role == "replica":
-                replicas, state = self._replica_for(name, forced)
-                if replicas is not None and state is not None:
-                    try:
-                        connection = self._reader(replicas, state.index, state.name)
-                        keys[name] = state.name
-                        readers[state.name] = (replicas, state.index)
-                        roles[name] = "replica"
-                    except Error as exc:
-                        if not self._reader_failed(replicas, state.index, state.name, exc):
-                            raise
-            if connection is None:
-                connection = self._connection(name)
-                keys[name] = name
-                roles[name] = "primary"
-            work[name] = (connection, indexes)
+                reader = self._replica_reader(name, forced, attempts)
+            if reader is None:
+                work[name] = (self._connection(name), indexes)
+                keys[name], roles[name] = name, "primary"
+            else:
+                connection, replicas, state = reader
+                work[name] = (connection, indexes)
+                keys[name], roles[name] = state.name, "replica"
+                readers[state.name] = (replicas, state.index)
         served = tuple(
             t if t.role == roles[t.datasource] else t._replace(role=roles[t.datasource])
             for t in targets
         )
-        return served, work, keys, readers
+        return _PlacedRead(served, work, keys, readers)
 
-    def _read_failed(
-        self,
-        keys: Mapping[str, str],
-        readers: Mapping[str, tuple[ReplicaSet, int]],
-        failed: ScatterError,
-    ) -> NoReturn:
+    def _read_failed(self, placed: _PlacedRead, failed: ScatterError) -> NoReturn:
         """After a failed multi-target read: forget the connections that broke, and take a
         replica out of service only for its own datasource's error (the others ran on
         other connections, so ds0's lost connection must not be charged to ds1's
-        replica). Raises _ReplicaDropped when a replica was unreachable, so the read is
-        tried once more elsewhere, else the first error."""
-        dropped = False
+        replica). Raises _AttemptFailed with the replicas lost, for ``ReadAttempts``."""
+        lost: dict[str, int] = {}
         for name, error in failed.errors.items():
-            key = keys[name]
-            if key not in readers:
+            key = placed.keys[name]
+            if key not in placed.readers:
                 self._after_error(key)
             elif isinstance(error, Error):
-                replicas, index = readers[key]
-                dropped = self._reader_failed(replicas, index, key, error) or dropped
-        first = failed.first
-        if dropped and isinstance(first, Error):
-            raise _ReplicaDropped(first) from first
-        # The wrapper is only the messenger: show the error with its own cause.
-        raise first from first.__cause__
+                replicas, index = placed.readers[key]
+                if self._reader_failed(replicas, index, key, error):
+                    lost[name] = index
+        raise _AttemptFailed(failed.first, lost) from failed.first
 
     def _note_write(self, name: str) -> None:
         """Remember where the primary of ``name`` stood after this session's write."""
@@ -686,7 +675,7 @@ class Session:
         position = None
         if replicas is not None and connection is not None and not connection.broken:
             position = replicas.write_position(connection)
-        self._positions = merge_positions(self._positions, {name: position})
+        self._positions = self._positions.after_write(name, position)
 
     def _materialize(self, name: str) -> None:
         for result, names in list(self._streaming):
@@ -698,23 +687,27 @@ class Session:
             result.materialize()
 
 
-class _ReplicaDropped(Exception):
-    """Internal: a multi-target read lost a replica; ``Session._read_many`` retries it and
-    raises ``error`` if the second try loses one too."""
+class _PlacedRead(NamedTuple):
+    """One attempt at a multi-target read, with its connections."""
 
-    def __init__(self, error: Error) -> None:
-        super().__init__(error.message)
+    targets: tuple[Target, ...]
+    """The plan's targets with the roles that serve them."""
+    work: Work
+    keys: dict[str, str]
+    """Datasource → the key of the connection that serves it: its own name for its
+    primary, the replica's name for a replica."""
+    readers: dict[str, tuple[ReplicaSet, int]]
+    """Replica key → its replica set and index."""
+
+
+class _AttemptFailed(Exception):
+    """Internal: an attempt at a read failed with ``error``, having lost the replicas
+    ``lost`` (datasource → index); ``Session._read`` asks ``ReadAttempts`` what next."""
+
+    def __init__(self, error: BaseException, lost: Mapping[str, int]) -> None:
+        super().__init__(str(error))
         self.error = error
-
-
-def _lost(name: str, *, rolled_back: bool = False) -> DatabaseError:
-    then = "everything was rolled back" if rolled_back else "roll back and retry the transaction"
-    return DatabaseError(
-        f"the connection to {name} was lost during the transaction, so its changes there are "
-        f"gone; {then}",
-        datasource=name,
-        role="primary",
-    )
+        self.lost = lost
 
 
 def _visible(description: Description | None, hidden: int) -> Description | None:

@@ -8,6 +8,17 @@ from ._merge import merge_rows
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
 from ._pool_factory import connect_mysql, connect_postgres, open_pool
 from ._result import AsyncResult
+from ._scatter import (
+    ScatterError,
+    Work,
+    WriteOutcome,
+    close_all,
+    failures,
+    fetch_all,
+    group_targets,
+    open_streams,
+    run_writes,
+)
 from ._streams import iter_rows, stream_rows
 
 __all__ = [
@@ -20,10 +31,19 @@ __all__ = [
     "Description",
     "Outcome",
     "Row",
+    "ScatterError",
+    "Work",
+    "WriteOutcome",
+    "close_all",
     "connect_mysql",
     "connect_postgres",
+    "failures",
+    "fetch_all",
+    "group_targets",
     "iter_rows",
     "merge_rows",
     "open_pool",
+    "open_streams",
+    "run_writes",
     "stream_rows",
 ]

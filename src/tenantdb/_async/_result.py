@@ -11,6 +11,7 @@ from ._driver import Description, Row
 Closer = Callable[[], Awaitable[None]]
 """Called once when a streaming result is done: closes the shard cursors behind it."""
 
+
 class AsyncResult:
     """The rows, row count and description of one executed statement.
 

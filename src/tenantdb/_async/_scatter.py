@@ -1,0 +1,180 @@
+"""Scatter-gather: run one statement's targets on their datasources at the same time.
+
+Each datasource's targets run one after another on that datasource's single connection;
+different datasources run concurrently: as tasks of the event loop on the asyncio front, on
+the cluster's worker threads on the thread front (``tenantdb._concurrency.run_each``). A
+plan that touches one datasource runs in the caller. Every helper here either returns
+complete results or raises after closing whatever it opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from functools import partial
+from typing import NamedTuple, TypeVar
+
+from .._concurrency import arun_each
+from ..core.routing import Target
+from ..errors import Error
+from ._driver import AsyncConnection, AsyncStream, Outcome, Row
+
+T = TypeVar("T")
+
+Work = dict[str, tuple[AsyncConnection, list[int]]]
+"""Datasource name → (its connection, indexes of the plan's targets it runs, in order)."""
+
+
+def group_targets(targets: Sequence[Target]) -> dict[str, list[int]]:
+    """Target indexes per datasource, datasources in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for index, target in enumerate(targets):
+        groups.setdefault(target.datasource, []).append(index)
+    return groups
+
+
+async def run_per_datasource(
+    executor: Executor | None,
+    work: Work,
+    task: Callable[[AsyncConnection, list[int]], Awaitable[T]],
+) -> dict[str, T | BaseException]:
+    """Run ``task`` once per datasource, concurrently when there are several.
+
+    Returns each datasource's value or the exception it raised; never raises itself (but
+    for a cancellation, which cancels the others first), so the caller can clean up what
+    the successful datasources opened.
+    """
+    calls = [partial(task, connection, indexes) for connection, indexes in work.values()]
+    return dict(zip(work, await arun_each(executor, calls), strict=True))
+
+
+class ScatterError(Exception):
+    """Datasources of one multi-target read failed; what the others opened is closed.
+
+    ``errors`` maps each failed datasource to its own exception, in datasource order, so a
+    failure is charged to the connection that raised it and never to the ones that ran
+    beside it (ds0's lost replica connection says nothing about ds1's replica). ``first``
+    is the error to show the caller.
+    """
+
+    def __init__(self, errors: Mapping[str, BaseException]) -> None:
+        if not errors:
+            raise ValueError("ScatterError needs at least one failed datasource")
+        self.errors = dict(errors)
+        self.first = next(iter(self.errors.values()))
+        super().__init__(f"{', '.join(self.errors)} failed; first: {self.first}")
+
+
+def failures(outcomes: Mapping[str, object]) -> dict[str, BaseException]:
+    """The datasources whose outcome is an exception, with it (in datasource order)."""
+    return {name: value for name, value in outcomes.items() if isinstance(value, BaseException)}
+
+
+Opened = tuple[list[AsyncStream], list[list[Row]]]
+
+
+async def open_streams(
+    executor: Executor | None, targets: Sequence[Target], work: Work, batch_size: int
+) -> list[tuple[AsyncStream, list[Row]]]:
+    """Open a stream per target and fetch each one's first batch, datasources in parallel.
+
+    The first fetch is where the databases do their work, so that is what runs
+    concurrently; later batches are fetched on demand by the merge. Returns
+    (stream, first batch) aligned with ``targets``; raises ScatterError (streams of the
+    datasources that succeeded closed) when any datasource fails.
+    """
+
+    async def open_on(connection: AsyncConnection, indexes: list[int]) -> Opened:
+        streams = await connection.open_streams(
+            [(targets[i].sql, targets[i].params) for i in indexes], batch_size
+        )
+        try:
+            return streams, [await stream.fetch() for stream in streams]
+        except BaseException:
+            await close_all(streams)
+            raise
+
+    outcomes = await run_per_datasource(executor, work, open_on)
+    errors = failures(outcomes)
+    if errors:
+        for value in outcomes.values():
+            if not isinstance(value, BaseException):
+                await close_all(value[0])
+        raise ScatterError(errors)
+    aligned: list[tuple[AsyncStream, list[Row]] | None] = [None] * len(targets)
+    for name, (_, indexes) in work.items():
+        value = outcomes[name]
+        assert not isinstance(value, BaseException)
+        for position, index in enumerate(indexes):
+            aligned[index] = (value[0][position], value[1][position])
+    return [pair for pair in aligned if pair is not None]
+
+
+async def fetch_all(
+    executor: Executor | None, targets: Sequence[Target], work: Work
+) -> list[Outcome]:
+    """Run every target and fetch all its rows, datasources in parallel; aligned with
+    ``targets``. For reads whose per-shard result is known to be small (a shard LIMIT no
+    larger than the stream batch), where cursors would only add round trips. Raises
+    ScatterError when any datasource fails."""
+
+    async def run_on(connection: AsyncConnection, indexes: list[int]) -> list[Outcome]:
+        return [await connection.execute(targets[i].sql, targets[i].params) for i in indexes]
+
+    outcomes = await run_per_datasource(executor, work, run_on)
+    errors = failures(outcomes)
+    if errors:
+        raise ScatterError(errors)
+    aligned: list[Outcome | None] = [None] * len(targets)
+    for name, (_, indexes) in work.items():
+        value = outcomes[name]
+        assert not isinstance(value, BaseException)
+        for position, index in enumerate(indexes):
+            aligned[index] = value[position]
+    return [outcome for outcome in aligned if outcome is not None]
+
+
+async def close_all(streams: Sequence[AsyncStream]) -> None:
+    """Close every stream, even when one of them fails to close; re-raise the first failure."""
+    failure: BaseException | None = None
+    for stream in streams:
+        try:
+            await stream.close()
+        except Error as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+class WriteOutcome(NamedTuple):
+    """What one datasource did with its share of a multi-target write."""
+
+    rowcount: int
+    applied: list[int]
+    """Indexes of the targets that ran to completion, in order."""
+    error: BaseException | None
+    """The error that stopped the datasource's remaining targets, if any."""
+
+
+async def run_writes(
+    executor: Executor | None, targets: Sequence[Target], work: Work
+) -> dict[str, WriteOutcome]:
+    """Run write targets, datasources in parallel; a datasource stops at its first error."""
+
+    async def write_on(connection: AsyncConnection, indexes: list[int]) -> WriteOutcome:
+        total = 0
+        applied: list[int] = []
+        for index in indexes:
+            try:
+                outcome = await connection.execute(targets[index].sql, targets[index].params)
+            except Exception as exc:
+                return WriteOutcome(total, applied, exc)
+            total += max(outcome.rowcount, 0)
+            applied.append(index)
+        return WriteOutcome(total, applied, None)
+
+    outcomes = await run_per_datasource(executor, work, write_on)
+    return {
+        name: value if not isinstance(value, BaseException) else WriteOutcome(0, [], value)
+        for name, value in outcomes.items()
+    }

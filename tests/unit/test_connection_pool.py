@@ -158,3 +158,27 @@ def test_an_async_full_pool_times_out_with_the_datasource_named() -> None:
             await pool.acquire()
 
     asyncio.run(main())
+
+
+def test_a_release_cancelled_mid_reset_frees_the_slot_and_closes_the_connection() -> None:
+    class SlowReset(AsyncThing):
+        async def reset(self) -> None:  # type: ignore[override]
+            await asyncio.sleep(HANG_GUARD_S)
+
+    async def main() -> None:
+        async def make() -> SlowReset:
+            return SlowReset(0)
+
+        pool = AsyncConnectionPool("ds0", make, min_size=0, max_size=1, timeout=HANG_GUARD_S)
+        connection = await pool.acquire()
+        releasing = asyncio.create_task(pool.release(connection))
+        await asyncio.sleep(0.01)
+        releasing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await releasing
+        assert connection.closed
+        assert pool.in_use == 0
+        again = await asyncio.wait_for(pool.acquire(), HANG_GUARD_S)  # the slot is free
+        assert again is not connection
+
+    asyncio.run(main())

@@ -215,6 +215,11 @@ class AsyncConnectionPool(Generic[C]):
                 discard = connection.broken  # a reset may end in a fresh start instead
             except Error:
                 discard = True
+            except BaseException:
+                # Interrupted mid-reset (a cancelled task, Ctrl-C): the connection's state
+                # is unknown, so it is closed, and its slot is freed before re-raising.
+                await self._forget(connection)
+                raise
         with self._cond:
             self._in_use.discard(connection)
             discard = discard or self._closed
@@ -223,6 +228,12 @@ class AsyncConnectionPool(Generic[C]):
             self._cond.notify()
         if discard:
             await connection.close()
+
+    async def _forget(self, connection: C) -> None:
+        with self._cond:
+            self._in_use.discard(connection)
+            self._cond.notify()
+        await connection.close()
 
     async def close(self) -> None:
         """Close every idle connection; connections still out are closed on release.

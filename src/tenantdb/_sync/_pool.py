@@ -217,6 +217,11 @@ class ConnectionPool(Generic[C]):
                 discard = connection.broken  # a reset may end in a fresh start instead
             except Error:
                 discard = True
+            except BaseException:
+                # Interrupted mid-reset (a cancelled task, Ctrl-C): the connection's state
+                # is unknown, so it is closed, and its slot is freed before re-raising.
+                self._forget(connection)
+                raise
         with self._cond:
             self._in_use.discard(connection)
             discard = discard or self._closed
@@ -225,6 +230,12 @@ class ConnectionPool(Generic[C]):
             self._cond.notify()
         if discard:
             connection.close()
+
+    def _forget(self, connection: C) -> None:
+        with self._cond:
+            self._in_use.discard(connection)
+            self._cond.notify()
+        connection.close()
 
     def close(self) -> None:
         """Close every idle connection; connections still out are closed on release.

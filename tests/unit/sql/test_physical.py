@@ -35,7 +35,7 @@ def test_named_placeholders_take_a_mapping_per_occurrence() -> None:
     statement = physical_statement("SELECT %(a)s, %(b)s, %(a)s", "sqlite")
     assert statement.text == "SELECT ?, ?, ?"
     assert statement.values({"a": 1, "b": 2}) == (1, 2, 1)
-    with pytest.raises(ProgrammingError, match="missing for b"):
+    with pytest.raises(ProgrammingError, match="'b' is missing"):
         statement.values({"a": 1})
     with pytest.raises(ProgrammingError, match="as a mapping"):
         statement.values((1, 2, 1))

@@ -41,6 +41,7 @@ from ..sql import (
     Template,
     TemplateCache,
     ValueRef,
+    bind_values,
     check_statement_size,
     coalesced_rendering,
     merge_shape,
@@ -163,7 +164,7 @@ class Router:
         schemas: Mapping[str, Sequence[str]] | None,
     ) -> RoutePlan:
         template = sql if isinstance(sql, Template) else self.template(sql)
-        values = bind(template, params)
+        values = bind_values(template.param_names, params)
         if tenant is not None and not admin:
             check_status(tenant, template)
             view = self._tenant_view(template, tenant)
@@ -1141,48 +1142,11 @@ def _shards(
 
 
 def bind(template: Template, params: Params) -> tuple[object, ...]:
-    """The value of every placeholder occurrence, in text order.
+    """The value of every placeholder occurrence of ``template``, in text order.
 
     Raises ProgrammingError when ``params`` does not match the placeholders.
     """
-    names = template.param_names
-    count = len(names)
-    kind = type(params)
-    if (kind is tuple or kind is list) and count and names[0] is None:
-        # The common case, checked without the (slow) ABC isinstance tests below.
-        if len(params) == count:  # type: ignore[arg-type]
-            return tuple(params)  # type: ignore[arg-type]
-        raise ProgrammingError(
-            f"the statement has {count} placeholders but {len(params)} parameters were given"  # type: ignore[arg-type]
-        )
-    if count == 0:
-        if params:
-            raise ProgrammingError(
-                f"the statement has no placeholders but {len(params)} parameters were given"
-            )
-        return ()
-    if names[0] is not None:
-        if not isinstance(params, Mapping):
-            raise ProgrammingError(
-                "the statement uses %(name)s placeholders; pass the parameters as a mapping"
-            )
-        try:
-            return tuple(params[name] for name in names if name is not None)
-        except KeyError as exc:
-            raise ProgrammingError(
-                f"parameter {exc.args[0]!r} is missing; the statement needs "
-                + ", ".join(sorted({n for n in names if n is not None}))
-            ) from None
-    if params is None or isinstance(params, str | bytes | Mapping):
-        raise ProgrammingError(
-            f"the statement has {count} %s placeholders; pass a sequence of {count} parameters"
-        )
-    values = tuple(params)
-    if len(values) != count:
-        raise ProgrammingError(
-            f"the statement has {count} placeholders but {len(values)} parameters were given"
-        )
-    return values
+    return bind_values(template.param_names, params)
 
 
 __all__ = ["Params", "Router", "bind"]

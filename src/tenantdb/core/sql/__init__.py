@@ -17,7 +17,7 @@ from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
 from ._merge_variants import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._physical import PhysicalStatement, physical_statement
-from ._placeholders import ScannedSQL, scan
+from ._placeholders import ScannedSQL, bind_values, scan
 from ._predicates import (
     ANY,
     AllOf,
@@ -77,6 +77,7 @@ __all__ = [
     "TemplateCache",
     "ValueRef",
     "assigned_columns",
+    "bind_values",
     "check_statement_size",
     "coalesce_tenant_column",
     "coalesced_rendering",

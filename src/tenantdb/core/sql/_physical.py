@@ -13,8 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ...errors import ProgrammingError
-from ._placeholders import MARKER_PREFIX, scan
+from ._placeholders import MARKER_PREFIX, bind_values, scan
 from ._render import PLACEHOLDER, SlotKind, splice_text
 from ._template import Dialect
 
@@ -32,33 +31,12 @@ class PhysicalStatement:
     """One entry per placeholder in text order: ``None`` for ``%s``, the name for ``%(name)s``."""
 
     def values(self, params: Sequence[object] | Mapping[str, object] | None) -> tuple[object, ...]:
-        """The value of each placeholder in text order.
+        """The value of each placeholder in text order (``bind_values``: the router's rule).
 
         Raises ProgrammingError when ``params`` does not fit the placeholders: a sequence
         of the right length for ``%s``, a mapping with every name for ``%(name)s``.
         """
-        count = len(self.names)
-        if count and self.names[0] is not None:
-            if not isinstance(params, Mapping):
-                raise ProgrammingError(
-                    "the statement uses %(name)s placeholders; pass the parameters as a mapping"
-                )
-            missing = sorted({n for n in self.names if n is not None and n not in params})
-            if missing:
-                raise ProgrammingError(f"parameters missing for {', '.join(missing)}")
-            return tuple(params[n] for n in self.names if n is not None)
-        if params is None:
-            params = ()
-        if isinstance(params, str | bytes | Mapping):
-            raise ProgrammingError(
-                f"the statement has {count} %s placeholders; pass a sequence of {count} values"
-            )
-        values = tuple(params)
-        if len(values) != count:
-            raise ProgrammingError(
-                f"the statement has {count} placeholders but {len(values)} parameters were given"
-            )
-        return values
+        return bind_values(self.names, params)
 
 
 def physical_statement(sql: str, dialect: Dialect) -> PhysicalStatement:

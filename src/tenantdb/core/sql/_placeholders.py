@@ -11,6 +11,7 @@ author meant and cannot be routed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ...errors import ProgrammingError, UnsupportedSQLError
@@ -167,3 +168,51 @@ def _skip_quoted(sql: str, i: int, dialect: str, backslash_escapes: bool) -> int
             end = sql.find(tag, tag_end + 1)
             return len(sql) if end == -1 else end + len(tag)
     return i
+
+
+def bind_values(
+    names: Sequence[str | None], params: Sequence[object] | Mapping[str, object] | None
+) -> tuple[object, ...]:
+    """The value of every placeholder occurrence, in text order: ``names`` has one entry
+    per occurrence, ``None`` for ``%s`` and the name for ``%(name)s`` (``ScannedSQL.names``).
+
+    The one binding rule for routed and physical statements. Raises ProgrammingError when
+    ``params`` does not match the placeholders.
+    """
+    count = len(names)
+    kind = type(params)
+    if (kind is tuple or kind is list) and count and names[0] is None:
+        # The common case, checked without the (slow) ABC isinstance tests below.
+        if len(params) == count:  # type: ignore[arg-type]
+            return tuple(params)  # type: ignore[arg-type]
+        raise ProgrammingError(
+            f"the statement has {count} placeholders but {len(params)} parameters were given"  # type: ignore[arg-type]
+        )
+    if count == 0:
+        if params:
+            raise ProgrammingError(
+                f"the statement has no placeholders but {len(params)} parameters were given"
+            )
+        return ()
+    if names[0] is not None:
+        if not isinstance(params, Mapping):
+            raise ProgrammingError(
+                "the statement uses %(name)s placeholders; pass the parameters as a mapping"
+            )
+        try:
+            return tuple(params[name] for name in names if name is not None)
+        except KeyError as exc:
+            raise ProgrammingError(
+                f"parameter {exc.args[0]!r} is missing; the statement needs "
+                + ", ".join(sorted({n for n in names if n is not None}))
+            ) from None
+    if params is None or isinstance(params, str | bytes | Mapping):
+        raise ProgrammingError(
+            f"the statement has {count} %s placeholders; pass a sequence of {count} parameters"
+        )
+    values = tuple(params)
+    if len(values) != count:
+        raise ProgrammingError(
+            f"the statement has {count} placeholders but {len(values)} parameters were given"
+        )
+    return values

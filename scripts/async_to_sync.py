@@ -53,6 +53,8 @@ NAMES: dict[str, str] = {
     "arun_each": "run_each",
     "asleep": "sleep",
     "atimeout": "timeout",
+    # the public API
+    "connect_async": "connect",
     # drivers
     "aiomysql": "pymysql",
     "asyncmy": "pymysql",

@@ -5,7 +5,9 @@ The public surface is what ``__all__`` lists; everything else is private.
 
 from __future__ import annotations
 
-from ._cluster import Cluster, connect
+from ._async import AsyncResult, AsyncSession
+from ._cluster import AsyncCluster, Cluster, connect, connect_async
+from ._sync import Result, Session
 from .config import Config, load_config
 from .core.routing import MergePlan, RoutePlan, Target
 from .core.tenancy import current_tenant, tenant_context
@@ -35,12 +37,14 @@ from .errors import (
     UnsupportedSQLError,
     Warning,
 )
-from .execution import Result, Session
 from .tenants import Rollout, Tenant, TenantLimits, TenantRegistry, feature_enabled
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCluster",
+    "AsyncResult",
+    "AsyncSession",
     "Cluster",
     "Config",
     "ConfigError",
@@ -78,6 +82,7 @@ __all__ = [
     "Warning",
     "__version__",
     "connect",
+    "connect_async",
     "current_tenant",
     "feature_enabled",
     "load_config",

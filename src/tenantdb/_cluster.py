@@ -1,32 +1,40 @@
-"""The Cluster: one logical database over many physical ones, built from a configuration."""
+"""The Cluster: one logical database over many physical ones, built from a configuration,
+on the thread front (``Cluster``) or the asyncio front (``AsyncCluster``).
+
+Both share everything that does no statement I/O (``_ClusterBase``: configuration, topology,
+router, tenant registry, ``explain``, ``status``, the read-to-primary switches); they differ
+only in the session they open and in how they close.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from .admin import AutoPrecreator, refuse_orphaning, tenant_tables_with_rows
+from ._async import AsyncDatasources, AsyncSession
+from ._concurrency import AsyncFrontGuard, FrontGuard
+from ._sync import Datasources, Session
+from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
 from .config import Config, load_config
 from .core.routing import Params, RoutePlan, Router, Topology
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
 from .errors import InterfaceError
-from .execution import Datasources, Session
 from .tenants import Tenant, TenantRegistry, open_registry
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 
+D = TypeVar("D", Datasources, AsyncDatasources)
 
-class Cluster:
-    """Routes statements for a configured set of datasources, tables and tenants.
 
-    Building a cluster validates the configuration and the topology; it opens no
-    connection and does no I/O beyond reading the configuration file. The tenant registry
-    starts on first use of ``cluster.tenants`` (a session or explain for a tenant id).
-    """
+class _ClusterBase(Generic[D]):
+    """What both fronts share; see ``Cluster`` for the contract."""
+
+    datasources: D
 
     def __init__(
         self,
@@ -41,62 +49,43 @@ class Cluster:
         self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
         self._registry: TenantRegistry | None = None
         self._registry_lock = threading.Lock()
-        self.datasources = Datasources(config)
         self._stream_batch_size = stream_batch_size
         self._closed = False
-        # precreate = "auto": started by the first session (explain and connect stay offline).
-        self.precreator: AutoPrecreator | None = (
-            AutoPrecreator(self, interval=config.precreate_interval)
-            if config.precreate == "auto"
-            else None
-        )
+
+    def _admin_view(self) -> ClusterView:
+        """What admin jobs (precreation, the placement guard) run their sessions on."""
+        raise NotImplementedError
 
     @property
     def tenants(self) -> TenantRegistry:
         """The tenant registry: ``get``, ``list``, ``put``, ``delete``, ``subscribe``.
 
         Started on first use: it reads the ``[registry]`` store (or, without one, keeps
-        the static tenants in this process) and follows its changes from then on.
+        the static tenants in this process) and follows its changes from then on. It is the
+        same thread-based registry on both fronts: ``get`` is an in-memory lookup, while
+        ``put`` and ``delete`` write to the store and block (on the asyncio front, call
+        them through ``asyncio.to_thread`` where the loop must not wait).
         """
         registry = self._registry
         if registry is None:
             with self._registry_lock:
-                if self._closed:
-                    raise InterfaceError(
-                        "the cluster is closed; create a new one with tenantdb.connect()"
-                    )
+                self._refuse_closed()
                 if self._registry is None:
                     self._registry = open_registry(self.config)
                     # put() refuses moving a tenant away from its rows (force=True skips).
-                    self._registry.placement_guard = refuse_orphaning(self)
+                    self._registry.placement_guard = refuse_orphaning(self._admin_view())
                 registry = self._registry
         return registry
 
-    def session(
+    def _session_options(
         self,
-        tenant: str | Tenant | None = None,
-        *,
-        admin: bool = False,
-        primary: bool = False,
-        consistency_token: str | None = None,
-    ) -> Session:
-        """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
-
-        ``tenant=None`` without ``admin`` takes the tenant of the innermost
-        ``tenantdb.tenant_context(...)`` around the call; with none set, the session reaches
-        only tables that are not tenant tables (precedence: ``core/tenancy/_context.py``).
-        A tenant session is confined to that tenant's rows (see the README's "Tenant
-        isolation"). ``admin=True`` may scan every tenant, write on many shards and run
-        DDL; with a tenant too, it places that tenant's tables but is not confined.
-        ``primary=True`` reads primaries only; ``consistency_token`` (another session's
-        ``consistency_token()``) makes this session read at least what that one wrote.
-        Opening a session connects to nothing; each datasource is connected on first use.
-        Use it as a context manager, or call ``close()``.
-        """
-        if self._closed:
-            raise InterfaceError("the cluster is closed; create a new one with tenantdb.connect()")
-        if self.precreator is not None:
-            self.precreator.start()
+        tenant: str | Tenant | None,
+        admin: bool,
+        primary: bool,
+        consistency_token: str | None,
+    ) -> dict[str, Any]:
+        """The keyword arguments of a new session (either front's), the tenant resolved."""
+        self._refuse_closed()
         options: dict[str, Any] = {
             "admin": admin,
             "batch_size": self._stream_batch_size,
@@ -107,28 +96,20 @@ class Cluster:
             tenant = current_tenant()
         if isinstance(tenant, str):
             registry = self.tenants
-            return Session(
-                self.router,
-                self.datasources,
-                tenant=registry.get(tenant),
-                lookup=registry.get,
-                **options,
-            )
-        return Session(
-            self.router,
-            self.datasources,
-            tenant=tenant,
-            schema_layout=self.tenants.schema_layout if admin and tenant is None else None,
-            **options,
-        )
+            options.update(tenant=registry.get(tenant), lookup=registry.get)
+        else:
+            options["tenant"] = tenant
+            if admin and tenant is None:
+                options["schema_layout"] = self.tenants.schema_layout
+        return options
 
     def tenant_has_rows(self, tenant: str | Tenant) -> list[str]:
         """The ``tenant`` tables that hold rows of ``tenant`` (an id or a Tenant) where it
         is placed now: rows with its id for shared isolation, any row in its schema or its
-        own database otherwise. Reads that datasource's primary; used to refuse a
-        placement change that would leave rows behind."""
+        own database otherwise. Reads that datasource's primary (blocking, on both fronts);
+        used to refuse a placement change that would leave rows behind."""
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
-        return tenant_tables_with_rows(self, resolved)
+        return tenant_tables_with_rows(self._admin_view(), resolved)
 
     # -- read/write splitting -----------------------------------------------------------
 
@@ -173,11 +154,92 @@ class Cluster:
 
         ``tenant`` is a tenant id (looked up in ``cluster.tenants``; UnknownTenantError if
         absent) or a Tenant. Raises RoutingError, UnsupportedSQLError or ProgrammingError
-        exactly as executing the statement would. Never connects to a database.
+        exactly as executing the statement would. Never connects to a database, and is not
+        awaited on the asyncio front.
         """
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
         schemas = self.tenants.schema_layout() if admin and resolved is None else None
         return self.router.route(sql, params, tenant=resolved, admin=admin, schemas=schemas)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            again = "connect_async" if isinstance(self, AsyncCluster) else "connect"
+            raise InterfaceError(f"the cluster is closed; create a new one with tenantdb.{again}()")
+
+    def _close_registry(self) -> None:
+        with self._registry_lock:
+            self._closed = True
+            registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {state} {self.topology!r} {self._registry!r}>"
+
+
+class Cluster(_ClusterBase[Datasources], FrontGuard):
+    """Routes statements for a configured set of datasources, tables and tenants, on the
+    thread front (``tenantdb.connect``); ``AsyncCluster`` is its asyncio twin.
+
+    Building a cluster validates the configuration and the topology; it opens no
+    connection and does no I/O beyond reading the configuration file. The tenant registry
+    starts on first use of ``cluster.tenants`` (a session or explain for a tenant id).
+    Thread-safe: share one cluster across the application's threads.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        today: Callable[[], datetime.date] = datetime.date.today,
+        template_cache_size: int = 4096,
+        stream_batch_size: int = 1000,
+    ) -> None:
+        super().__init__(
+            config,
+            today=today,
+            template_cache_size=template_cache_size,
+            stream_batch_size=stream_batch_size,
+        )
+        self.datasources = Datasources(config)
+        # precreate = "auto": started by the first session (explain and connect stay offline).
+        self.precreator: AutoPrecreator | None = (
+            AutoPrecreator(self, interval=config.precreate_interval)
+            if config.precreate == "auto"
+            else None
+        )
+
+    def _admin_view(self) -> ClusterView:
+        return self
+
+    def session(
+        self,
+        tenant: str | Tenant | None = None,
+        *,
+        admin: bool = False,
+        primary: bool = False,
+        consistency_token: str | None = None,
+    ) -> Session:
+        """Open a Session for ``tenant`` (an id or a Tenant), or an admin session.
+
+        ``tenant=None`` without ``admin`` takes the tenant of the innermost
+        ``tenantdb.tenant_context(...)`` around the call; with none set, the session reaches
+        only tables that are not tenant tables (precedence: ``core/tenancy/_context.py``).
+        A tenant session is confined to that tenant's rows (see the README's "Tenant
+        isolation"). ``admin=True`` may scan every tenant, write on many shards and run
+        DDL; with a tenant too, it places that tenant's tables but is not confined.
+        ``primary=True`` reads primaries only; ``consistency_token`` (another session's
+        ``consistency_token()``) makes this session read at least what that one wrote.
+        Opening a session connects to nothing; each datasource is connected on first use.
+        Use it as a context manager, or call ``close()``.
+        """
+        options = self._session_options(tenant, admin, primary, consistency_token)
+        if self.precreator is not None:
+            self.precreator.start()
+        return Session(self.router, self.datasources, **options)
 
     def close(self) -> None:
         """Close every pool and worker thread. Safe to call more than once.
@@ -185,13 +247,9 @@ class Cluster:
         Sessions still open keep their connections until they end; those connections are
         closed when returned.
         """
-        with self._registry_lock:
-            self._closed = True
-            registry, self._registry = self._registry, None
+        self._close_registry()
         if self.precreator is not None:
             self.precreator.stop()
-        if registry is not None:
-            registry.close()
         self.datasources.close()
         if self.precreator is not None:
             self.precreator.join()  # a pass in progress ends once the pools are closed
@@ -202,9 +260,120 @@ class Cluster:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<Cluster {state} {self.topology!r} {self._registry!r}>"
+
+class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
+    """The asyncio front of ``Cluster`` (``tenantdb.connect_async``): the same routing,
+    isolation, replicas and registry; sessions whose calls are awaited.
+
+    Building it opens nothing. Its pools belong to the event loop of the first statement,
+    so build it (or first use it) where the application's loop runs, e.g. in a lifespan
+    handler, and close it there with ``await cluster.aclose()``. Background work that is
+    not on a statement's path runs on threads, as on the thread front: the replica lag
+    monitors, the registry's watchers, and ``precreate = "auto"`` (which opens its own
+    small thread-front pools for its DDL).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        today: Callable[[], datetime.date] = datetime.date.today,
+        template_cache_size: int = 4096,
+        stream_batch_size: int = 1000,
+    ) -> None:
+        super().__init__(
+            config,
+            today=today,
+            template_cache_size=template_cache_size,
+            stream_batch_size=stream_batch_size,
+        )
+        self.datasources = AsyncDatasources(config)
+        self._jobs = _AdminJobs(self)
+        self.precreator: AutoPrecreator | None = (
+            AutoPrecreator(self._jobs, interval=config.precreate_interval)
+            if config.precreate == "auto"
+            else None
+        )
+
+    def _admin_view(self) -> ClusterView:
+        return self._jobs
+
+    def session(
+        self,
+        tenant: str | Tenant | None = None,
+        *,
+        admin: bool = False,
+        primary: bool = False,
+        consistency_token: str | None = None,
+    ) -> AsyncSession:
+        """Open an AsyncSession: ``async with cluster.session(tenant="acme") as s:``.
+
+        Not awaited itself (opening connects to nothing); the same arguments and tenant
+        precedence as ``Cluster.session``. Its statements, transactions and results are
+        awaited: ``await s.execute(...)``, ``async with s.transaction():``,
+        ``await r.fetchall()``, ``async for row in r``.
+        """
+        options = self._session_options(tenant, admin, primary, consistency_token)
+        if self.precreator is not None:
+            self.precreator.start()
+        return AsyncSession(self.router, self.datasources, **options)
+
+    async def aclose(self) -> None:
+        """Close every pool and background thread. Safe to call more than once.
+
+        Sessions still open keep their connections until they end; those connections are
+        closed when returned.
+        """
+        self._close_registry()
+        if self.precreator is not None:
+            self.precreator.stop()
+        await self.datasources.close()
+        # The admin jobs' thread-front pools (and a precreation pass finishing) are closed
+        # off the loop: joining a thread blocks.
+        await asyncio.to_thread(self._jobs.close)
+        if self.precreator is not None:
+            await asyncio.to_thread(self.precreator.join)
+
+    async def __aenter__(self) -> AsyncCluster:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _AdminJobs:
+    """The ``ClusterView`` an AsyncCluster gives its admin jobs (precreation, the placement
+    guard): its router and registry, with thread-front pools of their own, opened on the
+    first job (the jobs run on threads, never on the event loop)."""
+
+    def __init__(self, cluster: AsyncCluster) -> None:
+        self._cluster = cluster
+        self.config = cluster.config
+        self.topology = cluster.topology
+        self.router = cluster.router
+        self._datasources: Datasources | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def datasources(self) -> Datasources:
+        with self._lock:
+            if self._datasources is None:
+                self._cluster._refuse_closed()
+                self._datasources = Datasources(self.config, max_workers=2)
+            return self._datasources
+
+    @property
+    def tenants(self) -> TenantRegistry:
+        return self._cluster.tenants
+
+    def explain(self, sql: str, params: Params = None, *, admin: bool = False) -> RoutePlan:
+        return self._cluster.explain(sql, params, admin=admin)
+
+    def close(self) -> None:
+        with self._lock:
+            datasources, self._datasources = self._datasources, None
+        if datasources is not None:
+            datasources.close()
 
 
 def connect(
@@ -213,7 +382,7 @@ def connect(
     today: Callable[[], datetime.date] = datetime.date.today,
     stream_batch_size: int = 1000,
 ) -> Cluster:
-    """Build a Cluster from a configuration file path, a mapping, or a Config.
+    """Build a Cluster (thread front) from a configuration file path, a mapping, or a Config.
 
     Validates the whole configuration (ConfigError lists every problem) and builds the
     topology; opens no connection. ``today`` is the clock that decides which time-range
@@ -221,3 +390,14 @@ def connect(
     from each shard at a time.
     """
     return Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
+
+
+def connect_async(
+    config: ConfigSource,
+    *,
+    today: Callable[[], datetime.date] = datetime.date.today,
+    stream_batch_size: int = 1000,
+) -> AsyncCluster:
+    """Build an AsyncCluster (asyncio front): ``connect``'s arguments and checks. Not
+    awaited: it validates and opens nothing; pools open on the first awaited statement."""
+    return AsyncCluster(load_config(config), today=today, stream_batch_size=stream_batch_size)

@@ -15,6 +15,12 @@ its sync partner). Everything that cannot be produced by dropping ``await`` live
 - ``asleep`` / ``sleep``.
 - ``AsyncWorker`` / ``Worker``: where a blocking driver's calls run. The asyncio form owns
   a daemon thread and hops each call to it; the thread form runs the call in the caller.
+- ``AsyncLoopBinding`` / ``LoopBinding``: the asyncio form remembers the event loop of an
+  object's first use and refuses any other (its pools and sockets belong to that loop); a
+  thread has no loop to check.
+- ``AsyncFrontGuard`` / ``FrontGuard``: mixins that turn the other front's way of using an
+  object (``with`` on an asyncio session, ``await`` or ``async with`` on a thread one) into
+  an error naming the right call, instead of a bare TypeError or a hang.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, NoReturn, TypeVar, TypeVarTuple
 
 from .errors import InterfaceError
 
@@ -380,3 +386,86 @@ class Worker:
 
     def __repr__(self) -> str:
         return "<Worker (the calling thread)>"
+
+
+class AsyncLoopBinding:
+    """The event loop an asyncio-front object belongs to: the loop of its first ``check``.
+
+    ``check`` raises InterfaceError outside a running loop, or on another loop than the
+    first: pools and connections are bound to the loop that opened them, and using them
+    from another one fails in the driver or hangs.
+    """
+
+    __slots__ = ("_loop", "_what")
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def check(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise InterfaceError(
+                f"{self._what} belongs to the asyncio front: await its calls inside a running "
+                "event loop, or use tenantdb.connect() in threads"
+            ) from None
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise InterfaceError(
+                f"{self._what} was first used on another event loop, and its connections "
+                "belong to that loop: create one cluster per event loop (in the "
+                "application's startup) and use it only there"
+            )
+
+
+class LoopBinding:
+    """The thread front's twin of ``AsyncLoopBinding``: there is no loop; ``check`` passes."""
+
+    __slots__ = ()
+
+    def __init__(self, what: str) -> None:
+        pass
+
+    def check(self) -> None:
+        return None
+
+
+class AsyncFrontGuard:
+    """Mixin for the asyncio front's context managers: a plain ``with`` raises an error that
+    names ``async with`` (and the thread front), not a bare TypeError."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> NoReturn:
+        raise InterfaceError(
+            f"{type(self).__name__} belongs to the asyncio front: use `async with`, or "
+            "tenantdb.connect() for the thread front"
+        )
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+class FrontGuard:
+    """Mixin for the thread front's context managers: ``async with`` and ``await`` raise an
+    error that names ``with`` and ``tenantdb.connect_async()``, instead of blocking the
+    event loop or failing with a bare TypeError."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> NoReturn:
+        raise InterfaceError(
+            f"{type(self).__name__} belongs to the thread front: use `with`, or "
+            "tenantdb.connect_async() in asyncio code"
+        )
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def __await__(self) -> NoReturn:
+        raise InterfaceError(
+            f"{type(self).__name__} belongs to the thread front and is not awaitable: drop "
+            "the await, or use tenantdb.connect_async() in asyncio code"
+        )

@@ -33,6 +33,7 @@ from typing import Any
 
 from ._cluster import Cluster, ConfigSource
 from ._cluster import connect as _connect_cluster
+from ._sync import Result, Session
 from .core.routing import Params
 from .core.tenancy import current_tenant
 from .errors import (
@@ -47,7 +48,6 @@ from .errors import (
     ProgrammingError,
     Warning,
 )
-from .execution import Result, Session
 from .tenants import Tenant
 
 apilevel = "2.0"

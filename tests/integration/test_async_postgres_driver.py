@@ -21,8 +21,8 @@ import pytest
 
 import tenantdb
 from tenantdb._async import AsyncConnection, AsyncPool, connect_postgres, open_pool
+from tenantdb._sync import open_pool as open_thread_pool
 from tenantdb.config import PoolConfig
-from tenantdb.execution import open_pool as open_thread_pool
 
 from .conftest import Backend
 

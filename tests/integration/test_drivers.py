@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 import tenantdb
+from tenantdb._sync import Connection, Pool, open_pool
 from tenantdb.config import PoolConfig
-from tenantdb.execution import Connection, Pool, open_pool
 
 from .conftest import Backend
 

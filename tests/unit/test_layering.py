@@ -18,7 +18,7 @@ FLOORS: dict[str, int] = {
     "errors": 0,
     "config": 1,
     "core": 2,
-    "execution": 3,
+    "monitoring": 3,
     "_async": 3,
     "_sync": 3,
     "_concurrency": 3,
@@ -140,7 +140,7 @@ def test_imports_follow_the_floors(path: Path) -> None:
 def test_the_checker_catches_what_it_should() -> None:
     """The rule is not vacuous: each kind of violation in a module under core is reported."""
     probe = (
-        "import socket\nfrom ...execution import Session\nfrom ...config._urls import redact_url\n"
+        "import socket\nfrom ..._sync import Session\nfrom ...config._urls import redact_url\n"
         "from ..sql._template import Template\nfrom ._rows import Row\n"
     )
     found = _violations_in(probe, "tenantdb.core.merge._probe", is_package=False)

@@ -3,10 +3,12 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
+from ._datasources import AsyncDatasources
 from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
 from ._merge import merge_rows
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
 from ._pool_factory import connect_mysql, connect_postgres, open_pool
+from ._replica_set import AsyncReplicaSet
 from ._result import AsyncResult
 from ._scatter import (
     ScatterError,
@@ -19,14 +21,18 @@ from ._scatter import (
     open_streams,
     run_writes,
 )
+from ._session import AsyncSession
 from ._streams import iter_rows, stream_rows
 
 __all__ = [
     "AsyncConnection",
     "AsyncConnectionPool",
+    "AsyncDatasources",
     "AsyncPool",
     "AsyncPooledConnection",
+    "AsyncReplicaSet",
     "AsyncResult",
+    "AsyncSession",
     "AsyncStream",
     "Description",
     "Outcome",

@@ -2,9 +2,8 @@
 URL scheme; ``connect_postgres`` and ``connect_mysql``: one connection outside any pool.
 
 Driver modules are imported on first use, so the core install (without the ``[postgres]``
-extra) imports this package and runs SQLite clusters. Every driver is written for both
-fronts; on the thread front ``tenantdb.execution.open_pool`` hands every URL to this
-module's generated twin.
+extra) imports this package and runs SQLite clusters. Every driver is written once for
+both fronts.
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
+from ._datasources import Datasources
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._merge import merge_rows
 from ._pool import ConnectionPool, PooledConnection
 from ._pool_factory import connect_mysql, connect_postgres, open_pool
+from ._replica_set import ReplicaSet
 from ._result import Result
 from ._scatter import (
     ScatterError,
@@ -21,14 +23,18 @@ from ._scatter import (
     open_streams,
     run_writes,
 )
+from ._session import Session
 from ._streams import iter_rows, stream_rows
 
 __all__ = [
     "Connection",
     "ConnectionPool",
+    "Datasources",
     "Pool",
     "PooledConnection",
+    "ReplicaSet",
     "Result",
+    "Session",
     "Stream",
     "Description",
     "Outcome",

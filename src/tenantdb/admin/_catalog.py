@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .._sync import Session
 from ..core.sql import ObjectName, quote_name
-from ..execution import Session
 
 Query = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 """Runs one query (pyformat ``%s`` placeholders) on one datasource and returns its rows."""

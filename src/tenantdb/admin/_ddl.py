@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from .._sync import Session
 from ..core.routing import Target
 from ..core.routing.strategies import TimeRangeStrategy
 from ..core.sql import (
@@ -37,7 +38,6 @@ from ..core.sql import (
     split_statements,
 )
 from ..errors import DatabaseError, Error, ProgrammingError, RoutingError, UnsupportedSQLError
-from ..execution import Session
 from ._catalog import Catalog, Query, catalog_for, query_on
 from ._view import ClusterView, admin_session
 

@@ -2,7 +2,7 @@
 
 Admin jobs sit below the package root, so they never see ``Cluster`` itself: they take a
 ``ClusterView``, which ``tenantdb.Cluster`` satisfies as it is (structurally, no import),
-and every statement they send goes through a :class:`~tenantdb.execution.Session`:
+and every statement they send goes through a :class:`~tenantdb._sync.Session`:
 ``execute_on`` for physical statements and catalog lookups, ``transaction()`` where work
 must be all or nothing. No job holds a pool or a raw connection.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from .._sync import Datasources, Session
 from ..config import Config
 from ..core.routing import Params, RoutePlan, Router, Topology
-from ..execution import Datasources, Session
 from ..tenants import TenantRegistry
 
 

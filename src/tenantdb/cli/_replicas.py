@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .._cluster import Cluster
-from ..execution import read_switches, write_switches
+from ..monitoring import read_switches, write_switches
 from ._opened import opened_cluster
 
 replicas_app = typer.Typer(

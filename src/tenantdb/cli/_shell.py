@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .._cluster import Cluster, connect
+from .._sync import Result, Session
 from ..core.routing import Target
 from ..errors import Error
-from ..execution import Result, Session
 from ._explain import format_plan
 from ._statements import StatementBuffer
 

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .._sync import Result, Session
 from ..core.routing import Params
-from ..execution import Result, Session
 
 
 def percentile(sorted_values: Sequence[float], percent: float) -> float:

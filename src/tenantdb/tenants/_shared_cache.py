@@ -25,8 +25,8 @@ from typing import Any
 import redis
 
 from ..config import redact_url
+from ..drivers import scrub_password
 from ..errors import OperationalError
-from ..execution import scrub_password
 from .stores import Record
 from .stores._codec import is_version
 from .stores.redis import new_client, split_prefix, text_of

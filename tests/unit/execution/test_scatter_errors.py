@@ -13,10 +13,18 @@ from typing import Any
 
 import pytest
 
+from tenantdb._sync import (
+    Connection,
+    Outcome,
+    Row,
+    ScatterError,
+    Work,
+    failures,
+    fetch_all,
+    open_streams,
+)
 from tenantdb.core.routing import Target
 from tenantdb.errors import ProgrammingError, ShardUnavailableError
-from tenantdb.execution._driver import Connection, Outcome, Row
-from tenantdb.execution._scatter import ScatterError, Work, failures, fetch_all, open_streams
 
 
 class FakeStream:

@@ -14,7 +14,7 @@ import pytest
 from tenantdb.core.replication import DegradeSwitch, ReplicaState
 from tenantdb.core.retry import Backoff
 from tenantdb.errors import InterfaceError
-from tenantdb.execution import LagMonitor, ReplicaReading
+from tenantdb.monitoring import LagMonitor, ReplicaReading
 
 LOGGER = "tenantdb.replication"
 WAIT_S = 10.0

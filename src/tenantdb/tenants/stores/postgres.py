@@ -33,13 +33,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.errors import UndefinedTable
 from psycopg.rows import TupleRow
 
+from ..._sync import ConnectionPool
 from ...config import IDENTIFIER_HELP, is_identifier
+from ...drivers import scrub_password
 from ...errors import (
     InterfaceError,
     PoolTimeoutError,
     RegistryUnavailableError,
 )
-from ...execution import ConnectionPool, scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 from ._url import StoreUrl

@@ -28,8 +28,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ...config import redact_url
+from ...drivers import scrub_password
 from ...errors import RegistryUnavailableError
-from ...execution import scrub_password
 from ._base import Change, Record
 from ._codec import decode_record, encode_fields
 from ._url import StoreUrl

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, NoReturn
 
-from .._sync import merge_rows
+from .._concurrency import AsyncFrontGuard
 from ..core.replication import ReplicaState
 from ..core.routing import MergePlan, Params, Role, RoutePlan, Router, Target
 from ..core.session import (
@@ -22,11 +22,13 @@ from ..core.session import (
 )
 from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
+from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
-from ._datasources import Datasources
-from ._driver import Connection, Description, Pool
-from ._replica_set import ReplicaSet
-from ._result import Result
+from ._datasources import AsyncDatasources
+from ._driver import AsyncConnection, AsyncPool, Description
+from ._merge import merge_rows
+from ._replica_set import AsyncReplicaSet
+from ._result import AsyncResult
 from ._scatter import (
     ScatterError,
     Work,
@@ -35,12 +37,11 @@ from ._scatter import (
     group_targets,
     open_streams,
     run_writes,
-    stream_rows,
 )
-from ._translate import missing_period
+from ._streams import iter_rows, stream_rows
 
 
-class Session:
+class AsyncSession(AsyncFrontGuard):
     """One unit of work: statements for one tenant, or for an admin, until ``close()``.
 
     Holds at most one connection per datasource it touched, from first use until the
@@ -79,7 +80,7 @@ class Session:
     def __init__(
         self,
         router: Router,
-        datasources: Datasources,
+        datasources: AsyncDatasources,
         *,
         tenant: Tenant | None = None,
         admin: bool = False,
@@ -93,7 +94,7 @@ class Session:
         self.primary = primary
         """Read primaries only (no replica reads in this session)."""
         self._positions = WritePositions.from_token(consistency_token)
-        self._readers: dict[str, tuple[Connection, Pool]] = {}
+        self._readers: dict[str, tuple[AsyncConnection, AsyncPool]] = {}
         self._lookup = lookup
         self._schema_layout = schema_layout
         self.admin = admin
@@ -103,16 +104,18 @@ class Session:
         self._replica_sets = datasources.replicas
         self._switched = datasources.switch.forced
         self._batch_size = batch_size
-        self._connections: dict[str, Connection] = {}
+        self._connections: dict[str, AsyncConnection] = {}
         self._transaction: TransactionState | None = None
-        self._streaming: list[tuple[Result, frozenset[str]]] = []
+        self._streaming: list[tuple[AsyncResult, frozenset[str]]] = []
         self._closed = False
         # A statement may have left state on its connections: reset them on release.
         self._dirty = admin
 
     # -- statements ------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Params = None, *, primary: bool = False) -> Result:
+    async def execute(
+        self, sql: str, params: Params = None, *, primary: bool = False
+    ) -> AsyncResult:
         """Run one statement and return its Result.
 
         ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
@@ -121,8 +124,7 @@ class Session:
         runs when the statement cannot be placed safely, and the tenantdb class of the
         driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
         """
-        if self._closed:
-            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        self._check_usable()
         tenant = self._current_tenant()
         plan = self._router.route(
             sql, params, tenant=tenant, admin=self.admin, schemas=self._schemas(tenant)
@@ -130,35 +132,37 @@ class Session:
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
         try:
-            return self._run(plan, primary)
+            return await self._run(plan, primary)
         except Error as exc:
             explained = missing_period(exc, plan.targets, self._router.topology)
             if explained is None:
                 raise
             raise explained from exc.__cause__
 
-    def _run(self, plan: RoutePlan, primary: bool) -> Result:
+    async def _run(self, plan: RoutePlan, primary: bool) -> AsyncResult:
         targets = plan.targets
         if len(targets) == 1:
             target = targets[0]
             if target.role == "replica":
-                return self._read(plan.kind, lambda tries: self._read_one(target, primary, tries))
-            return self._run_on_primary(plan, target)
+                return await self._read(
+                    plan.kind, lambda tries: self._read_one(target, primary, tries)
+                )
+            return await self._run_on_primary(plan, target)
         if plan.kind == "select":
-            return self._read(plan.kind, lambda tries: self._read_many(plan, primary, tries))
-        return self._write_many(plan)
+            return await self._read(plan.kind, lambda tries: self._read_many(plan, primary, tries))
+        return await self._write_many(plan)
 
-    def _run_on_primary(self, plan: RoutePlan, target: Target) -> Result:
+    async def _run_on_primary(self, plan: RoutePlan, target: Target) -> AsyncResult:
         """A single-target statement on its primary (never retried)."""
         name = target.datasource
-        connection = self._connection(name)
-        outcome = self._guarded(name, connection.execute, target.sql, target.params)
+        connection = await self._connection(name)
+        outcome = await self._guarded(name, connection.execute, target.sql, target.params)
         if plan.kind != "select":
             if self._transaction is not None:
                 self._transaction.wrote_on((name,))
             else:
-                self._note_write(name)
-        return Result(
+                await self._note_write(name)
+        return AsyncResult(
             plan.targets, outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
         )
 
@@ -168,15 +172,14 @@ class Session:
         (the same user's next request) never reads data older than these writes."""
         return self._positions.token()
 
-    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> Result:
+    async def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> AsyncResult:
         """Run one write statement once per parameter set, atomically.
 
         The statements are routed first (nothing runs if any one cannot be placed), then
         sent per datasource and statement text in batches; the whole call runs in one
         transaction (the caller's, or an implicit one). ``rowcount`` is the total.
         """
-        if self._closed:
-            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        self._check_usable()
         template = self._router.template(sql)
         if template.kind == "select":
             raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
@@ -194,11 +197,11 @@ class Session:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
         try:
-            with self._implicit_transaction(bool(batches)):
+            async with self._implicit_transaction(bool(batches)):
                 total = 0
                 for (name, statement), rows in batches.items():
-                    connection = self._connection(name)
-                    total += self._guarded(name, connection.executemany, statement, rows)
+                    connection = await self._connection(name)
+                    total += await self._guarded(name, connection.executemany, statement, rows)
                     if self._transaction is not None:
                         self._transaction.wrote_on((name,))
         except Error as exc:
@@ -206,9 +209,9 @@ class Session:
             if explained is None:
                 raise
             raise explained from exc.__cause__
-        return Result(list(served.values()), None, [], total)
+        return AsyncResult(list(served.values()), None, [], total)
 
-    def execute_on(self, datasource: str, sql: str, params: Params = None) -> Result:
+    async def execute_on(self, datasource: str, sql: str, params: Params = None) -> AsyncResult:
         """Admin only: run one physical statement, as written, on the primary of ``datasource``.
 
         Nothing is routed or rewritten: ``sql`` names physical tables (schema-qualified
@@ -223,8 +226,7 @@ class Session:
         for an unknown datasource, ProgrammingError when ``params`` does not fit the
         placeholders, and the tenantdb class of the driver's error as ``execute`` does.
         """
-        if self._closed:
-            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        self._check_usable()
         if not self.admin:
             raise TenantIsolationError(
                 "execute_on() runs SQL on a datasource as written, past routing and tenant "
@@ -240,7 +242,7 @@ class Session:
         self._dirty = True  # the statement may change connection state (SET, temp tables)
         # One primary target: the path of a routed single-target write (the session's
         # connection, its transaction, the write position), not a second one.
-        return self._run(RoutePlan("ddl", (target,), None, None, True), True)
+        return await self._run(RoutePlan("ddl", (target,), None, None, True), True)
 
     def _current_tenant(self) -> Tenant | None:
         """The tenant for the next statement: refreshed outside a transaction."""
@@ -256,8 +258,8 @@ class Session:
 
     # -- transactions ----------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Group statements into one transaction, committed when the block ends normally.
 
         Every datasource the block touches joins the transaction on first use and is
@@ -266,22 +268,22 @@ class Session:
         datasources disagree at commit, PartialCommitError lists which committed. An
         exception in the block rolls everything back. Nested transactions are refused.
         """
-        self.begin()
+        await self.begin()
         try:
             yield self
         except BaseException:
-            self.rollback()
+            await self.rollback()
             raise
-        self.commit()
+        await self.commit()
 
     @property
     def in_transaction(self) -> bool:
         return self._transaction is not None
 
-    def begin(self) -> None:
-        """Start a transaction (prefer ``with session.transaction():``)."""
-        if self._closed:
-            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+    async def begin(self) -> None:
+        """Start a transaction (prefer ``async with session.transaction():``). Nothing is
+        sent yet: each datasource begins when the transaction first uses it."""
+        self._check_usable()
         if self._transaction is not None:
             raise InterfaceError(
                 "a transaction is already open in this session; nesting is not supported"
@@ -289,118 +291,123 @@ class Session:
         self._current_tenant()  # the transaction keeps the tenant as it is now
         self._transaction = TransactionState()
 
-    def commit(self) -> None:
+    async def commit(self) -> None:
         """Commit the open transaction on every datasource it touched (no-op without one)."""
         transaction, self._transaction = self._transaction, None
         if transaction is None:
             return
-        self._materialize_all()
+        await self._materialize_all()
         if transaction.lost is not None:
-            self._rollback_each(transaction.begun)
+            await self._rollback_each(transaction.begun)
             raise lost_connection_error(transaction.lost, rolled_back=True)
         for position, name in enumerate(transaction.commit_order()):
             try:
-                self._connections[name].commit()
+                await self._connections[name].commit()
             except Error as exc:
                 failure = transaction.commit_failed(position)
-                self._rollback_each(failure.roll_back)
-                self._drop_if_broken(name)
+                await self._rollback_each(failure.roll_back)
+                await self._drop_if_broken(name)
                 partial = failure.error(exc)
                 if partial is None:
                     raise
                 raise partial from exc
         for name in transaction.writers():
-            self._note_write(name)
+            await self._note_write(name)
 
-    def rollback(self) -> None:
+    async def rollback(self) -> None:
         """Roll back the open transaction everywhere it reached (no-op without one)."""
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
-            self._materialize_all()
-            self._rollback_each(transaction.begun)
+            await self._materialize_all()
+            await self._rollback_each(transaction.begun)
 
     # -- lifetime --------------------------------------------------------------------
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Roll back an open transaction, discard unread streamed rows and return every
-        connection to its pool. Safe to call more than once."""
+        connection to its pool. Safe to call more than once.
+
+        Every connection goes back to its pool even when this is interrupted (a cancelled
+        task): the pool's release resets the connection, or closes it and frees its slot.
+        """
         if self._closed:
             return
         try:
             for result, _ in list(self._streaming):
-                result.close()
+                await result.close()
             if self._transaction is not None:
-                self.rollback()
+                await self.rollback()
         finally:
             self._closed = True
+            self._streaming = []
+            self._transaction = None
             connections, self._connections = self._connections, {}
-            for name, connection in connections.items():
-                if self._dirty:
-                    connection.mark_dirty()
-                self._datasources.pool(name).release(connection)
+            held = [(c, self._datasources.pool(n)) for n, c in connections.items()]
             readers, self._readers = self._readers, {}
-            for connection, pool in readers.values():
-                if self._dirty:
-                    connection.mark_dirty()
-                pool.release(connection)
+            await _release_all([*held, *readers.values()], dirty=self._dirty)
 
-    def __enter__(self) -> Session:
+    async def __aenter__(self) -> AsyncSession:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     def __repr__(self) -> str:
         who = "admin" if self.admin else f"tenant={self.tenant.id}" if self.tenant else "no tenant"
         state = "closed" if self._closed else "in transaction" if self._transaction else "open"
         held = ", ".join([*self._connections, *self._readers]) or "none"
-        return f"<Session {who} {state} connections: {held}>"
+        return f"<{type(self).__name__} {who} {state} connections: {held}>"
 
     # -- internals -------------------------------------------------------------------
 
-    def _connection(self, name: str) -> Connection:
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        self._datasources.loop.check()
+
+    async def _connection(self, name: str) -> AsyncConnection:
         """This session's connection to ``name``, joined to the open transaction."""
         if self._streaming:
-            self._materialize(name)
+            await self._materialize(name)
         transaction = self._transaction
         refusal = transaction.refusal() if transaction is not None else None
         if refusal is not None:
             raise refusal
         connection = self._connections.get(name)
         if connection is not None and connection.broken:
-            self._drop(name)
+            await self._drop(name)
             connection = None
             if transaction is not None and transaction.connection_broke(name):
                 raise lost_connection_error(name)
         if connection is None:
-            connection = self._datasources.pool(name).acquire()
+            connection = await self._datasources.pool(name).acquire()
             self._connections[name] = connection
         if transaction is not None and transaction.needs_begin(name):
-            self._guarded(name, connection.begin)
+            await self._guarded(name, connection.begin)
             transaction.began(name)
         return connection
 
-    def _guarded(self, name: str, call: Any, *args: Any) -> Any:
+    async def _guarded(self, name: str, call: Any, *args: Any) -> Any:
         """Run ``call`` on the connection to ``name``; forget the connection if it broke."""
         try:
-            return call(*args)
+            return await call(*args)
         except Error:
-            self._after_error(name)
+            await self._after_error(name)
             raise
 
-    def _after_error(self, name: str) -> None:
+    async def _after_error(self, name: str) -> None:
         connection = self._connections.get(name)
         if connection is None or not connection.broken:
             return
         if self._transaction is not None:
             self._transaction.connection_broke(name)
-        self._drop(name)
+        await self._drop(name)
 
-    def _drop(self, name: str) -> None:
+    async def _drop(self, name: str) -> None:
         connection = self._connections.pop(name)
         if self._dirty:
             connection.mark_dirty()
-        self._datasources.pool(name).release(connection)
+        await self._datasources.pool(name).release(connection)
 
     def _changes_state(self, sql: str | Template, tenant: Tenant | None) -> bool:
         """Whether this statement may leave state on the connection (``_state``)."""
@@ -413,47 +420,49 @@ class Session:
             declared=lambda name: topology.table(name).configured,
         )
 
-    def _drop_if_broken(self, name: str) -> None:
+    async def _drop_if_broken(self, name: str) -> None:
         connection = self._connections.get(name)
         if connection is not None and connection.broken:
-            self._drop(name)
+            await self._drop(name)
 
-    def _rollback_each(self, names: Iterable[str]) -> None:
+    async def _rollback_each(self, names: Iterable[str]) -> None:
         for name in names:
             connection = self._connections.get(name)
             if connection is None:
                 continue
             try:
-                connection.rollback()
+                await connection.rollback()
             except Error:
                 # A connection that cannot roll back is not reused: its server session
                 # ends with it, which rolls the transaction back on the server.
-                self._drop(name)
+                await self._drop(name)
 
-    @contextmanager
-    def _implicit_transaction(self, needed: bool) -> Iterator[None]:
+    @asynccontextmanager
+    async def _implicit_transaction(self, needed: bool) -> AsyncIterator[None]:
         if not needed or self._transaction is not None:
             yield
             return
-        self.begin()
+        await self.begin()
         try:
             yield
         except BaseException:
-            self.rollback()
+            await self.rollback()
             raise
-        self.commit()
+        await self.commit()
 
-    def _work(self, targets: tuple[Target, ...]) -> Work:
+    async def _work(self, targets: tuple[Target, ...]) -> Work:
         return {
-            name: (self._connection(name), indexes)
+            name: (await self._connection(name), indexes)
             for name, indexes in group_targets(targets).items()
         }
 
-    def _read_many(self, plan: RoutePlan, forced: bool, attempts: ReadAttempts) -> Result:
+    async def _read_many(
+        self, plan: RoutePlan, forced: bool, attempts: ReadAttempts
+    ) -> AsyncResult:
         """One attempt at a multi-target read, a replica per datasource where one serves."""
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
-        placed = self._read_work(plan.targets, forced, attempts)
+        placed = await self._read_work(plan.targets, forced, attempts)
         if (
             merge.group_by is None
             and merge.limit is not None
@@ -461,27 +470,29 @@ class Session:
         ):
             # Each shard returns at most offset + limit rows: one plain fetch per shard
             # costs fewer round trips than cursors, and holds no more rows.
-            return self._fetch_merged(merge, placed)
-        return self._stream_merged(merge, placed)
+            return await self._fetch_merged(merge, placed)
+        return await self._stream_merged(merge, placed)
 
-    def _fetch_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
+    async def _fetch_merged(self, merge: MergePlan, placed: _PlacedRead) -> AsyncResult:
         try:
-            outcomes = fetch_all(self._datasources.executor, placed.targets, placed.work)
+            outcomes = await fetch_all(self._datasources.executor, placed.targets, placed.work)
         except ScatterError as failed:
-            self._read_failed(placed, failed)
-        merged = list(merge_rows(merge, [outcome.rows for outcome in outcomes]))
+            await self._read_failed(placed, failed)
+        shards = [iter_rows(o.rows) for o in outcomes]  # sync: shards = [o.rows for o in outcomes]
+        rows = merge_rows(merge, shards)
+        merged = [row async for row in rows]  # sync: merged = list(rows)
         description = _visible(
             next((o.description for o in outcomes if o.description is not None), None),
             merge.hidden_columns,
         )
-        return Result(placed.targets, description, merged, len(merged))
+        return AsyncResult(placed.targets, description, merged, len(merged))
 
-    def _stream_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
+    async def _stream_merged(self, merge: MergePlan, placed: _PlacedRead) -> AsyncResult:
         executor = self._datasources.executor
         try:
-            opened = open_streams(executor, placed.targets, placed.work, self._batch_size)
+            opened = await open_streams(executor, placed.targets, placed.work, self._batch_size)
         except ScatterError as failed:
-            self._read_failed(placed, failed)
+            await self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
         description = _visible(
             next((s.description for s in streams if s.description is not None), None),
@@ -489,23 +500,23 @@ class Session:
         )
         rows = merge_rows(merge, [stream_rows(stream, first) for stream, first in opened])
         names = frozenset(placed.keys.values())
-        result: Result
+        result: AsyncResult
 
-        def finish() -> None:
+        async def finish() -> None:
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
-            close_all(streams)
+            await close_all(streams)
 
-        result = Result(placed.targets, description, None, -1, stream=rows, closer=finish)
+        result = AsyncResult(placed.targets, description, None, -1, stream=rows, closer=finish)
         self._streaming.append((result, names))
         return result
 
-    def _write_many(self, plan: RoutePlan) -> Result:
+    async def _write_many(self, plan: RoutePlan) -> AsyncResult:
         ddl = plan.kind == "ddl"
         # DDL is not transactional on MySQL and commits implicitly there; it runs as is and
         # a failure says which physical tables already changed.
-        with self._implicit_transaction(not ddl):
-            work = self._work(plan.targets)
-            outcomes = run_writes(self._datasources.executor, plan.targets, work)
+        async with self._implicit_transaction(not ddl):
+            work = await self._work(plan.targets)
+            outcomes = await run_writes(self._datasources.executor, plan.targets, work)
             if self._transaction is not None:
                 self._transaction.wrote_on(work)
             total = 0
@@ -513,7 +524,7 @@ class Session:
             for name, outcome in outcomes.items():
                 total += outcome.rowcount
                 if outcome.error is not None:
-                    self._after_error(name)
+                    await self._after_error(name)
                     failure = failure or (name, outcome.error)
             if failure is not None:
                 name, error = failure
@@ -523,47 +534,49 @@ class Session:
                 raise error
         if ddl:
             for name in work:
-                self._note_write(name)
-        return Result(plan.targets, None, [], total)
+                await self._note_write(name)
+        return AsyncResult(plan.targets, None, [], total)
 
     # -- replicas --------------------------------------------------------------------
 
-    def _read(self, kind: str, attempt: Callable[[ReadAttempts], Result]) -> Result:
+    async def _read(
+        self, kind: str, attempt: Callable[[ReadAttempts], Awaitable[AsyncResult]]
+    ) -> AsyncResult:
         """Run ``attempt`` under the one retry policy for reads that may use replicas:
         again, elsewhere, when it lost a replica while running (``ReadAttempts``)."""
         attempts = ReadAttempts(kind)
         while True:
             try:
-                return attempt(attempts)
+                return await attempt(attempts)
             except _AttemptFailed as failed:
                 step = attempts.failed(failed.error, failed.lost)
             if isinstance(step, GiveUp):
                 # The wrapper is only the messenger: show the error with its own cause.
                 raise step.error from step.error.__cause__
 
-    def _read_one(self, target: Target, forced: bool, attempts: ReadAttempts) -> Result:
+    async def _read_one(self, target: Target, forced: bool, attempts: ReadAttempts) -> AsyncResult:
         """One attempt at a single-target read that may run on a replica."""
         name = target.datasource
-        reader = self._replica_reader(name, forced, attempts)
+        reader = await self._replica_reader(name, forced, attempts)
         if reader is None:
-            connection = self._connection(name)
-            outcome = self._guarded(name, connection.execute, target.sql, target.params)
+            connection = await self._connection(name)
+            outcome = await self._guarded(name, connection.execute, target.sql, target.params)
             served = target._replace(role="primary")
         else:
             connection, replicas, state = reader
             try:
-                outcome = connection.execute(target.sql, target.params)
+                outcome = await connection.execute(target.sql, target.params)
             except Error as exc:
-                lost = self._reader_failed(replicas, state.index, state.name, exc)
+                lost = await self._reader_failed(replicas, state.index, state.name, exc)
                 raise _AttemptFailed(exc, {name: state.index} if lost else {}) from exc
             served = target
-        return Result(
+        return AsyncResult(
             (served,), outcome.description, outcome.rows, outcome.rowcount, outcome.lastrowid
         )
 
     def _replica_for(
         self, name: str, forced: bool, attempts: ReadAttempts | None = None
-    ) -> ReadPlacement[ReplicaSet]:
+    ) -> ReadPlacement[AsyncReplicaSet]:
         """Where a read on ``name`` goes (``place_read``): a replica of its set, or the
         primary and why."""
         return place_read(
@@ -577,9 +590,9 @@ class Session:
             attempts=attempts,
         )
 
-    def _replica_reader(
+    async def _replica_reader(
         self, name: str, forced: bool, attempts: ReadAttempts
-    ) -> tuple[Connection, ReplicaSet, ReplicaState] | None:
+    ) -> tuple[AsyncConnection, AsyncReplicaSet, ReplicaState] | None:
         """This session's connection to the replica that serves a read on ``name``, with
         the replica, or None: read the primary. A replica that cannot be reached at
         checkout is reported and ``name`` placed again (``ReadAttempts.checkout_failed``)."""
@@ -589,55 +602,57 @@ class Session:
             if replicas is None or state is None:
                 return None
             try:
-                return self._reader(replicas, state.index, state.name), replicas, state
+                return await self._reader(replicas, state.index, state.name), replicas, state
             except Error as exc:
-                if not self._reader_failed(replicas, state.index, state.name, exc):
+                if not await self._reader_failed(replicas, state.index, state.name, exc):
                     raise
                 attempts.checkout_failed(name, state.index)
 
-    def _reader(self, replicas: ReplicaSet, index: int, key: str) -> Connection:
+    async def _reader(self, replicas: AsyncReplicaSet, index: int, key: str) -> AsyncConnection:
         """This session's connection to replica ``key`` (one per replica, like primaries)."""
         if self._streaming:
-            self._materialize(key)
+            await self._materialize(key)
         held = self._readers.get(key)
         if held is not None and held[0].broken:
             self._readers.pop(key)
-            held[1].release(held[0])
+            await held[1].release(held[0])
             held = None
         if held is None:
             pool = replicas.pool(index)
-            held = (pool.acquire(), pool)
+            held = (await pool.acquire(), pool)
             self._readers[key] = held
         return held[0]
 
-    def _reader_failed(self, replicas: ReplicaSet, index: int, key: str, exc: Error) -> bool:
+    async def _reader_failed(
+        self, replicas: AsyncReplicaSet, index: int, key: str, exc: Error
+    ) -> bool:
         """Forget a broken replica connection; report whether the replica is unreachable
         (then it is taken out of service and the read may go elsewhere)."""
         held = self._readers.get(key)
         broken = held is not None and held[0].broken
         if broken and held is not None:
             self._readers.pop(key)
-            held[1].release(held[0])
+            await held[1].release(held[0])
         unreachable = replica_lost(exc, broken=broken)
         if unreachable:
             replicas.report_failure(index, exc)
         return unreachable
 
-    def _read_work(
+    async def _read_work(
         self, targets: tuple[Target, ...], forced: bool, attempts: ReadAttempts
     ) -> _PlacedRead:
         """Connections for one attempt at a multi-target read: a replica per datasource
         where one serves, else its primary."""
         work: Work = {}
         keys: dict[str, str] = {}
-        readers: dict[str, tuple[ReplicaSet, int]] = {}
+        readers: dict[str, tuple[AsyncReplicaSet, int]] = {}
         roles: dict[str, Role] = {}
         for name, indexes in group_targets(targets).items():
             reader = None
             if targets[indexes[0]].role == "replica":
-                reader = self._replica_reader(name, forced, attempts)
+                reader = await self._replica_reader(name, forced, attempts)
             if reader is None:
-                work[name] = (self._connection(name), indexes)
+                work[name] = (await self._connection(name), indexes)
                 keys[name], roles[name] = name, "primary"
             else:
                 connection, replicas, state = reader
@@ -650,7 +665,7 @@ class Session:
         )
         return _PlacedRead(served, work, keys, readers)
 
-    def _read_failed(self, placed: _PlacedRead, failed: ScatterError) -> NoReturn:
+    async def _read_failed(self, placed: _PlacedRead, failed: ScatterError) -> NoReturn:
         """After a failed multi-target read: forget the connections that broke, and take a
         replica out of service only for its own datasource's error (the others ran on
         other connections, so ds0's lost connection must not be charged to ds1's
@@ -659,14 +674,14 @@ class Session:
         for name, error in failed.errors.items():
             key = placed.keys[name]
             if key not in placed.readers:
-                self._after_error(key)
+                await self._after_error(key)
             elif isinstance(error, Error):
                 replicas, index = placed.readers[key]
-                if self._reader_failed(replicas, index, key, error):
+                if await self._reader_failed(replicas, index, key, error):
                     lost[name] = index
         raise _AttemptFailed(failed.first, lost) from failed.first
 
-    def _note_write(self, name: str) -> None:
+    async def _note_write(self, name: str) -> None:
         """Remember where the primary of ``name`` stood after this session's write."""
         if name not in self._router.topology.replicated:
             return
@@ -674,17 +689,17 @@ class Session:
         connection = self._connections.get(name)
         position = None
         if replicas is not None and connection is not None and not connection.broken:
-            position = replicas.write_position(connection)
+            position = await replicas.write_position(connection)
         self._positions = self._positions.after_write(name, position)
 
-    def _materialize(self, name: str) -> None:
+    async def _materialize(self, name: str) -> None:
         for result, names in list(self._streaming):
             if name in names:
-                result.materialize()
+                await result.materialize()
 
-    def _materialize_all(self) -> None:
+    async def _materialize_all(self) -> None:
         for result, _ in list(self._streaming):
-            result.materialize()
+            await result.materialize()
 
 
 class _PlacedRead(NamedTuple):
@@ -696,13 +711,13 @@ class _PlacedRead(NamedTuple):
     keys: dict[str, str]
     """Datasource → the key of the connection that serves it: its own name for its
     primary, the replica's name for a replica."""
-    readers: dict[str, tuple[ReplicaSet, int]]
+    readers: dict[str, tuple[AsyncReplicaSet, int]]
     """Replica key → its replica set and index."""
 
 
 class _AttemptFailed(Exception):
     """Internal: an attempt at a read failed with ``error``, having lost the replicas
-    ``lost`` (datasource → index); ``Session._read`` asks ``ReadAttempts`` what next."""
+    ``lost`` (datasource → index); ``AsyncSession._read`` asks ``ReadAttempts`` what next."""
 
     def __init__(self, error: BaseException, lost: Mapping[str, int]) -> None:
         super().__init__(str(error))
@@ -733,3 +748,18 @@ def _ddl_failure(error: Error, applied: list[Target], total: int) -> Error:
         )
     except TypeError:  # an error class with its own signature: keep it as it is
         return error
+
+
+async def _release_all(held: list[tuple[AsyncConnection, AsyncPool]], *, dirty: bool) -> None:
+    """Return every connection to its pool; the first failure is raised after the rest are
+    returned, so one interrupted release (a cancelled task) never strands the others."""
+    failure: BaseException | None = None
+    for connection, pool in held:
+        if dirty:
+            connection.mark_dirty()
+        try:
+            await pool.release(connection)
+        except BaseException as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure

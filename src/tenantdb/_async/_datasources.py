@@ -10,57 +10,49 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+from .._concurrency import AsyncLoopBinding
 from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
-from ._driver import Pool
+from ..monitoring import SwitchFileWatcher
+from ._driver import AsyncPool
 from ._pool_factory import open_pool
-from ._replica_set import ReplicaSet
-from ._switch_file import SwitchFileWatcher
+from ._replica_set import AsyncReplicaSet
 
 
-def _replica_status(state: dict[str, Any], now: float) -> dict[str, Any]:
-    """A replica's snapshot with monotonic times turned into durations from now."""
-    shown = {k: v for k, v in state.items() if k not in ("since", "retry_at")}
-    shown["state_for_s"] = round(now - state["since"], 3)
-    retry_at = state.get("retry_at")
-    shown["retry_in_s"] = (
-        round(max(0.0, retry_at - now), 3) if retry_at and state["state"] == "down" else None
-    )
-    return shown
+class AsyncDatasources:
+    """Pools by datasource name, the replica sets, and (thread front) the worker threads
+    that run one statement's datasources at once.
 
-
-class Datasources:
-    """Pools by datasource name, plus the worker threads that run scatter-gather reads.
-
-    Thread-safe: pools and the executor are created under ``_lock`` on first use.
+    Pools and replica sets are created under ``_lock`` (a thread lock, never held across an
+    await) on first use. On the asyncio front every pool belongs to the event loop of the
+    first statement (``loop``): another loop is refused with a clear error.
     """
 
     def __init__(self, config: Config, *, max_workers: int | None = None) -> None:
         self._config = config
-        self._pools: dict[str, Pool] = {}
+        self._pools: dict[str, AsyncPool] = {}
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._threads: ThreadPoolExecutor | None = None
         self._max_workers = max_workers or min(32, 4 * max(1, len(config.datasources)))
         self._closed = False
+        self.loop = AsyncLoopBinding("this AsyncCluster")
+        """The event loop every pool belongs to (checked by sessions before each call)."""
         self.switch = DegradeSwitch(config.datasources)
         """Manual and automatic read-to-primary switches, per datasource and cluster-wide."""
-        self._replica_sets: dict[str, ReplicaSet] = {}
+        self._replica_sets: dict[str, AsyncReplicaSet] = {}
         self._switch_file: SwitchFileWatcher | None = None
 
-    def pool(self, name: str) -> Pool:
+    def pool(self, name: str) -> AsyncPool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
         pool = self._pools.get(name)
         if pool is not None:
             return pool
         with self._lock:
-            if self._closed:
-                raise InterfaceError(
-                    "the cluster is closed; create a new one with tenantdb.connect()"
-                )
+            self._refuse_closed()
             pool = self._pools.get(name)
             if pool is None:
                 entry = self._config.datasources[name]
@@ -68,24 +60,27 @@ class Datasources:
                 self._pools[name] = pool
         return pool
 
-    def replicas(self, name: str) -> ReplicaSet | None:
+    def replicas(self, name: str) -> AsyncReplicaSet | None:
         """The replica set of datasource ``name`` (started on first use), None without
         replicas."""
         replicas = self._replica_sets.get(name)
         if replicas is not None or not self._config.datasources[name].replicas:
             return replicas
         with self._lock:
-            if self._closed:
-                raise InterfaceError(
-                    "the cluster is closed; create a new one with tenantdb.connect()"
-                )
+            self._refuse_closed()
             replicas = self._replica_sets.get(name)
             if replicas is None:
                 entry = self._config.datasources[name]
-                replicas = ReplicaSet(name, entry, self._config.dialect, self.switch)
+                replicas = AsyncReplicaSet(name, entry, self._config.dialect, self.switch)
                 self._replica_sets[name] = replicas
                 self._watch_switch_file(entry.lag_check_interval)
         return replicas
+
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            raise InterfaceError(
+                "the cluster is closed; create a new one with tenantdb.connect_async()"
+            )
 
     def _watch_switch_file(self, interval_s: float) -> None:
         """Follow the switch file once the first replica set starts (under ``_lock``)."""
@@ -103,9 +98,8 @@ class Datasources:
         for name, entry in self._config.datasources.items():
             own = switches["datasources"].get(name, {})
             replicas = self._replica_sets.get(name)
-            forced = self.switch.forced(name)
             datasources[name] = {
-                "forced": forced,
+                "forced": self.switch.forced(name),
                 "automatic": bool(own.get("automatic")),
                 "automatic_reason": own.get("automatic_reason"),
                 "replicas": (
@@ -120,38 +114,56 @@ class Datasources:
         return {"switch": {"forced": switches["cluster"]["reason"]}, "datasources": datasources}
 
     @property
-    def executor(self) -> ThreadPoolExecutor:
-        """Worker threads for running one statement on several datasources at once."""
-        executor = self._executor
-        if executor is not None:
-            return executor
+    def executor(self) -> Executor | None:
+        """Where one statement's datasources run at once: tasks of the event loop on the
+        asyncio front (None), worker threads on the thread front."""
+        return None  # sync: return self._worker_threads()
+
+    def _worker_threads(self) -> ThreadPoolExecutor:
+        threads = self._threads
+        if threads is not None:
+            return threads
         with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
                     self._max_workers, thread_name_prefix="tenantdb-scatter"
                 )
-            return self._executor
+            return self._threads
 
-    def close(self) -> None:
-        """Close every pool and stop the worker threads. Safe to call more than once."""
+    async def close(self) -> None:
+        """Close every pool and stop the background threads. Safe to call more than once."""
         with self._lock:
             self._closed = True
             pools = list(self._pools.values())
             self._pools.clear()
-            executor, self._executor = self._executor, None
+            threads, self._threads = self._threads, None
             replica_sets = list(self._replica_sets.values())
             self._replica_sets.clear()
             watcher, self._switch_file = self._switch_file, None
         # Closed outside the lock: closing connections is I/O.
         if watcher is not None:
             watcher.close()
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if threads is not None:
+            threads.shutdown(wait=True)
         for replicas in replica_sets:
-            replicas.close()
+            await replicas.close()
         for pool in pools:
-            pool.close()
+            await pool.close()
 
     def __repr__(self) -> str:
         pools = ", ".join(repr(pool) for pool in self._pools.values()) or "no pool open"
-        return f"<Datasources {len(self._config.datasources)} configured: {pools}>"
+        return f"<{type(self).__name__} {len(self._config.datasources)} configured: {pools}>"
+
+
+def _replica_status(state: dict[str, Any], now: float) -> dict[str, Any]:
+    """A replica's snapshot with monotonic times turned into durations from now."""
+    shown = {k: v for k, v in state.items() if k not in ("since", "retry_at")}
+    shown["state_for_s"] = round(now - state["since"], 3)
+    retry_at = state.get("retry_at")
+    shown["retry_in_s"] = (
+        round(max(0.0, retry_at - now), 3) if retry_at and state["state"] == "down" else None
+    )
+    return shown
+
+
+__all__ = ["AsyncDatasources"]

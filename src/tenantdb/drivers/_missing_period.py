@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..drivers import is_undefined_table
 from ..errors import Error, RoutingError
+from ._translate import is_undefined_table
 
 if TYPE_CHECKING:
     from ..core.routing import Target, Topology

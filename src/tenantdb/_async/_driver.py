@@ -109,6 +109,11 @@ class AsyncPool(Protocol):
         """The datasource name, used in every error."""
         ...
 
+    @property
+    def in_use(self) -> int:
+        """Connections handed out by ``acquire`` and not yet released."""
+        ...
+
     async def acquire(self) -> AsyncConnection:
         """Return a connection; PoolTimeoutError after the pool timeout, ShardUnavailableError
         when the server refuses connections (both naming the datasource)."""

@@ -496,6 +496,12 @@ class AsyncPostgresPool:
     def role(self) -> str:
         return self._role
 
+    @property
+    def in_use(self) -> int:
+        """Connections handed out and not yet released."""
+        with self._lock:
+            return self._in_use
+
     async def acquire(self) -> AsyncPostgresConnection:
         """Return a connection; see ``_driver.AsyncPool.acquire`` and the class docstring."""
         with self._failure_log.waiting():

@@ -111,6 +111,11 @@ class Pool(Protocol):
         """The datasource name, used in every error."""
         ...
 
+    @property
+    def in_use(self) -> int:
+        """Connections handed out by ``acquire`` and not yet released."""
+        ...
+
     def acquire(self) -> Connection:
         """Return a connection; PoolTimeoutError after the pool timeout, ShardUnavailableError
         when the server refuses connections (both naming the datasource)."""

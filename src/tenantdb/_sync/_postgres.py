@@ -496,6 +496,12 @@ class PostgresPool:
     def role(self) -> str:
         return self._role
 
+    @property
+    def in_use(self) -> int:
+        """Connections handed out and not yet released."""
+        with self._lock:
+            return self._in_use
+
     def acquire(self) -> PostgresConnection:
         """Return a connection; see ``_driver.Pool.acquire`` and the class docstring."""
         with self._failure_log.waiting():

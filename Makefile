@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/registry.py
 	$(BIN)/python benchmarks/replication.py
 	$(BIN)/python benchmarks/guard.py
+	$(BIN)/python benchmarks/fronts.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

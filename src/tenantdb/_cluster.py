@@ -335,6 +335,9 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
             await asyncio.to_thread(self.precreator.join)
 
     async def __aenter__(self) -> AsyncCluster:
+        """Start the tenant registry on a thread (it reads its store, which blocks), so the
+        first request does not do it on the loop; ``aclose()`` on exit."""
+        await asyncio.to_thread(lambda: self.tenants)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

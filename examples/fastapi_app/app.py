@@ -25,13 +25,11 @@ DEFAULT_CONFIG = Path(__file__).with_name("tenantdb.toml")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Built here, on the server's event loop, which the pools will belong to. It checks the
-    # configuration and opens no connection yet.
-    cluster = tenantdb.connect_async(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
-    app.state.cluster = cluster
-    try:
+    # configuration and opens no connection yet; entering the block starts the tenant
+    # registry on a thread, and leaving it closes every pool.
+    async with tenantdb.connect_async(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)) as cluster:
+        app.state.cluster = cluster
         yield
-    finally:
-        await cluster.aclose()
 
 
 def get_cluster(request: Request) -> tenantdb.AsyncCluster:

@@ -162,8 +162,9 @@ def _format(files: dict[Path, str]) -> dict[Path, str]:
     program = str(ruff) if ruff.exists() else "ruff"
     # Imports only the async form needed (``Awaitable``, asyncio) go, and a loop that only
     # re-yields (``async for x in y: yield x``) becomes ``yield from y`` (a fix ruff calls
-    # unsafe because ``yield from`` also forwards send() and throw()); then the layout.
-    fix = [program, "check", "--fix-only", "--quiet", "--select", "F401,I,UP028"]
+    # unsafe because ``yield from`` also forwards send() and throw()); ``__all__`` is sorted
+    # again after the renames; then the layout.
+    fix = [program, "check", "--fix-only", "--quiet", "--select", "F401,I,UP028,RUF022"]
     fix += ["--unsafe-fixes", "-"]
     layout = [program, "format", "--quiet", "-"]
     formatted = {}

@@ -51,6 +51,18 @@ class _ClusterBase(Generic[D]):
         self._registry_lock = threading.Lock()
         self._stream_batch_size = stream_batch_size
         self._closed = False
+        self.datasources = self._new_datasources(config)
+        jobs = self._admin_view()  # built now (no I/O), so no thread races to build it
+        # precreate = "auto": started by the first session (explain and connect stay offline).
+        self.precreator: AutoPrecreator | None = (
+            AutoPrecreator(jobs, interval=config.precreate_interval)
+            if config.precreate == "auto"
+            else None
+        )
+
+    def _new_datasources(self, config: Config) -> D:
+        """This front's pools (built at construction, opened on first use)."""
+        raise NotImplementedError
 
     def _admin_view(self) -> ClusterView:
         """What admin jobs (precreation, the placement guard) run their sessions on."""
@@ -190,27 +202,8 @@ class Cluster(_ClusterBase[Datasources], FrontGuard):
     Thread-safe: share one cluster across the application's threads.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        today: Callable[[], datetime.date] = datetime.date.today,
-        template_cache_size: int = 4096,
-        stream_batch_size: int = 1000,
-    ) -> None:
-        super().__init__(
-            config,
-            today=today,
-            template_cache_size=template_cache_size,
-            stream_batch_size=stream_batch_size,
-        )
-        self.datasources = Datasources(config)
-        # precreate = "auto": started by the first session (explain and connect stay offline).
-        self.precreator: AutoPrecreator | None = (
-            AutoPrecreator(self, interval=config.precreate_interval)
-            if config.precreate == "auto"
-            else None
-        )
+    def _new_datasources(self, config: Config) -> Datasources:
+        return Datasources(config)
 
     def _admin_view(self) -> ClusterView:
         return self
@@ -273,29 +266,14 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
     small thread-front pools for its DDL).
     """
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        today: Callable[[], datetime.date] = datetime.date.today,
-        template_cache_size: int = 4096,
-        stream_batch_size: int = 1000,
-    ) -> None:
-        super().__init__(
-            config,
-            today=today,
-            template_cache_size=template_cache_size,
-            stream_batch_size=stream_batch_size,
-        )
-        self.datasources = AsyncDatasources(config)
-        self._jobs = _AdminJobs(self)
-        self.precreator: AutoPrecreator | None = (
-            AutoPrecreator(self._jobs, interval=config.precreate_interval)
-            if config.precreate == "auto"
-            else None
-        )
+    _jobs: _AdminJobs | None = None
 
-    def _admin_view(self) -> ClusterView:
+    def _new_datasources(self, config: Config) -> AsyncDatasources:
+        return AsyncDatasources(config)
+
+    def _admin_view(self) -> _AdminJobs:
+        if self._jobs is None:
+            self._jobs = _AdminJobs(self)
         return self._jobs
 
     def session(
@@ -330,7 +308,7 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
         await self.datasources.close()
         # The admin jobs' thread-front pools (and a precreation pass finishing) are closed
         # off the loop: joining a thread blocks.
-        await asyncio.to_thread(self._jobs.close)
+        await asyncio.to_thread(self._admin_view().close)
         if self.precreator is not None:
             await asyncio.to_thread(self.precreator.join)
 

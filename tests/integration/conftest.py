@@ -19,6 +19,12 @@ Fixtures
         @pytest.mark.parametrize("backend", SERVERS, indirect=True)
         def test_something(backend: Backend) -> None: ...
 
+``front`` (session scope)
+    Parametrized over ``"sync"`` and ``"async"`` (test ids the same): a ``fronts.Front``
+    whose ``connect(config, **kwargs)`` returns ``tenantdb.connect(...)`` or, on the
+    asyncio front, a ``fronts.BlockingCluster`` over ``tenantdb.connect_async(...)``, so one
+    sync-written test checks both fronts (see ``tests/fronts.py``). ``front.name`` says which.
+
 ``run_id`` (session scope)
     ``tdb_<8 hex digits>_<xdist worker id or "main">``, unique per test run and per
     worker process: every database a run creates is named ``<run_id>_<n>``, so concurrent
@@ -47,6 +53,8 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import pytest
+
+from fronts import FRONTS, Front
 
 PG_URL_ENV = "TENANTDB_TEST_PG_URL"
 MYSQL_URL_ENV = "TENANTDB_TEST_MYSQL_URL"
@@ -293,3 +301,9 @@ def backend(request: pytest.FixtureRequest, _database_names: Iterator[str]) -> B
     name: str = request.param
     server: _Server = request.getfixturevalue(f"{name}_server")
     return Backend(name, server, _database_names)
+
+
+@pytest.fixture(scope="session", params=FRONTS, ids=FRONTS)
+def front(request: pytest.FixtureRequest) -> Front:
+    """The front a behaviour test runs on (see the module docstring)."""
+    return Front(request.param)

@@ -4,7 +4,7 @@ One datasource whose pool holds one connection, so every session below gets the 
 connection the previous one used: a setting, a temporary table or a lock left behind would
 reach the next tenant. A session that may have changed state (admin, or one that called a
 function not known to be read-only) has its connection reset when it ends; a tenant
-session that cannot have changed anything does not pay for it.
+session that cannot have changed anything does not pay for it. On both fronts (``front``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from .conftest import Backend
 
@@ -47,7 +48,7 @@ SQLITE_SETUP = MYSQL_SETUP[:2]
 
 
 @pytest.fixture
-def cluster(backend: Backend) -> Iterator[tenantdb.Cluster]:
+def cluster(backend: Backend, front: Front) -> Iterator[tenantdb.Cluster]:
     url = backend.new_database()
     setup = {"postgres": PG_SETUP, "mysql": MYSQL_SETUP, "sqlite": SQLITE_SETUP}[backend.name]
     with contextlib.closing(backend.raw_connect(url)) as raw:
@@ -55,7 +56,7 @@ def cluster(backend: Backend) -> Iterator[tenantdb.Cluster]:
         for statement in setup:
             cursor.execute(statement)
         cursor.close()
-    opened = tenantdb.connect(
+    opened = front.connect(
         {
             "datasources": {"ds0": {"url": url, "pool": {"min_size": 1, "max_size": 1}}},
             "tables": {"orders": {"strategy": "tenant"}},

@@ -2,7 +2,8 @@
 
 It takes the same pyformat placeholders as ``execute`` on every backend, runs on the
 session's own connection (so it joins ``transaction()``), and is refused outside an admin
-session. Checked against the raw driver, never through tenantdb alone.
+session. Checked against the raw driver, never through tenantdb alone. On both fronts
+(``front``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from .conftest import Backend
 
@@ -30,14 +32,14 @@ def urls(backend: Backend) -> list[str]:
 
 
 @pytest.fixture
-def cluster(backend: Backend, urls: list[str]) -> Iterator[tenantdb.Cluster]:
+def cluster(backend: Backend, urls: list[str], front: Front) -> Iterator[tenantdb.Cluster]:
     config: dict[str, Any] = {
         "dialect": backend.dialect,
         "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
         "tables": {"orders": {"strategy": "tenant"}},
         "tenants": {"acme": {"datasource": "ds0"}},
     }
-    with tenantdb.connect(config) as opened:
+    with front.connect(config) as opened:
         yield opened
 
 

@@ -1,6 +1,6 @@
 """The registry inside a cluster: a placement change applies to the next statement, a
 transaction keeps the tenant it began with, another process's change reaches sessions, and
-admin scans reach schema-isolated tenants' own tables."""
+admin scans reach schema-isolated tenants' own tables. On both fronts (``front``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 from tenantdb import Cluster
 
 from .conftest import Backend
@@ -44,8 +45,10 @@ def registry_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def cluster(backend: Backend, urls: list[str], registry_url: str) -> Iterator[Cluster]:
-    with tenantdb.connect(config(backend, urls, registry_url)) as cluster:
+def cluster(
+    backend: Backend, urls: list[str], registry_url: str, front: Front
+) -> Iterator[Cluster]:
+    with front.connect(config(backend, urls, registry_url)) as cluster:
         yield cluster
 
 
@@ -67,7 +70,7 @@ def test_a_change_from_another_process_reaches_open_sessions(
     backend: Backend, urls: list[str], registry_url: str, cluster: Cluster
 ) -> None:
     with (
-        tenantdb.connect(config(backend, urls, registry_url)) as other,
+        tenantdb.connect(config(backend, urls, registry_url)) as other,  # "another process"
         cluster.session("acme") as session,
     ):
         assert served_by(session) == "ds0"
@@ -97,7 +100,7 @@ SERVERS = [
 
 @pytest.mark.parametrize("backend", SERVERS, indirect=True)
 def test_admin_scans_reach_schema_isolated_tenants(
-    backend: Backend, urls: list[str], registry_url: str
+    backend: Backend, urls: list[str], registry_url: str, front: Front
 ) -> None:
     if backend.name == "postgres":
         backend.query(urls[1], "CREATE SCHEMA globex_t")
@@ -113,7 +116,7 @@ def test_admin_scans_reach_schema_isolated_tenants(
             f"CREATE TABLE `{schema}`.orders (id INTEGER PRIMARY KEY, tenant_id VARCHAR(64))",
         )
     try:
-        with tenantdb.connect(config(backend, urls, registry_url)) as cluster:
+        with front.connect(config(backend, urls, registry_url)) as cluster:
             cluster.tenants.put(
                 {"id": "globex", "datasource": "ds1", "isolation": "schema", "schema": schema}
             )

@@ -1,4 +1,5 @@
-"""Sessions, results and transactions on real databases (SQLite, PostgreSQL, MariaDB)."""
+"""Sessions, results and transactions on real databases (SQLite, PostgreSQL, MariaDB), on
+both fronts (``front``: the thread front and the asyncio front through ``tests/fronts.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front, sync_only
 from tenantdb import Cluster
 
 from .conftest import Backend
@@ -58,8 +60,8 @@ def urls(backend: Backend) -> list[str]:
 
 
 @pytest.fixture
-def cluster(backend: Backend, urls: list[str]) -> Iterator[Cluster]:
-    cluster = tenantdb.connect(cluster_config(backend, urls))
+def cluster(backend: Backend, urls: list[str], front: Front) -> Iterator[Cluster]:
+    cluster = front.connect(cluster_config(backend, urls))
     with cluster.session(admin=True) as admin:
         for statement in SCHEMA:
             admin.execute(statement.format(**TYPES[backend.name]))
@@ -71,7 +73,7 @@ def raw_rows(backend: Backend, url: str, sql: str) -> list[tuple[Any, ...]]:
     return sorted(backend.query(url, sql))
 
 
-def test_connect_opens_no_connection(backend: Backend) -> None:
+def test_connect_opens_no_connection(backend: Backend, front: Front) -> None:
     # Nothing listens on port 1: building the cluster and a session must still work.
     unreachable = {
         "sqlite": "sqlite:////nonexistent-dir-tenantdb/x.db",
@@ -79,7 +81,7 @@ def test_connect_opens_no_connection(backend: Backend) -> None:
         "mysql": "mysql://nobody@127.0.0.1:1/none",
     }[backend.name]
     config = {"datasources": {"ds0": {"url": unreachable}}}
-    with tenantdb.connect(config) as cluster, cluster.session() as session:
+    with front.connect(config) as cluster, cluster.session() as session:
         assert "none" in repr(session)
 
 
@@ -117,8 +119,10 @@ def test_fetch_methods(cluster: Cluster) -> None:
         assert s.execute("SELECT COUNT(*) FROM items").scalar() == 10
 
 
-def test_multi_shard_read_streams_in_batches(backend: Backend, urls: list[str]) -> None:
-    cluster = tenantdb.connect(cluster_config(backend, urls), stream_batch_size=3)
+def test_multi_shard_read_streams_in_batches(
+    backend: Backend, urls: list[str], front: Front
+) -> None:
+    cluster = front.connect(cluster_config(backend, urls), stream_batch_size=3)
     with cluster, cluster.session(admin=True) as s:
         s.execute(SCHEMA[0].format(**TYPES[backend.name]))
         s.executemany(
@@ -272,9 +276,9 @@ def test_tenant_tables_follow_the_tenant(
         assert rows.fetchall() == [("a", 1), ("b", 1)]
 
 
-def test_pool_timeout_names_the_datasource(backend: Backend, urls: list[str]) -> None:
+def test_pool_timeout_names_the_datasource(backend: Backend, urls: list[str], front: Front) -> None:
     config = cluster_config(backend, urls, max_size=1, timeout="0.2s")
-    with tenantdb.connect(config) as cluster:
+    with front.connect(config) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(SCHEMA[3].format(**TYPES[backend.name]))
         with cluster.session() as first, cluster.session() as second:
@@ -286,6 +290,9 @@ def test_pool_timeout_names_the_datasource(backend: Backend, urls: list[str]) ->
             assert third.execute("SELECT COUNT(*) FROM notes").scalar() == 0
 
 
+# Four threads share the cluster at once: the thread front's contract (an asyncio cluster
+# serves the tasks of one event loop, and its blocking adapter one caller at a time).
+@sync_only
 def test_sessions_in_threads(cluster: Cluster) -> None:
     errors: list[BaseException] = []
 
@@ -318,12 +325,12 @@ def test_closed_session_refuses(cluster: Cluster) -> None:
         session.execute("SELECT COUNT(*) FROM notes")
 
 
-def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
+def test_partial_commit_is_reported(backend: Backend, urls: list[str], front: Front) -> None:
     """ds0 commits, then ds1's commit fails: PartialCommitError says which is which."""
     config = cluster_config(backend, urls)
     config["tables"]["children"] = {"strategy": "single", "datasource": "ds1", **SHARED}
     config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1", **SHARED}
-    with tenantdb.connect(config) as cluster:
+    with front.connect(config) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(SCHEMA[0].format(**TYPES[backend.name]))
             admin.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
@@ -365,12 +372,14 @@ def test_partial_commit_is_reported(backend: Backend, urls: list[str]) -> None:
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-def test_failed_first_commit_is_not_partial(backend: Backend, urls: list[str]) -> None:
+def test_failed_first_commit_is_not_partial(
+    backend: Backend, urls: list[str], front: Front
+) -> None:
     """When the only writer fails at commit, nothing is durable: the plain error surfaces."""
     config = cluster_config(backend, urls)
     config["tables"]["children"] = {"strategy": "single", "datasource": "ds1", **SHARED}
     config["tables"]["parents"] = {"strategy": "single", "datasource": "ds1", **SHARED}
-    with tenantdb.connect(config) as cluster:
+    with front.connect(config) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(SCHEMA[0].format(**TYPES[backend.name]))
             admin.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
@@ -403,11 +412,13 @@ def _kill_other_connections(backend: Backend, url: str) -> None:
             cursor.execute(f"KILL {int(thread_id)}")
 
 
-def test_named_constraints_get_a_name_per_physical_table(backend: Backend, urls: list[str]) -> None:
+def test_named_constraints_get_a_name_per_physical_table(
+    backend: Backend, urls: list[str], front: Front
+) -> None:
     # PostgreSQL names constraints per schema and MySQL names foreign keys per database:
     # four physical tables on two datasources need four names.
     with (
-        tenantdb.connect(cluster_config(backend, urls)) as cluster,
+        front.connect(cluster_config(backend, urls)) as cluster,
         cluster.session(admin=True) as admin,
     ):
         admin.execute(

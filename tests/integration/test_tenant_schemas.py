@@ -1,7 +1,7 @@
 """Schema-isolated tenants get their schema (MySQL: database) created by `tenantdb ddl` and
 by `tenantdb tenants add`, idempotently; their INSERTs carry their id, and admin scans show
 the schema's tenant in the tenant column of rows stored without it (issue 14). PostgreSQL
-and MariaDB."""
+and MariaDB; the sessions' behaviour on both fronts (``front``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 from tenantdb.admin._ddl import apply_schema, create_tenant_schema
 
 from .conftest import Backend
@@ -43,6 +44,11 @@ def setup(schema_backend: Backend, run_id: str) -> Iterator[tuple[dict[str, Any]
     yield config, schema
     if backend.name == "mysql":
         backend.query(url, f"DROP DATABASE IF EXISTS `{schema}`")
+
+
+# The next two test the admin jobs (tenantdb ddl, tenants add): they take a ClusterView, the
+# thread front's Cluster (an AsyncCluster runs its jobs on thread-front pools of its own),
+# so they run on the thread front only; the sessions below run on both.
 
 
 def test_ddl_creates_the_schema_of_a_schema_tenant(
@@ -102,7 +108,7 @@ class Schemas:
 
 
 @pytest.fixture
-def schemas(schema_backend: Backend, run_id: str) -> Iterator[Schemas]:
+def schemas(schema_backend: Backend, run_id: str, front: Front) -> Iterator[Schemas]:
     backend = schema_backend
     url = backend.new_database()
     names = {"beta": f"{run_id}_beta", "gamma": f"{run_id}_gamma"}
@@ -119,8 +125,9 @@ def schemas(schema_backend: Backend, run_id: str) -> Iterator[Schemas]:
         },
     }
     try:
-        with tenantdb.connect(config) as cluster:
-            apply_schema(cluster, SCHEMA_SQL)
+        with tenantdb.connect(config) as admin:  # an admin job: the thread front (see above)
+            apply_schema(admin, SCHEMA_SQL)
+        with front.connect(config) as cluster:
             yield Schemas(cluster, backend, url, names)
     finally:
         if backend.name == "mysql":

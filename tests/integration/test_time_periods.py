@@ -1,6 +1,7 @@
 """A time_range key past the pre-created periods: a clear error naming the period and the
 command, and precreate = "auto", which creates the periods in the background (issue 14).
-On SQLite, PostgreSQL and MariaDB."""
+On SQLite, PostgreSQL and MariaDB, on both fronts (``front``; the asyncio front's
+precreation runs on threads with pools of its own, as the thread front's does)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from .conftest import Backend
 
@@ -72,10 +74,10 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_a_key_past_the_precreated_periods_names_the_period_and_the_command(
-    backend: Backend, url: str
+    backend: Backend, url: str, front: Front
 ) -> None:
     clock = Clock(datetime.date(2027, 3, 15))
-    with tenantdb.connect(config(url, backend.dialect), today=clock) as cluster:
+    with front.connect(config(url, backend.dialect), today=clock) as cluster:
         with cluster.session() as s:
             s.execute(INSERT, (1, datetime.date(2027, 4, 2), 1))  # pre-created: fine
             with pytest.raises(tenantdb.RoutingError) as info:
@@ -97,9 +99,11 @@ def test_a_key_past_the_precreated_periods_names_the_period_and_the_command(
         assert ids == [(1,)]  # the failed executemany wrote nothing
 
 
-def test_other_missing_tables_keep_the_drivers_error(backend: Backend, url: str) -> None:
+def test_other_missing_tables_keep_the_drivers_error(
+    backend: Backend, url: str, front: Front
+) -> None:
     with (
-        tenantdb.connect(config(url, backend.dialect)) as cluster,
+        front.connect(config(url, backend.dialect)) as cluster,
         cluster.session(admin=True) as s,
         pytest.raises(tenantdb.DatabaseError) as info,
     ):
@@ -109,11 +113,11 @@ def test_other_missing_tables_keep_the_drivers_error(backend: Backend, url: str)
 
 
 def test_auto_precreation_creates_the_next_periods_and_is_idempotent(
-    backend: Backend, url: str, caplog: pytest.LogCaptureFixture
+    backend: Backend, url: str, caplog: pytest.LogCaptureFixture, front: Front
 ) -> None:
     caplog.set_level(logging.INFO, logger="tenantdb.precreate")
     clock = Clock(datetime.date(2027, 3, 15))
-    cluster = tenantdb.connect(config(url, backend.dialect, precreate="auto"), today=clock)
+    cluster = front.connect(config(url, backend.dialect, precreate="auto"), today=clock)
     precreator = cluster.precreator
     assert precreator is not None
     try:
@@ -138,9 +142,9 @@ def test_auto_precreation_creates_the_next_periods_and_is_idempotent(
     assert not any(t.name == "tenantdb-precreate" and t.is_alive() for t in threading.enumerate())
 
 
-def test_the_background_thread_follows_the_clock(backend: Backend, url: str) -> None:
+def test_the_background_thread_follows_the_clock(backend: Backend, url: str, front: Front) -> None:
     clock = Clock(datetime.date(2027, 3, 15))
-    cluster = tenantdb.connect(
+    cluster = front.connect(
         config(url, backend.dialect, precreate="auto", precreate_interval=0.05), today=clock
     )
     try:
@@ -160,11 +164,11 @@ def test_the_background_thread_follows_the_clock(backend: Backend, url: str) -> 
 
 
 def test_a_failing_pass_is_logged_not_raised(
-    backend: Backend, caplog: pytest.LogCaptureFixture
+    backend: Backend, caplog: pytest.LogCaptureFixture, front: Front
 ) -> None:
     # No period table to copy from and no script: every pass fails, and says why.
     url = backend.new_database()
-    cluster = tenantdb.connect(
+    cluster = front.connect(
         config(url, backend.dialect, precreate="auto"), today=Clock(datetime.date(2027, 3, 15))
     )
     try:

@@ -2,7 +2,8 @@
 
 ``cluster.tenants.put`` checks the tenant's ``tenant`` tables on its current placement
 (rows with its id for shared isolation, any row in its schema or own database) before it
-changes the datasource, isolation or schema; ``force=True`` changes it anyway.
+changes the datasource, isolation or schema; ``force=True`` changes it anyway. On both
+fronts (``front``: an AsyncCluster runs that check on thread-front pools of its own).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front, sync_only
 from tenantdb.admin._ddl import create_tenant_schema
 from tenantdb.errors import InvalidTenantError
 
@@ -23,7 +25,7 @@ TEXT = {"sqlite": "TEXT", "postgres": "TEXT", "mysql": "VARCHAR(40)"}
 
 
 @pytest.fixture
-def cluster(backend: Backend, tmp_path: Path) -> Iterator[tenantdb.Cluster]:
+def cluster(backend: Backend, tmp_path: Path, front: Front) -> Iterator[tenantdb.Cluster]:
     urls = backend.new_databases(3)
     config: dict[str, Any] = {
         "dialect": backend.dialect,
@@ -31,7 +33,7 @@ def cluster(backend: Backend, tmp_path: Path) -> Iterator[tenantdb.Cluster]:
         "tables": {"orders": {"strategy": "tenant"}, "notes": {"strategy": "tenant"}},
         "registry": {"url": f"sqlite:///{tmp_path}/registry.db"},
     }
-    with tenantdb.connect(config) as opened:
+    with front.connect(config) as opened:
         with opened.session(admin=True) as admin:
             # The tables exist on every datasource; notes stays empty.
             for table in ("orders", "notes"):
@@ -96,6 +98,9 @@ def test_a_database_tenant_with_rows_keeps_its_database(cluster: tenantdb.Cluste
 SCHEMA_SERVERS = [pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+# Thread front only: create_tenant_schema is an admin job, which takes the thread front's
+# Cluster (a ClusterView).
+@sync_only
 @pytest.mark.parametrize("backend", SCHEMA_SERVERS, indirect=True)
 def test_a_schema_tenant_with_rows_keeps_its_schema(
     backend: Backend, cluster: tenantdb.Cluster

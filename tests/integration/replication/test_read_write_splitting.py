@@ -5,6 +5,11 @@ server really answered; ``read()`` checks that ``Result.targets[0].role`` agrees
 Waits poll with generous deadlines (the machine is shared); no assertion measures time.
 The lag cool-down and the re-probe backoff are shown by states and counts in status
 snapshots (their exact timing is unit-tested with a fake clock).
+
+The tests that take ``front`` run on both fronts (the asyncio one through
+``tests/fronts.py``); two stay on the thread front, each saying why. Where a test runs a
+session in a thread of its own, the main thread leaves the cluster alone meanwhile (it
+watches the servers through raw connections), as the asyncio front's blocking adapter needs.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, TypeVar
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from ..conftest import _unavailable
 from .conftest import PgReplica
@@ -182,10 +188,10 @@ def wal_moving(replica: PgReplica, db: str) -> Iterator[list[BaseException]]:
 
 
 def test_reads_go_to_the_replica_writes_locks_and_transactions_to_the_primary(
-    replica: PgReplica,
+    replica: PgReplica, front: Front
 ) -> None:
     db = prepare(replica)
-    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+    with front.connect(config(replica, db)) as cluster, cluster.session() as s:
         first = read(s)
         assert first == Read("replica", ROWS)
         standby = replica.query(replica.replica_url(db), "SELECT count(*) FROM items")[0][0]
@@ -220,7 +226,7 @@ def test_reads_go_to_the_replica_writes_locks_and_transactions_to_the_primary(
         locking = cluster.explain("SELECT k FROM items WHERE k = 1 FOR UPDATE")
         assert [t.role for t in locking.targets] == ["primary"]
 
-    with tenantdb.connect(config(replica, db)) as cluster:
+    with front.connect(config(replica, db)) as cluster:
         assert fresh_read(cluster).role == "replica"
         with cluster.session(primary=True) as s:
             assert read(s) == Read("primary", ROWS + 1)
@@ -228,11 +234,11 @@ def test_reads_go_to_the_replica_writes_locks_and_transactions_to_the_primary(
         assert fresh_read(cluster).role == "replica"
 
 
-def test_a_select_with_a_data_modifying_cte_is_refused(replica: PgReplica) -> None:
+def test_a_select_with_a_data_modifying_cte_is_refused(replica: PgReplica, front: Front) -> None:
     # A writing CTE would be routed (and sent to replicas) as a read: tenantdb refuses it
     # before anything runs, so nothing is written.
     db = prepare(replica)
-    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+    with front.connect(config(replica, db)) as cluster, cluster.session() as s:
         with pytest.raises(tenantdb.UnsupportedSQLError, match="WITH clause that writes"):
             s.execute(
                 "WITH added AS (INSERT INTO items (k, v) VALUES (%s, %s) RETURNING k)"
@@ -244,7 +250,7 @@ def test_a_select_with_a_data_modifying_cte_is_refused(replica: PgReplica) -> No
             cluster.explain("WITH d AS (DELETE FROM items RETURNING k) SELECT count(*) FROM d")
 
 
-def test_replica_choice_follows_the_policy(replica: PgReplica) -> None:
+def test_replica_choice_follows_the_policy(replica: PgReplica, front: Front) -> None:
     # Two standby databases with different row counts stand for two replicas of ds0, so
     # the count a read returns says which replica served it.
     db, other = prepare(replica), replica.new_database()
@@ -254,7 +260,7 @@ def test_replica_choice_follows_the_policy(replica: PgReplica) -> None:
     replicas = [replica.replica_url(db), replica.replica_url(other)]
 
     def shares(**settings: Any) -> tuple[int, int]:
-        with tenantdb.connect(config(replica, db, replicas=replicas, **settings)) as cluster:
+        with front.connect(config(replica, db, replicas=replicas, **settings)) as cluster:
             reads = [fresh_read(cluster) for _ in range(40)]
         assert {r.role for r in reads} == {"replica"}, reads
         assert {r.count for r in reads} <= {ROWS, 7}, reads
@@ -272,11 +278,13 @@ def test_replica_choice_follows_the_policy(replica: PgReplica) -> None:
 # -- 2. read-your-writes ---------------------------------------------------------------
 
 
-def test_read_your_writes_and_consistency_tokens_with_replay_paused(replica: PgReplica) -> None:
+def test_read_your_writes_and_consistency_tokens_with_replay_paused(
+    replica: PgReplica, front: Front
+) -> None:
     db = prepare(replica)
     # A lax threshold: the paused standby must stay "serving", so only read-your-writes
     # can keep a session off it.
-    with tenantdb.connect(config(replica, db, max_replication_lag=60.0)) as cluster:
+    with front.connect(config(replica, db, max_replication_lag=60.0)) as cluster:
         assert fresh_read(cluster) == Read("replica", ROWS)
         replica.pause()
         key = 200
@@ -338,9 +346,9 @@ def test_read_your_writes_and_consistency_tokens_with_replay_paused(replica: PgR
             wait_for(writer_back_on_the_replica, "the writing session read from the replica")
 
 
-def test_a_malformed_consistency_token_is_refused(replica: PgReplica) -> None:
+def test_a_malformed_consistency_token_is_refused(replica: PgReplica, front: Front) -> None:
     db = prepare(replica)
-    with tenantdb.connect(config(replica, db)) as cluster:
+    with front.connect(config(replica, db)) as cluster:
 
         def open_and_read() -> None:
             with cluster.session(consistency_token="not-a-token") as s:
@@ -351,7 +359,9 @@ def test_a_malformed_consistency_token_is_refused(replica: PgReplica) -> None:
             open_and_read()
 
 
-def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica) -> None:
+def test_read_your_writes_is_per_datasource_in_a_scatter_read(
+    replica: PgReplica, front: Front
+) -> None:
     dbs = [replica.new_database(), replica.new_database()]
     for i, db in enumerate(dbs):
         replica.query(
@@ -385,7 +395,7 @@ def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica
             assert in_recovery == (roles[f"ds{account_id % 2}"] == "replica"), (roles, rows)
         return roles, [a for a, _ in rows]
 
-    with tenantdb.connect(settings) as cluster, cluster.session() as s:
+    with front.connect(settings) as cluster, cluster.session() as s:
         assert scatter(s) == ({"ds0": "replica", "ds1": "replica"}, [0, 1])
         assert scatter(s, primary=True) == ({"ds0": "primary", "ds1": "primary"}, [0, 1])
         replica.pause()
@@ -396,7 +406,7 @@ def test_read_your_writes_is_per_datasource_in_a_scatter_read(replica: PgReplica
 
 
 def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
-    replica: PgReplica, caplog: pytest.LogCaptureFixture
+    replica: PgReplica, caplog: pytest.LogCaptureFixture, front: Front
 ) -> None:
     """ds0's replica connection is killed between two scatter reads: the second read is
     retried with ds0 on its primary, and only ds0's replica is charged; ds1's replica, on
@@ -429,7 +439,7 @@ def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
         return {name: status[name]["replicas"][0] for name in ("ds0", "ds1")}
 
     caplog.set_level(logging.WARNING, logger="tenantdb.replication")
-    with tenantdb.connect(settings) as cluster, cluster.session() as s:
+    with front.connect(settings) as cluster, cluster.session() as s:
         first = s.execute(scan)
         (_, ds0_pid), (_, ds1_pid) = first.fetchall()
         assert {t.datasource: t.role for t in first.targets} == {
@@ -482,16 +492,16 @@ def test_a_scatter_read_that_loses_its_replica_connection_is_retried(
 # -- 3. lag threshold, cool-down, automatic switch ----------------------------------------
 
 
-def test_lag_threshold_and_cooldown(replica: PgReplica) -> None:
+def test_lag_threshold_and_cooldown(replica: PgReplica, front: Front) -> None:
     db = prepare(replica)
     lag = {"max_replication_lag": 0.5, "lag_check_interval": INTERVAL_S, "lag_cooldown": 1.0}
     # A cool-down no test outlives: once caught up, this one stays "lagging" with a lag
     # within the threshold for the rest of the test, which only the cool-down explains.
     cooling_lag = {**lag, "lag_cooldown": 3600.0}
     with (
-        tenantdb.connect(config(replica, db, **lag)) as cluster,
-        tenantdb.connect(config(replica, db, on_replica_lag="error", **lag)) as strict,
-        tenantdb.connect(config(replica, db, **cooling_lag)) as cooling,
+        front.connect(config(replica, db, **lag)) as cluster,
+        front.connect(config(replica, db, on_replica_lag="error", **lag)) as strict,
+        front.connect(config(replica, db, **cooling_lag)) as cooling,
     ):
         wait_for(lambda: fresh_read(cluster).role == "replica", "a read on the replica")
         wait_for(lambda: fresh_read(strict).role == "replica", "a strict read on the replica")
@@ -574,7 +584,9 @@ def test_lag_threshold_and_cooldown(replica: PgReplica) -> None:
 GATE_LOCK = 4242
 
 
-def test_a_query_running_on_a_replica_that_starts_lagging_completes(replica: PgReplica) -> None:
+def test_a_query_running_on_a_replica_that_starts_lagging_completes(
+    replica: PgReplica, front: Front
+) -> None:
     """A query already running on the replica when it starts lagging is left to finish
     there. The query waits at a gate (a view taking a shared advisory lock the test holds
     on the standby) until the replica has been seen lagging, so it is still running then
@@ -590,7 +602,7 @@ def test_a_query_running_on_a_replica_that_starts_lagging_completes(replica: PgR
     gated = "SELECT count(*), pg_is_in_recovery() FROM items CROSS JOIN gate"
 
     with (
-        tenantdb.connect(config(replica, db, **settings)) as cluster,
+        front.connect(config(replica, db, **settings)) as cluster,
         replica.connect(replica.replica_url(db)) as keeper,
     ):
         wait_for(lambda: fresh_read(cluster).role == "replica", "a read on the replica")
@@ -670,6 +682,8 @@ def reading(cluster: tenantdb.Cluster, *, one_session: bool) -> Iterator[ReaderL
         thread.join(30)
 
 
+# Thread front only: two reader threads share the cluster at once (an asyncio cluster serves
+# one event loop, and its blocking adapter one caller at a time).
 def test_reads_survive_a_replica_stop_and_return_after_start(replica: PgReplica) -> None:
     if not replica.controllable:
         _unavailable(f"cannot stop the standby: {replica.not_controllable_reason}")
@@ -718,13 +732,13 @@ def test_reads_survive_a_replica_stop_and_return_after_start(replica: PgReplica)
 
 
 def test_a_refusing_replica_is_down_reads_fall_over_and_probes_back_off(
-    replica: PgReplica, caplog: pytest.LogCaptureFixture
+    replica: PgReplica, caplog: pytest.LogCaptureFixture, front: Front
 ) -> None:
     db = prepare(replica)
     # Nothing listens on port 1 of the loopback: every connection is refused at once.
     refusing = f"postgresql://postgres:{SECRET}@127.0.0.1:1/{db}"
     settings = config(replica, db, replicas=[replica.replica_url(db), refusing])
-    with tenantdb.connect(settings) as cluster:
+    with front.connect(settings) as cluster:
         # Round robin sends some of these to the refusing replica until it is marked down:
         # each such read is retried elsewhere, so none fails.
         served = [fresh_read(cluster) for _ in range(12)]
@@ -774,10 +788,10 @@ def most_failures(down_for_s: float, initial_s: float = 0.5, max_s: float = 5.0)
 # -- 6. writes are not retried -----------------------------------------------------------
 
 
-def test_a_failed_write_is_not_retried(replica: PgReplica) -> None:
+def test_a_failed_write_is_not_retried(replica: PgReplica, front: Front) -> None:
     db = prepare(replica)
     sequence = "SELECT last_value FROM items_id_seq"
-    with tenantdb.connect(config(replica, db)) as cluster, cluster.session() as s:
+    with front.connect(config(replica, db)) as cluster, cluster.session() as s:
         assert read(s).role == "replica"
         before = replica.query(replica.primary_url(db), sequence)[0][0]
         with pytest.raises(tenantdb.IntegrityError) as caught:
@@ -826,7 +840,7 @@ def test_a_failed_write_is_not_retried(replica: PgReplica) -> None:
 
 
 def test_force_primary_and_release_from_code(
-    replica: PgReplica, caplog: pytest.LogCaptureFixture
+    replica: PgReplica, caplog: pytest.LogCaptureFixture, front: Front
 ) -> None:
     db0, db1 = prepare(replica), prepare(replica)
     settings = {
@@ -850,7 +864,7 @@ def test_force_primary_and_release_from_code(
         return items, things
 
     caplog.set_level(logging.INFO, logger="tenantdb.replication")
-    with tenantdb.connect(settings) as cluster:
+    with front.connect(settings) as cluster:
         assert roles(cluster) == ("replica", "replica")
 
         cluster.force_primary(reason="maintenance")
@@ -932,6 +946,8 @@ def named(data: Any, name: str) -> list[dict[str, Any]]:
     return found
 
 
+# Thread front only: it tests the command line (a thread-front program); the switch file
+# it writes is read by code both fronts share (the datasources' switch).
 def test_replicas_command_line_switch_and_status(replica: PgReplica, tmp_path: Path) -> None:
     db = prepare(replica)
     path = tmp_path / "tenantdb.toml"
@@ -974,9 +990,9 @@ def test_replicas_command_line_switch_and_status(replica: PgReplica, tmp_path: P
 # -- 9. status -------------------------------------------------------------------------
 
 
-def test_status_is_a_plain_json_dict(replica: PgReplica) -> None:
+def test_status_is_a_plain_json_dict(replica: PgReplica, front: Front) -> None:
     db = prepare(replica)
-    with tenantdb.connect(config(replica, db)) as cluster:
+    with front.connect(config(replica, db)) as cluster:
         assert fresh_read(cluster).role == "replica"
 
         def measured() -> dict[str, Any] | None:

@@ -15,6 +15,10 @@ rewrites only what changed, so a read-only statement costs a few SELECTs);
 ``rebuild()`` starts over on fresh databases when a statement that should have been
 refused ran (it may have dropped a table, attached a database or changed a pooled
 connection's settings).
+
+The cluster is opened on first use on the env's ``front``: the thread front, or the test's
+``front`` when the test takes that fixture (its suite runs on both fronts); each front keeps
+a cluster of its own over the same databases.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import FRONTS, SYNC, Front
 
 from ..conftest import Backend, RawConnection
 from .statements import (
@@ -58,6 +63,21 @@ Snapshot = dict[str, Any]
 def backend_param(name: str, *values: object, id: str | None = None) -> Any:
     """``pytest.param(name, *values)`` with the backend's mark, for indirect ``backend``."""
     return pytest.param(name, *values, marks=BACKEND_MARKS[name], id=id or name)
+
+
+def on_fronts(params: list[Any], *, async_every: int = 1) -> list[Any]:
+    """``params`` (from ``backend_param``) on the thread front, and every ``async_every``-th
+    of them on the asyncio front too (a deterministic sample across backends and cases),
+    each with the front added as its last value and to its id: for
+    ``parametrize((..., "front"), on_fronts(...), indirect=["backend", "front"])``."""
+    spread = []
+    for number, param in enumerate(params):
+        fronts = FRONTS if number % async_every == 0 else ("sync",)
+        spread += [
+            pytest.param(*param.values, front, marks=param.marks, id=f"{param.id}-{front}")
+            for front in fronts
+        ]
+    return spread
 
 
 def schema(*, default_tenant: str | None = None) -> list[str]:
@@ -143,10 +163,20 @@ class IsolationEnv:
         self.dialect = backend.dialect
         self.url = ""
         self.mirror_url = ""
-        self.cluster: tenantdb.Cluster | None = None
+        self.front: Front = SYNC
+        """The front ``cluster`` runs on (set by the fixtures for each test)."""
+        self._clusters: dict[str, tenantdb.Cluster] = {}
         self._main: RawConnection | None = None
         self._mirror: RawConnection | None = None
         self.rebuild()
+
+    @property
+    def cluster(self) -> tenantdb.Cluster:
+        """The cluster over the seeded databases on ``front``, opened on first use."""
+        cluster = self._clusters.get(self.front.name)
+        if cluster is None:
+            cluster = self._clusters[self.front.name] = self.front.connect(self.config())
+        return cluster
 
     # --- set-up -------------------------------------------------------------------------
     def config(self, **extra: Any) -> dict[str, Any]:
@@ -167,7 +197,7 @@ class IsolationEnv:
         }
 
     def rebuild(self) -> None:
-        """Fresh main and mirror databases, seeded, and a new cluster over them."""
+        """Fresh main and mirror databases, seeded; clusters over them open on first use."""
         self.close()
         self.url, self.mirror_url = self.backend.new_databases(2)
         self._main = self.backend.raw_connect(self.url)
@@ -184,7 +214,6 @@ class IsolationEnv:
         for table in TABLES:
             self._insert(self._main, table, COLUMNS[table], SEED[table])
             self._insert(self._mirror, table, COLUMNS[table], self._mirror_seed(table))
-        self.cluster = tenantdb.connect(self.config())
 
     def _connect_mirror(self) -> RawConnection:
         """The mirror's raw connection counts rows as tenantdb's own connections do: MySQL's
@@ -207,15 +236,15 @@ class IsolationEnv:
         )
 
     def reset_cluster(self) -> None:
-        """A new cluster (new pools) over the same databases."""
-        if self.cluster is not None:
-            self.cluster.close()
-        self.cluster = tenantdb.connect(self.config())
+        """A new cluster (new pools) over the same databases, on ``front``."""
+        cluster = self._clusters.pop(self.front.name, None)
+        if cluster is not None:
+            cluster.close()
 
     def close(self) -> None:
-        if self.cluster is not None:
-            self.cluster.close()
-            self.cluster = None
+        clusters, self._clusters = self._clusters, {}
+        for cluster in clusters.values():
+            cluster.close()
         for connection in (self._main, self._mirror):
             if connection is not None:
                 with contextlib.suppress(Exception):
@@ -341,7 +370,6 @@ class IsolationEnv:
         self, sql: str, params: Params = None, *, tenant: str | None = TENANT, admin: bool = False
     ) -> Outcome:
         """Run one statement through tenantdb in a new session; read every row."""
-        assert self.cluster is not None
         with self.cluster.session(tenant=tenant, admin=admin) as session:
             result = session.execute(sql, params)
             if result.description is None:
@@ -373,10 +401,17 @@ def _iso_envs() -> Iterator[_Envs]:
     envs.close()
 
 
+def _front(request: pytest.FixtureRequest) -> Front:
+    """The test's ``front`` when it takes one (it runs on both fronts), else the thread front."""
+    return request.getfixturevalue("front") if "front" in request.fixturenames else SYNC
+
+
 @pytest.fixture
-def iso(backend: Backend, _iso_envs: _Envs) -> IsolationEnv:
-    """The seeded isolation environment of ``backend``, restored to the seed."""
+def iso(backend: Backend, _iso_envs: _Envs, request: pytest.FixtureRequest) -> IsolationEnv:
+    """The seeded isolation environment of ``backend``, restored to the seed, its cluster on
+    the test's front (see the module docstring)."""
     env = _iso_envs.get(backend)
+    env.front = _front(request)
     env.restore()
     return env
 
@@ -450,9 +485,13 @@ def _attack_envs() -> Iterator[_AttackEnvs]:
 
 
 @pytest.fixture
-def attack(backend: Backend, _attack_envs: _AttackEnvs) -> AttackEnv:
-    """The seeded attack environment of ``backend`` (``AttackEnv``), restored to the seed."""
+def attack(
+    backend: Backend, _attack_envs: _AttackEnvs, request: pytest.FixtureRequest
+) -> AttackEnv:
+    """The seeded attack environment of ``backend`` (``AttackEnv``), restored to the seed,
+    its cluster on the test's front (see the module docstring)."""
     env = _attack_envs.get(backend)
     assert isinstance(env, AttackEnv)
+    env.front = _front(request)
     env.restore()
     return env

@@ -6,6 +6,10 @@ The other tests cover tenant status (suspended / read_only), tenant ids that nee
 ids that only a case- or accent-insensitive collation confuses, admin sessions, reads of
 non-tenant tables and the ``allowed_functions`` key. B's rows are always read with raw
 driver connections and compared in Python.
+
+The boundary must hold on both fronts: the tests that take ``front`` run on the thread
+front and on the asyncio front (``tests/fronts.py``); the DB-API module's test is the thread
+front's only (``tenantdb.dbapi`` is built on it).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from ..conftest import Backend
 from .conftest import BACKEND_MARKS, IsolationEnv, Outcome, backend_param, multiset
@@ -144,6 +149,7 @@ def check_allowed(iso: IsolationEnv, case: Case, outcome: Outcome, before: Any) 
 
 
 @pytest.mark.parametrize(("backend", "case"), CASE_PARAMS, indirect=["backend"])
+@pytest.mark.usefixtures("front")  # iso's cluster runs on it
 def test_statement(backend: Backend, iso: IsolationEnv, case: Case) -> None:
     before = iso.others()
     error: tenantdb.Error | None = None
@@ -193,6 +199,7 @@ ALL_BACKENDS = [backend_param(name) for name in BACKENDS]
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
 def test_own_writes_land_as_tenant_a(backend: Backend, iso: IsolationEnv) -> None:
     before = iso.others()
     assert (
@@ -246,9 +253,9 @@ def test_status_error_class() -> None:
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
-def test_suspended_tenant_runs_nothing(backend: Backend, iso: IsolationEnv) -> None:
+def test_suspended_tenant_runs_nothing(backend: Backend, iso: IsolationEnv, front: Front) -> None:
     state = iso.state()
-    with tenantdb.connect(iso.config()) as cluster:
+    with front.connect(iso.config()) as cluster:
         cluster.tenants.put({"id": TENANT, "status": "suspended"})
         for sql, params in [
             READ,
@@ -264,9 +271,9 @@ def test_suspended_tenant_runs_nothing(backend: Backend, iso: IsolationEnv) -> N
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
-def test_read_only_tenant_reads_only(backend: Backend, iso: IsolationEnv) -> None:
+def test_read_only_tenant_reads_only(backend: Backend, iso: IsolationEnv, front: Front) -> None:
     state = iso.state()
-    with tenantdb.connect(iso.config()) as cluster:
+    with front.connect(iso.config()) as cluster:
         cluster.tenants.put({"id": TENANT, "status": "read_only"})
         for sql, params in WRITES:
             expect_status_error(cluster, sql, params, "read_only")
@@ -277,13 +284,13 @@ def test_read_only_tenant_reads_only(backend: Backend, iso: IsolationEnv) -> Non
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
-def test_static_status_in_configuration(backend: Backend, iso: IsolationEnv) -> None:
+def test_static_status_in_configuration(backend: Backend, iso: IsolationEnv, front: Front) -> None:
     state = iso.state()
     config = iso.config()
     config["tenants"][TENANT]["status"] = "suspended"
     config["tenants"][OTHER]["status"] = "read_only"
     error = status_error()
-    with tenantdb.connect(config) as cluster:
+    with front.connect(config) as cluster:
         expect_status_error(cluster, *READ, "suspended")
         with cluster.session(tenant=OTHER) as session:
             count = session.execute("SELECT count(*) FROM orders").scalar()
@@ -294,9 +301,11 @@ def test_static_status_in_configuration(backend: Backend, iso: IsolationEnv) -> 
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
-def test_status_change_reaches_open_session(backend: Backend, iso: IsolationEnv) -> None:
+def test_status_change_reaches_open_session(
+    backend: Backend, iso: IsolationEnv, front: Front
+) -> None:
     error = status_error()
-    with tenantdb.connect(iso.config()) as cluster, cluster.session(tenant=TENANT) as session:
+    with front.connect(iso.config()) as cluster, cluster.session(tenant=TENANT) as session:
         assert session.execute("SELECT count(*) FROM orders").scalar() == 5
         cluster.tenants.put({"id": TENANT, "status": "suspended"})
         with pytest.raises(error):
@@ -326,6 +335,7 @@ UNUSUAL_PARAMS = [
 
 
 @pytest.mark.parametrize(("backend", "k", "tenant_id"), UNUSUAL_PARAMS, indirect=["backend"])
+@pytest.mark.usefixtures("front")
 def test_unusual_tenant_id_is_confined(
     backend: Backend, iso: IsolationEnv, k: int, tenant_id: str
 ) -> None:
@@ -370,6 +380,7 @@ TWIN_PARAMS = [
 
 
 @pytest.mark.parametrize(("backend", "twin"), TWIN_PARAMS, indirect=["backend"])
+@pytest.mark.usefixtures("front")
 def test_collation_twin_ids_stay_apart(backend: Backend, iso: IsolationEnv, twin: str) -> None:
     """A tenant whose id equals another's only under a case-/accent-insensitive or PAD SPACE
     collation (MariaDB's default ``utf8mb4_general_ci``) owns no rows and must see none."""
@@ -386,6 +397,7 @@ def test_collation_twin_ids_stay_apart(backend: Backend, iso: IsolationEnv, twin
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
 def test_admin_session_sees_every_tenant(backend: Backend, iso: IsolationEnv) -> None:
     rows = iso.run("SELECT tenant_id, id FROM orders", tenant=None, admin=True).rows
     assert multiset(rows or []) == multiset([(r[1], r[0]) for r in SEED["orders"]])
@@ -401,6 +413,7 @@ def test_admin_session_sees_every_tenant(backend: Backend, iso: IsolationEnv) ->
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
 def test_tenant_session_reads_non_tenant_tables(backend: Backend, iso: IsolationEnv) -> None:
     for table, columns in (("countries", "code, name"), ("settings", "name, value")):
         rows = iso.run(f"SELECT {columns} FROM {table}").rows
@@ -414,7 +427,7 @@ HARMLESS_FUNCTIONS = {"sqlite": "changes", "postgres": "pg_backend_pid", "mysql"
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
 def test_allowed_functions_lets_a_listed_function_through(
-    backend: Backend, iso: IsolationEnv
+    backend: Backend, iso: IsolationEnv, front: Front
 ) -> None:
     function = HARMLESS_FUNCTIONS[backend.name]
     sql = f"SELECT {function}(), count(*) FROM orders"
@@ -424,7 +437,7 @@ def test_allowed_functions_lets_a_listed_function_through(
     assert function in message.lower(), f"the refusal does not name {function}: {message}"
     assert "allowed_functions" in message, f"the refusal does not name the key: {message}"
     with (
-        tenantdb.connect(iso.config(allowed_functions=[function])) as cluster,
+        front.connect(iso.config(allowed_functions=[function])) as cluster,
         cluster.session(tenant=TENANT) as session,
     ):
         rows = session.execute(sql).fetchall()
@@ -439,6 +452,7 @@ def test_allowed_functions_lets_a_listed_function_through(
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
 def test_session_without_tenant_reaches_no_tenant_table(
     backend: Backend, iso: IsolationEnv
 ) -> None:
@@ -456,9 +470,9 @@ def test_session_without_tenant_reaches_no_tenant_table(
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
 def test_executemany_and_transactions_are_confined(backend: Backend, iso: IsolationEnv) -> None:
     before = iso.others()
-    assert iso.cluster is not None
     with iso.cluster.session(tenant=TENANT) as session:
         with pytest.raises(tenantdb.TenantIsolationError):
             session.executemany(
@@ -504,14 +518,14 @@ def test_dbapi_cursor_is_confined(backend: Backend, iso: IsolationEnv) -> None:
 
 
 @pytest.mark.parametrize("tenant_id", UNUSUAL_IDS, ids=readable)
-def test_tenant_id_is_a_bound_parameter_in_plans(tenant_id: str) -> None:
+def test_tenant_id_is_a_bound_parameter_in_plans(tenant_id: str, front: Front) -> None:
     config = {
         "dialect": "postgres",
         "datasources": {"ds0": {"url": "postgresql://app@127.0.0.1:1/none"}},
         "tables": {"orders": {"strategy": "tenant"}, "order_items": {"strategy": "tenant"}},
         "tenants": {tenant_id: {"datasource": "ds0"}},
     }
-    with tenantdb.connect(config) as cluster:
+    with front.connect(config) as cluster:
         for sql in (
             "SELECT id FROM orders WHERE id IN (SELECT order_id FROM order_items)",
             "INSERT INTO orders (id, amount) VALUES (%s, %s)",

@@ -9,6 +9,7 @@ SQLite ``PRAGMA``), ``LISTEN``, prepared statements, temporary tables named like
 table, advisory and named locks, ``ATTACH`` / ``USE``. Refusing the statement is fine.
 Afterwards tenant ``b`` on the same pool must read its own rows only, its INSERT must land
 in the real table, and an admin session must see the settings a fresh connection has.
+On both fronts (``front``): each resets its pooled connections with its own drivers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 
 from ..conftest import Backend
 from .conftest import BACKEND_MARKS, backend_param, norm_rows
@@ -143,10 +145,12 @@ STATE_QUERIES: dict[str, list[str]] = {
 
 class PoolEnv:
     """A fresh database with ``orders`` (tenants a and b), a second place holding another
-    ``orders`` (PostgreSQL schema / MariaDB database ``other``), a pool of one."""
+    ``orders`` (PostgreSQL schema / MariaDB database ``other``), a pool of one, and the
+    ``front`` its clusters are opened on (``connect``)."""
 
-    def __init__(self, backend: Backend, tmp: str) -> None:
+    def __init__(self, backend: Backend, tmp: str, front: Front) -> None:
         self.backend = backend
+        self.front = front
         self.url = backend.new_database()
         self.path = f"{tmp}/attached.db"
         other_url = ""
@@ -165,8 +169,12 @@ class PoolEnv:
         marks = ", ".join([backend.placeholder] * 4)
         for row in SEEDED:
             backend.query(self.url, f"INSERT INTO orders VALUES ({marks})", row)
-        with tenantdb.connect(self.config()) as cluster:
+        with self.connect() as cluster:
             self.baseline = self.state(cluster)
+
+    def connect(self) -> tenantdb.Cluster:
+        """A new cluster over the database, on ``front``."""
+        return self.front.connect(self.config())
 
     def fill(self, sql: str) -> str:
         return sql.format(other=self.other, path=self.path)
@@ -196,8 +204,8 @@ class PoolEnv:
 
 
 @pytest.fixture
-def pool_env(backend: Backend, tmp_path: Any) -> PoolEnv:
-    return PoolEnv(backend, str(tmp_path))
+def pool_env(backend: Backend, tmp_path: Any, front: Front) -> PoolEnv:
+    return PoolEnv(backend, str(tmp_path), front)
 
 
 def _attempt(session: Any, sql: str) -> None:
@@ -242,7 +250,7 @@ ADMIN_PARAMS = [
 def test_tenant_session_state_does_not_reach_the_next_session(
     backend: Backend, pool_env: PoolEnv, sql: str
 ) -> None:
-    with tenantdb.connect(pool_env.config()) as cluster:
+    with pool_env.connect() as cluster:
         with cluster.session(tenant="a") as session:
             _attempt(session, pool_env.fill(sql))
         _check_next_sessions(pool_env, cluster)
@@ -252,7 +260,7 @@ def test_tenant_session_state_does_not_reach_the_next_session(
 def test_admin_session_state_does_not_reach_a_tenant_session(
     backend: Backend, pool_env: PoolEnv, sql: str
 ) -> None:
-    with tenantdb.connect(pool_env.config()) as cluster:
+    with pool_env.connect() as cluster:
         with cluster.session(admin=True) as session:
             _attempt(session, pool_env.fill(sql))
         _check_next_sessions(pool_env, cluster)
@@ -266,7 +274,7 @@ def test_pool_of_one_reuses_the_connection(backend: Backend, pool_env: PoolEnv) 
         "mysql": "SELECT CONNECTION_ID()",
         "sqlite": "SELECT count(*) FROM pragma_database_list",
     }[backend.name]
-    with tenantdb.connect(pool_env.config()) as cluster:
+    with pool_env.connect() as cluster:
         seen = []
         for _ in range(3):
             with cluster.session(admin=True) as session:

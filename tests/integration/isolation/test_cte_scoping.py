@@ -13,6 +13,10 @@ items 1-2 and the registry rule), generated.
   for ``b`` or touch undeclared tables.
 - ``registry_cases``: the registry's table by every spelling (quoted, case-folded,
   schema-qualified) in every position, reads and writes: always refused.
+
+Every case runs on the thread front, and one in ``ASYNC_EVERY`` on the asyncio front too
+(``on_fronts``): what is refused is decided by the router both fronts share, so a sample
+shows the asyncio front runs these shapes the same way at a quarter of the cost.
 """
 
 from __future__ import annotations
@@ -20,30 +24,39 @@ from __future__ import annotations
 import pytest
 
 from ..conftest import Backend
-from .conftest import BACKEND_MARKS, AttackEnv, backend_param
+from .conftest import BACKEND_MARKS, AttackEnv, backend_param, on_fronts
 from .generators import GenCase, cte_shadow_cases, registry_cases, writable_cte_cases
 from .oracle import check_case
+
+ASYNC_EVERY = 4
+INDIRECT = ["backend", "front"]
 
 
 def _params(generate: object) -> list[object]:
     assert callable(generate)
-    return [
+    params = [
         backend_param(name, case, id=f"{name}-{case.name}")
         for name in BACKEND_MARKS
         for case in generate(name)
     ]
+    return on_fronts(params, async_every=ASYNC_EVERY)
 
 
-@pytest.mark.parametrize(("backend", "case"), _params(cte_shadow_cases), indirect=["backend"])
+@pytest.mark.parametrize(("backend", "case", "front"), _params(cte_shadow_cases), indirect=INDIRECT)
+@pytest.mark.usefixtures("front")  # attack's cluster runs on it
 def test_cte_shadowing(backend: Backend, attack: AttackEnv, case: GenCase) -> None:
     check_case(attack, case)
 
 
-@pytest.mark.parametrize(("backend", "case"), _params(writable_cte_cases), indirect=["backend"])
+@pytest.mark.parametrize(
+    ("backend", "case", "front"), _params(writable_cte_cases), indirect=INDIRECT
+)
+@pytest.mark.usefixtures("front")
 def test_nested_writable_cte(backend: Backend, attack: AttackEnv, case: GenCase) -> None:
     check_case(attack, case)
 
 
-@pytest.mark.parametrize(("backend", "case"), _params(registry_cases), indirect=["backend"])
+@pytest.mark.parametrize(("backend", "case", "front"), _params(registry_cases), indirect=INDIRECT)
+@pytest.mark.usefixtures("front")
 def test_registry_unreachable(backend: Backend, attack: AttackEnv, case: GenCase) -> None:
     check_case(attack, case)

@@ -13,6 +13,9 @@ statement, and an error text carrying B's values a leak of the row.
 
 ``test_triggers_fire_on_the_raw_database`` proves every trigger does fail on the raw
 database when B's rows are reached, so the oracle tests can fail.
+
+Every case runs on both fronts (``front``; ``on_fronts``): the asyncio front's drivers
+(asyncmy, psycopg's AsyncConnection) raise their own errors, which must leak no more.
 """
 
 from __future__ import annotations
@@ -20,17 +23,19 @@ from __future__ import annotations
 import pytest
 
 from ..conftest import Backend
-from .conftest import BACKEND_MARKS, AttackEnv, backend_param
+from .conftest import BACKEND_MARKS, AttackEnv, backend_param, on_fronts
 from .generators import GenCase, error_oracle_cases, trigger_probes
 from .oracle import check_case
 
 BACKENDS = tuple(BACKEND_MARKS)
 
-CASES = [
-    backend_param(name, case, id=f"{name}-{case.name}")
-    for name in BACKENDS
-    for case in error_oracle_cases(name)
-]
+CASES = on_fronts(
+    [
+        backend_param(name, case, id=f"{name}-{case.name}")
+        for name in BACKENDS
+        for case in error_oracle_cases(name)
+    ]
+)
 PROBES = [
     backend_param(name, sql, id=f"{name}-{probe}")
     for name in BACKENDS
@@ -38,7 +43,8 @@ PROBES = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "case"), CASES, indirect=["backend"])
+@pytest.mark.parametrize(("backend", "case", "front"), CASES, indirect=["backend", "front"])
+@pytest.mark.usefixtures("front")  # attack's cluster runs on it
 def test_error_oracle(backend: Backend, attack: AttackEnv, case: GenCase) -> None:
     check_case(attack, case)
 

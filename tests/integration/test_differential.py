@@ -35,6 +35,10 @@ The data and queries are fixed by ``differential_queries.DEFAULT_SEED``;
 ``TENANTDB_DIFFERENTIAL_SEED=<int>`` runs another seed. The number of queries that ran is
 printed (``pytest -rP`` shows it) and must be at least
 ``MIN_QUERIES``.
+
+Every test here runs on both fronts (``front``: the thread front, and the asyncio front
+through ``tests/fronts.py``): the data is loaded and the queries answered through the
+front under test. ``apply_schema`` (an admin job) always runs on the thread front.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from typing import Any
 import pytest
 
 import tenantdb
+from fronts import Front
 from tenantdb.admin import apply_schema
 
 from .conftest import Backend, RawConnection
@@ -141,11 +146,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(backend: Backend) -> Iterator[World]:
+def world(backend: Backend, front: Front) -> Iterator[World]:
     """Create the cluster (3 datasources) and the plain database; load the same rows."""
     urls = backend.new_databases(3)
     (plain_url,) = backend.new_databases(1)
-    cluster = tenantdb.connect(cluster_config(urls), today=lambda: TODAY)
+    cluster = front.connect(cluster_config(urls), today=lambda: TODAY)
     plain = backend.raw_connect(plain_url)
     data = generate_data(SEED)
     world = World(backend, cluster, plain, urls, data)
@@ -351,12 +356,8 @@ def test_every_shard_holds_rows(world: World) -> None:
         for target in plan.targets:
             physical = target.tables[table]
             datasources.add(target.datasource)
-            pool = world.cluster.datasources.pool(target.datasource)
-            connection = pool.acquire()
-            try:
-                (count,) = connection.execute(f"SELECT COUNT(*) FROM {physical}", ()).rows[0]
-            finally:
-                pool.release(connection)
+            url = world.cluster.config.datasources[target.datasource].url
+            ((count,),) = world.backend.query(url, f"SELECT COUNT(*) FROM {physical}")
             if count == 0 and physical != PRE_CREATED:
                 empty.append(f"{target.datasource}:{physical}")
     assert not empty, f"physical tables without rows: {empty}"
@@ -466,7 +467,7 @@ def _text_collation(world: World) -> str:
 
 
 def test_cross_shard_text_order_follows_code_points(
-    world: World, request: pytest.FixtureRequest
+    world: World, front: Front, request: pytest.FixtureRequest
 ) -> None:
     """Mixed-case text across shards: tenantdb merges ORDER BY by code point and groups
     exactly equal strings, so it agrees with one database only under a binary collation.
@@ -496,7 +497,7 @@ def test_cross_shard_text_order_follows_code_points(
     ddl = "CREATE TABLE words (id INTEGER NOT NULL PRIMARY KEY, word VARCHAR(20) NOT NULL)"
     insert = "INSERT INTO words (id, word) VALUES (%s, %s)"
     rows = [(i, word) for i, word in enumerate(MIXED_CASE_WORDS, 1)]
-    with tenantdb.connect(config, today=lambda: TODAY) as cluster:
+    with front.connect(config, today=lambda: TODAY) as cluster:
         with cluster.session(admin=True) as admin:
             admin.execute(ddl)
             admin.executemany(insert, rows)
@@ -521,7 +522,7 @@ def test_cross_shard_text_order_follows_code_points(
 
 
 @pytest.fixture(scope="module")
-def schema_world(backend: Backend) -> Iterator[World]:
+def schema_world(backend: Backend, front: Front) -> Iterator[World]:
     """``orders`` alone, with the tenants of ``SCHEMA_TENANTS`` in schemas of their own
     (on MariaDB a schema is a database: fresh ones from the backend, dropped with the
     rest). Their even-numbered orders are stored with the raw driver and no tenant id, as
@@ -537,7 +538,8 @@ def schema_world(backend: Backend) -> Iterator[World]:
     else:
         names = [f"s_{tenant}" for tenant in SCHEMA_TENANTS]
     schemas = dict(zip(SCHEMA_TENANTS, names, strict=True))
-    cluster = tenantdb.connect(schema_cluster_config(urls, schemas), today=lambda: TODAY)
+    config = schema_cluster_config(urls, schemas)
+    cluster = front.connect(config, today=lambda: TODAY)
     plain = backend.raw_connect(plain_url)
     dialect = backend.dialect
     data = {"orders": generate_data(SEED)["orders"]}
@@ -546,7 +548,8 @@ def schema_world(backend: Backend) -> Iterator[World]:
     nullable = ddl.replace("tenant_id VARCHAR(40) NOT NULL", "tenant_id VARCHAR(40)")
     assert nullable != ddl
     try:
-        apply_schema(cluster, nullable + ";")
+        with tenantdb.connect(config, today=lambda: TODAY) as admin:  # an admin job
+            apply_schema(admin, nullable + ";")
         world.plain_execute(nullable)
         world.plain_load(insert_sql("orders"), data["orders"])
         legacy = [r for r in data["orders"] if r[1] in SCHEMA_TENANTS and r[0] % 2 == 0]

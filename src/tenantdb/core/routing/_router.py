@@ -20,8 +20,9 @@ predicate and joins precomputed SQL pieces.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -51,12 +52,17 @@ from ..tenancy import Tenant
 from ._isolation import check_reach, check_status, check_written, tenant_view
 from ._layout import SchemaLayout
 from ._plan import MergePlan, Role, RoutePlan, Target
+from ._skeleton import LIMIT, OWNER, Part, Recipe, Skeleton, Spread, SpreadCache
 from ._topology import TablePlacement, Topology, quote_identifier
 from .strategies import ShardId, Strategy
 
 Params = Sequence[object] | Mapping[str, object] | None
 
 _GENERATION = itertools.count(1)
+_TOKENS = itertools.count(1)
+_Pick = Callable[[tuple[object, ...]], tuple[object, ...]]
+_Memo = tuple[Template, Template, "_Program"]
+"""(template, the template as the session runs it, its program) of one memoised text."""
 _ALL: frozenset[ShardId] | None = None  # "every shard": pruning found no constraint
 
 
@@ -87,6 +93,14 @@ class _Program:
     split_error: str | None = None
     """Why this statement cannot run on several shards at once (checked when it would)."""
     merge: MergeShape | None = None
+    """The multi-target variant of a SELECT, built when a plan first needs it."""
+    merge_error: str | None = None
+    """Why this SELECT cannot be merged, once building its variant failed."""
+    token: int = field(default_factory=_TOKENS.__next__)
+    """Identifies this program in the router's cache of plan skeletons."""
+    pick: _Pick | None = None
+    """The parameters of the unsplit text from the bound values (None: the values as
+    they are): the fast paths' only per-call work on parameters."""
     point_key: Param | None = None
     """Set when the statement is pinned by one ``key = %s`` and nothing else varies: the
     fast path routes it by that parameter alone, with the SQL of each shard cached."""
@@ -103,23 +117,41 @@ class _Program:
 
 
 class Router:
-    """Routes statements against one topology snapshot; thread-safe and free of I/O."""
+    """Routes statements against one topology snapshot; thread-safe and free of I/O.
 
-    def __init__(self, topology: Topology, *, templates: TemplateCache | None = None) -> None:
+    ``max_cached_targets`` bounds the plan skeletons kept for multi-target routes (scans,
+    ranges, IN lists): targets without their parameters, re-bound on every call.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        templates: TemplateCache | None = None,
+        max_cached_targets: int = 100_000,
+    ) -> None:
         self.topology = topology
         self.templates = templates if templates is not None else TemplateCache()
         self._generation = next(_GENERATION)
+        self._dialect = topology.dialect
         self._placeholder = PLACEHOLDER[topology.dialect]
+        # Texts this short are under max_statement_bytes whatever their characters.
+        self._short = topology.max_statement_bytes // 4
         self._names: dict[tuple[str, str | None], str] = {}
+        self._spreads = SpreadCache(max_cached_targets)
+        # Per kind of session (admin or not; a tenant session by its isolation): SQL text →
+        # what routing it again starts from, so a repeated text skips the template cache.
+        self._memos: dict[object, dict[str, _Memo]] = {}
 
     def __repr__(self) -> str:
-        return f"<Router {self.topology!r} {self.templates!r}>"
+        return f"<Router {self.topology!r} {self.templates!r} {self._spreads!r}>"
 
     def template(self, sql: str) -> Template:
         """The cached template of ``sql`` in the cluster's dialect."""
-        check_statement_size(sql, self.topology.max_statement_bytes)
+        if len(sql) > self._short:
+            check_statement_size(sql, self.topology.max_statement_bytes)
         try:
-            return self.templates.get(sql, self.topology.dialect)
+            return self.templates.get(sql, self._dialect)
         except RecursionError:
             raise _too_deep() from None
 
@@ -151,11 +183,22 @@ class Router:
         when the parameters do not match the placeholders.
         """
         try:
-            return self._route_checked(sql, params, tenant, admin, schemas)
+            mode: object = admin if tenant is None or admin else tenant.isolation
+            memos = self._memos.get(mode)
+            memo = memos.get(sql) if memos is not None and type(sql) is str else None
+            if memo is None:
+                return self._route_new(sql, params, tenant, admin, schemas)
+            template, view, program = memo
+            values = bind_values(template.param_names, params)
+            if tenant is None or admin:
+                return self._run(view, program, values, tenant, admin, schemas)
+            if tenant.status != "active":
+                check_status(tenant, template)
+            return self._run_confined(template, view, program, values, tenant, schemas)
         except RecursionError:
             raise _too_deep() from None
 
-    def _route_checked(
+    def _route_new(
         self,
         sql: str | Template,
         params: Params,
@@ -163,39 +206,81 @@ class Router:
         admin: bool,
         schemas: Mapping[str, Sequence[str]] | None,
     ) -> RoutePlan:
+        """Route a text not memoised yet (or a Template): the same checks in the same
+        order, then remember what the next call of the text can start from."""
         template = sql if isinstance(sql, Template) else self.template(sql)
         values = bind_values(template.param_names, params)
-        if tenant is not None and not admin:
-            check_status(tenant, template)
-            view = self._tenant_view(template, tenant)
-            if view is not template:
+        if tenant is None or admin:
+            program = self._program(template, admin)
+            self._memoize(sql, admin, (template, template, program))
+            return self._run(template, program, values, tenant, admin, schemas)
+        check_status(tenant, template)
+        view = self._tenant_view(template, tenant)
+        program = self._program(view, False)
+        self._memoize(sql, tenant.isolation, (template, view, program))
+        return self._run_confined(template, view, program, values, tenant, schemas)
+
+    def _memoize(self, sql: str | Template, mode: object, memo: _Memo) -> None:
+        if type(sql) is not str:
+            return
+        memos = self._memos.get(mode)
+        if memos is None:
+            memos = self._memos.setdefault(mode, {})
+        if len(memos) >= self.templates.max_size:
+            memos.clear()  # a new working set: start over rather than track recency
+        memos[sql] = memo
+
+    def _run_confined(
+        self,
+        template: Template,
+        view: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        tenant: Tenant,
+        schemas: Mapping[str, Sequence[str]] | None,
+    ) -> RoutePlan:
+        """Route in a tenant session (its status already checked): the statement's own
+        tenant values, the tenant as the view's last parameter, the tenant's reach."""
+        if view is not template:
+            if view.tenant_values:
                 check_written(view, values, tenant, self.topology.tenant_column)
-                template, values = view, (*values, tenant.id)
-            if tenant.isolation == "database":
-                plan = self._route(template, values, tenant, admin, schemas)
-                check_reach(plan, tenant)
-                return plan
-        return self._route(template, values, tenant, admin, schemas)
+            values = (*values, tenant.id)
+        plan = self._run(view, program, values, tenant, False, schemas)
+        if tenant.isolation == "database":
+            check_reach(plan, tenant)
+        return plan
+
+    def _compiled(self, template: Template) -> dict[object, Any]:
+        """This router's cache on ``template``: tenant views by isolation, programs by
+        admin. Templates outlive routers (a topology reload keeps the template cache)."""
+        programs = template.programs
+        cache = programs.get(self._generation)
+        if cache is None:
+            if len(programs) >= 8:
+                programs.clear()
+            cache = programs[self._generation] = {}
+        return cache
 
     def _tenant_view(self, template: Template, tenant: Tenant) -> Template:
         """The confined template for this tenant's isolation, cached on the template."""
-        key = (self._generation, "tenant", tenant.isolation)
-        view = template.programs.get(key)
+        cache = template.programs.get(self._generation)
+        view = cache.get(tenant.isolation) if cache is not None else None
         if view is None:
             view = tenant_view(self.topology, template, tenant.isolation)
-            template.programs[key] = view
+            self._compiled(template)[tenant.isolation] = view
         assert isinstance(view, Template)
         return view
 
-    def _route(
+    def _run(
         self,
         template: Template,
+        program: _Program,
         values: tuple[object, ...],
         tenant: Tenant | None,
         admin: bool,
         schemas: Mapping[str, Sequence[str]] | None,
     ) -> RoutePlan:
-        program = self._program(template, admin)
+        """Route a compiled statement: a fast path when one applies, else ``_plan``."""
         if program.tenant_scoped is not None and tenant is None:
             raise RoutingError(
                 f"{program.tenant_scoped} is tenant-scoped; open the session with tenant=... "
@@ -224,12 +309,13 @@ class Router:
         cached = program.tenant_targets.get(key)
         if cached is None:
             plan = self._plan(template, program, values, tenant, admin)
-            cached = plan.targets[0]
-            program.tenant_targets[key] = cached
+            program.tenant_targets[key] = plan.targets[0]
             return plan
-        params = _single_target_params(template.rendered, values)
-        target = _new_target(cached.datasource, cached.role, cached.sql, params, cached.tables)
-        return _new_plan(template.kind, target, tenant.id, admin)
+        params = values if program.pick is None else program.pick(values)
+        target = _make_tuple(
+            Target, (cached.datasource, cached.role, cached.sql, params, cached.tables)
+        )
+        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant.id, admin))
 
     def _point_plan(
         self,
@@ -247,16 +333,15 @@ class Router:
         cached = program.point_targets.get(shard)
         if cached is None:
             names, qualifiers, tables = self._names_for(template, program, shard, None)
-            sql, _ = self._render(
-                template, template.rendered, names, qualifiers, values, None, None
-            )
+            sql, _ = self._render(template, template.rendered, names, qualifiers)
             datasource = strategy.datasource_of(shard)
             role = self._role(template, datasource)
             cached = (datasource, role, sql, MappingProxyType(tables))
             program.point_targets[shard] = cached
-        params = _single_target_params(template.rendered, values)
-        target = _new_target(cached[0], cached[1], cached[2], params, cached[3])
-        return _new_plan(template.kind, target, tenant.id if tenant is not None else None, admin)
+        params = values if program.pick is None else program.pick(values)
+        target = _make_tuple(Target, (*cached[:3], params, cached[3]))
+        tenant_id = tenant.id if tenant is not None else None
+        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant_id, admin))
 
     def _role(self, template: Template, datasource: str) -> Role:
         """ "replica" for a plain read on a datasource with replicas: the session may serve
@@ -273,14 +358,11 @@ class Router:
     # -- per template ---------------------------------------------------------------
 
     def _program(self, template: Template, admin: bool) -> _Program:
-        key = (self._generation, admin)
-        programs = template.programs
-        program = programs.get(key)
+        cache = template.programs.get(self._generation)
+        program = cache.get(admin) if cache is not None else None
         if program is None:
             program = self._compile(template, admin)
-            if len(programs) >= 8:
-                programs.clear()
-            programs[key] = program
+            self._compiled(template)[admin] = program
         assert isinstance(program, _Program)
         return program
 
@@ -382,15 +464,11 @@ class Router:
             and template.kind != "ddl"
         ):
             program.tenant_targets = {}
-        if template.kind == "select" and (group is not None or _only_broadcast(program)):
-            # Built eagerly so unsupported shapes fail the same way whatever the parameters;
-            # a statement that then lands on one shard simply does not use it.
-            try:
-                program.merge = merge_shape(template.marked, template.dialect, template.sql)
-            except UnsupportedSQLError:
-                if group is None:
-                    raise
-                program.merge = None
+        if template.kind == "select" and group is None and _only_broadcast(program):
+            # Refused whatever the parameters, as a read of sharded tables would be when it
+            # reaches several shards (its variant is built then: see _merge_of).
+            program.merge = merge_shape(template.marked, template.dialect, template.sql)
+        program.pick = _picker(template.rendered, template.param_count)
         return program
 
     def _key_of(self, placements: tuple[TablePlacement, ...], ref: int) -> str | None:
@@ -632,14 +710,56 @@ class Router:
         admin: bool,
         schemas: Mapping[str, Sequence[str]] | None = None,
     ) -> RoutePlan:
-        topology = self.topology
-        if program.tenant_refs and tenant is None and not admin:
+        """Route one statement the general way: choose the shards, apply every guard, then
+        bind the targets (built once per shard set and cached as a skeleton)."""
+        tenant_ds = self._tenant_datasource(template, program, tenant, admin)
+        needed = self._needed_datasource(program, tenant_ds)
+        spread, constrained, rows_by_shard = self._spread(
+            template, program, values, tenant, tenant_ds, needed
+        )
+        shards = spread.shards
+        self._check_write(template, program, len(shards), constrained, admin)
+        if program.assigns_key:
+            self._check_key_move(template, program, values, shards)
+        # An admin scan of tenant tables also visits each schema-isolated tenant's tables:
+        # one target per (shard, schema), merged like shards even on a single datasource.
+        group = program.group
+        layout = None
+        if group is not None and group.strategy is None and tenant is None and schemas:
+            layout = schemas
+        units = len(shards) + sum(len(layout.get(ds, ())) for _, ds in shards) if layout else 0
+        units = units or len(shards)
+        if units > 1 and program.split_error is not None:
+            raise UnsupportedSQLError(program.split_error)
+        merged = units > 1 and template.kind == "select"
+        shape = self._merge_of(template, program) if merged else None
+        limit_value = self._limit_value(shape, values)
+        if rows_by_shard is not None:
+            skeleton = self._skeleton(template, program, shards, tenant, None, shape, rows_by_shard)
+        else:
+            skeleton = self._cached_skeleton(template, program, spread, tenant, layout, shape)
+        return RoutePlan(
+            kind=template.kind,
+            targets=skeleton.bind(values, limit_value),
+            merge=None if shape is None else _merge_plan(template, shape, values),
+            tenant=tenant.id if tenant is not None else None,
+            admin=admin,
+        )
+
+    def _tenant_datasource(
+        self, template: Template, program: _Program, tenant: Tenant | None, admin: bool
+    ) -> str | None:
+        """The tenant's datasource when the statement names ``tenant`` tables; refuses what
+        needs a tenant and has none."""
+        if not program.tenant_refs:
+            return None
+        if tenant is None and not admin:
             table = program.placements[program.tenant_refs[0]].name
             raise RoutingError(
                 f"{table} is placed per tenant; open the session with tenant=... "
                 "(or admin=True to scan every tenant)"
             )
-        if program.tenant_refs and tenant is None and template.insert is not None:
+        if tenant is None and template.insert is not None:
             written = [i for i in program.tenant_refs if template.refs[i].written]
             if written:
                 table = program.placements[written[0]].name
@@ -647,14 +767,18 @@ class Router:
                     f"INSERT into {table} needs the tenant's placement, which an admin session "
                     "does not have; insert through cluster.session(tenant=...)"
                 )
-        tenant_ds: str | None = None
-        if program.tenant_refs and tenant is not None:
-            tenant_ds = tenant.datasource
-            if tenant_ds is None:
-                raise RoutingError(
-                    f"tenant {tenant.id!r} has no datasource; place it "
-                    "(cluster.tenants.put({'id': ..., 'datasource': ...})) before use"
-                )
+        if tenant is None:
+            return None
+        if tenant.datasource is None:
+            raise RoutingError(
+                f"tenant {tenant.id!r} has no datasource; place it "
+                "(cluster.tenants.put({'id': ..., 'datasource': ...})) before use"
+            )
+        return tenant.datasource
+
+    @staticmethod
+    def _needed_datasource(program: _Program, tenant_ds: str | None) -> str | None:
+        """The one datasource single tables and the tenant pin the statement to, if any."""
         required = set(program.fixed)
         if tenant_ds is not None:
             required.add(tenant_ds)
@@ -664,49 +788,98 @@ class Router:
                 + ", ".join(sorted(required))
                 + "); query them separately"
             )
+        return next(iter(required)) if required else None
+
+    def _spread(
+        self,
+        template: Template,
+        program: _Program,
+        values: tuple[object, ...],
+        tenant: Tenant | None,
+        tenant_ds: str | None,
+        needed: str | None,
+    ) -> tuple[Spread, bool, dict[ShardId, list[int]] | None]:
+        """The shards the statement reaches, whether key conditions chose them, and for a
+        sharded INSERT the rows each shard gets."""
         group = program.group
-        shards: list[tuple[ShardId, str]]  # (shard, datasource)
-        constrained = True
-        rows_by_shard: dict[ShardId, list[int]] | None = None
-        if group is not None and group.strategy is not None and tenant_ds is None:
-            strategy = group.strategy
-            if program.insert_key is not None:
-                rows_by_shard = self._split_rows(template, program, strategy, values)
-                ids = sorted(rows_by_shard)
-            else:
-                found = self._evaluate(group, strategy, values)
-                constrained = found is not _ALL
-                ids = (
-                    sorted(found)
-                    if found is not None
-                    else list(strategy.all_shards(topology.today()))
-                )
-                if not ids:
-                    # Contradictory key conditions: no row can match; any one shard answers.
-                    ids = list(strategy.all_shards(topology.today()))[:1]
-            shards = [(s, strategy.datasource_of(s)) for s in ids]
-        elif group is not None and group.strategy is not None:
+        if group is None:
+            shards = self._direct_shards(template, program, tenant, needed)
+            return self._checked(template, program, Spread(shards), needed), True, None
+        strategy = group.strategy
+        if strategy is None:  # an admin scan of tenant tables: one 'shard' per datasource
+            ids = tuple(range(len(self.topology.datasources)))
+            return self._cached_spread(template, program, None, ids, needed), False, None
+        if tenant_ds is not None:
             raise RoutingError(
                 "this statement mixes tenant-placed tables with sharded tables; query them "
                 "separately"
             )
-        elif group is not None:
-            constrained = False
-            shards = [(i, ds) for i, ds in enumerate(topology.datasources)]
-        elif required:
-            shards = [(0, next(iter(required)))]
-        elif program.broadcast_refs:
+        if program.insert_key is not None:
+            rows = self._split_rows(template, program, strategy, values)
+            shards = tuple((s, strategy.datasource_of(s)) for s in sorted(rows))
+            return self._checked(template, program, Spread(shards), needed), True, rows
+        ids, constrained = self._shard_ids(group, strategy, values)
+        return self._cached_spread(template, program, strategy, ids, needed), constrained, None
+
+    def _shard_ids(
+        self, group: _Group, strategy: Strategy, values: tuple[object, ...]
+    ) -> tuple[tuple[ShardId, ...], bool]:
+        """The shards the key conditions allow, ascending, and whether any condition did."""
+        today = self.topology.today()
+        found = self._evaluate(group, strategy, values, today)
+        if found is _ALL:
+            return tuple(strategy.all_shards(today)), False
+        if not found:
+            # Contradictory key conditions: no row can match; any one shard answers.
+            return tuple(strategy.all_shards(today))[:1], True
+        return tuple(sorted(found)), True
+
+    def _direct_shards(
+        self, template: Template, program: _Program, tenant: Tenant | None, needed: str | None
+    ) -> tuple[tuple[ShardId, str], ...]:
+        """Where a statement without sharded tables runs."""
+        if needed is not None:
+            return ((0, needed),)
+        if program.broadcast_refs:
             copies = program.placements[program.broadcast_refs[0]].datasources
             if template.is_write:
-                shards = [(i, ds) for i, ds in enumerate(copies)]
-            elif tenant is not None and tenant.datasource in copies:
-                shards = [(0, tenant.datasource)]  # the tenant's own copy: no other hop
-            else:
-                shards = [(0, copies[0])]
-        else:
-            shards = [(0, topology.default_datasource)]
-        if required and group is not None:
-            needed = next(iter(required))
+                return tuple(enumerate(copies))
+            if tenant is not None and tenant.datasource in copies:
+                return ((0, tenant.datasource),)  # the tenant's own copy: no other hop
+            return ((0, copies[0]),)
+        return ((0, self.topology.default_datasource),)
+
+    def _cached_spread(
+        self,
+        template: Template,
+        program: _Program,
+        strategy: Strategy | None,
+        ids: tuple[ShardId, ...],
+        needed: str | None,
+    ) -> Spread:
+        """The checked spread of these shards, from the cache or built and cached."""
+        key = (program.token, ids, needed)
+        spread = self._spreads.get(key)
+        if spread is None:
+            datasources = self.topology.datasources
+            shards = tuple(
+                (s, strategy.datasource_of(s) if strategy is not None else datasources[s])
+                for s in ids
+            )
+            spread = self._checked(template, program, Spread(shards), needed)
+            self._spreads.put(key, spread)
+        return spread
+
+    @staticmethod
+    def _checked(
+        template: Template, program: _Program, spread: Spread, needed: str | None
+    ) -> Spread:
+        """``spread`` when every table can be reached together there; else RoutingError.
+
+        A pure function of the shards and the pinned datasource: a cached spread passed it."""
+        shards = spread.shards
+        group = program.group
+        if needed is not None and group is not None:
             stray = sorted({ds for _, ds in shards if ds != needed})
             if stray:
                 raise RoutingError(
@@ -717,86 +890,106 @@ class Router:
         for ref in program.broadcast_refs:
             copies = program.placements[ref].datasources
             missing = sorted({ds for _, ds in shards if ds not in copies})
-            if missing and not (template.is_write and group is None and not required):
+            if missing and not (template.is_write and group is None and needed is None):
                 raise RoutingError(
                     f"broadcast table {program.placements[ref].name} has no copy on "
                     f"{', '.join(missing)}; add the datasource to its datasources"
                 )
-        if template.is_write and len(shards) > 1 and not admin:
-            broadcast_write = group is None and not required
-            if not broadcast_write and not constrained:
-                group_table = program.placements[group.refs[0]] if group else None
-                name = group_table.name if group_table else "the table"
-                key = (group_table.key if group_table else None) or topology.tenant_column
-                raise RoutingError(
-                    f"{template.kind.upper()} on {name} without {key} would touch "
-                    f"{len(shards)} shards; add `{key} = ...` or run it in an admin session"
-                )
-        if program.assigns_key:
-            self._check_key_move(template, program, values, shards)
-        # An admin scan of tenant tables also visits each schema-isolated tenant's tables:
-        # one target per (shard, schema), merged like shards even on a single datasource.
+        return spread
+
+    def _check_write(
+        self, template: Template, program: _Program, count: int, constrained: bool, admin: bool
+    ) -> None:
+        """A tenant or user session writes to several shards only when its key conditions
+        chose them (broadcast writes go to every copy by design)."""
+        if not template.is_write or count <= 1 or admin or constrained:
+            return
+        group = program.group
+        assert group is not None  # only a scan of sharded or tenant tables is unconstrained
+        table = program.placements[group.refs[0]]
+        key = table.key or self.topology.tenant_column
+        raise RoutingError(
+            f"{template.kind.upper()} on {table.name} without {key} would touch "
+            f"{count} shards; add `{key} = ...` or run it in an admin session"
+        )
+
+    def _merge_of(self, template: Template, program: _Program) -> MergeShape:
+        """The multi-target variant of a SELECT, built on first use; raises the reason a
+        SELECT cannot be merged."""
+        shape = program.merge
+        if shape is None:
+            if program.merge_error is not None:
+                raise UnsupportedSQLError(program.merge_error)
+            try:
+                shape = merge_shape(template.marked, template.dialect, template.sql)
+            except UnsupportedSQLError as exc:
+                program.merge_error = str(exc)
+                raise
+            program.merge = shape
+        return shape
+
+    def _cached_skeleton(
+        self,
+        template: Template,
+        program: _Program,
+        spread: Spread,
+        tenant: Tenant | None,
+        layout: Mapping[str, Sequence[str]] | None,
+        shape: MergeShape | None,
+    ) -> Skeleton:
+        # Names depend on the tenant only through the schema of its ``tenant`` tables.
+        schema = None
+        if program.tenant_refs and tenant is not None and tenant.isolation == "schema":
+            schema = tenant.schema
+        key = (schema, shape is not None)
+        skeleton = spread.skeletons.get(key)
+        if skeleton is None or skeleton.layout is not layout:
+            skeleton = self._skeleton(template, program, spread.shards, tenant, layout, shape)
+            spread.skeletons[key] = skeleton
+        return skeleton
+
+    def _skeleton(
+        self,
+        template: Template,
+        program: _Program,
+        shards: tuple[tuple[ShardId, str], ...],
+        tenant: Tenant | None,
+        layout: Mapping[str, Sequence[str]] | None,
+        shape: MergeShape | None,
+        rows_by_shard: dict[ShardId, list[int]] | None = None,
+    ) -> Skeleton:
+        """Name every table and join the text of each target (per shard, and per schema
+        of an admin scan's ``layout``)."""
         units: list[tuple[ShardId, str, str | None]] = [(i, ds, None) for i, ds in shards]
-        if group is not None and group.strategy is None and tenant is None and schemas:
-            units = [(i, ds, schema) for i, ds in shards for schema in (None, *schemas.get(ds, ()))]
-        if len(units) > 1 and program.split_error is not None:
-            raise UnsupportedSQLError(program.split_error)
-        multi = len(units) > 1 and template.kind == "select"
-        merge_shape_ = program.merge if multi else None
-        if multi and merge_shape_ is None:
-            # Re-raise the reason this SELECT cannot be merged.
-            merge_shape(template.marked, template.dialect, template.sql)
-        rendered = merge_shape_.rendered if merge_shape_ is not None else template.rendered
-        limit_value = self._limit_value(merge_shape_, values)
+        if layout is not None:
+            units = [(i, ds, schema) for i, ds in shards for schema in (None, *layout.get(ds, ()))]
+        rendered = shape.rendered if shape is not None else template.rendered
         coalesced = None
-        if any(schema is not None for _, _, schema in units):
-            coalesced = self._coalesced(template, program, merge_shape_ is not None)
-        targets = []
+        if layout is not None and any(schema is not None for _, _, schema in units):
+            coalesced = self._coalesced(template, program, shape is not None)
+        parts = []
         for shard, datasource, scan_schema in units:
             names, qualifiers, tables = self._names_for(
                 template, program, shard, tenant, scan_schema
             )
-            row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
+            owner = None
+            literal = None
+            text_of = rendered
             if scan_schema is not None and coalesced is not None:
-                sql, params = self._render_owned(
-                    template,
-                    coalesced,
-                    names,
-                    qualifiers,
-                    values,
-                    limit_value,
-                    _owner(schemas, datasource, scan_schema, topology.tenant_column),
-                )
-            else:
-                sql, params = self._render(
-                    template, rendered, names, qualifiers, values, row_ids, limit_value
-                )
+                column = self.topology.tenant_column
+                owner = _owner(layout, datasource, scan_schema, column)
+                text = owner_literal(owner, self.topology.dialect)
+                literal = None if text is None else (template.param_count, text)
+                text_of = coalesced
+            row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
+            sql, recipe = self._render(template, text_of, names, qualifiers, row_ids, literal)
             role = self._role(template, datasource)
-            targets.append(Target(datasource, role, sql, params, MappingProxyType(tables)))
-        merge = None
-        if merge_shape_ is not None:
-            merge = MergePlan(
-                order_by=merge_shape_.order_by,
-                group_by=merge_shape_.group_by,
-                aggregates=merge_shape_.aggregates,
-                distinct=merge_shape_.distinct or template.distinct_union,
-                limit=_int_value(merge_shape_.limit, values, "LIMIT"),
-                offset=_int_value(merge_shape_.offset, values, "OFFSET") or 0,
-                hidden_columns=merge_shape_.hidden_columns,
-                with_ties=merge_shape_.with_ties,
-            )
-        return RoutePlan(
-            kind=template.kind,
-            targets=tuple(targets),
-            merge=merge,
-            tenant=tenant.id if tenant is not None else None,
-            admin=admin,
-        )
+            parts.append(Part(datasource, role, sql, MappingProxyType(tables), recipe, owner))
+        return Skeleton(tuple(parts), layout)
 
     def _evaluate(
-        self, group: _Group, strategy: Strategy, values: tuple[object, ...]
+        self, group: _Group, strategy: Strategy, values: tuple[object, ...], today: Any
     ) -> frozenset[ShardId] | None:
-        today = self.topology.today()
         if not group.predicates:
             return _ALL  # DDL: no WHERE, every physical table
         result: set[ShardId] = set()
@@ -833,7 +1026,7 @@ class Router:
         template: Template,
         program: _Program,
         values: tuple[object, ...],
-        shards: list[tuple[ShardId, str]],
+        shards: tuple[tuple[ShardId, str], ...],
     ) -> None:
         group = program.group
         assert group is not None and group.strategy is not None
@@ -905,31 +1098,6 @@ class Router:
             )
         return cache[merged]
 
-    def _render_owned(
-        self,
-        template: Template,
-        rendered: Rendered,
-        names: list[str],
-        qualifiers: list[str],
-        values: tuple[object, ...],
-        limit_value: int | None,
-        owner: str,
-    ) -> tuple[str, tuple[object, ...]]:
-        """Render a coalesced text: its last placeholder is the schema's tenant, written
-        as text where the driver binds on the server (``owner_literal``)."""
-        literal = owner_literal(owner, self.topology.dialect)
-        marker = template.param_count
-        return self._render(
-            template,
-            rendered,
-            names,
-            qualifiers,
-            (*values, owner),
-            None,
-            limit_value,
-            None if literal is None else (marker, literal),
-        )
-
     def _index_name(self, template: Template, names: list[str], slot: int) -> str:
         """Index and constraint names are unique per schema: each physical table's copy
         gets the table's suffix (``ix_orders_3`` for ``orders_3``)."""
@@ -958,24 +1126,25 @@ class Router:
         rendered: Rendered,
         names: list[str],
         qualifiers: list[str],
-        values: tuple[object, ...],
-        row_ids: list[int] | None,
-        limit_value: int | None,
+        row_ids: list[int] | None = None,
         literal: tuple[int, str] | None = None,
-    ) -> tuple[str, tuple[object, ...]]:
-        """Join the pieces of ``rendered`` with names and placeholders; ``literal``
-        (placeholder index, text): that placeholder is written as the text instead."""
+    ) -> tuple[str, Recipe]:
+        """Join the pieces of ``rendered`` with names and placeholders; returns the text
+        and where each of its parameters comes from (see ``_skeleton``). ``literal``
+        (placeholder index, text): that placeholder is written as the text instead. The
+        placeholder after the statement's own is the schema's tenant of a coalesced text."""
         placeholder = self._placeholder
+        owner = template.param_count
         pieces = rendered.pieces
         out = [pieces[0]]
-        params: list[object] = []
+        recipe: list[int] = []
         for position, (kind, index) in enumerate(rendered.slots, start=1):
             if kind == "param":
                 if literal is not None and index == literal[0]:
                     out.append(literal[1])
                 else:
                     out.append(placeholder)
-                    params.append(values[index])
+                    recipe.append(OWNER if index == owner else index)
             elif kind == "table":
                 out.append(names[index])
             elif kind == "qualifier":
@@ -984,23 +1153,29 @@ class Router:
                 out.append(self._index_name(template, names, index))
             elif kind == "limit":
                 out.append(placeholder)
-                params.append(limit_value)
+                recipe.append(LIMIT)
             else:  # rows
-                insert = template.insert
-                assert insert is not None
-                chosen = row_ids if row_ids is not None else range(len(insert.rows))
-                row_texts = []
-                for row_index in chosen:
-                    row = insert.row_renders[row_index]
-                    text = [row.pieces[0]]
-                    for (_, param_index), piece in zip(row.slots, row.pieces[1:], strict=True):
-                        text.append(placeholder)
-                        params.append(values[param_index])
-                        text.append(piece)
-                    row_texts.append("".join(text))
-                out.append(", ".join(row_texts))
+                out.append(self._rows(template, row_ids, recipe))
             out.append(pieces[position])
-        return "".join(out), tuple(params)
+        return "".join(out), tuple(recipe)
+
+    def _rows(self, template: Template, row_ids: list[int] | None, recipe: list[int]) -> str:
+        """The VALUES rows of an INSERT (``row_ids``: those of one shard), their
+        parameters appended to ``recipe``."""
+        placeholder = self._placeholder
+        insert = template.insert
+        assert insert is not None
+        chosen = row_ids if row_ids is not None else range(len(insert.rows))
+        row_texts = []
+        for row_index in chosen:
+            row = insert.row_renders[row_index]
+            text = [row.pieces[0]]
+            for (_, param_index), piece in zip(row.slots, row.pieces[1:], strict=True):
+                text.append(placeholder)
+                recipe.append(param_index)
+                text.append(piece)
+            row_texts.append("".join(text))
+        return ", ".join(row_texts)
 
 
 def _owner(
@@ -1038,23 +1213,32 @@ def _too_deep() -> UnsupportedSQLError:
     )
 
 
-def _new_target(
-    datasource: str, role: str, sql: str, params: tuple[object, ...], tables: Mapping[str, str]
-) -> Target:
-    """A Target, built without the named tuple's Python-level ``__new__`` (hot path)."""
-    return _make_tuple(Target, (datasource, role, sql, params, tables))
+def _picker(rendered: Rendered, count: int) -> _Pick | None:
+    """How to take the parameters of ``rendered`` (in its text's order) from the ``count``
+    bound values; None when they are the values as they are."""
+    order = rendered.params
+    if rendered.params_in_order and len(order) == count:
+        return None
+    if len(order) == 1:
+        index = order[0]
+        return lambda values: (values[index],)
+    if not order:
+        return lambda values: ()
+    return operator.itemgetter(*order)
 
 
-def _new_plan(kind: str, target: Target, tenant: str | None, admin: bool) -> RoutePlan:
-    """A single-target RoutePlan, built like :func:`_new_target`."""
-    return _make_tuple(RoutePlan, (kind, (target,), None, tenant, admin))
-
-
-def _single_target_params(rendered: Rendered, values: tuple[object, ...]) -> tuple[object, ...]:
-    """The parameters of an unsplit statement, in the order its text needs them."""
-    if rendered.params_in_order and len(rendered.params) == len(values):
-        return values
-    return tuple(values[i] for i in rendered.params)
+def _merge_plan(template: Template, shape: MergeShape, values: tuple[object, ...]) -> MergePlan:
+    """How the targets' rows of a multi-target read combine, with this call's LIMIT."""
+    return MergePlan(
+        order_by=shape.order_by,
+        group_by=shape.group_by,
+        aggregates=shape.aggregates,
+        distinct=shape.distinct or template.distinct_union,
+        limit=_int_value(shape.limit, values, "LIMIT"),
+        offset=_int_value(shape.offset, values, "OFFSET") or 0,
+        hidden_columns=shape.hidden_columns,
+        with_ties=shape.with_ties,
+    )
 
 
 def _only_broadcast(program: _Program) -> bool:

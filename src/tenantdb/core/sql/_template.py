@@ -13,7 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sqlglot
 from sqlglot import exp
@@ -140,7 +140,7 @@ class Template:
     """Names unique per schema that DDL creates or drops beside the table: the index of
     CREATE INDEX and named constraints. Slot ``("index", i)`` is ``ddl_names[i]``; each
     physical table gets its own suffixed copy."""
-    programs: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    programs: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
     """Router-owned cache of topology-specific compilations (see routing)."""
     tenant_values: tuple[ValueRef, ...] = ()
     """For a confined template: the values the statement itself writes into the tenant

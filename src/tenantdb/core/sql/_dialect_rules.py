@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
 from ...errors import UnsupportedSQLError
+from ._dialects import sqlglot_dialect
 
 _TRIGGERS = {
     "postgres": re.compile(r"\blimit\b", re.IGNORECASE),
@@ -56,7 +56,7 @@ def check_dialect(text: str, dialect: str) -> None:
     if trigger is None or trigger.search(text) is None:
         return
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+        tokens = sqlglot_dialect(dialect).tokenize(text)
     except TokenError:
         return  # the parser has accepted the text; nothing to add here
     name = _NAMES[dialect]

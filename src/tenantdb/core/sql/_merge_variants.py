@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokenizer_core import TokenType
 
 from ...errors import UnsupportedSQLError
+from ._dialects import sqlglot_dialect
 from ._placeholders import scan
 from ._predicates import ValueRef, value_ref
 from ._render import Rendered, check_round_trip, render_tree
@@ -210,9 +210,8 @@ def _set_operation(
     shard_limit = _push_limit(tree, limit, offset, with_ties)
     if rewrite is not None:
         rewrite(tree)
-    check_round_trip(tree, dialect)
     return MergeShape(
-        rendered=render_tree(tree, dialect),
+        rendered=render_tree(tree, dialect, check_round_trip(tree, dialect)),
         order_by=tuple(keys),
         group_by=None,
         aggregates=(),
@@ -362,9 +361,8 @@ class _Select:
         total = len(self.items) + len(hidden)
         if self.rewrite is not None:
             self.rewrite(tree)
-        check_round_trip(tree, self.dialect)
         return MergeShape(
-            rendered=render_tree(tree, self.dialect),
+            rendered=render_tree(tree, self.dialect, check_round_trip(tree, self.dialect)),
             order_by=tuple(_fix(k, total, self.star_at) for k in keys),
             group_by=tuple(_fix_index(g, total, self.star_at) for g in group_keys)
             if grouped
@@ -533,7 +531,7 @@ def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
     """
     text = scan(sql, dialect).text
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+        tokens = sqlglot_dialect(dialect).tokenize(text)
     except Exception:  # names are cosmetic here; never fail a statement over them
         return {}
     by_start = {token.start: index for index, token in enumerate(tokens)}
@@ -578,11 +576,12 @@ def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
 def _needs_name(item: exp.Expr, written: str, dialect: str) -> bool:
     """Whether the variant's spelling of ``item`` would give its column another name."""
     if dialect != "postgres":
-        return item.sql(dialect) != written  # the name is the text itself
+        return item.sql(sqlglot_dialect(dialect)) != written  # the name is the text itself
     # PostgreSQL names a function call after the function: only a renamed call differs.
     if not isinstance(item, exp.Func):
         return False
-    return item.sql(dialect).partition("(")[0].lower() != written.partition("(")[0].lower()
+    generated = item.sql(sqlglot_dialect(dialect))
+    return generated.partition("(")[0].lower() != written.partition("(")[0].lower()
 
 
 def _unaliased(item: exp.Expr) -> exp.Expr:

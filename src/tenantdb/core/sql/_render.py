@@ -17,11 +17,22 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from ...errors import UnsupportedSQLError
+from ._dialects import sqlglot_dialect
 from ._placeholders import MARKER_PREFIX
 
 SlotKind = Literal["param", "table", "qualifier", "index", "rows", "limit"]
 
-_SLOT = re.compile(r"__tdb_(?:([ptqx])(\d+)|(rows|limit))__")
+_SLOT = r"__tdb_(?:([ptqx])(\d+)|(rows|limit))__"
+# How sqlglot writes tenantdb's placeholder markers (``:tdbp<n>`` when parsed) per dialect.
+_GENERATED_PLACEHOLDER = {
+    "postgres": rf"%\({MARKER_PREFIX}(\d+)\)s",
+    "mysql": rf":{MARKER_PREFIX}(\d+)",
+    "sqlite": rf":{MARKER_PREFIX}(\d+)",
+}
+_SLOTS = {
+    dialect: re.compile(f"{_SLOT}|{placeholder}")
+    for dialect, placeholder in _GENERATED_PLACEHOLDER.items()
+}
 _KINDS: dict[str, SlotKind] = {"p": "param", "t": "table", "q": "qualifier", "x": "index"}
 
 PLACEHOLDER = {"postgres": "%s", "mysql": "%s", "sqlite": "?"}
@@ -64,33 +75,6 @@ def splice_text(text: str, spans: list[tuple[int, int, SlotKind, int]], dialect:
     return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
 
 
-def _mark_placeholders(tree: exp.Expr) -> exp.Expr:
-    """Replace every tenantdb placeholder by its slot marker; returns the (new) root.
-
-    Replacements are grouped by parent and argument, so a list of n placeholders (an IN
-    list) is rebuilt once: ``Expression.replace`` per item re-indexes the whole list each
-    time, which made rendering quadratic in the number of parameters.
-    """
-    groups: dict[tuple[int, str], tuple[exp.Expr, str, dict[int, exp.Expr]]] = {}
-    for node in tree.find_all(exp.Placeholder):
-        name = str(node.this or "")
-        if not name.startswith(MARKER_PREFIX):
-            continue
-        marker = exp.Var(this=f"__tdb_p{name[len(MARKER_PREFIX) :]}__")
-        parent = node.parent
-        if parent is None or node is tree:
-            return marker
-        key = str(node.arg_key)
-        groups.setdefault((id(parent), key), (parent, key, {}))[2][id(node)] = marker
-    for parent, key, markers in groups.values():
-        current = parent.args.get(key)
-        if isinstance(current, list):
-            parent.set(key, [markers.get(id(item), item) for item in current])
-        else:
-            parent.set(key, markers[id(current)])
-    return tree
-
-
 def _affinity(type_name: str) -> str:
     """SQLite's type affinity of a declared type name (its documented rules, in order)."""
     name = type_name.upper()
@@ -130,7 +114,8 @@ def check_faithful(tree: exp.Expr, dialect: str) -> None:
         if written in seen:
             continue
         seen.add(written)
-        text = exp.Cast(this=exp.column("x"), to=to.copy()).sql(dialect=dialect)
+        cast = exp.Cast(this=exp.column("x"), to=to.copy())
+        text = cast.sql(dialect=sqlglot_dialect(dialect))
         sent = re.fullmatch(r"CAST\(x AS (.*)\)", text, re.DOTALL)
         if sent is None or _affinity(sent.group(1)) != _affinity(written):
             raise UnsupportedSQLError(
@@ -156,16 +141,16 @@ def _functions(tree: exp.Expr) -> Counter[str]:
     return Counter(_SAME_FUNCTION.get(name, name) for name in names)
 
 
-def check_round_trip(tree: exp.Expr, dialect: str) -> None:
+def check_round_trip(tree: exp.Expr, dialect: str) -> str:
     """Refuse a statement whose regenerated text the database would read as other
     functions or operators than the user wrote: sqlglot respells some calls for a dialect
     (a cast as a date function, one function as another), and tenantdb sends what sqlglot
     writes. The text is parsed back, and the function calls and operators of both trees
-    must be the same."""
+    must be the same. Returns the text (pass it on to :func:`render_tree`)."""
     try:
         # RAISE: sqlglot otherwise drops what the dialect cannot say (an argument, a
         # clause) with only a logged warning.
-        text = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        text = tree.sql(dialect=sqlglot_dialect(dialect), unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise UnsupportedSQLError(
             f"this statement cannot be sent as written: tenantdb regenerates its text for "
@@ -173,7 +158,7 @@ def check_round_trip(tree: exp.Expr, dialect: str) -> None:
             "expression another way"
         ) from None
     try:
-        again = sqlglot.parse_one(text, read=dialect)
+        again = sqlglot.parse_one(text, read=sqlglot_dialect(dialect))
     except (ParseError, TokenError):
         again = None
     if again is None:
@@ -190,35 +175,46 @@ def check_round_trip(tree: exp.Expr, dialect: str) -> None:
             f"{dialect} would read {', '.join(lost)} as a different function there; write "
             "the expression another way"
         )
+    return text
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unsupported"
 
 
-def render_tree(tree: exp.Expr, dialect: str) -> Rendered:
-    """Generate ``tree`` (mutated: placeholders become markers) and split it at the slots.
+def render_tree(tree: exp.Expr, dialect: str, text: str | None = None) -> Rendered:
+    """Generate ``tree`` and split the text at its slots: tenantdb's table, qualifier and
+    other markers, and its placeholders. ``text``: the tree's text already generated (by
+    :func:`check_round_trip`). The tree is not changed.
 
     Raises UnsupportedSQLError when the generated text could mean something other than
     the tree (see ``check_faithful``).
     """
     check_faithful(tree, dialect)
-    tree = _mark_placeholders(tree)
-    text = tree.sql(dialect=dialect)
+    if text is None:
+        text = tree.sql(dialect=sqlglot_dialect(dialect))
     escape = PLACEHOLDER[dialect] == "%s"
     pieces: list[str] = []
     slots: list[tuple[SlotKind, int]] = []
     position = 0
-    for match in _SLOT.finditer(text):
+    for match in _SLOTS[dialect].finditer(text):
         piece = text[position : match.start()]
         pieces.append(piece.replace("%", "%%") if escape else piece)
         if match.group(1):
             slots.append((_KINDS[match.group(1)], int(match.group(2))))
-        else:
+        elif match.group(3):
             slots.append((match.group(3), 0))  # type: ignore[arg-type]
+        else:
+            slots.append(("param", int(match.group(4))))
         position = match.end()
     tail = text[position:]
     pieces.append(tail.replace("%", "%%") if escape else tail)
+    if any(MARKER_PREFIX in piece for piece in pieces):
+        # A placeholder sqlglot wrote in another spelling would reach the database as text.
+        raise UnsupportedSQLError(
+            "a placeholder of this statement cannot be placed in its regenerated text; "
+            "write the parameter as a plain value (%s) where the SQL takes a value"
+        )
     params = tuple(index for kind, index in slots if kind == "param")
     return Rendered(tuple(pieces), tuple(slots), params, params == tuple(range(len(params))))
 

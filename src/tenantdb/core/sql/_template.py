@@ -22,6 +22,7 @@ from sqlglot.errors import ParseError, TokenError
 from ...errors import ProgrammingError, UnsupportedSQLError
 from ._confine import confine
 from ._dialect_rules import check_dialect
+from ._dialects import sqlglot_dialect
 from ._functions import may_write
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
@@ -142,6 +143,10 @@ class Template:
     physical table gets its own suffixed copy."""
     programs: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
     """Router-owned cache of topology-specific compilations (see routing)."""
+    views: dict[object, Template] = field(default_factory=dict, repr=False, compare=False)
+    """The confined templates built from this one (``confined_template``), by their
+    arguments: tenant sessions of every isolation that confine the same references share
+    one, and a topology reload that keeps them keeps it."""
     tenant_values: tuple[ValueRef, ...] = ()
     """For a confined template: the values the statement itself writes into the tenant
     column; each must be the session's tenant (checked when parameters are bound)."""
@@ -238,19 +243,28 @@ def confined_template(
 
     The tenant id is one more placeholder, index ``template.param_count``: bind the
     statement's own values, then append the tenant id. Raises UnsupportedSQLError or
-    TenantIsolationError for shapes that cannot be confined exactly.
+    TenantIsolationError for shapes that cannot be confined exactly. The result is
+    immutable and cached on ``template`` (a pure function of its arguments).
     """
-    analyzer = _Analyzer(
-        template.statement,
-        template.dialect,
-        template.sql,
-        template.kind,
-        template.ddl_kind,
-        (*template.param_names, None),
-        template.sql,
-    )
-    analyzer.spans = None  # the tree changes shape: generate the text from it
-    return analyzer.build(confinement=(refs, column, fill_only))
+    key = (refs, column, fill_only)
+    views = template.views
+    view = views.get(key)
+    if view is None:
+        analyzer = _Analyzer(
+            template.statement,
+            template.dialect,
+            template.sql,
+            template.kind,
+            template.ddl_kind,
+            (*template.param_names, None),
+            template.sql,
+        )
+        analyzer.spans = None  # the tree changes shape: generate the text from it
+        view = analyzer.build(confinement=key)
+        if len(views) >= 8:
+            views.clear()
+        views[key] = view
+    return view
 
 
 def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> exp.Expr:
@@ -258,7 +272,8 @@ def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> e
         raise UnsupportedSQLError("empty statement; pass one SQL statement")
     try:
         with quiet():
-            statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+            parsed = sqlglot.parse(text, read=sqlglot_dialect(dialect))
+            statements = [s for s in parsed if s is not None]
     except (ParseError, TokenError) as exc:
         where = _where_parsing_stops(exc, text, names)
         raise UnsupportedSQLError(
@@ -564,8 +579,11 @@ class _Analyzer:
             node.set("this", exp.Identifier(this=f"__tdb_t{ref.index}__", quoted=False))
             node.set("db", None)
             node.set("catalog", None)
-        marked = tree.copy()
-        if insert is not None and insert.rows:
+        # ``marked`` is kept as it is now, immutable: the INSERT rows are cut out of the
+        # tree that is rendered, so that tree is a copy.
+        rows = insert is not None and bool(insert.rows)
+        marked = tree.copy() if rows else tree
+        if rows:
             values = tree.args.get("expression")
             assert isinstance(values, exp.Values)
             values.set("expressions", [exp.Var(this="__tdb_rows__")])
@@ -574,8 +592,7 @@ class _Analyzer:
                 self.spans.append((match.start(), match.end(), "param", int(match.group(1))))
             rendered = splice_text(self.text, self.spans, self.dialect)
         else:
-            check_round_trip(tree, self.dialect)
-            rendered = render_tree(tree, self.dialect)
+            rendered = render_tree(tree, self.dialect, check_round_trip(tree, self.dialect))
         locking = any(
             isinstance(node, exp.Lock)
             for select in tree.find_all(exp.Select)
@@ -902,7 +919,7 @@ class _Analyzer:
                         f"{len(items)} values"
                     )
                 rows.append(tuple(value_ref(item) for item in items))
-                renders.append(render_tree(row.copy(), self.dialect))
+                renders.append(render_tree(row, self.dialect))
         conflict = tree.args.get("conflict")
         upsert = [
             column_name(assignment.this)

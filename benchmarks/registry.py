@@ -28,16 +28,28 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    what the allocator keeps after the transient peak of the build, and SQLite's page
    cache. Target: <= 100 MB.
 
-3. **Propagation.** One process ``put``\\s a tenant; 8 other processes, each with its own
-   registry (``open_registry`` on a configuration with two SQLite datasources), record
-   ``time.time_ns()`` when their registry applies each new version: a subscriber callback,
-   which the registry calls right after swapping in the snapshot ``get`` reads, checks that
-   ``get`` returns the new version and takes the time. The writer takes the time just
-   before ``put`` (which includes the store round trips of ``put``). Same machine, same
-   clock. 200 puts ~20 ms apart; latency per (put, process): p50 / p99 / max per store.
-   PostgreSQL (fresh database, dropped at the end) and Redis (fresh key prefix, deleted at
-   the end) when they answer on their default local ports; SQLite (polls its change log
-   every 50 ms) for comparison. Target: p99 <= 50 ms.
+3. **Propagation.** A put in this process -> ``cluster.tenants.get`` returns the new
+   version in each of 8 other processes (``--subscriber``: this script, started with
+   ``subprocess``, each building a Cluster on a configuration with two SQLite datasources
+   and the store under test as ``[registry] url``). A subscriber callback, which the
+   registry calls right after swapping in the snapshot ``get`` reads, checks that ``get``
+   returns the new version and takes ``time.time_ns()``; the writer takes it just before
+   ``put`` (whose own store round trips count). Same machine, same clock. PostgreSQL (fresh
+   database, dropped at the end) and Redis (fresh key prefix, deleted at the end) are
+   measured side by side: both sets of subscribers run at once and the writer puts to each
+   store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset, so both
+   see the same load. The load, running the whole time: ``--load-cpu`` busy processes
+   (default 4, pure-Python loops) and ``--load-db`` PostgreSQL clients (default 2, each in
+   a loop an autocommit UPDATE of one of 1,000 rows, a commit and so a WAL flush, then 4
+   point SELECTs, on a database of their own on the same server). Latency per (put,
+   process): p50 / p90 / p99 / max per store. ``--baseline REV`` adds a third, interleaved
+   set: a PostgreSQL store whose subscribers import tenantdb from a git worktree of REV
+   (removed at the end), to compare a change of the store's watch with what it replaces in
+   one run. ``--quiet-puts N`` adds N puts per store, each after 61 s without changes (new
+   subscriber processes; N minutes): how the first change after a quiet minute travels,
+   once the PostgreSQL store's lent connections were closed as idle (the writer's too).
+   SQLite (polls every 50 ms) is measured alone afterwards, under the same load, for
+   comparison. Target: p99 <= 50 ms under load.
 """
 
 from __future__ import annotations
@@ -51,12 +63,12 @@ import json
 import multiprocessing
 import os
 import platform
-import queue
 import random
 import secrets
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +87,9 @@ DATASOURCES = ("ds0", "ds1", "ds2", "ds3")
 GET_P99_TARGET_NS = 2_000
 MEMORY_TARGET_BYTES = 100 * 1024 * 1024
 PROPAGATION_P99_TARGET_NS = 50_000_000
+PUT_INTERVAL_S = 0.020
+# Longer than the PostgreSQL store's lent connections may stay idle (a minute).
+QUIET_GAP_S = 61.0
 PROBE = "tenant-probe"
 
 
@@ -386,11 +401,21 @@ def cluster_config(registry_url: str, directory: str) -> dict[str, Any]:
     }
 
 
-def subscriber(config: dict[str, Any], index: int, ready: Any, stop: Any, results: Any) -> None:
-    """One subscribing process: report when this registry applies each probe version."""
+def subscriber_main(config_json: str) -> None:
+    """``registry.py --subscriber CONFIG``: one subscribing process, driven over its pipes.
+
+    Builds a Cluster on the JSON configuration CONFIG and records ``time.time_ns()`` each
+    time ``cluster.tenants`` applies a new version of the probe tenant (a subscriber
+    callback, which the registry calls right after swapping in the snapshot ``get``
+    reads, checks that ``get`` returns that version). Prints one JSON line once the
+    registry is live (``ready``, ``error``, and ``tenantdb``: where it was imported from);
+    on a line on stdin (or its end) prints ``{"seen": [[version, ns], ...]}`` and exits.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    parent = os.getppid()
-    registry = open_registry(load_config(config))
+    import tenantdb
+
+    cluster = tenantdb.connect(json.loads(config_json))
+    registry = cluster.tenants
     seen: list[tuple[int, int]] = []
 
     def on_change(old: Tenant | None, new: Tenant | None) -> None:
@@ -399,29 +424,155 @@ def subscriber(config: dict[str, Any], index: int, ready: Any, stop: Any, result
 
     try:
         registry.subscribe(on_change)
-        deadline = time.monotonic() + 60
-        while not registry.wait_ready(0.2) and not stop.is_set() and time.monotonic() < deadline:
-            pass
-        ready.put((index, registry.wait_ready(0), registry.status()["last_error"]))
-        while not stop.wait(0.2) and os.getppid() == parent:
-            pass
-        results.put((index, seen))
+        ready = registry.wait_ready(60)
+        line = {"ready": ready, "error": registry.status()["last_error"], "tenantdb": ""}
+        line["tenantdb"] = tenantdb.__file__ or ""
+        print(json.dumps(line), flush=True)
+        sys.stdin.readline()
+        print(json.dumps({"seen": seen}), flush=True)
     finally:
-        registry.close()
+        cluster.close()
+
+
+class Subscribers:
+    """``count`` subscriber processes on one configuration; with ``src``, each imports
+    tenantdb from that directory (``PYTHONPATH``, checked) instead of this tree."""
+
+    def __init__(self, config: dict[str, Any], count: int, src: str | None = None) -> None:
+        env = dict(os.environ)
+        if src is not None:
+            env["PYTHONPATH"] = src
+        self.src = src
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--subscriber", json.dumps(config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(count)
+        ]
+
+    def wait_ready(self) -> None:
+        """Return once every registry is live; raise if one is not, or died."""
+        for process in self.processes:
+            assert process.stdout is not None
+            line = process.stdout.readline()  # each gives up after 60 s on its own
+            if not line:
+                raise RuntimeError(f"a subscriber exited (code {process.wait()}) before ready")
+            state = json.loads(line)
+            if not state["ready"]:
+                raise RuntimeError(f"a subscriber's registry is not live: {state['error']}")
+            if self.src is not None and not state["tenantdb"].startswith(self.src):
+                raise RuntimeError(f"a subscriber imported {state['tenantdb']}, not {self.src}")
+
+    def stop(self) -> list[list[tuple[int, int]]]:
+        """Stop every process; what each saw."""
+        seen = []
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.write("stop\n")
+            process.stdin.flush()
+        for process in self.processes:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            seen.append([tuple(entry) for entry in json.loads(line)["seen"]] if line else [])
+            process.wait(30)
+        return seen
+
+    def kill(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def cpu_hog(stop: Any) -> None:
+    """A busy process: pure-Python arithmetic until ``stop`` is set."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    total = 0
+    while not stop.is_set():
+        for n in range(100_000):
+            total += n
+
+
+def database_client(url: str, stop: Any) -> None:
+    """Application traffic on the PostgreSQL server: in a loop, an autocommit UPDATE of
+    one of 1,000 rows (a commit, so a WAL flush) and 4 point SELECTs."""
+    import psycopg
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    rng = random.Random()
+    with contextlib.suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as conn:
+        while not stop.is_set():
+            conn.execute("UPDATE bench_load SET n = n + 1 WHERE id = %s", (rng.randrange(1000),))
+            for _ in range(4):
+                conn.execute("SELECT n FROM bench_load WHERE id = %s", (rng.randrange(1000),))
+
+
+@contextlib.contextmanager
+def background_load(context: SpawnContext, cpu: int, database: int) -> Iterator[str]:
+    """Run ``cpu`` busy processes and ``database`` PostgreSQL clients (on a database of
+    their own, dropped at the end) until the block ends; yields what runs."""
+    stop = context.Event()
+    processes = [context.Process(target=cpu_hog, args=(stop,), daemon=True) for _ in range(cpu)]
+    described = [f"{cpu} busy processes (pure-Python loops)"]
+    with contextlib.ExitStack() as cleanup:
+        if database:
+            try:
+                url = cleanup.enter_context(postgres_database("bench_load"))
+                import psycopg
+
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("CREATE TABLE bench_load (id int PRIMARY KEY, n int NOT NULL)")
+                    conn.execute(
+                        "INSERT INTO bench_load SELECT g, 0 FROM generate_series(0, 999) g"
+                    )
+            except Exception as exc:
+                described.append(f"no PostgreSQL clients ({type(exc).__name__}: {exc})")
+            else:
+                processes += [
+                    context.Process(target=database_client, args=(url, stop), daemon=True)
+                    for _ in range(database)
+                ]
+                described.append(
+                    f"{database} PostgreSQL clients on the same server (each in a loop: an"
+                    " autocommit UPDATE of one of 1,000 rows, then 4 point SELECTs)"
+                )
+        for process in processes:
+            process.start()
+        try:
+            time.sleep(0.5 if processes else 0)
+            yield ", ".join(described)
+        finally:
+            stop.set()
+            for process in processes:
+                process.join(10)
+                if process.is_alive():
+                    process.terminate()
+                    process.join()
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped at the end; yields its URL."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
 def postgres_registry() -> Iterator[str]:
-    import psycopg
-
-    name = f"bench_reg_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}?table=bench_tenants"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("bench_reg") as url:
+        yield f"{url}?table=bench_tenants"
 
 
 @contextlib.contextmanager
@@ -441,128 +592,194 @@ def redis_registry() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def sqlite_registry_url(directory: str) -> Iterator[str]:
-    yield f"sqlite:///{directory}/propagation.db"
-
-
-def wait_for_subscribers(children: Sequence[Any], ready: Any, *, timeout_s: float = 120) -> None:
-    """Return once every subscriber's registry is live; raise if one died or gave up."""
-    pending = len(children)
-    deadline = time.monotonic() + timeout_s
-    while pending:
-        try:
-            index, live, error = ready.get(timeout=0.5)
-        except queue.Empty:
-            dead = [child.exitcode for child in children if child.exitcode is not None]
-            if dead:
-                raise RuntimeError(
-                    f"a subscriber exited (code {dead[0]}) before it was ready"
-                ) from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{pending} subscribers not ready after {timeout_s:g} s"
-                ) from None
-            continue
-        if not live:
-            raise RuntimeError(f"subscriber {index}'s registry is not live: {error}")
-        pending -= 1
-
-
-def measure_propagation(
-    context: SpawnContext, registry_url: str, directory: str, puts: int, processes: int
-) -> dict[str, Any]:
-    config = cluster_config(registry_url, directory)
-    writer = open_registry(load_config(config))
-    ready, results, stop = context.Queue(), context.Queue(), context.Event()
-    children = [
-        context.Process(target=subscriber, args=(config, n, ready, stop, results), daemon=True)
-        for n in range(processes)
-    ]
-    try:
-        if not writer.wait_ready(30):
-            raise RuntimeError(f"writer registry not ready: {writer.status()['last_error']}")
-        writer.put({"id": PROBE, "datasource": "ds0"})
-        for child in children:
-            child.start()
-        wait_for_subscribers(children, ready)
-        sent: dict[int, int] = {}
-        put_ns: list[int] = []
-        start = time.monotonic()
-        for k in range(puts):
-            before = time.time_ns()
-            tenant = writer.put({"id": PROBE, "features": {"seq": k}})
-            put_ns.append(time.time_ns() - before)
-            sent[tenant.version] = before
-            time.sleep(max(0.0, start + (k + 1) * 0.020 - time.monotonic()))
-        time.sleep(1.0)  # the slowest delivery we care to wait for is well below this
-        stop.set()
-        seen = dict(results.get(timeout=30) for _ in children)
-    finally:
-        stop.set()
-        for child in children:
-            if child.pid is not None:
-                child.join(10)
-                if child.is_alive():
-                    child.terminate()
-                    child.join()
-        writer.close()
-    # A put counts as visible in a process once its get returns that version or a newer
-    # one: a store that batches changes (SQLite's poll) applies only the newest version of
-    # several close puts, and the older ones are then superseded, not lost.
-    latencies: list[int] = []
-    missing = superseded = 0
-    for index in range(processes):
-        applied = sorted(seen[index], key=lambda entry: entry[1])
-        for version, began in sent.items():
-            first = next(((v, at) for v, at in applied if v >= version), None)
-            if first is None:
-                missing += 1
-                continue
-            superseded += first[0] > version
-            latencies.append(first[1] - began)
-    return {
-        "latencies": sorted(latencies),
-        "missing": missing,
-        "superseded": superseded,
-        "put": sorted(put_ns),
-    }
-
-
-def bench_propagation(context: SpawnContext, directory: str, puts: int, processes: int) -> None:
-    print(
-        f"3. Propagation: put in this process -> get returns the new version in each of"
-        f" {processes} other processes; {puts} puts ~20 ms apart"
+def baseline_tree(rev: str) -> Iterator[str]:
+    """The ``src`` directory of ``rev`` in a temporary git worktree, removed at the end."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    where = tempfile.mkdtemp(prefix="tenantdb-bench-baseline-")
+    os.rmdir(where)
+    subprocess.run(
+        ["git", "-C", root, "worktree", "add", "--detach", "--quiet", where, rev], check=True
     )
-    stores: list[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]] = [
-        ("PostgreSQL 127.0.0.1:5432 (LISTEN/NOTIFY)", postgres_registry),
-        ("Redis 127.0.0.1:6379 (stream, XREAD BLOCK)", redis_registry),
-        ("SQLite file (polls every 50 ms)", lambda: sqlite_registry_url(directory)),
+    try:
+        yield os.path.join(where, "src")
+    finally:
+        subprocess.run(["git", "-C", root, "worktree", "remove", "--force", where], check=False)
+
+
+class Feed:
+    """One store measured: its writer registry, its subscribers, what was sent."""
+
+    def __init__(self, label: str, url: str, directory: str, src: str | None) -> None:
+        self.label = label
+        self.config = cluster_config(url, directory)
+        self.src = src
+        self.writer: TenantRegistry | None = None
+        self.subscribers: Subscribers | None = None
+        self.sent: dict[int, int] = {}
+        self.put_ns: list[int] = []
+        self.seen: list[list[tuple[int, int]]] = []
+
+    def start(self, processes: int) -> None:
+        self.writer = open_registry(load_config(self.config))
+        if not self.writer.wait_ready(30):
+            raise RuntimeError(f"writer not ready: {self.writer.status()['last_error']}")
+        self.writer.put({"id": PROBE, "datasource": "ds0"})
+        self.subscribers = Subscribers(self.config, processes, self.src)
+
+    def put(self, k: int) -> None:
+        assert self.writer is not None
+        before = time.time_ns()
+        tenant = self.writer.put({"id": PROBE, "features": {"seq": k}})
+        self.put_ns.append(time.time_ns() - before)
+        self.sent[tenant.version] = before
+
+    def close(self) -> None:
+        if self.subscribers is not None:
+            self.subscribers.kill()
+        if self.writer is not None:
+            self.writer.close()
+
+    def figures(self) -> dict[str, Any]:
+        """Latency per (put, process). A put counts as visible in a process once its get
+        returns that version or a newer one: a store that batches changes (SQLite's poll)
+        applies only the newest of several close puts; the older ones are then
+        superseded, not lost."""
+        latencies: list[int] = []
+        missing = superseded = 0
+        for seen in self.seen:
+            applied = sorted(seen, key=lambda entry: entry[1])
+            for version, began in self.sent.items():
+                first = next(((v, at) for v, at in applied if v >= version), None)
+                if first is None:
+                    missing += 1
+                    continue
+                superseded += first[0] > version
+                latencies.append(first[1] - began)
+        return {
+            "latencies": sorted(latencies),
+            "missing": missing,
+            "superseded": superseded,
+            "put": sorted(self.put_ns),
+        }
+
+
+def measure_interleaved(
+    feeds: Sequence[Feed], puts: int, processes: int, interval: float = PUT_INTERVAL_S
+) -> None:
+    """Start every feed's subscribers, then put to the feeds in turn: feed ``i``'s put
+    ``k`` at ``k * interval + i * interval / len(feeds)``, so all see the same load."""
+    try:
+        for feed in feeds:
+            feed.start(processes)
+        for feed in feeds:
+            assert feed.subscribers is not None
+            feed.subscribers.wait_ready()
+        start = time.monotonic() + (interval if interval > 1 else 0)
+        slot = interval / len(feeds)
+        for k in range(puts):
+            for i, feed in enumerate(feeds):
+                time.sleep(max(0.0, start + k * interval + i * slot - time.monotonic()))
+                feed.put(k)
+        time.sleep(1.0)  # the slowest delivery we care to wait for is well below this
+        for feed in feeds:
+            assert feed.subscribers is not None
+            feed.seen = feed.subscribers.stop()
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
+def print_feed(label: str, figures: dict[str, Any]) -> None:
+    lat, put = figures["latencies"], figures["put"]
+    if not lat:
+        print(f"   {label:<46} no version seen by any subscriber")
+        return
+    p99 = percentile(lat, 0.99)
+    met = p99 <= PROPAGATION_P99_TARGET_NS and figures["missing"] == 0
+    print(
+        f"   {label:<46} {percentile(lat, 0.5) / 1e6:7.2f} {percentile(lat, 0.9) / 1e6:7.2f}"
+        f" {p99 / 1e6:7.2f} {lat[-1] / 1e6:7.2f}   {len(lat):5d} {figures['superseded']:5d}"
+        f" {figures['missing']:5d}   {percentile(put, 0.5) / 1e6:6.2f}"
+        f"   {'MET' if met else 'NOT MET'}"
+    )
+
+
+def bench_propagation(
+    context: SpawnContext,
+    directory: str,
+    puts: int,
+    processes: int,
+    load: tuple[int, int],
+    baseline: str | None,
+    quiet_puts: int,
+) -> None:
+    print(
+        f"3. Propagation: a put in this process -> cluster.tenants.get returns the new version"
+        f" in each of {processes} other processes per store; the stores' puts interleaved so"
+        " all see the same load (the put's own round trips count)"
+    )
+    candidates: list[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]] = [
+        ("PostgreSQL (LISTEN/NOTIFY)", postgres_registry),
+        ("Redis (stream, XREAD BLOCK)", redis_registry),
     ]
-    for label, namespace in stores:
-        with contextlib.ExitStack() as cleanup:
+    header = (
+        f"   {'store':<46} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}   {'seen':>5}"
+        f" {'newer':>5} {'never':>5}   {'put p50':>6}   target p99 <= 50 ms"
+    )
+    with background_load(context, *load) as described, contextlib.ExitStack() as cleanup:
+        print(f"   load: {described}; {os.cpu_count()} CPUs")
+        stores: list[tuple[str, str, str | None]] = []  # label, registry URL, baseline src
+        for label, namespace in candidates:
             try:
-                url = cleanup.enter_context(namespace())
+                stores.append((label, cleanup.enter_context(namespace()), None))
             except Exception as exc:
                 print(f"   {label}: skipped ({type(exc).__name__}: {exc})")
+        if baseline is not None and stores and stores[0][0].startswith("PostgreSQL"):
+            try:
+                src = cleanup.enter_context(baseline_tree(baseline))
+                url = cleanup.enter_context(postgres_registry())
+            except Exception as exc:
+                print(f"   baseline {baseline}: skipped ({type(exc).__name__}: {exc})")
+            else:
+                stores.insert(1, (f"PostgreSQL, subscribers run {baseline}", url, src))
+        phases = [
+            (f"{puts} puts per store, {PUT_INTERVAL_S * 1000:.0f} ms apart", puts, PUT_INTERVAL_S)
+        ]
+        if quiet_puts:
+            phases.append(
+                (
+                    f"{quiet_puts} puts per store, each after {QUIET_GAP_S:.0f} s without"
+                    " changes (new subscriber processes)",
+                    quiet_puts,
+                    QUIET_GAP_S,
+                )
+            )
+        for title, count, interval in phases:
+            print(f"   {title}:")
+            print(f"{header}   (ms; seen: deliveries, newer: seen first as a newer version)")
+            feeds = [Feed(label, url, directory, src) for label, url, src in stores]
+            if not feeds:
                 continue
             try:
-                figures = measure_propagation(context, url, directory, puts, processes)
+                measure_interleaved(feeds, count, processes, interval)
             except Exception as exc:
-                print(f"   {label}: failed ({type(exc).__name__}: {exc})")
-                continue
-        lat, put = figures["latencies"], figures["put"]
-        if not lat:
-            print(f"   {label}: no version seen by any subscriber")
-            continue
-        p99 = percentile(lat, 0.99)
-        met = p99 <= PROPAGATION_P99_TARGET_NS and figures["missing"] == 0
+                print(f"   failed ({type(exc).__name__}: {exc})")
+            else:
+                for feed in feeds:
+                    print_feed(feed.label, feed.figures())
+        # SQLite polls its change log every 50 ms: measured alone, under the same load.
+        sqlite_url = f"sqlite:///{directory}/propagation.db"
+        sqlite_feed = Feed("SQLite file (polls every 50 ms), alone", sqlite_url, directory, None)
+        try:
+            measure_interleaved([sqlite_feed], puts, processes)
+        except Exception as exc:
+            print(f"   {sqlite_feed.label}: failed ({type(exc).__name__}: {exc})")
+        else:
+            print_feed(sqlite_feed.label, sqlite_feed.figures())
+    if baseline is not None:
         print(
-            f"   {label:<44} p50 {percentile(lat, 0.5) / 1e6:6.2f} ms"
-            f"   p99 {p99 / 1e6:6.2f} ms   max {lat[-1] / 1e6:6.2f} ms"
-            f"   ({len(lat)} deliveries, {figures['superseded']} by a newer version,"
-            f" {figures['missing']} never;"
-            f" put itself p50 {percentile(put, 0.5) / 1e6:.2f} ms)"
-            f"   target p99 <= 50 ms -> {'MET' if met else 'NOT MET'}"
+            f"   ({baseline} line: its subscribers import tenantdb from a worktree of"
+            f" {baseline}; its writer is this tree's, like the others')"
         )
 
 
@@ -587,10 +804,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--only", choices=("get", "memory", "propagation"))
+    parser.add_argument(
+        "--load-cpu",
+        type=int,
+        metavar="N",
+        help="propagation: busy processes running meanwhile (default 4; --quick 2)",
+    )
+    parser.add_argument(
+        "--load-db",
+        type=int,
+        metavar="N",
+        help="propagation: PostgreSQL clients running meanwhile (default 2; --quick 1)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="propagation: also a PostgreSQL store whose subscribers run REV (a git worktree)",
+    )
+    parser.add_argument(
+        "--quiet-puts",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"propagation: also N puts per store, each after {QUIET_GAP_S:.0f} s without"
+        " changes (N minutes; default 0)",
+    )
+    parser.add_argument("--subscriber", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.subscriber is not None:
+        subscriber_main(args.subscriber)
+        return
     tenants = 10_000 if args.quick else 100_000
     calls = 100_000 if args.quick else 1_000_000
     puts, processes = (20, 3) if args.quick else (200, 8)
+    load = (
+        args.load_cpu if args.load_cpu is not None else (2 if args.quick else 4),
+        args.load_db if args.load_db is not None else (1 if args.quick else 2),
+    )
 
     # SIGTERM unwinds like Ctrl-C, so the finally blocks remove what the run created.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -606,7 +856,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.only in (None, "memory"):
             bench_memory(context, url, tenants)
         if args.only in (None, "propagation"):
-            bench_propagation(context, directory, puts, processes)
+            bench_propagation(
+                context, directory, puts, processes, load, args.baseline, args.quiet_puts
+            )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -6,7 +6,8 @@ I/O happens elsewhere:
 
 - a miss loads the tenant once, however many threads ask at the same moment (single
   flight), through the optional shared cache and then the store; an unknown id is
-  remembered for ``negative_ttl`` seconds;
+  remembered for ``negative_ttl`` seconds, or until this process applies any change, and
+  a lookup of it then costs a dict read and a copy of its prebuilt error;
 - one watcher thread receives changes from the store and reloads just the changed
   tenant; whenever its subscription (re)starts it resyncs by comparing versions, since
   changes sent while it was disconnected are lost;
@@ -85,6 +86,29 @@ class SharedCache(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Unknown:
+    """A negative cache entry: until when an id is answered as unknown, and its error.
+
+    A negative hit costs about what building the error costs (two Python ``__init__`` and
+    a formatted message: a microsecond or more, against a dict miss of tens of
+    nanoseconds), so the error is built once, here, and each hit raises a new exception
+    made from it without running ``__init__`` (never the same object twice: a raised
+    exception keeps its traceback and context).
+    """
+
+    expiry: float
+    args: tuple[object, ...]
+    state: dict[str, object]
+
+    @classmethod
+    def of(cls, error: UnknownTenantError, expiry: float) -> _Unknown:
+        return cls(expiry, error.args, dict(error.__dict__))
+
+
+_new_error = BaseException.__new__
+
+
 @dataclass(slots=True)
 class _Flight:
     """One load in progress; later callers for the same id wait on ``done``."""
@@ -138,7 +162,9 @@ class TenantRegistry:
         self._lru = False
         self._lock = threading.Lock()  # guards writes to _snapshot, _flights, _negative
         self._flights: dict[str, _Flight] = {}
-        self._negative: OrderedDict[str, float] = OrderedDict()  # id → expiry, oldest first
+        # Ids known to be unknown, oldest first; emptied by every change this process
+        # applies (a negative answer is only as good as the snapshot it was given with).
+        self._negative: OrderedDict[str, _Unknown] = OrderedDict()
         self._subscribers: list[Subscriber] = []
         # (snapshot it was computed from, layout); in LRU mode cleared on every change.
         self._layout: tuple[object, Mapping[str, tuple[str, ...]]] | None = None
@@ -194,6 +220,12 @@ class TenantRegistry:
                 except KeyError:
                     pass
             return tenant
+        unknown = self._negative.get(tenant_id)
+        if unknown is not None and unknown.expiry > self._clock():
+            # The error UnknownTenantError(tenant_id) builds, made from the entry (_Unknown).
+            error: UnknownTenantError = _new_error(UnknownTenantError, *unknown.args)
+            error.__dict__ = unknown.state.copy()
+            raise error
         return self._miss(tenant_id)
 
     def list(self) -> list[Tenant]:
@@ -396,9 +428,6 @@ class TenantRegistry:
     # -- misses -------------------------------------------------------------------------
 
     def _miss(self, tenant_id: str) -> Tenant:
-        expiry = self._negative.get(tenant_id)
-        if expiry is not None and expiry > self._clock():
-            raise UnknownTenantError(tenant_id)
         with self._lock:
             tenant = self._snapshot.get(tenant_id)
             if tenant is not None:
@@ -463,10 +492,10 @@ class TenantRegistry:
         now = self._clock()
         negative = self._negative
         while negative and (
-            next(iter(negative.values())) <= now or len(negative) >= self._max_cached
+            next(iter(negative.values())).expiry <= now or len(negative) >= self._max_cached
         ):
             negative.popitem(last=False)
-        negative[tenant_id] = now + self._negative_ttl_s
+        negative[tenant_id] = _Unknown.of(UnknownTenantError(tenant_id), now + self._negative_ttl_s)
 
     # -- changes ------------------------------------------------------------------------
 
@@ -548,7 +577,6 @@ class TenantRegistry:
             current = self._snapshot
             for tenant_id, tenant in updates:
                 old = current.get(tenant_id)
-                self._negative.pop(tenant_id, None)
                 flight = self._flights.get(tenant_id)
                 if flight is not None:
                     flight.stale = True
@@ -559,6 +587,7 @@ class TenantRegistry:
                 changed.append((tenant_id, old, tenant))
             if not changed:
                 return
+            self._negative.clear()
             # Full mode copies the snapshot once per batch: readers keep the one they hold.
             target: dict[str, Tenant] | OrderedDict[str, Tenant] = (
                 current if self._lru else dict(current)  # type: ignore[assignment]
@@ -600,7 +629,7 @@ class TenantRegistry:
         and the negative entry from keeping an old answer."""
         with self._lock:
             self._layout = None
-            self._negative.pop(tenant_id, None)
+            self._negative.clear()
             flight = self._flights.get(tenant_id)
             if flight is not None:
                 flight.stale = True
@@ -608,6 +637,7 @@ class TenantRegistry:
     def _store_one(self, tenant_id: str, tenant: Tenant) -> None:
         """Under _lock: put a freshly loaded tenant in memory (no subscriber call: it is
         new to this process, not changed)."""
+        self._negative.clear()
         self._judge(self._occupancy.record(tenant_id, tenant))
         if self._lru:
             lru: OrderedDict[str, Tenant] = self._snapshot  # type: ignore[assignment]

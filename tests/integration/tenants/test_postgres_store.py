@@ -13,7 +13,7 @@ from psycopg import sql
 
 from tenantdb.errors import ConfigError, InvalidTenantError, RegistryUnavailableError
 from tenantdb.tenants._record import parse_record
-from tenantdb.tenants.stores import TenantStore, open_store
+from tenantdb.tenants.stores import Change, TenantStore, open_store
 from tenantdb.tenants.stores.postgres import PostgresStore
 
 from .proxy import TcpProxy
@@ -208,6 +208,110 @@ def test_stores_starting_together_create_the_table_once(pg_registry_url: str) ->
     finally:
         for one in stores:
             one.close()
+
+
+class LoadingWatcher(Watcher):
+    """A Watcher whose change handler reloads each tenant, as the registry's does, and
+    keeps ``(change, version loaded or None)``."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        super().__init__(store)
+        self.loaded: list[tuple[Change, int | None]] = []
+
+    def _on_change(self, change: Change) -> None:
+        loaded = self.store.load(change.tenant_id)
+        self.loaded.append((change, loaded["version"] if loaded is not None else None))
+        super()._on_change(change)
+
+
+def test_changes_committed_together_are_delivered_in_order_and_load_their_rows(
+    store: PostgresStore, raw: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    store.versions()  # creates the table and its trigger
+    watcher = LoadingWatcher(store)
+    watcher.start()
+    try:
+        table = sql.Identifier(store.table)
+        with raw.transaction():  # the notifications are sent together, at commit
+            insert = sql.SQL("INSERT INTO {} (id, version, data) VALUES (%s, %s, '{{}}')")
+            raw.execute(insert.format(table), ("acme", 1))
+            raw.execute(sql.SQL("UPDATE {} SET version = 2 WHERE id = 'acme'").format(table))
+            raw.execute(insert.format(table), ("beta", 1))
+            raw.execute(insert.format(table), ("gone", 1))
+            raw.execute(sql.SQL("DELETE FROM {} WHERE id = 'gone'").format(table))
+        watcher.wait_for(lambda seen: len(seen) >= 5)
+    finally:
+        watcher.close()
+    assert watcher.error is None
+    # Every notification, in commit order; each reload sees the committed state.
+    assert [(c.tenant_id, c.version, v) for c, v in watcher.loaded] == [
+        ("acme", 1, 2),
+        ("acme", 2, 2),
+        ("beta", 1, 1),
+        ("gone", 1, None),
+        ("gone", None, None),
+    ]
+
+
+def test_a_watch_delivers_and_reloads_while_every_lent_connection_is_busy(
+    pg_registry_url: str,
+) -> None:
+    # One lent connection, held elsewhere: a reload that needed one would wait for it
+    # (and fail after the pool's timeout). The watch reads on its own connection.
+    busy = PostgresStore(pg_registry_url, max_connections=1)
+    writer = PostgresStore(pg_registry_url)
+    watcher = LoadingWatcher(busy)
+    watcher.start()
+    held = busy._acquire()
+    try:
+        assert writer.write(record("acme"), expected_version=0)
+        assert writer.write(record("acme", 2, status="suspended"), expected_version=1)
+        watcher.wait_for(lambda seen: len(seen) >= 2)
+        assert watcher.error is None
+        (first, first_loaded), (second, second_loaded) = watcher.loaded
+        assert (first.version, second.version, second_loaded) == (1, 2, 2)
+        assert first_loaded in (1, 2)  # 2 when both notifications arrived together
+    finally:
+        busy._pool.release(held)
+        watcher.close()
+        busy.close()
+        writer.close()
+
+
+def test_a_change_committed_while_the_watch_reads_rows_is_delivered_next(
+    pg_registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watched = PostgresStore(pg_registry_url)
+    writer = PostgresStore(pg_registry_url)
+    read = watched._read_rows
+    reads: list[list[str]] = []
+
+    def read_with_a_write_first(
+        conn: psycopg.Connection[tuple[object, ...]],
+        tenant_ids: list[str],
+        arrived: list[psycopg.Notify],
+    ) -> dict[str, tuple[object, object, object] | None]:
+        reads.append(sorted(tenant_ids))
+        if len(reads) == 1:  # committed before this read's query, after its notification
+            assert writer.write(record("beta"), expected_version=0)
+        return read(conn, tenant_ids, arrived)
+
+    monkeypatch.setattr(watched, "_read_rows", read_with_a_write_first)
+    watcher = LoadingWatcher(watched)
+    watcher.start()
+    try:
+        assert writer.write(record("acme"), expected_version=0)
+        watcher.wait_for(lambda seen: {c.tenant_id for c in seen} == {"acme", "beta"})
+    finally:
+        watcher.close()
+        watched.close()
+        writer.close()
+    assert watcher.error is None
+    assert [(c.tenant_id, c.version, v) for c, v in watcher.loaded] == [
+        ("acme", 1, 1),
+        ("beta", 1, 1),
+    ]
+    assert reads[0] == ["acme"]
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,12 @@ delete), never tenant data, and is sent when the writing transaction commits. ``
 fires no row trigger: the registry's resync catches what notifications miss.
 
 Requests run on a few connections lent to one thread at a time; ``watch`` keeps its own
-connection, which LISTENs. Every failure to reach the server, and any other server error,
-is raised as RegistryUnavailableError with the URL shown without its password.
+connection, which LISTENs and also reads the rows of the changes it delivers: one SELECT
+for all the notifications that arrived together, on a connection that is always open
+(the lent ones are closed after a minute idle, and a fresh connection costs a fork on the
+server). The change handler's ``load`` calls for those tenants, on the watching thread,
+are answered from that read. Every failure to reach the server, and any other server
+error, is raised as RegistryUnavailableError with the URL shown without its password.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ DEFAULT_TABLE = "tenantdb_tenants"
 # PostgreSQL truncates names to 63 bytes; the channel (NAME_changes) must stay whole.
 _MAX_TABLE_LENGTH = 63 - len("_changes")
 _IDLE = pq.TransactionStatus.IDLE
+# How often a watch with nothing to deliver checks ``stop`` and ``close()``. Local only:
+# an idle watch sends nothing to the server.
+_WATCH_WAKE_S = 0.5
+# A row as read: (id, version, data).
+_Row = tuple[Any, Any, Any]
 
 # Connection parameters the store sets unless the URL does. Keepalives and
 # tcp_user_timeout make a server that vanished without closing the socket (a cut cable,
@@ -113,10 +122,18 @@ class PostgresStore:
         self._lock = threading.Lock()  # guards _closed, _schema_ready
         self._closed = False
         self._schema_ready = False
+        # Per watching thread, while it delivers changes: {id: row or None (no row)}.
+        self._delivering = threading.local()
 
     # -- reads --------------------------------------------------------------------------
 
     def load(self, tenant_id: str) -> Record | None:
+        delivering: dict[str, _Row | None] | None = getattr(self._delivering, "rows", None)
+        if delivering is not None and tenant_id in delivering:
+            # A change handler reloading a tenant whose row its watch read after the
+            # notification arrived: as fresh as a read now would have been then.
+            row = delivering[tenant_id]
+            return decode_record(*row) if row is not None else None
         query = sql.SQL("SELECT id, version, data FROM {} WHERE id = %s").format(
             sql.Identifier(self.table)
         )
@@ -167,7 +184,13 @@ class PostgresStore:
         stop: threading.Event,
     ) -> None:
         """LISTEN on a connection of its own; see TenantStore.watch. Checks ``stop`` and
-        ``close()`` every half second."""
+        ``close()`` every half second.
+
+        Notifications that arrive together are delivered together: their rows are read
+        first, in one SELECT on this connection, and ``load`` on this thread answers from
+        that read while ``on_change`` runs for each of them, in order. Notifications that
+        arrive during the read are kept (a notify handler, set only while it runs) and
+        delivered next."""
         conn = self._connect()
         try:
             with self._lock:
@@ -176,20 +199,57 @@ class PostgresStore:
                 self._ensure_schema(conn)
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             on_ready()
+            arrived: list[psycopg.Notify] = []
             while not stop.is_set() and not self._closed:
-                # closing(): the generator holds the connection's lock until it ends,
-                # also when on_change raises.
-                with contextlib.closing(conn.notifies(timeout=0.5)) as notifies:
-                    for notify in notifies:
-                        change = _change_of(notify.payload)
-                        if change is not None:
-                            on_change(change)
-                        if stop.is_set() or self._closed:
-                            break
+                if not arrived:
+                    # Returns once a packet of notifications arrived, or after the wait.
+                    arrived = list(conn.notifies(timeout=_WATCH_WAKE_S, stop_after=1))
+                changes = [c for n in arrived if (c := _change_of(n.payload)) is not None]
+                arrived = []
+                if changes:
+                    rows = self._read_rows(conn, [c.tenant_id for c in changes], arrived)
+                    self._deliver(changes, rows, on_change, stop)
         except psycopg.Error as exc:
+            if isinstance(exc, UndefinedTable):
+                with self._lock:  # dropped behind our back: create it again next time
+                    self._schema_ready = False
             raise self._unavailable(exc) from exc
         finally:
             conn.close()
+
+    def _read_rows(
+        self, conn: Connection, tenant_ids: list[str], arrived: list[psycopg.Notify]
+    ) -> dict[str, _Row | None]:
+        """The rows of ``tenant_ids`` (None: no row), read on the LISTEN connection;
+        notifications that arrive meanwhile are appended to ``arrived``."""
+        query = sql.SQL("SELECT id, version, data FROM {} WHERE id = ANY(%s)").format(
+            sql.Identifier(self.table)
+        )
+        wanted = sorted(set(tenant_ids))
+        # Only while the query runs: psycopg warns when notifies() and handlers are mixed.
+        keep = arrived.append
+        conn.add_notify_handler(keep)
+        try:
+            found = {row[0]: row for row in conn.execute(query, (wanted,)).fetchall()}
+        finally:
+            conn.remove_notify_handler(keep)
+        return {tenant_id: found.get(tenant_id) for tenant_id in wanted}
+
+    def _deliver(
+        self,
+        changes: list[Change],
+        rows: dict[str, _Row | None],
+        on_change: Callable[[Change], None],
+        stop: threading.Event,
+    ) -> None:
+        self._delivering.rows = rows
+        try:
+            for change in changes:
+                on_change(change)
+                if stop.is_set() or self._closed:
+                    break
+        finally:
+            self._delivering.rows = None
 
     # -- lifecycle ----------------------------------------------------------------------
 

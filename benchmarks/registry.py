@@ -40,16 +40,16 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset, so both
    see the same load. The load, running the whole time: ``--load-cpu`` busy processes
    (default 4, pure-Python loops) and ``--load-db`` PostgreSQL clients (default 2, each in
-   a loop an autocommit UPDATE of one of 1,000 rows, a commit and so a WAL flush, then 4
-   point SELECTs, on a database of their own on the same server). Latency per (put,
-   process): p50 / p90 / p99 / max per store. ``--baseline REV`` adds a third, interleaved
-   set: a PostgreSQL store whose subscribers import tenantdb from a git worktree of REV
-   (removed at the end), to compare a change of the store's watch with what it replaces in
-   one run. ``--quiet-puts N`` adds N puts per store, each after 61 s without changes (new
-   subscriber processes; N minutes): how the first change after a quiet minute travels,
-   once the PostgreSQL store's lent connections were closed as idle (the writer's too).
-   SQLite (polls every 50 ms) is measured alone afterwards, under the same load, for
-   comparison. Target: p99 <= 50 ms under load.
+   a loop an autocommit UPDATE of one of 1,000 rows, a commit and so a WAL flush, 4 point
+   SELECTs, then 2 ms idle; on a database of their own on the same server; the UPDATE rate
+   achieved is printed). Latency per (put, process): p50 / p90 / p99 / max per store.
+   ``--baseline REV`` adds a third, interleaved set: a PostgreSQL store whose subscribers
+   import tenantdb from a git worktree of REV (removed at the end), to compare a change of
+   the store's watch with what it replaces in one run. ``--quiet-puts N`` adds N puts per
+   store, each after 61 s without changes (new subscriber processes; N minutes): how the
+   first change after a quiet minute travels, once the PostgreSQL store's lent connections
+   were closed as idle (the writer's too). SQLite (polls every 50 ms) is measured alone
+   afterwards, under the same load, for comparison. Target: p99 <= 50 ms under load.
 """
 
 from __future__ import annotations
@@ -499,24 +499,44 @@ def cpu_hog(stop: Any) -> None:
 
 def database_client(url: str, stop: Any) -> None:
     """Application traffic on the PostgreSQL server: in a loop, an autocommit UPDATE of
-    one of 1,000 rows (a commit, so a WAL flush) and 4 point SELECTs."""
+    one of 1,000 rows (a commit, so a WAL flush) and 4 point SELECTs, then 2 ms idle."""
     import psycopg
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     rng = random.Random()
     with contextlib.suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as conn:
-        while not stop.is_set():
+        while not stop.wait(0.002):
             conn.execute("UPDATE bench_load SET n = n + 1 WHERE id = %s", (rng.randrange(1000),))
             for _ in range(4):
                 conn.execute("SELECT n FROM bench_load WHERE id = %s", (rng.randrange(1000),))
 
 
+class Load:
+    """What ``background_load`` runs: its description, and the clients' commit rate."""
+
+    def __init__(self) -> None:
+        self.described = ""
+        self.url: str | None = None
+        self.started = time.monotonic()
+
+    def commits_per_s(self) -> float | None:
+        """UPDATE commits per second of the PostgreSQL clients so far (None: none run)."""
+        if self.url is None:
+            return None
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute("SELECT sum(n) FROM bench_load").fetchone()
+        return float(row[0] if row and row[0] else 0) / (time.monotonic() - self.started)
+
+
 @contextlib.contextmanager
-def background_load(context: SpawnContext, cpu: int, database: int) -> Iterator[str]:
+def background_load(context: SpawnContext, cpu: int, database: int) -> Iterator[Load]:
     """Run ``cpu`` busy processes and ``database`` PostgreSQL clients (on a database of
-    their own, dropped at the end) until the block ends; yields what runs."""
+    their own, dropped at the end) until the block ends."""
     stop = context.Event()
     processes = [context.Process(target=cpu_hog, args=(stop,), daemon=True) for _ in range(cpu)]
+    load = Load()
     described = [f"{cpu} busy processes (pure-Python loops)"]
     with contextlib.ExitStack() as cleanup:
         if database:
@@ -532,19 +552,22 @@ def background_load(context: SpawnContext, cpu: int, database: int) -> Iterator[
             except Exception as exc:
                 described.append(f"no PostgreSQL clients ({type(exc).__name__}: {exc})")
             else:
+                load.url = url
                 processes += [
                     context.Process(target=database_client, args=(url, stop), daemon=True)
                     for _ in range(database)
                 ]
                 described.append(
                     f"{database} PostgreSQL clients on the same server (each in a loop: an"
-                    " autocommit UPDATE of one of 1,000 rows, then 4 point SELECTs)"
+                    " autocommit UPDATE of one of 1,000 rows, 4 point SELECTs, 2 ms idle)"
                 )
+        load.described = ", ".join(described)
         for process in processes:
             process.start()
         try:
             time.sleep(0.5 if processes else 0)
-            yield ", ".join(described)
+            load.started = time.monotonic()
+            yield load
         finally:
             stop.set()
             for process in processes:
@@ -726,8 +749,8 @@ def bench_propagation(
         f"   {'store':<46} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}   {'seen':>5}"
         f" {'newer':>5} {'never':>5}   {'put p50':>6}   target p99 <= 50 ms"
     )
-    with background_load(context, *load) as described, contextlib.ExitStack() as cleanup:
-        print(f"   load: {described}; {os.cpu_count()} CPUs")
+    with background_load(context, *load) as running, contextlib.ExitStack() as cleanup:
+        print(f"   load: {running.described}; {os.cpu_count()} CPUs")
         stores: list[tuple[str, str, str | None]] = []  # label, registry URL, baseline src
         for label, namespace in candidates:
             try:
@@ -776,6 +799,9 @@ def bench_propagation(
             print(f"   {sqlite_feed.label}: failed ({type(exc).__name__}: {exc})")
         else:
             print_feed(sqlite_feed.label, sqlite_feed.figures())
+        rate = running.commits_per_s()
+        if rate is not None:
+            print(f"   (the PostgreSQL clients committed {rate:.0f} UPDATEs/s meanwhile)")
     if baseline is not None:
         print(
             f"   ({baseline} line: its subscribers import tenantdb from a worktree of"

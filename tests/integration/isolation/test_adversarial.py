@@ -9,7 +9,11 @@ driver connections and compared in Python.
 
 The boundary must hold on both fronts: the tests that take ``front`` run on the thread
 front and on the asyncio front (``tests/fronts.py``); the DB-API module's test is the thread
-front's only (``tenantdb.dbapi`` is built on it).
+front's only (``tenantdb.dbapi`` is built on it). Of the statements, every one runs on the
+thread front and one in ``ASYNC_EVERY`` on the asyncio front too (``on_fronts``): whether a
+statement is refused and how it is confined is decided by the router both fronts share,
+while what differs (drivers, results, errors) shows on a sample of every kind; the suite's
+other tests run in full on both.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import tenantdb
 from fronts import Front
 
 from ..conftest import Backend
-from .conftest import BACKEND_MARKS, IsolationEnv, Outcome, backend_param, multiset
+from .conftest import BACKEND_MARKS, IsolationEnv, Outcome, backend_param, multiset, on_fronts
 from .statements import (
     ALLOW,
     EITHER,
@@ -51,6 +55,7 @@ ACTIONABLE = re.compile(
     re.IGNORECASE,
 )
 
+ASYNC_EVERY = 2
 CASE_PARAMS = [
     backend_param(name, case, id=f"{name}-{case.name}")
     for name in BACKENDS
@@ -148,7 +153,11 @@ def check_allowed(iso: IsolationEnv, case: Case, outcome: Outcome, before: Any) 
         assert own == want_own, f"A's rows afterwards: {diff(want_own, own)}"
 
 
-@pytest.mark.parametrize(("backend", "case"), CASE_PARAMS, indirect=["backend"])
+@pytest.mark.parametrize(
+    ("backend", "case", "front"),
+    on_fronts(CASE_PARAMS, async_every=ASYNC_EVERY),
+    indirect=["backend", "front"],
+)
 @pytest.mark.usefixtures("front")  # iso's cluster runs on it
 def test_statement(backend: Backend, iso: IsolationEnv, case: Case) -> None:
     before = iso.others()

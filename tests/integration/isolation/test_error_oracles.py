@@ -14,7 +14,8 @@ statement, and an error text carrying B's values a leak of the row.
 ``test_triggers_fire_on_the_raw_database`` proves every trigger does fail on the raw
 database when B's rows are reached, so the oracle tests can fail.
 
-Every case runs on both fronts (``front``; ``on_fronts``): the asyncio front's drivers
+Every case runs on the thread front, and one in ``ASYNC_EVERY`` on the asyncio front too
+(``on_fronts``, a sample of every position and trigger): the asyncio front's drivers
 (asyncmy, psycopg's AsyncConnection) raise their own errors, which must leak no more.
 """
 
@@ -29,12 +30,14 @@ from .oracle import check_case
 
 BACKENDS = tuple(BACKEND_MARKS)
 
+ASYNC_EVERY = 2
 CASES = on_fronts(
     [
         backend_param(name, case, id=f"{name}-{case.name}")
         for name in BACKENDS
         for case in error_oracle_cases(name)
-    ]
+    ],
+    async_every=ASYNC_EVERY,
 )
 PROBES = [
     backend_param(name, sql, id=f"{name}-{probe}")

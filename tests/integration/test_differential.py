@@ -37,12 +37,17 @@ printed (``pytest -rP`` shows it) and must be at least
 ``MIN_QUERIES``.
 
 Every test here runs on both fronts (``front``: the thread front, and the asyncio front
-through ``tests/fronts.py``): the data is loaded and the queries answered through the
-front under test. ``apply_schema`` (an admin job) always runs on the thread front.
+through ``tests/fronts.py``): the queries are answered through the front under test. The
+main data set is loaded once per backend, through the thread front (loading it twice would
+double this suite's cost; loading through both fronts is the session suite's concern), and
+the asyncio front gets a cluster of its own over the same databases; the small
+schema-tenant world is loaded through the front under test. ``apply_schema`` (an admin
+job) runs on the thread front.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -145,12 +150,11 @@ class World:
         return adapt_params(params, self.backend.dialect)
 
 
-@pytest.fixture(scope="module")
-def world(backend: Backend, front: Front) -> Iterator[World]:
+def _load(backend: Backend) -> World:
     """Create the cluster (3 datasources) and the plain database; load the same rows."""
     urls = backend.new_databases(3)
     (plain_url,) = backend.new_databases(1)
-    cluster = front.connect(cluster_config(urls), today=lambda: TODAY)
+    cluster = tenantdb.connect(cluster_config(urls), today=lambda: TODAY)
     plain = backend.raw_connect(plain_url)
     data = generate_data(SEED)
     world = World(backend, cluster, plain, urls, data)
@@ -170,10 +174,36 @@ def world(backend: Backend, front: Front) -> Iterator[World]:
             rows = [adapt_row(r, dialect) for r in data["orders"] if r[1] == tenant]
             with cluster.session(tenant=tenant) as session:
                 session.executemany(insert_sql("orders"), rows)
-        yield world
-    finally:
+    except BaseException:
         cluster.close()
         plain.close()
+        raise
+    return world
+
+
+@pytest.fixture(scope="session")
+def _loaded() -> Iterator[dict[str, World]]:
+    """The loaded worlds of this process by backend name, for both fronts' tests; closed at
+    the end of the session."""
+    loaded: dict[str, World] = {}
+    yield loaded
+    for world in loaded.values():
+        world.cluster.close()
+        world.plain.close()
+
+
+@pytest.fixture(scope="module")
+def world(backend: Backend, front: Front, _loaded: dict[str, World]) -> Iterator[World]:
+    """The loaded cluster and plain database of ``backend`` (``_load``, once per process),
+    with a cluster of the front under test over them."""
+    loaded = _loaded.get(backend.name)
+    if loaded is None:
+        loaded = _loaded[backend.name] = _load(backend)
+    if front.name == "sync":
+        yield loaded
+        return
+    with front.connect(loaded.cluster.config, today=lambda: TODAY) as cluster:
+        yield dataclasses.replace(loaded, cluster=cluster)
 
 
 # -- comparison ----------------------------------------------------------------------------
@@ -490,12 +520,13 @@ def test_cross_shard_text_order_follows_code_points(
             )
         )
     urls = world.cluster_urls
+    words = f"words_{front.name}"  # both fronts' tests share the databases of the world
     config = {
         "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
-        "tables": {"words": {"strategy": "mod", "key": "id", "shards": 3, "tenant_scoped": False}},
+        "tables": {words: {"strategy": "mod", "key": "id", "shards": 3, "tenant_scoped": False}},
     }
-    ddl = "CREATE TABLE words (id INTEGER NOT NULL PRIMARY KEY, word VARCHAR(20) NOT NULL)"
-    insert = "INSERT INTO words (id, word) VALUES (%s, %s)"
+    ddl = f"CREATE TABLE {words} (id INTEGER NOT NULL PRIMARY KEY, word VARCHAR(20) NOT NULL)"
+    insert = f"INSERT INTO {words} (id, word) VALUES (%s, %s)"
     rows = [(i, word) for i, word in enumerate(MIXED_CASE_WORDS, 1)]
     with front.connect(config, today=lambda: TODAY) as cluster:
         with cluster.session(admin=True) as admin:
@@ -505,13 +536,13 @@ def test_cross_shard_text_order_follows_code_points(
         world.plain_load(insert, rows)
         mixed = World(world.backend, cluster, world.plain, urls, {})
         queries = [
-            Query("text-order", "SELECT id, word FROM words ORDER BY word, id", ordered=True),
+            Query("text-order", f"SELECT id, word FROM {words} ORDER BY word, id", ordered=True),
             Query(
                 "text-order-desc-limit",
-                "SELECT word FROM words ORDER BY word DESC, id LIMIT 4",
+                f"SELECT word FROM {words} ORDER BY word DESC, id LIMIT 4",
                 ordered=True,
             ),
-            Query("text-group", "SELECT word, COUNT(*) FROM words GROUP BY word"),
+            Query("text-group", f"SELECT word, COUNT(*) FROM {words} GROUP BY word"),
         ]
         problems = [p for p in (run_query(mixed, q).problem for q in queries) if p]
     print(f"{world.backend.name}: text collation {collation}")

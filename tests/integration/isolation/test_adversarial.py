@@ -10,7 +10,7 @@ driver connections and compared in Python.
 The boundary must hold on both fronts: the tests that take ``front`` run on the thread
 front and on the asyncio front (``tests/fronts.py``); the DB-API module's test is the thread
 front's only (``tenantdb.dbapi`` is built on it). Of the statements, every one runs on the
-thread front and one in ``ASYNC_EVERY`` on the asyncio front too (``on_fronts``): whether a
+thread front and about one in ``ASYNC_EVERY`` on the asyncio front too (``on_fronts``): whether a
 statement is refused and how it is confined is decided by the router both fronts share,
 while what differs (drivers, results, errors) shows on a sample of every kind; the suite's
 other tests run in full on both.

@@ -14,7 +14,7 @@ items 1-2 and the registry rule), generated.
 - ``registry_cases``: the registry's table by every spelling (quoted, case-folded,
   schema-qualified) in every position, reads and writes: always refused.
 
-Every case runs on the thread front, and one in ``ASYNC_EVERY`` on the asyncio front too
+Every case runs on the thread front, and about one in ``ASYNC_EVERY`` on the asyncio front too
 (``on_fronts``): what is refused is decided by the router both fronts share, so a sample
 shows the asyncio front runs these shapes the same way at a quarter of the cost.
 """

@@ -14,8 +14,8 @@ statement, and an error text carrying B's values a leak of the row.
 ``test_triggers_fire_on_the_raw_database`` proves every trigger does fail on the raw
 database when B's rows are reached, so the oracle tests can fail.
 
-Every case runs on the thread front, and one in ``ASYNC_EVERY`` on the asyncio front too
-(``on_fronts``, a sample of every position and trigger): the asyncio front's drivers
+Every case runs on the thread front, and about one in ``ASYNC_EVERY`` on the asyncio front too
+(``on_fronts``, a sample across positions and triggers): the asyncio front's drivers
 (asyncmy, psycopg's AsyncConnection) raise their own errors, which must leak no more.
 """
 

@@ -8,7 +8,7 @@ literal, a parameter or an expression, on a ``tenant`` and a ``tenant_scoped`` t
 Whatever the backend reads the spelling as, A's rows must stay A's and B's rows unchanged:
 refused, or the same outcome as on A's data alone (``oracle.check_case``).
 
-Every case runs on the thread front, and one in ``ASYNC_EVERY`` on the asyncio front too
+Every case runs on the thread front, and about one in ``ASYNC_EVERY`` on the asyncio front too
 (``on_fronts``): what is refused is decided by the router both fronts share, so a sample
 shows the asyncio front runs these shapes the same way at a quarter of the cost.
 """

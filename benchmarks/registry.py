@@ -37,19 +37,20 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    ``put`` (whose own store round trips count). Same machine, same clock. PostgreSQL (fresh
    database, dropped at the end) and Redis (fresh key prefix, deleted at the end) are
    measured side by side: both sets of subscribers run at once and the writer puts to each
-   store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset, so both
-   see the same load. The load, running the whole time: ``--load-cpu`` busy processes
-   (default 4, pure-Python loops) and ``--load-db`` PostgreSQL clients (default 2, each in
-   a loop an autocommit UPDATE of one of 1,000 rows, a commit and so a WAL flush, 4 point
-   SELECTs, then 2 ms idle; on a database of their own on the same server; the UPDATE rate
-   achieved is printed). Latency per (put, process): p50 / p90 / p99 / max per store.
-   ``--baseline REV`` adds a third, interleaved set: a PostgreSQL store whose subscribers
-   import tenantdb from a git worktree of REV (removed at the end), to compare a change of
-   the store's watch with what it replaces in one run. ``--quiet-puts N`` adds N puts per
-   store, each after 61 s without changes (new subscriber processes; N minutes): how the
-   first change after a quiet minute travels, once the PostgreSQL store's lent connections
-   were closed as idle (the writer's too). SQLite (polls every 50 ms) is measured alone
-   afterwards, under the same load, for comparison. Target: p99 <= 50 ms under load.
+   store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset in an
+   order that rotates every round, so both see the same load. The load, running the whole
+   time: ``--load-cpu`` busy processes (default 4, pure-Python loops) and ``--load-db``
+   PostgreSQL clients (default 2, each in a loop an autocommit UPDATE of one of 1,000 rows,
+   a commit and so a WAL flush, 4 point SELECTs, then 2 ms idle; on a database of their own
+   on the same server; the UPDATE rate achieved is printed). Latency per (put, process):
+   p50 / p90 / p99 / max per store. ``--baseline REV`` adds a third, interleaved set: a
+   PostgreSQL store whose subscribers import tenantdb from a git worktree of REV (removed
+   at the end), to compare a change of the store's watch with what it replaces in one run.
+   ``--quiet-puts N`` adds N puts per store, each after 61 s without changes (new
+   subscriber processes; N minutes): how the first change after a quiet minute travels,
+   once the PostgreSQL store's lent connections were closed as idle (the writer's too).
+   SQLite (polls every 50 ms) is measured alone afterwards, under the same load, for
+   comparison. Target: p99 <= 50 ms under load.
 """
 
 from __future__ import annotations
@@ -689,8 +690,9 @@ class Feed:
 def measure_interleaved(
     feeds: Sequence[Feed], puts: int, processes: int, interval: float = PUT_INTERVAL_S
 ) -> None:
-    """Start every feed's subscribers, then put to the feeds in turn: feed ``i``'s put
-    ``k`` at ``k * interval + i * interval / len(feeds)``, so all see the same load."""
+    """Start every feed's subscribers, then put to the feeds in turn, so all see the same
+    load: round ``k`` at ``k * interval``, its puts ``interval / len(feeds)`` apart, the
+    feeds' order rotating by one each round (none always follows the same one)."""
     try:
         for feed in feeds:
             feed.start(processes)
@@ -700,9 +702,9 @@ def measure_interleaved(
         start = time.monotonic() + (interval if interval > 1 else 0)
         slot = interval / len(feeds)
         for k in range(puts):
-            for i, feed in enumerate(feeds):
+            for i in range(len(feeds)):
                 time.sleep(max(0.0, start + k * interval + i * slot - time.monotonic()))
-                feed.put(k)
+                feeds[(i + k) % len(feeds)].put(k)
         time.sleep(1.0)  # the slowest delivery we care to wait for is well below this
         for feed in feeds:
             assert feed.subscribers is not None

@@ -181,29 +181,27 @@ def _load(backend: Backend) -> World:
     return world
 
 
-@pytest.fixture(scope="session")
-def _loaded() -> Iterator[dict[str, World]]:
-    """The loaded worlds of this process by backend name, for both fronts' tests; closed at
-    the end of the session."""
-    loaded: dict[str, World] = {}
-    yield loaded
-    for world in loaded.values():
+@pytest.fixture(scope="module")
+def _loaded(backend: Backend) -> Iterator[World]:
+    """``_load``'s world for ``backend``, kept while this module's tests of that backend run
+    (pytest groups them by backend, so both fronts' tests mostly share one)."""
+    world = _load(backend)
+    try:
+        yield world
+    finally:
         world.cluster.close()
         world.plain.close()
 
 
 @pytest.fixture(scope="module")
-def world(backend: Backend, front: Front, _loaded: dict[str, World]) -> Iterator[World]:
-    """The loaded cluster and plain database of ``backend`` (``_load``, once per process),
-    with a cluster of the front under test over them."""
-    loaded = _loaded.get(backend.name)
-    if loaded is None:
-        loaded = _loaded[backend.name] = _load(backend)
+def world(front: Front, _loaded: World) -> Iterator[World]:
+    """The loaded cluster and plain database (``_loaded``), with a cluster of the front
+    under test over them."""
     if front.name == "sync":
-        yield loaded
+        yield _loaded
         return
-    with front.connect(loaded.cluster.config, today=lambda: TODAY) as cluster:
-        yield dataclasses.replace(loaded, cluster=cluster)
+    with front.connect(_loaded.cluster.config, today=lambda: TODAY) as cluster:
+        yield dataclasses.replace(_loaded, cluster=cluster)
 
 
 # -- comparison ----------------------------------------------------------------------------

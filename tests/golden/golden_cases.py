@@ -237,24 +237,6 @@ def _drop_sharded(dialect: str) -> Plan:
     )
 
 
-def _cte_join(dialect: str) -> Plan:
-    return plan(
-        "select",
-        [
-            target(
-                dialect,
-                place,
-                "WITH recent AS (SELECT account_id, amount FROM {ledger} WHERE amount > %s) "
-                "SELECT a.account_id, r.amount FROM {accounts} AS a "
-                "JOIN recent AS r ON r.account_id = a.account_id".format(**place[1]),
-                [100],
-            )
-            for place in all_accounts(("ledger", "accounts"))
-        ],
-        merged=merge(),
-    )
-
-
 def _sqlite_create_table(dialect: str) -> Plan:
     return plan(
         "ddl",
@@ -658,14 +640,35 @@ CASES: tuple[Case, ...] = (
         places=all_accounts(("ledger",)),
     ),
     Case(
-        "cte_key_condition_does_not_prune",
-        # README "Guarantees and limits": key conditions inside a CTE do not prune (the
-        # statement scans every shard; the result is still exact). Pruning to ledger_2 would
-        # be better, but this is the documented behaviour.
+        "cte_key_condition_prunes",
+        # The outer statement reads only the CTE, whose rows all have account_id 6.
         "WITH recent AS (SELECT account_id, amount FROM ledger WHERE account_id = %s) "
         "SELECT amount FROM recent",
         [6],
-        places=all_accounts(("ledger",)),
+        places=accounts(6, tables=("ledger",)),
+    ),
+    Case(
+        "derived_table_key_condition_prunes",
+        "SELECT t.amount FROM "
+        "(SELECT account_id, amount FROM ledger WHERE account_id IN (%s, %s)) t",
+        [5, 2],
+        places=accounts(5, 2, tables=("ledger",)),
+    ),
+    Case(
+        "condition_on_cte_key_column_prunes",
+        # r.acc is ledger.account_id under another name.
+        "WITH r AS (SELECT account_id AS acc, amount FROM ledger) "
+        "SELECT amount FROM r WHERE acc = %s",
+        [3],
+        places=accounts(3, tables=("ledger",)),
+    ),
+    Case(
+        "left_joined_cte_key_condition_does_not_prune",
+        # Accounts without a matching row of the CTE are still rows of the result.
+        "WITH r AS (SELECT account_id, amount FROM ledger WHERE account_id = %s) "
+        "SELECT a.account_id, r.amount FROM accounts a LEFT JOIN r ON r.account_id = a.account_id",
+        [6],
+        places=all_accounts(("accounts", "ledger")),
     ),
     Case(
         "cte_joined_on_key",
@@ -674,11 +677,28 @@ CASES: tuple[Case, ...] = (
         "JOIN recent r ON r.account_id = a.account_id",
         [100],
         places=all_accounts(("ledger", "accounts")),
-        known_bug=(
-            "a join of binding tables on the key through a CTE column (r.account_id) is refused "
-            "as 'not joined on their key'; each shard can run it"
-        ),
-        expect=_cte_join,
+    ),
+    Case(
+        "cte_joined_on_key_and_pruned",
+        "WITH recent AS (SELECT account_id, amount FROM ledger WHERE account_id = %s) "
+        "SELECT a.account_id, r.amount FROM accounts a "
+        "JOIN recent r ON r.account_id = a.account_id",
+        [7],
+        places=accounts(7, tables=("ledger", "accounts")),
+    ),
+    Case(
+        "cte_read_twice_not_joined_on_key",
+        # Each reference is its own set of rows: pairs could come from two shards.
+        "WITH r AS (SELECT account_id, amount FROM ledger) "
+        "SELECT a.account_id, b.account_id FROM r a JOIN r b ON b.amount = a.amount",
+        error="RoutingError",
+        message="does not join on their key",
+    ),
+    Case(
+        "aggregate_over_derived_table_across_shards",
+        "SELECT * FROM (SELECT COUNT(*) AS n FROM (SELECT amount FROM ledger) x) y",
+        error="UnsupportedSQLError",
+        message="group it by the sharding key",
     ),
     Case(
         "union_all_of_binding_tables",

@@ -28,17 +28,14 @@ from typing import Any
 
 from ...errors import ProgrammingError, RoutingError, UnsupportedSQLError
 from ..sql import (
-    ANY,
     PLACEHOLDER,
     AllOf,
     AnyOf,
     Atom,
-    ColumnName,
     MergeShape,
     Param,
     Predicate,
     Rendered,
-    Scope,
     Template,
     TemplateCache,
     ValueRef,
@@ -49,6 +46,7 @@ from ..sql import (
     owner_literal,
 )
 from ..tenancy import Tenant
+from ._flow import Flow
 from ._isolation import check_reach, check_status, check_written, tenant_view
 from ._layout import SchemaLayout
 from ._plan import MergePlan, Role, RoutePlan, Target
@@ -114,6 +112,53 @@ class _Program:
     coalesced: dict[bool, Rendered | None] | None = None
     """For admin scans over schema tenants: the text whose tenant column reads COALESCE
     (per merged or not), built on first use; None inside when the statement names none."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """The table references of a statement by how they are placed."""
+
+    sharded: tuple[int, ...]
+    """Sharded tables (one co-located group at most)."""
+    tenant_refs: tuple[int, ...]
+    broadcast_refs: tuple[int, ...]
+    fixed: dict[str, str]
+    """Datasource required by a single table → the table that requires it (one at most)."""
+
+    @classmethod
+    def of(cls, template: Template, placements: tuple[TablePlacement, ...]) -> _Parts:
+        """Raises RoutingError for sharded tables that are not co-located, or single tables
+        on different datasources."""
+        sharded: dict[tuple[object, ...], list[int]] = {}
+        tenant_refs: list[int] = []
+        broadcast_refs: list[int] = []
+        fixed: dict[str, str] = {}
+        for ref, placement in zip(template.refs, placements, strict=True):
+            if placement.kind == "sharded":
+                assert placement.strategy is not None
+                sharded.setdefault(placement.strategy.colocation_key, []).append(ref.index)
+            elif placement.kind == "tenant":
+                tenant_refs.append(ref.index)
+            elif placement.kind == "broadcast":
+                broadcast_refs.append(ref.index)
+            else:
+                assert placement.datasource is not None
+                fixed.setdefault(placement.datasource, placement.name)
+        if len(sharded) > 1:
+            names = sorted({placements[refs[0]].describe() for refs in sharded.values()})
+            raise RoutingError(
+                f"{' and '.join(names)} are sharded differently, so this statement would need "
+                "a cross-shard join; join tables that share strategy, shard count and "
+                "datasources (binding tables) on their key, or query them separately"
+            )
+        if len(fixed) > 1:
+            raise RoutingError(
+                "this statement joins tables on different datasources ("
+                + ", ".join(f"{table} on {ds}" for ds, table in sorted(fixed.items()))
+                + "); query them separately"
+            )
+        group = tuple(next(iter(sharded.values()))) if sharded else ()
+        return cls(group, tuple(tenant_refs), tuple(broadcast_refs), fixed)
 
 
 class Router:
@@ -367,8 +412,50 @@ class Router:
         return program
 
     def _compile(self, template: Template, admin: bool) -> _Program:
-        topology = self.topology
-        placements = tuple(topology.table(ref.table) for ref in template.refs)
+        """Everything about ``template`` that depends on the topology, not on parameters."""
+        placements = tuple(self.topology.table(ref.table) for ref in template.refs)
+        self._check_names(template, placements, admin)
+        parts = _Parts.of(template, placements)
+        group, flow = self._group(template, placements, parts, admin)
+        insert_key: int | None = None
+        if template.insert is not None:
+            insert_key = self._insert_key(template, placements, group)
+        if flow is not None and group is not None:
+            flow.check_joined("sharded tables" if group.strategy is not None else "tenant tables")
+        key_assignment, assigns_key = self._key_assignment(template, placements, group)
+        split_error = None
+        if flow is not None:
+            merged_root = 0 if template.kind == "select" and not template.set_operation else None
+            writes = template.kind if template.kind in ("update", "delete") else None
+            split_error = flow.split_error(merged_root, writes)
+        program = _Program(
+            placements=placements,
+            group=group,
+            fixed=parts.fixed,
+            tenant_refs=parts.tenant_refs,
+            broadcast_refs=parts.broadcast_refs,
+            insert_key=insert_key,
+            key_assignment=key_assignment,
+            assigns_key=assigns_key,
+            split_error=split_error,
+        )
+        if not admin:
+            program.tenant_scoped = next(
+                (p.name for p in placements if p.tenant_scoped and p.kind != "tenant"), None
+            )
+        self._fast_paths(template, program)
+        if template.kind == "select" and group is None and _only_broadcast(program):
+            # Refused whatever the parameters, as a read of sharded tables would be when it
+            # reaches several shards (its variant is built then: see _merge_of).
+            program.merge = merge_shape(template.marked, template.dialect, template.sql)
+        program.pick = _picker(template.rendered, template.param_count)
+        return program
+
+    @staticmethod
+    def _check_names(
+        template: Template, placements: tuple[TablePlacement, ...], admin: bool
+    ) -> None:
+        """DDL only in admin sessions; configured tables by their logical name alone."""
         if template.kind == "ddl" and not admin:
             raise RoutingError(
                 f"{template.ddl_kind} changes every shard of a table; run it in an admin "
@@ -380,64 +467,35 @@ class Router:
                     f"{ref.schema}.{ref.table} names a schema; write the logical table name "
                     f"{ref.table!r} alone, tenantdb chooses the physical place"
                 )
-        sharded: dict[tuple[object, ...], list[int]] = {}
-        tenant_refs: list[int] = []
-        broadcast_refs: list[int] = []
-        fixed: dict[str, str] = {}
-        for ref, placement in zip(template.refs, placements, strict=True):
-            if placement.kind == "sharded":
-                assert placement.strategy is not None
-                sharded.setdefault(placement.strategy.colocation_key, []).append(ref.index)
-            elif placement.kind == "tenant":
-                tenant_refs.append(ref.index)
-            elif placement.kind == "broadcast":
-                broadcast_refs.append(ref.index)
-            else:
-                assert placement.datasource is not None
-                fixed.setdefault(placement.datasource, placement.name)
-        if len(sharded) > 1:
-            names = sorted({placements[refs[0]].describe() for refs in sharded.values()})
-            raise RoutingError(
-                f"{' and '.join(names)} are sharded differently, so this statement would need "
-                "a cross-shard join; join tables that share strategy, shard count and "
-                "datasources (binding tables) on their key, or query them separately"
-            )
-        if len(fixed) > 1:
-            raise RoutingError(
-                "this statement joins tables on different datasources ("
-                + ", ".join(f"{table} on {ds}" for ds, table in sorted(fixed.items()))
-                + "); query them separately"
-            )
-        group: _Group | None = None
-        if sharded:
-            refs = next(iter(sharded.values()))
-            strategy = placements[refs[0]].strategy
-            group = _Group(strategy, tuple(refs), self._predicates(template, placements, refs))
-        elif tenant_refs and admin:
+
+    def _group(
+        self,
+        template: Template,
+        placements: tuple[TablePlacement, ...],
+        parts: _Parts,
+        admin: bool,
+    ) -> tuple[_Group | None, Flow | None]:
+        """The statement's sharded tables (or, in an admin scan, its tenant tables, joined
+        on the tenant column) with the key conditions that restrict their rows."""
+
+        def key_of(ref: int) -> str | None:
+            return self._key_of(placements, ref)
+
+        if parts.sharded:
+            flow = Flow(template, parts.sharded, key_of)
+            strategy = placements[parts.sharded[0]].strategy
+            return _Group(strategy, parts.sharded, flow.predicates()), flow
+        if parts.tenant_refs and admin:
             # Admin scans of tenant tables visit every datasource, joined on the tenant column.
-            group = _Group(None, tuple(tenant_refs), ())
-        insert_key: int | None = None
-        if template.insert is not None:
-            insert_key = self._insert_key(template, placements, group)
-        if group is not None and len(group.refs) > 1:
-            self._check_joined(template, placements, group)
-        key_assignment, assigns_key = self._key_assignment(template, placements, group)
-        split_error = self._split_error(template, placements, group) if group else None
-        program = _Program(
-            placements=placements,
-            group=group,
-            fixed=fixed,
-            tenant_refs=tuple(tenant_refs),
-            broadcast_refs=tuple(broadcast_refs),
-            insert_key=insert_key,
-            key_assignment=key_assignment,
-            assigns_key=assigns_key,
-            split_error=split_error,
-        )
-        if not admin:
-            program.tenant_scoped = next(
-                (p.name for p in placements if p.tenant_scoped and p.kind != "tenant"), None
-            )
+            flow = Flow(template, parts.tenant_refs, key_of)
+            return _Group(None, parts.tenant_refs, ()), flow
+        return None, None
+
+    @staticmethod
+    def _fast_paths(template: Template, program: _Program) -> None:
+        """Set up the fast paths that apply: one shard by one ``key = %s``, or one tenant's
+        tables only."""
+        group = program.group
         if (
             group is not None
             and group.strategy is not None
@@ -445,206 +503,31 @@ class Router:
             and isinstance(group.predicates[0], Atom)
             and group.predicates[0].op == "eq"
             and isinstance(group.predicates[0].values[0], Param)
-            and insert_key is None
-            and not assigns_key
-            and not fixed
-            and not tenant_refs
-            and not broadcast_refs
+            and program.insert_key is None
+            and not program.assigns_key
+            and not program.fixed
+            and not program.tenant_refs
+            and not program.broadcast_refs
             and template.kind != "ddl"
         ):
             program.point_key = group.predicates[0].values[0]
             program.point_targets = {}
             program.point_strategy = group.strategy
         if (
-            tenant_refs
+            program.tenant_refs
             and group is None
-            and not fixed
-            and not broadcast_refs
+            and not program.fixed
+            and not program.broadcast_refs
             and template.insert is None
             and template.kind != "ddl"
         ):
             program.tenant_targets = {}
-        if template.kind == "select" and group is None and _only_broadcast(program):
-            # Refused whatever the parameters, as a read of sharded tables would be when it
-            # reaches several shards (its variant is built then: see _merge_of).
-            program.merge = merge_shape(template.marked, template.dialect, template.sql)
-        program.pick = _picker(template.rendered, template.param_count)
-        return program
 
     def _key_of(self, placements: tuple[TablePlacement, ...], ref: int) -> str | None:
         placement = placements[ref]
         if placement.kind == "tenant":
             return self.topology.tenant_column
         return placement.key
-
-    def _resolve(
-        self,
-        template: Template,
-        placements: tuple[TablePlacement, ...],
-        column: ColumnName,
-        scope: int,
-        candidates: tuple[int, ...],
-    ) -> int | None:
-        """The group reference whose sharding key ``column`` names, if any."""
-        current: int | None = scope
-        while current is not None:
-            in_scope = [r for r in template.refs if r.scope == current]
-            if column.qualifier is not None:
-                for ref in in_scope:
-                    if ref.qualifier == column.qualifier:
-                        if ref.index in candidates and self._key_of(placements, ref.index) == (
-                            column.name
-                        ):
-                            return ref.index
-                        return None
-            else:
-                matches = [
-                    r.index
-                    for r in in_scope
-                    if r.index in candidates and self._key_of(placements, r.index) == column.name
-                ]
-                if matches:
-                    return matches[0]
-                if in_scope:
-                    return None
-            current = template.scopes[current].parent
-        return None
-
-    def _predicates(
-        self, template: Template, placements: tuple[TablePlacement, ...], refs: list[int]
-    ) -> tuple[Predicate, ...]:
-        group_refs = tuple(refs)
-        out: list[Predicate] = []
-        for scope_index in template.root_scopes:
-            scope = template.scopes[scope_index]
-
-            def project(predicate: Predicate, scope_index: int = scope_index) -> Predicate:
-                if isinstance(predicate, Atom):
-                    ref = self._resolve(
-                        template, placements, predicate.column, scope_index, group_refs
-                    )
-                    return predicate if ref is not None else ANY
-                if isinstance(predicate, AllOf):
-                    parts = [project(p) for p in predicate.parts]
-                    kept = [p for p in parts if p is not ANY]
-                    if not kept:
-                        return ANY
-                    return kept[0] if len(kept) == 1 else AllOf(tuple(kept))
-                if isinstance(predicate, AnyOf):
-                    parts = [project(p) for p in predicate.parts]
-                    if any(p is ANY for p in parts):
-                        return ANY
-                    return AnyOf(tuple(parts))
-                return ANY
-
-            if any(template.refs[r].scope == scope_index for r in group_refs):
-                out.append(project(scope.predicate))
-            else:
-                out.append(ANY)
-        return tuple(out)
-
-    def _check_joined(
-        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group
-    ) -> None:
-        parent = {r: r for r in group.refs}
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        def union(a: int, b: int) -> None:
-            parent[find(a)] = find(b)
-
-        for scope in template.scopes:
-            for left, right in scope.equalities:
-                a = self._resolve(template, placements, left, scope.index, group.refs)
-                b = self._resolve(template, placements, right, scope.index, group.refs)
-                if a is not None and b is not None:
-                    union(a, b)
-            for joined, columns in scope.using:
-                key = self._key_of(placements, joined) if joined in parent else None
-                if key is None or key not in columns:
-                    continue
-                for other in scope.refs:
-                    if (
-                        other != joined
-                        and other in parent
-                        and self._key_of(placements, other) == key
-                    ):
-                        union(joined, other)
-            for semi in scope.semijoins:
-                if semi.inner is None:
-                    continue
-                a = self._resolve(template, placements, semi.outer, scope.index, group.refs)
-                b = self._resolve(template, placements, semi.inner, semi.subquery_scope, group.refs)
-                if a is not None and b is not None:
-                    union(a, b)
-        # UNION branches are independent result sets: each must be joined up on its own.
-        branches: dict[int, set[int]] = {}
-        for r in group.refs:
-            branches.setdefault(_branch_of(template, template.refs[r].scope), set()).add(find(r))
-        if any(len(roots) > 1 for roots in branches.values()):
-            names = sorted({template.refs[r].qualifier for r in group.refs})
-            key = self._key_of(placements, group.refs[0])
-            what = "sharded tables" if group.strategy is not None else "tenant tables"
-            raise RoutingError(
-                f"{', '.join(names)} are {what} that this statement does not join on "
-                f"their key ({key}), so rows could meet across shards; add a condition like "
-                f"`a.{key} = b.{key}` for every pair, or run the parts separately"
-            )
-
-    def _split_error(
-        self, template: Template, placements: tuple[TablePlacement, ...], group: _Group
-    ) -> str | None:
-        """Explain why running each shard's part separately would give a wrong answer."""
-        merged_root = 0 if template.kind == "select" and not template.set_operation else None
-        for scope in template.scopes:
-            if not scope.reduces or scope.index == merged_root:
-                continue
-            own = tuple(r for r in scope.refs if r in group.refs)
-            if not own:
-                continue
-            if any(
-                self._resolve(template, placements, column, scope.index, own) is not None
-                for column in scope.group_by
-            ):
-                continue  # grouped by the key: every group lives in one shard
-            if self._correlated_on_key(template, placements, scope, own, group.refs):
-                continue
-            if scope.index == 0 and template.kind in ("update", "delete"):
-                return (
-                    f"{template.kind.upper()} with LIMIT or ORDER BY cannot be split across "
-                    "shards; add a sharding-key condition so it runs on one shard"
-                )
-            return (
-                "an aggregate, DISTINCT, LIMIT or window function inside a subquery, CTE or "
-                "UNION branch over a sharded table would be computed per shard and give a wrong "
-                "answer; group it by the sharding key, correlate it on the key, or add a "
-                "sharding-key condition so one shard answers"
-            )
-        return None
-
-    def _correlated_on_key(
-        self,
-        template: Template,
-        placements: tuple[TablePlacement, ...],
-        scope: Scope,
-        own: tuple[int, ...],
-        group_refs: tuple[int, ...],
-    ) -> bool:
-        parent = scope.parent
-        if parent is None:
-            return False
-        for left, right in scope.equalities:
-            for inner, outer in ((left, right), (right, left)):
-                if self._resolve(template, placements, inner, scope.index, own) is None:
-                    continue
-                outer_ref = self._resolve(template, placements, outer, parent, group_refs)
-                if outer_ref is not None and outer_ref not in own:
-                    return True
-        return False
 
     def _insert_key(
         self, template: Template, placements: tuple[TablePlacement, ...], group: _Group | None
@@ -1190,16 +1073,6 @@ def _owner(
             "(schemas=cluster.tenants.schema_layout())"
         )
     return owner
-
-
-def _branch_of(template: Template, scope: int) -> int:
-    """The result scope (the statement, or its UNION branch) that ``scope`` belongs to."""
-    current: int | None = scope
-    while current is not None:
-        if current in template.root_scopes:
-            return current
-        current = template.scopes[current].parent
-    return scope
 
 
 _make_tuple = tuple.__new__

@@ -81,6 +81,30 @@ class Semijoin:
     inner: ColumnName | None
 
 
+SetCombine = Literal["select", "union all", "union", "other"]
+"""How a derived table or CTE body makes its rows: one SELECT, UNION ALL of its branches,
+UNION (deduplicated), or another set operation (INTERSECT, EXCEPT, a mix)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A relation a scope reads that is not a table: a derived table (a subquery in FROM or
+    JOIN, LATERAL included) or a reference to a CTE."""
+
+    qualifier: str
+    """Its alias, or the CTE's name; empty for a derived table without an alias."""
+    branches: tuple[int, ...]
+    """The scopes whose rows it returns: its SELECT, or each branch of its set operation."""
+    combine: SetCombine
+    columns: tuple[tuple[str, ColumnName], ...]
+    """Output column name → the bare column of its SELECT it is (``SELECT l.k AS key``):
+    only for a single SELECT without ``*``; names used twice are left out."""
+    joined: JoinKind
+    recursive: bool = False
+    """A reference to a CTE of WITH RECURSIVE that reads itself: its rows are not one
+    evaluation of its branches."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """A SELECT, UPDATE, DELETE or INSERT level of the statement."""
@@ -100,6 +124,19 @@ class Scope:
     computed here depend on seeing every row, so this level cannot be split across shards
     unless it is tied to one key."""
     group_by: tuple[ColumnName, ...] = ()
+    sources: tuple[Source, ...] = ()
+    """Derived tables and CTE references this level reads (its tables are ``refs``)."""
+    source_using: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """``JOIN <derived or CTE> USING (cols)``: (its qualifier, columns)."""
+    body: Literal["derived", "cte"] | None = None
+    """Set when this level makes the rows of a derived table or of a CTE (a branch of it,
+    for a set operation); None for the statement and subqueries in expressions."""
+    outputs: tuple[ColumnName | None, ...] | None = None
+    """A SELECT's output columns, each the bare column it is (None: an expression);
+    None when it selects ``*`` or is not a SELECT."""
+    preserving: bool = False
+    """A RIGHT or FULL join keeps rows of other relations without a match: the ON
+    conditions of inner joins do not hold for every row, and no relation is required."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +190,8 @@ class Template:
     opaque_calls: bool = False
     """Calls a function that may write (``nextval``, a user function; see ``_functions``),
     so such a read never goes to a replica."""
+    combine: SetCombine = "select"
+    """How the statement's result branches (``root_scopes``) combine."""
 
     @property
     def param_count(self) -> int:
@@ -504,6 +543,72 @@ def _is_dml_target(node: exp.Table, statement: exp.Expr) -> bool:
     return target is node
 
 
+def _body_kind(node: exp.Expr) -> Literal["derived", "cte"] | None:
+    """Whether ``node`` (a scope) makes the rows of a derived table or a CTE."""
+    current = node.parent
+    while isinstance(current, exp.SetOperation | exp.Subquery):
+        if isinstance(current, exp.Subquery) and isinstance(
+            current.parent, exp.From | exp.Join | exp.Lateral
+        ):
+            return "derived"
+        current = current.parent
+    if isinstance(current, exp.CTE):
+        return "cte"
+    if isinstance(current, exp.Lateral):
+        return "derived"
+    return None
+
+
+def _outputs(node: exp.Expr) -> tuple[ColumnName | None, ...] | None:
+    """The output columns of a SELECT as the bare columns they are (None: an expression);
+    None for ``SELECT *`` (positions unknown) and for other statements."""
+    if not isinstance(node, exp.Select):
+        return None
+    outputs: list[ColumnName | None] = []
+    for item in node.expressions:
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(item, exp.Star) or (
+            isinstance(inner, exp.Column) and isinstance(inner.this, exp.Star)
+        ):
+            return None
+        outputs.append(column_name(inner) if isinstance(inner, exp.Column) else None)
+    return tuple(outputs)
+
+
+def _column_map(
+    select: exp.Expr, renamed: list[exp.Expr] | None
+) -> tuple[tuple[str, ColumnName], ...]:
+    """Output name → the bare column it is, for the columns of ``select`` (renamed by a
+    column list ``AS t(a, b)`` when given); names given twice are left out."""
+    outputs = _outputs(select)
+    if outputs is None or not isinstance(select, exp.Select):
+        return ()
+    if renamed:
+        if len(renamed) != len(outputs):
+            return ()
+        names: list[str | None] = [
+            identifier_name(n) if isinstance(n, exp.Identifier) else None for n in renamed
+        ]
+    else:
+        names = []
+        for item in select.expressions:
+            if isinstance(item, exp.Alias) and isinstance(item.args.get("alias"), exp.Identifier):
+                names.append(identifier_name(item.args["alias"]))
+            elif isinstance(item, exp.Column) and isinstance(item.this, exp.Identifier):
+                names.append(identifier_name(item.this))
+            else:
+                names.append(None)
+    counts: dict[str, int] = {}
+    for name in names:
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    return tuple(
+        (name, column)
+        for name, column in zip(names, outputs, strict=True)
+        if name is not None and column is not None and counts[name] == 1
+    )
+
+
 def _enclosing_select(node: exp.Expr) -> exp.Expr | None:
     current = node.parent
     while current is not None and not isinstance(current, _SCOPE_TYPES):
@@ -608,6 +713,7 @@ class _Analyzer:
             scopes=scopes,
             root_scopes=self._root_scopes(),
             set_operation=isinstance(self.original, exp.SetOperation),
+            combine=self._branches(tree)[1] if isinstance(tree, exp.SetOperation) else "select",
             distinct_union=bool(
                 isinstance(self.original, exp.SetOperation) and self.original.args.get("distinct")
             ),
@@ -647,12 +753,17 @@ class _Analyzer:
         return None
 
     def _names_a_cte(self, node: exp.Table, name: str) -> bool:
-        """Whether the backend resolves the unqualified ``node`` to a CTE named ``name``.
+        """Whether the backend resolves the unqualified ``node`` to a CTE named ``name``."""
+        return self._cte_for(node, name) is not None
+
+    def _cte_for(self, node: exp.Table, name: str) -> exp.CTE | None:
+        """The CTE the backend resolves the unqualified ``node`` named ``name`` to, if any.
 
         A CTE is visible to its statement's main body and to the CTEs after it; to its own
         body only under WITH RECURSIVE; never to the target of INSERT/UPDATE/DELETE, which
         is always a real relation. Where backends could differ (forward references under
         RECURSIVE), the name counts as a real relation: it then meets every table check.
+        The innermost definition wins.
         """
         child: exp.Expr = node
         current = node.parent
@@ -661,20 +772,24 @@ class _Analyzer:
                 ctes = list(current.expressions)
                 position = next(i for i, cte in enumerate(ctes) if cte is child)
                 visible = ctes[: position + 1] if current.args.get("recursive") else ctes[:position]
-                if any(_cte_name(cte) == name for cte in visible):
-                    return True
+                named: list[exp.CTE] = [cte for cte in visible if _cte_name(cte) == name]
+                if named:
+                    return named[-1]
             else:
                 with_ = current.args.get("with_") or current.args.get("with")
                 if (
                     isinstance(with_, exp.With)
                     and child is not with_
                     and not _is_dml_target(node, current)
-                    and any(_cte_name(cte) == name for cte in with_.expressions)
                 ):
-                    return True
+                    found: list[exp.CTE] = [
+                        cte for cte in with_.expressions if _cte_name(cte) == name
+                    ]
+                    if found:
+                        return found[0]
             child = current
             current = current.parent
-        return False
+        return None
 
     def _dml_refs(self) -> None:
         for node in list(self.tree.find_all(exp.Table)):
@@ -806,22 +921,30 @@ class _Analyzer:
         predicate_terms = list(terms)
         equality_terms = list(terms)
         using: list[tuple[int, tuple[str, ...]]] = []
+        source_using: list[tuple[str, tuple[str, ...]]] = []
         refs = tuple(r.index for r in self.refs if r.scope == index)
-        for join in node.args.get("joins") or []:
+        joins = node.args.get("joins") or []
+        sides = {str(join.args.get("side") or "").upper() for join in joins}
+        preserving = bool(sides & {"RIGHT", "FULL"})
+        for join in joins:
             on_terms = conjuncts(join.args.get("on"))
             equality_terms.extend(on_terms)
             side = str(join.args.get("side") or "").upper()
-            if side not in ("LEFT", "RIGHT", "FULL"):
+            if side not in ("LEFT", "RIGHT", "FULL") and not preserving:
                 predicate_terms.extend(on_terms)
             columns = join.args.get("using")
             if columns:
+                names = tuple(
+                    identifier_name(c) if isinstance(c, exp.Identifier) else c.name.lower()
+                    for c in columns
+                )
                 joined = self._ref_index_of(join.this)
                 if joined is not None:
-                    names = tuple(
-                        identifier_name(c) if isinstance(c, exp.Identifier) else c.name.lower()
-                        for c in columns
-                    )
                     using.append((joined, names))
+                else:
+                    source = self._source(join.this, "inner")
+                    if source is not None:
+                        source_using.append((source.qualifier, names))
         predicate = all_of([extract(term) for term in predicate_terms])
         equalities: list[tuple[ColumnName, ColumnName]] = []
         semijoins: list[Semijoin] = []
@@ -861,7 +984,100 @@ class _Analyzer:
             refs=refs,
             reduces=_reduces(node),
             group_by=group_by,
+            sources=self._sources(node),
+            source_using=tuple(source_using),
+            body=_body_kind(node),
+            outputs=_outputs(node),
+            preserving=preserving,
         )
+
+    # -- derived tables and CTE references --------------------------------------------
+
+    def _sources(self, node: exp.Expr) -> tuple[Source, ...]:
+        """The derived tables and CTE references in the FROM and JOINs of ``node``."""
+        relations: list[tuple[exp.Expr, JoinKind]] = []
+        from_ = node.args.get("from_") or node.args.get("from")
+        if isinstance(from_, exp.From):
+            relations.append((from_.this, "from"))
+        if isinstance(node, exp.Delete):
+            relations.extend((using, "from") for using in node.args.get("using") or [])
+        for join in node.args.get("joins") or []:
+            side = str(join.args.get("side") or "").upper()
+            relations.append((join.this, "outer" if side in ("LEFT", "RIGHT", "FULL") else "inner"))
+        found = (self._source(relation, joined) for relation, joined in relations)
+        return tuple(source for source in found if source is not None)
+
+    def _source(self, relation: exp.Expr | None, joined: JoinKind) -> Source | None:
+        """``relation`` as a Source, or None (a table, a table function, VALUES, ...)."""
+        if isinstance(relation, exp.Lateral):
+            relation = relation.this
+        if isinstance(relation, exp.Subquery):
+            alias = relation.args.get("alias")
+            body = relation.this
+            recursive = False
+        elif (
+            isinstance(relation, exp.Table)
+            and isinstance(relation.this, exp.Identifier)
+            and not relation.args.get("db")
+            and self._ref_index_of(relation) is None
+        ):
+            cte = self._cte_for(relation, identifier_name(relation.this))
+            if cte is None:
+                return None
+            alias = relation.args.get("alias") or cte.args.get("alias")
+            body = cte.this
+            with_ = cte.parent
+            recursive = bool(isinstance(with_, exp.With) and with_.args.get("recursive")) and any(
+                isinstance(t.this, exp.Identifier)
+                and identifier_name(t.this) == _cte_name(cte)
+                and not t.args.get("db")
+                for t in body.find_all(exp.Table)
+            )
+        else:
+            return None
+        while isinstance(body, exp.Subquery):
+            body = body.this
+        branches, combine = self._branches(body)
+        if not branches:
+            return None
+        qualifier = ""
+        if isinstance(alias, exp.TableAlias) and isinstance(alias.this, exp.Identifier):
+            qualifier = identifier_name(alias.this)
+        elif isinstance(relation, exp.Table) and isinstance(relation.this, exp.Identifier):
+            qualifier = identifier_name(relation.this)
+        renamed = alias.args.get("columns") if isinstance(alias, exp.TableAlias) else None
+        columns: tuple[tuple[str, ColumnName], ...] = ()
+        if combine == "select" and not recursive:
+            columns = _column_map(self.scope_nodes[branches[0]], renamed)
+        return Source(qualifier, branches, combine, columns, joined, recursive)
+
+    def _branches(self, body: exp.Expr | None) -> tuple[tuple[int, ...], SetCombine]:
+        """The scopes whose rows ``body`` returns, and how they combine."""
+        if body is not None and id(body) in self.scope_ids and isinstance(body, exp.Select):
+            return (self.scope_ids[id(body)],), "select"
+        if not isinstance(body, exp.SetOperation):
+            return (), "other"
+        branches: list[int] = []
+        kinds: set[SetCombine] = set()
+        stack: list[exp.Expr] = [body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.SetOperation):
+                if isinstance(node, exp.Union):
+                    kinds.add("union" if node.args.get("distinct") else "union all")
+                else:
+                    kinds.add("other")
+                stack.extend([node.expression, node.this])
+            elif isinstance(node, exp.Subquery):
+                stack.append(node.this)
+            elif id(node) in self.scope_ids:
+                branches.append(self.scope_ids[id(node)])
+            else:
+                return (), "other"  # VALUES or something else tenantdb cannot see into
+        combine: SetCombine = (
+            "other" if "other" in kinds else "union" if "union" in kinds else "union all"
+        )
+        return tuple(branches), combine
 
     def _ref_index_of(self, node: exp.Expr | None) -> int | None:
         for ref, ref_node in zip(self.refs, self.ref_nodes, strict=True):
@@ -967,6 +1183,8 @@ class _Analyzer:
 
 __all__ = [
     "Dialect",
+    "SetCombine",
+    "Source",
     "confined_template",
     "InsertShape",
     "Scope",

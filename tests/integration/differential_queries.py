@@ -552,6 +552,7 @@ class _Generator:
         self.key_spellings()
         self.uuid_spellings()
         self.time_spellings()
+        self.derived_tables()
         return self.queries
 
     def point_and_in(self, t: _Sharded) -> None:
@@ -1607,6 +1608,145 @@ class _Generator:
             [spelled(), spelled(), spelled()],
             ordered=True,
             may_refuse=True,
+        )
+
+    def derived_tables(self) -> None:
+        """CTEs and derived tables over the binding tables (issue 16): key conditions
+        inside them prune the outer statement when its rows need their rows, and a CTE
+        column that is the key joins binding tables; shapes that must keep every shard
+        (a LEFT-joined CTE, a RIGHT JOIN after a key condition, a union with another
+        branch, an OR outside) sit beside them."""
+        accounts = self.by_name["accounts"]
+
+        def key() -> Any:
+            return accounts.key_values(self.rng)
+
+        for _ in range(3):
+            self.add(
+                "cte-key-point",
+                "WITH r AS (SELECT id, account_id, amount FROM ledger WHERE account_id = %s) "
+                "SELECT id, amount FROM r ORDER BY id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "derived-key-in",
+                "SELECT t.id, t.kind FROM (SELECT id, account_id, kind FROM ledger "
+                "WHERE account_id IN (%s, %s, %s)) t ORDER BY t.id",
+                [key(), key(), key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-renamed-key-condition",
+                "WITH r AS (SELECT id, account_id AS acc, kind FROM ledger) "
+                "SELECT id, kind FROM r WHERE acc = %s ORDER BY id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-joined-on-key-pruned",
+                "WITH r AS (SELECT id, account_id, amount FROM ledger WHERE account_id = %s) "
+                "SELECT a.id, r.id, r.amount FROM accounts a JOIN r ON r.account_id = a.account_id "
+                "ORDER BY r.id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-left-joined-keeps-every-shard",
+                "WITH r AS (SELECT id, account_id FROM ledger WHERE account_id = %s) "
+                "SELECT a.id, r.id FROM accounts a LEFT JOIN r ON r.account_id = a.account_id "
+                "ORDER BY a.id, r.id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "right-join-after-key-condition",
+                "SELECT l.id, l2.id FROM ledger l JOIN accounts a "
+                "ON a.account_id = l.account_id AND l.account_id = %s "
+                "RIGHT JOIN ledger l2 ON l2.account_id = a.account_id ORDER BY l2.id, l.id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "derived-union-all-of-points",
+                "SELECT t.id FROM (SELECT id, account_id FROM ledger WHERE account_id = %s "
+                "UNION ALL SELECT id, account_id FROM accounts WHERE account_id = %s) t "
+                "ORDER BY t.id",
+                [key(), key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-union-with-unrestricted-branch",
+                "WITH r AS (SELECT id, account_id FROM ledger WHERE account_id = %s "
+                "UNION ALL SELECT id, account_id FROM accounts) SELECT id FROM r ORDER BY id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-read-twice-joined-on-key",
+                "WITH r AS (SELECT id, account_id, amount FROM ledger) "
+                "SELECT x.id, y.id FROM r x JOIN r y ON y.account_id = x.account_id "
+                "WHERE x.account_id = %s AND y.amount > x.amount ORDER BY x.id, y.id",
+                [key()],
+                ordered=True,
+            )
+            self.add(
+                "cte-outer-or",
+                "WITH r AS (SELECT id, account_id, amount FROM ledger WHERE account_id = %s) "
+                "SELECT id FROM r WHERE account_id = %s OR amount > %s ORDER BY id",
+                [key(), key(), Decimal(self.rng.randint(0, 600))],
+                ordered=True,
+            )
+            self.add(
+                "derived-aggregate-pruned",
+                "SELECT n, total FROM (SELECT COUNT(*) AS n, SUM(amount) AS total FROM ledger "
+                "WHERE account_id = %s) t",
+                [key()],
+            )
+        self.add(
+            "cte-joined-on-key",
+            "WITH recent AS (SELECT id, account_id, amount FROM ledger WHERE amount > %s) "
+            "SELECT a.id, r.id, r.amount FROM accounts a "
+            "JOIN recent r ON r.account_id = a.account_id ORDER BY r.id",
+            [Decimal(self.rng.randint(100, 500))],
+            ordered=True,
+        )
+        self.add(
+            "cte-grouped-by-key-joined",
+            "WITH t AS (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n FROM ledger "
+            "GROUP BY account_id) SELECT a.id, t.total, t.n FROM accounts a "
+            "JOIN t ON t.account_id = a.account_id ORDER BY a.id",
+            ordered=True,
+        )
+        self.add(
+            "correlated-through-derived",
+            "SELECT a.id, (SELECT SUM(x.amount) FROM (SELECT account_id, amount FROM ledger) x "
+            "WHERE x.account_id = a.account_id) FROM accounts a ORDER BY a.id",
+            ordered=True,
+        )
+        self.add(
+            "cte-select-star-pruned",
+            "WITH r AS (SELECT * FROM ledger WHERE account_id = %s) "
+            "SELECT id, kind FROM r ORDER BY id",
+            [key()],
+            ordered=True,
+        )
+        self.add(
+            "cte-chain",
+            "WITH a AS (SELECT id, account_id FROM ledger WHERE account_id IN (%s, %s)), "
+            "b AS (SELECT id, account_id FROM a) SELECT id FROM b ORDER BY id",
+            [key(), key()],
+            ordered=True,
+        )
+        self.add(
+            "except-on-key",
+            "SELECT account_id FROM ledger EXCEPT SELECT account_id FROM accounts",
+        )
+        self.add(
+            "intersect-on-key",
+            "SELECT account_id, kind FROM ledger WHERE kind = %s "
+            "INTERSECT SELECT account_id, kind FROM ledger WHERE amount > %s",
+            ["fee", Decimal("100")],
         )
 
 

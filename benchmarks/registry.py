@@ -40,19 +40,20 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset in an
    order that rotates every round, so both see the same load. The load, running the whole
    time: ``--load-cpu`` busy processes (default 4, pure-Python loops) and ``--load-db``
-   PostgreSQL clients, each load process in a session of its own like a separate program
-   (with Linux's autogrouping the CPU is shared between sessions first: load inside the
-   benchmark's session would be an application's own busy workers), (default 2, each in a
-   loop an autocommit UPDATE of one of 1,000 rows, a commit and so a WAL flush, 4 point
-   SELECTs, then 2 ms idle; on a database of their own on the same server; the UPDATE rate
-   achieved is printed). Latency per (put, process): p50 / p90 / p99 / max per store.
-   ``--baseline REV`` adds a third, interleaved set: a PostgreSQL store whose subscribers
-   import tenantdb from a git worktree of REV (removed at the end), to compare a change of
-   the store's watch with what it replaces in one run. ``--quiet-puts N`` adds N puts per
-   store, each after 61 s without changes (new subscriber processes; N minutes): how the
-   first change after a quiet minute travels, once the PostgreSQL store's lent connections
-   were closed as idle (the writer's too). SQLite (polls every 50 ms) is measured alone
-   afterwards, under the same load, for comparison. Target: p99 <= 50 ms under load.
+   PostgreSQL clients (default 2, each in a loop an autocommit UPDATE of one of 1,000 rows,
+   a commit and so a WAL flush, 4 point SELECTs, then 2 ms idle; on a database of their own
+   on the same server; the UPDATE rate achieved is printed). Each load process runs in a
+   session of its own, like a separate program: with Linux's autogrouping the CPU is shared
+   between sessions first, and load inside the benchmark's own session would stand for an
+   application's own busy workers instead. Latency per (put, process): p50 / p90 / p99 /
+   max per store. ``--baseline REV`` adds a third, interleaved set: a PostgreSQL store
+   whose subscribers import tenantdb from a git worktree of REV (removed at the end), to
+   compare a change of the store's watch with what it replaces in one run. ``--quiet-puts
+   N`` adds N puts per store, each after 61 s without changes (new subscriber processes; N
+   minutes): how the first change after a quiet minute travels, once the PostgreSQL store's
+   lent connections were closed as idle (the writer's too). SQLite (polls every 50 ms) is
+   measured alone afterwards, under the same load, for comparison. Target: p99 <= 50 ms
+   under load.
 """
 
 from __future__ import annotations

@@ -37,9 +37,10 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    ``put`` (whose own store round trips count). Same machine, same clock. PostgreSQL (fresh
    database, dropped at the end) and Redis (fresh key prefix, deleted at the end) are
    measured side by side: both sets of subscribers run at once and the writer puts to each
-   store in turn, 200 puts per store 20 ms apart, the stores' puts evenly offset in an
-   order that rotates every round, so both see the same load. The load, running the whole
-   time: ``--load-cpu`` busy processes (default 4, pure-Python loops) and ``--load-db``
+   store in turn, one put every 20 ms in all (the rate of one store alone before: each
+   store's puts are 40 ms apart, 60 ms with ``--baseline``), 200 per store, in an order
+   that rotates every round, so both see the same load. The load, running the whole time:
+   ``--load-cpu`` busy processes (default 4, pure-Python loops) and ``--load-db``
    PostgreSQL clients (default 2, each in a loop an autocommit UPDATE of one of 1,000 rows,
    a commit and so a WAL flush, 4 point SELECTs, then 2 ms idle; on a database of their own
    on the same server; the UPDATE rate achieved is printed). Each load process runs in a
@@ -702,11 +703,14 @@ class Feed:
 
 
 def measure_interleaved(
-    feeds: Sequence[Feed], puts: int, processes: int, interval: float = PUT_INTERVAL_S
+    feeds: Sequence[Feed], puts: int, processes: int, interval: float | None = None
 ) -> None:
     """Start every feed's subscribers, then put to the feeds in turn, so all see the same
-    load: round ``k`` at ``k * interval``, its puts ``interval / len(feeds)`` apart, the
-    feeds' order rotating by one each round (none always follows the same one)."""
+    load: round ``k`` (one put per feed) at ``k * interval`` (default: one put every
+    PUT_INTERVAL_S in all), its puts evenly spaced, the feeds' order rotating by one each
+    round (none always follows the same one)."""
+    if interval is None:
+        interval = PUT_INTERVAL_S * len(feeds)
     try:
         for feed in feeds:
             feed.start(processes)
@@ -781,8 +785,14 @@ def bench_propagation(
                 print(f"   baseline {baseline}: skipped ({type(exc).__name__}: {exc})")
             else:
                 stores.insert(1, (f"PostgreSQL, subscribers run {baseline}", url, src))
-        phases = [
-            (f"{puts} puts per store, {PUT_INTERVAL_S * 1000:.0f} ms apart", puts, PUT_INTERVAL_S)
+        every = PUT_INTERVAL_S * 1000
+        phases: list[tuple[str, int, float | None]] = [
+            (
+                f"{puts} puts per store, one put every {every:.0f} ms in all (each store's"
+                f" {every * len(stores):.0f} ms apart)",
+                puts,
+                None,
+            )
         ]
         if quiet_puts:
             phases.append(

@@ -22,7 +22,10 @@ from tenantdb import RoutingError, UnsupportedSQLError
 def shards(cluster: tenantdb.Cluster, sql: str, params: Any = None, **kwargs: Any) -> list[int]:
     """The shard numbers of the plan's targets (from the first table each names)."""
     plan = cluster.explain(sql, params, **kwargs)
-    return [int(next(iter(t.tables.values())).rsplit("_", 1)[1]) for t in plan.targets]
+    return [
+        next(int(n.rsplit("_", 1)[1]) for n in t.tables.values() if n[-1].isdigit())
+        for t in plan.targets
+    ]
 
 
 ALL = [0, 1, 2, 3]
@@ -109,6 +112,14 @@ PRUNED = [
         [5],
         [1],
         id="aggregate-inside-restricted-cte",
+    ),
+    pytest.param(
+        "WITH r AS (SELECT account_id, memo FROM ledger WHERE account_id = 6) "
+        "SELECT a.balance FROM accounts a RIGHT JOIN r ON a.account_id = r.account_id "
+        "LEFT JOIN countries c ON c.code = r.memo",
+        None,
+        [2],
+        id="every-row-keeps-the-right-joined-cte",
     ),
 ]
 
@@ -248,8 +259,51 @@ REFUSED = [
     pytest.param(
         "SELECT 5 EXCEPT SELECT account_id FROM ledger",
         UnsupportedSQLError,
-        "compares rows of a sharded table",
+        "every shard would return them",
         id="except-from-a-constant",
+    ),
+    pytest.param(
+        "SELECT amount FROM ledger UNION ALL SELECT 1",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="union-all-with-a-constant-branch",
+    ),
+    pytest.param(
+        "SELECT amount FROM ledger UNION ALL SELECT code FROM countries",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="union-all-with-a-broadcast-branch",
+    ),
+    pytest.param(
+        "SELECT c.code, l.amount FROM countries c LEFT JOIN ledger l ON l.memo = c.code",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="broadcast-rows-kept-by-a-left-join",
+    ),
+    pytest.param(
+        "SELECT COUNT(*) FROM countries c LEFT JOIN ledger l ON l.memo = c.code",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="aggregate-over-broadcast-rows-kept-by-a-left-join",
+    ),
+    pytest.param(
+        "SELECT c.code FROM countries c WHERE NOT EXISTS "
+        "(SELECT 1 FROM ledger l WHERE l.memo = c.code)",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="not-exists-over-sharded-rows",
+    ),
+    pytest.param(
+        "SELECT EXISTS (SELECT 1 FROM ledger WHERE amount > 5)",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="no-from-clause",
+    ),
+    pytest.param(
+        "SELECT l.amount FROM ledger l RIGHT JOIN countries c ON c.code = l.memo",
+        UnsupportedSQLError,
+        "every shard would return them",
+        id="right-join-keeps-broadcast-rows",
     ),
     pytest.param(
         "WITH RECURSIVE t(account_id) AS (SELECT account_id FROM ledger WHERE account_id = 5 "
@@ -307,6 +361,23 @@ ALLOWED = [
         "SELECT a.balance FROM accounts a JOIN (SELECT account_id FROM ledger) AS l "
         "USING (account_id)",
         id="derived-table-joined-with-using",
+    ),
+    pytest.param(
+        "SELECT l.amount, c.name FROM ledger l LEFT JOIN countries c ON c.code = l.memo",
+        id="sharded-rows-with-an-optional-broadcast-table",
+    ),
+    pytest.param(
+        "SELECT c.name, l.amount FROM countries c RIGHT JOIN ledger l ON c.code = l.memo",
+        id="right-join-keeps-the-sharded-rows",
+    ),
+    pytest.param(
+        "SELECT a.balance, l.amount FROM accounts a FULL JOIN ledger l "
+        "ON l.account_id = a.account_id",
+        id="full-join-of-binding-tables",
+    ),
+    pytest.param(
+        "SELECT amount FROM (SELECT amount FROM ledger UNION ALL SELECT balance FROM accounts) t",
+        id="union-all-of-sharded-branches",
     ),
 ]
 

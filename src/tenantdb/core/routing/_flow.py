@@ -43,6 +43,7 @@ from ..sql import (
     Atom,
     ColumnName,
     Predicate,
+    Relation,
     Scope,
     Source,
     Template,
@@ -282,9 +283,9 @@ class Flow:
     def _restriction(self, scope_index: int, path: Path, depth: int) -> Predicate:
         scope = self._scopes[scope_index]
         parts = [self._project(scope.predicate, scope_index, path)]
-        if not scope.preserving and depth < _MAX_DEPTH:
+        if depth < _MAX_DEPTH:
             for position, source in enumerate(scope.sources):
-                if source.joined in ("from", "inner"):
+                if source.required:
                     inner = (*path, (scope_index, position))
                     parts.append(self._source_restriction(source, inner, depth + 1))
         return all_of(parts)
@@ -316,6 +317,9 @@ class Flow:
         ``merged_root``: the scope whose aggregates, DISTINCT and LIMIT the merge computes
         across shards; ``writes``: the statement kind when it is an UPDATE or DELETE.
         """
+        for root in self._template.root_scopes:
+            if not self._driven(root, 0, recursing=False):
+                return _UNDRIVEN
         for scope_index, path in self.instances:
             scope = self._scopes[scope_index]
             if scope.reduces and not (scope_index == merged_root and path == ()):
@@ -343,6 +347,31 @@ class Flow:
         ):
             return _COMPARED
         return None
+
+    def _driven(self, scope_index: int, depth: int, *, recursing: bool) -> bool:
+        """Whether every row of ``scope`` has a row of a group table: else every shard
+        would return the rows that have none (a constant UNION branch, the preserved side
+        of an outer join with a reference table, a NOT EXISTS over sharded rows).
+        ``recursing``: inside a recursive CTE, whose reads of itself count as driven."""
+        scope = self._scopes[scope_index]
+        return depth < _MAX_DEPTH and any(
+            all(self._relation_driven(scope, r, depth, recursing) for r in clause)
+            for clause in scope.required
+        )
+
+    def _relation_driven(
+        self, scope: Scope, relation: Relation, depth: int, recursing: bool
+    ) -> bool:
+        kind, index = relation
+        if kind == "table":
+            return index in self._refs
+        source = scope.sources[index]
+        if source.recursive and recursing:
+            return True
+        return all(
+            self._driven(b, depth + 1, recursing=recursing or source.recursive)
+            for b in source.branches
+        )
 
     def _own(self, scope_index: int, path: Path) -> set[Node]:
         """The nodes whose rows reach ``scope`` through its FROM: its tables and, inside
@@ -400,6 +429,12 @@ _REDUCED = (
     "UNION branch over a sharded table would be computed per shard and give a wrong "
     "answer; group it by the sharding key, correlate it on the key, or add a "
     "sharding-key condition so one shard answers"
+)
+_UNDRIVEN = (
+    "this statement returns rows that hold no row of a sharded table (a UNION branch "
+    "without one, rows of another table kept by an outer join, or a NOT EXISTS over "
+    "sharded rows), so every shard would return them; make a sharded table the one every "
+    "row is read from, or add a sharding-key condition so one shard answers"
 )
 _COMPARED = (
     "a UNION, INTERSECT or EXCEPT that compares rows of a sharded table would compare "

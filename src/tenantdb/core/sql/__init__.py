@@ -38,6 +38,7 @@ from ._split import split_statements
 from ._template import (
     Dialect,
     InsertShape,
+    Relation,
     Scope,
     Semijoin,
     SetCombine,
@@ -70,6 +71,7 @@ __all__ = [
     "Param",
     "PhysicalStatement",
     "Predicate",
+    "Relation",
     "Rendered",
     "ScannedSQL",
     "Scope",

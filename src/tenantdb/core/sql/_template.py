@@ -81,6 +81,10 @@ class Semijoin:
     inner: ColumnName | None
 
 
+Relation = tuple[Literal["table", "source"], int]
+"""A relation a scope reads: ("table", reference index) or ("source", position in
+``Scope.sources``)."""
+
 SetCombine = Literal["select", "union all", "union", "other"]
 """How a derived table or CTE body makes its rows: one SELECT, UNION ALL of its branches,
 UNION (deduplicated), or another set operation (INTERSECT, EXCEPT, a mix)."""
@@ -103,6 +107,9 @@ class Source:
     recursive: bool = False
     """A reference to a CTE of WITH RECURSIVE that reads itself: its rows are not one
     evaluation of its branches."""
+    required: bool = False
+    """Every row of the scope has a row of it (read from or inner-joined, and no later
+    RIGHT or FULL join keeps rows without one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +143,13 @@ class Scope:
     None when it selects ``*`` or is not a SELECT."""
     preserving: bool = False
     """A RIGHT or FULL join keeps rows of other relations without a match: the ON
-    conditions of inner joins do not hold for every row, and no relation is required."""
+    conditions of inner joins do not hold for every row."""
+    required: tuple[tuple[Relation, ...], ...] = ()
+    """Which relations the rows of this scope come from: every row has a row of at least
+    one relation of each tuple. A table read from or inner-joined (or the target of a
+    write) is a tuple of its own until a RIGHT JOIN makes it optional; a FULL JOIN adds its
+    table to every tuple before it. Tuples with a relation tenantdb cannot see (VALUES, a
+    table function) are left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -946,6 +959,7 @@ class _Analyzer:
                     if source is not None:
                         source_using.append((source.qualifier, names))
         predicate = all_of([extract(term) for term in predicate_terms])
+        sources, source_nodes = self._sources(node)
         equalities: list[tuple[ColumnName, ColumnName]] = []
         semijoins: list[Semijoin] = []
         for term in equality_terms:
@@ -984,30 +998,77 @@ class _Analyzer:
             refs=refs,
             reduces=_reduces(node),
             group_by=group_by,
-            sources=self._sources(node),
+            sources=sources,
             source_using=tuple(source_using),
             body=_body_kind(node),
             outputs=_outputs(node),
             preserving=preserving,
+            required=self._required_relations(node, refs, source_nodes),
         )
+
+    def _required_relations(
+        self, node: exp.Expr, refs: tuple[int, ...], source_nodes: tuple[exp.Expr, ...]
+    ) -> tuple[tuple[Relation, ...], ...]:
+        """``Scope.required``, relations named by reference index and source position."""
+        known: dict[int, Relation] = {id(self.ref_nodes[r]): ("table", r) for r in refs}
+        known.update({id(n): ("source", i) for i, n in enumerate(source_nodes)})
+        targets: list[tuple[Relation, ...]] = [
+            (("table", r),) for r in refs if self.refs[r].joined == "target"
+        ]
+        clauses = [
+            tuple(known[id(relation)] for relation in clause)
+            for clause in self._required(node)
+            if all(id(relation) in known for relation in clause)
+        ]
+        return tuple(dict.fromkeys([*targets, *clauses]))
 
     # -- derived tables and CTE references --------------------------------------------
 
-    def _sources(self, node: exp.Expr) -> tuple[Source, ...]:
-        """The derived tables and CTE references in the FROM and JOINs of ``node``."""
-        relations: list[tuple[exp.Expr, JoinKind]] = []
+    def _relations(self, node: exp.Expr) -> list[tuple[exp.Expr, str]]:
+        """The relations ``node`` reads, in order, each with its join side ("" for the
+        FROM, the target of a write and inner or cross joins)."""
+        relations: list[tuple[exp.Expr, str]] = []
+        if isinstance(node, exp.Update | exp.Delete) and node.this is not None:
+            relations.append((node.this, ""))
         from_ = node.args.get("from_") or node.args.get("from")
         if isinstance(from_, exp.From):
-            relations.append((from_.this, "from"))
+            relations.append((from_.this, ""))
         if isinstance(node, exp.Delete):
-            relations.extend((using, "from") for using in node.args.get("using") or [])
+            relations.extend((using, "") for using in node.args.get("using") or [])
         for join in node.args.get("joins") or []:
             side = str(join.args.get("side") or "").upper()
-            relations.append((join.this, "outer" if side in ("LEFT", "RIGHT", "FULL") else "inner"))
-        found = (self._source(relation, joined) for relation, joined in relations)
-        return tuple(source for source in found if source is not None)
+            relations.append((join.this, side if side in ("LEFT", "RIGHT", "FULL") else ""))
+        return relations
 
-    def _source(self, relation: exp.Expr | None, joined: JoinKind) -> Source | None:
+    def _required(self, node: exp.Expr) -> list[list[exp.Expr]]:
+        """The relation nodes ``node``'s rows come from (see ``Scope.required``)."""
+        clauses: list[list[exp.Expr]] = []
+        for relation, side in self._relations(node):
+            if side == "":
+                clauses.append([relation])
+            elif side == "RIGHT":
+                clauses = [[relation]]  # everything before it is now optional
+            elif side == "FULL":
+                clauses = [[*clause, relation] for clause in clauses] or [[relation]]
+        return clauses
+
+    def _sources(self, node: exp.Expr) -> tuple[tuple[Source, ...], tuple[exp.Expr, ...]]:
+        """The derived tables and CTE references in the FROM and JOINs of ``node``, and
+        the node of each."""
+        alone = {id(clause[0]) for clause in self._required(node) if len(clause) == 1}
+        sources = []
+        nodes = []
+        for relation, side in self._relations(node):
+            joined: JoinKind = "inner" if side == "" else "outer"
+            source = self._source(relation, joined, id(relation) in alone)
+            if source is not None:
+                sources.append(source)
+                nodes.append(relation)
+        return tuple(sources), tuple(nodes)
+
+    def _source(
+        self, relation: exp.Expr | None, joined: JoinKind, required: bool = False
+    ) -> Source | None:
         """``relation`` as a Source, or None (a table, a table function, VALUES, ...)."""
         if isinstance(relation, exp.Lateral):
             relation = relation.this
@@ -1049,7 +1110,7 @@ class _Analyzer:
         columns: tuple[tuple[str, ColumnName], ...] = ()
         if combine == "select" and not recursive:
             columns = _column_map(self.scope_nodes[branches[0]], renamed)
-        return Source(qualifier, branches, combine, columns, joined, recursive)
+        return Source(qualifier, branches, combine, columns, joined, recursive, required)
 
     def _branches(self, body: exp.Expr | None) -> tuple[tuple[int, ...], SetCombine]:
         """The scopes whose rows ``body`` returns, and how they combine."""

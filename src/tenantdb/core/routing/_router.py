@@ -58,6 +58,7 @@ Params = Sequence[object] | Mapping[str, object] | None
 
 _GENERATION = itertools.count(1)
 _TOKENS = itertools.count(1)
+_MAX_PARTS = 200_000
 _Pick = Callable[[tuple[object, ...]], tuple[object, ...]]
 _Memo = tuple[Template, Template, "_Program"]
 """(template, the template as the session runs it, its program) of one memoised text."""
@@ -109,6 +110,9 @@ class _Program:
     (datasource, schema), since nothing else about the statement varies by tenant."""
     tenant_scoped: str | None = None
     """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
+    parts: dict[object, Part] = field(default_factory=dict)
+    """Targets without parameters of multi-target plans, per (shard, scan schema, tenant
+    schema, merged): reused by every skeleton that reaches the shard."""
     coalesced: dict[bool, Rendered | None] | None = None
     """For admin scans over schema tenants: the text whose tenant column reads COALESCE
     (per merged or not), built on first use; None inside when the statement names none."""
@@ -850,25 +854,63 @@ class Router:
         coalesced = None
         if layout is not None and any(schema is not None for _, _, schema in units):
             coalesced = self._coalesced(template, program, shape is not None)
+        # Parts of plain targets are kept per shard: when the clock adds a period, the
+        # next skeleton reuses every part but the new period's.
+        schema = tenant.schema if tenant is not None and tenant.isolation == "schema" else None
+        known = program.parts if rows_by_shard is None else {}
+        if len(known) >= _MAX_PARTS:
+            known.clear()
         parts = []
         for shard, datasource, scan_schema in units:
-            names, qualifiers, tables = self._names_for(
-                template, program, shard, tenant, scan_schema
-            )
-            owner = None
-            literal = None
-            text_of = rendered
-            if scan_schema is not None and coalesced is not None:
-                column = self.topology.tenant_column
-                owner = _owner(layout, datasource, scan_schema, column)
-                text = owner_literal(owner, self.topology.dialect)
-                literal = None if text is None else (template.param_count, text)
-                text_of = coalesced
-            row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
-            sql, recipe = self._render(template, text_of, names, qualifiers, row_ids, literal)
-            role = self._role(template, datasource)
-            parts.append(Part(datasource, role, sql, MappingProxyType(tables), recipe, owner))
-        return Skeleton(tuple(parts), layout)
+            owned = scan_schema is not None and coalesced is not None
+            key = (shard, scan_schema, schema, shape is not None)
+            part = None if owned else known.get(key)
+            if part is None:
+                row_ids = rows_by_shard[shard] if rows_by_shard is not None else None
+                text_of = rendered
+                owner = None
+                if scan_schema is not None and coalesced is not None:
+                    text_of = coalesced
+                    column = self.topology.tenant_column
+                    owner = _owner(layout, datasource, scan_schema, column)
+                part = self._part(
+                    template,
+                    program,
+                    shard,
+                    datasource,
+                    tenant,
+                    scan_schema,
+                    text_of,
+                    row_ids,
+                    owner,
+                )
+                if not owned:
+                    known[key] = part
+            parts.append(part)
+        return Skeleton(parts, layout)
+
+    def _part(
+        self,
+        template: Template,
+        program: _Program,
+        shard: ShardId,
+        datasource: str,
+        tenant: Tenant | None,
+        scan_schema: str | None,
+        rendered: Rendered,
+        row_ids: list[int] | None,
+        owner: str | None,
+    ) -> Part:
+        """One target without its parameters: the names of one shard (and schema) put in
+        ``rendered``; ``owner``: the schema's tenant that a coalesced text reads."""
+        names, qualifiers, tables = self._names_for(template, program, shard, tenant, scan_schema)
+        literal = None
+        if owner is not None:
+            text = owner_literal(owner, self.topology.dialect)
+            literal = None if text is None else (template.param_count, text)
+        sql, recipe = self._render(template, rendered, names, qualifiers, row_ids, literal)
+        role = self._role(template, datasource)
+        return Part(datasource, role, sql, MappingProxyType(tables), recipe, owner)
 
     def _evaluate(
         self, group: _Group, strategy: Strategy, values: tuple[object, ...], today: Any

@@ -656,6 +656,8 @@ class _Analyzer:
         self.scope_parents: list[int | None] = []
         self.refs: list[TableRef] = []
         self.ref_nodes: list[exp.Table] = []
+        self._ref_ids: dict[int, int] = {}
+        self._clauses: dict[int, list[list[exp.Expr]]] = {}
         self.ddl_names: list[str] = []
 
     # -- scopes and references ------------------------------------------------------
@@ -1042,6 +1044,9 @@ class _Analyzer:
 
     def _required(self, node: exp.Expr) -> list[list[exp.Expr]]:
         """The relation nodes ``node``'s rows come from (see ``Scope.required``)."""
+        known = self._clauses.get(id(node))
+        if known is not None:
+            return known
         clauses: list[list[exp.Expr]] = []
         for relation, side in self._relations(node):
             if side == "":
@@ -1050,6 +1055,7 @@ class _Analyzer:
                 clauses = [[relation]]  # everything before it is now optional
             elif side == "FULL":
                 clauses = [[*clause, relation] for clause in clauses] or [[relation]]
+        self._clauses[id(node)] = clauses
         return clauses
 
     def _sources(self, node: exp.Expr) -> tuple[tuple[Source, ...], tuple[exp.Expr, ...]]:
@@ -1141,10 +1147,11 @@ class _Analyzer:
         return tuple(branches), combine
 
     def _ref_index_of(self, node: exp.Expr | None) -> int | None:
-        for ref, ref_node in zip(self.refs, self.ref_nodes, strict=True):
-            if ref_node is node:
-                return ref.index
-        return None
+        if len(self._ref_ids) != len(self.ref_nodes):
+            self._ref_ids = {
+                id(n): ref.index for ref, n in zip(self.refs, self.ref_nodes, strict=True)
+            }
+        return self._ref_ids.get(id(node))
 
     def _root_scopes(self) -> tuple[int, ...]:
         root = self.tree

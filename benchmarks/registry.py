@@ -47,14 +47,15 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    process runs in a session of its own, like a separate program: with Linux's autogrouping
    the CPU is shared between sessions first, and load inside the benchmark's own session
    would stand for an application's own busy workers instead. Latency per (put, process):
-   p50 / p90 / p99 / max per store. ``--baseline REV`` adds a third, interleaved set: a
-   PostgreSQL store whose subscribers import tenantdb from a git worktree of REV (removed
-   at the end), to compare a change of the store's watch with what it replaces in one run.
-   ``--quiet-puts N`` adds N puts per store, each after 61 s without changes (new
-   subscriber processes; N minutes): how the first change after a quiet minute travels,
-   once the PostgreSQL store's lent connections were closed as idle (the writer's too).
-   SQLite (polls every 50 ms) is measured alone afterwards, under the same load, for
-   comparison. Target: p99 <= 50 ms under load.
+   p50 / p90 / p99 / max per store; next to it the put's own p50 / p99 and, from the put's
+   return to visible (the delivery alone), p50 / p99. ``--baseline REV`` adds a third,
+   interleaved set: a PostgreSQL store whose subscribers import tenantdb from a git
+   worktree of REV (removed at the end), to compare a change of the store's watch with what
+   it replaces in one run. ``--quiet-puts N`` adds N puts per store, each after 61 s
+   without changes (new subscriber processes; N minutes): how the first change after a
+   quiet minute travels, once the PostgreSQL store's lent connections were closed as idle
+   (the writer's too). SQLite (polls every 50 ms) is measured alone afterwards, under the
+   same load, for comparison. Target: p99 <= 50 ms under load.
 """
 
 from __future__ import annotations
@@ -655,7 +656,8 @@ class Feed:
         self.src = src
         self.writer: TenantRegistry | None = None
         self.subscribers: Subscribers | None = None
-        self.sent: dict[int, int] = {}
+        self.sent: dict[int, int] = {}  # version: time.time_ns() before put
+        self.returned: dict[int, int] = {}  # version: time.time_ns() when put returned
         self.put_ns: list[int] = []
         self.seen: list[list[tuple[int, int]]] = []
 
@@ -670,8 +672,10 @@ class Feed:
         assert self.writer is not None
         before = time.time_ns()
         tenant = self.writer.put({"id": PROBE, "features": {"seq": k}})
-        self.put_ns.append(time.time_ns() - before)
+        after = time.time_ns()
+        self.put_ns.append(after - before)
         self.sent[tenant.version] = before
+        self.returned[tenant.version] = after
 
     def close(self) -> None:
         if self.subscribers is not None:
@@ -683,8 +687,10 @@ class Feed:
         """Latency per (put, process). A put counts as visible in a process once its get
         returns that version or a newer one: a store that batches changes (SQLite's poll)
         applies only the newest of several close puts; the older ones are then
-        superseded, not lost."""
+        superseded, not lost. ``after_put``: from the put's return instead (the delivery
+        alone; negative when a process saw the change before the writer heard back)."""
         latencies: list[int] = []
+        after_put: list[int] = []
         missing = superseded = 0
         for seen in self.seen:
             applied = sorted(seen, key=lambda entry: entry[1])
@@ -695,8 +701,10 @@ class Feed:
                     continue
                 superseded += first[0] > version
                 latencies.append(first[1] - began)
+                after_put.append(first[1] - self.returned[version])
         return {
             "latencies": sorted(latencies),
+            "after_put": sorted(after_put),
             "missing": missing,
             "superseded": superseded,
             "put": sorted(self.put_ns),
@@ -734,7 +742,7 @@ def measure_interleaved(
 
 
 def print_feed(label: str, figures: dict[str, Any]) -> None:
-    lat, put = figures["latencies"], figures["put"]
+    lat, put, after = figures["latencies"], figures["put"], figures["after_put"]
     if not lat:
         print(f"   {label:<46} no version seen by any subscriber")
         return
@@ -744,7 +752,8 @@ def print_feed(label: str, figures: dict[str, Any]) -> None:
         f"   {label:<46} {percentile(lat, 0.5) / 1e6:7.2f} {percentile(lat, 0.9) / 1e6:7.2f}"
         f" {p99 / 1e6:7.2f} {lat[-1] / 1e6:7.2f}   {len(lat):5d} {figures['superseded']:5d}"
         f" {figures['missing']:5d}   {percentile(put, 0.5) / 1e6:7.2f}"
-        f" {percentile(put, 0.99) / 1e6:7.2f}   {'MET' if met else 'NOT MET'}"
+        f" {percentile(put, 0.99) / 1e6:7.2f}   {percentile(after, 0.5) / 1e6:7.2f}"
+        f" {percentile(after, 0.99) / 1e6:7.2f}   {'MET' if met else 'NOT MET'}"
     )
 
 
@@ -768,7 +777,8 @@ def bench_propagation(
     ]
     header = (
         f"   {'store':<46} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}   {'seen':>5}"
-        f" {'newer':>5} {'never':>5}   {'put p50':>7} {'p99':>7}   target p99 <= 50 ms"
+        f" {'newer':>5} {'never':>5}   {'put p50':>7} {'p99':>7}   {'ret p50':>7} {'p99':>7}"
+        "   target p99 <= 50 ms"
     )
     with background_load(context, *load) as running, contextlib.ExitStack() as cleanup:
         print(f"   load: {running.described}; {os.cpu_count()} CPUs")
@@ -806,7 +816,10 @@ def bench_propagation(
             )
         for title, count, interval in phases:
             print(f"   {title}:")
-            print(f"{header}   (ms; seen: deliveries, newer: seen first as a newer version)")
+            print(
+                f"{header}   (ms; seen: deliveries; newer: seen first as a newer version;"
+                " put: the put itself; ret: from the put's return to visible)"
+            )
             feeds = [Feed(label, url, directory, src) for label, url, src in stores]
             if not feeds:
                 continue

@@ -212,3 +212,22 @@ def test_a_skeleton_binds_each_targets_own_recipe() -> None:
     )
     assert [t.params for t in shared.bind(("x", "y"), None)] == [("y", "x"), ("y", "x")]
     assert repr(shared) == "<Skeleton [2 targets | one parameter list]>"
+
+
+def test_statements_without_sharded_tables_follow_each_calls_tenant() -> None:
+    cluster = fresh()
+    acme = cluster.tenants.get("acme")  # ds0
+    other = dataclasses.replace(acme, id="other", datasource="ds1")
+    globex = cluster.tenants.get("globex")  # ds1, schema globex
+    insert = "INSERT INTO orders (id, total) VALUES (%s, %s)"
+    for _ in range(2):
+        assert cluster.router.route(insert, (1, 5), tenant=acme).targets[0].datasource == "ds0"
+        moved = cluster.router.route(insert, (2, 6), tenant=other).targets[0]
+        assert (moved.datasource, moved.params[-1]) == ("ds1", "other")
+        schema = cluster.router.route(insert, (3, 7), tenant=globex).targets[0]
+        assert (schema.datasource, schema.tables) == ("ds1", {"orders": "globex.orders"})
+    read = "SELECT name FROM countries WHERE code = %s"
+    for tenant, datasource in ((acme, "ds0"), (other, "ds1"), (acme, "ds0")):
+        assert cluster.router.route(read, ("x",), tenant=tenant).targets[0].datasource == (
+            datasource
+        )

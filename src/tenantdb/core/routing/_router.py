@@ -111,8 +111,9 @@ class _Program:
     tenant_scoped: str | None = None
     """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
     parts: dict[object, Part] = field(default_factory=dict)
-    """Targets without parameters of multi-target plans, per (shard, scan schema, tenant
-    schema, merged): reused by every skeleton that reaches the shard."""
+    """Targets without parameters, per (shard, datasource, scan schema, tenant schema,
+    merged): reused by every skeleton that reaches the shard. (A statement without
+    sharded tables is "shard" 0 on whichever datasource the tenant or a table pins.)"""
     coalesced: dict[bool, Rendered | None] | None = None
     """For admin scans over schema tenants: the text whose tenant column reads COALESCE
     (per merged or not), built on first use; None inside when the statement names none."""
@@ -863,7 +864,7 @@ class Router:
         parts = []
         for shard, datasource, scan_schema in units:
             owned = scan_schema is not None and coalesced is not None
-            key = (shard, scan_schema, schema, shape is not None)
+            key = (shard, datasource, scan_schema, schema, shape is not None)
             part = None if owned else known.get(key)
             if part is None:
                 row_ids = rows_by_shard[shard] if rows_by_shard is not None else None

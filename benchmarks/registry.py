@@ -606,8 +606,16 @@ def postgres_database(prefix: str) -> Iterator[str]:
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # A shared server may refuse a connection for a while ("too many clients").
+        for attempt in range(10):
+            try:
+                with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(1.0)
 
 
 @contextlib.contextmanager

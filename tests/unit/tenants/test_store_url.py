@@ -46,6 +46,12 @@ def test_scheme_and_path_are_read_once_decoded() -> None:
         # No host: urlunsplit would write ``postgresql:/db``, a different URL.
         ("postgresql:///db?table=t&host=/tmp", ("table",), "postgresql:///db?host=%2Ftmp"),
         ("postgresql://u:p@h/db?table=t#frag", ("table",), "postgresql://u:p@h/db#frag"),
+        # A space stays %20: libpq would pass a ``+`` on to the server as it is.
+        (
+            "postgresql://h/db?table=t&options=-c%20synchronous_commit%3Doff",
+            ("table",),
+            "postgresql://h/db?options=-c%20synchronous_commit%3Doff",
+        ),
     ],
 )
 def test_without_drops_only_the_named_options(

@@ -100,8 +100,10 @@ class StoreUrl:
     def without(self, *names: str) -> str:
         """The URL without the options ``names`` (what a driver gets once the store has
         read its own options); other options keep their order, the rest stays as written."""
+        # quote, not quote_plus: libpq reads ``+`` in a URI as a plus, not a space.
         kept = urllib.parse.urlencode(
-            [(name, value) for name, value in self.options if name not in names]
+            [(name, value) for name, value in self.options if name not in names],
+            quote_via=urllib.parse.quote,
         )
         # Rebuilt as text, not with urlunsplit: that turns ``sqlite:///a.db`` and
         # ``postgresql:///db?host=/tmp`` (no host) into ``scheme:/…``, another URL.

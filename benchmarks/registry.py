@@ -51,11 +51,15 @@ one run only, and read tails (p99, p99.9, max) as upper bounds.
    return to visible (the delivery alone), p50 / p99. ``--baseline REV`` adds a third,
    interleaved set: a PostgreSQL store whose subscribers import tenantdb from a git
    worktree of REV (removed at the end), to compare a change of the store's watch with what
-   it replaces in one run. ``--quiet-puts N`` adds N puts per store, each after 61 s
-   without changes (new subscriber processes; N minutes): how the first change after a
-   quiet minute travels, once the PostgreSQL store's lent connections were closed as idle
-   (the writer's too). SQLite (polls every 50 ms) is measured alone afterwards, under the
-   same load, for comparison. Target: p99 <= 50 ms under load.
+   it replaces in one run. ``--async-commit`` adds another, a PostgreSQL store whose
+   connections run with ``synchronous_commit=off`` (through the URL's ``options``): not
+   durable, so never a fix, but it shows what the WAL flush a put's commit waits for,
+   before PostgreSQL sends the notification, costs under the load. ``--quiet-puts N`` adds
+   N puts per store, each after 61 s without changes (new subscriber processes; N minutes):
+   how the first change after a quiet minute travels, once the PostgreSQL store's lent
+   connections were closed as idle (the writer's too). SQLite (polls every 50 ms) is
+   measured alone afterwards, under the same load, for comparison. Target: p99 <= 50 ms
+   under load.
 """
 
 from __future__ import annotations
@@ -773,6 +777,7 @@ def bench_propagation(
     load: tuple[int, int],
     baseline: str | None,
     quiet_puts: int,
+    async_commit: bool = False,
 ) -> None:
     print(
         f"3. Propagation: a put in this process -> cluster.tenants.get returns the new version"
@@ -804,6 +809,10 @@ def bench_propagation(
                 print(f"   baseline {baseline}: skipped ({type(exc).__name__}: {exc})")
             else:
                 stores.insert(1, (f"PostgreSQL, subscribers run {baseline}", url, src))
+        if async_commit and stores and stores[0][0].startswith("PostgreSQL"):
+            url = cleanup.enter_context(postgres_registry())
+            label = "PostgreSQL, synchronous_commit=off (!)"
+            stores.insert(1, (label, f"{url}&options=-c%20synchronous_commit%3Doff", None))
         every = PUT_INTERVAL_S * 1000
         phases: list[tuple[str, int, float | None]] = [
             (
@@ -850,6 +859,12 @@ def bench_propagation(
         rate = running.commits_per_s()
         if rate is not None:
             print(f"   (the PostgreSQL clients committed {rate:.0f} UPDATEs/s meanwhile)")
+    if async_commit:
+        print(
+            "   (!: every statement of that store with synchronous_commit=off: a put's change"
+            " is sent and visible before its WAL flush, and lost if the server crashes"
+            " before it; not durable, shown only to tell the flush's share)"
+        )
     if baseline is not None:
         print(
             f"   ({baseline} line: its subscribers import tenantdb from a worktree of"
@@ -903,6 +918,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"propagation: also N puts per store, each after {QUIET_GAP_S:.0f} s without"
         " changes (N minutes; default 0)",
     )
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="propagation: also a PostgreSQL store with synchronous_commit=off (not durable;"
+        " shows what the WAL flush of a put's commit costs)",
+    )
     parser.add_argument("--subscriber", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.subscriber is not None:
@@ -931,7 +952,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             bench_memory(context, url, tenants)
         if args.only in (None, "propagation"):
             bench_propagation(
-                context, directory, puts, processes, load, args.baseline, args.quiet_puts
+                context,
+                directory,
+                puts,
+                processes,
+                load,
+                args.baseline,
+                args.quiet_puts,
+                args.async_commit,
             )
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -110,6 +110,8 @@ class _Program:
     (datasource, schema), since nothing else about the statement varies by tenant."""
     tenant_scoped: str | None = None
     """A tenant-scoped table the statement names (outside admin sessions it needs a tenant)."""
+    datasources: dict[ShardId, str] = field(default_factory=dict)
+    """The datasource of each shard a multi-target plan reached."""
     parts: dict[object, Part] = field(default_factory=dict)
     """Targets without parameters, per (shard, datasource, scan schema, tenant schema,
     merged): reused by every skeleton that reaches the shard. (A statement without
@@ -749,12 +751,18 @@ class Router:
         key = (program.token, ids, needed)
         spread = self._spreads.get(key)
         if spread is None:
+            known = program.datasources
+            if len(known) >= _MAX_PARTS:
+                known.clear()
             datasources = self.topology.datasources
-            shards = tuple(
-                (s, strategy.datasource_of(s) if strategy is not None else datasources[s])
-                for s in ids
-            )
-            spread = self._checked(template, program, Spread(shards), needed)
+            shards = []
+            for s in ids:
+                datasource = known.get(s)
+                if datasource is None:
+                    datasource = strategy.datasource_of(s) if strategy else datasources[s]
+                    known[s] = datasource
+                shards.append((s, datasource))
+            spread = self._checked(template, program, Spread(tuple(shards)), needed)
             self._spreads.put(key, spread)
         return spread
 
@@ -911,7 +919,7 @@ class Router:
             literal = None if text is None else (template.param_count, text)
         sql, recipe = self._render(template, rendered, names, qualifiers, row_ids, literal)
         role = self._role(template, datasource)
-        return Part(datasource, role, sql, MappingProxyType(tables), recipe, owner)
+        return _make_tuple(Part, (datasource, role, sql, MappingProxyType(tables), recipe, owner))
 
     def _evaluate(
         self, group: _Group, strategy: Strategy, values: tuple[object, ...], today: Any

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import NamedTuple
 
 from ._plan import Role, Target
 from .strategies import ShardId
@@ -36,9 +37,9 @@ _new_target = functools.partial(tuple.__new__, Target)
 """A Target from its five fields, without the named tuple's Python-level ``__new__``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One target of a skeleton: everything but the parameter values."""
+class Part(NamedTuple):
+    """One target of a skeleton: everything but the parameter values (a named tuple:
+    a scan over thousands of tables builds one per table)."""
 
     datasource: str
     role: Role
@@ -57,16 +58,17 @@ class Skeleton:
         self._parts = tuple(parts)
         self.layout = layout
         """The schema layout the targets were built for (admin scans of schema tenants)."""
-        recipes = {(part.recipe, part.owner) for part in self._parts}
+        parts = self._parts
+        recipes = {(p.recipe, p.owner) for p in parts}
         # The common case, one recipe for every target and no schema's tenant among the
         # parameters: bound once per call, and the targets are built in C.
-        shared = next(iter(recipes)) if len(recipes) == 1 else None
-        self._shared = shared[0] if shared is not None and shared[1] is None else None
+        one = next(iter(recipes)) if len(recipes) == 1 else None
+        self._shared: Recipe | None = one[0] if one is not None and one[1] is None else None
         self._columns = (
-            tuple(part.datasource for part in self._parts),
-            tuple(part.role for part in self._parts),
-            tuple(part.sql for part in self._parts),
-            tuple(part.tables for part in self._parts),
+            tuple([p.datasource for p in parts]),
+            tuple([p.role for p in parts]),
+            tuple([p.sql for p in parts]),
+            tuple([p.tables for p in parts]),
         )
 
     @property

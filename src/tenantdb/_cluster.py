@@ -35,6 +35,7 @@ class _ClusterBase(Generic[D]):
     """What both fronts share; see ``Cluster`` for the contract."""
 
     datasources: D
+    _connect_name = "connect"  # this front's constructor, named in errors
 
     def __init__(
         self,
@@ -177,8 +178,9 @@ class _ClusterBase(Generic[D]):
 
     def _refuse_closed(self) -> None:
         if self._closed:
-            again = "connect_async" if isinstance(self, AsyncCluster) else "connect"
-            raise InterfaceError(f"the cluster is closed; create a new one with tenantdb.{again}()")
+            raise InterfaceError(
+                f"the cluster is closed; create a new one with tenantdb.{self._connect_name}()"
+            )
 
     def _close_registry(self) -> None:
         with self._registry_lock:
@@ -267,6 +269,7 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
     """
 
     _jobs: _AdminJobs | None = None
+    _connect_name = "connect_async"
 
     def _new_datasources(self, config: Config) -> AsyncDatasources:
         return AsyncDatasources(config)

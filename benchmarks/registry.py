@@ -783,7 +783,7 @@ def report_propagation(figures: dict[str, Any], load: str) -> None:
         unit="ms",
         target="<= 50 ms under load",
         met=p99 <= PROPAGATION_P99_TARGET_NS and figures["missing"] == 0,
-        detail=f"p50 {percentile(latencies, 0.5) / 1e6:.1f} ms; load: {load}",
+        detail=f"p50 {percentile(latencies, 0.5) / 1e6:.1f} ms; {load.split(' (')[0]} beside",
     )
 
 

@@ -1,7 +1,9 @@
 """Scatter-gather: run one statement's targets on their datasources at the same time.
 
-Each datasource's targets run one after another on that datasource's single connection;
-different datasources run concurrently: as tasks of the event loop on the asyncio front, on
+Each datasource's statements run one after another on that datasource's single connection
+(for a read with few rows per table, ``fetch_round_trips`` sends the round trips that
+``core.routing.plan_round_trips`` planned: usually one statement per datasource); different
+datasources run concurrently: as tasks of the event loop on the asyncio front, on
 the cluster's worker threads on the thread front (``tenantdb._concurrency.run_each``). A
 plan that touches one datasource runs in the caller. Every helper here either returns
 complete results or raises after closing whatever it opened.
@@ -15,7 +17,7 @@ from functools import partial
 from typing import NamedTuple, TypeVar
 
 from .._concurrency import arun_each
-from ..core.routing import Target
+from ..core.routing import RoundTrip, Target
 from ..errors import Error
 from ._driver import AsyncConnection, AsyncStream, Outcome, Row
 
@@ -131,6 +133,34 @@ async def fetch_all(
         assert not isinstance(value, BaseException)
         for position, index in enumerate(indexes):
             aligned[index] = value[position]
+    return [outcome for outcome in aligned if outcome is not None]
+
+
+async def fetch_round_trips(
+    executor: Executor | None, trips: Sequence[RoundTrip], work: Work
+) -> list[Outcome]:
+    """Send each round trip's statement and fetch all its rows, the trips of one datasource
+    one after another on its connection of ``work``, datasources in parallel; aligned with
+    ``trips``. For reads whose results ``core.routing.plan_round_trips`` proved small.
+    Raises ScatterError when any datasource fails."""
+    positions: dict[str, list[int]] = {name: [] for name in work}
+    for position, trip in enumerate(trips):
+        positions[trip.datasource].append(position)
+    # The same connections, each given the positions of its datasource's trips.
+    by_trip: Work = {name: (connection, positions[name]) for name, (connection, _) in work.items()}
+
+    async def run_on(connection: AsyncConnection, own: list[int]) -> list[Outcome]:
+        return [await connection.execute(trips[p].sql, trips[p].params) for p in own]
+
+    outcomes = await run_per_datasource(executor, by_trip, run_on)
+    errors = failures(outcomes)
+    if errors:
+        raise ScatterError(errors)
+    aligned: list[Outcome | None] = [None] * len(trips)
+    for name, value in outcomes.items():
+        assert not isinstance(value, BaseException)
+        for position, outcome in zip(positions[name], value, strict=True):
+            aligned[position] = outcome
     return [outcome for outcome in aligned if outcome is not None]
 
 

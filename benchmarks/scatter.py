@@ -1,7 +1,8 @@
 """Scatter reads over 16 shards against the same query on one indexed table, side by side.
 
 Run with ``.venv/bin/python benchmarks/scatter.py`` (about a minute; ``--quick`` for a smoke
-run; ``--profile`` adds a cProfile of the OFFSET 50,000 query through the thread front).
+run; ``--profile`` adds a cProfile of the LIMIT 10 and OFFSET 50,000 queries through the
+thread front).
 
 Setup: a ``mod`` table ``ev`` of 16 shards over 4 scratch PostgreSQL databases (4 physical
 tables each), 100,000 rows, ``x`` indexed, ``tenant_scoped = false``; and, in a fifth
@@ -11,7 +12,10 @@ side). Each query below runs through a plain session of the thread front
 psycopg on one autocommit connection to the single table, all in this process, batches
 interleaved round by round (``fronts.interleave``). Printed: median µs per statement and
 ratio to raw; the thread front's ratio is the table row (``benchmarks/_table.py``), the
-asyncio front's is context.
+asyncio front's is context. For the reads tenantdb fetches whole (LIMIT 10, aggregates
+without GROUP BY), ``floor`` is raw psycopg sending the very statements tenantdb sends
+(``cluster.explain(sql).round_trips``: one per database) from one thread per database,
+then sorting in Python: what the scatter itself costs on this machine, without tenantdb.
 
 Every database created here is named ``tdb_bench_fronts_<random hex>_<n>`` and dropped at
 the end.
@@ -25,6 +29,7 @@ import contextlib
 import cProfile
 import pstats
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +117,27 @@ def fill(cluster: Any, urls: list[str], raw_url: str) -> None:
         raw.execute("ANALYZE ev")
 
 
+def raw_scatter(
+    cluster: Any, sql: str, connections: dict[str, Any], threads: ThreadPoolExecutor
+) -> Any:
+    """The physical floor of a read tenantdb fetches whole: raw psycopg sending the
+    statements tenantdb sends (``explain``'s round trips), one thread per database, and
+    the rows sorted and cut in Python; None for a streamed read."""
+    trips = cluster.explain(sql).round_trips
+    if trips is None or trips.mode != "fetch":
+        return None
+
+    def fetch(trip: Any) -> list[Any]:
+        rows: list[Any] = connections[trip.datasource].execute(trip.sql, trip.params).fetchall()
+        return rows
+
+    def side(i: int) -> object:
+        rows = [row for rows in threads.map(fetch, trips.round_trips) for row in rows]
+        return sorted(rows, key=lambda row: row[-1])[:10]
+
+    return side
+
+
 def canonical(rows: list[Any]) -> list[tuple[Any, ...]]:
     return [tuple(int(v) for v in row) for row in rows]
 
@@ -120,7 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smoke run: few rounds")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--profile", action="store_true", help="cProfile the OFFSET query")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the LIMIT 10 and OFFSET queries"
+    )
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     import psycopg
@@ -138,6 +166,11 @@ def main() -> None:
         runner.run(async_session.__aenter__())
         stack.callback(lambda: runner.run(async_session.__aexit__(None, None, None)))
         raw = stack.enter_context(psycopg.connect(raw_url, autocommit=True))
+        raw_shards = {
+            f"ds{n}": stack.enter_context(psycopg.connect(url, autocommit=True))
+            for n, url in enumerate(urls)
+        }
+        threads = stack.enter_context(ThreadPoolExecutor(DATABASES))
         print(
             f"{SHARDS} shards over {DATABASES} PostgreSQL databases, {ROWS:,} rows, x indexed;"
             f" raw: psycopg on one indexed table of {ROWS:,} rows; median µs per statement,"
@@ -154,6 +187,7 @@ def main() -> None:
             async def async_side(i: int, sql: str = query.sql) -> object:
                 return await (await async_session.execute(sql)).fetchall()
 
+            floor_side = raw_scatter(sync_cluster, query.sql, raw_shards, threads)
             expected = canonical(raw.execute(query.sql).fetchall())
             assert canonical(session.execute(query.sql).fetchall()) == expected, query.sql
             assert canonical(runner.run(async_side(0))) == expected, query.sql
@@ -162,6 +196,7 @@ def main() -> None:
                     "raw": direct(raw_side),
                     "thread": direct(thread_side),
                     "asyncio": on_loop(runner, async_side),
+                    **({} if floor_side is None else {"floor": direct(floor_side)}),
                 },
                 batch=1 if args.quick else query.batch,
                 rounds=rounds,
@@ -170,11 +205,15 @@ def main() -> None:
             thread_us = statistics.median(samples["thread"])
             async_us = statistics.median(samples["asyncio"])
             print(f"  {query.sql}")
-            print(
+            line = (
                 f"    raw {raw_us:9.0f} µs   thread {thread_us:9.0f} µs"
                 f" ({thread_us / raw_us:.2f}x)   asyncio {async_us:9.0f} µs"
                 f" ({async_us / raw_us:.2f}x)"
             )
+            if floor_side is not None:
+                floor_us = statistics.median(samples["floor"])
+                line += f"   floor {floor_us:9.0f} µs ({floor_us / raw_us:.2f}x)"
+            print(line)
             report(
                 query.row,
                 raw=raw_us / 1000,
@@ -185,21 +224,14 @@ def main() -> None:
                 detail=f"thread front; asyncio front {async_us / raw_us:.2f}x",
             )
         if args.profile:
-            offset = QUERIES[1].sql
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(5):
-                session.execute(offset).fetchall()
-            profiler.disable()
-            print(f"\ncProfile of 5 x {offset!r} (thread front), by cumulative time:")
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(5):
-                session.execute(offset).fetchall()
-            profiler.disable()
-            print("by own time:")
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+            for query, calls in ((QUERIES[0], 200), (QUERIES[1], 5)):
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(calls):
+                    session.execute(query.sql).fetchall()
+                profiler.disable()
+                print(f"\ncProfile of {calls} x {query.sql!r} (thread front), by own time:")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(22)
 
 
 if __name__ == "__main__":

@@ -169,6 +169,7 @@ TOTAL_ORDER = [
     ("SELECT id, x FROM ev WHERE x > %s ORDER BY x, id LIMIT 6", (12,)),
     ("SELECT DISTINCT g FROM ev ORDER BY g LIMIT 3", ()),
     ("SELECT name, id FROM ev ORDER BY name DESC, id LIMIT 9", ()),
+    ("SELECT id, name FROM ev WHERE name LIKE 'n1%%' ORDER BY id DESC LIMIT 5", ()),
 ]
 
 

@@ -114,28 +114,6 @@ def open_streams(
     return [pair for pair in aligned if pair is not None]
 
 
-def fetch_all(executor: Executor | None, targets: Sequence[Target], work: Work) -> list[Outcome]:
-    """Run every target and fetch all its rows, datasources in parallel; aligned with
-    ``targets``. For reads whose per-shard result is known to be small (a shard LIMIT no
-    larger than the stream batch), where cursors would only add round trips. Raises
-    ScatterError when any datasource fails."""
-
-    def run_on(connection: Connection, indexes: list[int]) -> list[Outcome]:
-        return [connection.execute(targets[i].sql, targets[i].params) for i in indexes]
-
-    outcomes = run_per_datasource(executor, work, run_on)
-    errors = failures(outcomes)
-    if errors:
-        raise ScatterError(errors)
-    aligned: list[Outcome | None] = [None] * len(targets)
-    for name, (_, indexes) in work.items():
-        value = outcomes[name]
-        assert not isinstance(value, BaseException)
-        for position, index in enumerate(indexes):
-            aligned[index] = value[position]
-    return [outcome for outcome in aligned if outcome is not None]
-
-
 def fetch_round_trips(
     executor: Executor | None, trips: Sequence[RoundTrip], work: Work
 ) -> list[Outcome]:

@@ -264,16 +264,44 @@ def test_explain_shows_the_round_trips(world: World, cluster: Cluster) -> None:
     assert shown["count"] == (2 if combines(world.backend) else SHARDS)
     streamed = cluster.explain("SELECT g, COUNT(*) FROM ev GROUP BY g").to_dict()["round_trips"]
     assert streamed["mode"] == "stream"
-    assert streamed["count"] == SHARDS
+    assert streamed["count"] == (2 if combines(world.backend) else SHARDS)
+    ordered = cluster.explain("SELECT id FROM ev ORDER BY x").to_dict()["round_trips"]
+    assert (ordered["mode"], ordered["count"]) == ("stream", SHARDS)
 
 
-def test_large_results_still_stream(world: World, cluster: Cluster, sent: list[str]) -> None:
-    sql = "SELECT g, COUNT(*), SUM(x) FROM ev GROUP BY g ORDER BY g"
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT g, COUNT(*), SUM(x), MIN(name) FROM ev GROUP BY g ORDER BY g",
+        "SELECT g, COUNT(*) FROM ev WHERE x > %s GROUP BY g ORDER BY g DESC",
+        "SELECT id, x, x FROM ev WHERE g = 1",
+    ],
+)
+def test_unordered_streams_open_one_cursor_per_datasource(
+    world: World, cluster: Cluster, sent: list[str], sql: str
+) -> None:
+    params = (3,) if "%s" in sql else ()
+    with cluster.session() as session:
+        result = session.execute(sql, params)
+        rows = result.fetchall()
+        together = result.round_trips
+    expected = world.expected(sql, params)
+    if "ORDER BY" not in sql:
+        rows, expected = sorted(rows), sorted(expected)
+    assert rows == expected
+    assert sent == []  # cursors, not plain execute
+    if combines(world.backend):
+        assert len(together) == 2
+    else:
+        assert sorted(together) == [(i,) for i in range(SHARDS)]
+
+
+def test_ordered_streams_keep_a_cursor_per_table(world: World, cluster: Cluster) -> None:
+    sql = "SELECT id, x FROM ev ORDER BY x DESC, id LIMIT 5 OFFSET 1000"
     with cluster.session() as session:
         result = session.execute(sql)
-        assert result.fetchall() == world.expected(sql)
-        assert result.round_trips == tuple((i,) for i in range(SHARDS))
-    assert sent == []  # cursors, not plain execute
+        assert result.fetchall() == world.expected(sql) == []
+        assert sorted(result.round_trips) == [(i,) for i in range(SHARDS)]
 
 
 # -- failures ---------------------------------------------------------------------------

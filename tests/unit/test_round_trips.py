@@ -94,16 +94,34 @@ def test_sqlite_keeps_one_statement_per_table() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT g, COUNT(*) FROM ev GROUP BY g",  # grouped: no bound on the groups
         "SELECT id FROM ev ORDER BY x",  # no LIMIT
         f"SELECT id FROM ev ORDER BY x LIMIT 10 OFFSET {STREAM_BATCH_ROWS}",  # too many rows
     ],
 )
-def test_unbounded_results_stream_one_cursor_per_table(networked: Any, sql: str) -> None:
+def test_ordered_streams_keep_one_cursor_per_table(networked: Any, sql: str) -> None:
+    """A cursor over a UNION ALL gives no sorted run per table: ordered reads keep theirs."""
     plan = networked.explain(sql)
     trips = plan_round_trips(plan, plan_dialect(networked))
     assert trips.mode == "stream"
     assert [trip.targets for trip in trips.round_trips] == [(i,) for i in (0, 2, 4, 6, 1, 3, 5, 7)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT g, COUNT(*) FROM ev GROUP BY g ORDER BY g",  # the merge groups, then sorts
+        "SELECT id, x FROM ev WHERE x > 3",  # no order to keep
+    ],
+)
+def test_unordered_streams_open_one_cursor_per_datasource(networked: Any, sql: str) -> None:
+    plan = networked.explain(sql)
+    trips = plan_round_trips(plan, plan_dialect(networked))
+    assert trips.mode == "stream"
+    assert [trip.targets for trip in trips.round_trips] == [(0, 2, 4, 6), (1, 3, 5, 7)]
+    assert not any(trip.needs_sort for trip in trips.round_trips)
+    with cluster("sqlite") as c:
+        alone = plan_round_trips(c.explain(sql), "sqlite")
+    assert len(alone.round_trips) == 8
 
 
 def test_read_mode_follows_the_bound() -> None:

@@ -20,6 +20,7 @@ from ._scatter import (
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._session import AsyncSession
 from ._streams import iter_rows, stream_rows
@@ -52,4 +53,5 @@ __all__ = [
     "open_streams",
     "run_writes",
     "stream_rows",
+    "trip_work",
 ]

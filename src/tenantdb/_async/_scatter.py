@@ -76,9 +76,13 @@ Opened = tuple[list[AsyncStream], list[list[Row]]]
 
 
 async def open_streams(
-    executor: Executor | None, targets: Sequence[Target], work: Work, batch_size: int
+    executor: Executor | None,
+    targets: Sequence[Target | RoundTrip],
+    work: Work,
+    batch_size: int,
 ) -> list[tuple[AsyncStream, list[Row]]]:
-    """Open a stream per target and fetch each one's first batch, datasources in parallel.
+    """Open a stream per target (or per round trip, with ``work`` from ``trip_work``) and
+    fetch each one's first batch, datasources in parallel.
 
     The first fetch is where the databases do their work, so that is what runs
     concurrently; later batches are fetched on demand by the merge. Returns
@@ -112,6 +116,15 @@ async def open_streams(
     return [pair for pair in aligned if pair is not None]
 
 
+def trip_work(trips: Sequence[RoundTrip], work: Work) -> Work:
+    """``work``'s connections, each given the positions in ``trips`` of its datasource's
+    round trips (instead of target indexes)."""
+    positions: dict[str, list[int]] = {name: [] for name in work}
+    for position, trip in enumerate(trips):
+        positions[trip.datasource].append(position)
+    return {name: (connection, positions[name]) for name, (connection, _) in work.items()}
+
+
 async def fetch_round_trips(
     executor: Executor | None, trips: Sequence[RoundTrip], work: Work
 ) -> list[Outcome]:
@@ -119,11 +132,7 @@ async def fetch_round_trips(
     one after another on its connection of ``work``, datasources in parallel; aligned with
     ``trips``. For reads whose results ``core.routing.plan_round_trips`` proved small.
     Raises ScatterError when any datasource fails."""
-    positions: dict[str, list[int]] = {name: [] for name in work}
-    for position, trip in enumerate(trips):
-        positions[trip.datasource].append(position)
-    # The same connections, each given the positions of its datasource's trips.
-    by_trip: Work = {name: (connection, positions[name]) for name, (connection, _) in work.items()}
+    by_trip = trip_work(trips, work)
 
     async def run_on(connection: AsyncConnection, own: list[int]) -> list[Outcome]:
         return [await connection.execute(trips[p].sql, trips[p].params) for p in own]
@@ -135,7 +144,7 @@ async def fetch_round_trips(
     aligned: list[Outcome | None] = [None] * len(trips)
     for name, value in outcomes.items():
         assert not isinstance(value, BaseException)
-        for position, outcome in zip(positions[name], value, strict=True):
+        for position, outcome in zip(by_trip[name][1], value, strict=True):
             aligned[position] = outcome
     return [outcome for outcome in aligned if outcome is not None]
 

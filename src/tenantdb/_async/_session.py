@@ -12,14 +12,13 @@ from ..core.replication import ReplicaState
 from ..core.routing import (
     MergePlan,
     Params,
+    ReadRoundTrips,
     Role,
     RoundTrip,
     RoutePlan,
     Router,
     Target,
     plan_round_trips,
-    read_mode,
-    stream_batch_rows,
 )
 from ..core.session import (
     GiveUp,
@@ -49,6 +48,7 @@ from ._scatter import (
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._streams import iter_rows, stream_rows
 
@@ -475,17 +475,14 @@ class AsyncSession(AsyncFrontGuard):
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
         placed = await self._read_work(plan.targets, forced, attempts)
-        if read_mode(merge, self._batch_size) == "fetch":
+        trips = plan_round_trips(
+            plan._replace(targets=placed.targets), self._router.topology.dialect, self._batch_size
+        )
+        if trips.mode == "fetch":
             # Each shard returns few rows (plan-proven): fetched whole, the tables of one
             # datasource in one round trip where the backend allows, no cursors.
-            trips = plan_round_trips(
-                plan._replace(targets=placed.targets),
-                self._router.topology.dialect,
-                self._batch_size,
-            )
             return await self._fetch_merged(merge, placed, trips.round_trips)
-        batch = stream_batch_rows(merge, len(placed.targets), self._batch_size)
-        return await self._stream_merged(merge, placed, batch)
+        return await self._stream_merged(merge, placed, trips)
 
     async def _fetch_merged(
         self, merge: MergePlan, placed: _PlacedRead, trips: tuple[RoundTrip, ...]
@@ -515,11 +512,12 @@ class AsyncSession(AsyncFrontGuard):
         )
 
     async def _stream_merged(
-        self, merge: MergePlan, placed: _PlacedRead, batch_rows: int
+        self, merge: MergePlan, placed: _PlacedRead, trips: ReadRoundTrips
     ) -> AsyncResult:
         executor = self._datasources.executor
+        streamed, work = trips.round_trips, trip_work(trips.round_trips, placed.work)
         try:
-            opened = await open_streams(executor, placed.targets, placed.work, batch_rows)
+            opened = await open_streams(executor, streamed, work, trips.batch_rows)
         except ScatterError as failed:
             await self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
@@ -535,7 +533,15 @@ class AsyncSession(AsyncFrontGuard):
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
             await close_all(streams)
 
-        result = AsyncResult(placed.targets, description, None, -1, stream=rows, closer=finish)
+        result = AsyncResult(
+            placed.targets,
+            description,
+            None,
+            -1,
+            stream=rows,
+            closer=finish,
+            round_trips=_together(streamed),
+        )
         self._streaming.append((result, names))
         return result
 

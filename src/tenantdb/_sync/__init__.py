@@ -22,6 +22,7 @@ from ._scatter import (
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._session import Session
 from ._streams import iter_rows, stream_rows
@@ -54,4 +55,5 @@ __all__ = [
     "open_streams",
     "run_writes",
     "stream_rows",
+    "trip_work",
 ]

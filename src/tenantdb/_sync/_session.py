@@ -14,14 +14,13 @@ from ..core.replication import ReplicaState
 from ..core.routing import (
     MergePlan,
     Params,
+    ReadRoundTrips,
     Role,
     RoundTrip,
     RoutePlan,
     Router,
     Target,
     plan_round_trips,
-    read_mode,
-    stream_batch_rows,
 )
 from ..core.session import (
     GiveUp,
@@ -51,6 +50,7 @@ from ._scatter import (
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._streams import stream_rows
 
@@ -471,17 +471,14 @@ class Session(FrontGuard):
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
         placed = self._read_work(plan.targets, forced, attempts)
-        if read_mode(merge, self._batch_size) == "fetch":
+        trips = plan_round_trips(
+            plan._replace(targets=placed.targets), self._router.topology.dialect, self._batch_size
+        )
+        if trips.mode == "fetch":
             # Each shard returns few rows (plan-proven): fetched whole, the tables of one
             # datasource in one round trip where the backend allows, no cursors.
-            trips = plan_round_trips(
-                plan._replace(targets=placed.targets),
-                self._router.topology.dialect,
-                self._batch_size,
-            )
             return self._fetch_merged(merge, placed, trips.round_trips)
-        batch = stream_batch_rows(merge, len(placed.targets), self._batch_size)
-        return self._stream_merged(merge, placed, batch)
+        return self._stream_merged(merge, placed, trips)
 
     def _fetch_merged(
         self, merge: MergePlan, placed: _PlacedRead, trips: tuple[RoundTrip, ...]
@@ -510,10 +507,13 @@ class Session(FrontGuard):
             placed.targets, description, merged, len(merged), round_trips=_together(trips)
         )
 
-    def _stream_merged(self, merge: MergePlan, placed: _PlacedRead, batch_rows: int) -> Result:
+    def _stream_merged(
+        self, merge: MergePlan, placed: _PlacedRead, trips: ReadRoundTrips
+    ) -> Result:
         executor = self._datasources.executor
+        streamed, work = trips.round_trips, trip_work(trips.round_trips, placed.work)
         try:
-            opened = open_streams(executor, placed.targets, placed.work, batch_rows)
+            opened = open_streams(executor, streamed, work, trips.batch_rows)
         except ScatterError as failed:
             self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
@@ -529,7 +529,15 @@ class Session(FrontGuard):
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
             close_all(streams)
 
-        result = Result(placed.targets, description, None, -1, stream=rows, closer=finish)
+        result = Result(
+            placed.targets,
+            description,
+            None,
+            -1,
+            stream=rows,
+            closer=finish,
+            round_trips=_together(streamed),
+        )
         self._streaming.append((result, names))
         return result
 

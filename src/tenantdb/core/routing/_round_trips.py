@@ -5,8 +5,9 @@ after another, each costs a network round trip (and, read through cursors, sever
 the plan proves that every table returns few rows, the rows are fetched whole
 (``"fetch"``), and on a server reached over a network the tables of one datasource travel
 as ONE statement: their statements as parenthesised branches of a ``UNION ALL``, each
-keeping its own ORDER BY / LIMIT, parameters concatenated in branch order. Otherwise every
-table is read through a cursor of its own (``"stream"``).
+keeping its own ORDER BY / LIMIT, parameters concatenated in branch order. Otherwise rows
+are read through cursors (``"stream"``): one per datasource over the same ``UNION ALL``
+when the merge needs no order from them (grouped or unordered reads), else one per table.
 
 What a combined statement changes, and how the shell must read it:
 
@@ -64,8 +65,9 @@ class RoundTrip(NamedTuple):
     sql: str
     params: tuple[object, ...]
     needs_sort: bool
-    """True for a combined statement of an ordered read: ``UNION ALL`` promises no order,
-    so the shell sorts its rows with the merge's key before merging them."""
+    """True for a combined statement of an ordered, ungrouped read (always fetched whole):
+    ``UNION ALL`` promises no order, so the shell sorts its rows with the merge's key
+    before merging them."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"datasource": self.datasource, "targets": list(self.targets)}
@@ -141,8 +143,13 @@ def plan_round_trips(
     if mode == "stream":
         batch_rows = stream_batch_rows(plan.merge, len(plan.targets), batch_rows)
     groups = _by_datasource(plan.targets)
-    combine = mode == "fetch" and dialect in COMBINING_DIALECTS
-    ordered = bool(plan.merge.order_by)
+    merge = plan.merge
+    # A stream is combined only when the merge needs no order from it: grouped reads (the
+    # merge groups every row, then sorts) and unordered ones; an ordered stream must stay
+    # one sorted run per table, which no cursor over a UNION ALL gives.
+    grouped = merge.group_by is not None
+    combine = dialect in COMBINING_DIALECTS and (mode == "fetch" or grouped or not merge.order_by)
+    needs_sort = bool(merge.order_by) and not grouped
     trips: list[RoundTrip] = []
     for name, indexes in groups.items():
         if (
@@ -150,7 +157,7 @@ def plan_round_trips(
             and len(indexes) > 1
             and all(can_be_branch(plan.targets[i].sql) for i in indexes)
         ):
-            trips.append(_combined(name, indexes, plan.targets, needs_sort=ordered))
+            trips.append(_combined(name, indexes, plan.targets, needs_sort=needs_sort))
         else:
             trips.extend(
                 RoundTrip(name, (i,), plan.targets[i].sql, plan.targets[i].params, False)

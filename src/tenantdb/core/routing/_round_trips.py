@@ -18,6 +18,15 @@ What a combined statement changes, and how the shell must read it:
   output names and parameters keep their positions;
 - statements that cannot be a branch (anything not starting with SELECT, row locks,
   ``INTO``) and SQLite (no network round trip to save) keep one statement per table.
+- column types: every branch is the same statement with the same values in its select
+  list, so ``UNION`` resolves each column to the type the statement alone has (a bare
+  ``%s`` holding text or None is "unknown", which PostgreSQL resolves to text either way);
+  ``tests/integration/test_scatter_round_trips.py`` checks it against one database.
+
+Why ``UNION ALL`` rather than psycopg's pipeline mode: measured on one PostgreSQL
+connection (4 indexed tables, ``ORDER BY x LIMIT 10`` each), the four statements one after
+another took 1,514 µs, pipelined 937 µs, as one ``UNION ALL`` 453 µs; and MariaDB has no
+pipeline.
 
 Pure: a function of the plan, the dialect and the stream batch size; the shell executes it.
 """

@@ -20,7 +20,7 @@ from ._concurrency import AsyncFrontGuard, FrontGuard
 from ._sync import Datasources, Session
 from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
 from .config import Config, load_config
-from .core.routing import Params, RoutePlan, Router, Topology
+from .core.routing import Params, RoutePlan, Router, Topology, with_round_trips
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
 from .errors import InterfaceError
@@ -172,7 +172,8 @@ class _ClusterBase(Generic[D]):
         """
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
         schemas = self.tenants.schema_layout() if admin and resolved is None else None
-        return self.router.route(sql, params, tenant=resolved, admin=admin, schemas=schemas)
+        plan = self.router.route(sql, params, tenant=resolved, admin=admin, schemas=schemas)
+        return with_round_trips(plan, self.router.topology.dialect)
 
     # -- lifetime -------------------------------------------------------------------------
 

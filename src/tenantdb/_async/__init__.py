@@ -16,10 +16,11 @@ from ._scatter import (
     WriteOutcome,
     close_all,
     failures,
-    fetch_all,
+    fetch_round_trips,
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._session import AsyncSession
 from ._streams import iter_rows, stream_rows
@@ -44,7 +45,7 @@ __all__ = [
     "connect_mysql",
     "connect_postgres",
     "failures",
-    "fetch_all",
+    "fetch_round_trips",
     "group_targets",
     "iter_rows",
     "merge_rows",
@@ -52,4 +53,5 @@ __all__ = [
     "open_streams",
     "run_writes",
     "stream_rows",
+    "trip_work",
 ]

@@ -1,7 +1,9 @@
 """Scatter-gather: run one statement's targets on their datasources at the same time.
 
-Each datasource's targets run one after another on that datasource's single connection;
-different datasources run concurrently: as tasks of the event loop on the asyncio front, on
+Each datasource's statements run one after another on that datasource's single connection
+(for a read with few rows per table, ``fetch_round_trips`` sends the round trips that
+``core.routing.plan_round_trips`` planned: usually one statement per datasource); different
+datasources run concurrently: as tasks of the event loop on the asyncio front, on
 the cluster's worker threads on the thread front (``tenantdb._concurrency.run_each``). A
 plan that touches one datasource runs in the caller. Every helper here either returns
 complete results or raises after closing whatever it opened.
@@ -15,7 +17,7 @@ from functools import partial
 from typing import NamedTuple, TypeVar
 
 from .._concurrency import arun_each
-from ..core.routing import Target
+from ..core.routing import RoundTrip, Target
 from ..errors import Error
 from ._driver import AsyncConnection, AsyncStream, Outcome, Row
 
@@ -74,9 +76,13 @@ Opened = tuple[list[AsyncStream], list[list[Row]]]
 
 
 async def open_streams(
-    executor: Executor | None, targets: Sequence[Target], work: Work, batch_size: int
+    executor: Executor | None,
+    targets: Sequence[Target | RoundTrip],
+    work: Work,
+    batch_size: int,
 ) -> list[tuple[AsyncStream, list[Row]]]:
-    """Open a stream per target and fetch each one's first batch, datasources in parallel.
+    """Open a stream per target (or per round trip, with ``work`` from ``trip_work``) and
+    fetch each one's first batch, datasources in parallel.
 
     The first fetch is where the databases do their work, so that is what runs
     concurrently; later batches are fetched on demand by the merge. Returns
@@ -110,27 +116,36 @@ async def open_streams(
     return [pair for pair in aligned if pair is not None]
 
 
-async def fetch_all(
-    executor: Executor | None, targets: Sequence[Target], work: Work
+def trip_work(trips: Sequence[RoundTrip], work: Work) -> Work:
+    """``work``'s connections, each given the positions in ``trips`` of its datasource's
+    round trips (instead of target indexes)."""
+    positions: dict[str, list[int]] = {name: [] for name in work}
+    for position, trip in enumerate(trips):
+        positions[trip.datasource].append(position)
+    return {name: (connection, positions[name]) for name, (connection, _) in work.items()}
+
+
+async def fetch_round_trips(
+    executor: Executor | None, trips: Sequence[RoundTrip], work: Work
 ) -> list[Outcome]:
-    """Run every target and fetch all its rows, datasources in parallel; aligned with
-    ``targets``. For reads whose per-shard result is known to be small (a shard LIMIT no
-    larger than the stream batch), where cursors would only add round trips. Raises
-    ScatterError when any datasource fails."""
+    """Send each round trip's statement and fetch all its rows, the trips of one datasource
+    one after another on its connection of ``work``, datasources in parallel; aligned with
+    ``trips``. For reads whose results ``core.routing.plan_round_trips`` proved small.
+    Raises ScatterError when any datasource fails."""
+    by_trip = trip_work(trips, work)
 
-    async def run_on(connection: AsyncConnection, indexes: list[int]) -> list[Outcome]:
-        return [await connection.execute(targets[i].sql, targets[i].params) for i in indexes]
+    async def run_on(connection: AsyncConnection, own: list[int]) -> list[Outcome]:
+        return [await connection.execute(trips[p].sql, trips[p].params) for p in own]
 
-    outcomes = await run_per_datasource(executor, work, run_on)
+    outcomes = await run_per_datasource(executor, by_trip, run_on)
     errors = failures(outcomes)
     if errors:
         raise ScatterError(errors)
-    aligned: list[Outcome | None] = [None] * len(targets)
-    for name, (_, indexes) in work.items():
-        value = outcomes[name]
+    aligned: list[Outcome | None] = [None] * len(trips)
+    for name, value in outcomes.items():
         assert not isinstance(value, BaseException)
-        for position, index in enumerate(indexes):
-            aligned[index] = value[position]
+        for position, outcome in zip(by_trip[name][1], value, strict=True):
+            aligned[position] = outcome
     return [outcome for outcome in aligned if outcome is not None]
 
 

@@ -18,10 +18,11 @@ from ._scatter import (
     WriteOutcome,
     close_all,
     failures,
-    fetch_all,
+    fetch_round_trips,
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._session import Session
 from ._streams import iter_rows, stream_rows
@@ -46,7 +47,7 @@ __all__ = [
     "connect_mysql",
     "connect_postgres",
     "failures",
-    "fetch_all",
+    "fetch_round_trips",
     "group_targets",
     "iter_rows",
     "merge_rows",
@@ -54,4 +55,5 @@ __all__ = [
     "open_streams",
     "run_writes",
     "stream_rows",
+    "trip_work",
 ]

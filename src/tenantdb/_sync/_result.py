@@ -19,7 +19,8 @@ class Result:
 
     Behaves like a DB-API cursor: rows are tuples; ``fetchone``, ``fetchmany``,
     ``fetchall`` and iteration consume them. ``targets`` lists the Target objects
-    (``datasource``, ``role``, ``tables``) that served the statement.
+    (``datasource``, ``role``, ``tables``) that served the statement, and ``round_trips``
+    which of them ran together (indexes into ``targets``, one tuple per statement sent).
 
     A single-target statement's rows are fetched eagerly, as the raw drivers' default
     cursors do. A multi-target read streams: its rows are merged as they are fetched,
@@ -32,6 +33,7 @@ class Result:
         "_closer",
         "_count",
         "_produced",
+        "_round_trips",
         "_rows",
         "_stream",
         "arraysize",
@@ -51,8 +53,10 @@ class Result:
         *,
         stream: Iterator[Row] | None = None,
         closer: Closer | None = None,
+        round_trips: tuple[tuple[int, ...], ...] | None = None,
     ) -> None:
         self.targets = list(targets)
+        self._round_trips = round_trips
         self.description = description
         self.rowcount = rowcount
         self.lastrowid = lastrowid
@@ -64,6 +68,15 @@ class Result:
         self._closer = closer
         self._produced = 0
         """Rows pulled from ``_stream`` so far; the row count once it is exhausted."""
+
+    @property
+    def round_trips(self) -> tuple[tuple[int, ...], ...]:
+        """Which targets ran together: indexes into ``targets``, one tuple per statement
+        sent (a multi-target read sends the tables of one datasource as one statement
+        where it can; otherwise each target is a statement of its own)."""
+        if self._round_trips is None:
+            return tuple((index,) for index in range(len(self.targets)))
+        return self._round_trips
 
     # -- DB-API reading ---------------------------------------------------------------
 

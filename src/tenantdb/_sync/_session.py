@@ -9,8 +9,19 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
 from .._concurrency import FrontGuard
+from ..core.merge import sort_key
 from ..core.replication import ReplicaState
-from ..core.routing import MergePlan, Params, Role, RoutePlan, Router, Target
+from ..core.routing import (
+    MergePlan,
+    Params,
+    ReadRoundTrips,
+    Role,
+    RoundTrip,
+    RoutePlan,
+    Router,
+    Target,
+    plan_round_trips,
+)
 from ..core.session import (
     GiveUp,
     ReadAttempts,
@@ -27,7 +38,7 @@ from ..core.tenancy import Tenant
 from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
 from ._datasources import Datasources
-from ._driver import Connection, Description, Pool
+from ._driver import Connection, Description, Pool, Row
 from ._merge import merge_rows
 from ._replica_set import ReplicaSet
 from ._result import Result
@@ -35,10 +46,11 @@ from ._scatter import (
     ScatterError,
     Work,
     close_all,
-    fetch_all,
+    fetch_round_trips,
     group_targets,
     open_streams,
     run_writes,
+    trip_work,
 )
 from ._streams import stream_rows
 
@@ -459,34 +471,49 @@ class Session(FrontGuard):
         merge = plan.merge
         assert merge is not None, "the router gives every multi-target read a merge plan"
         placed = self._read_work(plan.targets, forced, attempts)
-        if (
-            merge.group_by is None
-            and merge.limit is not None
-            and merge.offset + merge.limit <= self._batch_size
-        ):
-            # Each shard returns at most offset + limit rows: one plain fetch per shard
-            # costs fewer round trips than cursors, and holds no more rows.
-            return self._fetch_merged(merge, placed)
-        return self._stream_merged(merge, placed)
+        trips = plan_round_trips(
+            plan._replace(targets=placed.targets), self._router.topology.dialect, self._batch_size
+        )
+        if trips.mode == "fetch":
+            # Each shard returns few rows (plan-proven): fetched whole, the tables of one
+            # datasource in one round trip where the backend allows, no cursors.
+            return self._fetch_merged(merge, placed, trips.round_trips)
+        return self._stream_merged(merge, placed, trips)
 
-    def _fetch_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
+    def _fetch_merged(
+        self, merge: MergePlan, placed: _PlacedRead, trips: tuple[RoundTrip, ...]
+    ) -> Result:
         try:
-            outcomes = fetch_all(self._datasources.executor, placed.targets, placed.work)
+            outcomes = fetch_round_trips(self._datasources.executor, trips, placed.work)
         except ScatterError as failed:
             self._read_failed(placed, failed)
-        shards = [o.rows for o in outcomes]
+        runs: list[list[Row]] = [o.rows for o in outcomes]
+        if any(trip.needs_sort for trip in trips):
+            # A combined statement's rows come in no promised order: each becomes one run
+            # in the merge's order, sorted with the merge's own key.
+            key = sort_key(merge.order_by)
+            runs = [
+                sorted(rows, key=key) if trip.needs_sort else rows
+                for trip, rows in zip(trips, runs, strict=True)
+            ]
+        shards = runs
         rows = merge_rows(merge, shards)
         merged = list(rows)
         description = _visible(
             next((o.description for o in outcomes if o.description is not None), None),
             merge.hidden_columns,
         )
-        return Result(placed.targets, description, merged, len(merged))
+        return Result(
+            placed.targets, description, merged, len(merged), round_trips=_together(trips)
+        )
 
-    def _stream_merged(self, merge: MergePlan, placed: _PlacedRead) -> Result:
+    def _stream_merged(
+        self, merge: MergePlan, placed: _PlacedRead, trips: ReadRoundTrips
+    ) -> Result:
         executor = self._datasources.executor
+        streamed, work = trips.round_trips, trip_work(trips.round_trips, placed.work)
         try:
-            opened = open_streams(executor, placed.targets, placed.work, self._batch_size)
+            opened = open_streams(executor, streamed, work, trips.batch_rows)
         except ScatterError as failed:
             self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
@@ -502,7 +529,15 @@ class Session(FrontGuard):
             self._streaming = [entry for entry in self._streaming if entry[0] is not result]
             close_all(streams)
 
-        result = Result(placed.targets, description, None, -1, stream=rows, closer=finish)
+        result = Result(
+            placed.targets,
+            description,
+            None,
+            -1,
+            stream=rows,
+            closer=finish,
+            round_trips=_together(streamed),
+        )
         self._streaming.append((result, names))
         return result
 
@@ -715,6 +750,11 @@ class _AttemptFailed(Exception):
         super().__init__(str(error))
         self.error = error
         self.lost = lost
+
+
+def _together(trips: Sequence[RoundTrip]) -> tuple[tuple[int, ...], ...]:
+    """Indexes of the result's targets that ran together, one tuple per round trip."""
+    return tuple(trip.targets for trip in trips)
 
 
 def _visible(description: Description | None, hidden: int) -> Description | None:

@@ -87,4 +87,10 @@ def format_plan(plan: RoutePlan) -> str:
         if merge.hidden_columns:
             parts.append(f"drop {merge.hidden_columns} hidden column(s)")
         lines.append("  merge: " + ("; ".join(parts) if parts else "concatenate"))
+    if plan.round_trips is not None:
+        trips = plan.round_trips
+        counts = ", ".join(f"{name}: {n}" for name, n in trips.per_datasource().items())
+        lines.append(f"  round trips: {len(trips.round_trips)} ({trips.mode}; {counts})")
+        together = "; ".join(f"{t.datasource} {list(t.targets)}" for t in trips.round_trips)
+        lines.append(f"  together: {together}")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 A multi-target read runs each datasource on its own connection (and thread); when one
 fails, the session must charge that failure to that connection only. These tests drive
-``fetch_all`` and ``open_streams`` with in-memory connections: no database, no I/O.
+``fetch_round_trips`` and ``open_streams`` with in-memory connections: no database, no I/O.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from tenantdb._sync import (
     ScatterError,
     Work,
     failures,
-    fetch_all,
+    fetch_round_trips,
     open_streams,
 )
-from tenantdb.core.routing import Target
+from tenantdb.core.routing import RoundTrip, Target
 from tenantdb.errors import ProgrammingError, ShardUnavailableError
 
 
@@ -88,18 +88,23 @@ def plan(connections: Sequence[FakeConnection]) -> tuple[list[Target], Work]:
     return targets, work
 
 
+def alone(targets: Sequence[Target]) -> list[RoundTrip]:
+    """One round trip per target, as SQLite sends them."""
+    return [RoundTrip(t.datasource, (i,), t.sql, t.params, False) for i, t in enumerate(targets)]
+
+
 def _as_connection(fake: FakeConnection) -> Connection:
     return fake  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize("read", ["fetch_all", "open_streams"])
+@pytest.mark.parametrize("read", ["fetch_round_trips", "open_streams"])
 def test_one_failed_datasource_is_the_only_one_reported(
     executor: ThreadPoolExecutor, read: str
 ) -> None:
     connections = [FakeConnection("ds0", lost("ds0")), FakeConnection("ds1")]
     targets, work = plan(connections)
     run = {
-        "fetch_all": lambda: fetch_all(executor, targets, work),
+        "fetch_round_trips": lambda: fetch_round_trips(executor, alone(targets), work),
         "open_streams": lambda: open_streams(executor, targets, work, batch_size=10),
     }[read]
     with pytest.raises(ScatterError) as info:
@@ -119,7 +124,7 @@ def test_each_failed_datasource_keeps_its_own_error(executor: ThreadPoolExecutor
     ]
     targets, work = plan(connections)
     with pytest.raises(ScatterError) as info:
-        fetch_all(executor, targets, work)
+        fetch_round_trips(executor, alone(targets), work)
     assert list(info.value.errors) == ["ds1", "ds2"]
     assert info.value.errors["ds1"] is connections[1].error
     assert info.value.errors["ds2"] is refused
@@ -129,7 +134,8 @@ def test_each_failed_datasource_keeps_its_own_error(executor: ThreadPoolExecutor
 
 def test_a_read_that_succeeds_everywhere_raises_nothing(executor: ThreadPoolExecutor) -> None:
     targets, work = plan([FakeConnection("ds0"), FakeConnection("ds1")])
-    assert [o.rows for o in fetch_all(executor, targets, work)] == [[("ds0",)], [("ds1",)]]
+    outcomes = fetch_round_trips(executor, alone(targets), work)
+    assert [o.rows for o in outcomes] == [[("ds0",)], [("ds1",)]]
 
 
 def test_failures_keeps_datasource_order() -> None:

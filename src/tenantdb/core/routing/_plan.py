@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..sql import AggregateColumn, SortKey, StatementKind
+
+if TYPE_CHECKING:
+    from ._round_trips import ReadRoundTrips
 
 Role = Literal["primary", "replica"]
 
@@ -85,6 +88,9 @@ class RoutePlan(NamedTuple):
     merge: MergePlan | None
     tenant: str | None
     admin: bool
+    round_trips: ReadRoundTrips | None = None
+    """How a multi-target read travels to its datasources (``plan_round_trips``); set
+    by ``explain``, None on the plans the router returns (the session decides it itself)."""
 
     @property
     def is_write(self) -> bool:
@@ -97,6 +103,7 @@ class RoutePlan(NamedTuple):
             "admin": self.admin,
             "targets": [t.to_dict() for t in self.targets],
             "merge": None if self.merge is None else self.merge.to_dict(),
+            **({} if self.round_trips is None else {"round_trips": self.round_trips.to_dict()}),
         }
 
 

@@ -367,7 +367,7 @@ class Router:
         target = _make_tuple(
             Target, (cached.datasource, cached.role, cached.sql, params, cached.tables)
         )
-        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant.id, admin))
+        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant.id, admin, None))
 
     def _point_plan(
         self,
@@ -393,7 +393,7 @@ class Router:
         params = values if program.pick is None else program.pick(values)
         target = _make_tuple(Target, (*cached[:3], params, cached[3]))
         tenant_id = tenant.id if tenant is not None else None
-        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant_id, admin))
+        return _make_tuple(RoutePlan, (template.kind, (target,), None, tenant_id, admin, None))
 
     def _role(self, template: Template, datasource: str) -> Role:
         """ "replica" for a plain read on a datasource with replicas: the session may serve

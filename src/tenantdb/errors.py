@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 
 class Error(Exception):
@@ -182,11 +183,42 @@ class InternalError(DatabaseError):
 
 
 class UnknownTenantError(Error):
-    """No tenant with this id exists."""
+    """No tenant with this id exists: ``tenant_id`` names it.
 
-    def __init__(self, tenant_id: str, message: str | None = None) -> None:
-        super().__init__(message or f"unknown tenant {tenant_id!r}")
-        self.tenant_id = tenant_id
+    Raised on the registry's negative-hit path, a fresh instance each time, so building
+    one is cheap: ``BaseException``'s own C constructor keeps ``(tenant_id[, message])``
+    in ``args``, and the message is formatted only when it is read. It carries no
+    datasource, role, statement or driver error (the class-level Nones below).
+    """
+
+    if TYPE_CHECKING:
+
+        def __init__(self, tenant_id: str, message: str | None = None) -> None: ...
+
+    else:
+        __init__ = Exception.__init__
+
+    datasource: str | None = None
+    role: str | None = None
+    statement: str | None = None
+    orig: BaseException | None = None
+
+    @property
+    def tenant_id(self) -> str:
+        tenant_id: str = self.args[0]
+        return tenant_id
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        if len(self.args) > 1 and self.args[1]:
+            given: str = self.args[1]
+            return given
+        return f"unknown tenant {self.args[0]!r}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Error's own rebuild passes the message as the first argument; this one takes
+        # the id first, so it is rebuilt from ``args`` like a plain exception.
+        return (type(self), self.args, self.__dict__.copy())
 
 
 class InvalidTenantError(Error, ValueError):

@@ -7,7 +7,7 @@ I/O happens elsewhere:
 - a miss loads the tenant once, however many threads ask at the same moment (single
   flight), through the optional shared cache and then the store; an unknown id is
   remembered for ``negative_ttl`` seconds, or until this process applies any change, and
-  a lookup of it then costs a dict read and a copy of its prebuilt error;
+  a lookup of it then costs a dict read and a new UnknownTenantError (cheap by design);
 - one watcher thread receives changes from the store and reloads just the changed
   tenant; whenever its subscription (re)starts it resyncs by comparing versions, since
   changes sent while it was disconnected are lost;
@@ -86,29 +86,6 @@ class SharedCache(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Unknown:
-    """A negative cache entry: until when an id is answered as unknown, and its error.
-
-    A negative hit costs about what building the error costs (two Python ``__init__`` and
-    a formatted message: a microsecond or more, against a dict miss of tens of
-    nanoseconds), so the error is built once, here, and each hit raises a new exception
-    made from it without running ``__init__`` (never the same object twice: a raised
-    exception keeps its traceback and context).
-    """
-
-    expiry: float
-    args: tuple[object, ...]
-    state: dict[str, object]
-
-    @classmethod
-    def of(cls, error: UnknownTenantError, expiry: float) -> _Unknown:
-        return cls(expiry, error.args, dict(error.__dict__))
-
-
-_new_error = BaseException.__new__
-
-
 @dataclass(slots=True)
 class _Flight:
     """One load in progress; later callers for the same id wait on ``done``."""
@@ -164,7 +141,8 @@ class TenantRegistry:
         self._flights: dict[str, _Flight] = {}
         # Ids known to be unknown, oldest first; emptied by every change this process
         # applies (a negative answer is only as good as the snapshot it was given with).
-        self._negative: OrderedDict[str, _Unknown] = OrderedDict()
+        # Unknown ids -> until when (clock seconds) they are answered as unknown.
+        self._negative: OrderedDict[str, float] = OrderedDict()
         self._subscribers: list[Subscriber] = []
         # (snapshot it was computed from, layout); in LRU mode cleared on every change.
         self._layout: tuple[object, Mapping[str, tuple[str, ...]]] | None = None
@@ -220,12 +198,11 @@ class TenantRegistry:
                 except KeyError:
                     pass
             return tenant
-        unknown = self._negative.get(tenant_id)
-        if unknown is not None and unknown.expiry > self._clock():
-            # The error UnknownTenantError(tenant_id) builds, made from the entry (_Unknown).
-            error: UnknownTenantError = _new_error(UnknownTenantError, *unknown.args)
-            error.__dict__ = unknown.state.copy()
-            raise error
+        expiry = self._negative.get(tenant_id)
+        if expiry is not None and expiry > self._clock():
+            # A new error for every caller (a raised one keeps its traceback and context);
+            # UnknownTenantError is built by BaseException's C constructor, cheap enough.
+            raise UnknownTenantError(tenant_id)
         return self._miss(tenant_id)
 
     def list(self) -> list[Tenant]:
@@ -492,10 +469,10 @@ class TenantRegistry:
         now = self._clock()
         negative = self._negative
         while negative and (
-            next(iter(negative.values())).expiry <= now or len(negative) >= self._max_cached
+            next(iter(negative.values())) <= now or len(negative) >= self._max_cached
         ):
             negative.popitem(last=False)
-        negative[tenant_id] = _Unknown.of(UnknownTenantError(tenant_id), now + self._negative_ttl_s)
+        negative[tenant_id] = now + self._negative_ttl_s
 
     # -- changes ------------------------------------------------------------------------
 

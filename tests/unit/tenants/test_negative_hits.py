@@ -89,3 +89,32 @@ def test_any_change_forgets_every_unknown_id(
     assert store.loads["ghost"] == 2
     caught(registry, "ghost")
     assert store.loads["ghost"] == 2
+
+
+def test_a_negative_hit_carries_only_its_own_callers_context(registry: TenantRegistry) -> None:
+    caught(registry, "ghost")  # remembered as unknown
+    try:
+        raise KeyError("the caller's own failure")
+    except KeyError:
+        inside = caught(registry, "ghost")
+    assert isinstance(inside.__context__, KeyError)
+    later = caught(registry, "ghost")
+    assert later is not inside
+    assert later.__context__ is None
+
+
+def test_the_message_is_built_when_read_and_may_be_given() -> None:
+    error = UnknownTenantError("ghost")
+    assert (error.tenant_id, error.message, str(error)) == (
+        "ghost",
+        "unknown tenant 'ghost'",
+        "unknown tenant 'ghost'",
+    )
+    given = UnknownTenantError("ghost", "no tenant ghost in this region")
+    assert (given.tenant_id, str(given)) == ("ghost", "no tenant ghost in this region")
+    again = pickle.loads(pickle.dumps(given))
+    assert (type(again), again.tenant_id, str(again)) == (
+        UnknownTenantError,
+        "ghost",
+        "no tenant ghost in this region",
+    )

@@ -47,18 +47,20 @@ _CLAUSE_END = frozenset(
 )
 
 
-def check_dialect(text: str, dialect: str) -> None:
+def check_dialect(text: str, dialect: str, tokens: Sequence[Token] | None = None) -> None:
     """Raise UnsupportedSQLError for syntax the ``dialect``'s database would reject.
 
-    ``text`` is the statement after placeholder scanning (placeholders are ``:tdbp<n>``).
+    ``text`` is the statement after placeholder scanning (placeholders are ``:tdbp<n>``);
+    ``tokens``, its tokens when the caller has them (the parse made them).
     """
     trigger = _TRIGGERS.get(dialect)
     if trigger is None or trigger.search(text) is None:
         return
-    try:
-        tokens = sqlglot_dialect(dialect).tokenize(text)
-    except TokenError:
-        return  # the parser has accepted the text; nothing to add here
+    if tokens is None:
+        try:
+            tokens = sqlglot_dialect(dialect).tokenize(text)
+        except TokenError:
+            return  # the parser has accepted the text; nothing to add here
     name = _NAMES[dialect]
     for i, token in enumerate(tokens):
         kind = token.token_type

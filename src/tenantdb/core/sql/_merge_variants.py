@@ -529,6 +529,14 @@ def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
     already replaced by markers; items containing one are left out: the database names
     them from the bound value).
     """
+    unnamed = [
+        (position, item)
+        for position, item in enumerate(tree.expressions)
+        if not isinstance(item, exp.Alias | exp.Star | exp.Column)
+        and not any(True for _ in item.find_all(exp.Placeholder))
+    ]
+    if not unnamed:
+        return {}  # nothing to name: no need to tokenize the text again
     text = scan(sql, dialect).text
     try:
         tokens = sqlglot_dialect(dialect).tokenize(text)
@@ -536,11 +544,7 @@ def _written_names(tree: exp.Select, sql: str, dialect: str) -> dict[int, str]:
         return {}
     by_start = {token.start: index for index, token in enumerate(tokens)}
     names: dict[int, str] = {}
-    for position, item in enumerate(tree.expressions):
-        if isinstance(item, exp.Alias | exp.Star) or (
-            isinstance(item, exp.Column) or any(True for _ in item.find_all(exp.Placeholder))
-        ):
-            continue
+    for position, item in unnamed:
         starts = [n.meta["start"] for n in item.walk() if "start" in n.meta]
         index = by_start.get(min(starts)) if starts else None
         if index is None:

@@ -15,9 +15,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import Token
 
 from ...errors import ProgrammingError, UnsupportedSQLError
 from ._confine import confine
@@ -273,8 +273,8 @@ def parse_template(sql: str, dialect: Dialect) -> Template:
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a str, not {type(sql).__name__}")
     scanned = scan(sql, dialect)
-    statement = _parse_one(scanned.text, dialect, scanned.names)
-    check_dialect(scanned.text, dialect)  # refuse what the cluster's database would reject
+    statement, tokens = _parse_one(scanned.text, dialect, scanned.names)
+    check_dialect(scanned.text, dialect, tokens)  # refuse what the database would reject
     kind, ddl_kind = _classify(statement)
     _refuse_misread(statement, dialect)
     _string_targets_as_columns(statement, dialect)
@@ -319,12 +319,18 @@ def confined_template(
     return view
 
 
-def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> exp.Expr:
+def _parse_one(
+    text: str, dialect: str, names: tuple[str | None, ...] = ()
+) -> tuple[exp.Expr, list[Token]]:
+    """The one statement of ``text``, and its tokens (tokenized once, for later checks)."""
     if not text.strip():
         raise UnsupportedSQLError("empty statement; pass one SQL statement")
     try:
         with quiet():
-            parsed = sqlglot.parse(text, read=sqlglot_dialect(dialect))
+            # What sqlglot.parse does, keeping the tokens.
+            reader = sqlglot_dialect(dialect)
+            tokens = reader.tokenize(text)
+            parsed = reader.parser().parse(tokens, text)
             statements = [s for s in parsed if s is not None]
     except (ParseError, TokenError) as exc:
         where = _where_parsing_stops(exc, text, names)
@@ -343,7 +349,7 @@ def _parse_one(text: str, dialect: str, names: tuple[str | None, ...] = ()) -> e
         raise UnsupportedSQLError(
             f"{len(statements)} statements in one string; send one statement per execute()"
         )
-    return statements[0]
+    return statements[0], tokens
 
 
 _MARKER_RE = re.compile(rf":{MARKER_PREFIX}(\d+) ?")  # scan() writes a space after each

@@ -516,10 +516,14 @@ class PostgresPool:
         )
         # psycopg_pool's own "error connecting" lines repeat what acquire() reports.
         self._failure_log = ConnectFailureLog(f"{name}/{role}")
-        self._lock = Monitor()  # guards the three fields below
+        self._lock = Monitor()  # guards the two fields below
         self._opened = False
         self._closed = False
-        self._in_use = 0  # connections handed out and not yet released
+        # The psycopg connections handed out and not yet released: a set's add and discard
+        # are atomic, so acquire and release take no lock for it.
+        self._out: set[RawConnection] = set()
+        # The first slice of a wait for a connection (see _wait).
+        self._first_wait = min(_FIRST_WAIT_S, self._timeout)
         # psycopg_pool's count of failed connection attempts when an acquire last looked.
         self._failures_seen = 0
 
@@ -535,46 +539,53 @@ class PostgresPool:
     @property
     def in_use(self) -> int:
         """Connections handed out and not yet released."""
-        with self._lock:
-            return self._in_use
+        return len(self._out)
 
     def acquire(self) -> PostgresConnection:
         """Return a connection; see ``_driver.Pool.acquire`` and the class docstring."""
         with self._failure_log.waiting():
-            return self._acquire()
+            if not self._opened or self._closed:  # read without the guard: _open() decides
+                self._open()
+            try:
+                # The common case: an idle connection, handed over at once.
+                raw = self._pool.getconn(timeout=self._first_wait)
+            except psycopg_pool.PoolClosed:
+                raise pool_closed(datasource=self._name, role=self._role) from None
+            except psycopg_pool.PoolTimeout:
+                raw = self._wait(self._timeout - self._first_wait)
+            # No suspension point from here on: a cancelled task cannot strand ``raw``.
+            self._out.add(raw)
+            return PostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
-    def _acquire(self) -> PostgresConnection:
-        if not self._opened or self._closed:  # read without the guard: _open() decides
-            self._open()
-        deadline = time.monotonic() + self._timeout
-        # Failures counted before this wait: psycopg_pool's statistics are read only once
-        # a wait has timed out, never on the way to an idle connection. A failure older
-        # than the last look only costs one probe that succeeds.
+    def _wait(self, seconds: float) -> RawConnection:
+        """Wait up to ``seconds`` more for a connection, in slices; see the class docstring.
+
+        psycopg_pool's statistics are read here only, once a wait has timed out: never on
+        the way to an idle connection. Failures are counted from the last look of any
+        acquire, so one older than this wait costs at most a probe that succeeds.
+        """
+        deadline = time.monotonic() + seconds
         failures = self._failures_seen
         wait = _FIRST_WAIT_S
         while True:
+            left = deadline - time.monotonic()
+            seen = self._failures_seen = self._connect_failures()
+            if seen > failures and left > 0:
+                # Raises ShardUnavailableError when the server refuses or times out.
+                self._probe(left)
+                failures = self._failures_seen = self._connect_failures()
+            if time.monotonic() >= deadline:
+                raise self._timeout_error() from None
+            wait = min(wait * 2, _MAX_WAIT_S)
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise psycopg_pool.PoolTimeout()
-                raw = self._pool.getconn(timeout=min(wait, remaining))
+                return self._pool.getconn(timeout=min(wait, remaining))
             except psycopg_pool.PoolClosed:
                 raise pool_closed(datasource=self._name, role=self._role) from None
             except psycopg_pool.PoolTimeout:
-                left = deadline - time.monotonic()
-                seen = self._failures_seen = self._connect_failures()
-                if seen > failures and left > 0:
-                    # Raises ShardUnavailableError when the server refuses or times out.
-                    self._probe(left)
-                    failures = self._failures_seen = self._connect_failures()
-                if time.monotonic() >= deadline:
-                    raise self._timeout_error() from None
-                wait = min(wait * 2, _MAX_WAIT_S)
                 continue
-            # No suspension point from here on: a cancelled task cannot strand ``raw``.
-            with self._lock:
-                self._in_use += 1
-            return PostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
     def release(self, connection: Connection) -> None:
         """Give a connection back: streams closed, transaction rolled back, and discarded if
@@ -595,8 +606,7 @@ class PostgresPool:
         finally:
             # Even after an interrupted clean-up (the connection is closed then): a psycopg
             # connection never given back would hold its pool slot for good.
-            with self._lock:
-                self._in_use -= 1
+            self._out.discard(connection._raw)
             self._pool.putconn(connection._raw)
 
     def close(self) -> None:
@@ -627,8 +637,7 @@ class PostgresPool:
             raise pool_closed(datasource=self._name, role=self._role)
 
     def _timeout_error(self) -> Error:
-        with self._lock:
-            in_use = self._in_use
+        in_use = len(self._out)
         if in_use < self._max_size:
             # Free slots but no connection: psycopg_pool could not open one in time (its
             # attempts wait on a server that does not answer); a bigger pool would not help.
@@ -673,7 +682,7 @@ class PostgresPool:
 
     def __repr__(self) -> str:
         idle = self._pool.get_stats().get("pool_available", 0) if self._opened else 0
-        state = f"{self._in_use} in use, {idle} idle, max {self._max_size}"
+        state = f"{len(self._out)} in use, {idle} idle, max {self._max_size}"
         if self._closed:
             state += ", closed"
         role = "" if self._role == "primary" else f" {self._role}"

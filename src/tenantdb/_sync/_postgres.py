@@ -466,7 +466,12 @@ class PostgresStream:
 
 
 def _columns(cursor: psycopg.Cursor[TupleRow]) -> Description:
-    return _describe(cursor.description) or ()
+    # Building the columns reads the connection's client encoding from libpq. By now the
+    # connection may serve another statement: on the asyncio front that one runs on this
+    # same thread, but on the thread front it may run on another, so there the read waits
+    # for psycopg's connection lock, which psycopg holds while a statement runs.
+    with cursor.connection.lock:
+        return _describe(cursor.description) or ()
 
 
 def _describe(description: Sequence[psycopg.Column] | None) -> Description | None:

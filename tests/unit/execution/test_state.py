@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tenantdb
+from tenantdb.core.session import _state
 from tenantdb.core.session._state import changes_state_in_tenant_session, may_change_state
 from tenantdb.core.sql import Template
 
@@ -80,7 +81,11 @@ def test_outside_tenant_sessions_undeclared_relations_count(sql: str) -> None:
         "CREATE TABLE t (id INTEGER)",
     ],
 )
-def test_a_tenant_sessions_verdict_is_remembered_per_text_and_dialect(sql: str) -> None:
+def test_a_tenant_sessions_verdict_is_remembered_per_text_and_dialect(
+    sql: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A memory of its own: other tests' sessions in this process fill the shared one.
+    monkeypatch.setattr(_state, "_IN_TENANT_SESSION", {})
     parsed: list[str] = []
 
     def template(text: str) -> Template:

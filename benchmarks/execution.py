@@ -5,18 +5,21 @@ that answers (SQLite always; PostgreSQL and MariaDB on their default local ports
 a scratch database, loads 10,000 rows, and times in one run, alternating the two sides:
 
 - a point SELECT by primary key: raw driver (one connection, execute + fetchall) vs a
-  tenantdb Session (route + pinned connection + Result);
+  tenantdb Session (route + pinned connection + Result), keys that all live in one shard;
 - a point UPDATE (autocommit) the same way;
 - an ORDER BY ... LIMIT 10 over 4 shards on 2 datasources vs the same query on one
   unsharded table with the raw driver.
 
-Prints medians over repeated batches and the ratio tenantdb / raw. The machine may be
-shared: compare figures from one run only. Issue 3 asks that a point query cost "little
+Prints medians over repeated batches and the ratio tenantdb / raw, and reports the point
+SELECT of each backend as its row of issue 16's table (``benchmarks/_table.py``:
+"point SELECT, SQLite" / "PostgreSQL" / "MariaDB"). The machine may be shared: compare
+figures from one run only. Issue 3 asks that a point query cost "little
 more than the raw driver".
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import secrets
 import shutil
@@ -27,8 +30,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import tenantdb
+from _table import report
 
 ROWS = 10_000
+REPEATS = 15  # batches per side; --quick: 3
+# The issue 16 table rows the point SELECT reports (benchmarks/_table.py), with their targets.
+POINT_ROWS = {
+    "sqlite": ("point SELECT, SQLite", 1.4),
+    "postgres": ("point SELECT, PostgreSQL", 1.05),
+    "mysql": ("point SELECT, MariaDB", 1.05),
+}
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MYSQL_ADMIN = "mysql://root@127.0.0.1:3306/"
 
@@ -44,9 +55,15 @@ def per_call_us(fn: Callable[[int], object], *, batch: int, repeats: int) -> lis
 
 
 def side_by_side(
-    raw: Callable[[int], object], ours: Callable[[int], object], *, batch: int, repeats: int = 15
+    raw: Callable[[int], object],
+    ours: Callable[[int], object],
+    *,
+    batch: int,
+    repeats: int | None = None,
 ) -> tuple[float, float]:
-    """Alternate raw and tenantdb batches so both see the same machine load."""
+    """Alternate raw and tenantdb batches so both see the same machine load (``REPEATS``
+    pairs unless told)."""
+    repeats = repeats or REPEATS
     raw_samples: list[float] = []
     our_samples: list[float] = []
     for _ in range(repeats):
@@ -174,9 +191,9 @@ def measure(
     top_raw = "SELECT item_id, price FROM items ORDER BY price DESC, item_id LIMIT 10"
     top = "SELECT item_id, price FROM items ORDER BY price DESC, item_id LIMIT 10"
 
-    def raw_fetch(sql: str) -> Callable[[int], object]:
+    def raw_fetch(sql: str, stride: int = 1) -> Callable[[int], object]:
         def call(i: int) -> object:
-            cursor.execute(sql, (i % ROWS,))
+            cursor.execute(sql, (stride * i % ROWS,))
             return cursor.fetchall()
 
         return call
@@ -187,9 +204,12 @@ def measure(
 
     assert [tuple(r) for r in raw_scan(0)] == session.execute(top).fetchall()  # type: ignore[attr-defined]
     figures = {
+        # Keys 0, 4, 8, ...: every tenantdb read lands on one shard (one connection, one
+        # server process), as every raw one does; keys spread over the shards would make
+        # tenantdb wake two server processes in turn where the raw side keeps one busy.
         "point SELECT by key": side_by_side(
-            raw_fetch(point_raw),
-            lambda i: session.execute(point, (i % ROWS,)).fetchall(),
+            raw_fetch(point_raw, 4),
+            lambda i: session.execute(point, (4 * i % ROWS,)).fetchall(),
             batch=500,
         ),
         # Keys 0, 4, 8, ...: every tenantdb UPDATE lands in one shard file, as every raw one
@@ -200,7 +220,7 @@ def measure(
             batch=200,
         ),
         "ORDER BY ... LIMIT 10: 4 shards vs 1 table": side_by_side(
-            raw_scan, lambda i: session.execute(top).fetchall(), batch=20, repeats=9
+            raw_scan, lambda i: session.execute(top).fetchall(), batch=20, repeats=min(9, REPEATS)
         ),
     }
     print(f"{label}:")
@@ -209,12 +229,27 @@ def measure(
             f"  {name:<44} raw {raw_us:9.1f} µs   tenantdb {our_us:9.1f} µs"
             f"   ratio {our_us / raw_us:5.2f}   (+{our_us - raw_us:.1f} µs)"
         )
+    raw_us, our_us = figures["point SELECT by key"]
+    row, target = POINT_ROWS[dialect]
+    report(
+        row,
+        raw=raw_us,
+        ours=our_us,
+        unit="µs",
+        target=f"<= {target:.2f}x",
+        met=our_us / raw_us <= target,
+        detail=f"+{our_us - raw_us:.1f} µs",
+    )
     session.close()
     cluster.close()
     raw.close()
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke run: fewer batches")
+    if parser.parse_args().quick:
+        REPEATS = 3
     print(f"Median per statement, {ROWS} rows, raw driver and tenantdb alternating in one run.")
     run("SQLite (files, WAL)", "sqlite", sqlite_databases)
     run("PostgreSQL 127.0.0.1:5432", "postgres", postgres_databases)

@@ -130,6 +130,28 @@ def test_execute_returns_rows_rowcount_description_and_lastrowid(
     assert backend.query(url, "SELECT id, qty FROM items ORDER BY id") == [(2, 3), (3, 4)]
 
 
+def test_a_description_read_late_describes_its_own_statement(
+    backend: Backend, make_pool: MakePool
+) -> None:
+    # PostgreSQL builds a small result's description on its first read: read after the
+    # connection went back and served other statements, it still describes its own.
+    url = backend.new_database()
+    create_items(backend, url, rows=150)
+    pool = make_pool(url, max_size=1)
+    with leased(pool) as connection:
+        small = connection.execute("SELECT id, name FROM items WHERE qty = 1", ())
+        big = connection.execute("SELECT qty FROM items", ())  # more than the lazy limit
+    with leased(pool) as connection:
+        connection.execute("SELECT qty AS other, name FROM items WHERE qty = 2", ())
+    assert (small.rows, len(big.rows)) == ([(1, "item1")], 150)
+    assert small.description is not None
+    assert big.description is not None
+    assert [column[0] for column in small.description] == ["id", "name"]
+    assert all(len(column) == 7 for column in small.description)
+    assert small.description == tuple(small.description)
+    assert [column[0] for column in big.description] == ["qty"]
+
+
 def test_executemany_returns_the_summed_rowcount(backend: Backend, make_pool: MakePool) -> None:
     url = backend.new_database()
     create_items(backend, url)
@@ -591,6 +613,26 @@ def test_pool_repr_shows_its_state(backend: Backend, make_pool: MakePool) -> Non
     assert repr(pool) == "<Pool ds3 replica [0 in use, 2 idle, max 5]>"
     pool.close()
     assert repr(pool) == "<Pool ds3 replica [0 in use, 0 idle, max 5, closed]>"
+
+
+@pytest.mark.parametrize("backend", POSTGRES, indirect=True)
+def test_postgres_acquire_of_an_idle_connection_reads_no_pool_statistics(
+    backend: Backend, make_pool: MakePool
+) -> None:
+    # psycopg_pool's get_stats() copies its counters: it belongs to a wait that timed out
+    # (a server refusing connections), never to taking an idle connection.
+    pool = make_pool(backend.new_database(), min_size=1, max_size=2)
+    with leased(pool), leased(pool):
+        pass  # both connections open, and idle from here on
+    psycopg_pool = pool._pool  # type: ignore[attr-defined]
+    read: list[str] = []
+    stats = psycopg_pool.get_stats
+    psycopg_pool.get_stats = lambda: read.append("get_stats") or stats()
+    for _ in range(3):
+        with leased(pool), leased(pool):
+            assert pool.in_use == 2
+    assert pool.in_use == 0
+    assert read == []
 
 
 def test_a_closed_pool_refuses_acquire_and_closes_returned_connections(

@@ -33,6 +33,7 @@ import contextlib
 import math
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -56,15 +57,32 @@ from ..drivers import (
     unreachable,
 )
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
-from ._driver import AsyncConnection, AsyncStream, Description, Outcome, Row
+from ._driver import (
+    AsyncConnection,
+    AsyncStream,
+    Description,
+    LazyDescription,
+    Outcome,
+    Row,
+)
 
 RawConnection = psycopg.AsyncConnection[TupleRow]
 
 _KINDS = error_kinds(psycopg)
+_BAD = pq.ConnStatus.BAD
 _IDLE = pq.TransactionStatus.IDLE
 _ACTIVE = pq.TransactionStatus.ACTIVE
 _INERROR = pq.TransactionStatus.INERROR
 _UNKNOWN = pq.TransactionStatus.UNKNOWN
+# Results that describe their columns even without any (psycopg's ``description`` rule).
+_ROWS_STATUS = (
+    pq.ExecStatus.TUPLES_OK,
+    pq.ExecStatus.SINGLE_TUPLE,
+    pq.ExecStatus.TUPLES_CHUNK,
+)
+# Up to this many rows, a result keeps its cursor (and the server's copy of the rows) for
+# a description built on first use; above, the description is built at once instead.
+_LAZY_DESCRIPTION_ROWS = 100
 _STREAM_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # DISCARD ALL but DEALLOCATE ALL, in one round trip (outside a transaction, after the
 # rollback): settings back to the connection's defaults, SET ROLE / SESSION AUTHORIZATION
@@ -159,26 +177,36 @@ class AsyncPostgresConnection:
     def broken(self) -> bool:
         """True once psycopg has lost the connection (``closed``), or while it is still busy
         with a statement between calls (an interrupted one: see the module docstring)."""
-        return self._raw.closed or self._raw.info.transaction_status == _ACTIVE
+        # pgconn, not ``info``: ``info`` builds a new object on every read.
+        pgconn = self._raw.pgconn
+        return pgconn.status == _BAD or pgconn.transaction_status == _ACTIVE
 
     @property
     def in_transaction(self) -> bool:
         """True while the server has a transaction open (also a streams' read transaction)."""
-        return self._raw.info.transaction_status not in (_IDLE, _UNKNOWN)
+        return self._raw.pgconn.transaction_status not in (_IDLE, _UNKNOWN)
 
     async def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
-        """Run one statement (``%s`` placeholders) and fetch all its rows."""
+        """Run one statement (``%s`` placeholders) and fetch all its rows.
+
+        The description of a small result is built when first read (``LazyDescription``):
+        its client-side cursor, which keeps the server's result, stays referenced until
+        then. A bigger result's is built at once and its cursor let go.
+        """
         self._check_usable()
+        # A client-side cursor: closing it only drops its result, no round trip.
+        cursor = self._raw.cursor()
         try:
-            async with self._raw.cursor() as cursor:
-                await cursor.execute(sql, params)
-                description = cursor.description
-                if description is None:
-                    return Outcome(None, [], cursor.rowcount, None)
-                rows: list[Row] = await cursor.fetchall()
-                return Outcome(_describe(description), rows, len(rows), None)
+            await cursor.execute(sql, params)
+            result = cursor.pgresult
+            if result is None or not (result.nfields or result.status in _ROWS_STATUS):
+                return Outcome(None, [], cursor.rowcount, None)
+            rows: list[Row] = await cursor.fetchall()
         except psycopg.Error as exc:
             raise self._error(exc, sql) from exc
+        if len(rows) > _LAZY_DESCRIPTION_ROWS:
+            return Outcome(_describe(cursor.description), rows, len(rows), None)
+        return Outcome(LazyDescription(partial(_columns, cursor)), rows, len(rows), None)
 
     async def executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
         """Run one statement per parameter tuple; return the summed row count."""
@@ -281,6 +309,8 @@ class AsyncPostgresConnection:
     async def reset(self) -> None:
         """Close open streams and roll back an open transaction (the pool calls this);
         after a session that may have changed state, ``_RESET_SESSION`` too (see there)."""
+        if not self._dirty and not self._streams and self._raw.pgconn.transaction_status == _IDLE:
+            return  # nothing to undo: what rollback() would find, without psycopg's lock
         await self.rollback()
         if self._dirty:
             try:
@@ -433,6 +463,15 @@ class AsyncPostgresStream:
             await self.close()
 
 
+def _columns(cursor: psycopg.AsyncCursor[TupleRow]) -> Description:
+    # Building the columns reads the connection's client encoding from libpq. By now the
+    # connection may serve another statement: on the asyncio front that one runs on this
+    # same thread, but on the thread front it may run on another, so there the read waits
+    # for psycopg's connection lock, which psycopg holds while a statement runs.
+    with contextlib.nullcontext():  # sync: with cursor.connection.lock:
+        return _describe(cursor.description) or ()
+
+
 def _describe(description: Sequence[psycopg.Column] | None) -> Description | None:
     if description is None:
         return None
@@ -482,10 +521,16 @@ class AsyncPostgresPool:
         )
         # psycopg_pool's own "error connecting" lines repeat what acquire() reports.
         self._failure_log = ConnectFailureLog(f"{name}/{role}")
-        self._lock = AsyncMonitor()  # guards the three fields below
+        self._lock = AsyncMonitor()  # guards the two fields below
         self._opened = False
         self._closed = False
-        self._in_use = 0  # connections handed out and not yet released
+        # The psycopg connections handed out and not yet released: a set's add and discard
+        # are atomic, so acquire and release take no lock for it.
+        self._out: set[RawConnection] = set()
+        # The first slice of a wait for a connection (see _wait).
+        self._first_wait = min(_FIRST_WAIT_S, self._timeout)
+        # psycopg_pool's count of failed connection attempts when an acquire last looked.
+        self._failures_seen = 0
 
     @property
     def name(self) -> str:
@@ -499,41 +544,53 @@ class AsyncPostgresPool:
     @property
     def in_use(self) -> int:
         """Connections handed out and not yet released."""
-        with self._lock:
-            return self._in_use
+        return len(self._out)
 
     async def acquire(self) -> AsyncPostgresConnection:
         """Return a connection; see ``_driver.AsyncPool.acquire`` and the class docstring."""
         with self._failure_log.waiting():
-            return await self._acquire()
+            if not self._opened or self._closed:  # read without the guard: _open() decides
+                await self._open()
+            try:
+                # The common case: an idle connection, handed over at once.
+                raw = await self._pool.getconn(timeout=self._first_wait)
+            except psycopg_pool.PoolClosed:
+                raise pool_closed(datasource=self._name, role=self._role) from None
+            except psycopg_pool.PoolTimeout:
+                raw = await self._wait(self._timeout - self._first_wait)
+            # No suspension point from here on: a cancelled task cannot strand ``raw``.
+            self._out.add(raw)
+            return AsyncPostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
-    async def _acquire(self) -> AsyncPostgresConnection:
-        await self._open()
-        deadline = time.monotonic() + self._timeout
-        failures = self._connect_failures()
+    async def _wait(self, seconds: float) -> RawConnection:
+        """Wait up to ``seconds`` more for a connection, in slices; see the class docstring.
+
+        psycopg_pool's statistics are read here only, once a wait has timed out: never on
+        the way to an idle connection. Failures are counted from the last look of any
+        acquire, so one older than this wait costs at most a probe that succeeds.
+        """
+        deadline = time.monotonic() + seconds
+        failures = self._failures_seen
         wait = _FIRST_WAIT_S
         while True:
+            left = deadline - time.monotonic()
+            seen = self._failures_seen = self._connect_failures()
+            if seen > failures and left > 0:
+                # Raises ShardUnavailableError when the server refuses or times out.
+                await self._probe(left)
+                failures = self._failures_seen = self._connect_failures()
+            if time.monotonic() >= deadline:
+                raise self._timeout_error() from None
+            wait = min(wait * 2, _MAX_WAIT_S)
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise psycopg_pool.PoolTimeout()
-                raw = await self._pool.getconn(timeout=min(wait, remaining))
+                return await self._pool.getconn(timeout=min(wait, remaining))
             except psycopg_pool.PoolClosed:
                 raise pool_closed(datasource=self._name, role=self._role) from None
             except psycopg_pool.PoolTimeout:
-                left = deadline - time.monotonic()
-                if self._connect_failures() > failures and left > 0:
-                    # Raises ShardUnavailableError when the server refuses or times out.
-                    await self._probe(left)
-                    failures = self._connect_failures()
-                if time.monotonic() >= deadline:
-                    raise self._timeout_error() from None
-                wait = min(wait * 2, _MAX_WAIT_S)
                 continue
-            # No suspension point from here on: a cancelled task cannot strand ``raw``.
-            with self._lock:
-                self._in_use += 1
-            return AsyncPostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
     async def release(self, connection: AsyncConnection) -> None:
         """Give a connection back: streams closed, transaction rolled back, and discarded if
@@ -554,8 +611,7 @@ class AsyncPostgresPool:
         finally:
             # Even after an interrupted clean-up (the connection is closed then): a psycopg
             # connection never given back would hold its pool slot for good.
-            with self._lock:
-                self._in_use -= 1
+            self._out.discard(connection._raw)
             await self._pool.putconn(connection._raw)
 
     async def close(self) -> None:
@@ -586,8 +642,7 @@ class AsyncPostgresPool:
             raise pool_closed(datasource=self._name, role=self._role)
 
     def _timeout_error(self) -> Error:
-        with self._lock:
-            in_use = self._in_use
+        in_use = len(self._out)
         if in_use < self._max_size:
             # Free slots but no connection: psycopg_pool could not open one in time (its
             # attempts wait on a server that does not answer); a bigger pool would not help.
@@ -632,7 +687,7 @@ class AsyncPostgresPool:
 
     def __repr__(self) -> str:
         idle = self._pool.get_stats().get("pool_available", 0) if self._opened else 0
-        state = f"{self._in_use} in use, {idle} idle, max {self._max_size}"
+        state = f"{len(self._out)} in use, {idle} idle, max {self._max_size}"
         if self._closed:
             state += ", closed"
         role = "" if self._role == "primary" else f" {self._role}"

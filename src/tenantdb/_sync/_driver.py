@@ -15,14 +15,60 @@ always a tuple, never None, so ``%%`` is unescaped consistently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol, overload
 
 from ..core.merge import Row as Row
 
-Description = tuple[Sequence[Any], ...]
+Description = Sequence[Sequence[Any]]
 """PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
-driver's own column object where building tuples would cost more than the query)."""
+driver's own column object where building tuples would cost more than the query), in a
+tuple or a ``LazyDescription``."""
+
+
+class LazyDescription(Sequence[Sequence[Any]]):
+    """A description built on first use: most callers read the rows and never look at it,
+    and a driver's column objects can cost as much as a point query's own parsing
+    (psycopg builds a ``Column`` per column). Reads like the tuple ``build()`` returns, and
+    compares equal to it; ``build`` runs at most once and is dropped after."""
+
+    __slots__ = ("_build", "_columns")
+
+    def __init__(self, build: Callable[[], Sequence[Sequence[Any]]]) -> None:
+        self._build: Callable[[], Sequence[Sequence[Any]]] | None = build
+        self._columns: tuple[Sequence[Any], ...] = ()
+
+    def _resolved(self) -> tuple[Sequence[Any], ...]:
+        build = self._build
+        if build is not None:
+            self._columns = tuple(build())
+            self._build = None
+        return self._columns
+
+    @overload
+    def __getitem__(self, index: int) -> Sequence[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Sequence[Any], ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Sequence[Any] | tuple[Sequence[Any], ...]:
+        return self._resolved()[index]
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return iter(self._resolved())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyDescription):
+            other = other._resolved()
+        return self._resolved() == other
+
+    __hash__ = None  # type: ignore[assignment]  # like a list: equal to a tuple, not hashable
+
+    def __repr__(self) -> str:
+        return repr(self._resolved())
 
 
 class Outcome(NamedTuple):

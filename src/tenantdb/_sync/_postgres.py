@@ -35,6 +35,7 @@ import contextlib
 import math
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -58,15 +59,32 @@ from ..drivers import (
     unreachable,
 )
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
-from ._driver import Connection, Description, Outcome, Row, Stream
+from ._driver import (
+    Connection,
+    Description,
+    LazyDescription,
+    Outcome,
+    Row,
+    Stream,
+)
 
 RawConnection = psycopg.Connection[TupleRow]
 
 _KINDS = error_kinds(psycopg)
+_BAD = pq.ConnStatus.BAD
 _IDLE = pq.TransactionStatus.IDLE
 _ACTIVE = pq.TransactionStatus.ACTIVE
 _INERROR = pq.TransactionStatus.INERROR
 _UNKNOWN = pq.TransactionStatus.UNKNOWN
+# Results that describe their columns even without any (psycopg's ``description`` rule).
+_ROWS_STATUS = (
+    pq.ExecStatus.TUPLES_OK,
+    pq.ExecStatus.SINGLE_TUPLE,
+    pq.ExecStatus.TUPLES_CHUNK,
+)
+# Up to this many rows, a result keeps its cursor (and the server's copy of the rows) for
+# a description built on first use; above, the description is built at once instead.
+_LAZY_DESCRIPTION_ROWS = 100
 _STREAM_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # DISCARD ALL but DEALLOCATE ALL, in one round trip (outside a transaction, after the
 # rollback): settings back to the connection's defaults, SET ROLE / SESSION AUTHORIZATION
@@ -161,26 +179,36 @@ class PostgresConnection:
     def broken(self) -> bool:
         """True once psycopg has lost the connection (``closed``), or while it is still busy
         with a statement between calls (an interrupted one: see the module docstring)."""
-        return self._raw.closed or self._raw.info.transaction_status == _ACTIVE
+        # pgconn, not ``info``: ``info`` builds a new object on every read.
+        pgconn = self._raw.pgconn
+        return pgconn.status == _BAD or pgconn.transaction_status == _ACTIVE
 
     @property
     def in_transaction(self) -> bool:
         """True while the server has a transaction open (also a streams' read transaction)."""
-        return self._raw.info.transaction_status not in (_IDLE, _UNKNOWN)
+        return self._raw.pgconn.transaction_status not in (_IDLE, _UNKNOWN)
 
     def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
-        """Run one statement (``%s`` placeholders) and fetch all its rows."""
+        """Run one statement (``%s`` placeholders) and fetch all its rows.
+
+        The description of a small result is built when first read (``LazyDescription``):
+        its client-side cursor, which keeps the server's result, stays referenced until
+        then. A bigger result's is built at once and its cursor let go.
+        """
         self._check_usable()
+        # A client-side cursor: closing it only drops its result, no round trip.
+        cursor = self._raw.cursor()
         try:
-            with self._raw.cursor() as cursor:
-                cursor.execute(sql, params)
-                description = cursor.description
-                if description is None:
-                    return Outcome(None, [], cursor.rowcount, None)
-                rows: list[Row] = cursor.fetchall()
-                return Outcome(_describe(description), rows, len(rows), None)
+            cursor.execute(sql, params)
+            result = cursor.pgresult
+            if result is None or not (result.nfields or result.status in _ROWS_STATUS):
+                return Outcome(None, [], cursor.rowcount, None)
+            rows: list[Row] = cursor.fetchall()
         except psycopg.Error as exc:
             raise self._error(exc, sql) from exc
+        if len(rows) > _LAZY_DESCRIPTION_ROWS:
+            return Outcome(_describe(cursor.description), rows, len(rows), None)
+        return Outcome(LazyDescription(partial(_columns, cursor)), rows, len(rows), None)
 
     def executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
         """Run one statement per parameter tuple; return the summed row count."""
@@ -283,6 +311,8 @@ class PostgresConnection:
     def reset(self) -> None:
         """Close open streams and roll back an open transaction (the pool calls this);
         after a session that may have changed state, ``_RESET_SESSION`` too (see there)."""
+        if not self._dirty and not self._streams and self._raw.pgconn.transaction_status == _IDLE:
+            return  # nothing to undo: what rollback() would find, without psycopg's lock
         self.rollback()
         if self._dirty:
             try:
@@ -435,6 +465,15 @@ class PostgresStream:
             self.close()
 
 
+def _columns(cursor: psycopg.Cursor[TupleRow]) -> Description:
+    # Building the columns reads the connection's client encoding from libpq. By now the
+    # connection may serve another statement: on the asyncio front that one runs on this
+    # same thread, but on the thread front it may run on another, so there the read waits
+    # for psycopg's connection lock, which psycopg holds while a statement runs.
+    with cursor.connection.lock:
+        return _describe(cursor.description) or ()
+
+
 def _describe(description: Sequence[psycopg.Column] | None) -> Description | None:
     if description is None:
         return None
@@ -482,10 +521,16 @@ class PostgresPool:
         )
         # psycopg_pool's own "error connecting" lines repeat what acquire() reports.
         self._failure_log = ConnectFailureLog(f"{name}/{role}")
-        self._lock = Monitor()  # guards the three fields below
+        self._lock = Monitor()  # guards the two fields below
         self._opened = False
         self._closed = False
-        self._in_use = 0  # connections handed out and not yet released
+        # The psycopg connections handed out and not yet released: a set's add and discard
+        # are atomic, so acquire and release take no lock for it.
+        self._out: set[RawConnection] = set()
+        # The first slice of a wait for a connection (see _wait).
+        self._first_wait = min(_FIRST_WAIT_S, self._timeout)
+        # psycopg_pool's count of failed connection attempts when an acquire last looked.
+        self._failures_seen = 0
 
     @property
     def name(self) -> str:
@@ -499,41 +544,53 @@ class PostgresPool:
     @property
     def in_use(self) -> int:
         """Connections handed out and not yet released."""
-        with self._lock:
-            return self._in_use
+        return len(self._out)
 
     def acquire(self) -> PostgresConnection:
         """Return a connection; see ``_driver.Pool.acquire`` and the class docstring."""
         with self._failure_log.waiting():
-            return self._acquire()
+            if not self._opened or self._closed:  # read without the guard: _open() decides
+                self._open()
+            try:
+                # The common case: an idle connection, handed over at once.
+                raw = self._pool.getconn(timeout=self._first_wait)
+            except psycopg_pool.PoolClosed:
+                raise pool_closed(datasource=self._name, role=self._role) from None
+            except psycopg_pool.PoolTimeout:
+                raw = self._wait(self._timeout - self._first_wait)
+            # No suspension point from here on: a cancelled task cannot strand ``raw``.
+            self._out.add(raw)
+            return PostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
-    def _acquire(self) -> PostgresConnection:
-        self._open()
-        deadline = time.monotonic() + self._timeout
-        failures = self._connect_failures()
+    def _wait(self, seconds: float) -> RawConnection:
+        """Wait up to ``seconds`` more for a connection, in slices; see the class docstring.
+
+        psycopg_pool's statistics are read here only, once a wait has timed out: never on
+        the way to an idle connection. Failures are counted from the last look of any
+        acquire, so one older than this wait costs at most a probe that succeeds.
+        """
+        deadline = time.monotonic() + seconds
+        failures = self._failures_seen
         wait = _FIRST_WAIT_S
         while True:
+            left = deadline - time.monotonic()
+            seen = self._failures_seen = self._connect_failures()
+            if seen > failures and left > 0:
+                # Raises ShardUnavailableError when the server refuses or times out.
+                self._probe(left)
+                failures = self._failures_seen = self._connect_failures()
+            if time.monotonic() >= deadline:
+                raise self._timeout_error() from None
+            wait = min(wait * 2, _MAX_WAIT_S)
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise psycopg_pool.PoolTimeout()
-                raw = self._pool.getconn(timeout=min(wait, remaining))
+                return self._pool.getconn(timeout=min(wait, remaining))
             except psycopg_pool.PoolClosed:
                 raise pool_closed(datasource=self._name, role=self._role) from None
             except psycopg_pool.PoolTimeout:
-                left = deadline - time.monotonic()
-                if self._connect_failures() > failures and left > 0:
-                    # Raises ShardUnavailableError when the server refuses or times out.
-                    self._probe(left)
-                    failures = self._connect_failures()
-                if time.monotonic() >= deadline:
-                    raise self._timeout_error() from None
-                wait = min(wait * 2, _MAX_WAIT_S)
                 continue
-            # No suspension point from here on: a cancelled task cannot strand ``raw``.
-            with self._lock:
-                self._in_use += 1
-            return PostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
     def release(self, connection: Connection) -> None:
         """Give a connection back: streams closed, transaction rolled back, and discarded if
@@ -554,8 +611,7 @@ class PostgresPool:
         finally:
             # Even after an interrupted clean-up (the connection is closed then): a psycopg
             # connection never given back would hold its pool slot for good.
-            with self._lock:
-                self._in_use -= 1
+            self._out.discard(connection._raw)
             self._pool.putconn(connection._raw)
 
     def close(self) -> None:
@@ -586,8 +642,7 @@ class PostgresPool:
             raise pool_closed(datasource=self._name, role=self._role)
 
     def _timeout_error(self) -> Error:
-        with self._lock:
-            in_use = self._in_use
+        in_use = len(self._out)
         if in_use < self._max_size:
             # Free slots but no connection: psycopg_pool could not open one in time (its
             # attempts wait on a server that does not answer); a bigger pool would not help.
@@ -632,7 +687,7 @@ class PostgresPool:
 
     def __repr__(self) -> str:
         idle = self._pool.get_stats().get("pool_available", 0) if self._opened else 0
-        state = f"{self._in_use} in use, {idle} idle, max {self._max_size}"
+        state = f"{len(self._out)} in use, {idle} idle, max {self._max_size}"
         if self._closed:
             state += ", closed"
         role = "" if self._role == "primary" else f" {self._role}"

@@ -28,6 +28,7 @@ from ..core.session import (
     ReadPlacement,
     TransactionState,
     WritePositions,
+    changes_state_in_tenant_session,
     lost_connection_error,
     may_change_state,
     place_read,
@@ -113,6 +114,7 @@ class Session(FrontGuard):
         self._schema_layout = schema_layout
         self.admin = admin
         self._router = router
+        self._dialect = router.topology.dialect
         self._datasources = datasources
         # Bound once: place_read gets them on every read.
         self._replica_sets = datasources.replicas
@@ -139,11 +141,18 @@ class Session(FrontGuard):
         self._check_usable()
         tenant = self._current_tenant()
         plan = self._router.route(
-            sql, params, tenant=tenant, admin=self.admin, schemas=self._schemas(tenant)
+            sql,
+            params,
+            tenant=tenant,
+            admin=self.admin,
+            schemas=self._schemas(tenant) if self.admin else None,
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
+        targets = plan.targets
         try:
+            if len(targets) == 1 and targets[0].role == "primary":
+                return self._run_on_primary(plan, targets[0])  # _run's common case
             return self._run(plan, primary)
         except Error as exc:
             explained = missing_period(exc, plan.targets, self._router.topology)
@@ -166,7 +175,11 @@ class Session(FrontGuard):
         """A single-target statement on its primary (never retried)."""
         name = target.datasource
         connection = self._connection(name)
-        outcome = self._guarded(name, connection.execute, target.sql, target.params)
+        try:
+            outcome = connection.execute(target.sql, target.params)
+        except Error:
+            self._after_error(name)
+            raise
         if plan.kind != "select":
             if self._transaction is not None:
                 self._transaction.wrote_on((name,))
@@ -343,8 +356,9 @@ class Session(FrontGuard):
         if self._closed:
             return
         try:
-            for result, _ in list(self._streaming):
-                result.close()
+            if self._streaming:
+                for result, _ in list(self._streaming):
+                    result.close()
             if self._transaction is not None:
                 self.rollback()
         finally:
@@ -352,9 +366,12 @@ class Session(FrontGuard):
             self._streaming = []
             self._transaction = None
             connections, self._connections = self._connections, {}
-            held = [(c, self._datasources.pool(n)) for n, c in connections.items()]
-            readers, self._readers = self._readers, {}
-            _release_all([*held, *readers.values()], dirty=self._dirty)
+            pool = self._datasources.pool
+            held = [(c, pool(n)) for n, c in connections.items()]
+            if self._readers:
+                readers, self._readers = self._readers, {}
+                held += readers.values()
+            _release_all(held, dirty=self._dirty)
 
     def __enter__(self) -> Session:
         return self
@@ -373,7 +390,8 @@ class Session(FrontGuard):
     def _check_usable(self) -> None:
         if self._closed:
             raise InterfaceError("the session is closed; open a new one with cluster.session()")
-        self._datasources.loop.check()
+        # Threads have no loop to check: the thread front skips even the call.
+        pass
 
     def _connection(self, name: str) -> Connection:
         """This session's connection to ``name``, joined to the open transaction."""
@@ -421,6 +439,8 @@ class Session(FrontGuard):
 
     def _changes_state(self, sql: str | Template, tenant: Tenant | None) -> bool:
         """Whether this statement may leave state on the connection (``_state``)."""
+        if tenant is not None and not self.admin and type(sql) is str:
+            return changes_state_in_tenant_session(self._dialect, sql, self._router.template)
         template = sql if isinstance(sql, Template) else self._router.template(sql)
         topology = self._router.topology
         return may_change_state(

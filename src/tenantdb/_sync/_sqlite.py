@@ -141,9 +141,11 @@ class SQLiteConnection:
         return work(sql, params)
 
     def _execute_now(self, sql: str, params: tuple[Any, ...]) -> Outcome:
-        cursor = self._raw.cursor()
         try:
-            cursor.execute(sql, params)
+            cursor = self._raw.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
+        try:
             description: Description | None = cursor.description
             if description is None:
                 lastrowid = cursor.lastrowid if _INSERT.match(sql) else None

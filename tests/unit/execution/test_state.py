@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 import tenantdb
-from tenantdb.core.session._state import may_change_state
+from tenantdb.core.session import _state
+from tenantdb.core.session._state import changes_state_in_tenant_session, may_change_state
+from tenantdb.core.sql import Template
 
 CLUSTER = tenantdb.connect(
     {
@@ -68,3 +70,32 @@ def test_opaque_calls_and_ddl_may_change_state_anywhere(sql: str) -> None:
 )
 def test_outside_tenant_sessions_undeclared_relations_count(sql: str) -> None:
     assert _changes(sql, tenant_session=False)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM orders WHERE id = %s",
+        "SELECT nextval('orders_id_seq') FROM orders",
+        "SELECT poison(id) FROM orders",
+        "CREATE TABLE t (id INTEGER)",
+    ],
+)
+def test_a_tenant_sessions_verdict_is_remembered_per_text_and_dialect(
+    sql: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A memory of its own: other tests' sessions in this process fill the shared one.
+    monkeypatch.setattr(_state, "_IN_TENANT_SESSION", {})
+    parsed: list[str] = []
+
+    def template(text: str) -> Template:
+        parsed.append(text)
+        return CLUSTER.router.template(text)
+
+    first = changes_state_in_tenant_session("postgres", sql, template)
+    assert first == _changes(sql)
+    assert changes_state_in_tenant_session("postgres", sql, template) == first
+    assert parsed == [sql]
+    # Another dialect is another entry: its parse may differ.
+    changes_state_in_tenant_session("mysql", sql, template)
+    assert parsed == [sql, sql]

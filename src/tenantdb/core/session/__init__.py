@@ -19,7 +19,7 @@ from ._reads import (
     place_read,
     replica_lost,
 )
-from ._state import may_change_state
+from ._state import changes_state_in_tenant_session, may_change_state
 from ._transaction import CommitFailure, TransactionState, lost_connection_error
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RetryRead",
     "TransactionState",
     "WritePositions",
+    "changes_state_in_tenant_session",
     "lost_connection_error",
     "may_change_state",
     "place_read",

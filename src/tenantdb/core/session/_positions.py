@@ -36,7 +36,9 @@ class WritePositions:
         Raises ProgrammingError ("not a tenantdb consistency token; …") for a string that
         ``token()`` did not produce.
         """
-        return cls(decode_token(token) if token is not None else None)
+        if token is None:
+            return _NONE
+        return cls(decode_token(token))
 
     def token(self) -> str:
         """The consistency token for these positions (equal positions, equal tokens)."""
@@ -78,5 +80,8 @@ class WritePositions:
         )
         return f"<WritePositions {inner or 'none'}>"
 
+
+_NONE = WritePositions()
+"""No write yet: what every session without a token starts from (immutable, so shared)."""
 
 __all__ = ["WritePositions"]

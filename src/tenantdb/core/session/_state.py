@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..sql import Template, session_variables
+from ..sql import Dialect, Template, session_variables
 
 _PLAIN = frozenset({"select", "insert", "update", "delete"})
 
@@ -37,4 +37,32 @@ def may_change_state(
     return session_variables(template.statement)
 
 
-__all__ = ["may_change_state"]
+# (dialect, SQL text) → may_change_state in a tenant session. Bounded: emptied when full.
+# Only dict reads and single assignments, each atomic, so threads share it without a lock.
+_IN_TENANT_SESSION: dict[tuple[str, str], bool] = {}
+_REMEMBERED = 4096
+
+
+def changes_state_in_tenant_session(
+    dialect: Dialect, sql: str, template: Callable[[str], Template]
+) -> bool:
+    """``may_change_state`` for ``sql`` run in a (non-admin) tenant session, remembered per
+    text: there the verdict depends on the template alone, which the text and the dialect
+    fix, so a repeated statement skips the template lookup. ``template`` parses ``sql``."""
+    key = (dialect, sql)
+    verdict = _IN_TENANT_SESSION.get(key)
+    if verdict is None:
+        verdict = may_change_state(
+            template(sql), admin=False, tenant_session=True, declared=_unused
+        )
+        if len(_IN_TENANT_SESSION) >= _REMEMBERED:
+            _IN_TENANT_SESSION.clear()
+        _IN_TENANT_SESSION[key] = verdict
+    return verdict
+
+
+def _unused(name: str) -> bool:
+    raise AssertionError("a tenant session's verdict does not depend on declared tables")
+
+
+__all__ = ["changes_state_in_tenant_session", "may_change_state"]

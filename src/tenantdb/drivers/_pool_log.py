@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from ..errors import ShardUnavailableError
 
@@ -28,36 +26,43 @@ _by_pool_name: dict[str, weakref.WeakSet[ConnectFailureLog]] = {}
 
 
 class ConnectFailureLog:
-    """The held connect-failure records of one psycopg pool (by its ``name``)."""
+    """The held connect-failure records of one psycopg pool (by its ``name``).
+
+    ``with log.waiting():`` (or ``with log:``) goes around a caller's wait for a connection.
+    It is on every acquire, so it is a plain context manager with a lock of its own (the
+    module's lock only guards which logs exist and is taken only when psycopg_pool logs).
+    """
+
+    __slots__ = ("__weakref__", "_held", "_lock", "_pool_name", "_waiting")
 
     def __init__(self, pool_name: str) -> None:
         self._pool_name = pool_name
+        self._lock = threading.Lock()  # guards _waiting and _held
         self._waiting = 0
         self._held: list[logging.LogRecord] = []
         with _lock:
             _by_pool_name.setdefault(pool_name, weakref.WeakSet()).add(self)
         _install()
 
-    @contextmanager
-    def waiting(self) -> Iterator[None]:
+    def waiting(self) -> ConnectFailureLog:
         """Around a caller's wait for a connection of this pool."""
-        with _lock:
+        return self
+
+    def __enter__(self) -> None:
+        with self._lock:
             self._waiting += 1
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         release: list[logging.LogRecord] = []
-        try:
-            yield
-        except ShardUnavailableError:
-            with _lock:
+        with self._lock:
+            if kind is not None and issubclass(kind, ShardUnavailableError):
                 self._held.clear()  # the caller gets the failure with the server's reason
-            raise
-        finally:
-            with _lock:
-                self._waiting -= 1
-                if not self._waiting:
-                    release, self._held = self._held, []
-            for record in release:
-                setattr(record, _RELEASED, True)
-                _LOGGER.handle(record)
+            self._waiting -= 1
+            if not self._waiting and self._held:
+                release, self._held = self._held, []
+        for record in release:
+            setattr(record, _RELEASED, True)
+            _LOGGER.handle(record)
 
     def close(self) -> None:
         with _lock:
@@ -68,11 +73,11 @@ class ConnectFailureLog:
                     del _by_pool_name[self._pool_name]
 
     def _hold(self, record: logging.LogRecord) -> bool:
-        # Under _lock.
-        if not self._waiting:
-            return False
-        self._held.append(record)
-        return True
+        with self._lock:
+            if not self._waiting:
+                return False
+            self._held.append(record)
+            return True
 
 
 class _HoldWhileWaiting(logging.Filter):

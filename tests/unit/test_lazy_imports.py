@@ -65,7 +65,7 @@ def test_a_postgres_cluster_plans_with_its_dialect_only() -> None:
     )
     assert "sqlglot.dialects.postgres" in modules  # the statement was parsed for postgres
     # sqlite3 is the SQLite driver: a PostgreSQL cluster does not need it either.
-    assert loaded(modules, DRIVERS + ("sqlite3",) + TOOLS + OTHER_DIALECTS) == []
+    assert loaded(modules, (*DRIVERS, "sqlite3", *TOOLS, *OTHER_DIALECTS)) == []
     assert loaded(modules, ("tenantdb._async",)) == []  # the asyncio front: not used here
 
 

@@ -13,9 +13,8 @@ import datetime
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._async import AsyncDatasources, AsyncSession
 from ._concurrency import AsyncFrontGuard, FrontGuard
 from ._sync import Datasources, Session
 from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
@@ -26,9 +25,12 @@ from .core.tenancy import current_tenant
 from .errors import InterfaceError
 from .tenants import Tenant, TenantRegistry, open_registry
 
+if TYPE_CHECKING:  # the asyncio front is imported by the first AsyncCluster, not by connect()
+    from ._async import AsyncDatasources, AsyncSession
+
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 
-D = TypeVar("D", Datasources, AsyncDatasources)
+D = TypeVar("D", Datasources, "AsyncDatasources")
 
 
 class _ClusterBase(Generic[D]):
@@ -257,7 +259,7 @@ class Cluster(_ClusterBase[Datasources], FrontGuard):
         self.close()
 
 
-class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
+class AsyncCluster(_ClusterBase["AsyncDatasources"], AsyncFrontGuard):
     """The asyncio front of ``Cluster`` (``tenantdb.connect_async``): the same routing,
     isolation, replicas and registry; sessions whose calls are awaited.
 
@@ -273,6 +275,8 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
     _connect_name = "connect_async"
 
     def _new_datasources(self, config: Config) -> AsyncDatasources:
+        from ._async import AsyncDatasources
+
         return AsyncDatasources(config)
 
     def _admin_view(self) -> _AdminJobs:
@@ -298,6 +302,8 @@ class AsyncCluster(_ClusterBase[AsyncDatasources], AsyncFrontGuard):
         options = self._session_options(tenant, admin, primary, consistency_token)
         if self.precreator is not None:
             self.precreator.start()
+        from ._async import AsyncSession
+
         return AsyncSession(self.router, self.datasources, **options)
 
     async def aclose(self) -> None:

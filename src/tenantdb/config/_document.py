@@ -43,7 +43,7 @@ _Boundaries = Annotated[
 class TableDocument(BaseModel):
     """A logical table (``[tables.<name>]``): where its rows live."""
 
-    model_config = ConfigDict(extra="forbid", title="Table", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", title="Table")
 
     strategy: Strategy
     """tenant, mod, hash_mod, consistent_hash, range, time_range, broadcast or single."""
@@ -86,7 +86,6 @@ class ConfigDocument(BaseModel):
         extra="forbid",
         title="tenantdb configuration",
         json_schema_extra={"required": ["datasources"]},
-        use_attribute_docstrings=True,
     )
 
     dialect: Dialect | None = None

@@ -99,7 +99,7 @@ DEFAULT_MAX_STATEMENT_BYTES = 1_048_576
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class PoolConfig(_Model):
@@ -198,9 +198,7 @@ class TenantLimits:
     """Per-tenant request limits; None means unlimited."""
 
     # Read by pydantic when it validates a TenantConfig (unknown keys are refused).
-    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True
-    )
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     requests_per_second: PositiveFloat | None = None
     burst: PositiveInt | None = None
@@ -217,7 +215,6 @@ class TenantConfig(_Model):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        use_attribute_docstrings=True,
         validate_by_alias=True,
         validate_by_name=True,
     )

@@ -6,11 +6,14 @@ helpers are blocking; the asyncio front calls them on a connection's own thread.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import urllib.parse
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # the driver is loaded by whoever opens a SQLite file, not by this module
+    import sqlite3
 
 
 def sqlite_path(url: str) -> str:
@@ -40,6 +43,8 @@ def enable_wal(raw: sqlite3.Connection, timeout: float) -> None:
     is retried until ``timeout`` seconds have passed. Raises ``sqlite3.OperationalError``
     after that (the caller translates it).
     """
+    import sqlite3  # loaded already: ``raw`` is one of its connections
+
     deadline = time.monotonic() + timeout
     while True:
         try:

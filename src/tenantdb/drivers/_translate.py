@@ -11,7 +11,7 @@ row values) and never the statement's parameters or a URL's password.
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 import urllib.parse
 from collections.abc import Sequence
 from types import ModuleType
@@ -157,7 +157,10 @@ def is_undefined_table(orig: BaseException | None) -> bool:
         return False
     if getattr(orig, "sqlstate", None) == "42P01":
         return True
-    if isinstance(orig, sqlite3.OperationalError):
+    # Looked up, not imported: an error raised by sqlite3 means it is loaded, and a cluster
+    # on another backend should not load it.
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(orig, sqlite3.OperationalError):
         return str(orig).startswith("no such table")
     args: tuple[object, ...] = getattr(orig, "args", ())
     return (

@@ -71,3 +71,20 @@ def test_tables_describe_the_input_not_the_resolved_model() -> None:
         "type": "integer",
     }
     assert "null" not in json.dumps(table)
+
+
+def test_properties_are_described_by_their_field_docstrings() -> None:
+    schema = config_json_schema()
+    # A field's docstring wins over the description its type carries (every duration's).
+    lag = _defs(schema, "DatasourceConfig")["properties"]["max_replication_lag"]
+    assert lag["description"] == (
+        "Seconds a replica may lag behind the primary and still serve reads."
+    )
+    # Dataclass fields and aliased fields are described too.
+    limits = _defs(schema, "TenantLimits")["properties"]["max_concurrent"]
+    assert limits["description"] == "Statements of this tenant running at the same time."
+    tenant_schema = _defs(schema, "TenantConfig")["properties"]["schema"]
+    assert tenant_schema["description"].startswith("Schema of a schema-isolated tenant")
+    assert schema["properties"]["tenant_column"]["description"] == (
+        "Column carrying the tenant id in tenant-scoped tables."
+    )

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from ...errors import UnsupportedSQLError
 from ..routing import MergePlan
-from ._order import is_nan, sort_key
+from ._order import RowOrder, is_nan
 from ._rows import Row, hashable
 
 _SUM: Final = "sum"  # COUNT and SUM both add up; they differ only over no rows at all
@@ -115,7 +115,8 @@ class Groups:
                     acc[column] = _average(acc[sum_column], acc[count_column], shard_average)
         rows = [tuple(acc) for acc in groups]
         if self._plan.order_by:
-            rows.sort(key=sort_key(self._plan.order_by))  # list.sort is stable
+            order = RowOrder(self._plan.order_by)
+            rows.sort(key=order.key, reverse=order.reverse)  # stable, also in reverse
         return rows
 
 

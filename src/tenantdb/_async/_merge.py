@@ -12,7 +12,8 @@ got ``LIMIT offset+limit`` with no OFFSET (grouped queries return every group).
 Steps, in order:
 
 - not grouped: a k-way merge of the already ordered streams (or the streams one after
-  another when there is no ORDER BY), DISTINCT, OFFSET/LIMIT, hidden columns dropped;
+  another when there is no ORDER BY), DISTINCT, OFFSET/LIMIT, hidden columns dropped
+  (without DISTINCT or WITH TIES, OFFSET's rows are dropped inside the merge itself);
 - grouped: rows with equal group keys combined, AVG computed, the groups sorted (stable),
   DISTINCT, OFFSET/LIMIT, hidden columns dropped.
 
@@ -20,7 +21,7 @@ With ``with_ties`` (``FETCH ... WITH TIES``) every shard returned its rows tied 
 last one; after LIMIT rows the merge keeps pulling while the next row's ORDER BY key equals
 the last row's, so every row tied with the n-th is returned, as one database would.
 
-Ordering and types follow ``core.merge.sort_key``: SQL's NULL placement, numbers by value
+Ordering and types follow ``core.merge.RowOrder``: SQL's NULL placement, numbers by value
 across types, NaN above every number, and values of one sort column that are not of one
 comparable kind refused with :class:`~tenantdb.errors.UnsupportedSQLError`. The check looks
 at every row a multi-stream merge or a group sort sees, not only at the pairs it happens to
@@ -44,11 +45,10 @@ The streams are the caller's: this module never closes them.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Any
 
-from ..core.merge import DistinctRows, Groups, Row, sort_key
+from ..core.merge import MAX_HEAP, MIN_HEAP, DistinctRows, Groups, Row, RowOrder
 from ..core.routing import MergePlan
 from ..core.sql import SortKey
 from ._streams import iter_rows
@@ -69,36 +69,52 @@ def merge_rows(plan: MergePlan, streams: Sequence[AsyncIterable[Row]]) -> AsyncI
         raise ValueError("limit, offset and hidden_columns must not be negative")
     if plan.limit == 0:
         return iter_rows(())
+    skip = 0
     if plan.group_by is None:
-        rows = _merge_ordered(plan.order_by, streams)
+        # OFFSET's rows are dropped as they are merged, not passed on one by one, unless
+        # DISTINCT or WITH TIES must see them first.
+        skip = 0 if plan.distinct or plan.with_ties else plan.offset
+        rows = _merge_ordered(plan.order_by, streams, skip)
     else:
         rows = _merge_groups(plan, streams)
-    return _finish(plan, rows)
+    return _finish(plan, rows, plan.offset - skip)
 
 
 # -- merging or grouping -------------------------------------------------------------------
 
 
 def _merge_ordered(
-    keys: tuple[SortKey, ...], streams: Sequence[AsyncIterable[Row]]
+    keys: tuple[SortKey, ...], streams: Sequence[AsyncIterable[Row]], skip: int
 ) -> AsyncIterator[Row]:
     if not keys or len(streams) == 1:
         # One stream is already in its shard's order: nothing to compare.
-        return _one_after_another(streams)
-    return _k_way(sort_key(keys), streams)
+        return _one_after_another(streams, skip)
+    return _k_way(RowOrder(keys, allow_reverse=MAX_HEAP is not None), streams, skip)
 
 
-async def _one_after_another(streams: Sequence[AsyncIterable[Row]]) -> AsyncIterator[Row]:
+async def _one_after_another(
+    streams: Sequence[AsyncIterable[Row]], skip: int
+) -> AsyncIterator[Row]:
+    """The streams' rows one stream after another, but the first ``skip``."""
     for stream in streams:
         async for row in stream:
+            if skip:
+                skip -= 1
+                continue
             yield row
 
 
 async def _k_way(
-    key: Callable[[Row], Any], streams: Sequence[AsyncIterable[Row]]
+    order: RowOrder, streams: Sequence[AsyncIterable[Row]], skip: int
 ) -> AsyncIterator[Row]:
-    """The rows of streams each ordered by ``key``, in that order, the earlier stream's first
-    among equal rows; one pending row per stream, every row keyed (and so type-checked)."""
+    """The rows of streams each ordered by ``order``, in that order, the earlier stream's
+    first among equal rows, but the first ``skip``; one pending row per stream, every row
+    keyed (and so checked)."""
+    heap = MAX_HEAP if order.reverse else MIN_HEAP
+    assert heap is not None  # RowOrder reverses only when allowed to
+    # A max-heap puts the largest position first among equal keys: count positions down.
+    step = -1 if order.reverse else 1
+    key = order.key
     # One entry per stream: [sort key, the stream's position, its pending row, the pull of
     # its next row], updated in place. The position breaks ties, so neither rows nor
     # streams are ever compared themselves.
@@ -109,17 +125,28 @@ async def _k_way(
             row = await pull()
         except StopAsyncIteration:
             continue
-        pending.append([key(row), position, row, pull])
-    heapq.heapify(pending)
-    replace = heapq.heapreplace  # the loop runs once per row: local names are faster
+        pending.append([key(row), position * step, row, pull])
+    heap.heapify(pending)
+    replace = heap.replace  # the loops run once per row: local names are faster
+    while skip and pending:  # the same steps as below, the row dropped instead of yielded
+        skip -= 1
+        top = pending[0]
+        try:
+            row = await top[3]()
+        except StopAsyncIteration:
+            heap.pop(pending)
+            continue
+        top[0] = key(row)
+        top[2] = row
+        replace(pending, top)
     while pending:
-        _, _, row, pull = top = pending[0]
-        yield row
+        top = pending[0]
+        yield top[2]
         # Pulled only now: its pending row was taken and the caller asked for another.
         try:
-            row = await pull()
+            row = await top[3]()
         except StopAsyncIteration:
-            heapq.heappop(pending)
+            heap.pop(pending)
             continue
         top[0] = key(row)
         top[2] = row
@@ -140,14 +167,15 @@ async def _merge_groups(
 # -- the steps after merging or grouping ---------------------------------------------------
 
 
-def _finish(plan: MergePlan, rows: AsyncIterator[Row]) -> AsyncIterator[Row]:
+def _finish(plan: MergePlan, rows: AsyncIterator[Row], offset: int) -> AsyncIterator[Row]:
+    """DISTINCT, then ``offset`` (what is left of OFFSET) and LIMIT, then hidden columns."""
     hidden = plan.hidden_columns
     if plan.distinct:
         rows = _distinct(rows, hidden)
     if plan.with_ties and plan.limit is not None and plan.order_by:
-        rows = _with_ties(rows, plan.offset, plan.limit, sort_key(plan.order_by))
-    elif plan.offset or plan.limit is not None:
-        rows = _window(rows, plan.offset, plan.limit)
+        rows = _with_ties(rows, offset, plan.limit, RowOrder(plan.order_by).key)
+    elif offset or plan.limit is not None:
+        rows = _window(rows, offset, plan.limit)
     if hidden:
         rows = _visible(rows, hidden)
     return rows

@@ -25,12 +25,14 @@ Known limits:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import Any, Final
 
 from ...errors import UnsupportedSQLError
 from ..routing import MergePlan
-from ._order import is_nan, sort_key
+from ._order import RowOrder, is_nan
 from ._rows import Row, hashable
 
 _SUM: Final = "sum"  # COUNT and SUM both add up; they differ only over no rows at all
@@ -49,12 +51,16 @@ class Groups:
     ordered by the plan's ORDER BY.
     """
 
-    __slots__ = ("_averages", "_folds", "_groups", "_plan")
+    __slots__ = ("_averages", "_folds", "_groups", "_key_of", "_plan")
 
     def __init__(self, plan: MergePlan) -> None:
         if plan.group_by is None:
             raise ValueError("Groups needs a grouped plan (group_by is None)")
         self._plan = plan
+        # A group's key: its value (one GROUP BY column) or the tuple of them, built in C.
+        self._key_of: Callable[[Row], object] = (
+            itemgetter(*plan.group_by) if plan.group_by else _no_group_key
+        )
         self._groups: dict[object, list[Any]] = {}
         # Known once the first row shows the row width (aggregate columns may count from
         # the end of the row).
@@ -70,9 +76,7 @@ class Groups:
         if folds is None:
             folds, self._averages = _fold_plan(self._plan, len(row))
             self._folds = folds
-        group_by = self._plan.group_by
-        assert group_by is not None
-        key: object = tuple([row[i] for i in group_by])
+        key = self._key_of(row)
         try:
             acc = self._groups.get(key)
         except TypeError:  # a list (array) or dict (JSON) group key
@@ -115,8 +119,13 @@ class Groups:
                     acc[column] = _average(acc[sum_column], acc[count_column], shard_average)
         rows = [tuple(acc) for acc in groups]
         if self._plan.order_by:
-            rows.sort(key=sort_key(self._plan.order_by))  # list.sort is stable
+            order = RowOrder(self._plan.order_by)
+            rows.sort(key=order.key, reverse=order.reverse)  # stable, also in reverse
         return rows
+
+
+def _no_group_key(row: Row) -> object:
+    return ()
 
 
 def _fold_plan(
@@ -182,6 +191,13 @@ def _add(current: Any, value: Any, index: int) -> Any:
 
 def _less(a: Any, b: Any, index: int) -> bool:
     """``a < b`` for MIN/MAX, with NaN above every number as in PostgreSQL."""
+    try:
+        if a == a and b == b:  # neither is a NaN: the common case, compared at once
+            return bool(a < b)
+    except TypeError:
+        raise _incomparable(a, b, index) from None
+    except ArithmeticError:
+        pass  # a signalling Decimal NaN refuses ``==``
     a_nan = is_nan(a)
     b_nan = is_nan(b)
     if a_nan or b_nan:
@@ -189,11 +205,15 @@ def _less(a: Any, b: Any, index: int) -> bool:
     try:
         return bool(a < b)
     except TypeError:
-        raise UnsupportedSQLError(
-            f"the shards returned values of different types for aggregate column {index + 1} "
-            f"({type(a).__name__} and {type(b).__name__}), which cannot be compared; CAST the "
-            "aggregated expression to one type in the query"
-        ) from None
+        raise _incomparable(a, b, index) from None
+
+
+def _incomparable(a: Any, b: Any, index: int) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"the shards returned values of different types for aggregate column {index + 1} "
+        f"({type(a).__name__} and {type(b).__name__}), which cannot be compared; CAST the "
+        "aggregated expression to one type in the query"
+    )
 
 
 def _average(total: Any, count: Any, shard_average: Any = None) -> Any:

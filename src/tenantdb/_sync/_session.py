@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
 from .._concurrency import FrontGuard
-from ..core.merge import sort_key
+from ..core.merge import RowOrder
 from ..core.replication import ReplicaState
 from ..core.routing import (
     MergePlan,
@@ -511,9 +511,9 @@ class Session(FrontGuard):
         if any(trip.needs_sort for trip in trips):
             # A combined statement's rows come in no promised order: each becomes one run
             # in the merge's order, sorted with the merge's own key.
-            key = sort_key(merge.order_by)
+            order = RowOrder(merge.order_by)
             runs = [
-                sorted(rows, key=key) if trip.needs_sort else rows
+                sorted(rows, key=order.key, reverse=order.reverse) if trip.needs_sort else rows
                 for trip, rows in zip(trips, runs, strict=True)
             ]
         shards = runs

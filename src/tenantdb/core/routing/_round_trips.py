@@ -13,7 +13,7 @@ What a combined statement changes, and how the shell must read it:
 
 - the rows of a ``UNION ALL`` come back in no promised order, even when every branch is
   ordered: they are one unordered run per datasource, which the shell sorts with the
-  merge's own key (``core.merge.sort_key``) before merging (``RoundTrip.needs_sort``);
+  merge's own key (``core.merge.RowOrder``) before merging (``RoundTrip.needs_sort``);
 - each branch is the table's statement unchanged, so hidden merge columns, duplicate
   output names and parameters keep their positions;
 - statements that cannot be a branch (anything not starting with SELECT, row locks,

@@ -446,7 +446,20 @@ def part_point(backends: list[Backend], sizes: Sizes) -> None:
 # -- part 2: 16-shard ORDER BY ... LIMIT, asyncio front ÷ thread front -----------------------
 
 
+SCAN_GROUPS = 50
+SCAN_CREATE = "CREATE TABLE ev (id INTEGER PRIMARY KEY, x INTEGER, g INTEGER, note VARCHAR(40))"
+SCAN_INDEX = "CREATE INDEX ev_x ON ev (x)"
+SCAN_FILL = (
+    "INSERT INTO {table} (id, x, g, note)"
+    f" SELECT i, i * 7919 % 100003, i % {SCAN_GROUPS}, 'note ' || i"
+    f" FROM generate_series(0, {SCAN_ROWS - 1}) AS i"
+)
+"""Rows of ``ev``: x is a permutation of the ids (100003 is prime), so no ties; g groups."""
+
+
 def scan_config(urls: list[str]) -> dict[str, Any]:
+    """``ev``: a ``mod`` table of ``SCAN_SHARDS`` shards over the databases ``urls``
+    (also ``benchmarks/scatter.py``'s)."""
     return {
         "dialect": "postgres",
         "datasources": {
@@ -465,30 +478,25 @@ def scan_config(urls: list[str]) -> dict[str, Any]:
 
 
 def x_of(i: int) -> int:
-    """Column x of row i: a permutation of the ids (100003 is prime), so no ties."""
+    """Column x of row i (``SCAN_FILL``)."""
     return i * 7919 % 100_003
 
 
 def fill_scan(cluster: Any, urls: list[str]) -> None:
-    """Create ``ev`` (16 shards) and its index through tenantdb, load each physical table
-    straight on its database (server-side generate_series), ANALYZE."""
+    """Create ``ev`` and its index through tenantdb, load each physical table straight on
+    its database (server-side generate_series), ANALYZE."""
     import psycopg
 
     with cluster.session(admin=True) as session:
-        session.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, x INTEGER, note VARCHAR(40))")
-        session.execute("CREATE INDEX ev_x ON ev (x)")
-    targets = cluster.explain(SCAN).targets
+        session.execute(SCAN_CREATE)
+        session.execute(SCAN_INDEX)
     by_name = {f"ds{n}": url for n, url in enumerate(urls)}
-    for target in targets:
-        shard = int(target.tables["ev"].rsplit("_", 1)[1])
+    for target in cluster.explain("SELECT id FROM ev").targets:
+        table = target.tables["ev"]
+        shard = int(table.rsplit("_", 1)[1])
         with psycopg.connect(by_name[target.datasource], autocommit=True) as raw:
-            raw.execute(
-                f"INSERT INTO {target.tables['ev']} (id, x, note)"
-                " SELECT g, g * 7919 %% 100003, 'note ' || g"
-                f" FROM generate_series(0, {SCAN_ROWS - 1}) AS g WHERE g %% {SCAN_SHARDS} = %s",
-                (shard,),
-            )
-            raw.execute(f"ANALYZE {target.tables['ev']}")
+            raw.execute(SCAN_FILL.format(table=table) + f" WHERE i % {SCAN_SHARDS} = {shard}")
+            raw.execute(f"ANALYZE {table}")
 
 
 def part_scan(sizes: Sizes, skipped: list[str]) -> None:

@@ -35,12 +35,23 @@ from typing import Any
 
 import tenantdb
 from _table import report
-from fronts import direct, interleave, on_loop, postgres_scratch
+from fronts import (
+    SCAN_CREATE,
+    SCAN_FILL,
+    SCAN_INDEX,
+    SCAN_ROWS,
+    SCAN_SHARDS,
+    direct,
+    fill_scan,
+    interleave,
+    on_loop,
+    postgres_scratch,
+    scan_config,
+)
 
-ROWS = 100_000
-SHARDS = 16
+ROWS = SCAN_ROWS
+SHARDS = SCAN_SHARDS
 DATABASES = 4
-GROUPS = 50
 
 
 @dataclass(frozen=True)
@@ -73,47 +84,17 @@ QUERIES = (
     ),
 )
 
-CREATE = "CREATE TABLE ev (id INTEGER PRIMARY KEY, x INTEGER, g INTEGER, note VARCHAR(40))"
-INDEX = "CREATE INDEX ev_x ON ev (x)"
-FILL = (
-    "INSERT INTO {table} (id, x, g, note)"
-    f" SELECT i, i * 7919 % 100003, i % {GROUPS}, 'note ' || i"
-    f" FROM generate_series(0, {ROWS - 1}) AS i"
-)
-
-
-def config(urls: list[str]) -> dict[str, Any]:
-    return {
-        "dialect": "postgres",
-        "datasources": {
-            f"ds{n}": {"url": url, "pool": {"min_size": 1, "max_size": 4}}
-            for n, url in enumerate(urls)
-        },
-        "tables": {
-            "ev": {"strategy": "mod", "key": "id", "shards": SHARDS, "tenant_scoped": False}
-        },
-    }
-
 
 def fill(cluster: Any, urls: list[str], raw_url: str) -> None:
-    """``ev`` through tenantdb (16 shards, indexed), each physical table loaded on its own
-    database; the raw side's single table the same way; ANALYZE everywhere."""
+    """``ev`` through tenantdb (``fronts.fill_scan``: 16 shards, indexed) and the raw
+    side's single table of the same rows; ANALYZE everywhere."""
     import psycopg
 
-    with cluster.session(admin=True) as session:
-        session.execute(CREATE)
-        session.execute(INDEX)
-    by_name = {f"ds{n}": url for n, url in enumerate(urls)}
-    for target in cluster.explain("SELECT id FROM ev").targets:
-        table = target.tables["ev"]
-        shard = int(table.rsplit("_", 1)[1])
-        with psycopg.connect(by_name[target.datasource], autocommit=True) as raw:
-            raw.execute(FILL.format(table=table) + f" WHERE i % {SHARDS} = {shard}")
-            raw.execute(f"ANALYZE {table}")
+    fill_scan(cluster, urls)
     with psycopg.connect(raw_url, autocommit=True) as raw:
-        raw.execute(CREATE)
-        raw.execute(INDEX)
-        raw.execute(FILL.format(table="ev"))
+        raw.execute(SCAN_CREATE)
+        raw.execute(SCAN_INDEX)
+        raw.execute(SCAN_FILL.format(table="ev"))
         raw.execute("ANALYZE ev")
 
 
@@ -156,10 +137,10 @@ def main() -> None:
     with postgres_scratch(DATABASES + 1) as all_urls, contextlib.ExitStack() as stack:
         urls, raw_url = all_urls[:DATABASES], all_urls[DATABASES]
         runner = stack.enter_context(asyncio.Runner())
-        sync_cluster = tenantdb.connect(config(urls))
+        sync_cluster = tenantdb.connect(scan_config(urls))
         stack.callback(sync_cluster.close)
         fill(sync_cluster, urls, raw_url)
-        async_cluster = tenantdb.connect_async(config(urls))
+        async_cluster = tenantdb.connect_async(scan_config(urls))
         stack.callback(lambda: runner.run(async_cluster.aclose()))
         session = stack.enter_context(sync_cluster.session())
         async_session = async_cluster.session()

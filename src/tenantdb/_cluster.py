@@ -175,7 +175,7 @@ class _ClusterBase(Generic[D]):
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
         schemas = self.tenants.schema_layout() if admin and resolved is None else None
         plan = self.router.route(sql, params, tenant=resolved, admin=admin, schemas=schemas)
-        return with_round_trips(plan, self.router.topology.dialect)
+        return with_round_trips(plan, self.router.topology.dialect, self._stream_batch_size)
 
     # -- lifetime -------------------------------------------------------------------------
 

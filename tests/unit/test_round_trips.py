@@ -234,3 +234,12 @@ def test_explain_shows_the_stream_batch(networked: Any) -> None:
     shown = plan.to_dict()["round_trips"]
     assert shown["mode"] == "stream"
     assert shown["batch_rows"] == math.ceil(50_010 * 1.1 / 8)
+
+
+def test_explain_decides_with_the_clusters_stream_batch() -> None:
+    config = cluster("postgres").config
+    sql = "SELECT id FROM ev ORDER BY x LIMIT 10 OFFSET 20"
+    with tenantdb.connect(config, stream_batch_size=20) as small:
+        assert small.explain(sql).to_dict()["round_trips"]["mode"] == "stream"
+    with tenantdb.connect(config, stream_batch_size=30) as enough:
+        assert enough.explain(sql).to_dict()["round_trips"]["mode"] == "fetch"

@@ -175,12 +175,15 @@ def plan_round_trips(
     return ReadRoundTrips(mode, tuple(trips), batch_rows)
 
 
-def with_round_trips(plan: RoutePlan, dialect: str) -> RoutePlan:
+def with_round_trips(
+    plan: RoutePlan, dialect: str, batch_rows: int = STREAM_BATCH_ROWS
+) -> RoutePlan:
     """``plan`` with its ``round_trips`` set when it is a multi-target read (for
-    ``explain``); any other plan as it is (one statement per target)."""
+    ``explain``: ``batch_rows`` is the cluster's stream batch, as the session uses); any
+    other plan as it is (one statement per target)."""
     if plan.merge is None or len(plan.targets) < 2:
         return plan
-    return plan._replace(round_trips=plan_round_trips(plan, dialect))
+    return plan._replace(round_trips=plan_round_trips(plan, dialect, batch_rows))
 
 
 def _by_datasource(targets: tuple[Target, ...]) -> Mapping[str, list[int]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..sql import Dialect, Template, session_variables
+from ..sql import Dialect, Template
 
 _PLAIN = frozenset({"select", "insert", "update", "delete"})
 
@@ -34,7 +34,7 @@ def may_change_state(
         return False
     if any(ref.schema is not None or not declared(ref.table) for ref in template.refs):
         return True
-    return session_variables(template.statement)
+    return template.server_variables
 
 
 # (dialect, SQL text) → may_change_state in a tenant session. Bounded: emptied when full.

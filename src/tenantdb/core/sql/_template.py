@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token
 
 from ...errors import ProgrammingError, UnsupportedSQLError
-from ._confine import confine
+from ._confine import confine, session_variables
 from ._dialect_rules import check_dialect
 from ._dialects import sqlglot_dialect
 from ._functions import may_write
@@ -205,6 +205,9 @@ class Template:
     so such a read never goes to a replica."""
     combine: SetCombine = "select"
     """How the statement's result branches (``root_scopes``) combine."""
+    server_variables: bool = False
+    """Reads or writes server variables (``@@x``, ``@x := ...``): found once here, since
+    deciding whether a statement may leave state on its connection asks on every run."""
 
     @property
     def param_count(self) -> int:
@@ -747,6 +750,7 @@ class _Analyzer:
             ddl_names=tuple(self.ddl_names),
             tenant_values=tenant_values,
             opaque_calls=may_write(self.original),
+            server_variables=session_variables(self.original),
         )
 
     def _span(self, node: exp.Expr, kind: SlotKind, index: int) -> None:

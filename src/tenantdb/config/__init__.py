@@ -10,10 +10,12 @@ from __future__ import annotations
 from ._endpoints import registry_warnings
 from ._loading import ConfigSource, load_config
 from ._models import (
+    BreakerConfig,
     Config,
     DatasourceConfig,
     Interval,
     Isolation,
+    LimitsConfig,
     PoolConfig,
     RegistryConfig,
     Strategy,
@@ -33,6 +35,7 @@ from ._tenant_rules import (
 from ._urls import Dialect, redact_url, url_dialect
 
 __all__ = [
+    "BreakerConfig",
     "Config",
     "ConfigSource",
     "DatasourceConfig",
@@ -40,6 +43,7 @@ __all__ = [
     "IDENTIFIER_HELP",
     "Interval",
     "Isolation",
+    "LimitsConfig",
     "PoolConfig",
     "RegistryConfig",
     "Strategy",

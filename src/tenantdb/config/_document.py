@@ -18,6 +18,7 @@ from ._models import (
     DatasourceConfig,
     Interval,
     KeyType,
+    LimitsConfig,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -120,6 +121,8 @@ class ConfigDocument(BaseModel):
     """Static tenants by id."""
     registry: RegistryConfig | None = None
     """Where tenants beyond the static ones are stored, and how lookups are cached."""
+    limits: LimitsConfig = LimitsConfig()
+    """Every tenant's default limits (a tenant's own override them), enforced or shadowed."""
 
 
 SECTIONS = ("datasources", "tables", "tenants")

@@ -54,6 +54,17 @@ Precreate = Literal["manual", "auto"]
 """Where a read goes when no replica qualifies: the primary, or a ReplicaLagError."""
 """Whether a tenant may write, only read, or do nothing."""
 
+LimitMode = Literal["enforce", "shadow"]
+"""Refuse statements over a tenant's limits, or only count them (to size limits on live
+traffic)."""
+
+RedisDown = Literal["fail_open", "fail_closed"]
+"""What the cluster-wide rate limiter does while Redis cannot be reached: admit, or refuse."""
+
+BreakerWindow = Literal["count", "time"]
+"""A breaker's window: the last ``window_size`` calls, or the calls of the last
+``window_size`` seconds."""
+
 Boundary = int | float | str
 """A ``range`` boundary; all boundaries of one table share one of these types."""
 
@@ -91,6 +102,7 @@ def _scheme_in(schemes: tuple[str, ...], what: str) -> BeforeValidator:
 PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_reject_bool)]
 NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_reject_bool)]
 PositiveFloat = Annotated[float, Field(gt=0), BeforeValidator(_reject_bool)]
+Percent = Annotated[float, Field(gt=0, le=100), BeforeValidator(_reject_bool)]
 
 ReprArgs = Iterable[tuple[str | None, Any]]
 
@@ -111,6 +123,36 @@ class PoolConfig(_Model):
     """Most connections open at once; at least ``min_size``."""
     timeout: PositiveDuration = 30.0
     """Seconds to wait for a free connection before failing."""
+
+
+class BreakerConfig(_Model):
+    """The circuit breaker of each endpoint (the primary, each replica) of one datasource.
+
+    Over its window, once ``minimum_calls`` calls were seen, the breaker opens when the
+    share of failed calls reaches ``failure_rate`` percent or the share of calls slower
+    than ``slow_call`` reaches ``slow_call_rate`` percent. Only connection failures and
+    timeouts count as failures, never a statement the database refused. An open breaker
+    refuses statements at once for ``open_wait``, then lets ``permitted_probes`` through:
+    it closes when they all succeed and opens again when one fails. On by default.
+    """
+
+    enabled: bool = True
+    window: BreakerWindow = "count"
+    """``count``: the last ``window_size`` calls; ``time``: the last ``window_size`` seconds."""
+    window_size: PositiveInt = 100
+    """Calls (count window) or seconds (time window) the rates are measured over."""
+    minimum_calls: PositiveInt = 20
+    """Calls the window must hold before the rates can open the breaker."""
+    failure_rate: Percent = 50.0
+    """Percentage of failed calls (0 < x <= 100) that opens the breaker."""
+    slow_call_rate: Percent = 100.0
+    """Percentage of slow calls (0 < x <= 100) that opens the breaker."""
+    slow_call: PositiveDuration = 10.0
+    """A call that takes at least this long counts as slow."""
+    open_wait: PositiveDuration = 10.0
+    """How long an open breaker refuses statements before it lets probes through."""
+    permitted_probes: PositiveInt = 3
+    """Statements let through at once to probe a half-open endpoint."""
 
 
 class DatasourceConfig(_Model):
@@ -136,6 +178,7 @@ class DatasourceConfig(_Model):
     on_replica_lag: LagFallback = "primary"
     """When no replica qualifies: read the primary, or raise ReplicaLagError."""
     pool: PoolConfig = PoolConfig()
+    breaker: BreakerConfig = BreakerConfig()
     weight: PositiveFloat = 1.0
     """Relative share of new tenants placed on this datasource."""
 
@@ -201,9 +244,19 @@ class TenantLimits:
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     requests_per_second: PositiveFloat | None = None
+    """Statements per second on average (a token bucket refilled at this rate)."""
     burst: PositiveInt | None = None
+    """Statements admitted at once above the rate; default: one second's worth."""
     max_concurrent: PositiveInt | None = None
     """Statements of this tenant running at the same time."""
+    max_concurrent_per_datasource: PositiveInt | None = None
+    """Statements of this tenant running at the same time on one datasource."""
+    max_queued: NonNegativeInt | None = None
+    """Statements that may wait for a concurrency slot; more are refused at once."""
+    queue_timeout: NonNegativeDuration | None = None
+    """Longest wait for a concurrency slot before the statement is refused."""
+    statement_timeout: PositiveDuration | None = None
+    """Longest a statement may run; the server cancels it after that."""
 
 
 class TenantConfig(_Model):
@@ -228,6 +281,46 @@ class TenantConfig(_Model):
     limits: TenantLimits = TenantLimits()
     features: dict[str, Any] = {}
     """Feature flags and rollout stages, as written."""
+
+
+class LimitsConfig(_Model):
+    """Every tenant's default limits, and how limits are enforced (``[limits]``).
+
+    A tenant's own ``limits`` override these key by key; nothing is limited until a rate or
+    a concurrency is set. ``repr()`` and ``str()`` show ``redis_url`` with its password
+    replaced by ``***``.
+    """
+
+    mode: LimitMode = "enforce"
+    """``enforce`` refuses statements over the limits with RateLimitedError; ``shadow`` runs
+    them and only counts them (``cluster.status()``), to size limits on live traffic."""
+    requests_per_second: PositiveFloat | None = None
+    """Each tenant's statements per second on average; None: no rate limit."""
+    burst: PositiveInt | None = None
+    """Statements admitted at once above the rate; default: one second's worth."""
+    max_concurrent: PositiveInt | None = None
+    """Each tenant's statements running at the same time; None: no limit."""
+    max_concurrent_per_datasource: PositiveInt | None = None
+    """Each tenant's statements running at the same time on one datasource."""
+    max_queued: NonNegativeInt = 100
+    """Statements of one tenant that may wait for a concurrency slot."""
+    queue_timeout: NonNegativeDuration = 1.0
+    """Longest wait for a concurrency slot before RateLimitedError."""
+    statement_timeout: PositiveDuration | None = None
+    """Longest a statement may run (the server cancels it); None: no limit."""
+    redis_url: Annotated[str | None, _scheme_in(_CACHE_SCHEMES, "redis_url")] = None
+    """Share rate limits between processes through Redis (``redis://…``); omitted: each
+    process limits on its own."""
+    on_redis_down: RedisDown = "fail_open"
+    """While Redis cannot be reached: ``fail_open`` admits statements (one warning),
+    ``fail_closed`` refuses them."""
+
+    def __repr_args__(self) -> ReprArgs:
+        for name, value in super().__repr_args__():
+            yield (
+                name,
+                redact_url(value) if isinstance(value, str) and name == "redis_url" else value,
+            )
 
 
 class RegistryConfig(_Model):
@@ -278,3 +371,5 @@ class Config(_Model):
     tenants: dict[str, TenantConfig] = {}
     """Static tenants by id."""
     registry: RegistryConfig | None = None
+    limits: LimitsConfig = LimitsConfig()
+    """Default tenant limits and how they are enforced."""

@@ -21,6 +21,7 @@ from ._models import (
     DEFAULT_MAX_STATEMENT_BYTES,
     Config,
     DatasourceConfig,
+    LimitsConfig,
     Strategy,
     TableConfig,
     TenantConfig,
@@ -150,6 +151,7 @@ class _DocumentChecker:
                 "precreate_interval": header.get("precreate_interval", 3600.0),
                 "tenants": tenants,
                 "registry": header.get("registry"),
+                "limits": header.get("limits", LimitsConfig()),
             },
             (),
         )
@@ -236,6 +238,15 @@ class _DocumentChecker:
                 " must be at least min_size"
                 f" ({self.problems.show((*path, 'pool', 'min_size'), pool.min_size)});"
                 " raise max_size or lower min_size",
+            )
+        breaker = datasource.breaker
+        if breaker.window == "count" and breaker.minimum_calls > breaker.window_size:
+            at = (*path, "breaker", "minimum_calls")
+            self.problems.add(
+                at,
+                f"minimum_calls ({self.problems.show(at, breaker.minimum_calls)}) is more than"
+                f" a count window holds (window_size {breaker.window_size}), so the breaker"
+                " could never open; lower minimum_calls or raise window_size",
             )
         primary = url_dialect(datasource.url)
         if datasource.replicas and primary == "sqlite":

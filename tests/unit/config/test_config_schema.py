@@ -36,6 +36,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "precreate_interval",
         "tenants",
         "registry",
+        "limits",
     ]
     assert schema["required"] == ["datasources"]
     assert schema["additionalProperties"] is False

@@ -106,7 +106,15 @@ def test_add_show_set_list_remove(config: Path) -> None:
         "isolation": "shared",
         "schema": None,
         "status": "active",
-        "limits": {"requests_per_second": 50.0, "burst": None, "max_concurrent": None},
+        "limits": {
+            "requests_per_second": 50.0,
+            "burst": None,
+            "max_concurrent": None,
+            "max_concurrent_per_datasource": None,
+            "max_queued": None,
+            "queue_timeout": None,
+            "statement_timeout": None,
+        },
         "features": {"checkout_v2": True, "stage": 3, "color": "blue"},
         "version": 1,
     }
@@ -134,7 +142,15 @@ def test_add_show_set_list_remove(config: Path) -> None:
     changed = show(config, "beta")
     assert changed["status"] == "read_only"
     assert changed["features"] == {"checkout_v2": True, "stage": 4, "label": "7"}
-    assert changed["limits"] == {"requests_per_second": 50.0, "burst": 10, "max_concurrent": None}
+    assert changed["limits"] == {
+        "requests_per_second": 50.0,
+        "burst": 10,
+        "max_concurrent": None,
+        "max_concurrent_per_datasource": None,
+        "max_queued": None,
+        "queue_timeout": None,
+        "statement_timeout": None,
+    }
     assert changed["datasource"] == "ds1"
     assert changed["version"] == 2
 

@@ -27,10 +27,21 @@ def record(tenant_id: str, version: int = 1, **fields: object) -> Record:
         "isolation": "shared",
         "schema": None,
         "status": "active",
-        "limits": {"requests_per_second": None, "burst": None, "max_concurrent": None},
+        "limits": {
+            "requests_per_second": None,
+            "burst": None,
+            "max_concurrent": None,
+            "max_concurrent_per_datasource": None,
+            "max_queued": None,
+            "queue_timeout": None,
+            "statement_timeout": None,
+        },
         "features": {},
         "version": version,
     }
+    limits = fields.pop("limits", {})
+    assert isinstance(limits, dict)
+    base["limits"].update(limits)  # stores write every limit key, set or not
     base.update(fields)
     return base
 

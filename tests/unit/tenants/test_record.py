@@ -16,7 +16,15 @@ FULL: dict[str, Any] = {
     "isolation": "schema",
     "schema": "acme_data",
     "status": "read_only",
-    "limits": {"requests_per_second": 50.0, "burst": 10, "max_concurrent": 4},
+    "limits": {
+        "requests_per_second": 50.0,
+        "burst": 10,
+        "max_concurrent": 4,
+        "max_concurrent_per_datasource": None,
+        "max_queued": None,
+        "queue_timeout": None,
+        "statement_timeout": None,
+    },
     "features": {"stage": "beta", "new_checkout": True},
     "version": 7,
 }
@@ -192,7 +200,7 @@ def test_a_tenant_replaces_every_field() -> None:
         "isolation": "shared",
         "schema": None,
         "status": "active",
-        "limits": {"requests_per_second": None, "burst": None, "max_concurrent": None},
+        "limits": dict.fromkeys(FULL["limits"]),
         "features": {},
         "version": 8,
     }

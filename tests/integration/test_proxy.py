@@ -13,7 +13,8 @@ import os
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -89,6 +90,14 @@ def _dead(sock: socket.socket) -> bool:
         return True
 
 
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` until it holds (a hang guard fails the test after GUARD_S)."""
+    deadline = time.monotonic() + GUARD_S
+    while not condition():
+        assert time.monotonic() < deadline, "the proxy did not get there"
+        time.sleep(0.005)
+
+
 def _refused(address: tuple[str, int]) -> bool:
     """True when a new connection is refused or reset (during the handshake or after)."""
     try:
@@ -112,10 +121,17 @@ def _silent(sock: socket.socket) -> bool:
 
 
 def test_bytes_travel_both_ways_through_the_proxy(proxy: TcpProxy) -> None:
-    payload = os.urandom(3 << 20)  # more than the proxy buffers per direction
-    with _client(proxy.address) as sock:
+    # More than the proxy buffers per direction plus what the kernel takes (4 MiB sockets)
+    payload = os.urandom(16 << 20)
+    with socket.socket() as sock:
+        # A small receive window and a late reader: the proxy's sends to the client come
+        # back partial and its buffer toward the client fills, as with a slow consumer.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(GUARD_S)
+        sock.connect(proxy.address)
         sender = threading.Thread(target=sock.sendall, args=(payload,))
         sender.start()
+        time.sleep(0.2)
         echoed = _receive(sock, len(payload))
         sender.join(GUARD_S)
     assert echoed == payload
@@ -163,8 +179,8 @@ def test_blackhole_does_not_pass_new_connections_on() -> None:
             tcp.blackhole()
             with _client(tcp.address) as sock:
                 sock.sendall(b"x")
+                _wait_for(lambda: tcp.accepted == 1)
                 assert _silent(sock)
-                assert tcp.accepted == 1
                 assert server.handled == 0
                 tcp.heal()
                 assert _receive(sock, 1) == b"x"
@@ -176,11 +192,15 @@ def test_blackhole_does_not_pass_new_connections_on() -> None:
 
 
 def test_cut_ends_held_connections_too(proxy: TcpProxy) -> None:
-    with _client(proxy.address) as sock:
+    with _client(proxy.address) as forwarded:
         proxy.blackhole()
-        sock.sendall(b"lost")
-        proxy.cut()
-        assert _dead(sock)
+        forwarded.sendall(b"lost")
+        with _client(proxy.address) as held:  # accepted while blackholed, never passed on
+            held.sendall(b"lost too")
+            _wait_for(lambda: proxy.accepted == 2)
+            proxy.cut()
+            assert _dead(forwarded)
+            assert _dead(held)
     assert proxy.connections == 0
 
 

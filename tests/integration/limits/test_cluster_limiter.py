@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -25,7 +26,7 @@ from tenantdb._async._cluster_limiter import (
     TICKS_PER_S,
     AsyncClusterRateLimiter,
 )
-from tenantdb.core.limits import ADMITTED, RateLimit
+from tenantdb.core.limits import ADMITTED, RateDecision, RateLimit
 from tenantdb.core.retry import Backoff
 from tenantdb.errors import InterfaceError
 
@@ -365,7 +366,15 @@ def test_a_hung_redis_times_out_into_the_policy(
     )
     assert limiter.check("acme", SLOW) == ADMITTED
     proxy.blackhole()
-    hung = limiter.check("acme", SLOW)
+    answers: list[RateDecision] = []
+    waiting = threading.Thread(target=lambda: answers.append(limiter.check("acme", SLOW)))
+    waiting.start()
+    waiting.join(HANG_GUARD_S)
+    if waiting.is_alive():  # no timeout at all: free the thread, then fail
+        proxy.cut()
+        waiting.join(HANG_GUARD_S)
+        pytest.fail(f"a check on a hung Redis did not return within {HANG_GUARD_S} s")
+    (hung,) = answers
     assert not hung.allowed
     assert hung.retry_after_s <= BACKOFF.initial_s
     assert "Timeout" in _warnings(caplog)[0].getMessage()

@@ -445,3 +445,27 @@ def test_a_closed_limiter_refuses_to_check(limiter_front: LimiterFront) -> None:
     assert "[closed]" in repr(limiter)
     with pytest.raises(InterfaceError, match="closed"):
         limiter.check("acme", SLOW)
+
+
+def test_concurrent_checks_that_fail_together_count_as_one_failure(
+    redis_url: str, proxy: TcpProxy, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tasks in flight when Redis goes down fail one after another; only the first one
+    starts the outage: one warning, one failure counted, the first backoff delay."""
+
+    async def scenario() -> None:
+        limiter = AsyncClusterRateLimiter(
+            proxy.url_for(redis_url), reconnect_backoff=BACKOFF, clock=clock
+        )
+        try:
+            proxy.cut()
+            decisions = await asyncio.gather(*(limiter.check("acme", SLOW) for _ in range(20)))
+            assert decisions == [ADMITTED] * 20
+            assert proxy.accepted == 20  # all were on their way before any failed
+            assert "1 failed, next attempt in 1.0 s" in repr(limiter)
+        finally:
+            await limiter.aclose()
+            await limiter.aclose()  # twice is fine
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_GUARD_S))
+    assert len(_warnings(caplog)) == 1

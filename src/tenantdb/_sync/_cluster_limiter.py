@@ -127,8 +127,9 @@ class ClusterRateLimiter:
 
     ``url`` is a redis-py URL (``redis://[:password@]host:port/db``, ``rediss://``,
     ``unix://``). Nothing connects until the first check. Safe to share between the
-    tasks of one event loop; the state kept here (up or down, the next attempt) changes only
-    under ``_monitor`` and never across an ``await``. Raises ValueError for an unknown
+    tasks of one event loop (on the thread front, between threads): the state kept here (up
+    or down, the next attempt) changes only under ``_monitor`` (a lock on the thread front),
+    never while Redis is being waited on. Raises ValueError for an unknown
     ``on_unavailable``, a prefix with a brace in it or a ``socket_timeout_s`` that is not
     positive. Call ``close`` when done.
     """
@@ -213,7 +214,9 @@ class ClusterRateLimiter:
         with self._monitor:
             came_back = self._state.succeeded(route)
         if came_back:
-            log.info("cluster-wide rate limiter: Redis at %s answers again; limiting", self.url)
+            log.info(
+                "cluster-wide rate limiter: Redis at %s answers again; limiting resumes", self.url
+            )
         allowed, wait_ticks = int(reply[0]), int(reply[1])
         if allowed:
             return ADMITTED

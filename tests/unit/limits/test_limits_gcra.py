@@ -1,0 +1,364 @@
+"""``LocalRateLimiter``: the GCRA guarantees, checked on arbitrary traffic with an injected clock.
+
+Times are plain floats (monotonic seconds) passed as ``now``; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tenantdb.core.limits import ADMITTED, LocalRateLimiter, RateDecision, RateLimit
+
+# Float tolerance of the window bound, in statements. Times and theoretical arrival times are
+# floats: every admission may forgive a few ulps of the clock as rounding (the limiter's
+# slack, ~8 ulps) and each addition rounds by half an ulp. With clocks up to 1e5 s and
+# intervals of at least 1 ms, that is under 1e-7 of a statement per admission, so a few
+# hundred admissions stay far below 1e-3. A real breach (a burst past the window, as in
+# aiolimiter #240/#298) admits a whole statement more, which this cannot hide.
+WINDOW_EPSILON = 1e-3
+
+limits = st.builds(
+    RateLimit,
+    rate_per_s=st.floats(min_value=0.5, max_value=1000.0),
+    burst=st.integers(min_value=1, max_value=12),
+)
+starts = st.floats(min_value=0.0, max_value=1e5)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    gap_s: float  # after the previous arrival (0: same instant, a burst)
+    cost: int
+
+
+def arrivals(max_size: int = 80) -> st.SearchStrategy[list[Arrival]]:
+    gaps = st.one_of(
+        st.just(0.0),  # bursts
+        st.floats(min_value=0.0, max_value=0.01),
+        st.floats(min_value=0.0, max_value=3.0),
+    )
+    costs = st.one_of(st.just(1), st.integers(min_value=1, max_value=4))
+    return st.lists(st.builds(Arrival, gaps, costs), min_size=1, max_size=max_size)
+
+
+def times(start: float, traffic: list[Arrival]) -> Iterator[tuple[float, int]]:
+    now = start
+    for arrival in traffic:
+        now += arrival.gap_s
+        yield now, arrival.cost
+
+
+def assert_window_bound(admitted: list[tuple[float, int]], limit: RateLimit) -> None:
+    """Every window [a_i, a_j] between two admissions (so every window that starts at an
+    arrival: shrinking it to the admissions inside only makes the bound tighter) holds at
+    most rate * (a_j - a_i) + burst statements."""
+    for i, (first, _) in enumerate(admitted):
+        total = 0
+        for last, cost in admitted[i:]:
+            total += cost
+            bound = limit.rate_per_s * (last - first) + limit.burst
+            assert total <= bound + WINDOW_EPSILON, (first, last, total, bound)
+
+
+# -- the window bound -----------------------------------------------------------------------
+
+
+@given(limit=limits, start=starts, traffic=arrivals())
+@settings(max_examples=300)
+def test_no_window_admits_more_than_rate_times_length_plus_burst(
+    limit: RateLimit, start: float, traffic: list[Arrival]
+) -> None:
+    limiter = LocalRateLimiter()
+    admitted = [
+        (now, cost)
+        for now, cost in times(start, traffic)
+        if limiter.check("acme", limit, now, cost=cost).allowed
+    ]
+    assert_window_bound(admitted, limit)
+
+
+@given(
+    segments=st.lists(st.tuples(limits, arrivals(max_size=40)), min_size=2, max_size=4),
+    start=starts,
+)
+@settings(max_examples=300)
+def test_a_changed_limit_holds_from_the_next_check(
+    segments: list[tuple[RateLimit, list[Arrival]]], start: float
+) -> None:
+    """The tenant record changes mid-stream; every window inside a stretch of one limit obeys
+    that limit, including windows opening right at the change (no debt is forgotten by a
+    reset that would let a fresh burst through)."""
+    limiter = LocalRateLimiter()
+    now = start
+    for limit, traffic in segments:
+        admitted = []
+        for now, cost in times(now, traffic):  # noqa: B020 (the clock runs on across segments)
+            if limiter.check("acme", limit, now, cost=cost).allowed:
+                admitted.append((now, cost))
+        assert_window_bound(admitted, limit)
+
+
+def test_a_burst_is_admitted_at_once_then_the_rate_holds() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=10.0, burst=5)
+    assert [limiter.check("acme", limit, 50.0).allowed for _ in range(6)] == [True] * 5 + [False]
+    # aiolimiter #240: right after a burst, a second burst must not fit in the same window.
+    assert not limiter.check("acme", limit, 50.05).allowed
+    assert limiter.check("acme", limit, 50.1).allowed
+    assert not limiter.check("acme", limit, 50.1).allowed
+
+
+# -- the steady client ----------------------------------------------------------------------
+
+
+@given(
+    limit=limits,
+    start=starts,
+    slowness=st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=2.0)),
+    count=st.integers(min_value=1, max_value=300),
+    accumulate=st.booleans(),
+)
+@settings(max_examples=300)
+def test_a_client_at_the_rate_or_slower_is_never_refused(
+    limit: RateLimit, start: float, slowness: float, count: int, accumulate: bool
+) -> None:
+    """From any start time, whether the client schedules ``start + i * gap`` or adds ``gap``
+    to its last send time (the two round differently), and with burst 1 (no slack at all)."""
+    limiter = LocalRateLimiter()
+    gap = limit.interval_s * (1.0 + slowness)
+    now = start
+    for i in range(count):
+        now = now + gap if accumulate and i else start + i * gap
+        assert limiter.check("acme", limit, now).allowed, (i, now)
+
+
+@given(limit=limits, start=starts, before=arrivals(), count=st.integers(1, 100))
+def test_a_steady_client_is_never_refused_once_earlier_traffic_has_drained(
+    limit: RateLimit, start: float, before: list[Arrival], count: int
+) -> None:
+    limiter = LocalRateLimiter()
+    last = start
+    for last, cost in times(start, before):
+        limiter.check("acme", limit, last, cost=cost)
+    # The debt left is at most one burst: drained a burst window later.
+    resume = last + limit.burst * limit.interval_s
+    for i in range(count):
+        assert limiter.check("acme", limit, resume + i * limit.interval_s).allowed, i
+
+
+# -- retry_after_s is honest ----------------------------------------------------------------
+
+
+def just_before(moment: float, interval: float) -> float:
+    """A moment a few dozen ulps earlier: more than the limiter forgives as rounding."""
+    return moment - 32 * math.ulp(max(abs(moment), interval))
+
+
+@given(
+    segments=st.lists(st.tuples(limits, arrivals(max_size=40)), min_size=1, max_size=3),
+    start=starts,
+)
+@settings(max_examples=300)
+def test_retry_after_is_exact(
+    segments: list[tuple[RateLimit, list[Arrival]]], start: float
+) -> None:
+    """Whenever a check is refused, the same check a hair before ``now + retry_after_s`` is
+    still refused and the one at ``now + retry_after_s`` is admitted (nothing else arriving
+    in between); limits change between segments, so the cap on a carried debt is covered."""
+    limiter = LocalRateLimiter()
+    now = start
+    for limit, traffic in segments:
+        for arrival in traffic:
+            now += arrival.gap_s
+            cost = min(arrival.cost, limit.burst)  # a bigger one never passes (tested below)
+            decision = limiter.check("acme", limit, now, cost=cost)
+            if decision.allowed:
+                assert decision is ADMITTED
+                continue
+            retry = decision.retry_after_s
+            assert 0.0 < retry < math.inf
+            then = now + retry
+            before = just_before(then, limit.interval_s)
+            assert not limiter.check("acme", limit, before, cost=cost).allowed
+            assert limiter.check("acme", limit, then, cost=cost).allowed
+            now = then
+
+
+def test_retry_after_of_a_simple_refusal() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=4.0, burst=2)
+    assert limiter.check("acme", limit, 10.0, cost=2).allowed
+    # Two statements' worth of debt, 0.25 s each, one of which the burst absorbs.
+    assert limiter.check("acme", limit, 10.0) == RateDecision(False, pytest.approx(0.25))
+    assert limiter.check("acme", limit, 10.1) == RateDecision(False, pytest.approx(0.15))
+    # Two more need both intervals back.
+    assert limiter.check("acme", limit, 10.1, cost=2) == RateDecision(False, pytest.approx(0.4))
+
+
+def test_a_refused_check_consumes_nothing() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=1.0, burst=1)
+    assert limiter.check("acme", limit, 0.0).allowed
+    for t in (0.1, 0.2, 0.5, 0.9, 0.99):  # a client hammering while refused
+        assert not limiter.check("acme", limit, t).allowed
+    assert limiter.check("acme", limit, 1.0).allowed
+
+
+def test_a_cost_above_the_burst_can_never_be_admitted() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=100.0, burst=3)
+    assert limiter.check("acme", limit, 0.0, cost=4) == RateDecision(False, math.inf)
+    assert limiter.check("acme", limit, 0.0, cost=3).allowed  # nothing was consumed
+
+
+@pytest.mark.parametrize("cost", [0, -1])
+def test_a_cost_below_one_is_a_programming_error(cost: int) -> None:
+    with pytest.raises(ValueError, match="cost >= 1"):
+        LocalRateLimiter().check("acme", RateLimit(rate_per_s=1.0), 0.0, cost=cost)
+
+
+# -- limit changes --------------------------------------------------------------------------
+
+
+def test_a_lowered_limit_caps_the_debt_at_one_burst_of_the_new_limit() -> None:
+    limiter = LocalRateLimiter()
+    generous, strict = RateLimit(rate_per_s=10.0, burst=100), RateLimit(rate_per_s=1.0, burst=2)
+    assert all(limiter.check("acme", generous, 5.0).allowed for _ in range(100))
+    # 10 s owed. Under the new limit the key is full (a burst of 2 used), not locked out for
+    # 9 s more and not fresh (which would let 2 more in now).
+    refused = limiter.check("acme", strict, 5.0)
+    assert not refused.allowed
+    assert refused.retry_after_s == pytest.approx(strict.interval_s)
+    assert limiter.check("acme", strict, 5.0 + refused.retry_after_s).allowed
+    assert not limiter.check("acme", strict, 5.0 + refused.retry_after_s).allowed
+
+
+def test_a_raised_limit_applies_at_the_next_check_without_a_fresh_burst() -> None:
+    limiter = LocalRateLimiter()
+    slow, fast = RateLimit(rate_per_s=1.0, burst=3), RateLimit(rate_per_s=100.0, burst=3)
+    assert all(limiter.check("acme", slow, 0.0).allowed for _ in range(3))
+    assert not limiter.check("acme", slow, 0.5).allowed
+    # Full under the old limit is full under the new one, which refills 100 times faster.
+    assert not limiter.check("acme", fast, 0.5).allowed
+    assert limiter.check("acme", fast, 0.5 + fast.interval_s).allowed
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+@given(
+    limit=limits,
+    start=starts,
+    traffic=st.lists(st.tuples(st.sampled_from("abcd"), st.floats(0.0, 0.5)), max_size=120),
+)
+@settings(max_examples=200)
+def test_keys_are_independent(
+    limit: RateLimit, start: float, traffic: list[tuple[str, float]]
+) -> None:
+    """One limiter for all keys answers each key exactly as a limiter seeing only that key
+    would (which also shows that dropping drained keys changes no answer)."""
+    shared = LocalRateLimiter()
+    alone = {key: LocalRateLimiter() for key in "abcd"}
+    now = start
+    for key, gap in traffic:
+        now += gap
+        assert shared.check(key, limit, now) == alone[key].check(key, limit, now), (key, now)
+
+
+def test_one_key_refused_leaves_another_admitted() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=1.0, burst=1)
+    assert limiter.check("noisy", limit, 0.0).allowed
+    assert not limiter.check("noisy", limit, 0.0).allowed
+    assert limiter.check("quiet", limit, 0.0).allowed
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def test_drained_keys_are_dropped_by_later_admissions() -> None:
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=1.0, burst=2)
+    for tenant in ("a", "b", "c"):
+        assert limiter.check(tenant, limit, 0.0).allowed  # each owes 1 s
+    assert len(limiter) == 3
+    assert limiter.check("d", limit, 0.5).allowed
+    assert len(limiter) == 4  # nobody has drained yet
+    assert limiter.check("d", limit, 1.0).allowed
+    assert len(limiter) == 1  # a, b and c drained at 1.0
+
+
+def test_max_keys_bounds_the_map_evicting_the_least_recently_admitted() -> None:
+    limiter = LocalRateLimiter(max_keys=3)
+    limit = RateLimit(rate_per_s=1.0, burst=1)
+    for tenant in ("a", "b", "c"):
+        assert limiter.check(tenant, limit, 0.0).allowed
+    assert limiter.check("a", limit, 1.0).allowed  # a is now the most recent; b, c drained
+    assert len(limiter) == 1
+    for tenant in ("b", "c", "d"):
+        assert limiter.check(tenant, limit, 1.5).allowed
+    assert len(limiter) == 3  # a was evicted, owing half a second
+    assert limiter.check("a", limit, 1.5).allowed  # the documented cost: one burst forgiven
+    assert not limiter.check("c", limit, 1.5).allowed  # the others keep their debt
+    assert not limiter.check("d", limit, 1.5).allowed
+    assert len(limiter) == 3
+
+
+def test_many_keys_stay_within_max_keys() -> None:
+    limiter = LocalRateLimiter(max_keys=50)
+    limit = RateLimit(rate_per_s=0.001, burst=1)  # nothing drains during the test
+    for i in range(1_000):
+        assert limiter.check(f"t{i}", limit, 0.0).allowed
+        assert len(limiter) <= 50
+
+
+@pytest.mark.parametrize("max_keys", [0, -5])
+def test_max_keys_below_one_is_refused(max_keys: int) -> None:
+    with pytest.raises(ValueError, match="max_keys"):
+        LocalRateLimiter(max_keys=max_keys)
+
+
+def test_repr_shows_the_keys() -> None:
+    limiter = LocalRateLimiter(max_keys=10)
+    limiter.check("acme", RateLimit(rate_per_s=1.0), 0.0)
+    assert repr(limiter) == "<LocalRateLimiter [1 keys, at most 10]>"
+    assert "unbounded" in repr(LocalRateLimiter(max_keys=None))
+
+
+# -- threads --------------------------------------------------------------------------------
+
+
+def test_threads_checking_one_key_never_admit_more_than_the_burst() -> None:
+    """16 threads check one key at one frozen instant: exactly ``burst`` are admitted. The
+    interpreter switches threads as often as it can, so an unlocked read-modify-write
+    would be interleaved and admit more."""
+    limiter = LocalRateLimiter()
+    limit = RateLimit(rate_per_s=1.0, burst=20_000)
+    admitted = [0] * 16
+    barrier = threading.Barrier(16)
+
+    def hammer(slot: int) -> None:
+        barrier.wait()
+        for _ in range(2_000):
+            if limiter.check("acme", limit, 7.0).allowed:
+                admitted[slot] += 1
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60.0)  # a hang guard, not a timing assertion
+    finally:
+        sys.setswitchinterval(switch)
+    assert sum(admitted) == limit.burst

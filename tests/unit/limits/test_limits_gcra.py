@@ -297,23 +297,24 @@ def test_drained_keys_are_dropped_by_later_admissions() -> None:
     assert len(limiter) == 3
     assert limiter.check("d", limit, 0.5).allowed
     assert len(limiter) == 4  # nobody has drained yet
-    assert limiter.check("d", limit, 1.0).allowed
-    assert len(limiter) == 1  # a, b and c drained at 1.0
+    assert limiter.check("e", limit, 1.0).allowed
+    assert len(limiter) == 2  # a, b and c drained at 1.0; d owes until 1.5
 
 
-def test_max_keys_bounds_the_map_evicting_the_least_recently_admitted() -> None:
+def test_max_keys_evicts_the_least_recently_admitted_key() -> None:
     limiter = LocalRateLimiter(max_keys=3)
-    limit = RateLimit(rate_per_s=1.0, burst=1)
-    for tenant in ("a", "b", "c"):
-        assert limiter.check(tenant, limit, 0.0).allowed
-    assert limiter.check("a", limit, 1.0).allowed  # a is now the most recent; b, c drained
-    assert len(limiter) == 1
-    for tenant in ("b", "c", "d"):
-        assert limiter.check(tenant, limit, 1.5).allowed
-    assert len(limiter) == 3  # a was evicted, owing half a second
-    assert limiter.check("a", limit, 1.5).allowed  # the documented cost: one burst forgiven
-    assert not limiter.check("c", limit, 1.5).allowed  # the others keep their debt
-    assert not limiter.check("d", limit, 1.5).allowed
+    slow, fast = RateLimit(rate_per_s=1.0, burst=1), RateLimit(rate_per_s=10.0, burst=1)
+    assert limiter.check("a", fast, 0.0).allowed  # a owes until 0.1
+    assert limiter.check("b", slow, 0.0).allowed  # b and c owe until 1.0
+    assert limiter.check("c", slow, 0.0).allowed
+    assert limiter.check("a", fast, 0.5).allowed  # a again: now the most recently admitted
+    assert limiter.check("d", slow, 0.5).allowed  # a fourth key: one must go, none drained
+    assert len(limiter) == 3
+    # b went (least recently admitted, though a was seen first) and is forgiven its debt: the
+    # documented price of the bound. The others keep theirs.
+    assert limiter.check("b", slow, 0.5).allowed
+    assert not limiter.check("a", fast, 0.5).allowed
+    assert not limiter.check("d", slow, 0.5).allowed
     assert len(limiter) == 3
 
 
@@ -341,23 +342,33 @@ def test_repr_shows_the_keys() -> None:
 # -- threads --------------------------------------------------------------------------------
 
 
+class SwitchingFloat(float):
+    """A clock reading whose subtraction runs Python code. CPython 3.11 switches threads
+    only at such points, so without this the limiter's arithmetic (no Python calls) would
+    be atomic under the GIL by accident, and the test could not tell a missing lock; with
+    it, threads interleave in the middle of the read-modify-write as they may on a
+    free-threaded build."""
+
+    def __sub__(self, other: float) -> float:
+        return float(self) - other
+
+
 def test_threads_checking_one_key_never_admit_more_than_the_burst() -> None:
-    """16 threads check one key at one frozen instant: exactly ``burst`` are admitted. The
-    interpreter switches threads as often as it can, so an unlocked read-modify-write
-    would be interleaved and admit more."""
+    """16 threads check one key at one frozen instant: exactly ``burst`` are admitted."""
     limiter = LocalRateLimiter()
     limit = RateLimit(rate_per_s=1.0, burst=20_000)
+    now = SwitchingFloat(7.0)
     admitted = [0] * 16
     barrier = threading.Barrier(16)
 
     def hammer(slot: int) -> None:
         barrier.wait()
         for _ in range(2_000):
-            if limiter.check("acme", limit, 7.0).allowed:
+            if limiter.check("acme", limit, now).allowed:
                 admitted[slot] += 1
 
     switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
+    sys.setswitchinterval(1e-6)  # interleave the threads as finely as the interpreter can
     try:
         threads = [threading.Thread(target=hammer, args=(i,)) for i in range(16)]
         for thread in threads:

@@ -16,7 +16,8 @@ from ._rate import ADMITTED, RateDecision, RateLimit
 _SLACK = 2.0**-50
 
 DEFAULT_MAX_KEYS = 100_000
-"""How many keys a ``LocalRateLimiter`` tracks unless told otherwise (about 150 bytes each)."""
+"""How many keys a ``LocalRateLimiter`` tracks unless told otherwise (about 190 bytes each
+besides the key string, measured: some 20 MB when full)."""
 
 
 class LocalRateLimiter:
@@ -57,9 +58,10 @@ class LocalRateLimiter:
     since an admission already requires ``d <= burst * I``.
 
     Memory: a key whose debt has drained (``tat <= now``) behaves exactly like a key never
-    seen, so it may be dropped. Keys are kept in the order they were last admitted; each
-    admission drops the least recently admitted keys while they have drained, so the map holds
-    about the keys admitted within the last ``burst / rate_per_s`` seconds (O(1) amortised).
+    seen, so it may be dropped. Keys are kept in the order they were last admitted; the
+    first admission of a new key drops the least recently admitted keys while they have
+    drained, so the map holds about the keys admitted within the last ``burst / rate_per_s``
+    seconds (O(1) amortised).
     When a new key would exceed ``max_keys`` (``None``: no bound), the least recently admitted
     key is dropped even if it still owes (a key with a short burst window behind it may have
     drained, but finding it would cost a scan): that key may then be admitted up to one extra
@@ -107,14 +109,30 @@ class LocalRateLimiter:
         """
         if cost < 1:
             raise ValueError(f"a rate-limit check needs cost >= 1, got {cost!r}")
-        interval = limit.interval_s
+        interval = 1.0 / limit.rate_per_s
         tolerance = limit.burst * interval
         work = cost * interval
-        with self._lock:
+        slack = (abs(now) + interval) * _SLACK
+        # acquire/release rather than ``with``: half the cost on CPython 3.11 (measured), on
+        # every statement's path.
+        self._lock.acquire()
+        try:
+            # _debt and _admits, inlined for the same reason. The retry property test fails
+            # if they disagree enough to make retry_after_s wrong by more than a few ulps.
             state = self._states.get(key)
-            debt = _debt(state, now, interval)
-            if _admits(debt, work, now, interval, tolerance):
-                self._store(key, state, now, debt + work)
+            if state is None:
+                debt = 0.0
+            else:
+                debt = state[1] - (now - state[0])
+                if debt <= slack:
+                    debt = 0.0
+            if debt + work - tolerance <= slack:
+                if state is None:
+                    self._insert(key, now, debt + work)
+                else:
+                    state[0] = now
+                    state[1] = debt + work
+                    self._states.move_to_end(key)
                 return ADMITTED
             if state is None:  # only a cost above the burst is refused on a fresh key
                 return RateDecision(False, math.inf)
@@ -123,35 +141,32 @@ class LocalRateLimiter:
                 # (see the class docstring), and stored so that the retry below holds.
                 state[0], state[1] = now, tolerance
             owed = (state[0], state[1])
+        finally:
+            self._lock.release()
         if cost > limit.burst:
             return RateDecision(False, math.inf)
         return RateDecision(False, _retry_after(owed, now, interval, tolerance, work))
 
-    def _store(self, key: str, state: list[float] | None, now: float, debt: float) -> None:
-        """Record an admission (under ``_lock``), dropping drained or surplus keys."""
+    def _insert(self, key: str, now: float, debt: float) -> None:
+        """Record the first admission of ``key`` (under ``_lock``), first dropping the least
+        recently admitted keys while they have drained, then, past ``max_keys``, the least
+        recently admitted one. Only an insertion grows the map, so this is where it is kept
+        small; each key is dropped at most once per insertion: O(1) amortised."""
         states = self._states
-        if state is None:
-            states[key] = [now, debt]
-        else:
-            state[0], state[1] = now, debt
-            states.move_to_end(key)
-        # Each key is dropped at most once per time it was stored: O(1) amortised. The key
-        # just stored owes ``debt > 0``, so the loop stops at it at the latest.
-        while True:
+        while states:
             since, owed = next(iter(states.values()))
             if owed > now - since:
                 break
             states.popitem(last=False)
+        states[key] = [now, debt]
         if self._max_keys is not None and len(states) > self._max_keys:
             states.popitem(last=False)
 
 
-def _debt(state: list[float] | tuple[float, float] | None, now: float, interval: float) -> float:
+def _debt(state: tuple[float, float], now: float, interval: float) -> float:
     """Seconds of capacity a key owes at ``now`` (``tat - now``), 0 when drained or within
     rounding of it. ``state`` is ``(since, owed)``: the key owed ``owed`` seconds at
     ``since``."""
-    if state is None:
-        return 0.0
     debt = state[1] - (now - state[0])
     if debt <= (abs(now) + interval) * _SLACK:
         return 0.0

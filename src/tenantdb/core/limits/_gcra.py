@@ -8,12 +8,18 @@ from collections import OrderedDict
 
 from ._rate import ADMITTED, RateDecision, RateLimit
 
-# Debts this small relative to the clock reading are float rounding, not traffic: a client
-# that computes its send times as ``start + i * interval`` lands a few ulps away from where the
-# limiter's own additions put it. Forgiving them (4 to 8 ulps of the clock, far below any
-# clock's resolution) keeps a client at exactly the rate with burst 1 from being refused on a
-# rounding error.
-_SLACK = 2.0**-50
+# Float rounding is forgiven in two places, each far below one statement:
+# - a debt within 4 to 8 ulps of the clock reading counts as drained (_SNAP): a client that
+#   schedules ``start + i * interval`` lands a few ulps away from where the limiter's own
+#   additions put it, and a client at exactly the rate with burst 1 must not be refused for
+#   that. This is forgiven at most once per admission.
+# - a check passes if it overshoots the tolerance by at most 256 to 512 ulps of the largest
+#   magnitude involved (_ROUNDING): a burst's debt is a sum of intervals, each addition
+#   rounded, and a burst of exactly ``burst`` statements must pass. This only moves the last
+#   admission of a window, so it does not accumulate. It is measured from the time of the
+#   key's stored state, not from ``now``, so that it is the same for a check and its retry.
+_SNAP = 2.0**-50
+_ROUNDING = 2.0**-44
 
 DEFAULT_MAX_KEYS = 100_000
 """How many keys a ``LocalRateLimiter`` tracks unless told otherwise (about 190 bytes each
@@ -31,13 +37,14 @@ class LocalRateLimiter:
     ``retry_after_s = d + cost * I - burst * I``. (The cluster-wide limiter on Redis is
     meant to run the same arithmetic, ``tat`` in one key; here ``tat`` is held as two
     floats, the time of the last admission and the debt at that time, so that a burst at one
-    instant adds exact multiples of the interval instead of rounding at the clock's magnitude
-    on every statement.) O(1) per check whatever the limit: no log of past requests, unlike
-    the moving window of ``limits`` (its issue #268, O(limit) per call).
+    instant sums intervals at the magnitude of the debt instead of rounding at the clock's
+    magnitude on every statement.) O(1) per check whatever the limit: no log of past
+    requests, unlike the moving window of ``limits`` (its issue #268, O(limit) per call).
 
-    Comparisons forgive a few ulps of the clock reading (``(|now| + I) * 2**-50`` seconds) as
-    rounding, so that a client at exactly the rate is not refused because its send times and
-    the limiter's additions round differently.
+    Comparisons forgive float rounding: a debt within a few ulps of the clock reading counts
+    as drained, and a check may overshoot the tolerance by a few hundred ulps (see the
+    constants): far below one statement, and what lets a client at exactly the rate, or a
+    burst of exactly ``burst``, through whatever the rounding.
 
     Guarantees, for a fixed limit: over any window of ``T`` seconds at most
     ``rate_per_s * T + burst`` statements are admitted, bursts included (each admission pushes
@@ -112,7 +119,7 @@ class LocalRateLimiter:
         interval = 1.0 / limit.rate_per_s
         tolerance = limit.burst * interval
         work = cost * interval
-        slack = (abs(now) + interval) * _SLACK
+        snap = (abs(now) + interval) * _SNAP
         # acquire/release rather than ``with``: half the cost on CPython 3.11 (measured), on
         # every statement's path.
         self._lock.acquire()
@@ -121,31 +128,29 @@ class LocalRateLimiter:
             # if they disagree enough to make retry_after_s wrong by more than a few ulps.
             state = self._states.get(key)
             if state is None:
-                debt = 0.0
-            else:
-                debt = state[1] - (now - state[0])
-                if debt <= slack:
-                    debt = 0.0
-            if debt + work - tolerance <= slack:
-                if state is None:
-                    self._insert(key, now, debt + work)
-                else:
-                    state[0] = now
-                    state[1] = debt + work
-                    self._states.move_to_end(key)
-                return ADMITTED
-            if state is None:  # only a cost above the burst is refused on a fresh key
+                if work <= tolerance:  # cost <= burst, exactly: a product is monotonic
+                    self._insert(key, now, work)
+                    return ADMITTED
                 return RateDecision(False, math.inf)
+            since, owed = state
+            debt = owed - (now - since)
+            if debt <= snap:
+                debt = 0.0
+            if debt + work - tolerance <= (abs(since) + tolerance) * _ROUNDING:
+                state[0] = now
+                state[1] = debt + work
+                self._states.move_to_end(key)
+                return ADMITTED
             if debt > tolerance:
                 # A changed limit: the debt is capped at one full burst of the limit in force
                 # (see the class docstring), and stored so that the retry below holds.
-                state[0], state[1] = now, tolerance
-            owed = (state[0], state[1])
+                since, owed = now, tolerance
+                state[0], state[1] = since, owed
         finally:
             self._lock.release()
         if cost > limit.burst:
             return RateDecision(False, math.inf)
-        return RateDecision(False, _retry_after(owed, now, interval, tolerance, work))
+        return RateDecision(False, _retry_after((since, owed), now, interval, tolerance, work))
 
     def _insert(self, key: str, now: float, debt: float) -> None:
         """Record the first admission of ``key`` (under ``_lock``), first dropping the least
@@ -168,14 +173,14 @@ def _debt(state: tuple[float, float], now: float, interval: float) -> float:
     rounding of it. ``state`` is ``(since, owed)``: the key owed ``owed`` seconds at
     ``since``."""
     debt = state[1] - (now - state[0])
-    if debt <= (abs(now) + interval) * _SLACK:
+    if debt <= (abs(now) + interval) * _SNAP:
         return 0.0
     return debt
 
 
-def _admits(debt: float, work: float, now: float, interval: float, tolerance: float) -> bool:
+def _admits(state: tuple[float, float], debt: float, work: float, tolerance: float) -> bool:
     """Whether ``work`` more seconds of debt fit within ``tolerance`` (to rounding)."""
-    return debt + work - tolerance <= (abs(now) + interval) * _SLACK
+    return debt + work - tolerance <= (abs(state[0]) + tolerance) * _ROUNDING
 
 
 def _retry_after(
@@ -184,12 +189,14 @@ def _retry_after(
     """About the smallest float ``r`` (to a few ulps) such that the same check at
     ``now + r``, with nothing else in between, is admitted by the arithmetic ``check`` uses."""
     debt = _debt(state, now, interval)
-    retry = debt + work - tolerance - (abs(now) + interval) * _SLACK
-    # The estimate can round either way once added to ``now``; step the retry time up by an
-    # ulp of ``now + retry`` until the repeated check passes (one or two steps).
+    retry = debt + work - tolerance - (abs(state[0]) + tolerance) * _ROUNDING
+    # The estimate can round either way; step it up until the repeated check passes (one or
+    # two steps). A step moves ``now + retry`` by at least one of its ulps and the debt by at
+    # least one of its own (it is at most ``tolerance``), whichever is coarser.
+    step = math.ulp(tolerance)
     for _ in range(64):
         then = now + retry
-        if _admits(_debt(state, then, interval), work, then, interval, tolerance):
+        if _admits(state, _debt(state, then, interval), work, tolerance):
             break
-        retry = max(math.nextafter(retry, math.inf), math.nextafter(then, math.inf) - now)
+        retry = max(retry + step, math.nextafter(then, math.inf) - now)
     return retry

@@ -111,11 +111,13 @@ class LocalRateLimiter:
 
         ``now`` is monotonic seconds (the same clock for every call). Returns ``ADMITTED``
         (the capacity is consumed) or a refusal with ``retry_after_s > 0`` (nothing is
-        consumed). A ``cost`` above ``limit.burst`` can never be admitted: it is refused with
-        ``retry_after_s`` infinite. Raises ValueError when ``cost < 1``.
+        consumed). Raises ValueError unless ``1 <= cost <= limit.burst`` (a larger cost could
+        never pass; the cluster-wide limiter refuses it the same way).
         """
-        if cost < 1:
-            raise ValueError(f"a rate-limit check needs cost >= 1, got {cost!r}")
+        if not 1 <= cost <= limit.burst:
+            raise ValueError(
+                f"a rate-limit check needs 1 <= cost <= burst ({limit.burst}), got {cost!r}"
+            )
         interval = 1.0 / limit.rate_per_s
         tolerance = limit.burst * interval
         work = cost * interval
@@ -127,11 +129,9 @@ class LocalRateLimiter:
             # _debt and _admits, inlined for the same reason. The retry property test fails
             # if they disagree enough to make retry_after_s wrong by more than a few ulps.
             state = self._states.get(key)
-            if state is None:
-                if work <= tolerance:  # cost <= burst, exactly: a product is monotonic
-                    self._insert(key, now, work)
-                    return ADMITTED
-                return RateDecision(False, math.inf)
+            if state is None:  # a fresh key admits any cost up to the burst
+                self._insert(key, now, work)
+                return ADMITTED
             since, owed = state
             debt = owed - (now - since)
             if debt <= snap:
@@ -148,8 +148,6 @@ class LocalRateLimiter:
                 state[0], state[1] = since, owed
         finally:
             self._lock.release()
-        if cost > limit.burst:
-            return RateDecision(False, math.inf)
         return RateDecision(False, _retry_after((since, owed), now, interval, tolerance, work))
 
     def _insert(self, key: str, now: float, debt: float) -> None:

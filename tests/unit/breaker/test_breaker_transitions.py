@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
-from collections.abc import Iterator
+import time
 
 import pytest
 
@@ -201,6 +200,7 @@ def test_half_open_admits_exactly_the_permitted_probes() -> None:
     assert rejected.state == "half_open"
     assert rejected.retry_at == 5.0
     assert "3 of 3 probes in flight" in rejected.reason
+    assert breaker.rejected_count == 1
     assert breaker.snapshot(5.0)["probes_in_flight"] == 3
 
 
@@ -348,21 +348,23 @@ def test_repr_shows_the_state() -> None:
 # threads
 
 
-@pytest.fixture
-def busy_switching() -> Iterator[None]:
-    """Switch threads as often as the interpreter allows, so races show up."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+class _YieldingSet(set[int]):
+    """A set that hands the interpreter to another thread whenever it is measured or
+    grown, so that a check-then-act race in the breaker, if it had one, would show."""
+
+    def __len__(self) -> int:
+        time.sleep(0)
+        return super().__len__()
+
+    def add(self, element: int) -> None:
+        time.sleep(0)
+        super().add(element)
 
 
-@pytest.mark.usefixtures("busy_switching")
 def test_threads_never_hold_more_probes_than_permitted() -> None:
     breaker = _breaker(permitted_probes=3, open_wait_s=1.0)
     _open(breaker, 0.0)
+    breaker._probes = _YieldingSet()  # the breaker's probe set, instrumented (see above)
     lock = threading.Lock()
     held: list[int] = []
     granted: list[int] = []
@@ -371,7 +373,7 @@ def test_threads_never_hold_more_probes_than_permitted() -> None:
 
     def worker() -> None:
         start.wait(timeout=30)
-        for _ in range(2_000):
+        for _ in range(1_000):
             result = breaker.acquire(5.0)
             if isinstance(result, Rejected):
                 continue

@@ -89,6 +89,16 @@ def test_an_older_clock_reading_counts_in_the_newest_second() -> None:
     assert window.calls == 0
 
 
+def test_racing_clock_readings_never_add_buckets_beyond_the_window() -> None:
+    # Alternating older and newer readings must not open a bucket per call: memory stays
+    # at one bucket per second of the window, however the threads interleave.
+    window = TimeWindow(3)
+    for i in range(1_000):
+        window.add(False, False, 50.0 + (i % 2) * 0.9 - (i % 2) * 1.5 + i * 1e-4)
+    assert window.calls == 1_000
+    assert len(window._buckets) <= 3  # the private deque: its size is the memory bound
+
+
 @given(
     size=st.integers(1, 6),
     steps=st.lists(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .core.routing import MergePlan, RoutePlan, Target
     from .core.tenancy import current_tenant, tenant_context
     from .errors import (
+        CircuitOpenError,
         ConfigError,
         ConfigProblem,
         DatabaseError,
@@ -55,6 +56,7 @@ __all__ = [
     "AsyncCluster",
     "AsyncResult",
     "AsyncSession",
+    "CircuitOpenError",
     "Cluster",
     "Config",
     "ConfigError",

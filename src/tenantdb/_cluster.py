@@ -129,16 +129,21 @@ class _ClusterBase(Generic[D]):
     # -- read/write splitting -----------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Roles, replica lag and health, and read-to-primary switches, as plain data.
+        """Roles, replica lag and health, breakers, switches and tenant limits, as plain data.
 
-        ``{"switch": {"forced": reason | None}, "datasources": {name: {"forced": the reason
-        its reads go to the primary by hand (its own or the cluster-wide one) | None,
+        ``{"switch": {"forced": reason | None}, "datasources": {name: {"breakers":
+        {"primary": breaker | None, "<name>/replica<i>": breaker | None}, "forced": the
+        reason its reads go to the primary by hand (its own or the cluster-wide one) | None,
         "automatic": no replica qualifies, "automatic_reason", "replicas": [{"name",
         "state" (serving | lagging | down), "state_for_s", "lag_s", "replayed", "error",
-        "failures", "retry_in_s", "weight"}]}}}``. Replicas of a datasource not used yet
+        "failures", "retry_in_s", "weight"}]}}, "limits": {"mode", "shared", "tenants":
+        {id: {"in_flight", "queued", "datasources", counters}}}}``. A breaker is None
+        before its endpoint's first statement (or when disabled), else ``{"state"
+        (closed | open | half_open), "reason", "retry_at", "failure_rate_percent", ...}``
+        (``core.breaker.CircuitBreaker.snapshot``). Replicas of a datasource not used yet
         show ``"state": "not started"`` (their monitor starts with the first statement).
         """
-        return self.datasources.status()
+        return {**self.datasources.status(), "limits": self.datasources.guards.snapshot()}
 
     def force_primary(self, datasource: str | None = None, *, reason: str) -> None:
         """Send every read of ``datasource`` (None: of every datasource) to its primary

@@ -12,6 +12,8 @@ its sync partner). Everything that cannot be produced by dropping ``await`` live
 - ``atimeout`` / ``timeout``: a deadline over a block. The asyncio form cancels the block
   when it passes; a thread cannot be interrupted, so there the block must bound its own
   blocking calls (a driver's socket timeouts) and the thread form marks the place only.
+- ``AsyncTicket`` / ``Ticket``: one waiter's wake-up call (a future or a thread event),
+  handed to the pure concurrency quota as the token it returns to whoever must be woken.
 - ``asleep`` / ``sleep``.
 - ``AsyncWorker`` / ``Worker``: where a blocking driver's calls run. The asyncio form owns
   a daemon thread and hops each call to it; the thread form runs the call in the caller.
@@ -120,6 +122,45 @@ class Monitor:
 
     def notify_all(self) -> None:
         self._condition.notify_all()
+
+
+class AsyncTicket:
+    """One waiter's wake-up call for an event loop: ``wake()`` (from a task of the same
+    loop) ends ``await ticket.wait(timeout)`` with True, or it ends with False after
+    ``timeout`` seconds. Waking before the wait starts counts; waking twice is harmless.
+    A cancelled wait raises CancelledError as usual."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, timeout: float | None) -> bool:
+        try:
+            await asyncio.wait_for(asyncio.shield(self._future), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Ticket:
+    """One waiter's wake-up call for threads (``AsyncTicket``'s interface on a
+    ``threading.Event``): ``wake()`` from any thread ends ``wait(timeout)`` with True."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._event.wait(timeout)
 
 
 async def arun_each(

@@ -10,10 +10,11 @@
     └── DatabaseError
         ├── OperationalError
         │   ├── ShardUnavailableError    a datasource refused or dropped the connection
+        │   │   └── CircuitOpenError     its circuit breaker is open: nothing was sent
         │   ├── PoolTimeoutError         no pooled connection became free in time
         │   ├── RegistryUnavailableError the tenant store cannot be reached
         │   ├── PartialCommitError       some datasources committed, others did not
-        │   ├── RateLimitedError
+        │   ├── RateLimitedError         over the tenant's rate or concurrency limit
         │   ├── ReplicaLagError
         │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
         ├── ProgrammingError
@@ -91,6 +92,23 @@ class ShardUnavailableError(OperationalError):
     """A datasource needed by the statement could not be reached."""
 
 
+class CircuitOpenError(ShardUnavailableError):
+    """The circuit breaker of the endpoint (``datasource``, ``role``) is open after recent
+    connection failures: the statement was refused at once and nothing was sent.
+    ``retry_after`` is the number of seconds until the breaker lets probes through."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        datasource: str | None = None,
+        role: str | None = None,
+        retry_after: float = 0.0,
+    ) -> None:
+        super().__init__(message, datasource=datasource, role=role)
+        self.retry_after = retry_after
+
+
 class PoolTimeoutError(OperationalError):
     """Every connection of a datasource's pool stayed busy for the whole pool timeout.
 
@@ -134,7 +152,27 @@ class RegistryUnavailableError(OperationalError):
 
 
 class RateLimitedError(OperationalError):
-    """The tenant exceeded its request limits."""
+    """The tenant is over one of its limits: nothing was sent to a database.
+
+    ``tenant`` is the tenant id, ``limit`` names the limit (``"requests_per_second"``,
+    ``"max_concurrent"``, ``"max_concurrent_per_datasource"``) and ``retry_after`` is the
+    number of seconds after which the same statement would be admitted (for a rate limit;
+    for a concurrency limit, an estimate: 0.0 when unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tenant: str | None = None,
+        limit: str | None = None,
+        retry_after: float = 0.0,
+        datasource: str | None = None,
+    ) -> None:
+        super().__init__(message, datasource=datasource)
+        self.tenant = tenant
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class ReplicaLagError(OperationalError):
@@ -260,6 +298,7 @@ class ConfigError(Error):
 
 
 __all__ = [
+    "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
     "DataError",

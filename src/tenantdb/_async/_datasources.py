@@ -18,7 +18,9 @@ from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
 from ..monitoring import SwitchFileWatcher
+from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import AsyncPool
+from ._guards import AsyncTenantGuards
 from ._pool_factory import open_pool
 from ._replica_set import AsyncReplicaSet
 
@@ -45,6 +47,8 @@ class AsyncDatasources:
         """Manual and automatic read-to-primary switches, per datasource and cluster-wide."""
         self._replica_sets: dict[str, AsyncReplicaSet] = {}
         self._switch_file: SwitchFileWatcher | None = None
+        self.guards = AsyncTenantGuards(config.limits)
+        """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
 
     def pool(self, name: str) -> AsyncPool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
@@ -56,7 +60,11 @@ class AsyncDatasources:
             pool = self._pools.get(name)
             if pool is None:
                 entry = self._config.datasources[name]
-                pool = open_pool(name, entry.url, entry.pool, role="primary")
+                pool = breaker_pool(
+                    open_pool(name, entry.url, entry.pool, role="primary"),
+                    entry.breaker,
+                    endpoint=f"{name} primary",
+                )
                 self._pools[name] = pool
         return pool
 
@@ -98,7 +106,12 @@ class AsyncDatasources:
         for name, entry in self._config.datasources.items():
             own = switches["datasources"].get(name, {})
             replicas = self._replica_sets.get(name)
+            pool = self._pools.get(name)
             datasources[name] = {
+                "breakers": {
+                    "primary": breaker_snapshot(pool, now) if pool is not None else None,
+                    **(replicas.breakers(now) if replicas is not None else {}),
+                },
                 "forced": self.switch.forced(name),
                 "automatic": bool(own.get("automatic")),
                 "automatic_reason": own.get("automatic_reason"),
@@ -149,6 +162,7 @@ class AsyncDatasources:
             await replicas.close()
         for pool in pools:
             await pool.close()
+        await self.guards.aclose()
 
     def __repr__(self) -> str:
         pools = ", ".join(repr(pool) for pool in self._pools.values()) or "no pool open"

@@ -38,6 +38,7 @@ from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
 from ._datasources import AsyncDatasources
 from ._driver import AsyncConnection, AsyncPool, Description, Row
+from ._guards import Held
 from ._merge import merge_rows
 from ._replica_set import AsyncReplicaSet
 from ._result import AsyncResult
@@ -114,6 +115,7 @@ class AsyncSession(AsyncFrontGuard):
         self._router = router
         self._dialect = router.topology.dialect
         self._datasources = datasources
+        self._guards = datasources.guards
         # Bound once: place_read gets them on every read.
         self._replica_sets = datasources.replicas
         self._switched = datasources.switch.forced
@@ -149,6 +151,15 @@ class AsyncSession(AsyncFrontGuard):
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
+        held = await self._admit(tenant, [t.datasource for t in plan.targets])
+        if held is None:
+            return await self._execute_plan(plan, primary)
+        try:
+            return await self._execute_plan(plan, primary)
+        finally:
+            self._guards.release(held)
+
+    async def _execute_plan(self, plan: RoutePlan, primary: bool) -> AsyncResult:
         targets = plan.targets
         try:
             if len(targets) == 1 and targets[0].role == "primary":
@@ -221,6 +232,18 @@ class AsyncSession(AsyncFrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
+        held = await self._admit(tenant, [name for name, _ in batches])
+        try:
+            return await self._write_batches(batches, served)
+        finally:
+            if held is not None:
+                self._guards.release(held)
+
+    async def _write_batches(
+        self,
+        batches: dict[tuple[str, str], list[tuple[Any, ...]]],
+        served: dict[tuple[str, tuple[tuple[str, str], ...]], Target],
+    ) -> AsyncResult:
         try:
             async with self._implicit_transaction(bool(batches)):
                 total = 0
@@ -274,6 +297,18 @@ class AsyncSession(AsyncFrontGuard):
         if self._lookup is not None and self.tenant is not None and self._transaction is None:
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
+
+    async def _admit(self, tenant: Tenant | None, datasources: list[str]) -> Held | None:
+        """Check the tenant's rate and take its concurrency slots for one call on
+        ``datasources`` (``_guards``); None when no limit applies (admin sessions and
+        sessions without a tenant are not limited). Give what it returns to
+        ``self._guards.release`` when the call ends."""
+        if tenant is None or self.admin:
+            return None
+        guard = self._guards.guard(tenant)
+        if guard is None or not guard.limits_anything:
+            return None
+        return await self._guards.admit(tenant.id, guard, set(datasources))
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

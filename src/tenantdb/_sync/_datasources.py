@@ -20,7 +20,9 @@ from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
 from ..monitoring import SwitchFileWatcher
+from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import Pool
+from ._guards import TenantGuards
 from ._pool_factory import open_pool
 from ._replica_set import ReplicaSet
 
@@ -47,6 +49,8 @@ class Datasources:
         """Manual and automatic read-to-primary switches, per datasource and cluster-wide."""
         self._replica_sets: dict[str, ReplicaSet] = {}
         self._switch_file: SwitchFileWatcher | None = None
+        self.guards = TenantGuards(config.limits)
+        """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
 
     def pool(self, name: str) -> Pool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
@@ -58,7 +62,11 @@ class Datasources:
             pool = self._pools.get(name)
             if pool is None:
                 entry = self._config.datasources[name]
-                pool = open_pool(name, entry.url, entry.pool, role="primary")
+                pool = breaker_pool(
+                    open_pool(name, entry.url, entry.pool, role="primary"),
+                    entry.breaker,
+                    endpoint=f"{name} primary",
+                )
                 self._pools[name] = pool
         return pool
 
@@ -98,7 +106,12 @@ class Datasources:
         for name, entry in self._config.datasources.items():
             own = switches["datasources"].get(name, {})
             replicas = self._replica_sets.get(name)
+            pool = self._pools.get(name)
             datasources[name] = {
+                "breakers": {
+                    "primary": breaker_snapshot(pool, now) if pool is not None else None,
+                    **(replicas.breakers(now) if replicas is not None else {}),
+                },
                 "forced": self.switch.forced(name),
                 "automatic": bool(own.get("automatic")),
                 "automatic_reason": own.get("automatic_reason"),
@@ -149,6 +162,7 @@ class Datasources:
             replicas.close()
         for pool in pools:
             pool.close()
+        self.guards.close()
 
     def __repr__(self) -> str:
         pools = ", ".join(repr(pool) for pool in self._pools.values()) or "no pool open"

@@ -21,6 +21,7 @@ from ..core.replication import DegradeSwitch, ReplicaSelector, ReplicaState, par
 from ..core.retry import Backoff
 from ..errors import Error, ReplicaLagError
 from ..monitoring import PG_PRIMARY_POSITION, LagMonitor, ReplicaProbes
+from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import Connection, Pool
 from ._pool_factory import open_pool
 
@@ -57,7 +58,12 @@ class ReplicaSet:
         )
         self._selector = ReplicaSelector(self.states, config.replica_policy, lock=self._lock)
         self._pools: list[Pool] = [
-            open_pool(name, url, config.pool, role="replica") for url in config.replicas
+            breaker_pool(
+                open_pool(name, url, config.pool, role="replica"),
+                config.breaker,
+                endpoint=state.name,
+            )
+            for url, state in zip(config.replicas, self.states, strict=True)
         ]
         self._probes = ReplicaProbes(name, config, dialect)
         self._monitor = LagMonitor(
@@ -125,6 +131,13 @@ class ReplicaSet:
             return None
 
     # -- status and lifetime ---------------------------------------------------------
+
+    def breakers(self, now: float) -> dict[str, dict[str, Any] | None]:
+        """Each replica's breaker state by replica name (None: no breaker)."""
+        return {
+            state.name: breaker_snapshot(pool, now)
+            for state, pool in zip(self.states, self._pools, strict=True)
+        }
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -40,6 +40,7 @@ from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
 from ._datasources import Datasources
 from ._driver import Connection, Description, Pool, Row
+from ._guards import Held
 from ._merge import merge_rows
 from ._replica_set import ReplicaSet
 from ._result import Result
@@ -116,6 +117,7 @@ class Session(FrontGuard):
         self._router = router
         self._dialect = router.topology.dialect
         self._datasources = datasources
+        self._guards = datasources.guards
         # Bound once: place_read gets them on every read.
         self._replica_sets = datasources.replicas
         self._switched = datasources.switch.forced
@@ -149,6 +151,15 @@ class Session(FrontGuard):
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
+        held = self._admit(tenant, [t.datasource for t in plan.targets])
+        if held is None:
+            return self._execute_plan(plan, primary)
+        try:
+            return self._execute_plan(plan, primary)
+        finally:
+            self._guards.release(held)
+
+    def _execute_plan(self, plan: RoutePlan, primary: bool) -> Result:
         targets = plan.targets
         try:
             if len(targets) == 1 and targets[0].role == "primary":
@@ -219,6 +230,18 @@ class Session(FrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
+        held = self._admit(tenant, [name for name, _ in batches])
+        try:
+            return self._write_batches(batches, served)
+        finally:
+            if held is not None:
+                self._guards.release(held)
+
+    def _write_batches(
+        self,
+        batches: dict[tuple[str, str], list[tuple[Any, ...]]],
+        served: dict[tuple[str, tuple[tuple[str, str], ...]], Target],
+    ) -> Result:
         try:
             with self._implicit_transaction(bool(batches)):
                 total = 0
@@ -272,6 +295,18 @@ class Session(FrontGuard):
         if self._lookup is not None and self.tenant is not None and self._transaction is None:
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
+
+    def _admit(self, tenant: Tenant | None, datasources: list[str]) -> Held | None:
+        """Check the tenant's rate and take its concurrency slots for one call on
+        ``datasources`` (``_guards``); None when no limit applies (admin sessions and
+        sessions without a tenant are not limited). Give what it returns to
+        ``self._guards.release`` when the call ends."""
+        if tenant is None or self.admin:
+            return None
+        guard = self._guards.guard(tenant)
+        if guard is None or not guard.limits_anything:
+            return None
+        return self._guards.admit(tenant.id, guard, set(datasources))
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

@@ -47,20 +47,26 @@ def status_command(
         typer.echo(json.dumps(status, indent=2, default=str))
         return
     table = Table(title="replicas")
-    for column in ("datasource", "replica", "state", "lag", "error"):
+    for column in ("datasource", "replica", "state", "lag", "breaker", "error"):
         table.add_column(column, overflow="fold")
     for name, entry in status["datasources"].items():
         reads = f"reads forced to primary: {entry['forced']}" if entry.get("forced") else ""
         for replica in entry["replicas"]:
             lag = replica.get("lag_s")
+            breaker = entry.get("breakers", {}).get(replica["name"])
             table.add_row(
                 name,
                 replica["name"],
                 replica["state"],
                 "" if lag is None else f"{lag:.2f}s",
+                "off" if breaker is None else breaker["state"],
                 replica.get("error") or reads,
             )
     Console().print(table)
+    typer.echo(
+        "breaker states are this command's own (a fresh process): a running application's"
+        " are in its cluster.status()"
+    )
     if status["switch"]["forced"]:
         typer.echo(f"all reads forced to primaries: {status['switch']['forced']}")
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 from ._gcra import DEFAULT_MAX_KEYS, LocalRateLimiter
 from ._quota import GRANTED, ConcurrencyQuota, Granted, Queued, QuotaLimit, Refused
 from ._rate import ADMITTED, RateDecision, RateLimit
+from ._tenant import TenantGuard, tenant_guard
 
 __all__ = [
     "ADMITTED",
@@ -66,4 +67,6 @@ __all__ = [
     "RateDecision",
     "RateLimit",
     "Refused",
+    "TenantGuard",
+    "tenant_guard",
 ]

@@ -62,9 +62,11 @@ def main() -> None:
         guarded = tenantdb.connect(guarded_doc)
         with bare.session(admin=True) as admin:
             admin.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, tenant_id TEXT, name TEXT)")
-            admin.executemany(
-                "INSERT INTO items VALUES (%s, %s, %s)",
-                [(i, "t", f"item {i}") for i in range(ROWS)],
+            admin.execute("CREATE INDEX items_tenant ON items (tenant_id)")
+        with bare.session(tenant="t") as session:
+            session.executemany(
+                "INSERT INTO items (id, name) VALUES (%s, %s)",
+                [(i, f"item {i}") for i in range(ROWS)],
             )
         sql = "SELECT id, name FROM items WHERE id = %s"
         sessions = {

@@ -148,19 +148,26 @@ class AsyncTicket:
 
 
 class Ticket:
-    """One waiter's wake-up call for threads (``AsyncTicket``'s interface on a
-    ``threading.Event``): ``wake()`` from any thread ends ``wait(timeout)`` with True."""
+    """One waiter's wake-up call for threads (``AsyncTicket``'s interface): ``wake()`` from
+    any thread ends ``wait(timeout)`` with True.
 
-    __slots__ = ("_event",)
+    A held plain lock rather than a ``threading.Event``: a ticket is made for every
+    statement of a tenant with a concurrency limit, and an Event (a Condition and two
+    locks) costs several microseconds to build where a lock costs a tenth of one.
+    """
+
+    __slots__ = ("_lock",)
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
 
     def wake(self) -> None:
-        self._event.set()
+        with contextlib.suppress(RuntimeError):  # woken already: the lock is free
+            self._lock.release()
 
     def wait(self, timeout: float | None) -> bool:
-        return self._event.wait(timeout)
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
 async def arun_each(

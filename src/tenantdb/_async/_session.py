@@ -151,7 +151,7 @@ class AsyncSession(AsyncFrontGuard):
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
-        held = await self._admit(tenant, [t.datasource for t in plan.targets])
+        held = await self._admit(tenant, (t.datasource for t in plan.targets))
         if held is None:
             return await self._execute_plan(plan, primary)
         try:
@@ -232,7 +232,7 @@ class AsyncSession(AsyncFrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
-        held = await self._admit(tenant, [name for name, _ in batches])
+        held = await self._admit(tenant, (name for name, _ in batches))
         try:
             return await self._write_batches(batches, served)
         finally:
@@ -298,7 +298,7 @@ class AsyncSession(AsyncFrontGuard):
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
 
-    async def _admit(self, tenant: Tenant | None, datasources: list[str]) -> Held | None:
+    async def _admit(self, tenant: Tenant | None, datasources: Iterable[str]) -> Held | None:
         """Check the tenant's rate and take its concurrency slots for one call on
         ``datasources`` (``_guards``); None when no limit applies (admin sessions and
         sessions without a tenant are not limited). Give what it returns to
@@ -308,7 +308,7 @@ class AsyncSession(AsyncFrontGuard):
         guard = self._guards.guard(tenant)
         if guard is None or not guard.limits_anything:
             return None
-        return await self._guards.admit(tenant.id, guard, set(datasources))
+        return await self._guards.admit(tenant.id, guard, datasources)
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

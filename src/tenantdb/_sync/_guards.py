@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._concurrency import Ticket
@@ -98,23 +98,34 @@ class TenantGuards:
         self._apply_limits(tenant.id, guard)
         return guard
 
-    def admit(self, tenant: str, guard: TenantGuard, datasources: Collection[str]) -> Held:
+    def admit(self, tenant: str, guard: TenantGuard, datasources: Iterable[str]) -> Held:
         """Check the rate and take the quota slots of one call on ``datasources``; pass what
         it returns to ``release`` when the call ends, however it ends. Raises
         RateLimitedError (holding nothing) when the tenant is over a limit."""
-        if guard.rate is not None:
-            self._check_rate(tenant, guard.rate)
+        rate = guard.rate
+        if rate is not None:
+            cluster = self._cluster
+            if cluster is None:
+                decision = self._local.check(tenant, rate, self._clock())
+            else:
+                decision = cluster.check(tenant, rate)
+            if not decision.allowed:
+                self._over_rate(tenant, rate, decision.retry_after_s)
         held: Held = []
         try:
-            if guard.quota is not None:
-                quota = self._quota(tenant, guard.quota)
-                self._enter(quota, guard.quota, tenant, "max_concurrent", None)
+            limit = guard.quota
+            if limit is not None:
+                quota = self._quotas.get(tenant) or self._quota(tenant, limit)
+                # A free slot is taken at once; a ticket is made only to wait for one.
+                if self.shadow or not quota.try_acquire():
+                    self._enter(quota, limit, tenant, "max_concurrent", None)
                 held.append(quota)
-            if guard.per_datasource is not None:
-                for name in sorted(datasources):
-                    quota = self._datasource_quota(tenant, name, guard.per_datasource)
-                    limit = guard.per_datasource
-                    self._enter(quota, limit, tenant, "max_concurrent_per_datasource", name)
+            limit = guard.per_datasource
+            if limit is not None:
+                for name in sorted(set(datasources)):
+                    quota = self._datasource_quota(tenant, name, limit)
+                    if self.shadow or not quota.try_acquire():
+                        self._enter(quota, limit, tenant, "max_concurrent_per_datasource", name)
                     held.append(quota)
         except BaseException:
             self.release(held)
@@ -159,26 +170,19 @@ class TenantGuards:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _check_rate(self, tenant: str, rate: RateLimit) -> None:
-        cluster = self._cluster
-        if cluster is not None:
-            decision = cluster.check(tenant, rate)
-        else:
-            decision = self._local.check(tenant, rate, self._clock())
-        if decision.allowed:
-            return
+    def _over_rate(self, tenant: str, rate: RateLimit, retry_after_s: float) -> None:
+        """A check refused ``tenant``: counted in shadow mode, else RateLimitedError."""
         if self.shadow:
             self._count(tenant, "shadow_rate")
             return
         self._count(tenant, "refused_rate")
         raise RateLimitedError(
             f"tenant {tenant!r} is over its rate limit of {rate.rate_per_s:g} statements per"
-            f" second (burst {rate.burst}); nothing was sent. Retry in"
-            f" {decision.retry_after_s:.3f} s, or raise limits.requests_per_second (or burst)"
-            " for this tenant",
+            f" second (burst {rate.burst}); nothing was sent. Retry in {retry_after_s:.3f} s,"
+            " or raise limits.requests_per_second (or burst) for this tenant",
             tenant=tenant,
             limit="requests_per_second",
-            retry_after=decision.retry_after_s,
+            retry_after=retry_after_s,
         )
 
     def _enter(

@@ -151,7 +151,7 @@ class Session(FrontGuard):
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
-        held = self._admit(tenant, [t.datasource for t in plan.targets])
+        held = self._admit(tenant, (t.datasource for t in plan.targets))
         if held is None:
             return self._execute_plan(plan, primary)
         try:
@@ -230,7 +230,7 @@ class Session(FrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
-        held = self._admit(tenant, [name for name, _ in batches])
+        held = self._admit(tenant, (name for name, _ in batches))
         try:
             return self._write_batches(batches, served)
         finally:
@@ -296,7 +296,7 @@ class Session(FrontGuard):
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
 
-    def _admit(self, tenant: Tenant | None, datasources: list[str]) -> Held | None:
+    def _admit(self, tenant: Tenant | None, datasources: Iterable[str]) -> Held | None:
         """Check the tenant's rate and take its concurrency slots for one call on
         ``datasources`` (``_guards``); None when no limit applies (admin sessions and
         sessions without a tenant are not limited). Give what it returns to
@@ -306,7 +306,7 @@ class Session(FrontGuard):
         guard = self._guards.guard(tenant)
         if guard is None or not guard.limits_anything:
             return None
-        return self._guards.admit(tenant.id, guard, set(datasources))
+        return self._guards.admit(tenant.id, guard, datasources)
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

@@ -386,3 +386,17 @@ def test_threads_with_timeouts_leave_no_permit_behind() -> None:
     assert not any(thread.is_alive() for thread in threads)
     assert (quota.in_use, quota.queued) == (0, 0)
     assert 1 <= most <= 3
+
+
+def test_try_acquire_takes_a_free_slot_and_never_queues() -> None:
+    quota: ConcurrencyQuota[str] = ConcurrencyQuota(QuotaLimit(max_concurrent=2, max_queued=1))
+    assert quota.try_acquire()
+    assert quota.try_acquire()
+    assert not quota.try_acquire()  # full: nothing changes, nobody is queued
+    assert (quota.in_use, quota.queued) == (2, 0)
+    assert isinstance(quota.acquire("w"), Queued)
+    assert quota.release() == "w"  # the slot goes to the waiter, not to a barging caller
+    assert not quota.try_acquire()
+    assert quota.release() is None
+    assert quota.try_acquire()  # a free slot and nobody waiting
+    assert (quota.in_use, quota.queued) == (2, 0)

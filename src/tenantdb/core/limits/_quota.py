@@ -156,6 +156,19 @@ class ConcurrencyQuota(Generic[T]):
         finally:
             self._lock.release()
 
+    def try_acquire(self) -> bool:
+        """Take a permit if one is free and nobody waits (True: ``release`` it when done);
+        otherwise change nothing and return False, and ``acquire`` with a token decides.
+        The common case without a token: the shell makes one only when it may wait."""
+        self._lock.acquire()
+        try:
+            if self._in_use < self._limit.max_concurrent and not self._waiters:
+                self._in_use += 1
+                return True
+            return False
+        finally:
+            self._lock.release()
+
     def release(self) -> T | None:
         """Give back one permit (the caller's statement is done).
 

@@ -49,6 +49,8 @@ bench-more: $(STAMP)
 	$(BIN)/python benchmarks/guard.py
 	$(BIN)/python benchmarks/fronts.py
 	$(BIN)/python benchmarks/registry.py --only get
+	$(BIN)/python benchmarks/limits.py
+	$(BIN)/python benchmarks/resilience.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -136,9 +136,22 @@ def stream_batch_rows(merge: MergePlan, tables: int, batch_rows: int = STREAM_BA
     return max(batch_rows, min(share, DEEP_BATCH_FACTOR * batch_rows))
 
 
+# Physical SQL text → can_be_branch. A scatter asks for every table on every run, and the
+# texts repeat (plans are cached). Bounded: emptied when full. Only dict reads and single
+# assignments, each atomic, so threads share it without a lock.
+_BRANCHABLE: dict[str, bool] = {}
+_REMEMBERED = 4096
+
+
 def can_be_branch(sql: str) -> bool:
     """Whether ``sql`` may run unchanged as a parenthesised branch of a ``UNION ALL``."""
-    return _PLAIN_SELECT.match(sql) is not None and _NOT_A_BRANCH.search(sql) is None
+    verdict = _BRANCHABLE.get(sql)
+    if verdict is None:
+        verdict = _PLAIN_SELECT.match(sql) is not None and _NOT_A_BRANCH.search(sql) is None
+        if len(_BRANCHABLE) >= _REMEMBERED:
+            _BRANCHABLE.clear()
+        _BRANCHABLE[sql] = verdict
+    return verdict
 
 
 def plan_round_trips(

@@ -15,4 +15,4 @@ from ._heap import MAX_HEAP, MIN_HEAP, Heap
 from ._order import RowOrder
 from ._rows import DistinctRows, Row
 
-__all__ = ["MAX_HEAP", "MIN_HEAP", "DistinctRows", "Groups", "Heap", "Row", "RowOrder"]
+__all__ = ["DistinctRows", "Groups", "Heap", "MAX_HEAP", "MIN_HEAP", "Row", "RowOrder"]

@@ -509,7 +509,10 @@ class AsyncPostgresPool:
     connection attempts meanwhile, connects once itself: a server that refuses gives
     ``ShardUnavailableError`` at once, with the server's reason. Between slices a waiting
     caller rejoins the end of psycopg_pool's queue, so under a full pool the wait order is
-    first come, first served only to within a second.
+    first come, first served only to within a second. After a failed probe, every wait
+    probes until one connects; then a psycopg pool left with no connection is replaced by a
+    fresh one (``_renew``), so traffic resumes as soon as the server answers, not when
+    psycopg_pool's reconnect backoff (doubling up to minutes) next tries.
     """
 
     def __init__(self, name: str, url: str, config: PoolConfig, *, role: str = "primary") -> None:
@@ -520,32 +523,38 @@ class AsyncPostgresPool:
         self._max_size = config.max_size
         self._kwargs = connect_kwargs(url, config.timeout)
         self._address = endpoint(url)
-        self._pool: psycopg_pool.AsyncConnectionPool[RawConnection] = (
-            psycopg_pool.AsyncConnectionPool(
-                url,
-                kwargs=self._kwargs,
-                min_size=config.min_size,
-                max_size=config.max_size,
-                timeout=config.timeout,
-                open=False,
-                name=f"{name}/{role}",
-                # Workers only open connections; one spare keeps a slow connect from
-                # blocking the others.
-                num_workers=2,
-            )
-        )
+        self._min_size = config.min_size
+        self._pool = self._new_pool()
         # psycopg_pool's own "error connecting" lines repeat what acquire() reports.
         self._failure_log = ConnectFailureLog(f"{name}/{role}")
         self._lock = AsyncMonitor()  # guards the two fields below
         self._opened = False
         self._closed = False
-        # The psycopg connections handed out and not yet released: a set's add and discard
-        # are atomic, so acquire and release take no lock for it.
-        self._out: set[RawConnection] = set()
+        # The psycopg connections handed out and not yet released, each with the psycopg
+        # pool it came from (see _renew): a dict's single assignments and pops are atomic,
+        # so acquire and release take no lock for it.
+        self._out: dict[RawConnection, psycopg_pool.AsyncConnectionPool[RawConnection]] = {}
         # The first slice of a wait for a connection (see _wait).
         self._first_wait = min(_FIRST_WAIT_S, self._timeout)
         # psycopg_pool's count of failed connection attempts when an acquire last looked.
         self._failures_seen = 0
+        # The last probe failed: the next wait probes again, though psycopg_pool has
+        # recorded no new failure meanwhile (it may be waiting out its backoff).
+        self._unreachable = False
+
+    def _new_pool(self) -> psycopg_pool.AsyncConnectionPool[RawConnection]:
+        return psycopg_pool.AsyncConnectionPool(
+            self._url,
+            kwargs=self._kwargs,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            timeout=self._timeout,
+            open=False,
+            name=f"{self._name}/{self._role}",
+            # Workers only open connections; one spare keeps a slow connect from blocking
+            # the others.
+            num_workers=2,
+        )
 
     @property
     def name(self) -> str:
@@ -574,7 +583,7 @@ class AsyncPostgresPool:
             except psycopg_pool.PoolTimeout:
                 raw = await self._wait(self._timeout - self._first_wait)
             # No suspension point from here on: a cancelled task cannot strand ``raw``.
-            self._out.add(raw)
+            self._out[raw] = self._pool
             return AsyncPostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
     async def _wait(self, seconds: float) -> RawConnection:
@@ -590,9 +599,12 @@ class AsyncPostgresPool:
         while True:
             left = deadline - time.monotonic()
             seen = self._failures_seen = self._connect_failures()
-            if seen > failures and left > 0:
+            if (seen > failures or self._unreachable) and left > 0:
                 # Raises ShardUnavailableError when the server refuses or times out.
+                self._unreachable = True
                 await self._probe(left)
+                await self._renew()
+                self._unreachable = False
                 failures = self._failures_seen = self._connect_failures()
             if time.monotonic() >= deadline:
                 raise self._timeout_error() from None
@@ -626,8 +638,9 @@ class AsyncPostgresPool:
         finally:
             # Even after an interrupted clean-up (the connection is closed then): a psycopg
             # connection never given back would hold its pool slot for good.
-            self._out.discard(connection._raw)
-            await self._pool.putconn(connection._raw)
+            # To the psycopg pool it came from, which closes it if _renew replaced that pool.
+            pool = self._out.pop(connection._raw, self._pool)
+            await pool.putconn(connection._raw)
 
     async def close(self) -> None:
         """Close every idle connection and stop the pool's workers; connections still out
@@ -677,6 +690,28 @@ class AsyncPostgresPool:
 
     def _connect_failures(self) -> int:
         return self._pool.get_stats().get("connections_errors", 0)
+
+    async def _renew(self) -> None:
+        """Start a fresh psycopg pool in place of one that failed to connect and holds no
+        connection, once a probe has just connected: the server answers again.
+
+        psycopg_pool retries a failed connect after a delay that doubles up to minutes, so
+        after a long outage it would keep every caller waiting well past the server's
+        return (and past a circuit breaker's probe). A pool with connections out or idle
+        is kept: replacing it could open more than ``max_size``.
+        """
+        stale = self._pool
+        if stale.get_stats().get("pool_available", 0) or stale in self._out.values():
+            return
+        fresh = self._new_pool()
+        await fresh.open(wait=False)
+        with self._lock:
+            replaced = self._pool is stale and not self._closed
+            if replaced:
+                self._pool = fresh
+                self._failures_seen = 0
+        # Closed outside the guard: closing stops the pool's workers.
+        await (stale if replaced else fresh).close(timeout=0)
 
     async def _probe(self, left: float) -> None:
         # Connect once outside the pool: its error says why the pool cannot. Within what is

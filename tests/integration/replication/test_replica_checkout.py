@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import tenantdb
+from proxy import TcpProxy as CountingProxy
 
 from ..tenants.proxy import TcpProxy
 from .conftest import PgReplica
@@ -143,3 +144,34 @@ def test_a_read_whose_replicas_all_refuse_at_checkout_reads_the_primary(
             assert result.fetchall() == [(0, False)]
         assert [t.role for t in result.targets] == ["primary"]
         assert states(cluster) == {"ds0/replica0": ("down", 1), "ds0/replica1": ("down", 1)}
+
+
+def test_a_replica_checkout_failure_counts_on_its_own_breaker_and_reads_never_fail(
+    replica: PgReplica,
+) -> None:
+    # A replica that fails at checkout is marked down by its replica set (reads pass it
+    # over until the lag monitor finds it serving again); its breaker counts the failure
+    # too, on its own: the primary's breaker stays closed and reads go on there.
+    (db,) = accounts(replica, 1)
+    standby = urlsplit(replica.replica_url("postgres"))
+    with CountingProxy(standby.hostname or "127.0.0.1", standby.port or 5433) as proxy:
+        document = settings(replica, [[proxy.url_for(replica.replica_url(db))]], [db])
+        document["datasources"]["ds0"]["breaker"] = {
+            "window_size": 1,
+            "minimum_calls": 1,
+            "failure_rate": 100,
+            "open_wait": "60s",
+        }
+        with tenantdb.connect(document) as cluster:
+            started(cluster)
+            proxy.cut()
+            for _ in range(5):
+                with cluster.session() as s:
+                    result = s.execute("SELECT account_id, pg_is_in_recovery() FROM accounts")
+                    assert result.fetchall() == [(0, False)]
+                assert [t.role for t in result.targets] == ["primary"]
+            breakers = cluster.status()["datasources"]["ds0"]["breakers"]
+            assert breakers["ds0/replica0"]["state"] == "open"
+            assert breakers["ds0/replica0"]["opened_count"] == 1
+            assert breakers["primary"]["state"] == "closed"
+            assert states(cluster) == {"ds0/replica0": ("down", 1)}

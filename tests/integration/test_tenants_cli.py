@@ -297,6 +297,28 @@ def test_a_memory_registry_url_is_refused_too(tmp_path: Path) -> None:
     assert "changes would be lost" in failed("add", "-c", str(path), "beta")
 
 
+def test_any_limit_is_set_and_removed_with_limit_key_value(config: Path) -> None:
+    c = str(config)
+    ok(
+        "set", "-c", c, "acme",
+        "--limit", "max_queued=10",
+        "--limit", "statement_timeout=2s",
+        "--limit", "max_concurrent_per_datasource=3",
+    )  # fmt: skip
+    limits = show(config, "acme")["limits"]
+    assert (limits["max_queued"], limits["statement_timeout"]) == (10, 2.0)
+    assert limits["max_concurrent_per_datasource"] == 3
+    ok("set", "-c", c, "acme", "--limit", "max_queued=none")
+    assert show(config, "acme")["limits"]["max_queued"] is None
+    assert show(config, "acme")["limits"]["statement_timeout"] == 2.0
+    # Keys and values are checked like any record change: nothing is written.
+    version = stored(config, "acme").version
+    assert "queue_size" in failed("set", "-c", c, "acme", "--limit", "queue_size=3")
+    assert "max_queued" in failed("set", "-c", c, "acme", "--limit", "max_queued=-1")
+    failed("set", "-c", c, "acme", "--limit", "max_queued", code=2)
+    assert stored(config, "acme").version == version
+
+
 def test_an_invalid_configuration_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[datasources.ds0]\nurl = "nope://x"\n', encoding="utf-8")

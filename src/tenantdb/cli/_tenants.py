@@ -66,6 +66,16 @@ MaxConcurrentOption = Annotated[
     int | None,
     typer.Option("--max-concurrent", help="Limit: statements running at once.", min=1),
 ]
+LimitOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--limit",
+        help="Any tenant limit as KEY=VALUE, repeatable: max_concurrent_per_datasource,"
+        " max_queued, queue_timeout ('500ms'), statement_timeout ('2s'), ...; VALUE none"
+        " removes it (the cluster's [limits] default applies).",
+        metavar="KEY=VALUE",
+    ),
+]
 
 NO_REGISTRY = (
     "this configuration has no [registry] url; changes would be lost when the command"
@@ -132,6 +142,7 @@ def add_command(
     rps: RpsOption = None,
     burst: BurstOption = None,
     max_concurrent: MaxConcurrentOption = None,
+    limit: LimitOption = None,
 ) -> None:
     """Create a tenant; refused if it exists (change one with set).
 
@@ -139,7 +150,7 @@ def add_command(
     (not memory:) in the configuration, since the change must outlive this command.
     """
     features = parse_features(feature or [])
-    limits = _limits(rps, burst, max_concurrent)
+    limits = _limits(rps, burst, max_concurrent, limit)
     with opened_cluster(config) as cluster:
         _require_persistent(cluster)
         registry = cluster.tenants
@@ -195,6 +206,7 @@ def set_command(
     rps: RpsOption = None,
     burst: BurstOption = None,
     max_concurrent: MaxConcurrentOption = None,
+    limit: LimitOption = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -222,7 +234,7 @@ def set_command(
             f"feature {', '.join(map(repr, both))} is both set and unset; pass one",
             param_hint="'--feature' / '--unset-feature'",
         )
-    limits = _limits(rps, burst, max_concurrent)
+    limits = _limits(rps, burst, max_concurrent, limit)
     change: dict[str, Any] = {"id": tenant_id}
     change.update(_given(datasource=datasource, isolation=isolation, status=status))
     if schema is not None:
@@ -343,10 +355,35 @@ def _feature_value(text: str) -> Any:
         return text
 
 
-def _limits(rps: float | None, burst: int | None, max_concurrent: int | None) -> dict[str, Any]:
-    """The limits given on the command line, keyed like a tenant record's ``limits``."""
+def _limits(
+    rps: float | None, burst: int | None, max_concurrent: int | None, pairs: list[str] | None
+) -> dict[str, Any]:
+    """The limits given on the command line, keyed like a tenant record's ``limits``
+    (``None`` for a ``--limit KEY=none``). Keys and values are checked when the record is
+    written, like any other change."""
     given = {"requests_per_second": rps, "burst": burst, "max_concurrent": max_concurrent}
-    return {k: v for k, v in given.items() if v is not None}
+    limits: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    for pair in pairs or []:
+        key, equals, text = pair.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise typer.BadParameter(
+                f"{pair!r} is not KEY=VALUE (e.g. max_queued=10)", param_hint="'--limit'"
+            )
+        limits[key] = _limit_value(text.strip())
+    return limits
+
+
+def _limit_value(text: str) -> Any:
+    """``none`` → None, a number → int or float, anything else as written ("500ms")."""
+    if text.lower() == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _given(**fields: str | None) -> dict[str, str]:

@@ -3,9 +3,11 @@ and checks each answer against a reference model written from the specification.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from hypothesis import event
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,10 +25,14 @@ from tenantdb.core.breaker import (
     Outcome,
     Permit,
     Rejected,
+    WindowKind,
 )
 
 SLOW_S = 1.0
 WAIT_S = 5.0
+# Which held permit a rule takes, counted from the newest: often the newest, so that a
+# fresh probe is recorded rather than one of the closed permits held from before.
+NEWEST_FIRST = st.just(0) | st.integers(0, 100)
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Held:
 class Model:
     """What the breaker must do, kept in the plainest terms: a list of outcomes."""
 
+    kind: WindowKind
     window_size: int
     minimum_calls: int
     failure_pct: int
@@ -50,16 +57,27 @@ class Model:
     state: BreakerState = "closed"
     era: int = 0  # a new era at every change of state
     retry_at: float = 0.0
-    window: list[tuple[bool, bool]] = field(default_factory=list)
+    # (second, failed, slow) of every call counted since the breaker last closed
+    calls: list[tuple[int, bool, bool]] = field(default_factory=list)
     in_flight: int = 0
     succeeded: int = 0
 
-    def should_open(self) -> bool:
-        calls = len(self.window)
+    def window(self, now: float) -> list[tuple[bool, bool]]:
+        """The calls the window holds at ``now``: the last ``window_size`` calls, or those
+        of the current second and the ``window_size - 1`` before it."""
+        if self.kind == "count":
+            kept = self.calls[-self.window_size :]
+        else:
+            kept = [c for c in self.calls if c[0] > math.floor(now) - self.window_size]
+        return [(failed, slow) for _, failed, slow in kept]
+
+    def should_open(self, now: float) -> bool:
+        window = self.window(now)
+        calls = len(window)
         if calls < self.minimum_calls:
             return False
-        failures = sum(f for f, _ in self.window)
-        slow = sum(s for _, s in self.window)
+        failures = sum(f for f, _ in window)
+        slow = sum(s for _, s in window)
         return (
             Fraction(100 * failures, calls) >= self.failure_pct
             or Fraction(100 * slow, calls) >= self.slow_pct
@@ -72,7 +90,7 @@ class Model:
         if state == "open":
             self.retry_at = now + WAIT_S
         if state == "closed":
-            self.window = []
+            self.calls = []
 
 
 class BreakerMachine(RuleBasedStateMachine):
@@ -82,18 +100,28 @@ class BreakerMachine(RuleBasedStateMachine):
         self.held: list[Held] = []
 
     @initialize(
+        kind=st.sampled_from(["count", "time"]),
         window_size=st.integers(1, 6),
         minimum=st.integers(1, 6),
-        failure_pct=st.integers(1, 100),
-        slow_pct=st.integers(1, 100),
+        # round percentages often, so that a rate lands exactly on its threshold
+        failure_pct=st.sampled_from([20, 25, 50, 75, 100]) | st.integers(1, 100),
+        slow_pct=st.sampled_from([20, 25, 50, 75, 100]) | st.integers(1, 100),
         probes=st.integers(1, 3),
     )
     def setup(
-        self, window_size: int, minimum: int, failure_pct: int, slow_pct: int, probes: int
+        self,
+        kind: WindowKind,
+        window_size: int,
+        minimum: int,
+        failure_pct: int,
+        slow_pct: int,
+        probes: int,
     ) -> None:
-        minimum = min(minimum, window_size)
+        if kind == "count":
+            minimum = min(minimum, window_size)
         self.breaker = CircuitBreaker(
             BreakerSettings(
+                window=kind,
                 window_size=window_size,
                 minimum_calls=minimum,
                 failure_rate_percent=failure_pct,
@@ -104,7 +132,7 @@ class BreakerMachine(RuleBasedStateMachine):
             ),
             name="ds1 replica 0",
         )
-        self.model = Model(window_size, minimum, failure_pct, slow_pct, probes)
+        self.model = Model(kind, window_size, minimum, failure_pct, slow_pct, probes)
 
     @rule(seconds=st.sampled_from([0.0, 0.5, 1.0, 2.5, 4.999, 5.0, 7.0]))
     def advance(self, seconds: float) -> None:
@@ -142,13 +170,13 @@ class BreakerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.held))
     @rule(
-        pick=st.integers(0, 100),
+        pick=NEWEST_FIRST,
         outcome=st.sampled_from(["success", "failure", "ignored"]),
         duration_s=st.sampled_from([0.01, SLOW_S - 0.001, SLOW_S, 3.0]),
     )
     def record(self, pick: int, outcome: Outcome, duration_s: float) -> None:
         model, now = self.model, self.now
-        held = self.held.pop(pick % len(self.held))
+        held = self.held.pop(-1 - pick % len(self.held))
         before = self.breaker.snapshot(now)
         transition = self.breaker.record(held.permit, outcome, duration_s, now)
         failed, slow = outcome == "failure", duration_s >= SLOW_S
@@ -163,11 +191,12 @@ class BreakerMachine(RuleBasedStateMachine):
                 expected = "open"
             else:
                 model.succeeded += 1
+                event(f"probe {model.succeeded} of {model.probes} succeeded")
                 if model.succeeded == model.probes:
                     expected = "closed"
         elif outcome != "ignored":
-            model.window = [*model.window, (failed, slow)][-model.window_size :]
-            if model.should_open():
+            model.calls.append((math.floor(now), failed, slow))
+            if model.should_open(now):
                 expected = "open"
         if outcome == "ignored" or held.era != model.era:
             after = self.breaker.snapshot(now)
@@ -182,9 +211,9 @@ class BreakerMachine(RuleBasedStateMachine):
         model.move(expected, now)
 
     @precondition(lambda self: bool(self.held))
-    @rule(pick=st.integers(0, 100))
+    @rule(pick=NEWEST_FIRST)
     def cancel(self, pick: int) -> None:
-        held = self.held.pop(pick % len(self.held))
+        held = self.held.pop(-1 - pick % len(self.held))
         self.breaker.cancel(held.permit)
         if held.probe and held.era == self.model.era:
             self.model.in_flight -= 1
@@ -215,9 +244,11 @@ class BreakerMachine(RuleBasedStateMachine):
         assert snapshot["probes_in_flight"] == model.in_flight
         assert 0 <= snapshot["probes_in_flight"] <= model.probes
         if model.state == "closed":
-            assert snapshot["calls_in_window"] == len(model.window)
-            assert not model.should_open()
+            assert snapshot["calls_in_window"] == len(model.window(now))
+            if model.kind == "count":
+                # A time window is judged at each record, not as calls age out.
+                assert not model.should_open(now)
 
 
-BreakerMachine.TestCase.settings = hypothesis_settings(max_examples=300, stateful_step_count=60)
+BreakerMachine.TestCase.settings = hypothesis_settings(max_examples=400, stateful_step_count=80)
 test_breaker_state_machine = BreakerMachine.TestCase

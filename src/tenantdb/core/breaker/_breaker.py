@@ -219,10 +219,15 @@ class CircuitBreaker:
                 return None
             window = self._window
             window.add(failed, slow, now)
-            reason = self._trip_reason()
-            if reason is None:
+            calls = window.calls
+            settings = self.settings
+            # Inline and allocation-free: this runs after every call of a closed breaker.
+            if calls < settings.minimum_calls or (
+                window.failures * 100 < settings.failure_rate_percent * calls
+                and window.slow * 100 < settings.slow_call_rate_percent * calls
+            ):
                 return None
-            return self._open(now, reason)
+            return self._open(now, self._trip_reason())
 
     def cancel(self, permit: Permit) -> None:
         """Release a permit whose call was abandoned before it had an outcome; count
@@ -325,12 +330,11 @@ class CircuitBreaker:
         self.closed_count += 1
         return transition
 
-    def _trip_reason(self) -> str | None:
+    def _trip_reason(self) -> str:
+        """Why the window just opened the breaker (which record has already decided)."""
         window = self._window
         calls = window.calls
         settings = self.settings
-        if calls < settings.minimum_calls:
-            return None
         reasons: list[str] = []
         if window.failures * 100 >= settings.failure_rate_percent * calls:
             reasons.append(
@@ -343,8 +347,6 @@ class CircuitBreaker:
                 f"{settings.slow_call_rate_percent:g}% (calls of {settings.slow_call_s:g} s "
                 "or more)"
             )
-        if not reasons:
-            return None
         over = (
             f"the last {calls} calls"
             if settings.window == "count"

@@ -31,16 +31,22 @@ class CountWindow:
     def add(self, failed: bool, slow: bool, now: float) -> None:
         """Count one finished call (``now`` is unused: only the order of calls matters)."""
         position = self._next
+        ring = self._ring
         if self.calls == self.size:
-            old = self._ring[position]
-            self.failures -= old & 1
-            self.slow -= old >> 1
+            old = ring[position]
+            if old:
+                self.failures -= old & 1
+                self.slow -= old >> 1
         else:
             self.calls += 1
-        self._ring[position] = failed | (slow << 1)
-        self.failures += failed
-        self.slow += slow
-        self._next = position + 1 if position + 1 < self.size else 0
+        if failed or slow:  # most calls are plain successes: skip the no-op additions
+            ring[position] = failed | (slow << 1)
+            self.failures += failed
+            self.slow += slow
+        else:
+            ring[position] = 0
+        position += 1
+        self._next = position if position < self.size else 0
 
     def expire(self, now: float) -> None:
         """Nothing to do: a count window forgets a call only when a newer one arrives."""
@@ -85,16 +91,18 @@ class TimeWindow:
         """Count one call that finished at ``now`` (monotonic seconds, finite)."""
         second = self._advance(now)
         buckets = self._buckets
+        self.calls += 1
         if buckets and buckets[-1][0] == second:
             bucket = buckets[-1]
             bucket[1] += 1
-            bucket[2] += failed
-            bucket[3] += slow
+            if failed or slow:  # most calls are plain successes: skip the no-op additions
+                bucket[2] += failed
+                bucket[3] += slow
         else:
             buckets.append([second, 1, int(failed), int(slow)])
-        self.calls += 1
-        self.failures += failed
-        self.slow += slow
+        if failed or slow:
+            self.failures += failed
+            self.slow += slow
 
     def expire(self, now: float) -> None:
         """Drop the calls that fell out of the window by ``now``."""

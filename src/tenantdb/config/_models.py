@@ -139,8 +139,9 @@ class BreakerConfig(_Model):
     enabled: bool = True
     window: BreakerWindow = "count"
     """``count``: the last ``window_size`` calls; ``time``: the last ``window_size`` seconds."""
-    window_size: PositiveInt = 100
-    """Calls (count window) or seconds (time window) the rates are measured over."""
+    window_size: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_reject_bool)] = 100
+    """Calls (count window, at most 100,000) or seconds (time window, at most 3600) the
+    rates are measured over."""
     minimum_calls: PositiveInt = 20
     """Calls the window must hold before the rates can open the breaker."""
     failure_rate: Percent = 50.0

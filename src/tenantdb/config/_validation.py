@@ -240,6 +240,13 @@ class _DocumentChecker:
                 " raise max_size or lower min_size",
             )
         breaker = datasource.breaker
+        if breaker.window == "time" and breaker.window_size > 3600:
+            at = (*path, "breaker", "window_size")
+            self.problems.add(
+                at,
+                f"a time window holds at most 3600 seconds, not"
+                f" {self.problems.show(at, breaker.window_size)}; lower window_size",
+            )
         if breaker.window == "count" and breaker.minimum_calls > breaker.window_size:
             at = (*path, "breaker", "minimum_calls")
             self.problems.add(

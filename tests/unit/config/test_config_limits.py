@@ -126,6 +126,15 @@ def test_impossible_values_are_refused_at_their_key(
     assert problem_at(doc, path)
 
 
+def test_window_sizes_the_breaker_can_keep(doc: Doc, problem_at: ProblemAt) -> None:
+    doc["datasources"]["ds0"]["breaker"] = {"window": "time", "window_size": 3601}
+    assert "at most 3600 seconds" in problem_at(doc, "datasources.ds0.breaker.window_size")
+    doc["datasources"]["ds0"]["breaker"] = {"window_size": 100_001}
+    assert problem_at(doc, "datasources.ds0.breaker.window_size")
+    doc["datasources"]["ds0"]["breaker"] = {"window": "time", "window_size": 3600}
+    assert load_config(doc, env={}).datasources["ds0"].breaker.window_size == 3600
+
+
 def test_a_count_window_must_hold_minimum_calls(doc: Doc, problem_at: ProblemAt) -> None:
     doc["datasources"]["ds0"]["breaker"] = {"window_size": 10, "minimum_calls": 11}
     message = problem_at(doc, "datasources.ds0.breaker.minimum_calls")

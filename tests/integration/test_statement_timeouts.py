@@ -244,6 +244,8 @@ def test_mysql_a_statement_past_its_timeout_is_killed_on_the_server(
             with pytest.raises(StatementTimeoutError) as late:
                 admin.execute("SELECT SLEEP(5)", timeout=SHORT_S)
             assert (late.value.datasource, late.value.timeout) == ("ds0", SHORT_S)
+            # KILL QUERY ended it (SLEEP, killed, reports "interrupted").
+            assert getattr(late.value.orig, "args", (None,))[0] == 1317
             running = maria.query(
                 url,
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
@@ -285,9 +287,9 @@ def test_mysql_a_tenant_timeout_stops_a_lock_wait_and_fails_the_transaction(
 
 # -- SQLite ----------------------------------------------------------------------------
 
-# Counts to 10**9: minutes of work, unless interrupted.
+# Counts to 3 * 10**8: tens of seconds of work, unless interrupted.
 LONG_CTE = (
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000)"
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000)"
     " SELECT COUNT(*) FROM c"
 )
 
@@ -326,5 +328,20 @@ def test_a_timeout_must_be_a_positive_number_of_seconds(
                 admin.execute("SELECT 1", timeout=bad)
             with pytest.raises(ProgrammingError, match="positive number of seconds"):
                 admin.executemany("INSERT INTO t VALUES (%s)", [(1,)], timeout=bad)
+    finally:
+        cluster.close()
+
+
+def test_a_timed_out_checkout_counts_as_a_breaker_failure(front: Front, tmp_path: Any) -> None:
+    document = config(f"sqlite:///{tmp_path}/t.db", "sqlite")
+    document["datasources"]["ds0"]["breaker"] = {"window_size": 10, "minimum_calls": 10}
+    cluster = front.connect(document)
+    try:
+        with cluster.session(admin=True) as admin:
+            admin.execute("SELECT 1", timeout=HANG_GUARD_S)  # a timed statement that ends
+        with cluster.session(admin=True) as admin, pytest.raises(StatementTimeoutError):
+            admin.execute(LONG_CTE, timeout=SHORT_S)
+        breaker = cluster.status()["datasources"]["ds0"]["breakers"]["primary"]
+        assert (breaker["calls_in_window"], breaker["failure_rate_percent"]) == (2, 50.0)
     finally:
         cluster.close()

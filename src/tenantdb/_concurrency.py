@@ -15,6 +15,10 @@ its sync partner). Everything that cannot be produced by dropping ``await`` live
 - ``AsyncTicket`` / ``Ticket``: one waiter's wake-up call (a future or a thread event),
   handed to the pure concurrency quota as the token it returns to whoever must be woken.
 - ``asleep`` / ``sleep``.
+- ``AsyncWatchdog`` / ``Watchdog``: calls a cancel callback when a deadline passes, unless
+  it was disarmed first (statement timeouts). The asyncio form is a ``call_later`` timer
+  that runs the callback as a task; the thread form is one daemon thread per process over
+  a heap of deadlines.
 - ``AsyncWorker`` / ``Worker``: where a blocking driver's calls run. The asyncio form owns
   a daemon thread and hops each call to it; the thread form runs the call in the caller.
 - ``AsyncLoopBinding`` / ``LoopBinding``: the asyncio form remembers the event loop of an
@@ -29,6 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
+import logging
 import queue
 import threading
 import time
@@ -42,6 +49,8 @@ from .errors import InterfaceError
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+
+_LOG = logging.getLogger("tenantdb.timeouts")
 
 
 class AsyncMonitor:
@@ -517,3 +526,178 @@ class FrontGuard:
             f"{type(self).__name__} belongs to the thread front and is not awaitable: drop "
             "the await, or use tenantdb.connect_async() in asyncio code"
         )
+
+
+class AsyncAlarm:
+    """One armed deadline of ``AsyncWatchdog``: see there."""
+
+    __slots__ = ("_callback", "_handle", "_task", "fired")
+
+    def __init__(self, delay_s: float, callback: Callable[[], Awaitable[None]]) -> None:
+        self._callback = callback
+        self.fired = False
+        """True once the deadline passed before ``disarm``: the callback ran or runs."""
+        self._task: asyncio.Task[None] | None = None
+        self._handle = asyncio.get_running_loop().call_later(delay_s, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._task = asyncio.get_running_loop().create_task(_quietly(self._callback))
+
+    async def disarm(self) -> bool:
+        """Stop the alarm; whether it fired. A callback still running is waited for (even
+        when this wait is cancelled, the callback finishes), so whatever it cancels on the
+        server is done before the caller's next statement can start."""
+        self._handle.cancel()
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+        return self.fired
+
+
+class AsyncWatchdog:
+    """Deadlines over statements on an event loop: ``arm(at, callback)`` runs
+    ``await callback()`` in a task of the running loop once ``time.monotonic()`` reaches
+    ``at`` (seconds), unless ``await alarm.disarm()`` came first. The callback must not
+    raise (what it raises is logged). One ``call_later`` timer per armed deadline: the
+    loop's own heap is the watchdog."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def shared() -> AsyncWatchdog:
+        """The process's watchdog (stateless here: each loop keeps its own timers)."""
+        return _ASYNC_WATCHDOG
+
+    def arm(self, at: float, callback: Callable[[], Awaitable[None]]) -> AsyncAlarm:
+        return AsyncAlarm(max(0.0, at - time.monotonic()), callback)
+
+
+_ASYNC_WATCHDOG = AsyncWatchdog()
+
+
+async def _quietly(callback: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await callback()
+    except Exception:  # a failed cancel must not go unseen, nor kill the loop's task
+        _LOG.exception("a statement timeout's cancel callback failed")
+
+
+_ARMED, _FIRING, _FIRED, _DISARMED = range(4)
+
+
+class Alarm:
+    """One armed deadline of ``Watchdog``: see there. Its state changes under the
+    watchdog's lock only."""
+
+    __slots__ = ("_callback", "_done", "_state", "_watchdog")
+
+    def __init__(self, callback: Callable[[], None], watchdog: Watchdog) -> None:
+        self._callback = callback
+        self._watchdog = watchdog
+        self._state = _ARMED
+        self._done: threading.Event | None = None  # set by the watchdog once the callback ran
+
+    @property
+    def fired(self) -> bool:
+        """True once the deadline passed before ``disarm``: the callback ran or runs."""
+        return self._state in (_FIRING, _FIRED)
+
+    def disarm(self) -> bool:
+        """Stop the alarm; whether it fired. A callback still running is waited for, so
+        whatever it cancels on the server is done before the caller's next statement."""
+        watchdog = self._watchdog
+        with watchdog._lock:
+            if self._state == _ARMED:
+                self._state = _DISARMED
+                watchdog._disarmed += 1
+                return False
+            done = self._done
+        if done is not None:
+            done.wait()
+        return True
+
+
+class Watchdog:
+    """Deadlines over blocking statements: ``arm(at, callback)`` calls ``callback()`` on
+    the watchdog's thread once ``time.monotonic()`` reaches ``at`` (seconds), unless
+    ``alarm.disarm()`` came first.
+
+    One daemon thread per watchdog (started on the first ``arm``), over a heap of
+    (deadline, alarm): arming is one push, and a disarmed alarm is dropped when it reaches
+    the top (or when disarmed alarms make up most of a large heap). Callbacks run outside
+    the lock, one at a time, so one that blocks (a cancel request to a slow server) delays
+    the alarms behind it: it must bound its own wait. What a callback raises is logged.
+    """
+
+    __slots__ = ("_disarmed", "_heap", "_lock", "_order", "_started", "_wake")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        # (deadline, arming order, alarm); only touched under _lock.
+        self._heap: list[tuple[float, int, Alarm]] = []
+        self._order = itertools.count()
+        self._disarmed = 0  # disarmed alarms still in the heap
+        self._started = False
+
+    @staticmethod
+    def shared() -> Watchdog:
+        """The process's watchdog: one thread for every statement timeout of the process."""
+        return _WATCHDOG
+
+    def arm(self, at: float, callback: Callable[[], None]) -> Alarm:
+        alarm = Alarm(callback, self)
+        with self._lock:
+            heap = self._heap
+            heapq.heappush(heap, (at, next(self._order), alarm))
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="tenantdb watchdog", daemon=True).start()
+            elif heap[0][2] is alarm:
+                self._wake.notify()
+            elif self._disarmed > 512 and self._disarmed * 2 > len(heap):
+                # Disarmed alarms with far deadlines would pile up until then.
+                self._heap = [entry for entry in heap if entry[2]._state != _DISARMED]
+                heapq.heapify(self._heap)
+                self._disarmed = 0
+        return alarm
+
+    def _next(self) -> Alarm:
+        """Under the lock: wait for the first alarm whose deadline has come, mark it firing."""
+        while True:
+            heap = self._heap
+            while heap and heap[0][2]._state == _DISARMED:
+                heapq.heappop(heap)
+                self._disarmed = max(0, self._disarmed - 1)
+            if heap:
+                left = heap[0][0] - time.monotonic()
+                if left <= 0:
+                    alarm = heapq.heappop(heap)[2]
+                    alarm._state = _FIRING
+                    alarm._done = threading.Event()
+                    return alarm
+                self._wake.wait(left)
+            else:
+                self._wake.wait()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                alarm = self._next()
+            try:
+                alarm._callback()
+            except Exception:
+                _LOG.exception("a statement timeout's cancel callback failed")
+            finally:
+                with self._lock:
+                    alarm._state = _FIRED
+                    done = alarm._done
+                assert done is not None
+                done.set()
+
+    def __repr__(self) -> str:
+        return f"<Watchdog {len(self._heap)} armed>"
+
+
+_WATCHDOG = Watchdog()

@@ -15,6 +15,7 @@
         │   ├── RegistryUnavailableError the tenant store cannot be reached
         │   ├── PartialCommitError       some datasources committed, others did not
         │   ├── RateLimitedError         over the tenant's rate or concurrency limit
+        │   ├── StatementTimeoutError    the call's deadline passed: cancelled on the server
         │   ├── ReplicaLagError
         │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
         ├── ProgrammingError
@@ -175,6 +176,32 @@ class RateLimitedError(OperationalError):
         self.retry_after = retry_after
 
 
+class StatementTimeoutError(OperationalError):
+    """A call ran past its statement timeout (``timeout`` seconds: the per-call argument,
+    else the tenant's ``limits.statement_timeout``).
+
+    The statement was cancelled on the server (PostgreSQL cancel request, MySQL/MariaDB
+    ``KILL QUERY``, SQLite interrupt), or never sent when the deadline passed before it
+    could start (``datasource`` is then None when it passed in the tenant's queue). A write
+    outside a transaction may or may not have been applied when the deadline fell as it
+    finished. Inside a transaction the transaction is failed: roll it back. ``statement``
+    is the physical statement, without parameter values.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float = 0.0,
+        datasource: str | None = None,
+        role: str | None = None,
+        statement: str | None = None,
+        orig: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, datasource=datasource, role=role, statement=statement, orig=orig)
+        self.timeout = timeout
+
+
 class ReplicaLagError(OperationalError):
     """No replica is fresh enough and falling back to the primary is disabled."""
 
@@ -318,6 +345,7 @@ __all__ = [
     "ReplicaLagError",
     "RoutingError",
     "ShardUnavailableError",
+    "StatementTimeoutError",
     "TenantIsolationError",
     "UnknownTenantError",
     "UnsupportedSQLError",

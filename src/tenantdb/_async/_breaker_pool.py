@@ -6,7 +6,7 @@ application that opens a session per request a checkout is a request's work ther
 
 - An ``acquire`` that cannot reach the server (``ShardUnavailableError``: refused, timed
   out) is a failure, and so is a checkout whose connection comes back ``broken`` (lost
-  while in use).
+  while in use) or one that ran a statement past its statement timeout.
 - Every other checkout is a success, slow when getting its connection took ``slow_call``
   or longer (a server that accepts connections slowly is in trouble before it refuses).
 - An acquire that ends otherwise (the pool is full until its timeout, the caller is
@@ -98,7 +98,8 @@ class AsyncBreakerPool:
     async def release(self, connection: AsyncConnection) -> None:
         """The pool's ``release``; the checkout counts as failed if the connection broke."""
         checkout = self._out.pop(connection, None)
-        broken = connection.broken
+        # A statement that ran past its timeout counts against the endpoint too.
+        broken = connection.broken or connection.timed_out
         try:
             await self._pool.release(connection)
         finally:

@@ -35,13 +35,15 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from .._concurrency import AsyncWorker
+from .._concurrency import AsyncWatchdog, AsyncWorker
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
-from ..errors import Error, InterfaceError, ProgrammingError
-from ._driver import AsyncStream, Description, Outcome, Row
+from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
+from ._driver import AsyncStream, Deadline, Description, Outcome, Row, timed_out
+
+T = TypeVar("T")
 
 _KINDS = error_kinds(sqlite3)
 # sqlite3 files every SQL error (syntax, unknown table or column) as OperationalError with
@@ -56,6 +58,10 @@ _INSERT = re.compile(r"\s*(?:insert|replace)\b", re.IGNORECASE)
 _PREFETCH = True  # sync: _PREFETCH = False
 # Takes the write lock up front, so two transactions cannot deadlock upgrading read locks.
 _BEGIN = "BEGIN IMMEDIATE"
+# sqlite3's error code for a statement stopped by Connection.interrupt().
+_SQLITE_INTERRUPT = 9
+# Statement timeouts: the process's watchdog (its one thread, on the thread front).
+_WATCHDOG = AsyncWatchdog.shared()
 
 
 async def connect(
@@ -109,7 +115,19 @@ class AsyncSQLiteConnection:
     The ``_…_now`` methods do the work of one driver call and run on the worker.
     """
 
-    __slots__ = ("_closed", "_datasource", "_dirty", "_raw", "_role", "_streams", "_worker")
+    __slots__ = (
+        "_aborted",
+        "_began",
+        "_closed",
+        "_datasource",
+        "_dirty",
+        "_raw",
+        "_role",
+        "_streams",
+        "_worker",
+        "deadline",
+        "timed_out",
+    )
 
     def __init__(
         self, raw: sqlite3.Connection, worker: AsyncWorker, *, datasource: str, role: str
@@ -122,6 +140,13 @@ class AsyncSQLiteConnection:
         self._dirty = False
         self._closed = False
         worker.on_cancel = self._interrupt
+        self.deadline: Deadline | None = None
+        """Bounds the next calls (see ``_driver.AsyncConnection``); set by the session."""
+        self.timed_out = False
+        """A statement of this checkout ran past its deadline (cleared by ``reset``)."""
+        # A statement timed out inside the open transaction: the transaction is failed.
+        self._aborted = False
+        self._began = False  # begin() ran and no commit or rollback since
 
     @property
     def broken(self) -> bool:
@@ -136,6 +161,8 @@ class AsyncSQLiteConnection:
     async def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
         """Run one statement (``?`` placeholders) and fetch all its rows."""
         work = self._execute_now
+        if self.deadline is not None or self._aborted:
+            return await self._within(sql, work, sql, params)
         return await self._worker.call(work, sql, params)  # sync: return work(sql, params)
 
     def _execute_now(self, sql: str, params: tuple[Any, ...]) -> Outcome:
@@ -161,6 +188,8 @@ class AsyncSQLiteConnection:
         if not seq_of_params:
             return 0
         work, args = self._executemany_now, (sql, seq_of_params)
+        if self.deadline is not None or self._aborted:
+            return await self._within(sql, work, *args)
         return await self._worker.call(work, *args)  # sync: return work(*args)
 
     def _executemany_now(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
@@ -185,6 +214,9 @@ class AsyncSQLiteConnection:
         if batch_size < 1:
             raise InterfaceError(f"batch_size must be at least 1, not {batch_size}")
         work, args = self._open_streams_now, (statements, batch_size, _PREFETCH)
+        if (self.deadline is not None or self._aborted) and statements:
+            first = statements[0][0]
+            return await self._within(first, work, *args)
         return await self._worker.call(work, *args)  # sync: return work(*args)
 
     def _open_streams_now(
@@ -217,10 +249,29 @@ class AsyncSQLiteConnection:
                 datasource=self._datasource,
                 role=self._role,
             )
+        self._aborted = False
+        deadline = self.deadline
+        if deadline is not None and deadline.passed():
+            raise self._timeout(deadline, _BEGIN, sent=False)
         await self._worker.call(self._command, _BEGIN)  # sync: self._command(_BEGIN)
+        self._began = True
 
     async def commit(self) -> None:
-        """Commit the open transaction (closing open streams first); no-op outside one."""
+        """Commit the open transaction (closing open streams first); no-op outside one.
+
+        A transaction failed by a timed-out statement is rolled back instead, and
+        ``OperationalError`` says so."""
+        if self._aborted:
+            await self.rollback()
+            raise OperationalError(
+                f"datasource {self._datasource!r} ({self._role}): the transaction was failed "
+                "by a statement that ran past its timeout and has been rolled back; nothing "
+                "was committed",
+                datasource=self._datasource,
+                role=self._role,
+                statement="COMMIT",
+            )
+        self._began = False
         if self._streams or self._raw.in_transaction:
             await self._worker.call(self._end_now, "COMMIT")  # sync: self._end_now("COMMIT")
 
@@ -229,6 +280,7 @@ class AsyncSQLiteConnection:
 
         On a connection broken by a cancelled call this only forgets its streams: the
         transaction ends when the pool closes the connection."""
+        self._aborted = self._began = False
         if self._worker.broken:
             self._streams.clear()
         elif self._streams or self._raw.in_transaction:
@@ -250,6 +302,7 @@ class AsyncSQLiteConnection:
         the connection is closed instead, so the pool opens a fresh one: SQLite has no
         single command that resets a connection, and opening a file is cheap."""
         await self.rollback()
+        self.timed_out = False
         if self._dirty:
             await self.close()
             self._closed = True
@@ -268,6 +321,61 @@ class AsyncSQLiteConnection:
         # The worker calls this from the event loop's thread while a cancelled call runs.
         with contextlib.suppress(sqlite3.Error):  # already closed: nothing runs
             self._raw.interrupt()
+
+    async def _within(self, sql: str, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` (on the worker) under ``self.deadline``: not started once it has passed,
+        interrupted (``sqlite3.Connection.interrupt``, from the watchdog) when it passes
+        meanwhile; then ``StatementTimeoutError``. Refused in a failed transaction."""
+        if self._aborted:
+            raise OperationalError(
+                f"datasource {self._datasource!r} ({self._role}): the current transaction was "
+                "failed by a statement that ran past its timeout; roll it back",
+                datasource=self._datasource,
+                role=self._role,
+                statement=sql,
+            )
+        deadline = self.deadline
+        if deadline is None:
+            return await self._worker.call(work, *args)  # sync: return work(*args)
+        if deadline.passed():
+            raise self._timeout(deadline, sql, sent=False)
+        alarm = _WATCHDOG.arm(deadline.at, self._interrupt_running)
+        try:
+            result = await self._worker.call(work, *args)  # sync: result = work(*args)
+        except Error as exc:
+            fired = await alarm.disarm()
+            code = getattr(exc.orig, "sqlite_errorcode", None)
+            if fired and code == _SQLITE_INTERRUPT:
+                # SQLite rolls back a transaction whose write it interrupted (and goes on in
+                # autocommit), and keeps one whose read it interrupted: either way the
+                # caller's transaction fails here, as on the servers.
+                self._aborted = self._began
+                raise self._timeout(deadline, sql, sent=True, orig=exc.orig) from exc.orig
+            raise
+        except BaseException:
+            await alarm.disarm()
+            raise
+        await alarm.disarm()
+        return result
+
+    async def _interrupt_running(self) -> None:
+        # The watchdog calls this once a deadline passed; interrupt() is safe from any
+        # thread, and one that finds nothing running is forgotten when the next starts
+        # (the watchdog's disarm waits for this call first).
+        self._interrupt()
+
+    def _timeout(
+        self, deadline: Deadline, sql: str, *, sent: bool, orig: BaseException | None = None
+    ) -> Error:
+        self.timed_out = True
+        return timed_out(
+            deadline,
+            datasource=self._datasource,
+            role=self._role,
+            statement=sql,
+            sent=sent,
+            orig=orig,
+        )
 
     def _command(self, sql: str) -> None:
         try:

@@ -15,10 +15,13 @@ always a tuple, never None, so ``%%`` is unescaped consistently.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, overload
 
 from ..core.merge import Row as Row
+from ..errors import StatementTimeoutError
 
 Description = Sequence[Sequence[Any]]
 """PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
@@ -71,6 +74,53 @@ class LazyDescription(Sequence[Sequence[Any]]):
         return repr(self._resolved())
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a call must be over: ``at`` is a ``time.monotonic()`` reading (seconds), and
+    ``timeout_s`` the statement timeout it was set from (for errors and for the server's own
+    limit)."""
+
+    at: float
+    timeout_s: float
+
+    @classmethod
+    def after(cls, timeout_s: float) -> Deadline:
+        """The deadline ``timeout_s`` seconds from now."""
+        return cls(time.monotonic() + timeout_s, timeout_s)
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+
+def timed_out(
+    deadline: Deadline,
+    *,
+    datasource: str | None,
+    role: str | None,
+    statement: str | None,
+    sent: bool,
+    orig: BaseException | None = None,
+) -> StatementTimeoutError:
+    """The error for a call that ran past ``deadline``: cancelled on the server when it
+    was ``sent``, else never sent."""
+    where = "" if datasource is None else f" on datasource {datasource!r} ({role})"
+    what = (
+        "the statement was cancelled on the server (a write outside a transaction may or may"
+        " not have been applied; inside one, roll the transaction back)"
+        if sent
+        else "nothing was sent"
+    )
+    return StatementTimeoutError(
+        f"statement timeout of {deadline.timeout_s:g} s passed{where}: {what}. Make the"
+        " statement cheaper, or pass a larger timeout= (or raise limits.statement_timeout)",
+        timeout=deadline.timeout_s,
+        datasource=datasource,
+        role=role,
+        statement=statement,
+        orig=orig,
+    )
+
+
 class Outcome(NamedTuple):
     """What one eagerly executed statement returned."""
 
@@ -102,7 +152,19 @@ class Connection(Protocol):
     """One open connection of a datasource, in autocommit mode unless inside ``begin()``.
 
     Used by one caller at a time (the executor guarantees that).
+
+    ``deadline`` (set by the session for the calls of one ``execute`` with a statement
+    timeout, None otherwise) bounds ``execute``, ``executemany``, ``open_streams`` and
+    ``begin``: a statement still running when it passes is cancelled on the server and
+    raises ``StatementTimeoutError``; one not started by then is not sent. ``timed_out``
+    is True once that happened during the current checkout (the circuit breaker counts the
+    checkout as failed).
     """
+
+    deadline: Deadline | None
+
+    @property
+    def timed_out(self) -> bool: ...
 
     @property
     def broken(self) -> bool:

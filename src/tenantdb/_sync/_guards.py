@@ -40,6 +40,7 @@ from ..core.limits import (
 )
 from ..core.tenancy import Tenant
 from ..errors import RateLimitedError
+from ._driver import Deadline, timed_out
 
 if TYPE_CHECKING:
     from ._cluster_limiter import ClusterRateLimiter
@@ -98,10 +99,21 @@ class TenantGuards:
         self._apply_limits(tenant.id, guard)
         return guard
 
-    def admit(self, tenant: str, guard: TenantGuard, datasources: Iterable[str]) -> Held:
+    def admit(
+        self,
+        tenant: str,
+        guard: TenantGuard,
+        datasources: Iterable[str],
+        deadline: Deadline | None = None,
+    ) -> Held:
         """Check the rate and take the quota slots of one call on ``datasources``; pass what
         it returns to ``release`` when the call ends, however it ends. Raises
-        RateLimitedError (holding nothing) when the tenant is over a limit."""
+        RateLimitedError (holding nothing) when the tenant is over a limit.
+
+        With ``deadline`` (the call's statement timeout), a queue wait lasts at most
+        ``min(queue_timeout, time left)``; a wait cut short by the deadline raises
+        StatementTimeoutError (the caller's timeout passed, nothing was sent), one that
+        reaches ``queue_timeout`` first raises RateLimitedError as without a deadline."""
         rate = guard.rate
         if rate is not None:
             cluster = self._cluster
@@ -118,14 +130,16 @@ class TenantGuards:
                 quota = self._quotas.get(tenant) or self._quota(tenant, limit)
                 # A free slot is taken at once; a ticket is made only to wait for one.
                 if self.shadow or not quota.try_acquire():
-                    self._enter(quota, limit, tenant, "max_concurrent", None)
+                    self._enter(quota, limit, tenant, "max_concurrent", None, deadline)
                 held.append(quota)
             limit = guard.per_datasource
             if limit is not None:
                 for name in sorted(set(datasources)):
                     quota = self._datasource_quota(tenant, name, limit)
                     if self.shadow or not quota.try_acquire():
-                        self._enter(quota, limit, tenant, "max_concurrent_per_datasource", name)
+                        self._enter(
+                            quota, limit, tenant, "max_concurrent_per_datasource", name, deadline
+                        )
                     held.append(quota)
         except BaseException:
             self.release(held)
@@ -186,9 +200,16 @@ class TenantGuards:
         )
 
     def _enter(
-        self, quota: Quota, limit: QuotaLimit, tenant: str, name: str, datasource: str | None
+        self,
+        quota: Quota,
+        limit: QuotaLimit,
+        tenant: str,
+        name: str,
+        datasource: str | None,
+        deadline: Deadline | None,
     ) -> None:
-        """Take one slot of ``quota`` (``limit`` as configured), waiting in its queue."""
+        """Take one slot of ``quota`` (``limit`` as configured), waiting in its queue until
+        ``queue_timeout`` or ``deadline``, whichever comes first."""
         where = "" if datasource is None else f" on datasource {datasource!r}"
         if self.shadow:
             if quota.in_use >= limit.max_concurrent:
@@ -211,8 +232,14 @@ class TenantGuards:
         if not isinstance(decision, Queued):
             return
         self._count(tenant, "waited_in_queue")
+        wait = limit.queue_timeout_s
+        cut_short = False
+        if deadline is not None:
+            left = max(0.0, deadline.at - time.monotonic())
+            if wait is None or left < wait:
+                wait, cut_short = left, True
         try:
-            woken = ticket.wait(limit.queue_timeout_s)
+            woken = ticket.wait(wait)
         except BaseException:
             self._leave(quota, ticket)
             raise
@@ -220,6 +247,8 @@ class TenantGuards:
             return
         self._leave(quota, ticket)
         self._count(tenant, "timed_out_in_queue")
+        if cut_short and deadline is not None:
+            raise timed_out(deadline, datasource=datasource, role=None, statement=None, sent=False)
         raise RateLimitedError(
             f"tenant {tenant!r} waited {limit.queue_timeout_s:g} s (queue_timeout) for one of"
             f" its {limit.max_concurrent} concurrent statement slots{where} ({name});"

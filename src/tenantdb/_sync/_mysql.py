@@ -34,23 +34,26 @@ second connection, opened with the same parameters, before the interruption prop
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import operator
 import re
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pymysql
 import pymysql.cursors
 from pymysql import err as driver_errors
 from pymysql.constants import CLIENT, SERVER_STATUS
 
-from .._concurrency import timeout
+from .._concurrency import Watchdog, timeout
 from ..config import redact_url
 from ..drivers import connect_timed_out, endpoint, error_kinds, is_timeout, translate, unreachable
-from ..errors import ConfigError, Error, InterfaceError, ProgrammingError
-from ._driver import Description, Outcome, Row, Stream
+from ..errors import ConfigError, Error, InterfaceError, OperationalError, ProgrammingError
+from ._driver import Deadline, Description, Outcome, Row, Stream, timed_out
+
+T = TypeVar("T")
 
 RawConnection = pymysql.Connection
 # Its constructor (taking connect_params' keywords) and the server's id for a connection,
@@ -58,6 +61,7 @@ RawConnection = pymysql.Connection
 _new_connection: Callable[..., RawConnection] = pymysql.Connection
 _thread_id: Callable[[RawConnection], int] = operator.methodcaller("thread_id")
 
+_LOG = logging.getLogger("tenantdb.timeouts")
 _KINDS = error_kinds(driver_errors)
 # Client and server codes that mean the connection is gone: can't connect (2003), server
 # gone away (2006), lost during query (2013, 2055), killed (1927), shutting down (1053),
@@ -83,6 +87,14 @@ _UNUSED_PARAMS: frozenset[str] = frozenset()
 _DRAIN_LIMIT = 10_000
 _COM_RESET_CONNECTION = 0x1F  # MySQL 5.7.3+, MariaDB 10.2.4+; the drivers have no name for it
 _DRAIN_BATCH = 1_000
+# What a statement stopped by KILL QUERY (or by the server's own execution time limit)
+# ends with: query interrupted (1317), MySQL's max_execution_time exceeded (3024),
+# MariaDB's max_statement_time exceeded (1969).
+_INTERRUPTED = frozenset({1317, 3024, 1969})
+# Statement timeouts: the process's watchdog (its one thread, on the thread front).
+_WATCHDOG = Watchdog.shared()
+# KILL QUERY's own connection waits at most this long to connect and to be answered.
+_KILL_TIMEOUT_S = 5
 
 
 def connect_params(url: str, *, timeout: float) -> dict[str, Any]:
@@ -173,6 +185,7 @@ class MySQLConnection:
     docstring for what streams can and cannot do here."""
 
     __slots__ = (
+        "_aborted",
         "_broken",
         "_datasource",
         "_dirty",
@@ -183,6 +196,8 @@ class MySQLConnection:
         "_thread_id",
         "_unbuffered",
         "_url",
+        "deadline",
+        "timed_out",
     )
 
     def __init__(
@@ -205,6 +220,12 @@ class MySQLConnection:
         self._streams: set[MySQLStream] = set()
         self._unbuffered: MySQLStream | None = None  # the stream reading off the wire
         self._dirty = False
+        self.deadline: Deadline | None = None
+        """Bounds the next calls (see ``_driver.Connection``); set by the session."""
+        self.timed_out = False
+        """A statement of this checkout ran past its deadline (cleared by ``reset``)."""
+        # A statement timed out inside the open transaction: the transaction is failed.
+        self._aborted = False
 
     @property
     def broken(self) -> bool:
@@ -224,6 +245,11 @@ class MySQLConnection:
     def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
         """Run one statement (``%s`` placeholders) and fetch all its rows."""
         self._check_idle()
+        if self.deadline is not None or self._aborted:
+            return self._within(sql, self._execute, sql, params)
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
         cursor = self._raw.cursor()
         try:
             cursor.execute(sql, params)
@@ -247,6 +273,11 @@ class MySQLConnection:
         self._check_idle()
         if not seq_of_params:
             return 0
+        if self.deadline is not None or self._aborted:
+            return self._within(sql, self._executemany, sql, seq_of_params)
+        return self._executemany(sql, seq_of_params)
+
+    def _executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
         cursor = self._raw.cursor()
         try:
             cursor.executemany(sql, seq_of_params)
@@ -268,6 +299,14 @@ class MySQLConnection:
         self._check_idle()
         if batch_size < 1:
             raise InterfaceError(f"batch_size must be at least 1, not {batch_size}")
+        if (self.deadline is not None or self._aborted) and statements:
+            first = statements[0][0]
+            return self._within(first, self._open_streams, statements, batch_size)
+        return self._open_streams(statements, batch_size)
+
+    def _open_streams(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int
+    ) -> list[Stream]:
         streams: list[Stream] = []
         last = len(statements) - 1
         for index, (sql, params) in enumerate(statements):
@@ -308,6 +347,9 @@ class MySQLConnection:
                 datasource=self._datasource,
                 role=self._role,
             )
+        self._aborted = False
+        if self.deadline is not None and self.deadline.passed():
+            raise self._timeout(self.deadline, "BEGIN", sent=False)
         try:
             self._raw.begin()
         except driver_errors.Error as exc:
@@ -317,11 +359,25 @@ class MySQLConnection:
             raise
 
     def commit(self) -> None:
-        """Commit the open transaction (closing open streams first); no-op outside one."""
+        """Commit the open transaction (closing open streams first); no-op outside one.
+
+        A transaction failed by a timed-out statement is rolled back instead, and
+        ``OperationalError`` says so (MySQL itself only undoes the killed statement)."""
+        if self._aborted:
+            self.rollback()
+            raise OperationalError(
+                f"datasource {self._datasource!r} ({self._role}): the transaction was failed "
+                "by a statement that ran past its timeout and has been rolled back; nothing "
+                "was committed",
+                datasource=self._datasource,
+                role=self._role,
+                statement="COMMIT",
+            )
         self._end(self._raw.commit, "COMMIT")
 
     def rollback(self) -> None:
         """Roll back the open transaction (closing open streams first); no-op outside one."""
+        self._aborted = False
         self._end(self._raw.rollback, "ROLLBACK")
 
     def _end(self, finish: Callable[[], None], statement: str) -> None:
@@ -350,6 +406,7 @@ class MySQLConnection:
         init_command).
         """
         self.rollback()
+        self.timed_out = False
         if not self._dirty:
             return
         raw, params = self._raw, self._params
@@ -385,13 +442,84 @@ class MySQLConnection:
         # running. Failing to do so is not reported: the interruption is what propagates.
         self._broken = True
         with contextlib.suppress(Error, driver_errors.Error, OSError):
-            killer = connect(self._url, self._params, datasource=self._datasource, role=self._role)
-            try:
-                limit = self._params["connect_timeout"]
-                with timeout(limit), killer._raw.cursor() as cursor:
-                    cursor.execute("KILL %s", (self._thread_id,))
-            finally:
-                killer.close()
+            self._kill("KILL %s", self._params)
+
+    def _kill(self, command: str, params: dict[str, Any]) -> None:
+        """Run ``command`` (``KILL`` or ``KILL QUERY``) on this connection's server thread,
+        from a second connection opened with ``params``."""
+        killer = connect(self._url, params, datasource=self._datasource, role=self._role)
+        try:
+            limit = params["connect_timeout"]
+            with timeout(limit), killer._raw.cursor() as cursor:
+                cursor.execute(command, (self._thread_id,))
+        finally:
+            killer.close()
+
+    def _within(self, sql: str, run: Callable[..., T], *args: Any) -> T:
+        """``run(*args)`` under ``self.deadline``: not started once it has passed; stopped
+        with ``KILL QUERY`` (from the watchdog, on a connection of its own) when it passes
+        meanwhile, which leaves this connection usable. A killed statement raises
+        ``StatementTimeoutError`` even when the server ended it with a result (``SLEEP``
+        returns 1): its result cannot be trusted. Refused in a failed transaction."""
+        if self._aborted:
+            raise OperationalError(
+                f"datasource {self._datasource!r} ({self._role}): the current transaction was "
+                "failed by a statement that ran past its timeout; roll it back",
+                datasource=self._datasource,
+                role=self._role,
+                statement=sql,
+            )
+        deadline = self.deadline
+        if deadline is None:
+            return run(*args)
+        if deadline.passed():
+            raise self._timeout(deadline, sql, sent=False)
+        alarm = _WATCHDOG.arm(deadline.at, self._kill_query)
+        try:
+            result = run(*args)
+        except Error as exc:
+            fired = alarm.disarm()
+            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+            if fired and code in _INTERRUPTED and not self.broken:
+                raise self._timeout(deadline, sql, sent=True, orig=exc.orig) from exc.orig
+            raise
+        except BaseException:
+            alarm.disarm()
+            raise
+        if alarm.disarm():
+            raise self._timeout(deadline, sql, sent=True)
+        return result
+
+    def _kill_query(self) -> None:
+        # The watchdog calls this once a deadline passed. KILL QUERY ends the statement,
+        # not the connection; one that lands after the statement ended is dropped by the
+        # server when the next starts (and the watchdog's disarm waits for this call).
+        params = {**self._params, "connect_timeout": _KILL_TIMEOUT_S}
+        params["read_timeout"] = _KILL_TIMEOUT_S
+        try:
+            self._kill("KILL QUERY %s", params)
+        except (Error, driver_errors.Error, OSError) as exc:
+            _LOG.warning(
+                "could not stop a timed-out statement on datasource %r (%s): %s",
+                self._datasource,
+                self._role,
+                exc,
+            )
+
+    def _timeout(
+        self, deadline: Deadline, sql: str, *, sent: bool, orig: BaseException | None = None
+    ) -> Error:
+        self.timed_out = True
+        if sent and self.in_transaction:
+            self._aborted = True
+        return timed_out(
+            deadline,
+            datasource=self._datasource,
+            role=self._role,
+            statement=sql,
+            sent=sent,
+            orig=orig,
+        )
 
     def _check_idle(self) -> None:
         if self._unbuffered is not None:

@@ -32,10 +32,11 @@ first: neither the pool nor the server keeps a half-finished statement.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -43,7 +44,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
-from .._concurrency import Monitor
+from .._concurrency import Monitor, Watchdog
 from ..config import PoolConfig, redact_url
 from ..drivers import (
     ConnectFailureLog,
@@ -60,14 +61,20 @@ from ..drivers import (
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
 from ._driver import (
     Connection,
+    Deadline,
     Description,
     LazyDescription,
     Outcome,
     Row,
     Stream,
+    timed_out,
 )
 
+T = TypeVar("T")
+
 RawConnection = psycopg.Connection[TupleRow]
+
+_LOG = logging.getLogger("tenantdb.timeouts")
 
 _KINDS = error_kinds(psycopg)
 _BAD = pq.ConnStatus.BAD
@@ -97,6 +104,11 @@ _RESET_SESSION = (
 # How long closing a connection busy with an interrupted statement waits for the server to
 # take the cancel request (psycopg's cancel_safe raises CancellationTimeout after it).
 _CANCEL_TIMEOUT_S = 5.0
+
+# Statement timeouts: the process's watchdog (its one thread, on the thread front).
+_WATCHDOG = Watchdog.shared()
+# How long a timed-out statement's cancel request may take to reach the server.
+_TIMEOUT_CANCEL_S = 2.0
 
 # acquire() waits in slices that double from _FIRST_WAIT_S up to _MAX_WAIT_S, looking
 # between slices for failed connection attempts, so a server that refuses connections is
@@ -153,6 +165,7 @@ class PostgresConnection:
         "_cursor",
         "_datasource",
         "_dirty",
+        "_local_timeout_ms",
         "_owner",
         "_raw",
         "_released",
@@ -160,6 +173,8 @@ class PostgresConnection:
         "_stream_seq",
         "_stream_transaction",
         "_streams",
+        "deadline",
+        "timed_out",
     )
 
     def __init__(
@@ -176,6 +191,12 @@ class PostgresConnection:
         self._dirty = False
         # The client-side cursor of execute(), made on first use (see there).
         self._cursor: psycopg.Cursor[TupleRow] | None = None
+        self.deadline: Deadline | None = None
+        """Bounds the next calls (see ``_driver.Connection``); set by the session."""
+        self.timed_out = False
+        """A statement of this checkout ran past its deadline."""
+        # The SET LOCAL statement_timeout in force in the open transaction (None: none).
+        self._local_timeout_ms: int | None = None
 
     @property
     def broken(self) -> bool:
@@ -198,6 +219,13 @@ class PostgresConnection:
         built at once.
         """
         self._check_usable()
+        if self.deadline is not None:
+            return self._within(self.deadline, sql, self._execute, sql, params)
+        if self._local_timeout_ms is not None:
+            self._drop_local_timeout()
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:
         # One client-side cursor per connection, reused: a new psycopg cursor looks its
         # dumpers and loaders up again, which costs a point read about a fifth of its time.
         cursor = self._cursor
@@ -221,6 +249,13 @@ class PostgresConnection:
         self._check_usable()
         if not seq_of_params:
             return 0
+        if self.deadline is not None:
+            return self._within(self.deadline, sql, self._executemany, sql, seq_of_params)
+        if self._local_timeout_ms is not None:
+            self._drop_local_timeout()
+        return self._executemany(sql, seq_of_params)
+
+    def _executemany(self, sql: str, seq_of_params: Sequence[tuple[Any, ...]]) -> int:
         try:
             with self._raw.cursor() as cursor:
                 cursor.executemany(sql, seq_of_params)
@@ -237,6 +272,16 @@ class PostgresConnection:
             raise InterfaceError(f"batch_size must be at least 1, not {batch_size}")
         if not statements:
             return []
+        if self.deadline is not None:
+            first = statements[0][0]
+            return self._within(self.deadline, first, self._open_streams, statements, batch_size)
+        if self._local_timeout_ms is not None:
+            self._drop_local_timeout()
+        return self._open_streams(statements, batch_size)
+
+    def _open_streams(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], batch_size: int
+    ) -> list[Stream]:
         if not self.in_transaction:
             self._command(_STREAM_BEGIN)
             self._stream_transaction = True
@@ -277,7 +322,18 @@ class PostgresConnection:
                 datasource=self._datasource,
                 role=self._role,
             )
-        self._command("BEGIN")
+        deadline = self.deadline
+        self._local_timeout_ms = None
+        if deadline is None:
+            self._command("BEGIN")
+            return
+        if deadline.passed():
+            raise self._timeout(deadline, "BEGIN", sent=False)
+        # The server enforces the timeout too, even if this client dies; SET LOCAL ends
+        # with the transaction, so a transaction pooler's next client never inherits it.
+        milliseconds = _milliseconds(deadline)
+        self._command(f"BEGIN; SET LOCAL statement_timeout = {milliseconds}")
+        self._local_timeout_ms = milliseconds
 
     def commit(self) -> None:
         """Commit the open transaction (closing open streams first); no-op outside one.
@@ -287,6 +343,7 @@ class PostgresConnection:
         """
         self._check_usable()
         self._close_streams()
+        self._local_timeout_ms = None
         if self._raw.info.transaction_status == _INERROR:
             self.rollback()
             raise OperationalError(
@@ -305,6 +362,7 @@ class PostgresConnection:
         """Roll back the open transaction (closing open streams first); no-op outside one."""
         self._check_usable()
         self._close_streams()
+        self._local_timeout_ms = None
         try:
             self._raw.rollback()
         except psycopg.Error as exc:
@@ -368,6 +426,74 @@ class PostgresConnection:
                 role=self._role,
             )
 
+    def _within(
+        self,
+        deadline: Deadline,
+        sql: str,
+        run: Callable[..., T],
+        *args: Any,
+    ) -> T:
+        """``run(*args)`` under ``deadline``: not started once it has passed, cancelled on
+        the server (``cancel_safe``, from the watchdog) when it passes meanwhile. The
+        QueryCanceled (SQLSTATE 57014) that cancel causes becomes ``StatementTimeoutError``;
+        one this deadline did not cause stays what it is. Inside a transaction the server's
+        own ``statement_timeout`` is set too (``SET LOCAL``)."""
+        if deadline.passed():
+            raise self._timeout(deadline, sql, sent=False)
+        if self._raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            milliseconds = _milliseconds(deadline)
+            if self._local_timeout_ms != milliseconds:
+                self._command(f"SET LOCAL statement_timeout = {milliseconds}")
+                self._local_timeout_ms = milliseconds
+        alarm = _WATCHDOG.arm(deadline.at, self._cancel_running)
+        try:
+            result = run(*args)
+        except Error as exc:
+            fired = alarm.disarm()
+            cancelled = isinstance(exc.orig, psycopg.errors.QueryCanceled)
+            if cancelled and (fired or deadline.passed()):
+                raise self._timeout(deadline, sql, sent=True, orig=exc.orig) from exc.orig
+            raise
+        except BaseException:
+            alarm.disarm()
+            raise
+        alarm.disarm()
+        return result
+
+    def _cancel_running(self) -> None:
+        # The watchdog calls this once a deadline passed (on the thread front, from its
+        # thread: cancel_safe takes no lock of the connection). A cancel that reaches the
+        # server after the statement ended finds the session idle, and is ignored there.
+        try:
+            self._raw.cancel_safe(timeout=_TIMEOUT_CANCEL_S)
+        except psycopg.Error as exc:
+            _LOG.warning(
+                "could not cancel a timed-out statement on datasource %r (%s): %s",
+                self._datasource,
+                self._role,
+                exc,
+            )
+
+    def _timeout(
+        self, deadline: Deadline, sql: str, *, sent: bool, orig: BaseException | None = None
+    ) -> Error:
+        self.timed_out = True
+        return timed_out(
+            deadline,
+            datasource=self._datasource,
+            role=self._role,
+            statement=sql,
+            sent=sent,
+            orig=orig,
+        )
+
+    def _drop_local_timeout(self) -> None:
+        # A statement without a deadline, in a transaction where an earlier one set the
+        # server's limit: back to the session's own.
+        self._local_timeout_ms = None
+        if self._raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            self._command("SET LOCAL statement_timeout TO DEFAULT")
+
     def _command(self, sql: str) -> None:
         try:
             self._raw.execute(sql)
@@ -386,6 +512,7 @@ class PostgresConnection:
 
     def _end_stream_transaction(self) -> None:
         self._stream_transaction = False
+        self._local_timeout_ms = None
         if not self._raw.closed:
             try:
                 self._raw.rollback()  # read only: rolling back loses nothing
@@ -410,6 +537,12 @@ class PostgresConnection:
     def __repr__(self) -> str:
         status = pq.TransactionStatus(self._raw.info.transaction_status).name.lower()
         return f"<PostgresConnection {self._datasource} ({self._role}) {status}>"
+
+
+def _milliseconds(deadline: Deadline) -> int:
+    # The whole timeout, not what is left of it: the client's deadline fires first, and
+    # one value serves every statement of a transaction under the same timeout.
+    return max(1, math.ceil(deadline.timeout_s * 1000))
 
 
 class PostgresStream:

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
 from .._concurrency import FrontGuard
+from ..core.limits import TenantGuard
 from ..core.merge import RowOrder
 from ..core.replication import ReplicaState
 from ..core.routing import (
@@ -39,7 +41,7 @@ from ..core.tenancy import Tenant
 from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
 from ._datasources import Datasources
-from ._driver import Connection, Description, Pool, Row
+from ._driver import Connection, Deadline, Description, Pool, Row
 from ._guards import Held
 from ._merge import merge_rows
 from ._replica_set import ReplicaSet
@@ -128,10 +130,20 @@ class Session(FrontGuard):
         self._closed = False
         # A statement may have left state on its connections: reset them on release.
         self._dirty = admin
+        # The deadline of the call running now, when it has a statement timeout: every
+        # connection the call uses gets it (see _connection, _reader).
+        self._deadline: Deadline | None = None
 
     # -- statements ------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Params = None, *, primary: bool = False) -> Result:
+    def execute(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        primary: bool = False,
+        timeout: float | None = None,
+    ) -> Result:
         """Run one statement and return its Result.
 
         ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
@@ -139,8 +151,23 @@ class Session(FrontGuard):
         Raises RoutingError / UnsupportedSQLError / TenantIsolationError before anything
         runs when the statement cannot be placed safely, and the tenantdb class of the
         driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
+
+        Statement timeout (seconds), in order of precedence: ``timeout`` (must be > 0,
+        else ProgrammingError), else the tenant's effective ``limits.statement_timeout``
+        (its own, else the cluster's ``[limits]``; tenant sessions only), else none. Admin
+        sessions and sessions without a tenant get only ``timeout``. It bounds the whole
+        call, the wait in the tenant's concurrency queue included: a statement still
+        running when it passes is cancelled on the server (PostgreSQL cancel request, with
+        ``SET LOCAL statement_timeout`` inside a transaction as well; MySQL/MariaDB
+        ``KILL QUERY``; SQLite interrupt) and the call raises StatementTimeoutError, as it
+        does (with nothing sent) when the deadline passes while queued or before a
+        statement starts. The connection stays usable; inside ``transaction()`` the
+        transaction is failed (the next statement or the commit raises: roll back). The
+        rows of a streamed result read after the call are not bounded.
         """
         self._check_usable()
+        if timeout is not None:
+            _check_timeout(timeout)
         tenant = self._current_tenant()
         plan = self._router.route(
             sql,
@@ -151,13 +178,36 @@ class Session(FrontGuard):
         )
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
-        held = self._admit(tenant, (t.datasource for t in plan.targets))
+        guard = self._guard(tenant)
+        if timeout is None and guard is not None:
+            timeout = guard.statement_timeout_s
+        if timeout is not None:
+            deadline = Deadline.after(timeout)
+            held = self._admit(guard, tenant, (t.datasource for t in plan.targets), deadline)
+            return self._within(deadline, held, self._execute_plan, plan, primary)
+        held = self._admit(guard, tenant, (t.datasource for t in plan.targets))
         if held is None:
             return self._execute_plan(plan, primary)
         try:
             return self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    def _within(self, deadline: Deadline, held: Held | None, call: Any, *args: Any) -> Result:
+        """Run ``call(*args)`` with ``deadline`` on every connection it uses; release
+        ``held`` after."""
+        self._deadline = deadline
+        try:
+            result: Result = call(*args)
+            return result
+        finally:
+            self._deadline = None
+            for connection in self._connections.values():
+                connection.deadline = None
+            for connection, _ in self._readers.values():
+                connection.deadline = None
+            if held is not None:
+                self._guards.release(held)
 
     def _execute_plan(self, plan: RoutePlan, primary: bool) -> Result:
         targets = plan.targets
@@ -206,14 +256,20 @@ class Session(FrontGuard):
         (the same user's next request) never reads data older than these writes."""
         return self._positions.token()
 
-    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> Result:
+    def executemany(
+        self, sql: str, seq_of_params: Iterable[Params], *, timeout: float | None = None
+    ) -> Result:
         """Run one write statement once per parameter set, atomically.
 
         The statements are routed first (nothing runs if any one cannot be placed), then
         sent per datasource and statement text in batches; the whole call runs in one
         transaction (the caller's, or an implicit one). ``rowcount`` is the total.
+        ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
+        call outside a transaction is rolled back whole.
         """
         self._check_usable()
+        if timeout is not None:
+            _check_timeout(timeout)
         template = self._router.template(sql)
         if template.kind == "select":
             raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
@@ -230,7 +286,14 @@ class Session(FrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
-        held = self._admit(tenant, (name for name, _ in batches))
+        guard = self._guard(tenant)
+        if timeout is None and guard is not None:
+            timeout = guard.statement_timeout_s
+        if timeout is not None:
+            deadline = Deadline.after(timeout)
+            held = self._admit(guard, tenant, (name for name, _ in batches), deadline)
+            return self._within(deadline, held, self._write_batches, batches, served)
+        held = self._admit(guard, tenant, (name for name, _ in batches))
         try:
             return self._write_batches(batches, served)
         finally:
@@ -296,17 +359,27 @@ class Session(FrontGuard):
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
 
-    def _admit(self, tenant: Tenant | None, datasources: Iterable[str]) -> Held | None:
-        """Check the tenant's rate and take its concurrency slots for one call on
-        ``datasources`` (``_guards``); None when no limit applies (admin sessions and
-        sessions without a tenant are not limited). Give what it returns to
-        ``self._guards.release`` when the call ends."""
+    def _guard(self, tenant: Tenant | None) -> TenantGuard | None:
+        """What limits the tenant's statements in this session: None for admin sessions and
+        sessions without a tenant, which are not limited."""
         if tenant is None or self.admin:
             return None
-        guard = self._guards.guard(tenant)
-        if guard is None or not guard.limits_anything:
+        return self._guards.guard(tenant)
+
+    def _admit(
+        self,
+        guard: TenantGuard | None,
+        tenant: Tenant | None,
+        datasources: Iterable[str],
+        deadline: Deadline | None = None,
+    ) -> Held | None:
+        """Check the tenant's rate and take its concurrency slots for one call on
+        ``datasources`` (``_guards``), waiting in its queue no later than ``deadline``;
+        None when no limit applies. Give what it returns to ``self._guards.release``
+        when the call ends."""
+        if guard is None or tenant is None or not guard.limits_anything:
             return None
-        return self._guards.admit(tenant.id, guard, datasources)
+        return self._guards.admit(tenant.id, guard, datasources, deadline)
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""
@@ -445,6 +518,8 @@ class Session(FrontGuard):
         if connection is None:
             connection = self._datasources.pool(name).acquire()
             self._connections[name] = connection
+        if self._deadline is not None:
+            connection.deadline = self._deadline
         if transaction is not None and transaction.needs_begin(name):
             self._guarded(name, connection.begin)
             transaction.began(name)
@@ -705,6 +780,8 @@ class Session(FrontGuard):
             pool = replicas.pool(index)
             held = (pool.acquire(), pool)
             self._readers[key] = held
+        if self._deadline is not None:
+            held[0].deadline = self._deadline
         return held[0]
 
     def _reader_failed(self, replicas: ReplicaSet, index: int, key: str, exc: Error) -> bool:
@@ -805,6 +882,20 @@ class _AttemptFailed(Exception):
         super().__init__(str(error))
         self.error = error
         self.lost = lost
+
+
+def _check_timeout(timeout: object) -> None:
+    """Refuse a ``timeout=`` that is not a positive, finite number of seconds."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ProgrammingError(
+            f"timeout must be a positive number of seconds, not {timeout!r}; pass None "
+            "for the tenant's statement_timeout"
+        )
 
 
 def _together(trips: Sequence[RoundTrip]) -> tuple[tuple[int, ...], ...]:

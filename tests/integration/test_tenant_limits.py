@@ -332,3 +332,41 @@ def test_asyncio_waiters_are_let_in_first_come_first_served(pg: Backend) -> None
     asyncio.run(main())
     assert order == [1, 3, 4]
     assert pg.query(url, "SELECT amount FROM orders WHERE id = 2") == [(4,)]
+
+
+def test_one_tenants_huge_query_cannot_starve_the_others(pg: Backend) -> None:
+    # Issue 21's denial of service: one tenant's generate_series held the only pooled
+    # connection for 23 s and the other tenants timed out waiting for the pool. With a
+    # statement timeout the server stops it; with max_concurrent its second such query is
+    # refused at once instead of queueing behind the first.
+    url = pg.new_database()
+    document = config(url, "postgres", max_concurrent=1, max_queued=0, statement_timeout="300ms")
+    document["datasources"]["ds0"]["pool"] = {"min_size": 1, "max_size": 1, "timeout": "20s"}
+    cluster = tenantdb.connect(document)
+    try:
+        create_orders(cluster)
+        huge = "SELECT count(*) FROM generate_series(1, 100000000000)"
+        outcome: list[object] = []
+
+        def flood() -> None:
+            try:
+                with cluster.session(tenant="a") as session:
+                    session.execute(huge)
+                outcome.append("finished")
+            except tenantdb.Error as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=flood, daemon=True)
+        thread.start()
+        wait_in_flight(cluster, "a", 1)
+        with cluster.session(tenant="a") as session, pytest.raises(RateLimitedError):
+            session.execute(huge)
+        # Tenant b waits for the one connection only until a's statement is cancelled.
+        with cluster.session(tenant="b") as other:
+            assert other.execute("SELECT COUNT(*) FROM orders").fetchall() == [(0,)]
+        thread.join(HANG_GUARD_S)
+        [error] = outcome
+        assert isinstance(error, tenantdb.StatementTimeoutError), error
+        assert error.timeout == 0.3
+    finally:
+        cluster.close()

@@ -49,7 +49,15 @@ from .._concurrency import AsyncWatchdog, atimeout
 from ..config import redact_url
 from ..drivers import connect_timed_out, endpoint, error_kinds, is_timeout, translate, unreachable
 from ..errors import ConfigError, Error, InterfaceError, OperationalError, ProgrammingError
-from ._driver import AsyncStream, Deadline, Description, Outcome, Row, timed_out
+from ._driver import (
+    AsyncStream,
+    Deadline,
+    Description,
+    Outcome,
+    Row,
+    failed_by_timeout,
+    timed_out,
+)
 
 T = TypeVar("T")
 
@@ -460,13 +468,7 @@ class AsyncMySQLConnection:
         ``StatementTimeoutError`` even when the server ended it with a result (``SLEEP``
         returns 1): its result cannot be trusted. Refused in a failed transaction."""
         if self._aborted:
-            raise OperationalError(
-                f"datasource {self._datasource!r} ({self._role}): the current transaction was "
-                "failed by a statement that ran past its timeout; roll it back",
-                datasource=self._datasource,
-                role=self._role,
-                statement=sql,
-            )
+            raise failed_by_timeout(datasource=self._datasource, role=self._role, statement=sql)
         deadline = self.deadline
         if deadline is None:
             return await run(*args)

@@ -41,7 +41,15 @@ from typing import Any, TypeVar
 from .._concurrency import AsyncWatchdog, AsyncWorker
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
 from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
-from ._driver import AsyncStream, Deadline, Description, Outcome, Row, timed_out
+from ._driver import (
+    AsyncStream,
+    Deadline,
+    Description,
+    Outcome,
+    Row,
+    failed_by_timeout,
+    timed_out,
+)
 
 T = TypeVar("T")
 
@@ -327,13 +335,7 @@ class AsyncSQLiteConnection:
         interrupted (``sqlite3.Connection.interrupt``, from the watchdog) when it passes
         meanwhile; then ``StatementTimeoutError``. Refused in a failed transaction."""
         if self._aborted:
-            raise OperationalError(
-                f"datasource {self._datasource!r} ({self._role}): the current transaction was "
-                "failed by a statement that ran past its timeout; roll it back",
-                datasource=self._datasource,
-                role=self._role,
-                statement=sql,
-            )
+            raise failed_by_timeout(datasource=self._datasource, role=self._role, statement=sql)
         deadline = self.deadline
         if deadline is None:
             return await self._worker.call(work, *args)  # sync: return work(*args)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, overload
 
 from ..core.merge import Row as Row
-from ..errors import StatementTimeoutError
+from ..errors import OperationalError, StatementTimeoutError
 
 Description = Sequence[Sequence[Any]]
 """PEP 249 ``cursor.description``: one 7-item sequence per column (a tuple, or the
@@ -118,6 +118,19 @@ def timed_out(
         role=role,
         statement=statement,
         orig=orig,
+    )
+
+
+def failed_by_timeout(*, datasource: str, role: str, statement: str) -> OperationalError:
+    """The error of a statement in a transaction that a timed-out statement failed: MySQL
+    and SQLite do not fail the transaction themselves, so their drivers refuse the rest of
+    it, as PostgreSQL does."""
+    return OperationalError(
+        f"datasource {datasource!r} ({role}): the current transaction was failed by a "
+        "statement that ran past its timeout; roll it back",
+        datasource=datasource,
+        role=role,
+        statement=statement,
     )
 
 

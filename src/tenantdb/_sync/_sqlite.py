@@ -43,7 +43,15 @@ from typing import Any, TypeVar
 from .._concurrency import Watchdog, Worker
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
 from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
-from ._driver import Deadline, Description, Outcome, Row, Stream, timed_out
+from ._driver import (
+    Deadline,
+    Description,
+    Outcome,
+    Row,
+    Stream,
+    failed_by_timeout,
+    timed_out,
+)
 
 T = TypeVar("T")
 
@@ -329,13 +337,7 @@ class SQLiteConnection:
         interrupted (``sqlite3.Connection.interrupt``, from the watchdog) when it passes
         meanwhile; then ``StatementTimeoutError``. Refused in a failed transaction."""
         if self._aborted:
-            raise OperationalError(
-                f"datasource {self._datasource!r} ({self._role}): the current transaction was "
-                "failed by a statement that ran past its timeout; roll it back",
-                datasource=self._datasource,
-                role=self._role,
-                statement=sql,
-            )
+            raise failed_by_timeout(datasource=self._datasource, role=self._role, statement=sql)
         deadline = self.deadline
         if deadline is None:
             return work(*args)

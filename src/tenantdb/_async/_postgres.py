@@ -710,19 +710,32 @@ class AsyncPostgresPool:
         with self._failure_log.waiting():
             if not self._opened or self._closed:  # read without the guard: _open() decides
                 await self._open()
+            # The psycopg pool asked, kept: _renew may replace self._pool meanwhile, and a
+            # connection goes back to the pool it came from.
+            pool = self._pool
             try:
                 # The common case: an idle connection, handed over at once.
-                raw = await self._pool.getconn(timeout=self._first_wait)
+                raw = await pool.getconn(timeout=self._first_wait)
             except psycopg_pool.PoolClosed:
-                raise pool_closed(datasource=self._name, role=self._role) from None
+                self._refuse_closed(pool)
+                raw, pool = await self._wait(self._timeout - self._first_wait)
             except psycopg_pool.PoolTimeout:
-                raw = await self._wait(self._timeout - self._first_wait)
+                raw, pool = await self._wait(self._timeout - self._first_wait)
             # No suspension point from here on: a cancelled task cannot strand ``raw``.
-            self._out[raw] = self._pool
+            self._out[raw] = pool
             return AsyncPostgresConnection(raw, datasource=self._name, role=self._role, owner=self)
 
-    async def _wait(self, seconds: float) -> RawConnection:
+    def _refuse_closed(self, pool: psycopg_pool.AsyncConnectionPool[RawConnection]) -> None:
+        """After psycopg_pool said ``pool`` is closed: the error, unless ``_renew`` closed
+        it (the caller then asks the fresh pool)."""
+        if pool is self._pool or self._closed:
+            raise pool_closed(datasource=self._name, role=self._role) from None
+
+    async def _wait(
+        self, seconds: float
+    ) -> tuple[RawConnection, psycopg_pool.AsyncConnectionPool[RawConnection]]:
         """Wait up to ``seconds`` more for a connection, in slices; see the class docstring.
+        Returns it with the psycopg pool it came from.
 
         psycopg_pool's statistics are read here only, once a wait has timed out: never on
         the way to an idle connection. Failures are counted from the last look of any
@@ -745,12 +758,14 @@ class AsyncPostgresPool:
                 raise self._timeout_error() from None
             wait = min(wait * 2, _MAX_WAIT_S)
             remaining = deadline - time.monotonic()
+            pool = self._pool
             try:
                 if remaining <= 0:
                     raise psycopg_pool.PoolTimeout()
-                return await self._pool.getconn(timeout=min(wait, remaining))
+                return await pool.getconn(timeout=min(wait, remaining)), pool
             except psycopg_pool.PoolClosed:
-                raise pool_closed(datasource=self._name, role=self._role) from None
+                self._refuse_closed(pool)
+                continue
             except psycopg_pool.PoolTimeout:
                 continue
 
@@ -833,7 +848,9 @@ class AsyncPostgresPool:
         psycopg_pool retries a failed connect after a delay that doubles up to minutes, so
         after a long outage it would keep every caller waiting well past the server's
         return (and past a circuit breaker's probe). A pool with connections out or idle
-        is kept: replacing it could open more than ``max_size``.
+        is kept: replacing it could open more than ``max_size``. (A connect the old pool
+        had under way when it was replaced may still hand one connection out; it is closed
+        when released, so the datasource briefly holds at most one more.)
         """
         stale = self._pool
         if stale.get_stats().get("pool_available", 0) or stale in self._out.values():

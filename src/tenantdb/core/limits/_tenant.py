@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...config import LimitsConfig, TenantLimits
 from ._quota import QuotaLimit
@@ -20,10 +20,12 @@ class TenantGuard:
     quota: QuotaLimit | None
     per_datasource: QuotaLimit | None
     statement_timeout_s: float | None
+    limits_anything: bool = field(init=False)
+    """A rate or a quota is set (read on every statement of the tenant: computed once)."""
 
-    @property
-    def limits_anything(self) -> bool:
-        return not (self.rate is None and self.quota is None and self.per_datasource is None)
+    def __post_init__(self) -> None:
+        limited = not (self.rate is None and self.quota is None and self.per_datasource is None)
+        object.__setattr__(self, "limits_anything", limited)
 
 
 def tenant_guard(limits: TenantLimits, defaults: LimitsConfig) -> TenantGuard | None:

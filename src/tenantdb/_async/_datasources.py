@@ -13,8 +13,8 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from .._concurrency import AsyncLoopBinding
 from .. import __version__
+from .._concurrency import AsyncLoopBinding
 from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError

@@ -195,8 +195,12 @@ class Session(FrontGuard):
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
+        statement: str | Template = sql
+        if watch is not None:  # its kind is known even when routing refuses it
+            statement = self._router.template(sql)
+            watch.kind = statement.kind
         plan = self._router.route(
-            sql,
+            statement,
             params,
             tenant=tenant,
             admin=self.admin,

@@ -14,6 +14,7 @@ Configured by ``[telemetry]`` (``tenantdb.config.TelemetryConfig``).
 from __future__ import annotations
 
 from ._metrics import OTHER_TENANTS, StatementMetrics, TopTenants
+from ._prometheus import prometheus_collector
 from ._slow_log import SlowStatementLog
 from ._telemetry import StatementWatch, Telemetry
 
@@ -24,4 +25,5 @@ __all__ = [
     "StatementWatch",
     "Telemetry",
     "TopTenants",
+    "prometheus_collector",
 ]

@@ -112,8 +112,10 @@ def test_the_exposition_parses_and_counts_what_ran(backend: Backend, front: Fron
         labels["result"]: value
         for labels, value in samples(families["tenantdb_template_cache_lookups"])
     }
-    assert lookups["hit"] >= 2  # the repeated INSERT
-    assert lookups["miss"] >= 4
+    # Five distinct texts were parsed; repeated ones mostly hit the router's plan cache
+    # before the template cache is asked, so only some lookups are hits.
+    assert lookups["miss"] >= 5
+    assert lookups["hit"] >= 1
     assert "tenantdb_tenant_statements" not in families  # tenant labels are off by default
 
 

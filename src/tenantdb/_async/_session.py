@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, NoReturn
@@ -167,19 +169,7 @@ class AsyncSession(AsyncFrontGuard):
         transaction is failed (the next statement or the commit raises: roll back). The
         rows of a streamed result read after the call are not bounded.
         """
-        watch = self._telemetry.begin(sql, params, self._tenant_id())
-        if watch is None:
-            return await self._execute(sql, params, primary, timeout, None)
-        self._watch = watch
-        try:
-            result = await self._execute(sql, params, primary, timeout, watch)
-        except BaseException as exc:
-            watch.finished(None, exc)
-            raise
-        finally:
-            self._watch = None
-        watch.finished(result.targets, None)
-        return result
+        return await self._observed(self._execute, sql, params, (sql, params, primary, timeout))
 
     async def _execute(
         self,
@@ -193,17 +183,19 @@ class AsyncSession(AsyncFrontGuard):
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
-        statement: str | Template = sql
-        if watch is not None:  # its kind is known even when routing refuses it
-            statement = self._router.template(sql)
-            watch.kind = statement.kind
-        plan = self._router.route(
-            statement,
-            params,
-            tenant=tenant,
-            admin=self.admin,
-            schemas=self._schemas(tenant) if self.admin else None,
-        )
+        try:
+            plan = self._router.route(
+                sql,
+                params,
+                tenant=tenant,
+                admin=self.admin,
+                schemas=self._schemas(tenant) if self.admin else None,
+            )
+        except Error:
+            if watch is not None:  # a refused statement is still counted by its kind
+                with contextlib.suppress(Error):
+                    watch.kind = self._router.template(sql).kind
+            raise
         if watch is not None:
             watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))
         if not self._dirty:
@@ -222,6 +214,41 @@ class AsyncSession(AsyncFrontGuard):
             return await self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    async def _observed(
+        self,
+        run: Callable[..., Awaitable[AsyncResult]],
+        sql: str,
+        params: object,
+        args: tuple[Any, ...],
+    ) -> AsyncResult:
+        """``run(*args, watch)`` under the cluster's telemetry (``tenantdb.telemetry``):
+        without a tracer or metrics only the slow-statement clock runs."""
+        telemetry = self._telemetry
+        watch = telemetry.begin(sql, params, self.tenant)
+        if watch is None:
+            slow = telemetry.slow_log
+            if slow is None:
+                return await run(*args, None)
+            started = time.perf_counter()
+            try:
+                result = await run(*args, None)
+            except BaseException as exc:
+                telemetry.check_slow(started, sql, params, self.tenant, None, exc)
+                raise
+            if time.perf_counter() - started >= slow.threshold_s:
+                telemetry.check_slow(started, sql, params, self.tenant, result.targets, None)
+            return result
+        self._watch = watch
+        try:
+            result = await run(*args, watch)
+        except BaseException as exc:
+            watch.finished(None, exc)
+            raise
+        finally:
+            self._watch = None
+        watch.finished(result.targets, None)
+        return result
 
     async def _within(
         self, deadline: Deadline, held: Held | None, call: Any, *args: Any
@@ -301,19 +328,7 @@ class AsyncSession(AsyncFrontGuard):
         ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
         call outside a transaction is rolled back whole.
         """
-        watch = self._telemetry.begin(sql, None, self._tenant_id())
-        if watch is None:
-            return await self._executemany(sql, seq_of_params, timeout, None)
-        self._watch = watch
-        try:
-            result = await self._executemany(sql, seq_of_params, timeout, watch)
-        except BaseException as exc:
-            watch.finished(None, exc)
-            raise
-        finally:
-            self._watch = None
-        watch.finished(result.targets, None)
-        return result
+        return await self._observed(self._executemany, sql, None, (sql, seq_of_params, timeout))
 
     async def _executemany(
         self,
@@ -416,9 +431,6 @@ class AsyncSession(AsyncFrontGuard):
         if self._lookup is not None and self.tenant is not None and self._transaction is None:
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
-
-    def _tenant_id(self) -> str | None:
-        return self.tenant.id if self.tenant is not None else None
 
     def _route_kind(self, kind: str, targets: Sequence[Target]) -> str:
         """``single``, ``broadcast`` (a write to every copy of broadcast tables) or

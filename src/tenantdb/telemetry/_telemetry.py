@@ -21,6 +21,7 @@ from typing import Any
 
 from ..config import Config
 from ..core.routing import Target
+from ..core.tenancy import Tenant
 from ._metrics import DURATION_BUCKETS_S, StatementMetrics, outcome_of
 from ._slow_log import SlowStatementLog
 from ._tracing import (
@@ -79,12 +80,39 @@ class Telemetry:
                 )
             return self.metrics
 
-    def begin(self, sql: str, params: object, tenant: str | None) -> StatementWatch | None:
-        """A watch for one statement, or None when nothing would look at it."""
+    def begin(self, sql: str, params: object, tenant: Tenant | None) -> StatementWatch | None:
+        """A watch for one statement, or None when neither a tracer nor metrics would look
+        at it (the caller then times it for the slow-statement log alone: ``check_slow``)."""
         tracer = self._tracers.tracer() if self._tracers is not None else None
-        if tracer is None and self.metrics is None and self.slow_log is None:
+        if tracer is None and self.metrics is None:
             return None
-        return StatementWatch(self, tracer, sql, params, tenant)
+        return StatementWatch(self, tracer, sql, params, tenant.id if tenant else None)
+
+    def check_slow(
+        self,
+        started: float,
+        sql: str,
+        params: object,
+        tenant: Tenant | None,
+        served: Sequence[Target] | None,
+        error: BaseException | None,
+    ) -> None:
+        """A statement nothing else watched ended: log it if it ran ``slow_statement`` or
+        longer (``started``: its ``time.perf_counter()`` at the start)."""
+        slow = self.slow_log
+        duration = time.perf_counter() - started
+        if slow is None or duration < slow.threshold_s:
+            return
+        targets = served or ()
+        slow.record(
+            sql=sql,
+            params=params,
+            tenant=tenant.id if tenant is not None else None,
+            duration_s=duration,
+            route="single" if len(targets) <= 1 else "scatter",
+            targets=targets,
+            error=error,
+        )
 
     def slow_statements(self) -> list[dict[str, Any]]:
         return [] if self.slow_log is None else self.slow_log.entries()

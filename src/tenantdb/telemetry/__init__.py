@@ -13,17 +13,20 @@ Configured by ``[telemetry]`` (``tenantdb.config.TelemetryConfig``).
 
 from __future__ import annotations
 
+from ._logs import JsonFormatter, ThrottledLog
 from ._metrics import OTHER_TENANTS, StatementMetrics, TopTenants
 from ._prometheus import prometheus_collector
 from ._slow_log import SlowStatementLog
 from ._telemetry import StatementWatch, Telemetry
 
 __all__ = [
+    "JsonFormatter",
     "OTHER_TENANTS",
     "SlowStatementLog",
     "StatementMetrics",
     "StatementWatch",
     "Telemetry",
+    "ThrottledLog",
     "TopTenants",
     "prometheus_collector",
 ]

@@ -1,6 +1,7 @@
 """``SlowStatementLog``: the statements that ran longer than a threshold, logged and kept.
 
-Each slow statement is logged once on ``tenantdb.slow`` (WARNING) with its SQL as the
+Each slow statement is logged on ``tenantdb.slow`` (WARNING; one line per statement text
+and second at most, the next one saying how many were left out) with its SQL as the
 application wrote it (the template: parameter values are separate and left out unless the
 configuration opts in) and where it ran, and the latest ``kept`` are returned newest first
 by ``cluster.slow_statements()`` for the console.
@@ -16,8 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.routing import Target
+from ._logs import ThrottledLog
 
 _LOG = logging.getLogger("tenantdb.slow")
+# Each statement text is logged at most once a second (all are kept for slow_statements()).
+_THROTTLED = ThrottledLog(_LOG, interval_s=1.0)
 
 
 class SlowStatementLog:
@@ -58,7 +62,8 @@ class SlowStatementLog:
         extra = {"tenant": tenant, "duration_s": duration_s, "route": route}
         if self._with_params:
             extra["params"] = entry["params"]
-        _LOG.warning(
+        _THROTTLED.warning(
+            sql,
             "slow statement: %.3f s, tenant %s, %s on %s%s: %s",
             duration_s,
             tenant if tenant is not None else "(none)",

@@ -661,7 +661,7 @@ class PostgresPool:
         self._url = url
         self._timeout = config.timeout
         self._max_size = config.max_size
-        self._kwargs = connect_kwargs(url, config.timeout)
+        self._kwargs = connect_kwargs(url, config.connect_timeout_s)
         self._address = endpoint(url)
         self._min_size = config.min_size
         self._pool = self._new_pool()

@@ -123,6 +123,14 @@ class PoolConfig(_Model):
     """Most connections open at once; at least ``min_size``."""
     timeout: PositiveDuration = 30.0
     """Seconds to wait for a free connection before failing."""
+    connect_timeout: PositiveDuration | None = None
+    """Seconds to wait for a new connection to be made (TCP, TLS, login) before the server
+    counts as unreachable; default: ``timeout``. A URL's own ``connect_timeout`` wins."""
+
+    @property
+    def connect_timeout_s(self) -> float:
+        """``connect_timeout``, else ``timeout``."""
+        return self.connect_timeout if self.connect_timeout is not None else self.timeout
 
 
 class BreakerConfig(_Model):

@@ -94,7 +94,7 @@ def read_tenant_file(text: str, source: str) -> list[TenantLine]:
             lines.append(TenantLine(line, record))
             first_line[record["id"]] = line
     if problems:
-        raise TenantFileError(source, problems)
+        raise TenantFileError(source, sorted(problems, key=lambda problem: problem.line))
     return lines
 
 

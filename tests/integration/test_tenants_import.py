@@ -8,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pty
 import re
-import select
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from tenantdb.cli import app
 from tenantdb.cli._progress import LineSchedule
 
 from .conftest import _PostgresServer
+from .terminal import CLI, run_on_a_terminal
 
 CONFIG = """
 dialect = "sqlite"
@@ -53,7 +52,6 @@ PROGRESS_LINE = re.compile(
     r"(?P<phase>checking|importing) tenants: (?P<done>\d+)/(?P<total>\d+) \(\d+%\)"
     r"(?P<closing> in \d+\.\ds)?"
 )
-CLI = "import sys; from tenantdb.cli import main; sys.argv[0] = 'tenantdb'; main()"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -346,43 +344,6 @@ def test_a_terminal_shows_the_bar(tmp_path: Path) -> None:
     assert f"imported {source}: added 600, updated 0, unchanged 0" in output
     assert PROGRESS_LINE.search(output) is None  # no plain progress lines
     assert len(stored(config)) == 601
-
-
-def run_on_a_terminal(args: list[str]) -> str:
-    """Run ``tenantdb ARGS`` with stdout and stderr on a pseudo-terminal; its output."""
-    leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in PLAIN}
-    env.update(TERM="xterm-256color", COLUMNS="100", PYTHONIOENCODING="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-c", CLI, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-    )
-    os.close(follower)
-    chunks = []
-    deadline = time.monotonic() + 120  # a hang guard
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 1.0)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's last writer has gone
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert process.wait(timeout=30) == 0, b"".join(chunks).decode(errors="replace")
-    finally:
-        os.close(leader)
-        if process.poll() is None:
-            process.kill()
-    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 @pytest.mark.postgres

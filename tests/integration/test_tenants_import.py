@@ -399,3 +399,33 @@ def test_an_import_cut_short_says_so_and_finishes_when_run_again(
             f"imported {source}: added {added}, updated 0, unchanged {800 - added}\n"
         )
         assert len(stored(config)) == 801
+
+
+@pytest.mark.postgres
+def test_added_schema_tenants_get_their_schemas(
+    postgres_server: _PostgresServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    names: Iterator[str] = request.getfixturevalue("_database_names")
+    datasource = postgres_server.create(next(names))
+    config = tmp_path / "pg.toml"
+    config.write_text(
+        f'dialect = "postgres"\n[datasources.ds0]\nurl = "{datasource}"\n'
+        '[tables.orders]\nstrategy = "tenant"\n'
+        f'[registry]\nurl = "sqlite:///{tmp_path.as_posix()}/registry.db"\n',
+        encoding="utf-8",
+    )
+    rows = [
+        {"id": "alpha", "isolation": "schema"},
+        {"id": "beta", "isolation": "schema", "schema": "beta_rows"},
+        {"id": "gamma"},
+    ]
+    result = run("import", "-c", str(config), str(jsonl(tmp_path / "t.jsonl", rows)), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["schemas_created"] == ["alpha", "beta_rows"]
+    with contextlib.closing(postgres_server.raw_connect(datasource)) as db:
+        found = db.execute(
+            "SELECT schema_name FROM information_schema.schemata"
+            " WHERE schema_name IN ('alpha', 'beta_rows', 'gamma') ORDER BY 1"
+        ).fetchall()
+    assert [name for (name,) in found] == ["alpha", "beta_rows"]
+    assert stored(config)["beta"].schema == "beta_rows"

@@ -194,9 +194,12 @@ class Session(FrontGuard):
                 schemas=self._schemas(tenant) if self.admin else None,
             )
         except Error:
-            if watch is not None:  # a refused statement is still counted by its kind
+            if watch is not None:  # a refused statement is still named by what it is
                 with contextlib.suppress(Error):
-                    watch.kind = self._router.template(sql).kind
+                    template = self._router.template(sql)
+                    watch.refused(
+                        template.kind, list(dict.fromkeys(r.table for r in template.refs))
+                    )
             raise
         if watch is not None:
             watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))

@@ -30,6 +30,7 @@ from ._tracing import (
     TracerLookup,
     endpoints,
     error_attributes,
+    logical_tables,
     summary,
     target_attributes,
 )
@@ -197,17 +198,28 @@ class StatementWatch:
         self.kind = kind
         self.targets = targets
         self._route = route
+        self._name(kind, logical_tables(targets))
+        span = self._span
+        if span is not None:
+            span.set_attribute("tenantdb.route", route)
+            span.set_attribute("tenantdb.target_count", len(targets))
+
+    def refused(self, kind: str, tables: Sequence[str]) -> None:
+        """Routing refused the statement: it is still named by its ``kind`` and the
+        logical ``tables`` it names."""
+        self.kind = kind
+        self._name(kind, tables)
+
+    def _name(self, kind: str, tables: Sequence[str]) -> None:
         span = self._span
         if span is None:
             return
-        operation, collection, query_summary = summary(kind, targets)
+        operation, collection, query_summary = summary(kind, tables)
         span.update_name(query_summary)
         span.set_attribute("db.operation.name", operation)
         span.set_attribute("db.query.summary", query_summary)
         if collection is not None:
             span.set_attribute("db.collection.name", collection)
-        span.set_attribute("tenantdb.route", route)
-        span.set_attribute("tenantdb.target_count", len(targets))
 
     @contextmanager
     def fan_out(self, datasource: str) -> Iterator[None]:

@@ -183,6 +183,7 @@ class AsyncSession(AsyncFrontGuard):
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
+        misses = self._router.templates.misses if watch is not None else 0
         try:
             plan = self._router.route(
                 sql,
@@ -200,7 +201,10 @@ class AsyncSession(AsyncFrontGuard):
                     )
             raise
         if watch is not None:
-            watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))
+            route = self._route_kind(plan.kind, plan.targets)
+            # Whether the SQL text was parsed now (approximate when threads share the cache).
+            parsed = self._router.templates.misses != misses
+            watch.planned(plan.kind, plan.targets, route, cache_hit=not parsed)
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
         guard = self._guard(tenant)
@@ -467,7 +471,14 @@ class AsyncSession(AsyncFrontGuard):
         when the call ends."""
         if guard is None or tenant is None or not guard.limits_anything:
             return None
-        return await self._guards.admit(tenant.id, guard, datasources, deadline)
+        watch = self._watch
+        if watch is None:
+            return await self._guards.admit(tenant.id, guard, datasources, deadline)
+        started = time.perf_counter()
+        try:
+            return await self._guards.admit(tenant.id, guard, datasources, deadline)
+        finally:
+            watch.rate_wait_s = time.perf_counter() - started
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

@@ -192,9 +192,17 @@ class StatementWatch:
             context = sys.modules["opentelemetry.context"]
             self._token = context.attach(trace.set_span_in_context(self._span))
 
-    def planned(self, kind: str, targets: Sequence[Target], route: str) -> None:
-        """The statement was routed: ``kind`` (select, insert, ...), its targets and its
-        route (single, scatter, broadcast)."""
+    def planned(
+        self,
+        kind: str,
+        targets: Sequence[Target],
+        route: str,
+        *,
+        cache_hit: bool | None = None,
+    ) -> None:
+        """The statement was routed: ``kind`` (select, insert, ...), its targets, its route
+        (single, scatter, broadcast) and whether its SQL text was parsed before
+        (``cache_hit``; None: not known)."""
         self.kind = kind
         self.targets = targets
         self._route = route
@@ -203,6 +211,8 @@ class StatementWatch:
         if span is not None:
             span.set_attribute("tenantdb.route", route)
             span.set_attribute("tenantdb.target_count", len(targets))
+            if cache_hit is not None:
+                span.set_attribute("tenantdb.template_cache_hit", cache_hit)
 
     def refused(self, kind: str, tables: Sequence[str]) -> None:
         """Routing refused the statement: it is still named by its ``kind`` and the

@@ -117,6 +117,8 @@ def test_the_exposition_parses_and_counts_what_ran(backend: Backend, front: Fron
     assert lookups["miss"] >= 5
     assert lookups["hit"] >= 1
     assert "tenantdb_tenant_statements" not in families  # tenant labels are off by default
+    assert samples(families["tenantdb_registry_generation"])[0][1] >= 1
+    assert samples(families["tenantdb_registry_last_change_age_seconds"])[0][1] >= 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

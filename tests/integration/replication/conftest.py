@@ -78,6 +78,9 @@ from ..conftest import (
 REPLICA_URL_ENV = "TENANTDB_TEST_PG_REPLICA_URL"
 DEFAULT_REPLICA_URL = "postgresql://postgres@127.0.0.1:5433/postgres"
 POLL_S = 0.05
+# How long the standby may take to replay up to a point (a hang guard): on a busy 2-core
+# machine, with other workers creating and dropping databases, 10 s proved too short.
+CATCH_UP_WAIT_S = 60.0
 # After a restart of the primary the standby's WAL receiver retries every 5 s
 # (wal_retrieve_retry_interval), so "not streaming yet" can last that long.
 STREAMING_TIMEOUT_S = 30.0
@@ -177,7 +180,7 @@ class PgReplica:
 
     # -- databases -----------------------------------------------------------------------
 
-    def new_database(self, timeout_s: float = 10.0) -> str:
+    def new_database(self, timeout_s: float = CATCH_UP_WAIT_S) -> str:
         """Create a fresh, empty database on the primary; return its name once the standby
         has it too (``TimeoutError`` after ``timeout_s``, e.g. while replay is paused).
         Dropped at the end of the session."""
@@ -247,7 +250,7 @@ class PgReplica:
         """The WAL position the standby has received and flushed (``pg_last_wal_receive_lsn()``)."""
         return str(self._replica_value("SELECT pg_last_wal_receive_lsn()::text"))
 
-    def wait_caught_up(self, timeout_s: float = 10.0) -> None:
+    def wait_caught_up(self, timeout_s: float = CATCH_UP_WAIT_S) -> None:
         """Wait until the standby's replay position reaches the primary's WAL position read
         now; ``TimeoutError`` after ``timeout_s`` (always while replay is paused)."""
         target = self.primary_lsn()

@@ -129,10 +129,13 @@ class _ClusterBase(Generic[D]):
     # -- read/write splitting -----------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Roles, replica lag and health, breakers, switches and tenant limits, as plain data.
+        """Roles, replica lag and health, breakers, pools, switches and tenant limits, as plain
+        data.
 
         ``{"switch": {"forced": reason | None}, "datasources": {name: {"breakers":
-        {"primary": breaker | None, "<name>/replica<i>": breaker | None}, "forced": the
+        {"primary": breaker | None, "<name>/replica<i>": breaker | None}, "pools": {the
+        same endpoint names: None before the endpoint's first statement, else {"size",
+        "in_use", "idle", "waiting", "max_size"}}, "forced": the
         reason its reads go to the primary by hand (its own or the cluster-wide one) | None,
         "automatic": no replica qualifies, "automatic_reason", "replicas": [{"name",
         "state" (serving | lagging | down), "state_for_s", "lag_s", "replayed", "error",

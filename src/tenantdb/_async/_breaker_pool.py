@@ -29,7 +29,7 @@ from typing import Any
 from ..config import BreakerConfig
 from ..core.breaker import BreakerSettings, CircuitBreaker, Permit, Rejected, Transition
 from ..errors import CircuitOpenError, ShardUnavailableError
-from ._driver import AsyncConnection, AsyncPool
+from ._driver import AsyncConnection, AsyncPool, PoolStats
 
 _LOG = logging.getLogger("tenantdb.breaker")
 
@@ -66,6 +66,9 @@ class AsyncBreakerPool:
     @property
     def in_use(self) -> int:
         return self._pool.in_use
+
+    def stats(self) -> PoolStats:
+        return self._pool.stats()
 
     @property
     def pool(self) -> AsyncPool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, overload
+from typing import Any, NamedTuple, Protocol, TypedDict, overload
 
 from ..core.merge import Row as Row
 from ..errors import OperationalError, StatementTimeoutError
@@ -222,6 +222,17 @@ class AsyncConnection(Protocol):
         ...
 
 
+class PoolStats(TypedDict):
+    """One pool's occupancy: ``size`` open connections (``in_use`` + ``idle``, plus any
+    being opened), ``waiting`` callers queued in ``acquire``, ``max_size`` its cap."""
+
+    size: int
+    in_use: int
+    idle: int
+    waiting: int
+    max_size: int
+
+
 class AsyncPool(Protocol):
     """The connections of one datasource URL (primary or one replica)."""
 
@@ -233,6 +244,10 @@ class AsyncPool(Protocol):
     @property
     def in_use(self) -> int:
         """Connections handed out by ``acquire`` and not yet released."""
+        ...
+
+    def stats(self) -> PoolStats:
+        """How full the pool is now, for ``status()`` and metrics; cheap, never waits."""
         ...
 
     async def acquire(self) -> AsyncConnection:

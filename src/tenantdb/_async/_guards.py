@@ -43,9 +43,6 @@ from ._driver import Deadline, timed_out
 if TYPE_CHECKING:
     from ._cluster_limiter import AsyncClusterRateLimiter
 
-if TYPE_CHECKING:
-    from ._cluster_limiter import AsyncClusterRateLimiter
-
 Quota = ConcurrencyQuota[AsyncTicket]
 Held = list[Quota]
 

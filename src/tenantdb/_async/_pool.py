@@ -22,6 +22,7 @@ from typing import Generic, Protocol, TypeVar
 from .._concurrency import AsyncMonitor
 from ..drivers import pool_closed, pool_timeout, still_connecting
 from ..errors import Error, InterfaceError
+from ._driver import PoolStats
 
 
 class AsyncPooledConnection(Protocol):
@@ -87,6 +88,7 @@ class AsyncConnectionPool(Generic[C]):
         self._idle: deque[tuple[C, float]] = deque()  # (connection, released at), oldest first
         self._in_use: set[C] = set()
         self._opening = 0  # slots reserved by callers that are connecting right now
+        self._waiting = 0  # callers waiting for a connection to be released
         self._warmed = False
         self._closed = False
 
@@ -135,7 +137,11 @@ class AsyncConnectionPool(Generic[C]):
                         deadline = now + self._timeout
                     if now >= deadline:
                         raise self._timeout_error()
-                    await self._cond.wait(deadline - now)
+                    self._waiting += 1
+                    try:
+                        await self._cond.wait(deadline - now)
+                    finally:
+                        self._waiting -= 1
             if stale is not None:
                 await stale.close()
                 with self._cond:
@@ -259,6 +265,16 @@ class AsyncConnectionPool(Generic[C]):
         """Open connections waiting in the pool."""
         with self._cond:
             return len(self._idle)
+
+    def stats(self) -> PoolStats:
+        with self._cond:
+            return {
+                "size": self._size(),
+                "in_use": len(self._in_use),
+                "idle": len(self._idle),
+                "waiting": self._waiting,
+                "max_size": self._max_size,
+            }
 
     def _size(self) -> int:
         return len(self._idle) + len(self._in_use) + self._opening

@@ -20,7 +20,7 @@ from ..core.retry import Backoff
 from ..errors import Error, ReplicaLagError
 from ..monitoring import PG_PRIMARY_POSITION, LagMonitor, ReplicaProbes
 from ._breaker_pool import breaker_pool, breaker_snapshot
-from ._driver import AsyncConnection, AsyncPool
+from ._driver import AsyncConnection, AsyncPool, PoolStats
 from ._pool_factory import open_pool
 
 log = logging.getLogger("tenantdb.replication")
@@ -135,6 +135,12 @@ class AsyncReplicaSet:
         return {
             state.name: breaker_snapshot(pool, now)
             for state, pool in zip(self.states, self._pools, strict=True)
+        }
+
+    def pool_stats(self) -> dict[str, PoolStats]:
+        """Each replica's pool occupancy by replica name."""
+        return {
+            state.name: pool.stats() for state, pool in zip(self.states, self._pools, strict=True)
         }
 
     def snapshot(self) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from typing import Any
 from ..config import BreakerConfig
 from ..core.breaker import BreakerSettings, CircuitBreaker, Permit, Rejected, Transition
 from ..errors import CircuitOpenError, ShardUnavailableError
-from ._driver import Connection, Pool
+from ._driver import Connection, Pool, PoolStats
 
 _LOG = logging.getLogger("tenantdb.breaker")
 
@@ -68,6 +68,9 @@ class BreakerPool:
     @property
     def in_use(self) -> int:
         return self._pool.in_use
+
+    def stats(self) -> PoolStats:
+        return self._pool.stats()
 
     @property
     def pool(self) -> Pool:

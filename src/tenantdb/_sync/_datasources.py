@@ -112,6 +112,14 @@ class Datasources:
                     "primary": breaker_snapshot(pool, now) if pool is not None else None,
                     **(replicas.breakers(now) if replicas is not None else {}),
                 },
+                "pools": {
+                    "primary": pool.stats() if pool is not None else None,
+                    **(
+                        replicas.pool_stats()
+                        if replicas is not None
+                        else {f"{name}/replica{i}": None for i, _ in enumerate(entry.replicas)}
+                    ),
+                },
                 "forced": self.switch.forced(name),
                 "automatic": bool(own.get("automatic")),
                 "automatic_reason": own.get("automatic_reason"),

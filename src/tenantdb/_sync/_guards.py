@@ -45,9 +45,6 @@ from ._driver import Deadline, timed_out
 if TYPE_CHECKING:
     from ._cluster_limiter import ClusterRateLimiter
 
-if TYPE_CHECKING:
-    from ._cluster_limiter import ClusterRateLimiter
-
 Quota = ConcurrencyQuota[Ticket]
 Held = list[Quota]
 

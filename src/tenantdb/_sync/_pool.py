@@ -24,6 +24,7 @@ from typing import Generic, Protocol, TypeVar
 from .._concurrency import Monitor
 from ..drivers import pool_closed, pool_timeout, still_connecting
 from ..errors import Error, InterfaceError
+from ._driver import PoolStats
 
 
 class PooledConnection(Protocol):
@@ -89,6 +90,7 @@ class ConnectionPool(Generic[C]):
         self._idle: deque[tuple[C, float]] = deque()  # (connection, released at), oldest first
         self._in_use: set[C] = set()
         self._opening = 0  # slots reserved by callers that are connecting right now
+        self._waiting = 0  # callers waiting for a connection to be released
         self._warmed = False
         self._closed = False
 
@@ -137,7 +139,11 @@ class ConnectionPool(Generic[C]):
                         deadline = now + self._timeout
                     if now >= deadline:
                         raise self._timeout_error()
-                    self._cond.wait(deadline - now)
+                    self._waiting += 1
+                    try:
+                        self._cond.wait(deadline - now)
+                    finally:
+                        self._waiting -= 1
             if stale is not None:
                 stale.close()
                 with self._cond:
@@ -261,6 +267,16 @@ class ConnectionPool(Generic[C]):
         """Open connections waiting in the pool."""
         with self._cond:
             return len(self._idle)
+
+    def stats(self) -> PoolStats:
+        with self._cond:
+            return {
+                "size": self._size(),
+                "in_use": len(self._in_use),
+                "idle": len(self._idle),
+                "waiting": self._waiting,
+                "max_size": self._max_size,
+            }
 
     def _size(self) -> int:
         return len(self._idle) + len(self._in_use) + self._opening

@@ -65,6 +65,7 @@ from ._driver import (
     Description,
     LazyDescription,
     Outcome,
+    PoolStats,
     Row,
     Stream,
     timed_out,
@@ -704,6 +705,19 @@ class PostgresPool:
     def in_use(self) -> int:
         """Connections handed out and not yet released."""
         return len(self._out)
+
+    def stats(self) -> PoolStats:
+        in_use = len(self._out)
+        if not self._opened:
+            return {"size": 0, "in_use": 0, "idle": 0, "waiting": 0, "max_size": self._max_size}
+        psycopg_stats = self._pool.get_stats()
+        return {
+            "size": psycopg_stats.get("pool_size", in_use),
+            "in_use": in_use,
+            "idle": psycopg_stats.get("pool_available", 0),
+            "waiting": psycopg_stats.get("requests_waiting", 0),
+            "max_size": self._max_size,
+        }
 
     def acquire(self) -> PostgresConnection:
         """Return a connection; see ``_driver.Pool.acquire`` and the class docstring."""

@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 import tenantdb
-from proxy import TcpProxy as CountingProxy
+from proxy import TcpProxy
 
-from ..tenants.proxy import TcpProxy
 from .conftest import PgReplica
 
 pytestmark = pytest.mark.postgres
@@ -154,7 +153,7 @@ def test_a_replica_checkout_failure_counts_on_its_own_breaker_and_reads_never_fa
     # too, on its own: the primary's breaker stays closed and reads go on there.
     (db,) = accounts(replica, 1)
     standby = urlsplit(replica.replica_url("postgres"))
-    with CountingProxy(standby.hostname or "127.0.0.1", standby.port or 5433) as proxy:
+    with TcpProxy(standby.hostname or "127.0.0.1", standby.port or 5433) as proxy:
         document = settings(replica, [[proxy.url_for(replica.replica_url(db))]], [db])
         document["datasources"]["ds0"]["breaker"] = {
             "window_size": 1,

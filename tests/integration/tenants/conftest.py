@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from proxy import TcpProxy
+
 from ..conftest import _PostgresServer, _unavailable
-from .proxy import TcpProxy
 
 REDIS_URL_ENV = "TENANTDB_TEST_REDIS_URL"
 ETCD_URL_ENV = "TENANTDB_TEST_ETCD_URL"

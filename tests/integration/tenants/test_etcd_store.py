@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import pytest
 
+from proxy import TcpProxy
 from tenantdb.errors import ConfigError, InvalidTenantError, RegistryUnavailableError
 from tenantdb.tenants._record import parse_record
 from tenantdb.tenants.stores import TenantStore, open_store
 from tenantdb.tenants.stores.etcd import EtcdStore
 
-from .proxy import TcpProxy
 from .store_contract import WAIT_S, OpenStore, StoreContract, Watcher, record
 
 pytestmark = pytest.mark.etcd
@@ -155,7 +155,7 @@ class TestEtcdStore(StoreContract):
             assert isinstance(watcher.error, RegistryUnavailableError), watcher.error
             with pytest.raises(RegistryUnavailableError, match="tenant store etcd://"):
                 watched.load("acme")
-            tcp.restore()
+            tcp.heal()
             assert watched.load("acme") == record("acme")
         finally:
             watcher.close()

@@ -11,12 +11,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from proxy import TcpProxy
 from tenantdb.errors import ConfigError, InvalidTenantError, RegistryUnavailableError
 from tenantdb.tenants._record import parse_record
 from tenantdb.tenants.stores import Change, TenantStore, open_store
 from tenantdb.tenants.stores.postgres import PostgresStore
 
-from .proxy import TcpProxy
 from .store_contract import WAIT_S, OpenStore, StoreContract, Watcher, record
 
 pytestmark = pytest.mark.postgres
@@ -149,7 +149,7 @@ def test_requests_raise_registry_unavailable_without_the_password(
             assert "hunter2" not in str(caught.value)
             assert "postgres:***@" in str(caught.value)
             assert caught.value.orig is not None
-        tcp.restore()
+        tcp.heal()
         assert cut_store.versions() == {}, "the store reconnects once the server answers"
     finally:
         cut_store.close()
@@ -163,7 +163,7 @@ def test_a_read_after_the_server_dropped_idle_connections_succeeds(
     try:
         assert restarted.write(record("acme"), expected_version=0)
         tcp.cut()  # the idle connection dies, as when the server restarts
-        tcp.restore()
+        tcp.heal()
         assert restarted.load("acme") == record("acme")
         assert restarted.versions() == {"acme": 1}
     finally:

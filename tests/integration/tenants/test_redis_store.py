@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from proxy import TcpProxy
 from tenantdb.errors import InvalidTenantError, RegistryUnavailableError
 from tenantdb.tenants._record import parse_record
 from tenantdb.tenants.stores import TenantStore, open_store
 from tenantdb.tenants.stores.redis import RedisStore
 
-from .proxy import TcpProxy
 from .store_contract import WAIT_S, OpenStore, StoreContract, Watcher, record
 
 pytestmark = pytest.mark.redis
@@ -176,7 +176,7 @@ def test_requests_after_a_cut_reconnect_once_the_server_answers(
         tcp.cut()
         with pytest.raises(RegistryUnavailableError):
             cut_store.load("acme")
-        tcp.restore()
+        tcp.heal()
         assert cut_store.load("acme") == record("acme")
     finally:
         cut_store.close()
@@ -190,7 +190,7 @@ def test_requests_after_the_server_dropped_idle_connections_succeed(
     try:
         assert restarted.write(record("acme"), expected_version=0)
         tcp.cut()  # the pooled connection dies, as when the server restarts
-        tcp.restore()
+        tcp.heal()
         assert restarted.write(record("acme", 2), expected_version=1)
         assert restarted.load("acme") == record("acme", 2)
     finally:

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from proxy import TcpProxy
 from tenantdb.core.retry import Backoff
 from tenantdb.errors import InvalidTenantError, RegistryUnavailableError, UnknownTenantError
 from tenantdb.tenants import Placement, Tenant, TenantRegistry
 from tenantdb.tenants.stores import Change, Record, TenantStore, open_store
 
-from .proxy import TcpProxy
 from .store_contract import record
 
 WAIT_S = 10.0
@@ -190,7 +190,7 @@ def test_an_outage_keeps_the_last_snapshot_and_a_reconnect_resyncs_by_version(
     unreachable = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(unreachable) == 1, [r.getMessage() for r in unreachable]
 
-    tcp.restore()
+    tcp.heal()
     eventually(lambda: reader.status()["feed"] == "live", "reader reconnects")
     assert reader.get("acme").status == "read_only"
     assert reader.get("acme").version == 2
@@ -213,7 +213,7 @@ def test_a_store_down_at_start_up_serves_static_tenants_then_catches_up(
     assert reader.get("acme").datasource == "ds0", "the static entry until the store answers"
     assert reader.get("initech").datasource == PLACEMENT.place("initech")
     reader.close()
-    tcp.restore()
+    tcp.heal()
     reader = registries.open(proxied_url, static=static)
     assert reader.get("acme").datasource == "ds1", "the store's copy wins over the static one"
     assert reader.get("initech").version == 1, "a static tenant the store lacked is seeded"

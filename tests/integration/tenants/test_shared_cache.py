@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from proxy import TcpProxy
 from tenantdb.errors import OperationalError
 from tenantdb.tenants._registry import SharedCache
 from tenantdb.tenants._shared_cache import RedisSharedCache
 
-from .proxy import TcpProxy
 from .store_contract import record
 
 pytestmark = pytest.mark.redis

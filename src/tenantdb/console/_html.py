@@ -97,6 +97,7 @@ pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem;
   font-weight: 600; border: 1px solid currentColor; }
 .good { color: var(--ok); } .warn { color: var(--warn); } .bad { color: var(--bad); }
 .muted { color: var(--muted); }
+td.figure { white-space: nowrap; }
 form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: .1rem .3rem .1rem 0; }
 input[type=text], input[type=password], input[type=search], textarea {
   font: inherit; padding: .3rem .45rem; border: 1px solid var(--line); border-radius: 4px; }

@@ -300,7 +300,7 @@ def endpoint_row(
         el("td", el("code", endpoint)),
         el("td", el("code", redact_url(url)), class_="mono"),
         el("td", state),
-        el("td", lag),
+        el("td", lag, class_="figure"),
         el("td", breaker),
         el("td", pool),
         el("td", detail),

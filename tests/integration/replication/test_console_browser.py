@@ -243,8 +243,7 @@ def _check_tenants_page(tab: Tab) -> None:
     tab.go("/tenants")
     assert "2 of 2 tenants match" in tab.text("#tenant-count")
     # The script tenant's id is text: shown as written, and nothing ran.
-    cell = tab.page.locator("td.tenant-id code", has_text="pwned")
-    assert cell.inner_text() == SCRIPT_ID
+    assert SCRIPT_ID in tab.page.locator("td.tenant-id code").all_inner_texts()
     assert tab.page.locator("script").count() == 0
     assert tab.dialogs == []
     tab.shoot("tenants")
@@ -584,7 +583,7 @@ def test_standalone_console_in_chromium(replica: PgReplica, browser: Any, tmp_pa
         )
 
         opened.go("/tenants")
-        assert opened.page.locator("td.tenant-id code", has_text="pwned").inner_text() == SCRIPT_ID
+        assert SCRIPT_ID in opened.page.locator("td.tenant-id code").all_inner_texts()
         opened.page.click("tr[data-tenant='acme'] button.danger")  # suspend, in the registry
         opened.page.wait_for_selector("div.flash")
 

@@ -148,6 +148,14 @@ class _ClusterBase(Generic[D]):
         """
         return {**self.datasources.status(), "limits": self.datasources.guards.snapshot()}
 
+    def slow_statements(self) -> list[dict[str, Any]]:
+        """The latest slow statements of this process (``[telemetry] slow_statement``),
+        newest first: ``{"at" (Unix seconds), "tenant", "sql" (as written, without
+        parameter values), "params" (None unless ``slow_statement_params``), "duration_s",
+        "route" (single | scatter | broadcast), "targets": [{"datasource", "role"}], "error"
+        (the exception's class name, or None)}``."""
+        return self.datasources.telemetry.slow_statements()
+
     def force_primary(self, datasource: str | None = None, *, reason: str) -> None:
         """Send every read of ``datasource`` (None: of every datasource) to its primary
         until ``release_primary``; logged, and shown by ``status()``."""
@@ -380,15 +388,22 @@ def connect(
     *,
     today: Callable[[], datetime.date] = datetime.date.today,
     stream_batch_size: int = 1000,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> Cluster:
     """Build a Cluster (thread front) from a configuration file path, a mapping, or a Config.
 
     Validates the whole configuration (ConfigError lists every problem) and builds the
     topology; opens no connection. ``today`` is the clock that decides which time-range
     period tables exist; ``stream_batch_size`` is how many rows a multi-shard read fetches
-    from each shard at a time.
+    from each shard at a time. ``tracer_provider`` / ``meter_provider``: OpenTelemetry
+    providers to use instead of the global ones (see ``[telemetry]``).
     """
-    return Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
+    cluster = Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
+    cluster.datasources.telemetry.use_providers(
+        tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+    return cluster
 
 
 def connect_async(
@@ -396,7 +411,13 @@ def connect_async(
     *,
     today: Callable[[], datetime.date] = datetime.date.today,
     stream_batch_size: int = 1000,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> AsyncCluster:
     """Build an AsyncCluster (asyncio front): ``connect``'s arguments and checks. Not
     awaited: it validates and opens nothing; pools open on the first awaited statement."""
-    return AsyncCluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
+    cluster = AsyncCluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
+    cluster.datasources.telemetry.use_providers(
+        tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+    return cluster

@@ -135,3 +135,31 @@ def test_callers_beyond_the_pool_size_are_not_told_the_pool_is_full(
 )
 def test_endpoint_is_host_and_port_without_credentials(url: str, expected: str) -> None:
     assert endpoint(url) == expected
+
+
+@pytest.mark.parametrize("scheme", DRIVERS)
+def test_connect_timeout_is_its_own_setting(silent: SilentServer, scheme: str) -> None:
+    """``pool.connect_timeout`` bounds connecting though waiting for a free connection may
+    last a minute: the statement fails within the hang guard, naming the connect timeout."""
+    pytest.importorskip("psycopg" if scheme == "postgresql" else "pymysql")
+    url = f"{scheme}://app:{PASSWORD}@127.0.0.1:{silent.port}/app"
+    pool = {"max_size": 2, "timeout": "120s", "connect_timeout": "2s"}
+    cluster = tenantdb.connect({"datasources": {"ds0": {"url": url, "pool": pool}}})
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with cluster.session(admin=True) as session:
+                session.execute("SELECT 1")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(HANG_GUARD)  # the pool timeout (120 s) would outlast it
+    assert not worker.is_alive(), "the connect waited for the pool timeout, not connect_timeout"
+    cluster.close()
+    (error,) = outcome
+    assert isinstance(error, tenantdb.ShardUnavailableError), repr(error)
+    assert "timed out" in str(error)
+    assert "2 s" in str(error) or "2s" in str(error), str(error)

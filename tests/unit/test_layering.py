@@ -19,6 +19,7 @@ FLOORS: dict[str, int] = {
     "config": 1,
     "core": 2,
     "monitoring": 3,
+    "telemetry": 3,
     "_async": 3,
     "_sync": 3,
     "_concurrency": 3,

@@ -13,11 +13,13 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+from .. import __version__
 from .._concurrency import AsyncLoopBinding
 from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
 from ..monitoring import SwitchFileWatcher
+from ..telemetry import Telemetry
 from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import AsyncPool
 from ._guards import AsyncTenantGuards
@@ -49,6 +51,8 @@ class AsyncDatasources:
         self._switch_file: SwitchFileWatcher | None = None
         self.guards = AsyncTenantGuards(config.limits)
         """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
+        self.telemetry = Telemetry(config, version=__version__)
+        """Tracing, metrics and the slow-statement log of this front's statements."""
 
     def pool(self, name: str) -> AsyncPool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""

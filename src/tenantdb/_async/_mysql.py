@@ -49,6 +49,7 @@ from .._concurrency import AsyncWatchdog, atimeout
 from ..config import redact_url
 from ..drivers import connect_timed_out, endpoint, error_kinds, is_timeout, translate, unreachable
 from ..errors import ConfigError, Error, InterfaceError, OperationalError, ProgrammingError
+from ..telemetry import ThrottledLog
 from ._driver import (
     AsyncStream,
     Deadline,
@@ -68,6 +69,8 @@ _new_connection: Callable[..., RawConnection] = asyncmy.Connection
 _thread_id: Callable[[RawConnection], int] = operator.methodcaller("thread_id")
 
 _LOG = logging.getLogger("tenantdb.timeouts")
+# One per endpoint and minute: a server that cannot be reached fails every cancel.
+_CANCEL_FAILURES = ThrottledLog(_LOG)
 _KINDS = error_kinds(driver_errors)
 # Client and server codes that mean the connection is gone: can't connect (2003), server
 # gone away (2006), lost during query (2013, 2055), killed (1927), shutting down (1053),
@@ -499,7 +502,8 @@ class AsyncMySQLConnection:
         try:
             await self._kill("KILL QUERY %s", params)
         except (Error, driver_errors.Error, OSError) as exc:
-            _LOG.warning(
+            _CANCEL_FAILURES.warning(
+                f"{self._datasource}/{self._role}",
                 "could not stop a timed-out statement on datasource %r (%s): %s",
                 self._datasource,
                 self._role,

@@ -63,7 +63,7 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
         _require(name, dialect)
         from . import _mysql
 
-        params = _mysql.connect_params(url, timeout=config.timeout)
+        params = _mysql.connect_params(url, timeout=config.connect_timeout_s)
         return AsyncConnectionPool(
             name,
             functools.partial(_mysql.connect, url, params, datasource=name, role=role),

@@ -57,6 +57,7 @@ from ..drivers import (
     unreachable,
 )
 from ..errors import ConfigError, Error, InterfaceError, OperationalError
+from ..telemetry import ThrottledLog
 from ._driver import (
     AsyncConnection,
     AsyncStream,
@@ -74,6 +75,8 @@ T = TypeVar("T")
 RawConnection = psycopg.AsyncConnection[TupleRow]
 
 _LOG = logging.getLogger("tenantdb.timeouts")
+# One per endpoint and minute: a server that cannot be reached fails every cancel.
+_CANCEL_FAILURES = ThrottledLog(_LOG)
 
 _KINDS = error_kinds(psycopg)
 _BAD = pq.ConnStatus.BAD
@@ -468,7 +471,8 @@ class AsyncPostgresConnection:
         try:
             await self._raw.cancel_safe(timeout=_TIMEOUT_CANCEL_S)
         except psycopg.Error as exc:
-            _LOG.warning(
+            _CANCEL_FAILURES.warning(
+                f"{self._datasource}/{self._role}",
                 "could not cancel a timed-out statement on datasource %r (%s): %s",
                 self._datasource,
                 self._role,
@@ -657,7 +661,7 @@ class AsyncPostgresPool:
         self._url = url
         self._timeout = config.timeout
         self._max_size = config.max_size
-        self._kwargs = connect_kwargs(url, config.timeout)
+        self._kwargs = connect_kwargs(url, config.connect_timeout_s)
         self._address = endpoint(url)
         self._min_size = config.min_size
         self._pool = self._new_pool()

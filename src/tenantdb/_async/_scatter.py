@@ -19,6 +19,7 @@ from typing import NamedTuple, TypeVar
 from .._concurrency import arun_each
 from ..core.routing import RoundTrip, Target
 from ..errors import Error
+from ..telemetry import StatementWatch
 from ._driver import AsyncConnection, AsyncStream, Outcome, Row
 
 T = TypeVar("T")
@@ -39,15 +40,28 @@ async def run_per_datasource(
     executor: Executor | None,
     work: Work,
     task: Callable[[AsyncConnection, list[int]], Awaitable[T]],
+    watch: StatementWatch | None = None,
 ) -> dict[str, T | BaseException]:
-    """Run ``task`` once per datasource, concurrently when there are several.
+    """Run ``task`` once per datasource, concurrently when there are several; with
+    ``watch``, each inside a child span of the statement's (``StatementWatch.fan_out``).
 
     Returns each datasource's value or the exception it raised; never raises itself (but
     for a cancellation, which cancels the others first), so the caller can clean up what
     the successful datasources opened.
     """
-    calls = [partial(task, connection, indexes) for connection, indexes in work.values()]
+    calls: list[Callable[[], Awaitable[T]]] = [
+        partial(task, connection, indexes) for connection, indexes in work.values()
+    ]
+    if watch is not None:
+        calls = [
+            partial(_traced, watch, name, call) for name, call in zip(work, calls, strict=True)
+        ]
     return dict(zip(work, await arun_each(executor, calls), strict=True))
+
+
+async def _traced(watch: StatementWatch, datasource: str, call: Callable[[], Awaitable[T]]) -> T:
+    with watch.fan_out(datasource):
+        return await call()
 
 
 class ScatterError(Exception):
@@ -80,6 +94,7 @@ async def open_streams(
     targets: Sequence[Target | RoundTrip],
     work: Work,
     batch_size: int,
+    watch: StatementWatch | None = None,
 ) -> list[tuple[AsyncStream, list[Row]]]:
     """Open a stream per target (or per round trip, with ``work`` from ``trip_work``) and
     fetch each one's first batch, datasources in parallel.
@@ -100,7 +115,7 @@ async def open_streams(
             await close_all(streams)
             raise
 
-    outcomes = await run_per_datasource(executor, work, open_on)
+    outcomes = await run_per_datasource(executor, work, open_on, watch)
     errors = failures(outcomes)
     if errors:
         for value in outcomes.values():
@@ -126,7 +141,10 @@ def trip_work(trips: Sequence[RoundTrip], work: Work) -> Work:
 
 
 async def fetch_round_trips(
-    executor: Executor | None, trips: Sequence[RoundTrip], work: Work
+    executor: Executor | None,
+    trips: Sequence[RoundTrip],
+    work: Work,
+    watch: StatementWatch | None = None,
 ) -> list[Outcome]:
     """Send each round trip's statement and fetch all its rows, the trips of one datasource
     one after another on its connection of ``work``, datasources in parallel; aligned with
@@ -137,7 +155,7 @@ async def fetch_round_trips(
     async def run_on(connection: AsyncConnection, own: list[int]) -> list[Outcome]:
         return [await connection.execute(trips[p].sql, trips[p].params) for p in own]
 
-    outcomes = await run_per_datasource(executor, by_trip, run_on)
+    outcomes = await run_per_datasource(executor, by_trip, run_on, watch)
     errors = failures(outcomes)
     if errors:
         raise ScatterError(errors)
@@ -172,7 +190,10 @@ class WriteOutcome(NamedTuple):
 
 
 async def run_writes(
-    executor: Executor | None, targets: Sequence[Target], work: Work
+    executor: Executor | None,
+    targets: Sequence[Target],
+    work: Work,
+    watch: StatementWatch | None = None,
 ) -> dict[str, WriteOutcome]:
     """Run write targets, datasources in parallel; a datasource stops at its first error."""
 
@@ -188,7 +209,7 @@ async def run_writes(
             applied.append(index)
         return WriteOutcome(total, applied, None)
 
-    outcomes = await run_per_datasource(executor, work, write_on)
+    outcomes = await run_per_datasource(executor, work, write_on, watch)
     return {
         name: value if not isinstance(value, BaseException) else WriteOutcome(0, [], value)
         for name, value in outcomes.items()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, NoReturn
@@ -38,6 +40,7 @@ from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
 from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
+from ..telemetry import StatementWatch
 from ._datasources import AsyncDatasources
 from ._driver import AsyncConnection, AsyncPool, Deadline, Description, Row
 from ._guards import Held
@@ -131,6 +134,9 @@ class AsyncSession(AsyncFrontGuard):
         # The deadline of the call running now, when it has a statement timeout: every
         # connection the call uses gets it (see _connection, _reader).
         self._deadline: Deadline | None = None
+        self._telemetry = datasources.telemetry
+        # The call being observed now (see tenantdb.telemetry): its fan-outs get child spans.
+        self._watch: StatementWatch | None = None
 
     # -- statements ------------------------------------------------------------------
 
@@ -163,17 +169,35 @@ class AsyncSession(AsyncFrontGuard):
         transaction is failed (the next statement or the commit raises: roll back). The
         rows of a streamed result read after the call are not bounded.
         """
+        return await self._observed(self._execute, sql, params, (sql, params, primary, timeout))
+
+    async def _execute(
+        self,
+        sql: str,
+        params: Params,
+        primary: bool,
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> AsyncResult:
         self._check_usable()
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
-        plan = self._router.route(
-            sql,
-            params,
-            tenant=tenant,
-            admin=self.admin,
-            schemas=self._schemas(tenant) if self.admin else None,
-        )
+        try:
+            plan = self._router.route(
+                sql,
+                params,
+                tenant=tenant,
+                admin=self.admin,
+                schemas=self._schemas(tenant) if self.admin else None,
+            )
+        except Error:
+            if watch is not None:  # a refused statement is still counted by its kind
+                with contextlib.suppress(Error):
+                    watch.kind = self._router.template(sql).kind
+            raise
+        if watch is not None:
+            watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
         guard = self._guard(tenant)
@@ -190,6 +214,41 @@ class AsyncSession(AsyncFrontGuard):
             return await self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    async def _observed(
+        self,
+        run: Callable[..., Awaitable[AsyncResult]],
+        sql: str,
+        params: object,
+        args: tuple[Any, ...],
+    ) -> AsyncResult:
+        """``run(*args, watch)`` under the cluster's telemetry (``tenantdb.telemetry``):
+        without a tracer or metrics only the slow-statement clock runs."""
+        telemetry = self._telemetry
+        watch = telemetry.begin(sql, params, self.tenant)
+        if watch is None:
+            slow = telemetry.slow_log
+            if slow is None:
+                return await run(*args, None)
+            started = time.perf_counter()
+            try:
+                result = await run(*args, None)
+            except BaseException as exc:
+                telemetry.check_slow(started, sql, params, self.tenant, None, exc)
+                raise
+            if time.perf_counter() - started >= slow.threshold_s:
+                telemetry.check_slow(started, sql, params, self.tenant, result.targets, None)
+            return result
+        self._watch = watch
+        try:
+            result = await run(*args, watch)
+        except BaseException as exc:
+            watch.finished(None, exc)
+            raise
+        finally:
+            self._watch = None
+        watch.finished(result.targets, None)
+        return result
 
     async def _within(
         self, deadline: Deadline, held: Held | None, call: Any, *args: Any
@@ -269,6 +328,15 @@ class AsyncSession(AsyncFrontGuard):
         ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
         call outside a transaction is rolled back whole.
         """
+        return await self._observed(self._executemany, sql, None, (sql, seq_of_params, timeout))
+
+    async def _executemany(
+        self,
+        sql: str,
+        seq_of_params: Iterable[Params],
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> AsyncResult:
         self._check_usable()
         if timeout is not None:
             _check_timeout(timeout)
@@ -288,6 +356,9 @@ class AsyncSession(AsyncFrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
+        if watch is not None:
+            targets = list(served.values())
+            watch.planned(template.kind, targets, self._route_kind(template.kind, targets))
         guard = self._guard(tenant)
         if timeout is None and guard is not None:
             timeout = guard.statement_timeout_s
@@ -360,6 +431,18 @@ class AsyncSession(AsyncFrontGuard):
         if self._lookup is not None and self.tenant is not None and self._transaction is None:
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
+
+    def _route_kind(self, kind: str, targets: Sequence[Target]) -> str:
+        """``single``, ``broadcast`` (a write to every copy of broadcast tables) or
+        ``scatter``, for telemetry."""
+        if len(targets) <= 1:
+            return "single"
+        table = self._router.topology.table
+        if kind != "select" and all(
+            table(name).kind == "broadcast" for target in targets for name in target.tables
+        ):
+            return "broadcast"
+        return "scatter"
 
     def _guard(self, tenant: Tenant | None) -> TenantGuard | None:
         """What limits the tenant's statements in this session: None for admin sessions and
@@ -618,7 +701,9 @@ class AsyncSession(AsyncFrontGuard):
         self, merge: MergePlan, placed: _PlacedRead, trips: tuple[RoundTrip, ...]
     ) -> AsyncResult:
         try:
-            outcomes = await fetch_round_trips(self._datasources.executor, trips, placed.work)
+            outcomes = await fetch_round_trips(
+                self._datasources.executor, trips, placed.work, self._watch
+            )
         except ScatterError as failed:
             await self._read_failed(placed, failed)
         runs: list[list[Row]] = [o.rows for o in outcomes]
@@ -647,7 +732,7 @@ class AsyncSession(AsyncFrontGuard):
         executor = self._datasources.executor
         streamed, work = trips.round_trips, trip_work(trips.round_trips, placed.work)
         try:
-            opened = await open_streams(executor, streamed, work, trips.batch_rows)
+            opened = await open_streams(executor, streamed, work, trips.batch_rows, self._watch)
         except ScatterError as failed:
             await self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
@@ -681,7 +766,7 @@ class AsyncSession(AsyncFrontGuard):
         # a failure says which physical tables already changed.
         async with self._implicit_transaction(not ddl):
             work = await self._work(plan.targets)
-            outcomes = await run_writes(self._datasources.executor, plan.targets, work)
+            outcomes = await run_writes(self._datasources.executor, plan.targets, work, self._watch)
             if self._transaction is not None:
                 self._transaction.wrote_on(work)
             total = 0

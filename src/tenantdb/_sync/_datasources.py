@@ -15,11 +15,13 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+from .. import __version__
 from .._concurrency import LoopBinding
 from ..config import Config
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
 from ..monitoring import SwitchFileWatcher
+from ..telemetry import Telemetry
 from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import Pool
 from ._guards import TenantGuards
@@ -51,6 +53,8 @@ class Datasources:
         self._switch_file: SwitchFileWatcher | None = None
         self.guards = TenantGuards(config.limits)
         """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
+        self.telemetry = Telemetry(config, version=__version__)
+        """Tracing, metrics and the slow-statement log of this front's statements."""
 
     def pool(self, name: str) -> Pool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""

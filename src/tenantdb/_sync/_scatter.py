@@ -21,6 +21,7 @@ from typing import NamedTuple, TypeVar
 from .._concurrency import run_each
 from ..core.routing import RoundTrip, Target
 from ..errors import Error
+from ..telemetry import StatementWatch
 from ._driver import Connection, Outcome, Row, Stream
 
 T = TypeVar("T")
@@ -41,15 +42,28 @@ def run_per_datasource(
     executor: Executor | None,
     work: Work,
     task: Callable[[Connection, list[int]], T],
+    watch: StatementWatch | None = None,
 ) -> dict[str, T | BaseException]:
-    """Run ``task`` once per datasource, concurrently when there are several.
+    """Run ``task`` once per datasource, concurrently when there are several; with
+    ``watch``, each inside a child span of the statement's (``StatementWatch.fan_out``).
 
     Returns each datasource's value or the exception it raised; never raises itself (but
     for a cancellation, which cancels the others first), so the caller can clean up what
     the successful datasources opened.
     """
-    calls = [partial(task, connection, indexes) for connection, indexes in work.values()]
+    calls: list[Callable[[], T]] = [
+        partial(task, connection, indexes) for connection, indexes in work.values()
+    ]
+    if watch is not None:
+        calls = [
+            partial(_traced, watch, name, call) for name, call in zip(work, calls, strict=True)
+        ]
     return dict(zip(work, run_each(executor, calls), strict=True))
+
+
+def _traced(watch: StatementWatch, datasource: str, call: Callable[[], T]) -> T:
+    with watch.fan_out(datasource):
+        return call()
 
 
 class ScatterError(Exception):
@@ -82,6 +96,7 @@ def open_streams(
     targets: Sequence[Target | RoundTrip],
     work: Work,
     batch_size: int,
+    watch: StatementWatch | None = None,
 ) -> list[tuple[Stream, list[Row]]]:
     """Open a stream per target (or per round trip, with ``work`` from ``trip_work``) and
     fetch each one's first batch, datasources in parallel.
@@ -102,7 +117,7 @@ def open_streams(
             close_all(streams)
             raise
 
-    outcomes = run_per_datasource(executor, work, open_on)
+    outcomes = run_per_datasource(executor, work, open_on, watch)
     errors = failures(outcomes)
     if errors:
         for value in outcomes.values():
@@ -128,7 +143,10 @@ def trip_work(trips: Sequence[RoundTrip], work: Work) -> Work:
 
 
 def fetch_round_trips(
-    executor: Executor | None, trips: Sequence[RoundTrip], work: Work
+    executor: Executor | None,
+    trips: Sequence[RoundTrip],
+    work: Work,
+    watch: StatementWatch | None = None,
 ) -> list[Outcome]:
     """Send each round trip's statement and fetch all its rows, the trips of one datasource
     one after another on its connection of ``work``, datasources in parallel; aligned with
@@ -139,7 +157,7 @@ def fetch_round_trips(
     def run_on(connection: Connection, own: list[int]) -> list[Outcome]:
         return [connection.execute(trips[p].sql, trips[p].params) for p in own]
 
-    outcomes = run_per_datasource(executor, by_trip, run_on)
+    outcomes = run_per_datasource(executor, by_trip, run_on, watch)
     errors = failures(outcomes)
     if errors:
         raise ScatterError(errors)
@@ -174,7 +192,10 @@ class WriteOutcome(NamedTuple):
 
 
 def run_writes(
-    executor: Executor | None, targets: Sequence[Target], work: Work
+    executor: Executor | None,
+    targets: Sequence[Target],
+    work: Work,
+    watch: StatementWatch | None = None,
 ) -> dict[str, WriteOutcome]:
     """Run write targets, datasources in parallel; a datasource stops at its first error."""
 
@@ -190,7 +211,7 @@ def run_writes(
             applied.append(index)
         return WriteOutcome(total, applied, None)
 
-    outcomes = run_per_datasource(executor, work, write_on)
+    outcomes = run_per_datasource(executor, work, write_on, watch)
     return {
         name: value if not isinstance(value, BaseException) else WriteOutcome(0, [], value)
         for name, value in outcomes.items()

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
@@ -40,6 +42,7 @@ from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
 from ..drivers import missing_period
 from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
+from ..telemetry import StatementWatch
 from ._datasources import Datasources
 from ._driver import Connection, Deadline, Description, Pool, Row
 from ._guards import Held
@@ -133,6 +136,9 @@ class Session(FrontGuard):
         # The deadline of the call running now, when it has a statement timeout: every
         # connection the call uses gets it (see _connection, _reader).
         self._deadline: Deadline | None = None
+        self._telemetry = datasources.telemetry
+        # The call being observed now (see tenantdb.telemetry): its fan-outs get child spans.
+        self._watch: StatementWatch | None = None
 
     # -- statements ------------------------------------------------------------------
 
@@ -165,17 +171,35 @@ class Session(FrontGuard):
         transaction is failed (the next statement or the commit raises: roll back). The
         rows of a streamed result read after the call are not bounded.
         """
+        return self._observed(self._execute, sql, params, (sql, params, primary, timeout))
+
+    def _execute(
+        self,
+        sql: str,
+        params: Params,
+        primary: bool,
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> Result:
         self._check_usable()
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
-        plan = self._router.route(
-            sql,
-            params,
-            tenant=tenant,
-            admin=self.admin,
-            schemas=self._schemas(tenant) if self.admin else None,
-        )
+        try:
+            plan = self._router.route(
+                sql,
+                params,
+                tenant=tenant,
+                admin=self.admin,
+                schemas=self._schemas(tenant) if self.admin else None,
+            )
+        except Error:
+            if watch is not None:  # a refused statement is still counted by its kind
+                with contextlib.suppress(Error):
+                    watch.kind = self._router.template(sql).kind
+            raise
+        if watch is not None:
+            watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
         guard = self._guard(tenant)
@@ -192,6 +216,41 @@ class Session(FrontGuard):
             return self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    def _observed(
+        self,
+        run: Callable[..., Result],
+        sql: str,
+        params: object,
+        args: tuple[Any, ...],
+    ) -> Result:
+        """``run(*args, watch)`` under the cluster's telemetry (``tenantdb.telemetry``):
+        without a tracer or metrics only the slow-statement clock runs."""
+        telemetry = self._telemetry
+        watch = telemetry.begin(sql, params, self.tenant)
+        if watch is None:
+            slow = telemetry.slow_log
+            if slow is None:
+                return run(*args, None)
+            started = time.perf_counter()
+            try:
+                result = run(*args, None)
+            except BaseException as exc:
+                telemetry.check_slow(started, sql, params, self.tenant, None, exc)
+                raise
+            if time.perf_counter() - started >= slow.threshold_s:
+                telemetry.check_slow(started, sql, params, self.tenant, result.targets, None)
+            return result
+        self._watch = watch
+        try:
+            result = run(*args, watch)
+        except BaseException as exc:
+            watch.finished(None, exc)
+            raise
+        finally:
+            self._watch = None
+        watch.finished(result.targets, None)
+        return result
 
     def _within(self, deadline: Deadline, held: Held | None, call: Any, *args: Any) -> Result:
         """Run ``call(*args)`` with ``deadline`` on every connection it uses; release
@@ -267,6 +326,15 @@ class Session(FrontGuard):
         ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
         call outside a transaction is rolled back whole.
         """
+        return self._observed(self._executemany, sql, None, (sql, seq_of_params, timeout))
+
+    def _executemany(
+        self,
+        sql: str,
+        seq_of_params: Iterable[Params],
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> Result:
         self._check_usable()
         if timeout is not None:
             _check_timeout(timeout)
@@ -286,6 +354,9 @@ class Session(FrontGuard):
             for target in plan.targets:
                 batches.setdefault((target.datasource, target.sql), []).append(target.params)
                 served.setdefault((target.datasource, tuple(target.tables.items())), target)
+        if watch is not None:
+            targets = list(served.values())
+            watch.planned(template.kind, targets, self._route_kind(template.kind, targets))
         guard = self._guard(tenant)
         if timeout is None and guard is not None:
             timeout = guard.statement_timeout_s
@@ -358,6 +429,18 @@ class Session(FrontGuard):
         if self._lookup is not None and self.tenant is not None and self._transaction is None:
             self.tenant = self._lookup(self.tenant.id)
         return self.tenant
+
+    def _route_kind(self, kind: str, targets: Sequence[Target]) -> str:
+        """``single``, ``broadcast`` (a write to every copy of broadcast tables) or
+        ``scatter``, for telemetry."""
+        if len(targets) <= 1:
+            return "single"
+        table = self._router.topology.table
+        if kind != "select" and all(
+            table(name).kind == "broadcast" for target in targets for name in target.tables
+        ):
+            return "broadcast"
+        return "scatter"
 
     def _guard(self, tenant: Tenant | None) -> TenantGuard | None:
         """What limits the tenant's statements in this session: None for admin sessions and
@@ -614,7 +697,9 @@ class Session(FrontGuard):
         self, merge: MergePlan, placed: _PlacedRead, trips: tuple[RoundTrip, ...]
     ) -> Result:
         try:
-            outcomes = fetch_round_trips(self._datasources.executor, trips, placed.work)
+            outcomes = fetch_round_trips(
+                self._datasources.executor, trips, placed.work, self._watch
+            )
         except ScatterError as failed:
             self._read_failed(placed, failed)
         runs: list[list[Row]] = [o.rows for o in outcomes]
@@ -643,7 +728,7 @@ class Session(FrontGuard):
         executor = self._datasources.executor
         streamed, work = trips.round_trips, trip_work(trips.round_trips, placed.work)
         try:
-            opened = open_streams(executor, streamed, work, trips.batch_rows)
+            opened = open_streams(executor, streamed, work, trips.batch_rows, self._watch)
         except ScatterError as failed:
             self._read_failed(placed, failed)
         streams = [stream for stream, _ in opened]
@@ -677,7 +762,7 @@ class Session(FrontGuard):
         # a failure says which physical tables already changed.
         with self._implicit_transaction(not ddl):
             work = self._work(plan.targets)
-            outcomes = run_writes(self._datasources.executor, plan.targets, work)
+            outcomes = run_writes(self._datasources.executor, plan.targets, work, self._watch)
             if self._transaction is not None:
                 self._transaction.wrote_on(work)
             total = 0

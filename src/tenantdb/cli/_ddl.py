@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .._cluster import Cluster, connect
@@ -23,6 +22,7 @@ from ..admin import (
     precreate,
 )
 from ..errors import Error
+from ._progress import ProgressDisplay
 
 
 def ddl_command(
@@ -120,24 +120,15 @@ def _run(
 
     if as_json:
         return work(None)
-    if not console.is_terminal:
-        return work(lambda event: console.print(_line(event)))
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("working", total=None)
+    with ProgressDisplay(console, "working") as display:
 
         def advance(event: DdlProgress) -> None:
             step = event.step
-            bar.update(
-                task,
+            display.update(
+                event.done,
                 total=event.total,
-                completed=event.done,
-                description=f"{step.datasource} {', '.join(step.tables)}",
+                label=f"{step.datasource} {', '.join(step.tables)}",
+                note=_line(event),
             )
 
         return work(advance)

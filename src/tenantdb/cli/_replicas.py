@@ -19,6 +19,7 @@ from rich.table import Table
 from .._cluster import Cluster
 from ..monitoring import read_switches, write_switches
 from ._opened import opened_cluster
+from ._progress import waiting
 
 replicas_app = typer.Typer(
     help="Replica lag and health; send reads to primaries (the degrade switch).",
@@ -104,14 +105,23 @@ def release_command(config: ConfigOption, datasource: DatasourceOption = None) -
 
 
 def _measure(cluster: Cluster) -> None:
-    """Start every replica set and wait until each replica has one reading (or is down)."""
+    """Start every replica set and wait until each replica has one reading (or is down),
+    saying so on stderr while it waits (a spinner on a terminal, one line otherwise)."""
     sets = [cluster.datasources.replicas(name) for name in cluster.config.datasources]
-    deadline = time.monotonic() + _MEASURE_S
-    while time.monotonic() < deadline:
+
+    def measured() -> bool:
         states = [s for replicas in sets if replicas is not None for s in replicas.snapshot()]
-        if all(s["state"] == "down" or s["lag_s"] is not None for s in states):
-            return
-        time.sleep(0.05)
+        return all(s["state"] == "down" or s["lag_s"] is not None for s in states)
+
+    if measured():
+        return
+    deadline = time.monotonic() + _MEASURE_S
+    console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    with waiting(console, f"waiting for a lag reading of every replica (at most {_MEASURE_S:g} s)"):
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if measured():
+                return
 
 
 def _switch_file(config: Path, datasource: str | None) -> str:

@@ -1,4 +1,4 @@
-"""``tenantdb tenants``: list, show, add, change and remove tenants in the registry store.
+"""``tenantdb tenants``: list, show, add, change, remove, import and export tenants.
 
 Every sub-command opens the cluster of ``--config``, works through ``cluster.tenants``
 (the same registry the application uses, so the same validation and placement apply) and
@@ -13,7 +13,7 @@ import sys
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,9 +29,12 @@ from ..admin import (
 from ..errors import Error, UnknownTenantError
 from ..tenants import Isolation, Tenant, TenantStatus
 from ._opened import opened_cluster
+from ._progress import ProgressDisplay
+from ._tenant_file import TenantFileError, TenantLine, dump_lines, read_tenant_file
+from ._tenant_import import ImportPlan, ImportResult, ImportStopped, plan_import, write_import
 
 tenants_app = typer.Typer(
-    help="List, show, add, change and remove tenants in the registry store.",
+    help="List, show, add, change, remove, import and export tenants in the registry store.",
     no_args_is_help=True,
 )
 
@@ -323,6 +326,174 @@ def remove_command(
             f"warning: [tenants.{tenant_id}] is declared in the configuration, so the next"
             " process to start will add it again; remove it from the configuration too",
             err=True,
+        )
+
+
+@tenants_app.command("import")
+def import_command(
+    config: ConfigOption,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="JSON Lines (one tenant object per line, as export writes) or a JSON array"
+            " file; - reads stdin.",
+            metavar="SOURCE",
+            show_default=False,
+        ),
+    ],
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Change existing tenants too (without it, a record that would change one"
+            " is an error).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check every record and say what would change; write nothing."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Add (and with --update change) tenants in bulk from SOURCE.
+
+    Each record has the shape `tenants show --json` prints: "id" and any other fields
+    (missing ones keep their value, or their default for a new tenant; "version" is
+    ignored). Every record is checked first, with the placement and isolation rules of
+    `add` and `set`; any bad record refuses the whole import, naming its line. A record
+    that matches its existing tenant counts as unchanged. Progress goes to stderr: a bar
+    on a terminal, a few plain lines otherwise. Needs a registry url (not memory:) in the
+    configuration, except with --dry-run.
+    """
+    text, name = _read_source(source)
+    progress = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    try:
+        lines = read_tenant_file(text, name)
+    except TenantFileError as exc:
+        _refuse(exc, as_json)
+    with opened_cluster(config) as cluster:
+        if not dry_run:
+            _require_persistent(cluster)
+        plan = _checked(cluster, lines, name, update, progress, as_json)
+        if dry_run:
+            _import_summary(name, plan, None, as_json)
+            return
+        try:
+            with ProgressDisplay(progress, "importing tenants", total=len(plan.writes)) as shown:
+                result = write_import(cluster, plan, on_written=shown.update)
+        except ImportStopped as exc:
+            _refuse(exc, as_json, written=exc.result)
+    _import_summary(name, plan, result, as_json)
+
+
+@tenants_app.command("export")
+def export_command(
+    config: ConfigOption,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file (default: stdout).", dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Write every tenant as JSON Lines, sorted by id: what `tenants import` reads back.
+
+    With --output the file is written whole or not at all (a temporary file beside it,
+    renamed at the end).
+    """
+    with opened_cluster(config) as cluster:
+        tenants = cluster.tenants.list()
+    text = "".join(dump_lines(tenants))
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        typer.echo(f"error: cannot write {output}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"exported {len(tenants)} tenant{'s' if len(tenants) != 1 else ''} to {output}")
+
+
+def _read_source(source: str) -> tuple[str, str]:
+    """The text of SOURCE and the name messages give it."""
+    if source == "-":
+        return sys.stdin.read(), "stdin"
+    try:
+        return Path(source).read_text(encoding="utf-8"), source
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {source}: {exc}", param_hint="SOURCE") from None
+
+
+def _checked(
+    cluster: Cluster,
+    lines: list[TenantLine],
+    name: str,
+    update: bool,
+    progress: Console,
+    as_json: bool,
+) -> ImportPlan:
+    with ProgressDisplay(progress, "checking tenants", total=len(lines)) as shown:
+        plan = plan_import(cluster, lines, update=update, on_checked=shown.update)
+    if plan.problems:
+        _refuse(TenantFileError(name, list(plan.problems)), as_json)
+    return plan
+
+
+def _refuse(
+    exc: TenantFileError | ImportStopped, as_json: bool, *, written: ImportResult | None = None
+) -> NoReturn:
+    """Print why the import stopped (and with --json a JSON report) and exit 1."""
+    if as_json:
+        data: dict[str, Any] = {"ok": False, "error": str(exc)}
+        if isinstance(exc, TenantFileError):
+            data["problems"] = [problem.to_dict() for problem in exc.problems]
+        if written is not None:
+            data["written"] = [tenant.id for tenant in written.written]
+        typer.echo(json.dumps(data, indent=2))
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+def _import_summary(
+    name: str, plan: ImportPlan, result: ImportResult | None, as_json: bool
+) -> None:
+    added, updated = plan.ids("add"), plan.ids("update")
+    unchanged = len(plan.steps) - len(added) - len(updated)
+    schemas = list(result.schemas_created) if result is not None else []
+    if as_json:
+        data = {
+            "ok": True,
+            "dry_run": result is None,
+            "source": name,
+            "added": len(added),
+            "updated": len(updated),
+            "unchanged": unchanged,
+            "schemas_created": schemas,
+            "tenants": {"added": added, "updated": updated},
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    if not plan.steps:
+        typer.echo(f"nothing to import: {name} has no tenant records")
+    elif result is None:
+        typer.echo(
+            f"dry run of {name}: would add {len(added)}, update {len(updated)} and leave"
+            f" {unchanged} unchanged; nothing was written"
+        )
+    else:
+        typer.echo(
+            f"imported {name}: added {len(added)}, updated {len(updated)}, unchanged {unchanged}"
+        )
+    if schemas:
+        typer.echo(
+            f"created {len(schemas)} schema{'s' if len(schemas) != 1 else ''}; run `tenantdb ddl`"
+            " with your schema file to create the tenants' tables"
         )
 
 

@@ -25,6 +25,7 @@ from ._models import (
     Precreate,
     RegistryConfig,
     Strategy,
+    TelemetryConfig,
     TenantConfig,
 )
 from ._names import SqlIdentifier, TenantId
@@ -123,6 +124,8 @@ class ConfigDocument(BaseModel):
     """Where tenants beyond the static ones are stored, and how lookups are cached."""
     limits: LimitsConfig = LimitsConfig()
     """Every tenant's default limits (a tenant's own override them), enforced or shadowed."""
+    telemetry: TelemetryConfig = TelemetryConfig()
+    """Tracing, metrics and the slow-statement log."""
 
 
 SECTIONS = ("datasources", "tables", "tenants")

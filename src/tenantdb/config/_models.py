@@ -123,6 +123,14 @@ class PoolConfig(_Model):
     """Most connections open at once; at least ``min_size``."""
     timeout: PositiveDuration = 30.0
     """Seconds to wait for a free connection before failing."""
+    connect_timeout: PositiveDuration | None = None
+    """Seconds to wait for a new connection to be made (TCP, TLS, login) before the server
+    counts as unreachable; default: ``timeout``. A URL's own ``connect_timeout`` wins."""
+
+    @property
+    def connect_timeout_s(self) -> float:
+        """``connect_timeout``, else ``timeout``."""
+        return self.connect_timeout if self.connect_timeout is not None else self.timeout
 
 
 class BreakerConfig(_Model):
@@ -324,6 +332,37 @@ class LimitsConfig(_Model):
             )
 
 
+class TelemetryConfig(_Model):
+    """Traces, metrics and the slow-statement log (``[telemetry]``).
+
+    Spans are made only when OpenTelemetry is installed and the application has set a
+    tracer provider; metrics are kept once an exporter is attached (the Prometheus
+    collector, or ``otel_metrics``). Parameter values never leave the process unless
+    ``slow_statement_params`` says so, and then only in the slow-statement log.
+    """
+
+    tracing: bool = True
+    """One span per ``execute`` (a child per datasource when a statement fans out) when
+    OpenTelemetry has a tracer provider; ``false``: never look."""
+    query_text: bool = False
+    """Put the SQL text (``db.query.text``, as written, without parameter values) on spans."""
+    otel_metrics: bool = False
+    """Record ``db.client.operation.duration`` and tenantdb's counters through the
+    OpenTelemetry meter provider (the application brings the SDK)."""
+    tenant_labels: bool = False
+    """Label per-tenant metrics by tenant: only the ``top_tenants`` busiest get their own
+    label, the rest share ``__other__``."""
+    top_tenants: PositiveInt = 100
+    """How many tenants get a label of their own when ``tenant_labels`` is on."""
+    slow_statement: NonNegativeDuration | None = 1.0
+    """A statement that runs this long or longer is logged (``tenantdb.slow``, WARNING) and
+    kept for ``cluster.slow_statements()``; None: no slow-statement log."""
+    slow_statement_params: bool = False
+    """Log the parameter values of slow statements too (they may hold personal data)."""
+    slow_statements_kept: PositiveInt = 100
+    """How many of the latest slow statements ``cluster.slow_statements()`` returns."""
+
+
 class RegistryConfig(_Model):
     """Where tenants live beyond the static ones, and how their lookups are cached.
 
@@ -374,3 +413,5 @@ class Config(_Model):
     registry: RegistryConfig | None = None
     limits: LimitsConfig = LimitsConfig()
     """Default tenant limits and how they are enforced."""
+    telemetry: TelemetryConfig = TelemetryConfig()
+    """Tracing, metrics and the slow-statement log."""

@@ -24,6 +24,7 @@ from ._models import (
     LimitsConfig,
     Strategy,
     TableConfig,
+    TelemetryConfig,
     TenantConfig,
 )
 from ._names import IDENTIFIER_HELP, is_identifier, tenant_id_problem
@@ -152,6 +153,7 @@ class _DocumentChecker:
                 "tenants": tenants,
                 "registry": header.get("registry"),
                 "limits": header.get("limits", LimitsConfig()),
+                "telemetry": header.get("telemetry", TelemetryConfig()),
             },
             (),
         )

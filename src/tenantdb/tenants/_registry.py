@@ -44,10 +44,13 @@ from ..errors import (
     TenantIsolationError,
     UnknownTenantError,
 )
+from ..telemetry import ThrottledLog
 from ._record import checked_id, merged_record, parse_record, record_of, stored_version
 from .stores import Change, Record, TenantStore
 
 log = logging.getLogger("tenantdb.tenants")
+# A failing shared cache is met on every lookup: say so once a minute, not per statement.
+_CACHE_FAILURES = ThrottledLog(log)
 
 Subscriber = Callable[[Tenant | None, Tenant | None], None]
 PlacementGuard = Callable[[Tenant, Tenant], None]
@@ -399,7 +402,9 @@ class TenantRegistry:
         try:
             return self._shared.get_all()
         except Exception as exc:
-            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+            _CACHE_FAILURES.warning(
+                "shared-cache", "shared tenant cache %s failed: %s", self._shared.url, exc
+            )
             return None
 
     # -- misses -------------------------------------------------------------------------
@@ -459,7 +464,9 @@ class TenantRegistry:
         try:
             return self._shared.get(tenant_id)
         except Exception as exc:
-            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+            _CACHE_FAILURES.warning(
+                "shared-cache", "shared tenant cache %s failed: %s", self._shared.url, exc
+            )
             return None
 
     def _remember_unknown(self, tenant_id: str) -> None:
@@ -725,7 +732,9 @@ class TenantRegistry:
         try:
             operation(argument)
         except Exception as exc:
-            log.warning("shared tenant cache %s failed: %s", self._shared.url, exc)
+            _CACHE_FAILURES.warning(
+                "shared-cache", "shared tenant cache %s failed: %s", self._shared.url, exc
+            )
 
 
 def _parsed_or_none(record: Record) -> Tenant | None:

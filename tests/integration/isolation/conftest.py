@@ -201,7 +201,7 @@ class IsolationEnv:
     def rebuild(self) -> None:
         """Fresh main and mirror databases, seeded; clusters over them open on first use."""
         self.close()
-        self.url, self.mirror_url = self.backend.new_databases(2)
+        self.url, self.mirror_url = self.backend.new_databases(2, for_session=True)
         self._main = self.backend.raw_connect(self.url)
         self._mirror = self._connect_mirror()
         undeclared, columns, rows = UNDECLARED

@@ -184,7 +184,10 @@ class PgReplica:
         from psycopg import sql
 
         name = next(self._names)
-        self.query(self._primary, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.query(
+            self._primary,
+            sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY").format(sql.Identifier(name)),
+        )
         self._created.append(name)
 
         def visible() -> bool:

@@ -1,0 +1,190 @@
+"""Prometheus exposition of a live cluster, parsed back with prometheus_client's own parser,
+and the slow-statement log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+import tenantdb
+from fronts import Front
+from tenantdb.telemetry import OTHER_TENANTS, prometheus_collector
+
+from .conftest import Backend
+
+
+def config(backend: Backend, urls: list[str], **telemetry: Any) -> dict[str, Any]:
+    return {
+        "dialect": backend.dialect,
+        "datasources": {
+            f"ds{i}": {"url": url, "pool": {"max_size": 3}} for i, url in enumerate(urls)
+        },
+        "tables": {
+            "orders": {"strategy": "tenant"},
+            "events": {
+                "strategy": "mod",
+                "key": "id",
+                "shards": 4,
+                "datasources": [f"ds{i}" for i in range(len(urls))],
+                "tenant_scoped": False,
+            },
+        },
+        "tenants": {"acme": {"datasource": "ds0", "limits": {"requests_per_second": 1000}}},
+        "telemetry": telemetry,
+    }
+
+
+def scrape(cluster: Any) -> dict[str, Any]:
+    registry = CollectorRegistry()
+    registry.register(prometheus_collector(cluster))
+    text = generate_latest(registry).decode()
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def samples(family: Any, name: str | None = None) -> list[tuple[dict[str, str], float]]:
+    return [(s.labels, s.value) for s in family.samples if name is None or s.name == name]
+
+
+def test_the_exposition_parses_and_counts_what_ran(backend: Backend, front: Front) -> None:
+    urls = backend.new_databases(2)
+    with front.connect(config(backend, urls)) as cluster:
+        scrape(cluster)  # attaching the collector starts the statement metrics
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+            admin.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+            admin.executemany("INSERT INTO events (id) VALUES (%s)", [(i,) for i in range(8)])
+            assert admin.execute("SELECT COUNT(*) FROM events").fetchall() == [(8,)]
+        with cluster.session(tenant="acme") as session:
+            for i in range(3):
+                session.execute("INSERT INTO orders (id) VALUES (%s)", (i,))
+            with pytest.raises(tenantdb.IntegrityError):
+                session.execute("INSERT INTO orders (id) VALUES (%s)", (0,))
+            with pytest.raises(tenantdb.RoutingError):
+                session.execute("SELECT * FROM orders o JOIN events e ON e.id = o.id")
+        families = scrape(cluster)
+
+    statements = {
+        tuple(labels[k] for k in ("operation", "datasource", "role", "outcome")): value
+        for labels, value in samples(families["tenantdb_statements"], "tenantdb_statements_total")
+    }
+    # Three tenant inserts and the admin executemany, which also ran on ds1.
+    assert statements[("insert", "ds0", "primary", "ok")] == 4
+    assert statements[("insert", "ds1", "primary", "ok")] == 1
+    assert statements[("insert", "ds0", "primary", "error")] == 1
+    # The COUNT(*) over 4 tables on 2 datasources ran once on each.
+    assert statements[("select", "ds0", "primary", "ok")] == 1
+    assert statements[("select", "ds1", "primary", "ok")] == 1
+
+    durations = families["db_client_operation_duration_seconds"]
+    counts = {
+        (labels["db_operation_name"], labels["route"], labels["outcome"]): value
+        for labels, value in samples(durations, "db_client_operation_duration_seconds_count")
+    }
+    assert counts[("INSERT", "single", "ok")] == 3
+    assert counts[("INSERT", "scatter", "ok")] == 1
+    assert counts[("INSERT", "single", "error")] == 1
+    assert counts[("SELECT", "scatter", "ok")] == 1
+    assert counts[("SELECT", "single", "refused")] == 1  # refused before it had a target
+    system = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}[backend.name]
+    assert {labels["db_system_name"] for labels, _ in samples(durations)} == {system}
+    widths = {
+        labels["le"]: value
+        for labels, value in samples(
+            families["tenantdb_fan_out_width"], "tenantdb_fan_out_width_bucket"
+        )
+    }
+    # Every statement but the refused one (it never had a target) has a width.
+    assert widths["+Inf"] == sum(counts.values()) - 1
+    assert widths["1.0"] >= 4  # the four tenant inserts
+    assert widths["4.0"] - widths["2.0"] >= 2  # the executemany and the COUNT(*): 4 tables
+
+    pools = {
+        (labels["datasource"], labels["endpoint"], labels["state"]): value
+        for labels, value in samples(families["tenantdb_pool_connections"])
+    }
+    assert pools[("ds0", "primary", "in_use")] == 0
+    assert samples(families["tenantdb_pool_max_size"])[0][1] == 3
+    lookups = {
+        labels["result"]: value
+        for labels, value in samples(families["tenantdb_template_cache_lookups"])
+    }
+    # Five distinct texts were parsed; repeated ones mostly hit the router's plan cache
+    # before the template cache is asked, so only some lookups are hits.
+    assert lookups["miss"] >= 5
+    assert lookups["hit"] >= 1
+    assert "tenantdb_tenant_statements" not in families  # tenant labels are off by default
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_ten_thousand_tenants_make_at_most_k_plus_one_series(
+    backend: Backend, front: Front
+) -> None:
+    """The anchors' users report registries growing without bound from a tenant label."""
+    url = backend.new_database()
+    document = config(backend, [url], tenant_labels=True, top_tenants=5)
+    document["tenants"] = {f"t{i}": {"datasource": "ds0"} for i in range(10_000)}
+    with front.connect(document) as cluster:
+        scrape(cluster)
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+        busy = {f"t{i}": 20 - i for i in range(5)}  # five tenants clearly busier than the rest
+        for i in range(10_000):
+            tenant = f"t{i}"
+            with cluster.session(tenant=tenant) as session:
+                for _ in range(busy.get(tenant, 1)):
+                    session.execute("SELECT id FROM orders WHERE id = %s", (i,))
+        families = scrape(cluster)
+    series = {
+        labels["tenant"]: value
+        for labels, value in samples(
+            families["tenantdb_tenant_statements"], "tenantdb_tenant_statements_total"
+        )
+    }
+    assert len(series) <= 5 + 1
+    assert {name: series[name] for name in busy} == busy
+    assert series[OTHER_TENANTS] == 10_000 - 5
+    assert sum(series.values()) == sum(busy.values()) + 10_000 - 5
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_slow_statement_is_logged_and_kept_without_its_parameters(
+    backend: Backend, front: Front, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = backend.new_database()
+    document = config(backend, [url], slow_statement="0s")  # every statement is slow
+    with front.connect(document) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+        with (
+            caplog.at_level(logging.WARNING, logger="tenantdb.slow"),
+            cluster.session(tenant="acme") as session,
+        ):
+            session.execute("INSERT INTO orders (id) VALUES (%s)", (424242,))
+        slow = cluster.slow_statements()
+    latest = slow[0]
+    assert latest["sql"] == "INSERT INTO orders (id) VALUES (%s)"
+    assert latest["tenant"] == "acme"
+    assert latest["params"] is None
+    assert latest["route"] == "single"
+    assert latest["targets"] == [{"datasource": "ds0", "role": "primary"}]
+    assert latest["error"] is None
+    assert latest["duration_s"] >= 0
+    assert len(slow) == 2  # the CREATE TABLE before it, newest first
+    assert any("INSERT INTO orders" in r.getMessage() for r in caplog.records)
+    assert not any("424242" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_slow_statement_parameters_only_when_opted_in(backend: Backend, front: Front) -> None:
+    url = backend.new_database()
+    document = config(backend, [url], slow_statement="0s", slow_statement_params=True)
+    with front.connect(document) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+        with cluster.session(tenant="acme") as session:
+            session.execute("SELECT id FROM orders WHERE id = %s", (7,))
+        assert cluster.slow_statements()[0]["params"] == [7]

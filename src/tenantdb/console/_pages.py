@@ -349,8 +349,6 @@ def breaker_cell(breaker: Mapping[str, Any] | None) -> Node:
 
 
 def pool_cell(status: Mapping[str, Any], endpoint: str) -> Node:
-    if "pools" not in status:
-        return el("span", "pools: not reported", class_="muted")
     pool = (status.get("pools") or {}).get(endpoint)
     if pool is None:
         return el("span", "not open", class_="muted")
@@ -535,13 +533,32 @@ def slow_page(view: View) -> Markup:
             class_="note",
         )
     else:
-        entries = vantage.slow_statements()
-        body = (
-            el("p", "slow-statement log not available", class_="note")
-            if entries is None
-            else slow_table(entries)
-        )
+        body = [slow_threshold(vantage.config), slow_table(vantage.slow_statements() or [])]
     return layout(view, "slow", "Slow statements", el("section", body, class_="card"))
+
+
+def slow_threshold(config: Any) -> Markup:
+    telemetry = config.telemetry
+    if telemetry.slow_statement is None:
+        return el(
+            "p",
+            'The slow-statement log is off: set [telemetry] slow_statement (e.g. "500ms")'
+            " in the configuration to keep statements that run longer.",
+            class_="error",
+            id="slow-threshold",
+        )
+    params = (
+        "with their parameter values (slow_statement_params)"
+        if telemetry.slow_statement_params
+        else "without parameter values"
+    )
+    return el(
+        "p",
+        f"The latest {telemetry.slow_statements_kept} statements of this process that ran"
+        f" {telemetry.slow_statement:g} s or longer, newest first, {params}.",
+        class_="note",
+        id="slow-threshold",
+    )
 
 
 def slow_table(entries: Sequence[Mapping[str, Any]]) -> Markup:

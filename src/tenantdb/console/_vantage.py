@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,10 +126,7 @@ class InProcess(Vantage):
         return f"reads of {_subject(datasource)} may use replicas again in this process"
 
     def slow_statements(self) -> list[dict[str, Any]] | None:
-        log: Callable[[], list[dict[str, Any]]] | None = getattr(
-            self.cluster, "slow_statements", None
-        )
-        return None if log is None else list(log())
+        return self.cluster.slow_statements()
 
     def _unshared_registry(self) -> tuple[bool, str]:
         return True, (

@@ -90,12 +90,13 @@ class Tab:
     """One browser page on the console, recording dialogs (none may open) and saving
     screenshots."""
 
-    def __init__(self, browser: Any, base: str, shots: Path) -> None:
+    def __init__(self, browser: Any, base: str, shots: Path, prefix: str) -> None:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(HANG_GUARD_S * 1000)
         self.base = base
         self.shots = shots
+        self.prefix = prefix
         self.dialogs: list[str] = []
         self.page.on("dialog", self._dialog)
 
@@ -117,7 +118,7 @@ class Tab:
         self.page.wait_for_selector("h1:has-text('Topology')")
 
     def shoot(self, name: str) -> Path:
-        path = self.shots / f"{name}.png"
+        path = self.shots / f"{self.prefix}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 0
         stable = os.environ.get(SCREENSHOTS_ENV)
@@ -131,8 +132,9 @@ class Tab:
 
 
 @contextlib.contextmanager
-def tab(browser: Any, base: str, shots: Path) -> Iterator[Tab]:
-    opened = Tab(browser, base, shots)
+def tab(browser: Any, base: str, shots: Path, prefix: str) -> Iterator[Tab]:
+    """A page on the console at ``base``; screenshots named ``<prefix>-<what>.png``."""
+    opened = Tab(browser, base, shots, prefix)
     try:
         yield opened
     finally:
@@ -164,6 +166,8 @@ def _config(replica: PgReplica, name: str, tmp_path: Path) -> dict[str, Any]:
             }
         },
         "tables": {"orders": {"strategy": "tenant"}},
+        # Every statement is "slow", so the slow-statement page has the test's reads.
+        "telemetry": {"slow_statement": "0s"},
         "registry": {"url": f"sqlite:///{tmp_path / 'tenants.db'}"},
         "tenants": {"acme": {"datasource": "ds0"}, SCRIPT_ID: {"datasource": "ds0"}},
     }
@@ -198,7 +202,7 @@ def _check_mounted_console(tab: Tab, read_role: Callable[[], str], cluster: Any)
     assert "closed" in tab.text("tr[data-endpoint='ds0/replica0']")  # its breaker, used
     assert "size" in tab.text("tr[data-endpoint='ds0/replica0']")  # its pool, open
     assert "Tenant limits in this process" in tab.text("main")
-    tab.shoot("mounted-topology")
+    tab.shoot("topology")
 
     tab.page.fill("#ds-ds0 input[name=reason]", "failover drill")
     tab.page.click("#ds-ds0 button.danger")
@@ -206,7 +210,7 @@ def _check_mounted_console(tab: Tab, read_role: Callable[[], str], cluster: Any)
     assert "reads forced to the primary: failover drill" in tab.text("#ds-ds0")
     assert cluster.status()["datasources"]["ds0"]["forced"] == "failover drill"
     assert read_role() == "primary"
-    tab.shoot("mounted-topology-forced")
+    tab.shoot("topology-forced")
     tab.page.click("#ds-ds0 button.secondary")
     tab.page.wait_for_selector("div.flash")
     assert "replicas serve reads" in tab.text("#ds-ds0")
@@ -224,8 +228,12 @@ def _check_mounted_console(tab: Tab, read_role: Callable[[], str], cluster: Any)
 
     _check_explain_page(tab)
     tab.go("/slow")
-    assert tab.text("h1") == "Slow statements"
-    tab.shoot("mounted-slow")
+    assert "ran 0 s or longer" in tab.text("#slow-threshold")
+    slow = tab.text("#slow")
+    assert "SELECT id, amount FROM orders WHERE id = %s" in slow
+    assert "ds0 (replica)" in slow
+    assert "ds0 (primary)" in slow  # the reads while the switch was on
+    tab.shoot("slow")
     assert tab.dialogs == []
 
 
@@ -335,7 +343,7 @@ def test_wsgi_console_in_chromium(
     name = _database(replica)
     with tenantdb.connect(_config(replica, name, tmp_path)) as cluster:
         app = wsgi_app(cluster, token=TOKEN)
-        with wsgi_served(app, "/ops") as base, tab(browser, base, tmp_path) as opened:
+        with wsgi_served(app, "/ops") as base, tab(browser, base, tmp_path, "wsgi") as opened:
             _refused_without_token(base)
             _check_mounted_console(opened, lambda: _role_of_a_read(cluster), cluster)
             _check_cookie(opened)
@@ -497,7 +505,7 @@ def test_fastapi_example_console_in_chromium(
             assert (order["id"], order["amount"]) == (1, 30)
             return str(order["served_by"])
 
-        with tab(browser, f"{base}/console", tmp_path) as opened:
+        with tab(browser, f"{base}/console", tmp_path, "fastapi") as opened:
             _refused_without_token(f"{base}/console")
             _check_mounted_console(opened, read_role, app.state.cluster)
             _check_cookie(opened)
@@ -552,7 +560,7 @@ def test_standalone_console_in_chromium(replica: PgReplica, browser: Any, tmp_pa
     with (
         tenantdb.connect(config) as application,
         standalone_console(config_file, tmp_path) as base,
-        tab(browser, base, tmp_path) as opened,
+        tab(browser, base, tmp_path, "standalone") as opened,
     ):
         _eventually(lambda: _role_of_a_read(application) == "replica", "a replica read")
         _refused_without_token(base)
@@ -562,7 +570,7 @@ def test_standalone_console_in_chromium(replica: PgReplica, browser: Any, tmp_pa
         _eventually_serving(opened)  # lag measured by the console's own monitors
         assert "per process" in opened.text("tr[data-endpoint='ds0/replica0']")
         assert str(switch_file) in opened.text("#cluster")
-        opened.shoot("standalone-topology")
+        opened.shoot("topology")
 
         opened.page.fill("#cluster input[name=reason]", "standby maintenance")
         opened.page.click("#cluster button.danger")
@@ -573,7 +581,7 @@ def test_standalone_console_in_chromium(replica: PgReplica, browser: Any, tmp_pa
             lambda: _role_of_a_read(application) == "primary",
             "the application's reads on the primary after the standalone switch",
         )
-        opened.shoot("standalone-topology-forced")
+        opened.shoot("topology-forced")
         opened.page.click("#cluster button.secondary")
         opened.page.wait_for_selector("div.flash")
         assert json.loads(switch_file.read_text())["cluster"] is None

@@ -15,7 +15,7 @@ from tenantdb.console._console import CONTENT_SECURITY_POLICY, COOKIE, Console
 from tenantdb.console._http import Request
 from tenantdb.console._vantage import InProcess
 
-from .conftest import HOST, TOKEN, Client, csrf_of, text
+from .conftest import CONFIG, HOST, TOKEN, Client, csrf_of, text
 
 PAGES = {"/": "Topology", "/tenants": "Tenants", "/slow": "Slow statements", "/explain": "Explain"}
 
@@ -389,7 +389,6 @@ def test_topology_shows_datasources_replicas_and_no_password(script: Client) -> 
     assert "s3cret-pw" not in page
     assert "postgresql://app:***@127.0.0.1:1/shard0" in page
     assert "Mounted in the application" in page
-    assert "pools: not reported" not in page  # status() reports pools: none opened yet
     assert "not open" in page
 
 
@@ -462,7 +461,7 @@ def test_slow_statements_render_from_the_log(
         "targets": [{"datasource": "ds0", "role": "replica"}],
         "error": None,
     }
-    monkeypatch.setattr(type(cluster), "slow_statements", lambda self: [entry], raising=False)
+    monkeypatch.setattr(cluster, "slow_statements", lambda: [entry])
     page = text(script.get("/slow"))
     assert "2027-01-15 08:00:00.250" in page
     assert "1.500 s" in page
@@ -471,11 +470,14 @@ def test_slow_statements_render_from_the_log(
     assert "params:" not in page  # none were logged
 
 
-def test_slow_statements_without_a_log(
-    script: Client, cluster: tenantdb.Cluster, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delattr(type(cluster), "slow_statements", raising=False)
-    assert "slow-statement log not available" in text(script.get("/slow"))
+def test_the_slow_page_says_when_the_log_is_off(cluster: tenantdb.Cluster) -> None:
+    config = {**CONFIG, "telemetry": {"slow_statement": None}}
+    with tenantdb.connect(config) as quiet:
+        page = text(Client(Console(InProcess(quiet), token=TOKEN), bearer=True).get("/slow"))
+    assert "The slow-statement log is off" in page
+    page = text(Client(Console(InProcess(cluster), token=TOKEN), bearer=True).get("/slow"))
+    assert "ran 1 s or longer" in page  # the default threshold
+    assert "No slow statement has been logged." in page
 
 
 def test_links_and_cookie_follow_the_mount_point(console: Console) -> None:

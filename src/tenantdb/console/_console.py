@@ -69,7 +69,7 @@ _PAGES = frozenset({"/", "/tenants", "/slow", "/explain"})
 class Console:
     """The console's request core (see the module docstring).
 
-    ``token`` guards everything but the sign-in page and the stylesheet (checked before);
+    ``token`` guards everything but the sign-in page, the stylesheet and the empty favicon;
     sessions last ``session_max_age_s``; ``trusted_origins`` are origins besides the
     request's own ``Host`` whose POSTs are accepted (a proxy that rewrites ``Host``).
     """
@@ -100,6 +100,10 @@ class Console:
         if request.method == "HEAD":
             response = Response(response.status, b"", response.headers)
         return response.with_headers(*_SECURITY_HEADERS)
+
+    def __repr__(self) -> str:
+        where = "standalone" if self.vantage.standalone else "in-process"
+        return f"<Console {where} pid {self.vantage.pid} {self.vantage.cluster!r}>"
 
     def body_refused(self, length: int) -> Response:
         """The answer to a request whose body the adapter would not read: larger than

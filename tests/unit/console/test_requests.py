@@ -490,3 +490,10 @@ def test_links_and_cookie_follow_the_mount_point(console: Console) -> None:
     assert 'href="/ops/console/console.css"' in page
     assert 'action="/ops/console/switch/force"' in page
     assert csrf_of(client.get("/")) == client.csrf()
+
+
+def test_the_console_repr_says_where_it_stands_and_hides_the_token(console: Console) -> None:
+    shown = repr(console)
+    assert shown.startswith("<Console in-process pid ")
+    assert TOKEN not in shown
+    assert TOKEN not in repr(console.gate)

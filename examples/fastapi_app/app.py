@@ -20,6 +20,10 @@ import tenantdb
 
 CONFIG_ENV = "TENANTDB_CONFIG"
 DEFAULT_CONFIG = Path(__file__).with_name("tenantdb.toml")
+# Traces: tenantdb makes a span per statement once OpenTelemetry has a tracer provider.
+# An app that sets up the OpenTelemetry SDK globally leaves this None; setting it passes
+# a provider of the app's own (the tests use one with an in-memory exporter).
+TRACER_PROVIDER: Any = None
 
 
 @asynccontextmanager
@@ -27,7 +31,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Built here, on the server's event loop, which the pools will belong to. It checks the
     # configuration and opens no connection yet; entering the block starts the tenant
     # registry on a thread, and leaving it closes every pool.
-    async with tenantdb.connect_async(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)) as cluster:
+    config = os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)
+    async with tenantdb.connect_async(config, tracer_provider=TRACER_PROVIDER) as cluster:
         app.state.cluster = cluster
         yield
 
@@ -116,8 +121,23 @@ async def get_order(order_id: int, cluster: ClusterDep) -> Order:
     return Order.from_row(row)
 
 
+# An operator's endpoint: an admin session counts every tenant's orders on every
+# datasource (one statement, fanned out). A real app puts it behind its own auth.
+operators = APIRouter(prefix="/operators")
+
+
+@operators.get("/order-count")
+async def order_count(cluster: ClusterDep) -> dict[str, int]:
+    async with cluster.session(admin=True) as s:
+        result = await s.execute("SELECT COUNT(*) FROM orders")
+        row = await result.fetchone()
+    assert row is not None
+    return {"orders": int(row[0])}
+
+
 app = FastAPI(title="tenantdb FastAPI example", lifespan=lifespan)
 app.include_router(orders)
+app.include_router(operators)
 
 
 @app.exception_handler(tenantdb.UnknownTenantError)

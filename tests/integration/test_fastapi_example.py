@@ -235,3 +235,78 @@ def test_concurrent_requests_for_mixed_tenants_never_cross(urls: list[str]) -> N
     serve(scenario)
     assert len(listings) == CONCURRENT_REQUESTS // 4
     assert all(len(ids) == CONCURRENT_REQUESTS // 16 for ids in created.values())
+
+
+def test_requests_leave_a_span_tree(
+    backend: Backend, urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18's check: the example exports its traces to an in-memory exporter; a point
+    read, a scatter read and a failed write each leave the spans and attributes expected."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(example, "TRACER_PROVIDER", provider)
+    tracer = provider.get_tracer("the test client")
+    spans: dict[str, list[Any]] = {}
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        order = await create(client, "acme", "traced item")
+        await create(client, "initech", "another")
+        for name, request in (
+            ("point read", client.get(f"/orders/{order['id']}", headers=as_tenant("acme"))),
+            ("scatter read", client.get("/operators/order-count")),
+            (
+                "failed write",
+                client.post(
+                    "/orders",
+                    json={"item": "x", "quantity": 1, "tenant_id": "globex"},
+                    headers=as_tenant("acme"),
+                ),
+            ),
+        ):
+            exporter.clear()
+            with tracer.start_as_current_span(name) as parent:
+                response = await request
+            spans[name] = [parent, *exporter.get_finished_spans()]
+        assert response.status_code == 403
+
+    serve(scenario)
+    provider.shutdown()
+
+    def by_name(name: str) -> dict[str, Any]:
+        return {span.name: span for span in spans[name][1:]}
+
+    # The point read: one client span, a child of the request's span.
+    parent, *_ = spans["point read"]
+    read = by_name("point read")["SELECT orders"]
+    assert read.parent.span_id == parent.get_span_context().span_id
+    attributes = dict(read.attributes)
+    assert attributes["db.system.name"] == "postgresql"
+    assert attributes["db.operation.name"] == "SELECT"
+    assert attributes["db.collection.name"] == "orders"
+    assert attributes["tenantdb.tenant"] == "acme"
+    assert attributes["tenantdb.route"] == "single"
+    assert attributes["tenantdb.datasource"] == "ds0"
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["db.namespace"] == urls[0].rsplit("/", 1)[1]
+
+    # The scatter read: the statement's span with a child per datasource.
+    scatter = by_name("scatter read")
+    statement = scatter["SELECT orders"]
+    assert dict(statement.attributes)["tenantdb.route"] == "scatter"
+    assert "tenantdb.tenant" not in dict(statement.attributes)  # an admin session
+    for datasource, url in (("ds0", urls[0]), ("ds1", urls[1])):
+        child = scatter[f"SELECT {datasource}"]
+        assert child.parent.span_id == statement.context.span_id
+        assert dict(child.attributes)["db.namespace"] == url.rsplit("/", 1)[1]
+
+    # The failed write: refused by tenant isolation before anything was sent.
+    failed = by_name("failed write")["INSERT orders"]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert dict(failed.attributes)["error.type"] == "tenantdb.errors.TenantIsolationError"
+    assert "db.response.status_code" not in dict(failed.attributes)  # the server saw nothing

@@ -117,6 +117,8 @@ def test_the_exposition_parses_and_counts_what_ran(backend: Backend, front: Fron
     assert lookups["miss"] >= 5
     assert lookups["hit"] >= 1
     assert "tenantdb_tenant_statements" not in families  # tenant labels are off by default
+    assert samples(families["tenantdb_registry_generation"])[0][1] >= 1
+    assert samples(families["tenantdb_registry_last_change_age_seconds"])[0][1] >= 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -188,3 +190,48 @@ def test_slow_statement_parameters_only_when_opted_in(backend: Backend, front: F
         with cluster.session(tenant="acme") as session:
             session.execute("SELECT id FROM orders WHERE id = %s", (7,))
         assert cluster.slow_statements()[0]["params"] == [7]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_otel_metrics_record_the_operation_duration(backend: Backend, front: Front) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    url = backend.new_database()
+    document = config(backend, [url], otel_metrics=True)
+    if front.name == "sync":
+        cluster = tenantdb.connect(document, meter_provider=provider)
+    else:
+        from fronts import BlockingCluster
+
+        cluster = BlockingCluster(tenantdb.connect_async(document, meter_provider=provider))
+    with cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+        with cluster.session(tenant="acme") as session:
+            session.execute("INSERT INTO orders (id) VALUES (%s)", (1,))
+            with pytest.raises(tenantdb.IntegrityError):
+                session.execute("INSERT INTO orders (id) VALUES (%s)", (1,))
+    data = reader.get_metrics_data()
+    assert data is not None
+    (histogram,) = [
+        metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "db.client.operation.duration"
+    ]
+    assert histogram.unit == "s"
+    points = {
+        (p.attributes["db.operation.name"], p.attributes.get("error.type")): p
+        for p in histogram.data.data_points
+    }
+    assert points[("INSERT", None)].count == 1
+    failed = points[("INSERT", "tenantdb.errors.IntegrityError")]
+    assert failed.count == 1
+    assert failed.attributes["db.response.status_code"] == "1555"
+    assert failed.attributes["db.system.name"] == "sqlite"
+    assert list(failed.explicit_bounds) == [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
+    provider.shutdown()

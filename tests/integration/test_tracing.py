@@ -47,7 +47,7 @@ def config(backend: Backend, urls: list[str], **telemetry: Any) -> dict[str, Any
                 "tenant_scoped": False,
             },
         },
-        "tenants": {"acme": {"datasource": "ds0"}},
+        "tenants": {"acme": {"datasource": "ds0", "limits": {"max_concurrent": 8}}},
         "telemetry": telemetry,
     }
 
@@ -82,8 +82,13 @@ def test_a_point_read_is_one_client_span_with_the_database_conventions(
             session.execute("INSERT INTO orders (id, amount) VALUES (%s, %s)", (1, 5))
             exporter.clear()
             rows = session.execute("SELECT id, amount FROM orders WHERE id = %s", (1,)).fetchall()
+            session.execute("SELECT id, amount FROM orders WHERE id = %s", (2,)).fetchall()
     assert rows == [(1, 5)]
-    (span,) = exporter.get_finished_spans()
+    span, again = exporter.get_finished_spans()
+    assert dict(span.attributes or {})["tenantdb.template_cache_hit"] is False  # parsed now
+    assert dict(again.attributes or {})["tenantdb.template_cache_hit"] is True
+    # acme has a concurrency limit: the time its checks took is on the span.
+    assert dict(span.attributes or {})["tenantdb.rate_limit_wait_s"] >= 0
     assert span.name == "SELECT orders"
     assert span.kind is SpanKind.CLIENT
     attributes = dict(span.attributes or {})

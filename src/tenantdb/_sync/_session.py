@@ -185,6 +185,7 @@ class Session(FrontGuard):
         if timeout is not None:
             _check_timeout(timeout)
         tenant = self._current_tenant()
+        misses = self._router.templates.misses if watch is not None else 0
         try:
             plan = self._router.route(
                 sql,
@@ -194,12 +195,18 @@ class Session(FrontGuard):
                 schemas=self._schemas(tenant) if self.admin else None,
             )
         except Error:
-            if watch is not None:  # a refused statement is still counted by its kind
+            if watch is not None:  # a refused statement is still named by what it is
                 with contextlib.suppress(Error):
-                    watch.kind = self._router.template(sql).kind
+                    template = self._router.template(sql)
+                    watch.refused(
+                        template.kind, list(dict.fromkeys(r.table for r in template.refs))
+                    )
             raise
         if watch is not None:
-            watch.planned(plan.kind, plan.targets, self._route_kind(plan.kind, plan.targets))
+            route = self._route_kind(plan.kind, plan.targets)
+            # Whether the SQL text was parsed now (approximate when threads share the cache).
+            parsed = self._router.templates.misses != misses
+            watch.planned(plan.kind, plan.targets, route, cache_hit=not parsed)
         if not self._dirty:
             self._dirty = self._changes_state(sql, tenant)
         guard = self._guard(tenant)
@@ -462,7 +469,14 @@ class Session(FrontGuard):
         when the call ends."""
         if guard is None or tenant is None or not guard.limits_anything:
             return None
-        return self._guards.admit(tenant.id, guard, datasources, deadline)
+        watch = self._watch
+        if watch is None:
+            return self._guards.admit(tenant.id, guard, datasources, deadline)
+        started = time.perf_counter()
+        try:
+            return self._guards.admit(tenant.id, guard, datasources, deadline)
+        finally:
+            watch.rate_wait_s = time.perf_counter() - started
 
     def _schemas(self, tenant: Tenant | None) -> Mapping[str, Sequence[str]] | None:
         """For an admin session: where schema-isolated tenants keep their tables."""

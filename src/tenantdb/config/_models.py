@@ -332,6 +332,15 @@ class LimitsConfig(_Model):
             )
 
 
+def _off_is_none(value: object) -> object:
+    """``"off"`` for an optional setting (TOML has no null)."""
+    return None if isinstance(value, str) and value.strip().lower() == "off" else value
+
+
+def _also_off(schema: dict[str, Any]) -> None:
+    schema.setdefault("anyOf", []).append({"const": "off"})
+
+
 class TelemetryConfig(_Model):
     """Traces, metrics and the slow-statement log (``[telemetry]``).
 
@@ -354,9 +363,11 @@ class TelemetryConfig(_Model):
     label, the rest share ``__other__``."""
     top_tenants: PositiveInt = 100
     """How many tenants get a label of their own when ``tenant_labels`` is on."""
-    slow_statement: NonNegativeDuration | None = 1.0
+    slow_statement: Annotated[NonNegativeDuration | None, BeforeValidator(_off_is_none)] = Field(
+        1.0, json_schema_extra=_also_off
+    )
     """A statement that runs this long or longer is logged (``tenantdb.slow``, WARNING) and
-    kept for ``cluster.slow_statements()``; None: no slow-statement log."""
+    kept for ``cluster.slow_statements()``; ``"off"`` (None): no slow-statement log."""
     slow_statement_params: bool = False
     """Log the parameter values of slow statements too (they may hold personal data)."""
     slow_statements_kept: PositiveInt = 100

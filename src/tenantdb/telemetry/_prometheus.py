@@ -280,6 +280,18 @@ class _Collector:
         )
         cached.add_metric((), registry["cached"])
         yield cached
+        generation = GaugeMetricFamily(
+            "tenantdb_registry_generation",
+            "How many times this process's tenant snapshot took changes or was reloaded.",
+        )
+        generation.add_metric((), registry["generation"])
+        yield generation
+        age = GaugeMetricFamily(
+            "tenantdb_registry_last_change_age_seconds",
+            "Seconds since this process's tenant snapshot last took a change.",
+        )
+        age.add_metric((), registry["changed_s_ago"])
+        yield age
         if registry["feed"] != "off":  # static tenants have no feed to follow
             feed = GaugeMetricFamily(
                 "tenantdb_registry_feed_live",

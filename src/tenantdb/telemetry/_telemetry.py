@@ -30,6 +30,7 @@ from ._tracing import (
     TracerLookup,
     endpoints,
     error_attributes,
+    logical_tables,
     summary,
     target_attributes,
 )
@@ -191,23 +192,44 @@ class StatementWatch:
             context = sys.modules["opentelemetry.context"]
             self._token = context.attach(trace.set_span_in_context(self._span))
 
-    def planned(self, kind: str, targets: Sequence[Target], route: str) -> None:
-        """The statement was routed: ``kind`` (select, insert, ...), its targets and its
-        route (single, scatter, broadcast)."""
+    def planned(
+        self,
+        kind: str,
+        targets: Sequence[Target],
+        route: str,
+        *,
+        cache_hit: bool | None = None,
+    ) -> None:
+        """The statement was routed: ``kind`` (select, insert, ...), its targets, its route
+        (single, scatter, broadcast) and whether its SQL text was parsed before
+        (``cache_hit``; None: not known)."""
         self.kind = kind
         self.targets = targets
         self._route = route
+        self._name(kind, logical_tables(targets))
+        span = self._span
+        if span is not None:
+            span.set_attribute("tenantdb.route", route)
+            span.set_attribute("tenantdb.target_count", len(targets))
+            if cache_hit is not None:
+                span.set_attribute("tenantdb.template_cache_hit", cache_hit)
+
+    def refused(self, kind: str, tables: Sequence[str]) -> None:
+        """Routing refused the statement: it is still named by its ``kind`` and the
+        logical ``tables`` it names."""
+        self.kind = kind
+        self._name(kind, tables)
+
+    def _name(self, kind: str, tables: Sequence[str]) -> None:
         span = self._span
         if span is None:
             return
-        operation, collection, query_summary = summary(kind, targets)
+        operation, collection, query_summary = summary(kind, tables)
         span.update_name(query_summary)
         span.set_attribute("db.operation.name", operation)
         span.set_attribute("db.query.summary", query_summary)
         if collection is not None:
             span.set_attribute("db.collection.name", collection)
-        span.set_attribute("tenantdb.route", route)
-        span.set_attribute("tenantdb.target_count", len(targets))
 
     @contextmanager
     def fan_out(self, datasource: str) -> Iterator[None]:

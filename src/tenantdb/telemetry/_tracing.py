@@ -97,17 +97,16 @@ def _endpoint(url: str) -> Endpoint:
     return Endpoint(parts.hostname, port, path or None)
 
 
-def summary(kind: str, targets: Sequence[Target]) -> tuple[str, str | None, str]:
+def summary(kind: str, tables: Sequence[str]) -> tuple[str, str | None, str]:
     """(db.operation.name, db.collection.name or None, db.query.summary) of a statement of
-    ``kind`` on ``targets``: the operation and the logical tables it touches (a collection
-    only when there is one)."""
+    ``kind`` on the logical ``tables`` (a collection only when there is one)."""
     operation = kind.upper()
-    tables = _logical_tables(targets)
     collection = tables[0] if len(tables) == 1 else None
     return operation, collection, " ".join((operation, *tables)) if tables else operation
 
 
-def _logical_tables(targets: Sequence[Target]) -> list[str]:
+def logical_tables(targets: Sequence[Target]) -> list[str]:
+    """The logical tables ``targets`` touch, in order of first appearance."""
     seen: dict[str, None] = {}
     for target in targets:
         for name in target.tables:

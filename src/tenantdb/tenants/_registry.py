@@ -151,6 +151,10 @@ class TenantRegistry:
         self._layout: tuple[object, Mapping[str, tuple[str, ...]]] | None = None
         self._healthy = True
         self._last_error: str | None = None
+        # Bumped (under _lock) each time the snapshot takes changes or is reloaded whole;
+        # with the monotonic time of that moment, for status() and metrics.
+        self._generation = 0
+        self._changed_at = time.monotonic()
         self._stop = threading.Event()
         self._ready = threading.Event()
         # Until the store answers, the static tenants are the best answer there is.
@@ -333,7 +337,9 @@ class TenantRegistry:
         return self._ready.wait(timeout_s)
 
     def status(self) -> dict[str, Any]:
-        """A plain dict for health checks: store, mode, sizes, feed state, last error."""
+        """A plain dict for health checks: store, mode, sizes, feed state, last error, and
+        ``generation`` (bumped each time this process's snapshot takes changes or is
+        reloaded) with ``changed_s_ago`` (seconds since then)."""
         return {
             "store": self._store.url,
             "shared_cache": self._shared.url if self._shared is not None else None,
@@ -350,6 +356,8 @@ class TenantRegistry:
                 else "reconnecting"
             ),
             "last_error": self._last_error,
+            "generation": self._generation,
+            "changed_s_ago": time.monotonic() - self._changed_at,
         }
 
     def close(self) -> None:
@@ -392,6 +400,7 @@ class TenantRegistry:
             self._snapshot = snapshot
             self._reindex()
             self._fit()
+            self._changed()
         self._started = True
         if from_store and self._shared is not None:
             self._guarded(self._shared.put_all, [record_of(t) for t in snapshot.values()])
@@ -571,6 +580,7 @@ class TenantRegistry:
                 changed.append((tenant_id, old, tenant))
             if not changed:
                 return
+            self._changed()
             self._negative.clear()
             # Full mode copies the snapshot once per batch: readers keep the one they hold.
             target: dict[str, Tenant] | OrderedDict[str, Tenant] = (
@@ -595,6 +605,11 @@ class TenantRegistry:
             self._judge(affected)
             subscribers = self._subscribers
         self._notify(subscribers, changed)
+
+    def _changed(self) -> None:
+        """Under _lock: the snapshot changed."""
+        self._generation += 1
+        self._changed_at = time.monotonic()
 
     @staticmethod
     def _notify(

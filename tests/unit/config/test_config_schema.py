@@ -37,6 +37,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "tenants",
         "registry",
         "limits",
+        "telemetry",
     ]
     assert schema["required"] == ["datasources"]
     assert schema["additionalProperties"] is False

@@ -6,6 +6,8 @@
 #   MariaDB     127.0.0.1:3306  user root, no password
 #   Redis       127.0.0.1:6379  no password, nothing saved to disk
 #   etcd        127.0.0.1:2379  plain HTTP, no auth (Debian's etcd-server 3.4, v3 API)
+#   Chromium    /usr/bin/chromium, Debian's package: the console's browser tests drive it
+#               through Playwright (never a browser Playwright downloads itself)
 # CI runs it (as root) before the tests, which it then runs with TENANTDB_REQUIRE_SERVICES=1.
 #
 # Idempotent: a server that answers is left alone; one that does not is started and waited
@@ -423,12 +425,24 @@ start_etcd() {
     wait_for "etcd on 127.0.0.1:$ETCD_PORT" etcd_answers
 }
 
+# The console's browser tests launch this binary; nothing runs until they do.
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium ]]; then
+        log "Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo installed)"
+        return 0
+    fi
+    ensure_packages chromium
+    [[ -x /usr/bin/chromium ]] || die "Chromium: /usr/bin/chromium missing after installing chromium"
+    log "Chromium: installed"
+}
+
 main() {
     start_postgres
     start_postgres_replica
     start_mariadb
     start_redis
     start_etcd
+    ensure_chromium
     log "all services ready"
 }
 

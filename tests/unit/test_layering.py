@@ -28,6 +28,7 @@ FLOORS: dict[str, int] = {
     "admin": 5,
     "_cluster": 6,
     "dbapi": 7,
+    "console": 7,
     "__init__": 7,
     "cli": 8,
     "demo": 8,

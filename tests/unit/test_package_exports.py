@@ -13,6 +13,7 @@ import types
 import pytest
 
 PACKAGES = (
+    "tenantdb.console",
     "tenantdb.core.breaker",
     "tenantdb.core.limits",
     "tenantdb.core.merge",

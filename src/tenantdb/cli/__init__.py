@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ._config import config_app
+from ._console import console_command
 from ._ddl import ddl_command
 from ._demo import demo_command
 from ._explain import explain_command
@@ -45,6 +46,7 @@ app.command("shell")(shell_command)
 app.command("ddl")(ddl_command)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(replicas_app, name="replicas")
+app.command("console")(console_command)
 
 
 def main() -> None:

@@ -69,7 +69,8 @@ _PAGES = frozenset({"/", "/tenants", "/slow", "/explain"})
 class Console:
     """The console's request core (see the module docstring).
 
-    ``token`` guards everything but the sign-in page, the stylesheet and the empty favicon;
+    ``token`` guards everything but the sign-in page, the stylesheet, the empty favicon and
+    the probes ``/healthz`` and ``/readyz``;
     sessions last ``session_max_age_s``; ``trusted_origins`` are origins besides the
     request's own ``Host`` whose POSTs are accepted (a proxy that rewrites ``Host``).
     """
@@ -86,6 +87,7 @@ class Console:
         self.gate = Gate(token, max_age_s=session_max_age_s)
         self._trusted = frozenset(o.rstrip("/").lower() for o in trusted_origins)
         self._flashes = _Flashes()
+        self._registry: Any = None  # the Prometheus registry of /metrics, made on first use
 
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises (an unexpected error is logged, and answered
@@ -127,6 +129,11 @@ class Console:
             )
         if path == "/favicon.ico":  # browsers ask for it; the console has none
             return Response(204, b"", (("Cache-Control", "max-age=86400"),))
+        # Probes for orchestrators, which carry no token: they tell nothing but a verdict.
+        if path == "/healthz":
+            return _only(method, "GET") or _text(200, "ok")
+        if path == "/readyz":
+            return _only(method, "GET") or self._ready()
         if path == "/login":
             return _only(method, "GET", "POST") or (
                 self._login(request) if method == "POST" else self._login_form(request)
@@ -138,6 +145,8 @@ class Console:
             return (
                 _only(method, "POST") or self._checked(request, identity) or self._logout(request)
             )
+        if path == "/metrics":
+            return _only(method, "GET") or self._metrics()
         if path in _ACTIONS:
             return (
                 _only(method, "POST")
@@ -154,6 +163,45 @@ class Console:
         if path == "/explain" and method == "POST":
             return self._checked(request, identity) or self._explain(request, identity)
         return _only(method, "GET") or self._page(request, identity, path)
+
+    def _ready(self) -> Response:
+        """200 when the tenant registry has loaded and no primary's circuit breaker is
+        open, as this process has seen them (nothing is sent to a database); 503 with the
+        reasons otherwise."""
+        problems: list[str] = []
+        cluster = self.vantage.cluster
+        registry = cluster.tenants.status()
+        if registry["feed"] == "reconnecting" or registry["last_error"] is not None:
+            problems.append("the tenant registry is not loaded from its store")
+        for name, entry in cluster.status()["datasources"].items():
+            breaker = entry.get("breakers", {}).get("primary")
+            if breaker is not None and breaker["state"] == "open":
+                problems.append(f"the primary of datasource {name} is unreachable (breaker open)")
+        if problems:
+            return _text(503, "not ready: " + "; ".join(problems))
+        return _text(200, "ready")
+
+    def _metrics(self) -> Response:
+        """The Prometheus exposition of this process's cluster (``prometheus_collector``)."""
+        if self._registry is None:
+            try:
+                from prometheus_client import CollectorRegistry
+            except ImportError:
+                return _text(
+                    501, "/metrics needs prometheus_client: pip install 'tenantdb[prometheus]'"
+                )
+            from ..telemetry import prometheus_collector
+
+            registry = CollectorRegistry()
+            registry.register(prometheus_collector(self.vantage.cluster))
+            self._registry = registry
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(
+            200,
+            generate_latest(self._registry),
+            (("Content-Type", CONTENT_TYPE_LATEST), ("Cache-Control", "no-store")),
+        )
 
     def _page(self, request: Request, identity: Identity, path: str) -> Response:
         view = self._view(request, identity, take_flash=True)

@@ -244,7 +244,8 @@ def test_a_flushed_script_cache_is_reloaded_transparently(
     limiter = limiter_front.open(redis_url, prefix=key_prefix, on_unavailable="fail_closed")
     assert limiter.check("acme", SLOW) == ADMITTED
     redis_client.script_flush()
-    assert redis_client.script_exists(GCRA_SHA) == [False]
+    # (Not asserted that the script is gone now: another worker's limiter may load it again
+    # at any moment; usually it has not, and this check must load it itself.)
     assert limiter.check("acme", SLOW) == ADMITTED  # not a fail_closed refusal
     assert redis_client.script_exists(GCRA_SHA) == [True]
     assert limiter.check("acme", SLOW) == ADMITTED

@@ -271,9 +271,7 @@ class _PostgresServer:
     def create(self, name: str) -> str:
         from psycopg import sql
 
-        # FILE_COPY: PostgreSQL 15's default (WAL_LOG) writes the whole template, 4 MB, to
-        # the WAL, which the shared standby then replays for every test database.
-        create = sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY")
+        create = sql.SQL("CREATE DATABASE {}")
         with self.raw_connect(self._admin_url) as admin:
             admin.execute(create.format(sql.Identifier(name)))
         self._dropper.created(name)

@@ -215,6 +215,11 @@ def test_a_thousand_cancelled_tasks_leave_nothing_behind(backend: Backend) -> No
         await _prepare(cluster, backend)
         seen: dict[str, Any] = {"ended": await _run_and_cancel(cluster, backend.dialect)}
         seen["in_use"] = [cluster.datasources.pool(name).in_use for name in ("ds0", "ds1")]
+        # Cancelled tasks are the caller's doing, not the server's: no breaker opened.
+        seen["breakers"] = [
+            cluster.status()["datasources"][name]["breakers"]["primary"]["state"]
+            for name in ("ds0", "ds1")
+        ]
         seen["busy"] = await asyncio.to_thread(_settled, lambda: _server_busy(backend, urls))
         # The cluster still serves after all that.
         async with cluster.session("a") as s:
@@ -234,6 +239,7 @@ def test_a_thousand_cancelled_tasks_leave_nothing_behind(backend: Backend) -> No
     assert ended["cancelled"] >= 100, ended
     assert ended["completed"] >= 50, ended
     assert seen["in_use"] == [0, 0]
+    assert seen["breakers"] == ["closed", "closed"]
     assert seen["busy"] == []
     assert seen["after"][0][0] >= 1
     # All or nothing: a transaction's pair, an executemany's five rows.

@@ -5,8 +5,10 @@ a session holds its connection for its statements on that datasource, so for an
 application that opens a session per request a checkout is a request's work there.
 
 - An ``acquire`` that cannot reach the server (``ShardUnavailableError``: refused, timed
-  out) is a failure, and so is a checkout whose connection comes back ``broken`` (lost
-  while in use) or one that ran a statement past its statement timeout.
+  out) is a failure, and so is a checkout whose connection comes back ``lost`` (the server
+  connection reset or closed while in use) or one that ran a statement past its statement
+  timeout. A connection the caller interrupted (a cancelled task) is discarded by the
+  pool but counts as a success: the endpoint answered.
 - Every other checkout is a success, slow when getting its connection took ``slow_call``
   or longer (a server that accepts connections slowly is in trouble before it refuses).
 - An acquire that ends otherwise (the pool is full until its timeout, the caller is
@@ -101,8 +103,9 @@ class AsyncBreakerPool:
     async def release(self, connection: AsyncConnection) -> None:
         """The pool's ``release``; the checkout counts as failed if the connection broke."""
         checkout = self._out.pop(connection, None)
-        # A statement that ran past its timeout counts against the endpoint too.
-        broken = connection.broken or connection.timed_out
+        # A lost connection, or a statement that ran past its timeout, counts against the
+        # endpoint; one the caller interrupted (a cancelled task) does not.
+        broken = connection.lost or connection.timed_out
         try:
             await self._pool.release(connection)
         finally:

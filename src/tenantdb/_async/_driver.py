@@ -183,6 +183,13 @@ class AsyncConnection(Protocol):
         ...
 
     @property
+    def lost(self) -> bool:
+        """True once the server connection was lost (reset, closed, unreachable): a
+        checkout that ends so counts against the endpoint's breaker. A connection the
+        caller interrupted (a cancelled task) is ``broken`` but not ``lost``."""
+        ...
+
+    @property
     def in_transaction(self) -> bool: ...
 
     async def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:

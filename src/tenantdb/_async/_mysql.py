@@ -196,6 +196,7 @@ class AsyncMySQLConnection:
     __slots__ = (
         "_aborted",
         "_broken",
+        "_lost",
         "_datasource",
         "_dirty",
         "_params",
@@ -226,6 +227,8 @@ class AsyncMySQLConnection:
         self._datasource = datasource
         self._role = role
         self._broken = False
+        # The server connection was lost (not cut short by us): counts for the breaker.
+        self._lost = False
         self._streams: set[AsyncMySQLStream] = set()
         self._unbuffered: AsyncMySQLStream | None = None  # the stream reading off the wire
         self._dirty = False
@@ -242,6 +245,10 @@ class AsyncMySQLConnection:
         close."""
         connected: bool = self._raw.connected  # sync: connected: bool = self._raw.open
         return self._broken or not connected
+
+    @property
+    def lost(self) -> bool:
+        return self._lost
 
     @property
     def in_transaction(self) -> bool:
@@ -551,14 +558,16 @@ class AsyncMySQLConnection:
     def _error(self, exc: BaseException, sql: str) -> Error:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        lost = (
+        cut = (
             isinstance(exc, driver_errors.InterfaceError)
             or code in _CONNECTION_LOST
             # An InternalError without a server error number is the client's: it lost its
             # place in the protocol (a packet out of sequence), and the connection with it.
             or (isinstance(exc, driver_errors.InternalError) and code is None)
-            or self.broken
         )
+        if cut and not self._broken:  # not the aftermath of an interruption of ours
+            self._lost = True
+        lost = cut or self.broken
         if lost:
             self._broken = True
         text = _DUPLICATE_VALUE.sub("Duplicate entry for key", text)

@@ -209,6 +209,10 @@ class AsyncPostgresConnection:
         return pgconn.status == _BAD or pgconn.transaction_status == _ACTIVE
 
     @property
+    def lost(self) -> bool:
+        return bool(self._raw.pgconn.status == _BAD)
+
+    @property
     def in_transaction(self) -> bool:
         """True while the server has a transaction open (also a streams' read transaction)."""
         return self._raw.pgconn.transaction_status not in (_IDLE, _UNKNOWN)

@@ -185,6 +185,13 @@ class Connection(Protocol):
         ...
 
     @property
+    def lost(self) -> bool:
+        """True once the server connection was lost (reset, closed, unreachable): a
+        checkout that ends so counts against the endpoint's breaker. A connection the
+        caller interrupted (a cancelled task) is ``broken`` but not ``lost``."""
+        ...
+
+    @property
     def in_transaction(self) -> bool: ...
 
     def execute(self, sql: str, params: tuple[Any, ...]) -> Outcome:

@@ -165,6 +165,10 @@ class SQLiteConnection:
         return self._closed or self._worker.broken
 
     @property
+    def lost(self) -> bool:
+        return False  # a file has no server connection to lose
+
+    @property
     def in_transaction(self) -> bool:
         return self._raw.in_transaction
 

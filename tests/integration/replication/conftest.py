@@ -189,7 +189,7 @@ class PgReplica:
         name = next(self._names)
         self.query(
             self._primary,
-            sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY").format(sql.Identifier(name)),
+            sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)),
         )
         self._created.append(name)
 

@@ -122,19 +122,18 @@ def test_the_exposition_parses_and_counts_what_ran(backend: Backend, front: Fron
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_ten_thousand_tenants_make_at_most_k_plus_one_series(
-    backend: Backend, front: Front
-) -> None:
-    """The anchors' users report registries growing without bound from a tenant label."""
+def test_tenant_labels_name_only_the_busiest_tenants(backend: Backend, front: Front) -> None:
+    """Statements of 300 tenants through real sessions; only the top 5 get a label. (The
+    10,000-tenant bound is checked on the metrics themselves: tests/unit/telemetry.)"""
     url = backend.new_database()
     document = config(backend, [url], tenant_labels=True, top_tenants=5)
-    document["tenants"] = {f"t{i}": {"datasource": "ds0"} for i in range(10_000)}
+    document["tenants"] = {f"t{i}": {"datasource": "ds0"} for i in range(300)}
     with front.connect(document) as cluster:
         scrape(cluster)
         with cluster.session(admin=True) as admin:
             admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
         busy = {f"t{i}": 20 - i for i in range(5)}  # five tenants clearly busier than the rest
-        for i in range(10_000):
+        for i in range(300):
             tenant = f"t{i}"
             with cluster.session(tenant=tenant) as session:
                 for _ in range(busy.get(tenant, 1)):
@@ -146,10 +145,9 @@ def test_ten_thousand_tenants_make_at_most_k_plus_one_series(
             families["tenantdb_tenant_statements"], "tenantdb_tenant_statements_total"
         )
     }
-    assert len(series) <= 5 + 1
+    assert len(series) == 5 + 1
     assert {name: series[name] for name in busy} == busy
-    assert series[OTHER_TENANTS] == 10_000 - 5
-    assert sum(series.values()) == sum(busy.values()) + 10_000 - 5
+    assert series[OTHER_TENANTS] == 300 - 5
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

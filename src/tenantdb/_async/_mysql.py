@@ -196,9 +196,9 @@ class AsyncMySQLConnection:
     __slots__ = (
         "_aborted",
         "_broken",
-        "_lost",
         "_datasource",
         "_dirty",
+        "_lost",
         "_params",
         "_raw",
         "_role",

@@ -198,9 +198,9 @@ class MySQLConnection:
     __slots__ = (
         "_aborted",
         "_broken",
-        "_lost",
         "_datasource",
         "_dirty",
+        "_lost",
         "_params",
         "_raw",
         "_role",

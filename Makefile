@@ -51,6 +51,7 @@ bench-more: $(STAMP)
 	$(BIN)/python benchmarks/registry.py --only get
 	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/resilience.py
+	$(BIN)/python benchmarks/telemetry.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -10,6 +10,7 @@ import typer
 
 from .._cluster import connect
 from ..core.routing import RoutePlan
+from ..core.sql import params_from_json
 from ..errors import Error
 
 
@@ -44,14 +45,9 @@ def _parse_params(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Error(
-            f'--params is not valid JSON ({exc.msg}); pass an array like [1, "a"]'
-        ) from None
-    if not isinstance(value, list | dict):
-        raise Error("--params must be a JSON array (for %s) or object (for %(name)s)")
-    return value
+        return params_from_json(text)
+    except ValueError as exc:
+        raise Error(f"--params: {exc}") from None
 
 
 def format_plan(plan: RoutePlan) -> str:

@@ -9,7 +9,6 @@ its store): the ASGI adapter calls it on a worker thread.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import urllib.parse
@@ -17,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..core.sql import params_from_json
 from ..errors import Error
 from . import _actions as actions
 from ._auth import Gate, Identity
@@ -346,17 +346,7 @@ class Console:
 
 
 def _params(text: str) -> Any:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f'the parameters are not JSON ({exc.msg}); write an array like [1, "a"]'
-        ) from None
-    if not isinstance(value, list | dict):
-        raise ValueError("the parameters must be a JSON array (for %s) or object (for %(name)s)")
-    return value
+    return params_from_json(text) if text else None
 
 
 def _only(method: str, *allowed: str) -> Response | None:

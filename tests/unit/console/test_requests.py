@@ -431,7 +431,7 @@ def test_explain_shows_the_plan_and_connects_nowhere(script: Client) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"sql": "SELECT 1 FROM orders", "params": "[1", "tenant": ""}, "not JSON"),
+        ({"sql": "SELECT 1 FROM orders", "params": "[1", "tenant": ""}, "not valid JSON"),
         ({"sql": "SELECT 1 FROM orders", "params": "7", "tenant": ""}, "JSON array"),
         ({"sql": "SELECT 1 FROM orders", "params": "", "tenant": "nobody"}, "UnknownTenantError"),
         ({"sql": "DROP TABLE orders", "params": "", "tenant": "acme"}, "Error"),

@@ -102,7 +102,7 @@ def test_explain_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in refused.output
     bad_params = runner.invoke(app, ["explain", "-c", str(config), "--params", "[1,", "SELECT %s"])
     assert bad_params.exit_code == 1
-    assert "--params is not valid JSON" in bad_params.stderr
+    assert "--params: the parameters are not valid JSON" in bad_params.stderr
     unknown = runner.invoke(
         app, ["explain", "-c", str(config), "--tenant", "ghost", "SELECT * FROM orders"]
     )

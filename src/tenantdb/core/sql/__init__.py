@@ -17,7 +17,7 @@ from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
 from ._merge_variants import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
 from ._physical import PhysicalStatement, physical_statement
-from ._placeholders import ScannedSQL, bind_values, scan
+from ._placeholders import ScannedSQL, bind_values, params_from_json, scan
 from ._predicates import (
     ANY,
     AllOf,
@@ -98,6 +98,7 @@ __all__ = [
     "may_write",
     "merge_shape",
     "owner_literal",
+    "params_from_json",
     "parse_template",
     "physical_statement",
     "plan_hints",

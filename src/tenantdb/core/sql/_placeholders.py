@@ -10,6 +10,7 @@ author meant and cannot be routed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -216,3 +217,18 @@ def bind_values(
             f"the statement has {count} placeholders but {len(values)} parameters were given"
         )
     return values
+
+
+def params_from_json(text: str) -> list[object] | dict[str, object]:
+    """Statement parameters written as JSON (``explain``'s command line and the console's
+    explain box): an array for ``%s`` placeholders, an object for ``%(name)s`` ones.
+    Raises ValueError saying what to write instead."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f'the parameters are not valid JSON ({exc.msg}); write an array like [1, "a"]'
+        ) from None
+    if not isinstance(value, list | dict):
+        raise ValueError("the parameters must be a JSON array (for %s) or object (for %(name)s)")
+    return value

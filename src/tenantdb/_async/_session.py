@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from time import perf_counter
 from typing import Any, NamedTuple, NoReturn
 
 from .._concurrency import AsyncFrontGuard
@@ -230,20 +231,21 @@ class AsyncSession(AsyncFrontGuard):
         args: tuple[Any, ...],
     ) -> AsyncResult:
         """``run(*args, watch)`` under the cluster's telemetry (``tenantdb.telemetry``):
-        without a tracer or metrics only the slow-statement clock runs."""
+        while nothing watches (``quiet_until``) only the slow-statement clock runs."""
         telemetry = self._telemetry
-        watch = telemetry.begin(sql, params, self.tenant)
+        started = perf_counter()
+        watch = (
+            None
+            if started < telemetry.quiet_until
+            else telemetry.begin(started, sql, params, self.tenant)
+        )
         if watch is None:
-            slow = telemetry.slow_log
-            if slow is None:
-                return await run(*args, None)
-            started = time.perf_counter()
             try:
                 result = await run(*args, None)
             except BaseException as exc:
                 telemetry.check_slow(started, sql, params, self.tenant, None, exc)
                 raise
-            if time.perf_counter() - started >= slow.threshold_s:
+            if perf_counter() - started >= telemetry.slow_threshold_s:
                 telemetry.check_slow(started, sql, params, self.tenant, result.targets, None)
             return result
         self._watch = watch

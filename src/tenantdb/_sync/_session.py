@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from time import perf_counter
 from typing import Any, NamedTuple, NoReturn
 
 from .._concurrency import FrontGuard
@@ -232,20 +233,21 @@ class Session(FrontGuard):
         args: tuple[Any, ...],
     ) -> Result:
         """``run(*args, watch)`` under the cluster's telemetry (``tenantdb.telemetry``):
-        without a tracer or metrics only the slow-statement clock runs."""
+        while nothing watches (``quiet_until``) only the slow-statement clock runs."""
         telemetry = self._telemetry
-        watch = telemetry.begin(sql, params, self.tenant)
+        started = perf_counter()
+        watch = (
+            None
+            if started < telemetry.quiet_until
+            else telemetry.begin(started, sql, params, self.tenant)
+        )
         if watch is None:
-            slow = telemetry.slow_log
-            if slow is None:
-                return run(*args, None)
-            started = time.perf_counter()
             try:
                 result = run(*args, None)
             except BaseException as exc:
                 telemetry.check_slow(started, sql, params, self.tenant, None, exc)
                 raise
-            if time.perf_counter() - started >= slow.threshold_s:
+            if perf_counter() - started >= telemetry.slow_threshold_s:
                 telemetry.check_slow(started, sql, params, self.tenant, result.targets, None)
             return result
         self._watch = watch

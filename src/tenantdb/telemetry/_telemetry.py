@@ -1,17 +1,21 @@
 """``Telemetry``: what one cluster front observes of its statements, and ``StatementWatch``,
 one statement being observed.
 
-A session asks ``begin()`` at the start of ``execute`` / ``executemany``; None means nothing
-watches (no tracer provider, no metrics, no slow-statement log) and the statement runs as
-if telemetry did not exist. Otherwise the watch opens the statement's span (made current,
-so the application's own spans and driver instrumentation nest under it), learns the plan
-(``planned``), wraps each datasource's part of a fan-out in a child span (``fan_out``,
-on the thread that runs it) and, in ``finished``, ends the span, records the metrics and
+A session reads ``time.perf_counter()`` at the start of ``execute`` / ``executemany``; while
+it is before ``quiet_until`` nothing but the slow-statement log looks at the statement (no
+tracer provider found at the last look, no metrics), and the session compares its duration
+with ``slow_threshold_s`` itself: two clock reads and two comparisons. Otherwise it asks
+``begin()``, which looks for a tracer (at most once a second while there is none) and
+returns a watch or None. The watch opens the statement's span (made current, so the
+application's own spans and driver instrumentation nest under it), learns the plan
+(``planned``), wraps each datasource's part of a fan-out in a child span (``fan_out``, on
+the thread that runs it) and, in ``finished``, ends the span, records the metrics and
 checks the slow-statement threshold.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -46,6 +50,10 @@ class Telemetry:
         self.system = SYSTEM_NAMES[config.dialect]
         self.query_text = settings.query_text
         self._tracers = TracerLookup(version) if settings.tracing else None
+        # Sessions skip ``begin`` for statements started before this perf_counter() time:
+        # -inf while a tracer or metrics watch, +inf when nothing ever could, else the next
+        # look for a tracer. Written under ``_lock``; read without it (one float).
+        self.quiet_until = -math.inf if settings.tracing else math.inf
         self._endpoints: dict[tuple[str, str], Endpoint | None] = endpoints(config)
         self.slow_log = (
             SlowStatementLog(
@@ -56,6 +64,7 @@ class Telemetry:
             if settings.slow_statement is not None
             else None
         )
+        self.slow_threshold_s = self.slow_log.threshold_s if self.slow_log is not None else math.inf
         self.metrics: StatementMetrics | None = None
         self._otel_duration: Any = None
         self._meter_provider: Any = None
@@ -66,7 +75,9 @@ class Telemetry:
     def use_providers(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         """Use these OpenTelemetry providers rather than the global ones (None: global)."""
         if tracer_provider is not None and self._tracers is not None:
-            self._tracers.use(tracer_provider)
+            with self._lock:
+                self._tracers.use(tracer_provider)
+                self.quiet_until = -math.inf
         if meter_provider is not None:
             self._meter_provider = meter_provider
             self._otel_duration = None
@@ -79,15 +90,22 @@ class Telemetry:
                 self.metrics = StatementMetrics(
                     tenant_labels=settings.tenant_labels, top_tenants=settings.top_tenants
                 )
+            self.quiet_until = -math.inf
             return self.metrics
 
-    def begin(self, sql: str, params: object, tenant: Tenant | None) -> StatementWatch | None:
-        """A watch for one statement, or None when neither a tracer nor metrics would look
-        at it (the caller then times it for the slow-statement log alone: ``check_slow``)."""
-        tracer = self._tracers.tracer() if self._tracers is not None else None
+    def begin(
+        self, started: float, sql: str, params: object, tenant: Tenant | None
+    ) -> StatementWatch | None:
+        """A watch for one statement started at ``started`` (its ``time.perf_counter()``),
+        or None when neither a tracer nor metrics would look at it (the caller then times
+        it for the slow-statement log alone: ``check_slow``)."""
+        tracer = self._tracers.tracer(started) if self._tracers is not None else None
         if tracer is None and self.metrics is None:
+            with self._lock:  # at most once a second, and never over keep_metrics' -inf
+                if self.metrics is None and self._tracers is not None:
+                    self.quiet_until = self._tracers.next_look
             return None
-        return StatementWatch(self, tracer, sql, params, tenant.id if tenant else None)
+        return StatementWatch(self, tracer, started, sql, params, tenant.id if tenant else None)
 
     def check_slow(
         self,
@@ -165,7 +183,13 @@ class StatementWatch:
     )
 
     def __init__(
-        self, telemetry: Telemetry, tracer: Any, sql: str, params: object, tenant: str | None
+        self,
+        telemetry: Telemetry,
+        tracer: Any,
+        started: float,
+        sql: str,
+        params: object,
+        tenant: str | None,
     ) -> None:
         self._telemetry = telemetry
         self._tracer = tracer
@@ -178,7 +202,7 @@ class StatementWatch:
         self._route = "single"
         self._span: Any = None
         self._token: object = None
-        self._started = time.perf_counter()
+        self._started = started
         if tracer is not None:
             trace = sys.modules["opentelemetry.trace"]
             attributes: dict[str, Any] = {"db.system.name": telemetry.system}

@@ -11,8 +11,8 @@ Attribute names follow the stable database semantic conventions (``db.system.nam
 
 from __future__ import annotations
 
+import math
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -31,33 +31,31 @@ SYSTEM_NAMES = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
 class TracerLookup:
     """Finds the application's tracer, cheaply enough to ask on every statement.
 
-    ``tracer()`` returns None while ``opentelemetry.trace`` is not imported or no tracer
-    provider is set (it looks again at most once a second), then the tracer for good: a
-    provider, once set, cannot be replaced (OpenTelemetry refuses a second one).
+    ``tracer(now)`` returns None while ``opentelemetry.trace`` is not imported or no tracer
+    provider is set (it looks again at most once a second: ``next_look``), then the tracer
+    for good: a provider, once set, cannot be replaced (OpenTelemetry refuses a second one).
     """
 
-    __slots__ = ("_next_look", "_tracer", "_version")
+    __slots__ = ("_tracer", "_version", "next_look")
 
     def __init__(self, version: str) -> None:
         self._version = version
         self._tracer: Any = None
-        self._next_look = 0.0
+        self.next_look = -math.inf
 
     def use(self, provider: Any) -> None:
         """Take spans from ``provider`` instead of the global one."""
         self._tracer = provider.get_tracer(_TRACER_NAME, self._version)
 
-    def tracer(self) -> Any:
+    def tracer(self, now: float) -> Any:
+        """The tracer, or None; ``now`` is ``time.perf_counter()``."""
         tracer = self._tracer
-        if tracer is not None:
+        if tracer is not None or now < self.next_look:
             return tracer
+        self.next_look = now + _RECHECK_S
         module = sys.modules.get("opentelemetry.trace")
         if module is None:
             return None
-        now = time.monotonic()
-        if now < self._next_look:
-            return None
-        self._next_look = now + _RECHECK_S
         provider = module.get_tracer_provider()
         if isinstance(provider, module.ProxyTracerProvider):
             return None

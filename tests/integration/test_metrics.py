@@ -170,7 +170,14 @@ def test_a_slow_statement_is_logged_and_kept_without_its_parameters(
     assert latest["tenant"] == "acme"
     assert latest["params"] is None
     assert latest["route"] == "single"
-    assert latest["targets"] == [{"datasource": "ds0", "role": "primary"}]
+    (target,) = latest["targets"]  # the plan, without parameter values
+    assert target == {
+        "datasource": "ds0",
+        "role": "primary",
+        "sql": target["sql"],
+        "tables": {"orders": "orders"},
+    }
+    assert target["sql"].startswith("INSERT INTO orders (id, tenant_id) VALUES")
     assert latest["error"] is None
     assert latest["duration_s"] >= 0
     assert len(slow) == 2  # the CREATE TABLE before it, newest first
@@ -187,7 +194,9 @@ def test_slow_statement_parameters_only_when_opted_in(backend: Backend, front: F
             admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
         with cluster.session(tenant="acme") as session:
             session.execute("SELECT id FROM orders WHERE id = %s", (7,))
-        assert cluster.slow_statements()[0]["params"] == [7]
+        latest = cluster.slow_statements()[0]
+    assert latest["params"] == [7]
+    assert latest["targets"][0]["params"] == ["acme", 7]  # the tenant's condition, then id
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -3,8 +3,10 @@
 Each slow statement is logged on ``tenantdb.slow`` (WARNING; one line per statement text
 and second at most, the next one saying how many were left out) with its SQL as the
 application wrote it (the template: parameter values are separate and left out unless the
-configuration opts in) and where it ran, and the latest ``kept`` are returned newest first
-by ``cluster.slow_statements()`` for the console.
+configuration opts in) and its plan: each target's datasource, role, physical SQL and
+logical → physical tables (the targets that served it when it returned, else the planned
+ones). The latest ``kept`` are returned newest first by ``cluster.slow_statements()`` for
+the console.
 """
 
 from __future__ import annotations
@@ -53,13 +55,18 @@ class SlowStatementLog:
             "params": _jsonable(params) if self._with_params else None,
             "duration_s": duration_s,
             "route": route,
-            "targets": [{"datasource": t.datasource, "role": t.role} for t in targets],
+            "targets": [self._target(target) for target in targets],
             "error": None if error is None else type(error).__name__,
         }
         with self._lock:
             self._kept.append(entry)
         where = ", ".join(sorted({f"{t.datasource} ({t.role})" for t in targets})) or "nowhere"
-        extra = {"tenant": tenant, "duration_s": duration_s, "route": route}
+        extra = {
+            "tenant": tenant,
+            "duration_s": duration_s,
+            "route": route,
+            "targets": entry["targets"],
+        }
         if self._with_params:
             extra["params"] = entry["params"]
         _THROTTLED.warning(
@@ -73,6 +80,17 @@ class SlowStatementLog:
             sql,
             extra={"tenantdb": extra},
         )
+
+    def _target(self, target: Target) -> dict[str, Any]:
+        place: dict[str, Any] = {
+            "datasource": target.datasource,
+            "role": target.role,
+            "sql": target.sql,
+            "tables": dict(target.tables),
+        }
+        if self._with_params:
+            place["params"] = _jsonable(target.params)
+        return place
 
     def entries(self) -> list[dict[str, Any]]:
         """The kept slow statements, newest first (copies)."""

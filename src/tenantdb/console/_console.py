@@ -22,16 +22,12 @@ from . import _actions as actions
 from ._auth import Gate, Identity
 from ._html import STYLESHEET, Markup
 from ._http import MAX_BODY_BYTES, BadRequest, Request, Response
-from ._pages import (
-    ExplainForm,
-    View,
-    explain_page,
-    login_page,
-    message_page,
-    slow_page,
-    tenants_page,
-    topology_page,
-)
+from ._layout import View, message_page
+from ._page_explain import ExplainForm, explain_page
+from ._page_login import login_page
+from ._page_slow import slow_page
+from ._page_tenants import tenants_page
+from ._page_topology import topology_page
 from ._vantage import Vantage
 
 log = logging.getLogger("tenantdb.console")

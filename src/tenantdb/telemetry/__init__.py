@@ -14,14 +14,26 @@ Configured by ``[telemetry]`` (``tenantdb.config.TelemetryConfig``).
 from __future__ import annotations
 
 from ._logs import JsonFormatter, ThrottledLog
-from ._metrics import OTHER_TENANTS, StatementMetrics, TopTenants
+from ._metrics import (
+    DURATION_BUCKETS_S,
+    FAN_OUT_BUCKETS,
+    OTHER_TENANTS,
+    PROPAGATION_BUCKETS_S,
+    Histogram,
+    StatementMetrics,
+    TopTenants,
+)
 from ._prometheus import prometheus_collector
 from ._slow_log import SlowStatementLog
 from ._telemetry import StatementWatch, Telemetry
 
 __all__ = [
+    "DURATION_BUCKETS_S",
+    "FAN_OUT_BUCKETS",
+    "Histogram",
     "JsonFormatter",
     "OTHER_TENANTS",
+    "PROPAGATION_BUCKETS_S",
     "SlowStatementLog",
     "StatementMetrics",
     "StatementWatch",

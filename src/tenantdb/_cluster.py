@@ -23,6 +23,7 @@ from .core.routing import Params, RoutePlan, Router, Topology, with_round_trips
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
 from .errors import InterfaceError
+from .telemetry import OtelInstruments, attach_instruments
 from .tenants import Tenant, TenantRegistry, open_registry
 
 if TYPE_CHECKING:  # the asyncio front is imported by the first AsyncCluster, not by connect()
@@ -52,6 +53,7 @@ class _ClusterBase(Generic[D]):
         self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
         self._registry: TenantRegistry | None = None
         self._registry_lock = threading.Lock()
+        self._instruments: OtelInstruments | None = None
         self._stream_batch_size = stream_batch_size
         self._closed = False
         self.datasources = self._new_datasources(config)
@@ -89,6 +91,8 @@ class _ClusterBase(Generic[D]):
                     self._registry = open_registry(self.config)
                     # put() refuses moving a tenant away from its rows (force=True skips).
                     self._registry.placement_guard = refuse_orphaning(self._admin_view())
+                    if self._instruments is not None:
+                        self._registry.on_propagation(self._instruments.record_propagation)
                 registry = self._registry
         return registry
 
@@ -201,9 +205,22 @@ class _ClusterBase(Generic[D]):
                 f"the cluster is closed; create a new one with tenantdb.{self._connect_name}()"
             )
 
+    def _use_meter_provider(self, meter_provider: Any) -> None:
+        """With ``[telemetry] otel_metrics``: export this cluster's metrics as
+        OpenTelemetry instruments of ``meter_provider`` (None: the global one)."""
+        self.datasources.telemetry.use_providers(meter_provider=meter_provider)
+        if not self.config.telemetry.otel_metrics:
+            return
+        with self._registry_lock:
+            self._instruments = attach_instruments(self, meter_provider)
+            if self._registry is not None:
+                self._registry.on_propagation(self._instruments.record_propagation)
+
     def _close_registry(self) -> None:
         with self._registry_lock:
             self._closed = True
+            if self._instruments is not None:
+                self._instruments.close()
             registry, self._registry = self._registry, None
         if registry is not None:
             registry.close()
@@ -397,12 +414,13 @@ def connect(
     topology; opens no connection. ``today`` is the clock that decides which time-range
     period tables exist; ``stream_batch_size`` is how many rows a multi-shard read fetches
     from each shard at a time. ``tracer_provider`` / ``meter_provider``: OpenTelemetry
-    providers to use instead of the global ones (see ``[telemetry]``).
+    providers to use instead of the global ones (see ``[telemetry]``). With ``[telemetry]
+    otel_metrics = true`` the cluster's metrics become instruments of the meter provider
+    (``tenantdb.telemetry.OtelInstruments``); ImportError without ``opentelemetry-api``.
     """
     cluster = Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
-    cluster.datasources.telemetry.use_providers(
-        tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
+    cluster.datasources.telemetry.use_providers(tracer_provider=tracer_provider)
+    cluster._use_meter_provider(meter_provider)
     return cluster
 
 
@@ -417,7 +435,6 @@ def connect_async(
     """Build an AsyncCluster (asyncio front): ``connect``'s arguments and checks. Not
     awaited: it validates and opens nothing; pools open on the first awaited statement."""
     cluster = AsyncCluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
-    cluster.datasources.telemetry.use_providers(
-        tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
+    cluster.datasources.telemetry.use_providers(tracer_provider=tracer_provider)
+    cluster._use_meter_provider(meter_provider)
     return cluster

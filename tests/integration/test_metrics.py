@@ -4,6 +4,9 @@ and the slow-statement log."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -242,3 +245,229 @@ def test_otel_metrics_record_the_operation_duration(backend: Backend, front: Fro
     assert failed.attributes["db.system.name"] == "sqlite"
     assert list(failed.explicit_bounds) == [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
     provider.shutdown()
+
+
+def otel_points(reader: Any) -> dict[str, Any]:
+    """Metric name → its metric, from one collection of ``reader``."""
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {
+        metric.name: metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+
+
+def by(metric: Any, *keys: str) -> dict[tuple[Any, ...], Any]:
+    """A metric's data points by the values of the attributes ``keys``."""
+    return {tuple(p.attributes.get(k) for k in keys): p for p in metric.data.data_points}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_otel_instruments_carry_what_prometheus_shows_and_move_with_statements(
+    backend: Backend, front: Front
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from tenantdb.telemetry import INSTRUMENT_NAMES
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    urls = backend.new_databases(2)
+    document = config(backend, urls, otel_metrics=True, tenant_labels=True, top_tenants=1)
+    # One statement, then no more for a thousand seconds.
+    limits = {"requests_per_second": 0.001, "burst": 1}
+    document["tenants"]["globex"] = {"datasource": "ds1", "limits": limits}
+    with front.connect(document, meter_provider=provider) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT)")
+            admin.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+            admin.executemany("INSERT INTO events (id) VALUES (%s)", [(i,) for i in range(8)])
+        with cluster.session(tenant="acme") as session:
+            for i in range(3):
+                session.execute("INSERT INTO orders (id) VALUES (%s)", (i,))
+        with cluster.session(tenant="globex") as session:
+            session.execute("SELECT id FROM orders WHERE id = %s", (1,))
+            with pytest.raises(tenantdb.RateLimitedError):
+                session.execute("SELECT id FROM orders WHERE id = %s", (1,))
+        first = otel_points(reader)
+
+        with cluster.session(tenant="acme") as session:
+            session.execute("INSERT INTO orders (id) VALUES (%s)", (10,))
+            session.execute("SELECT COUNT(*) FROM events")  # 4 tables on 2 datasources
+        second = otel_points(reader)
+    provider.shutdown()
+
+    # Every instrument with something to show is there: not the replicas' (there are
+    # none), shadow mode's (it is off) or the propagation delay (no other process
+    # changed a tenant).
+    nothing_to_show = {
+        "tenantdb.replica.lag",
+        "tenantdb.replica.state",
+        "tenantdb.shadow.refusals",
+        "tenantdb.registry.propagation.duration",
+    }
+    assert set(INSTRUMENT_NAMES) - set(second) == nothing_to_show
+
+    keys = ("db.operation.name", "tenantdb.datasource", "tenantdb.role", "tenantdb.outcome")
+    inserts = by(first["tenantdb.statements"], *keys)
+    assert inserts[("INSERT", "ds0", "primary", "ok")].value == 4  # 3 tenant + executemany
+    assert inserts[("INSERT", "ds1", "primary", "ok")].value == 1
+    moved = by(second["tenantdb.statements"], *keys)
+    assert moved[("INSERT", "ds0", "primary", "ok")].value == 5
+    assert moved[("SELECT", "ds1", "primary", "ok")].value == 2  # globex's read, the COUNT
+    assert first["tenantdb.statements"].unit == "{statement}"
+    assert {p.attributes["db.system.name"] for p in moved.values()} == {"sqlite"}
+
+    # Pools, by the semantic conventions' names and attributes.
+    pool_keys = ("db.client.connection.pool.name", "db.client.connection.state")
+    connections = by(second["db.client.connection.count"], *pool_keys)
+    assert set(connections) >= {("ds0/primary", "used"), ("ds0/primary", "idle")}
+    assert connections[("ds0/primary", "used")].value == 0  # every session has ended
+    assert connections[("ds0/primary", "idle")].value >= 1
+    assert second["db.client.connection.count"].unit == "{connection}"
+    maximum = by(second["db.client.connection.max"], "db.client.connection.pool.name")
+    assert maximum[("ds0/primary",)].value == 3
+    pending = by(second["db.client.connection.pending_requests"], "tenantdb.datasource")
+    assert pending[("ds1",)].value == 0
+
+    # Fan-out: a synchronous histogram, one point per statement that had targets.
+    (width_before,) = first["tenantdb.fan_out.width"].data.data_points
+    (width,) = second["tenantdb.fan_out.width"].data.data_points
+    assert width.count == width_before.count + 2
+    assert width.sum == width_before.sum + 1 + 4
+    assert list(width.explicit_bounds) == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+
+    # Tenant labels: the top 1 tenant by name, the rest summed (as for Prometheus).
+    tenants = by(second["tenantdb.tenant.statements"], "tenantdb.tenant")
+    assert {name: p.value for name, p in tenants.items()} == {("acme",): 5, (OTHER_TENANTS,): 2}
+    refusals = by(second["tenantdb.rate_limit.refusals"], "tenantdb.limit")
+    assert refusals[("requests_per_second",)].value == 1
+
+    states = by(second["tenantdb.breaker.state"], "tenantdb.endpoint", "tenantdb.breaker.state")
+    assert states[("primary", "closed")].value == 1
+    assert states[("primary", "open")].value == 0
+    transitions = by(second["tenantdb.breaker.transitions"], "tenantdb.breaker.state")
+    assert {p.value for p in transitions.values()} == {0}
+
+    lookups = by(second["tenantdb.template_cache.lookups"], "tenantdb.template_cache.result")
+    assert (
+        lookups[("miss",)].value
+        > by(first["tenantdb.template_cache.lookups"], "tenantdb.template_cache.result")[
+            ("miss",)
+        ].value
+    )  # the COUNT(*) was a new text
+    (cached,) = second["tenantdb.registry.tenants"].data.data_points
+    assert cached.value == 2
+    (generation,) = second["tenantdb.registry.generation"].data.data_points
+    assert generation.value >= 1
+    (age,) = second["tenantdb.registry.last_change.age"].data.data_points
+    assert age.value >= 0
+    assert second["tenantdb.registry.last_change.age"].unit == "s"
+    forced = by(second["tenantdb.reads.forced_to_primary"], "tenantdb.datasource")
+    assert forced[("ds0",)].value == 0
+    (in_flight,) = second["tenantdb.quota.in_flight"].data.data_points
+    assert in_flight.value == 0
+
+
+GLOBAL_PROVIDER_SET_LATER = """
+import sys
+import tenantdb
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+url = sys.argv[1]
+document = {"datasources": {"ds0": {"url": url}}, "telemetry": {"otel_metrics": True}}
+with tenantdb.connect(document) as cluster:  # before the application sets its provider
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    with cluster.session(admin=True) as admin:
+        admin.execute("SELECT 1")
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "tenantdb.statements":
+                    (point,) = metric.data.data_points
+                    print(point.attributes["db.operation.name"], point.value)
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_otel_instruments_reach_a_global_provider_set_after_connect(backend: Backend) -> None:
+    """In a process of its own: a global meter provider can be set only once."""
+    done = subprocess.run(
+        [sys.executable, "-c", GLOBAL_PROVIDER_SET_LATER, backend.new_database()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "SELECT 1\n"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_closed_cluster_leaves_the_otel_instruments(backend: Backend, front: Front) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    document = config(backend, [backend.new_database()], otel_metrics=True)
+    with front.connect(document, meter_provider=provider) as cluster:
+        with cluster.session(admin=True) as admin:
+            admin.execute("SELECT 1")
+        assert "tenantdb.statements" in otel_points(reader)
+    # Its callbacks no longer read it (OpenTelemetry cannot remove an instrument).
+    assert "tenantdb.statements" not in otel_points(reader)
+    provider.shutdown()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_change_made_by_one_cluster_is_timed_by_the_other(
+    backend: Backend, front: Front, tmp_path: Any
+) -> None:
+    """Two clusters ("processes") on one registry store: the one that did not write the
+    change observes its propagation delay, once, in Prometheus and in OpenTelemetry."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    document = config(backend, [backend.new_database()], otel_metrics=True)
+    document["registry"] = {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.01"}
+    with (
+        tenantdb.connect(document) as writer,
+        front.connect(document, meter_provider=provider) as reader_cluster,
+    ):
+        assert reader_cluster.tenants.wait_ready(30)
+        assert writer.tenants.wait_ready(30)
+        writer.tenants.put({"id": "acme", "status": "read_only"})
+        deadline = time.monotonic() + 30  # a hang guard, not a measurement
+        while reader_cluster.tenants.get("acme").status != "read_only":
+            assert time.monotonic() < deadline, "the change never arrived"
+            time.sleep(0.01)
+        observed = scrape(reader_cluster)["tenantdb_registry_propagation_seconds"]
+        written = scrape(writer)["tenantdb_registry_propagation_seconds"]
+        points = otel_points(reader)
+    provider.shutdown()
+
+    def count_and_sum(family: Any) -> tuple[float, float]:
+        values = {s.name: s.value for s in family.samples if not s.labels.get("le")}
+        return (
+            values["tenantdb_registry_propagation_seconds_count"],
+            values["tenantdb_registry_propagation_seconds_sum"],
+        )
+
+    count, total = count_and_sum(observed)
+    assert count == 1
+    assert total >= 0
+    assert count_and_sum(written) == (0, 0)  # its own put is not a propagation
+    (point,) = points["tenantdb.registry.propagation.duration"].data.data_points
+    assert point.count == 1
+    assert point.sum == total
+    assert points["tenantdb.registry.propagation.duration"].unit == "s"

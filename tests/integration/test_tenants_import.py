@@ -25,6 +25,7 @@ import tenantdb
 from proxy import TcpProxy
 from tenantdb.cli import app
 from tenantdb.cli._progress import LineSchedule
+from tenantdb.tenants.stores import open_store
 
 from .conftest import _PostgresServer
 from .terminal import CLI, run_on_a_terminal
@@ -429,3 +430,22 @@ def test_added_schema_tenants_get_their_schemas(
         ).fetchall()
     assert [name for (name,) in found] == ["alpha", "beta_rows"]
     assert stored(config)["beta"].schema == "beta_rows"
+
+
+def test_records_as_the_store_keeps_them_import_as_unchanged(
+    config: Path, registry_url: str
+) -> None:
+    """The store's records carry ``updated_at`` (when they were written); a file made from
+    them (another tool's dump of the store) imports as unchanged."""
+    result = run("import", "-c", str(config), "-", input='{"id": "one", "datasource": "ds1"}\n')
+    assert result.exit_code == 0, result.stderr
+    store = open_store(registry_url)
+    try:
+        raw = [store.load(tenant_id) for tenant_id in ("acme", "one")]
+    finally:
+        store.close()
+    assert all(isinstance(record["updated_at"], float) for record in raw if record)
+    again = run("import", "-c", str(config), "-", "--json", input=json.dumps(raw))
+    assert again.exit_code == 0, again.stderr
+    assert (json.loads(again.stdout)["unchanged"], json.loads(again.stdout)["added"]) == (2, 0)
+    assert {t.id: t.version for t in stored(config).values()} == {"acme": 1, "one": 1}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,9 @@ from ..errors import (
 DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
 """``db.client.operation.duration`` bucket bounds, as the semantic conventions advise."""
 FAN_OUT_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+PROPAGATION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Registry change-propagation bounds: a feed delivers in milliseconds to a second or two
+(polling stores); a resync after an outage can take minutes."""
 OTHER_TENANTS = "__other__"
 
 Outcome = str
@@ -131,6 +134,8 @@ class StatementMetrics:
         self._durations: dict[tuple[str, str, str], Histogram] = {}
         self._fan_out = Histogram(FAN_OUT_BUCKETS)
         self._tenants = TopTenants(top_tenants) if tenant_labels else None
+        self.fan_out_listener: Callable[[int], None] | None = None
+        """Also told each statement's width (OpenTelemetry has no observable histogram)."""
 
     def record(
         self,
@@ -159,6 +164,9 @@ class StatementMetrics:
                 self._fan_out.observe(width)
             if self._tenants is not None and tenant is not None:
                 self._tenants.add(tenant)
+        listener = self.fan_out_listener
+        if listener is not None and width:
+            listener(width)
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy: ``statements``, ``durations``, ``fan_out`` and, with tenant

@@ -3,10 +3,17 @@
 Every record a store returns goes through ``parse_record`` before the registry serves it,
 so a record written by hand (or by an older version) with a wrong field is rejected with
 a message naming the tenant and the field, and never reaches the router.
+
+Besides the Tenant's fields, a record written by ``put`` carries ``updated_at``: the Unix
+time (seconds, the writer's clock) of the write. It is the store's bookkeeping, not part
+of the tenant: a Tenant does not carry it, so exports, tenant equality and "did this
+change?" checks never see it; other processes read it to measure how long the change took
+to reach them (``change_time``).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -24,10 +31,12 @@ from ..config import (
 from ..core.tenancy import Tenant
 from ..errors import InvalidTenantError
 from .stores import Record
-from .stores._codec import ERROR_FIELD, is_version
+from .stores._codec import ERROR_FIELD, UPDATED_AT, is_version
 
 FIELDS = ("id", "datasource", "isolation", "schema", "status", "limits", "features", "version")
 """Every field of a record, in the order ``record_of`` writes them."""
+# Fields the store owns: a change may name them (a record read back), but they are ignored.
+_STORE_OWNED = ("version", UPDATED_AT)
 
 # Most tenants have no limits: they share one value instead of a copy each.
 _NO_LIMITS = TenantLimits()
@@ -38,7 +47,8 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
     """The Tenant a stored record describes; InvalidTenantError when it is malformed.
 
     A schema-isolated tenant without ``schema`` gets its id as schema (like a static
-    tenant); ``version`` must be a positive integer.
+    tenant); ``version`` must be a positive integer. ``updated_at`` is not part of the
+    Tenant and is not checked here (``change_time`` reads it).
     """
     if not isinstance(record, Mapping):
         raise InvalidTenantError(f"a tenant record must be a mapping, got {type(record).__name__}")
@@ -60,7 +70,7 @@ def parse_record(record: Mapping[str, Any]) -> Tenant:
             tenant_id=tenant_id,
             field="datasource",
         )
-    fields = {k: v for k, v in record.items() if k not in ("id", "version")}
+    fields = {k: v for k, v in record.items() if k not in ("id", *_STORE_OWNED)}
     try:
         entry = TenantConfig.model_validate(fields)
     except pydantic.ValidationError as exc:
@@ -106,7 +116,8 @@ def merged_record(
 
     A Tenant replaces every field. A mapping changes the fields it names and keeps the
     others (their defaults for a new tenant); ``version`` in a mapping is ignored, since
-    the store owns versions. Not validated here: the result goes through ``parse_record``.
+    the store owns versions (and ``updated_at``, which the caller stamps). Not validated
+    here: the result goes through ``parse_record``.
     """
     # Only known fields carry over: a stored record that did not decode ("_error") or has
     # stray keys is repaired by a put that names the fields it needs.
@@ -115,7 +126,7 @@ def merged_record(
     if isinstance(change, Tenant):
         record = record_of(change)
     else:
-        unknown = sorted(set(change) - set(FIELDS))
+        unknown = sorted(set(change) - set(FIELDS) - set(_STORE_OWNED))
         if unknown:
             raise InvalidTenantError(
                 f"tenant {tenant_id!r}: unknown field(s) {', '.join(map(repr, unknown))};"
@@ -123,12 +134,24 @@ def merged_record(
                 tenant_id=tenant_id,
                 field=unknown[0],
             )
-        record.update({k: v for k, v in change.items() if k != "version"})
+        record.update({k: v for k, v in change.items() if k not in _STORE_OWNED})
         if change.get("isolation", "schema") != "schema" and "schema" not in change:
             record["schema"] = None  # leaving schema isolation drops the schema
     record["id"] = tenant_id
     record["version"] = stored_version(current) + 1
     return record
+
+
+def change_time(record: Mapping[str, Any]) -> float | None:
+    """When ``record`` was written (its ``updated_at``, Unix seconds), or None when it
+    carries no usable stamp: written before stamps existed, or the stamp is not a finite
+    non-negative number (a hand edit; the tenant is still served, just not measured)."""
+    stamp = record.get(UPDATED_AT)
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        return None
+    if not math.isfinite(stamp) or stamp < 0:
+        return None
+    return float(stamp)
 
 
 def stored_version(record: Record | None) -> int:

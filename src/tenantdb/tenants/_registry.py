@@ -20,6 +20,15 @@ database-isolated tenant with company on its datasource, a schema-isolated tenan
 schema that is not its own; see ``_occupancy``) is held but refused: ``get`` raises
 TenantIsolationError with the reason, logged once, while every other tenant keeps working.
 ``put`` refuses to write such a placement in the first place.
+
+Every record ``put`` writes is stamped with the time of the write (``updated_at``). When
+a change reaches this process through the store's change feed (or the resync after the
+feed reconnects), the registry observes how long after that stamp it applied the change:
+``propagation()`` (the ``tenantdb_registry_propagation_seconds`` metric). The figure
+compares two processes' wall clocks, so it is only as good as their synchronisation (NTP
+keeps it within milliseconds); a negative difference (a writer whose clock runs ahead)
+counts as 0. Records without a stamp (written before stamps existed, or by hand in a
+store that keeps none) and deletions are not observed.
 """
 
 from __future__ import annotations
@@ -44,20 +53,30 @@ from ..errors import (
     TenantIsolationError,
     UnknownTenantError,
 )
-from ..telemetry import ThrottledLog
-from ._record import checked_id, merged_record, parse_record, record_of, stored_version
+from ..telemetry import PROPAGATION_BUCKETS_S, Histogram, ThrottledLog
+from ._record import (
+    change_time,
+    checked_id,
+    merged_record,
+    parse_record,
+    record_of,
+    stored_version,
+)
 from .stores import Change, Record, TenantStore
+from .stores._codec import UPDATED_AT
 
 log = logging.getLogger("tenantdb.tenants")
 # A failing shared cache is met on every lookup: say so once a minute, not per statement.
 _CACHE_FAILURES = ThrottledLog(log)
 
 Subscriber = Callable[[Tenant | None, Tenant | None], None]
+"""Called as ``callback(old, new)`` when this process learns of a tenant's new state:
+``old`` is the version it held (None if it held none), ``new`` is None for a deletion."""
 PlacementGuard = Callable[[Tenant, Tenant], None]
 """Called by ``put`` with (stored, new) before it writes a change; raises to refuse it.
 The cluster sets one that refuses moving a tenant away from its rows (it does the I/O)."""
-"""Called as ``callback(old, new)`` when this process learns of a tenant's new state:
-``old`` is the version it held (None if it held none), ``new`` is None for a deletion."""
+PropagationListener = Callable[[float], None]
+"""Called with the seconds another process's change took to reach this one."""
 
 _PUT_ATTEMPTS = 16
 # An unreachable store is retried soon at first (most outages are a blip), then every 5 s.
@@ -106,7 +125,8 @@ class TenantRegistry:
     ``delete`` write through to the store and apply to this process at once; other
     processes see the change when its notification arrives (milliseconds).
     ``backoff`` spaces the retries while the store is unreachable (by default 50 ms,
-    doubling up to 5 s).
+    doubling up to 5 s). ``clock`` (monotonic seconds) times negative answers;
+    ``wall_clock`` (Unix seconds) stamps writes and measures propagation.
     """
 
     def __init__(
@@ -120,6 +140,7 @@ class TenantRegistry:
         shared_cache: SharedCache | None = None,
         backoff: Backoff = _STORE_RETRY,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         watch: bool = True,
         rules: TenantRules | None = None,
     ) -> None:
@@ -136,6 +157,11 @@ class TenantRegistry:
         self._shared = shared_cache
         self._backoff = backoff
         self._clock = clock
+        self._wall_clock = wall_clock
+        # Seconds from a change's stamp to this process applying it (under _lock), and
+        # who else wants each figure (OpenTelemetry's histogram).
+        self._propagation = Histogram(PROPAGATION_BUCKETS_S)
+        self._propagation_listeners: builtins.list[PropagationListener] = []
         # Full mode: an immutable dict replaced whole on every change. LRU mode (more
         # tenants than max_cached): an OrderedDict changed in place, most recent last.
         self._snapshot: Mapping[str, Tenant] = {}
@@ -292,6 +318,7 @@ class TenantRegistry:
                 stored = _parsed_or_none(current)  # a malformed record places nothing
                 if stored is not None:
                     self.placement_guard(self._placed(stored), tenant)
+            record[UPDATED_AT] = self._wall_clock()
             if self._store.write(record, expected_version=stored_version(current)):
                 self._apply(tenant_id, tenant)
                 self._share(tenant_id, record_of(tenant))
@@ -320,6 +347,28 @@ class TenantRegistry:
                 self._subscribers = [s for s in self._subscribers if s is not callback]
 
         return unsubscribe
+
+    def propagation(self) -> Histogram:
+        """A copy of the histogram of propagation delays: seconds from the ``updated_at``
+        stamp of each change another process made to this process applying it (see the
+        module docstring: approximate, by two wall clocks; negatives count as 0)."""
+        with self._lock:
+            return self._propagation.copy()
+
+    def on_propagation(self, listener: PropagationListener) -> Callable[[], None]:
+        """Also call ``listener(seconds)`` with each propagation delay observed; returns a
+        function that stops it. Called on the watcher thread; must be quick; errors are
+        logged."""
+        with self._lock:
+            self._propagation_listeners = [*self._propagation_listeners, listener]
+
+        def stop() -> None:
+            with self._lock:
+                self._propagation_listeners = [
+                    other for other in self._propagation_listeners if other is not listener
+                ]
+
+        return stop
 
     def place(self, tenant_id: str) -> str:
         """The datasource the hash ring gives a new tenant with this id."""
@@ -381,7 +430,8 @@ class TenantRegistry:
         for static in self._static:
             if static.id not in known:
                 # The store's copy wins; a lost race means another process seeded it.
-                self._store.write(record_of(replace(static, version=1)), expected_version=0)
+                seed = {**record_of(replace(static, version=1)), UPDATED_AT: self._wall_clock()}
+                self._store.write(seed, expected_version=0)
         records: Iterable[Record] | None = self._shared_records()
         from_store = records is None
         if records is None:
@@ -533,11 +583,15 @@ class TenantRegistry:
         # shared cache too; its put keeps whichever version is newer.
         self._share(change.tenant_id, record_of(tenant) if tenant is not None else None)
         if record is None or change.tenant_id in self._snapshot or not self._lru:
-            self._apply(change.tenant_id, tenant)
+            applied = bool(self._apply_many([(change.tenant_id, tenant)]))
         else:
             # LRU mode, not held: tell subscribers, but do not take a slot for it.
             self._forget(change.tenant_id)
             self._notify(self._subscribers, [(change.tenant_id, None, tenant)])
+            applied = True
+        if applied and record is not None:
+            # Not when this process wrote it: its put applied the change already.
+            self._propagated([change_time(record)])
 
     def _resync(self) -> None:
         """Bring memory in line with the store, by version (changes may have been lost)."""
@@ -546,6 +600,7 @@ class TenantRegistry:
         stale = [i for i, t in list(held.items()) if versions.get(i) != t.version]
         fresh = [] if self._lru else [i for i in versions if i not in held]
         updates: builtins.list[tuple[str, Tenant | None]] = []
+        stamps: dict[str, float | None] = {}
         if len(stale) + len(fresh) > _BULK_RESYNC:
             loaded = {r.get("id"): r for r in self._store.load_all()}
             records = {i: loaded.get(i) for i in stale + fresh}
@@ -555,7 +610,10 @@ class TenantRegistry:
             tenant = self._parse(record) if record is not None else None
             if record is None or tenant is not None:  # malformed: keep the previous one
                 updates.append((tenant_id, tenant))
-        self._apply_many(updates)
+                stamps[tenant_id] = change_time(record) if record is not None else None
+        applied = self._apply_many(updates)
+        # Changes the feed missed while it was down took this long to arrive, too.
+        self._propagated(stamps[tenant_id] for tenant_id in applied)
         with self._lock:
             self._negative.clear()
 
@@ -563,8 +621,9 @@ class TenantRegistry:
         """Make ``tenant`` (None: deleted) this process's answer for ``tenant_id``."""
         self._apply_many([(tenant_id, tenant)])
 
-    def _apply_many(self, updates: builtins.list[tuple[str, Tenant | None]]) -> None:
-        """Apply changes in one swap of the snapshot, then tell the subscribers."""
+    def _apply_many(self, updates: builtins.list[tuple[str, Tenant | None]]) -> builtins.list[str]:
+        """Apply changes in one swap of the snapshot, then tell the subscribers; returns
+        the ids of those that were news to this process (none: it held them already)."""
         changed: builtins.list[tuple[str, Tenant | None, Tenant | None]] = []
         with self._lock:
             current = self._snapshot
@@ -579,7 +638,7 @@ class TenantRegistry:
                     continue
                 changed.append((tenant_id, old, tenant))
             if not changed:
-                return
+                return []
             self._changed()
             self._negative.clear()
             # Full mode copies the snapshot once per batch: readers keep the one they hold.
@@ -605,6 +664,24 @@ class TenantRegistry:
             self._judge(affected)
             subscribers = self._subscribers
         self._notify(subscribers, changed)
+        return [tenant_id for tenant_id, _, _ in changed]
+
+    def _propagated(self, stamps: Iterable[float | None]) -> None:
+        """Observe the delay of each stamped change just applied (None: no stamp)."""
+        now = self._wall_clock()
+        delays = [max(0.0, now - stamp) for stamp in stamps if stamp is not None]
+        if not delays:
+            return
+        with self._lock:
+            for delay in delays:
+                self._propagation.observe(delay)
+            listeners = self._propagation_listeners
+        for listener in listeners:
+            for delay in delays:
+                try:
+                    listener(delay)
+                except Exception:
+                    log.exception("propagation listener %r failed", listener)
 
     def _changed(self) -> None:
         """Under _lock: the snapshot changed."""

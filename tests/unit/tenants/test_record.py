@@ -1,4 +1,5 @@
-"""parse_record, merged_record and stored_version: records in, Tenants out, no I/O."""
+"""parse_record, merged_record, change_time and stored_version: records in, Tenants out,
+no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from tenantdb.errors import InvalidTenantError
 from tenantdb.tenants import Tenant, TenantLimits
-from tenantdb.tenants._record import merged_record, parse_record, stored_version
+from tenantdb.tenants._record import change_time, merged_record, parse_record, stored_version
 
 FULL: dict[str, Any] = {
     "id": "acme",
@@ -271,3 +272,36 @@ def test_a_mapping_naming_every_field_overwrites_an_undecodable_record() -> None
 )
 def test_stored_version(record: dict[str, Any] | None, version: int) -> None:
     assert stored_version(record) == version
+
+
+# -- updated_at: the store's stamp, not part of the tenant -------------------------------
+
+
+def test_a_stamped_record_is_the_same_tenant_as_an_unstamped_one() -> None:
+    assert parse_record({**FULL, "updated_at": 1_800_000_000.25}) == parse_record(FULL)
+
+
+def test_a_change_naming_updated_at_is_not_refused_and_the_stamp_is_not_kept() -> None:
+    stored = {**FULL, "updated_at": 1_700_000_000.0}
+    merged = merged_record("acme", stored, {"status": "active", "updated_at": 5.0})
+    assert "updated_at" not in merged  # put stamps the new record with its own time
+    assert merged == {**FULL, "status": "active", "version": 8}
+
+
+@pytest.mark.parametrize(
+    ("record", "stamp"),
+    [
+        ({"id": "acme", "updated_at": 1_800_000_000.5}, 1_800_000_000.5),
+        ({"id": "acme", "updated_at": 1_800_000_000}, 1_800_000_000.0),
+        ({"id": "acme", "updated_at": 0}, 0.0),
+        ({"id": "acme"}, None),  # written before stamps existed
+        ({"id": "acme", "updated_at": None}, None),
+        ({"id": "acme", "updated_at": "2026-12-01T00:00:00Z"}, None),
+        ({"id": "acme", "updated_at": True}, None),
+        ({"id": "acme", "updated_at": -1.0}, None),
+        ({"id": "acme", "updated_at": float("nan")}, None),
+        ({"id": "acme", "updated_at": float("inf")}, None),
+    ],
+)
+def test_change_time(record: dict[str, Any], stamp: float | None) -> None:
+    assert change_time(record) == stamp

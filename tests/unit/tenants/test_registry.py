@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -70,19 +71,21 @@ def test_put_of_a_mapping_creates_version_1_placed_by_the_ring(
     make_registry: MakeRegistry,
 ) -> None:
     store = MemoryStore()
-    registry = make_registry(store)
+    registry = make_registry(store, wall_clock=lambda: 1_800_000_000.5)
     tenant = registry.put({"id": "acme", "features": {"stage": "beta"}})
     assert tenant == Tenant(
         id="acme", datasource=registry.place("acme"), features={"stage": "beta"}, version=1
     )
     assert registry.place("acme") == PLACEMENT.place("acme")
     assert registry.get("acme") == tenant
-    # The store keeps the merged record: the named fields, the placement and the version.
+    # The store keeps the merged record: the named fields, the placement, the version and
+    # the time of the write.
     assert store.load("acme") == {
         "id": "acme",
         "features": {"stage": "beta"},
         "datasource": registry.place("acme"),
         "version": 1,
+        "updated_at": 1_800_000_000.5,
     }
 
 
@@ -119,7 +122,7 @@ def test_put_on_an_undefined_datasource_is_refused_and_changes_nothing(
     make_registry: MakeRegistry,
 ) -> None:
     store = MemoryStore()
-    registry = make_registry(store)
+    registry = make_registry(store, wall_clock=lambda: 1_800_000_000.0)
     with pytest.raises(InvalidTenantError) as caught:
         registry.put({"id": "acme", "datasource": "ds9"})
     assert caught.value.tenant_id == "acme"
@@ -131,7 +134,12 @@ def test_put_on_an_undefined_datasource_is_refused_and_changes_nothing(
     before = registry.put({"id": "acme", "datasource": "ds0"})
     with pytest.raises(InvalidTenantError, match="'ds9'"):
         registry.put({"id": "acme", "datasource": "ds9", "status": "suspended"})
-    assert store.load("acme") == {"id": "acme", "datasource": "ds0", "version": 1}
+    assert store.load("acme") == {
+        "id": "acme",
+        "datasource": "ds0",
+        "version": 1,
+        "updated_at": 1_800_000_000.0,
+    }
     assert registry.get("acme") == before
 
 
@@ -253,21 +261,23 @@ def test_static_tenants_seed_the_store(make_registry: MakeRegistry) -> None:
             Tenant(id="acme", datasource="ds1", status="read_only"),
             Tenant(id="globex", isolation="schema", schema="globex"),
         ],
+        wall_clock=lambda: 1_800_000_000.0,
     )
-    assert (
-        store.load("acme")
-        == Tenant(id="acme", datasource="ds1", status="read_only", version=1).to_dict()
-    )
-    assert (
-        store.load("globex")
-        == Tenant(
+    stamp = {"updated_at": 1_800_000_000.0}  # seeding is a write like any other
+    assert store.load("acme") == {
+        **Tenant(id="acme", datasource="ds1", status="read_only", version=1).to_dict(),
+        **stamp,
+    }
+    assert store.load("globex") == {
+        **Tenant(
             id="globex",
             datasource=PLACEMENT.place("globex"),
             isolation="schema",
             schema="globex",
             version=1,
-        ).to_dict()
-    )
+        ).to_dict(),
+        **stamp,
+    }
     assert [t.id for t in registry.list()] == ["acme", "globex"]
 
 
@@ -369,6 +379,93 @@ def test_the_watcher_delivers_changes_written_by_another_process(
     expected = Tenant(id="acme", datasource="ds1", version=1)
     assert heard == [(None, expected)]
     assert registry.get("acme") == expected
+
+
+# -- change propagation ------------------------------------------------------------------
+
+
+class WallClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_stamped(store: MemoryStore, tenant_id: str, version: int, stamp: float | None) -> None:
+    """Another process's put of ``tenant_id`` at ``version``, stamped ``stamp`` (None: by
+    a version that wrote no stamp)."""
+    record: dict[str, Any] = {"id": tenant_id, "datasource": "ds0", "version": version}
+    if stamp is not None:
+        record["updated_at"] = stamp
+    assert store.write(record, expected_version=version - 1)
+
+
+def arrive(registry: TenantRegistry, tenant_id: str, version: int) -> None:
+    for _ in range(int(WAIT_S / 0.01)):
+        if tenant_id in registry and registry.get(tenant_id).version == version:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"version {version} of {tenant_id!r} never arrived")
+
+
+def test_a_change_from_another_process_is_timed_from_its_stamp(
+    make_registry: MakeRegistry,
+) -> None:
+    store = MemoryStore()
+    clock = WallClock(1_800_000_010.0)
+    registry = make_registry(store, watch=True, wall_clock=clock)
+    assert registry.wait_ready(WAIT_S)
+    heard: list[float] = []
+    stop = registry.on_propagation(heard.append)
+    write_stamped(store, "acme", 1, 1_800_000_007.5)
+    arrive(registry, "acme", 1)
+    propagation = registry.propagation()
+    assert (propagation.count, propagation.sum) == (1, 2.5)
+    assert dict(propagation.cumulative())[2.5] == 1
+    assert dict(propagation.cumulative())[1.0] == 0
+    assert heard == [2.5]
+
+    # A writer whose clock runs ahead: 0, not a negative delay.
+    write_stamped(store, "acme", 2, 1_800_000_012.0)
+    arrive(registry, "acme", 2)
+    assert (registry.propagation().count, registry.propagation().sum) == (2, 2.5)
+    assert heard == [2.5, 0.0]
+
+    # Unstamped records (older writers) and deletions are not timed; neither is this
+    # process's own put, which it applied before the feed brought it back.
+    stop()
+    write_stamped(store, "acme", 3, None)
+    arrive(registry, "acme", 3)
+    registry.put({"id": "globex"})
+    assert store.remove("acme")
+    write_stamped(store, "last", 1, 1_800_000_009.0)  # the feed delivers in order
+    arrive(registry, "last", 1)
+    assert "acme" not in registry
+    assert (registry.propagation().count, registry.propagation().sum) == (3, 3.5)
+    assert heard == [2.5, 0.0]  # stopped listening
+
+
+def test_a_put_of_identical_fields_is_a_new_version_with_a_new_stamp(
+    make_registry: MakeRegistry,
+) -> None:
+    """Decided: a put is a write, whatever it says. It gets a version and a stamp of its
+    own (other processes reload the tenant and time the change), while the Tenant, which
+    carries no stamp, compares equal but for the version."""
+    store = MemoryStore()
+    clock = WallClock(1_800_000_000.0)
+    registry = make_registry(store, wall_clock=clock)
+    first = registry.put({"id": "acme", "datasource": "ds0"})
+    clock.now += 60
+    second = registry.put({"id": "acme", "datasource": "ds0"})
+    assert (first.version, second.version) == (1, 2)
+    assert replace(second, version=1) == first
+    assert store.load("acme") == {
+        "id": "acme",
+        "datasource": "ds0",
+        "version": 2,
+        "updated_at": 1_800_000_060.0,
+    }
 
 
 # -- LRU mode ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The store contract: what the registry needs from the place tenants are kept.
 
 A store keeps *records*: JSON-shaped dicts with the Tenant fields (``id``, ``datasource``,
-``isolation``, ``schema``, ``status``, ``limits``, ``features``, ``version``). It does not
+``isolation``, ``schema``, ``status``, ``limits``, ``features``, ``version``) and the
+time of the write that made them (``updated_at``; a store may drop it). It does not
 validate them beyond what it needs to store them: the registry parses every record it
 reads and rejects malformed ones (a store may hold a record someone wrote by hand).
 

@@ -14,6 +14,9 @@ from typing import Any, TypeGuard
 from ._base import Record
 
 ERROR_FIELD = "_error"
+UPDATED_AT = "updated_at"
+"""The field a record's change time is kept in: Unix seconds by the writer's clock
+(``tenants._record`` says who writes and reads it)."""
 
 
 def is_version(value: object) -> TypeGuard[int]:

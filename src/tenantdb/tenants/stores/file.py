@@ -38,6 +38,10 @@ tenants until the next version of the file. An entry that is not a table of fiel
 back as a record the registry rejects. Edit the file with a tool that replaces it (as
 editors do); a writer that rewrites it in place can be seen half-way.
 
+Change times: this store keeps no ``updated_at`` stamp (a hand edit would leave a
+stale one behind, and people raise ``version`` by hand but would not touch a timestamp),
+so the registry's change-propagation delay is not measured for its tenants.
+
 Watching: watchfiles (extra ``watch``) on the file's directory, since editors replace the
 file, filtered to the file; without watchfiles, with ``poll_interval`` in the URL
 (seconds), or while the directory does not exist, the file's bytes are compared every
@@ -70,7 +74,7 @@ from typing import Any
 from ...config import TenantConfig, redact_url
 from ...errors import InvalidTenantError, RegistryUnavailableError
 from ._base import Change, Record
-from ._codec import ERROR_FIELD, is_version
+from ._codec import ERROR_FIELD, UPDATED_AT, is_version
 from ._url import StoreUrl
 
 log = logging.getLogger("tenantdb.tenants")
@@ -130,7 +134,9 @@ class FileStore:
                 return False
             entries = dict(document.entries)
             entries[tenant_id] = {
-                k: copy.deepcopy(v) for k, v in record.items() if k not in ("id", ERROR_FIELD)
+                k: copy.deepcopy(v)
+                for k, v in record.items()
+                if k not in ("id", ERROR_FIELD, UPDATED_AT)
             }
             self._save(entries, tenant_id)
             return True
@@ -535,6 +541,7 @@ def _record_of(key: Any, entry: Any) -> Record:
     if not isinstance(entry, Mapping):
         return _broken(tenant_id, f"the entry is a {type(entry).__name__}, not a table of fields")
     fields = copy.deepcopy(dict(entry))
+    fields.pop(UPDATED_AT, None)  # see the module docstring: this store keeps no stamp
     declared = fields.pop("version", 1)
     claimed = fields.pop("id", tenant_id)
     if claimed != tenant_id:

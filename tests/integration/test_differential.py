@@ -83,6 +83,10 @@ from .differential_queries import (
     schema_scan_queries,
 )
 
+# One worker runs this module (``--dist loadgroup``): its worlds are module-scoped and take
+# seconds to load, and spread over every worker each would be loaded by each.
+pytestmark = pytest.mark.xdist_group("differential")
+
 Params = Sequence[Any] | Mapping[str, Any]
 _NAMED = re.compile(r"%\((\w+)\)s")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -216,21 +217,33 @@ def _order_cases() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def heavy(backend: Backend) -> Any:
+def _heavy_worlds() -> Iterator[dict[str, Any]]:
+    """``heavy``'s worlds by backend, closed when the module ends. (A module-scoped fixture
+    of ``backend`` would be rebuilt for every case: each case parametrizes ``backend``
+    itself, and pytest keys a fixture's cache by the parameter's position.)"""
+    worlds: dict[str, Any] = {}
+    yield worlds
+    for cluster, _ in worlds.values():
+        cluster.close()
+
+
+@pytest.fixture
+def heavy(backend: Backend, _heavy_worlds: dict[str, Any]) -> Any:
     """Main (A's 300 rows and B's row, indexes on tenant_id and note) and the A-only mirror,
-    built once per backend: the statements change no row (their conditions hold on B's
-    row only, and the test checks it stayed as it was)."""
-    urls = backend.new_databases(2)
-    a_rows = [(i, "a", i, f"a{i}") for i in range(1, HEAVY_A_ROWS + 1)]
-    for url, rows in zip(urls, ([*a_rows, B_ROW], a_rows), strict=True):
-        load_orders(backend, url, rows)
-    config = {
-        "datasources": {"ds0": {"url": urls[0]}},
-        "tables": {"orders": {"strategy": "tenant"}},
-        "tenants": {"a": {"datasource": "ds0"}, "b": {"datasource": "ds0"}},
-    }
-    with contextlib.closing(tenantdb.connect(config)) as c:
-        yield c, urls
+    built once per backend and module: the statements change no row (their conditions hold
+    on B's row only, and the test checks it stayed as it was)."""
+    if backend.name not in _heavy_worlds:
+        urls = backend.new_databases(2)
+        a_rows = [(i, "a", i, f"a{i}") for i in range(1, HEAVY_A_ROWS + 1)]
+        for url, rows in zip(urls, ([*a_rows, B_ROW], a_rows), strict=True):
+            load_orders(backend, url, rows)
+        config = {
+            "datasources": {"ds0": {"url": urls[0]}},
+            "tables": {"orders": {"strategy": "tenant"}},
+            "tenants": {"a": {"datasource": "ds0"}, "b": {"datasource": "ds0"}},
+        }
+        _heavy_worlds[backend.name] = (tenantdb.connect(config), urls)
+    return _heavy_worlds[backend.name]
 
 
 def _raw_outcome(backend: Backend, url: str, sql: str) -> tuple[str, Any]:

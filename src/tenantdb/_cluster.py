@@ -10,28 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._concurrency import AsyncFrontGuard, FrontGuard
 from ._sync import Datasources, Session
 from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
-from .config import Config, load_config
+from .config import Config, ConfigDiff, ConfigFileWatcher, diff_configs, load_config
 from .core.routing import Params, RoutePlan, Router, Topology, with_round_trips
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
-from .errors import InterfaceError
+from .errors import ConfigError, InterfaceError
 from .telemetry import OtelInstruments, attach_instruments
-from .tenants import Tenant, TenantRegistry, open_registry
+from .tenants import Tenant, TenantRegistry, follow_config, open_registry
 
 if TYPE_CHECKING:  # the asyncio front is imported by the first AsyncCluster, not by connect()
     from ._async import AsyncDatasources, AsyncSession
+    from ._sync import Retired
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 
 D = TypeVar("D", Datasources, "AsyncDatasources")
+
+log = logging.getLogger("tenantdb.config")
+
+# A watched document that stays bad is logged again at most this often (the same problems).
+_REFUSAL_LOG_INTERVAL_S = 60.0
 
 
 class _ClusterBase(Generic[D]):
@@ -51,6 +60,14 @@ class _ClusterBase(Generic[D]):
         self.config = config
         self.topology = Topology.from_config(config, today=today)
         self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
+        self._today = today
+        self._source: Path | None = None  # the configuration file, when built from one
+        self._reload_lock = threading.Lock()  # one reload at a time
+        self._generation = 1
+        self._loaded_at = time.time()
+        self._refusal: dict[str, Any] | None = None
+        self._refusal_logged: tuple[str, float] | None = None
+        self._watcher: ConfigFileWatcher | None = None
         self._registry: TenantRegistry | None = None
         self._registry_lock = threading.Lock()
         self._instruments: OtelInstruments | None = None
@@ -64,6 +81,9 @@ class _ClusterBase(Generic[D]):
             if config.precreate == "auto"
             else None
         )
+
+    def _live_router(self) -> Router:
+        return self.router
 
     def _new_datasources(self, config: Config) -> D:
         """This front's pools (built at construction, opened on first use)."""
@@ -150,7 +170,137 @@ class _ClusterBase(Generic[D]):
         (``core.breaker.CircuitBreaker.snapshot``). Replicas of a datasource not used yet
         show ``"state": "not started"`` (their monitor starts with the first statement).
         """
-        return {**self.datasources.status(), "limits": self.datasources.guards.snapshot()}
+        return {
+            **self.datasources.status(),
+            "limits": self.datasources.guards.snapshot(),
+            "config": self.config_status(),
+        }
+
+    # -- configuration reload -------------------------------------------------------------
+
+    def config_status(self) -> dict[str, Any]:
+        """``{"generation"`` (1 at start, +1 per reload that changed something), ``"loaded_at"``
+        (Unix seconds), ``"source"`` (the file, or None), ``"watching"`` (None, or how:
+        ``watchfiles`` / ``poll <s>s``), ``"last_refused"`` (None, or ``{"at", "problems":
+        [{"path", "message"}]}`` of the last document refused since the last reload)}``."""
+        watcher = self._watcher
+        return {
+            "generation": self._generation,
+            "loaded_at": self._loaded_at,
+            "source": str(self._source) if self._source is not None else None,
+            "watching": watcher.how if watcher is not None else None,
+            "last_refused": self._refusal,
+        }
+
+    def reload(self, config: ConfigSource | None = None) -> ConfigDiff:
+        """Switch this cluster to ``config`` (None: read its configuration file again) when
+        every change is hot-safe, and return the changes (``ConfigDiff``).
+
+        The document is validated whole and compared with the running one
+        (``tenantdb.config.diff_configs``). When a change would move existing rows, or needs
+        a restart, nothing changes and ``ConfigError`` lists each such change by key path
+        with the move or reshard it needs; an invalid document raises ``ConfigError`` too;
+        either way the running configuration keeps serving. Otherwise the new topology is
+        built and swapped in by one assignment: each statement routes with the topology
+        current when it starts (sessions already open included), and one in flight
+        finishes on its own. New datasources' pools open on first use; removed
+        datasources' pools close as their connections come back; resized pools shrink or
+        grow as connections come back. ``status()["config"]["generation"]`` counts the
+        reloads that changed something. Raises ``InterfaceError`` for ``None`` when the
+        cluster was not built from a file, or after ``close()``.
+        """
+        source: ConfigSource | None = self._source if config is None else config
+        if source is None:
+            raise InterfaceError(
+                "this cluster was not built from a file: pass the new configuration to"
+                " reload() (a path, a mapping or a Config)"
+            )
+        with self._reload_lock:
+            self._refuse_closed()
+            try:
+                new = load_config(source)
+                diff = diff_configs(self.config, new)
+                if not diff.hot_safe:
+                    raise ConfigError(diff.problems())
+                topology = Topology.from_config(new, today=self._today)
+            except ConfigError as exc:
+                self._refusal = {
+                    "at": time.time(),
+                    "problems": [{"path": p.path, "message": p.message} for p in exc.problems],
+                }
+                raise
+            self._refusal = self._refusal_logged = None
+            if not diff:
+                return diff
+            router = Router(topology, templates=self.router.templates)
+            # New datasources must be known before a statement can route to them.
+            retired = self.datasources.reconfigure(new)
+            self._follow_registry(new, diff)
+            self.config, self.topology = new, topology
+            self.router = router  # the swap: sessions read it as each call starts
+            self._generation += 1
+            self._loaded_at = time.time()
+            generation = self._generation
+        if retired:
+            self._settle(retired)
+        log.info(
+            "configuration reloaded (generation %d): %s",
+            generation,
+            "; ".join(change.path for change in diff.changes),
+        )
+        return diff
+
+    def _follow_registry(self, config: Config, diff: ConfigDiff) -> None:
+        registry = self._registry
+        if registry is None:
+            return  # opened later, from the new configuration
+        changed = {
+            change.path.split(".")[1]
+            for change in diff.changes
+            if change.path.startswith("tenants.")
+        }
+        follow_config(registry, config, sorted(changed))
+
+    def _settle(self, retired: Any) -> None:
+        """Resize and close what a reload took out of use, off the caller's path."""
+        raise NotImplementedError
+
+    def _reload_watched(self) -> None:
+        """The watcher saw the file change: reload it; a refusal is logged (throttled)."""
+        try:
+            self.reload()
+        except ConfigError as exc:
+            message = str(exc)
+            now = time.monotonic()
+            last = self._refusal_logged
+            if last is None or last[0] != message or now - last[1] >= _REFUSAL_LOG_INTERVAL_S:
+                self._refusal_logged = (message, now)
+                log.error(
+                    "%s was not reloaded; the configuration of generation %d keeps serving: %s",
+                    self._source,
+                    self._generation,
+                    message,
+                )
+        except InterfaceError:
+            pass  # closed meanwhile
+
+    def _watch(self, source: ConfigSource, *, watch: bool, poll_interval_s: float | None) -> None:
+        """Remember the file the configuration came from, and follow it when ``watch``."""
+        if isinstance(source, str | os.PathLike):
+            if str(source).startswith("etcd:"):
+                raise InterfaceError("etcd:// configuration sources are not supported yet")
+            self._source = Path(source)
+        if not watch:
+            return
+        if self._source is None:
+            raise InterfaceError(
+                "watch=True needs the configuration's file path (a mapping or a Config has"
+                " nothing to watch); call cluster.reload(new) instead"
+            )
+        self._watcher = ConfigFileWatcher(
+            self._source, self._reload_watched, poll_interval_s=poll_interval_s
+        )
+        self._watcher.start()
 
     def slow_statements(self) -> list[dict[str, Any]]:
         """The latest slow statements of this process (``[telemetry] slow_statement``),
@@ -217,6 +367,9 @@ class _ClusterBase(Generic[D]):
                 self._registry.on_propagation(self._instruments.record_propagation)
 
     def _close_registry(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()
         with self._registry_lock:
             self._closed = True
             if self._instruments is not None:
@@ -270,7 +423,12 @@ class Cluster(_ClusterBase[Datasources], FrontGuard):
         options = self._session_options(tenant, admin, primary, consistency_token)
         if self.precreator is not None:
             self.precreator.start()
-        return Session(self.router, self.datasources, **options)
+        return Session(self.router, self.datasources, current_router=self._live_router, **options)
+
+    def _settle(self, retired: Retired) -> None:
+        threading.Thread(
+            target=self.datasources.settle, args=(retired,), name="tenantdb-reload", daemon=True
+        ).start()
 
     def close(self) -> None:
         """Close every pool and worker thread. Safe to call more than once.
@@ -306,6 +464,11 @@ class AsyncCluster(_ClusterBase["AsyncDatasources"], AsyncFrontGuard):
 
     _jobs: _AdminJobs | None = None
     _connect_name = "connect_async"
+    _settling: set[asyncio.Task[None]]
+
+    def __init__(self, config: Config, **options: Any) -> None:
+        super().__init__(config, **options)
+        self._settling = set()
 
     def _new_datasources(self, config: Config) -> AsyncDatasources:
         from ._async import AsyncDatasources
@@ -337,7 +500,30 @@ class AsyncCluster(_ClusterBase["AsyncDatasources"], AsyncFrontGuard):
             self.precreator.start()
         from ._async import AsyncSession
 
-        return AsyncSession(self.router, self.datasources, **options)
+        return AsyncSession(
+            self.router, self.datasources, current_router=self._live_router, **options
+        )
+
+    def _settle(self, retired: Any) -> None:
+        # Pools belong to the loop of their first statement: their closing runs there.
+        coroutine: Coroutine[Any, Any, None] = self.datasources.settle(retired)
+        loop = self.datasources.loop.loop
+        if loop is None:  # no statement ran: nothing is bound to a loop yet
+            threading.Thread(target=asyncio.run, args=(coroutine,), daemon=True).start()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            if running is loop:
+                task = loop.create_task(coroutine)
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+            else:
+                asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except RuntimeError:  # the loop is closed: so are its pools' connections
+            coroutine.close()
 
     async def aclose(self) -> None:
         """Close every pool and background thread. Safe to call more than once.
@@ -372,11 +558,20 @@ class _AdminJobs:
 
     def __init__(self, cluster: AsyncCluster) -> None:
         self._cluster = cluster
-        self.config = cluster.config
-        self.topology = cluster.topology
-        self.router = cluster.router
         self._datasources: Datasources | None = None
         self._lock = threading.Lock()
+
+    @property
+    def config(self) -> Config:
+        return self._cluster.config
+
+    @property
+    def topology(self) -> Topology:
+        return self._cluster.topology
+
+    @property
+    def router(self) -> Router:
+        return self._cluster.router
 
     @property
     def datasources(self) -> Datasources:
@@ -407,6 +602,8 @@ def connect(
     stream_batch_size: int = 1000,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    watch: bool = False,
+    watch_poll_interval: float | None = None,
 ) -> Cluster:
     """Build a Cluster (thread front) from a configuration file path, a mapping, or a Config.
 
@@ -417,10 +614,18 @@ def connect(
     providers to use instead of the global ones (see ``[telemetry]``). With ``[telemetry]
     otel_metrics = true`` the cluster's metrics become instruments of the meter provider
     (``tenantdb.telemetry.OtelInstruments``); ImportError without ``opentelemetry-api``.
+
+    ``watch=True`` (``config`` must be a file path) follows the file: each time its
+    content changes the cluster reloads it (``Cluster.reload``); a document that is
+    invalid or would move rows is logged (the same problems at most once a minute) and
+    the last good configuration keeps serving. Changes are seen at once with watchfiles
+    installed (extra ``watch``), else by reading the file every ``watch_poll_interval``
+    seconds (default 1; setting it also polls with watchfiles installed).
     """
     cluster = Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
     cluster.datasources.telemetry.use_providers(tracer_provider=tracer_provider)
     cluster._use_meter_provider(meter_provider)
+    cluster._watch(config, watch=watch, poll_interval_s=watch_poll_interval)
     return cluster
 
 
@@ -431,10 +636,15 @@ def connect_async(
     stream_batch_size: int = 1000,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    watch: bool = False,
+    watch_poll_interval: float | None = None,
 ) -> AsyncCluster:
-    """Build an AsyncCluster (asyncio front): ``connect``'s arguments and checks. Not
-    awaited: it validates and opens nothing; pools open on the first awaited statement."""
+    """Build an AsyncCluster (asyncio front): ``connect``'s arguments and checks (``watch``
+    included: the watcher is a thread, and the pools a reload retires are closed on the
+    cluster's event loop). Not awaited: it validates and opens nothing; pools open on the
+    first awaited statement."""
     cluster = AsyncCluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
     cluster.datasources.telemetry.use_providers(tracer_provider=tracer_provider)
     cluster._use_meter_provider(meter_provider)
+    cluster._watch(config, watch=watch, poll_interval_s=watch_poll_interval)
     return cluster

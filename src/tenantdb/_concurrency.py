@@ -459,6 +459,11 @@ class AsyncLoopBinding:
         self._what = what
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop of the first ``check``; None before it."""
+        return self._loop
+
     def check(self) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -484,6 +489,11 @@ class LoopBinding:
 
     def __init__(self, what: str) -> None:
         pass
+
+    @property
+    def loop(self) -> None:
+        """Threads have no loop."""
+        return None
 
     def check(self) -> None:
         return None

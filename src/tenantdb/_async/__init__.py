@@ -3,7 +3,7 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
-from ._datasources import AsyncDatasources
+from ._datasources import AsyncDatasources, Retired
 from ._driver import AsyncConnection, AsyncPool, AsyncStream, Description, Outcome, Row
 from ._merge import merge_rows
 from ._pool import AsyncConnectionPool, AsyncPooledConnection
@@ -37,6 +37,7 @@ __all__ = [
     "AsyncStream",
     "Description",
     "Outcome",
+    "Retired",
     "Row",
     "ScatterError",
     "Work",

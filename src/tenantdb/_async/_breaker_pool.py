@@ -113,6 +113,9 @@ class AsyncBreakerPool:
                 permit, took = checkout
                 self._record(permit, "failure" if broken else "success", took, self._clock())
 
+    async def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        await self._pool.resize(min_size, max_size, timeout)
+
     async def close(self) -> None:
         await self._pool.close()
 

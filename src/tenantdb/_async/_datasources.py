@@ -11,16 +11,17 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
 from .._concurrency import AsyncLoopBinding
-from ..config import Config
+from ..config import Config, DatasourceConfig
 from ..core.replication import DegradeSwitch
 from ..errors import InterfaceError
 from ..monitoring import SwitchFileWatcher
 from ..telemetry import Telemetry
-from ._breaker_pool import breaker_pool, breaker_snapshot
+from ._breaker_pool import AsyncBreakerPool, breaker_pool, breaker_snapshot
 from ._driver import AsyncPool
 from ._guards import AsyncTenantGuards
 from ._pool_factory import open_pool
@@ -63,7 +64,7 @@ class AsyncDatasources:
             self._refuse_closed()
             pool = self._pools.get(name)
             if pool is None:
-                entry = self._config.datasources[name]
+                entry = self._entry(name)
                 pool = breaker_pool(
                     open_pool(name, entry.url, entry.pool, role="primary"),
                     entry.breaker,
@@ -76,17 +77,75 @@ class AsyncDatasources:
         """The replica set of datasource ``name`` (started on first use), None without
         replicas."""
         replicas = self._replica_sets.get(name)
-        if replicas is not None or not self._config.datasources[name].replicas:
+        if replicas is not None or not self._entry(name).replicas:
             return replicas
         with self._lock:
             self._refuse_closed()
             replicas = self._replica_sets.get(name)
             if replicas is None:
-                entry = self._config.datasources[name]
+                entry = self._entry(name)
                 replicas = AsyncReplicaSet(name, entry, self._config.dialect, self.switch)
                 self._replica_sets[name] = replicas
                 self._watch_switch_file(entry.lag_check_interval)
         return replicas
+
+    def _entry(self, name: str) -> DatasourceConfig:
+        entry = self._config.datasources.get(name)
+        if entry is None:
+            # Only a session opened before a reload that removed it can still name it.
+            raise InterfaceError(
+                f"datasource {name!r} was removed by a configuration reload while this"
+                " statement was routed; run it again to route it with the new configuration",
+                datasource=name,
+            )
+        return entry
+
+    def reconfigure(self, config: Config) -> Retired:
+        """Follow ``config``, a hot-safe change of the configuration in use (see
+        ``tenantdb.config.diff_configs``), and return what the caller must then ``settle``.
+
+        Does no I/O and never waits: new datasources get their pools on first use; a
+        removed datasource's pools and replica set, and the replica set of a datasource
+        whose replicas or their settings changed, are taken out of use (sessions that hold
+        their connections keep them until they release them); pools whose sizes changed
+        are resized by ``settle``; a changed breaker starts over with its new settings.
+        """
+        retired = Retired()
+        with self._lock:
+            old, self._config = self._config, config
+            for name, before in old.datasources.items():
+                after = config.datasources.get(name)
+                replicas = self._replica_sets.get(name)
+                if replicas is not None and (after is None or _replicas_changed(before, after)):
+                    retired.replica_sets.append(self._replica_sets.pop(name))
+                pool = self._pools.get(name)
+                if pool is None:
+                    continue
+                if after is None or before.pool.connect_timeout != after.pool.connect_timeout:
+                    retired.pools.append(self._pools.pop(name))
+                    continue
+                if before.pool != after.pool:
+                    retired.resized.append((pool, after))
+                if before.breaker != after.breaker:
+                    # The same connections behind a breaker with the new settings; a session
+                    # releases to the wrapper it acquired from, which forwards to them.
+                    inner = pool.pool if isinstance(pool, AsyncBreakerPool) else pool
+                    self._pools[name] = breaker_pool(
+                        inner, after.breaker, endpoint=f"{name} primary"
+                    )
+        self.guards.set_defaults(config.limits)
+        self.telemetry.reconfigure(config)
+        return retired
+
+    async def settle(self, retired: Retired) -> None:
+        """Resize and close what ``reconfigure`` returned: retired pools close their idle
+        connections now and the others as their sessions release them."""
+        for pool, entry in retired.resized:
+            await pool.resize(entry.pool.min_size, entry.pool.max_size, entry.pool.timeout)
+        for replicas in retired.replica_sets:
+            await replicas.close()
+        for pool in retired.pools:
+            await pool.close()
 
     def _refuse_closed(self) -> None:
         if self._closed:
@@ -181,6 +240,25 @@ class AsyncDatasources:
         return f"<{type(self).__name__} {len(self._config.datasources)} configured: {pools}>"
 
 
+@dataclass(slots=True)
+class Retired:
+    """What ``AsyncDatasources.reconfigure`` took out of use, for ``settle``."""
+
+    pools: list[AsyncPool] = field(default_factory=list)
+    replica_sets: list[AsyncReplicaSet] = field(default_factory=list)
+    resized: list[tuple[AsyncPool, DatasourceConfig]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.pools or self.replica_sets or self.resized)
+
+
+def _replicas_changed(before: DatasourceConfig, after: DatasourceConfig) -> bool:
+    """Whether a datasource's replica set must start over: anything it was built from
+    but the primary's URL and the placement weight changed."""
+    ignored = {"url", "weight"}
+    return before.model_dump(exclude=ignored) != after.model_dump(exclude=ignored)
+
+
 def _replica_status(state: dict[str, Any], now: float) -> dict[str, Any]:
     """A replica's snapshot with monotonic times turned into durations from now."""
     shown = {k: v for k, v in state.items() if k not in ("since", "retry_at")}
@@ -192,4 +270,4 @@ def _replica_status(state: dict[str, Any], now: float) -> dict[str, Any]:
     return shown
 
 
-__all__ = ["AsyncDatasources"]
+__all__ = ["AsyncDatasources", "Retired"]

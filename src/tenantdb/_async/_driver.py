@@ -267,6 +267,11 @@ class AsyncPool(Protocol):
         ``broken``."""
         ...
 
+    async def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        """Take new sizes and a new acquire timeout (a configuration reload): a pool over
+        the new ``max_size`` closes connections as they come back until it is under it."""
+        ...
+
     async def close(self) -> None:
         """Close every idle connection; connections still out are closed on release."""
         ...

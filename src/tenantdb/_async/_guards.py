@@ -82,6 +82,15 @@ class AsyncTenantGuards:
         self._datasource_quotas: dict[str, dict[str, Quota]] = {}
         self._counts: dict[str, dict[str, int]] = {}
 
+    def set_defaults(self, defaults: LimitsConfig) -> None:
+        """Take new default limits and mode (a configuration reload): each tenant's guard is
+        worked out again on its next statement, and its quotas take the new limits then.
+        The shared limiter (``redis_url``, ``on_redis_down``) stays as it was built."""
+        with self._lock:
+            self._defaults = defaults
+            self.shadow = defaults.mode == "shadow"
+            self._guards = {}  # replaced whole: guard() reads it without the lock
+
     def guard(self, tenant: Tenant) -> TenantGuard | None:
         """What limits ``tenant``'s statements now; None when nothing does."""
         cached = self._guards.get(tenant.id)

@@ -228,7 +228,8 @@ class AsyncConnectionPool(Generic[C]):
                 raise
         with self._cond:
             self._in_use.discard(connection)
-            discard = discard or self._closed
+            # Over max_size after a resize: the pool shrinks as connections come back.
+            discard = discard or self._closed or self._size() >= self._max_size
             if not discard:
                 self._idle.append((connection, time.monotonic()))
             self._cond.notify()
@@ -240,6 +241,23 @@ class AsyncConnectionPool(Generic[C]):
             self._in_use.discard(connection)
             self._cond.notify()
         await connection.close()
+
+    async def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        """Take new sizes and acquire timeout; idle connections over ``max_size`` are
+        closed now, connections out over it when released. Raises ValueError like the
+        constructor."""
+        if max_size < 1 or min_size < 0 or min_size > max_size:
+            raise ValueError(
+                f"need 0 <= min_size <= max_size and max_size >= 1, got {min_size}, {max_size}"
+            )
+        extra: list[C] = []
+        with self._cond:
+            self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
+            while self._idle and self._size() > max_size:
+                extra.append(self._idle.popleft()[0])  # the oldest go first
+            self._cond.notify_all()  # a bigger pool lets waiters open connections
+        for connection in extra:
+            await connection.close()
 
     async def close(self) -> None:
         """Close every idle connection; connections still out are closed on release.

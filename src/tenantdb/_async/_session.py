@@ -78,7 +78,10 @@ class AsyncSession(AsyncFrontGuard):
 
     With ``lookup`` (the registry's ``get``), the tenant is looked up again before each
     statement outside a transaction, so a placement or status change applies to the next
-    statement; a transaction keeps the tenant it began with until it ends.
+    statement; a transaction keeps the tenant it began with until it ends. Likewise, with
+    ``current_router`` (the cluster's), each call routes with the topology current when it
+    starts, so a configuration reload reaches sessions already open; a statement in flight
+    finishes on the topology it started with.
 
     Reads outside a transaction on a datasource with replicas go to a replica that is
     within ``max_replication_lag`` and has replayed this session's own writes there (its
@@ -109,6 +112,7 @@ class AsyncSession(AsyncFrontGuard):
         schema_layout: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         primary: bool = False,
         consistency_token: str | None = None,
+        current_router: Callable[[], Router] | None = None,
     ) -> None:
         self.tenant = tenant
         self.primary = primary
@@ -119,6 +123,7 @@ class AsyncSession(AsyncFrontGuard):
         self._schema_layout = schema_layout
         self.admin = admin
         self._router = router
+        self._current_router = current_router
         self._dialect = router.topology.dialect
         self._datasources = datasources
         self._guards = datasources.guards
@@ -127,6 +132,9 @@ class AsyncSession(AsyncFrontGuard):
         self._switched = datasources.switch.forced
         self._batch_size = batch_size
         self._connections: dict[str, AsyncConnection] = {}
+        # The pool each of _connections came from: a reload may replace a datasource's pool
+        # while this session holds a connection of the one before.
+        self._sources: dict[str, AsyncPool] = {}
         self._transaction: TransactionState | None = None
         self._streaming: list[tuple[AsyncResult, frozenset[str]]] = []
         self._closed = False
@@ -575,8 +583,8 @@ class AsyncSession(AsyncFrontGuard):
             self._streaming = []
             self._transaction = None
             connections, self._connections = self._connections, {}
-            pool = self._datasources.pool
-            held = [(c, pool(n)) for n, c in connections.items()]
+            sources, self._sources = self._sources, {}
+            held = [(c, sources[n]) for n, c in connections.items()]
             if self._readers:
                 readers, self._readers = self._readers, {}
                 held += readers.values()
@@ -599,6 +607,8 @@ class AsyncSession(AsyncFrontGuard):
     def _check_usable(self) -> None:
         if self._closed:
             raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        if self._current_router is not None:
+            self._router = self._current_router()
         # Threads have no loop to check: the thread front skips even the call.
         self._datasources.loop.check()  # sync: pass
 
@@ -617,8 +627,10 @@ class AsyncSession(AsyncFrontGuard):
             if transaction is not None and transaction.connection_broke(name):
                 raise lost_connection_error(name)
         if connection is None:
-            connection = await self._datasources.pool(name).acquire()
+            pool = self._datasources.pool(name)
+            connection = await pool.acquire()
             self._connections[name] = connection
+            self._sources[name] = pool
         if self._deadline is not None:
             connection.deadline = self._deadline
         if transaction is not None and transaction.needs_begin(name):
@@ -644,9 +656,10 @@ class AsyncSession(AsyncFrontGuard):
 
     async def _drop(self, name: str) -> None:
         connection = self._connections.pop(name)
+        pool = self._sources.pop(name)
         if self._dirty:
             connection.mark_dirty()
-        await self._datasources.pool(name).release(connection)
+        await pool.release(connection)
 
     def _changes_state(self, sql: str | Template, tenant: Tenant | None) -> bool:
         """Whether this statement may leave state on the connection (``_state``)."""

@@ -5,7 +5,7 @@ front is generated from it by ``scripts/async_to_sync.py`` (edit the asyncio one
 
 from __future__ import annotations
 
-from ._datasources import Datasources
+from ._datasources import Datasources, Retired
 from ._driver import Connection, Description, Outcome, Pool, Row, Stream
 from ._merge import merge_rows
 from ._pool import ConnectionPool, PooledConnection
@@ -37,6 +37,7 @@ __all__ = [
     "PooledConnection",
     "ReplicaSet",
     "Result",
+    "Retired",
     "Row",
     "ScatterError",
     "Session",

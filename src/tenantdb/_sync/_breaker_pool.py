@@ -115,6 +115,9 @@ class BreakerPool:
                 permit, took = checkout
                 self._record(permit, "failure" if broken else "success", took, self._clock())
 
+    def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        self._pool.resize(min_size, max_size, timeout)
+
     def close(self) -> None:
         self._pool.close()
 

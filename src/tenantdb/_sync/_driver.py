@@ -269,6 +269,11 @@ class Pool(Protocol):
         ``broken``."""
         ...
 
+    def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        """Take new sizes and a new acquire timeout (a configuration reload): a pool over
+        the new ``max_size`` closes connections as they come back until it is under it."""
+        ...
+
     def close(self) -> None:
         """Close every idle connection; connections still out are closed on release."""
         ...

@@ -814,6 +814,19 @@ class PostgresPool:
             pool = self._out.pop(connection._raw, self._pool)
             pool.putconn(connection._raw)
 
+    def resize(self, min_size: int, max_size: int, timeout: float) -> None:
+        """Take new sizes and acquire timeout (psycopg_pool's ``resize``: a smaller pool
+        closes connections as they come back)."""
+        with self._lock:
+            self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
+            self._first_wait = min(_FIRST_WAIT_S, timeout)
+            if not self._opened:
+                # Not started yet: a fresh psycopg pool of the new size costs nothing.
+                self._pool = self._new_pool()
+                return
+            pool = self._pool
+        pool.resize(min_size, max_size)
+
     def close(self) -> None:
         """Close every idle connection and stop the pool's workers; connections still out
         are closed on release. Idempotent."""

@@ -80,7 +80,10 @@ class Session(FrontGuard):
 
     With ``lookup`` (the registry's ``get``), the tenant is looked up again before each
     statement outside a transaction, so a placement or status change applies to the next
-    statement; a transaction keeps the tenant it began with until it ends.
+    statement; a transaction keeps the tenant it began with until it ends. Likewise, with
+    ``current_router`` (the cluster's), each call routes with the topology current when it
+    starts, so a configuration reload reaches sessions already open; a statement in flight
+    finishes on the topology it started with.
 
     Reads outside a transaction on a datasource with replicas go to a replica that is
     within ``max_replication_lag`` and has replayed this session's own writes there (its
@@ -111,6 +114,7 @@ class Session(FrontGuard):
         schema_layout: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         primary: bool = False,
         consistency_token: str | None = None,
+        current_router: Callable[[], Router] | None = None,
     ) -> None:
         self.tenant = tenant
         self.primary = primary
@@ -121,6 +125,7 @@ class Session(FrontGuard):
         self._schema_layout = schema_layout
         self.admin = admin
         self._router = router
+        self._current_router = current_router
         self._dialect = router.topology.dialect
         self._datasources = datasources
         self._guards = datasources.guards
@@ -129,6 +134,9 @@ class Session(FrontGuard):
         self._switched = datasources.switch.forced
         self._batch_size = batch_size
         self._connections: dict[str, Connection] = {}
+        # The pool each of _connections came from: a reload may replace a datasource's pool
+        # while this session holds a connection of the one before.
+        self._sources: dict[str, Pool] = {}
         self._transaction: TransactionState | None = None
         self._streaming: list[tuple[Result, frozenset[str]]] = []
         self._closed = False
@@ -573,8 +581,8 @@ class Session(FrontGuard):
             self._streaming = []
             self._transaction = None
             connections, self._connections = self._connections, {}
-            pool = self._datasources.pool
-            held = [(c, pool(n)) for n, c in connections.items()]
+            sources, self._sources = self._sources, {}
+            held = [(c, sources[n]) for n, c in connections.items()]
             if self._readers:
                 readers, self._readers = self._readers, {}
                 held += readers.values()
@@ -597,6 +605,8 @@ class Session(FrontGuard):
     def _check_usable(self) -> None:
         if self._closed:
             raise InterfaceError("the session is closed; open a new one with cluster.session()")
+        if self._current_router is not None:
+            self._router = self._current_router()
         # Threads have no loop to check: the thread front skips even the call.
         pass
 
@@ -615,8 +625,10 @@ class Session(FrontGuard):
             if transaction is not None and transaction.connection_broke(name):
                 raise lost_connection_error(name)
         if connection is None:
-            connection = self._datasources.pool(name).acquire()
+            pool = self._datasources.pool(name)
+            connection = pool.acquire()
             self._connections[name] = connection
+            self._sources[name] = pool
         if self._deadline is not None:
             connection.deadline = self._deadline
         if transaction is not None and transaction.needs_begin(name):
@@ -642,9 +654,10 @@ class Session(FrontGuard):
 
     def _drop(self, name: str) -> None:
         connection = self._connections.pop(name)
+        pool = self._sources.pop(name)
         if self._dirty:
             connection.mark_dirty()
-        self._datasources.pool(name).release(connection)
+        pool.release(connection)
 
     def _changes_state(self, sql: str | Template, tenant: Tenant | None) -> bool:
         """Whether this statement may leave state on the connection (``_state``)."""

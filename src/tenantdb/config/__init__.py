@@ -35,12 +35,14 @@ from ._tenant_rules import (
     schema_taken_problem,
 )
 from ._urls import Dialect, redact_url, url_dialect
+from ._watch import ConfigFileWatcher
 
 __all__ = [
     "BreakerConfig",
     "Config",
     "ConfigChange",
     "ConfigDiff",
+    "ConfigFileWatcher",
     "ConfigSource",
     "DatasourceConfig",
     "Dialect",

@@ -257,8 +257,7 @@ _TABLE_MOVES = {
     "strategy": "a change of strategy is a reshard: copy the rows into the new layout",
     "key": "a new sharding key is a reshard: copy the rows into shards by the new key",
     "key_type": (
-        "the key's type decides its placement ('05' is 5 for an int key): a reshard by the"
-        " new type"
+        "the key's type decides its placement ('05' is 5 for an int key): a reshard by the new type"
     ),
     "shards": "a new shard count is a reshard: copy the rows into the new shards",
     "datasources": (
@@ -301,7 +300,8 @@ def _tables(old: Config, new: Config) -> Iterator[ConfigChange]:
                 + (
                     ""
                     if unlisted
-                    else f" (rows a table of this name has on {old.default_datasource!r} stay there)"
+                    else f" (rows a table of this name has on {old.default_datasource!r}"
+                    " stay there)"
                 ),
             )
         elif after is None:
@@ -368,7 +368,7 @@ def _table(path: str, before: TableConfig, after: TableConfig) -> Iterator[Confi
         )
 
 
-# -- static tenants --------------------------------------------------------------------------------
+# -- static tenants ------------------------------------------------------------------------
 
 _HOT_TENANT = ("limits", "status", "features")
 
@@ -413,7 +413,7 @@ def _tenants(old: Config, new: Config) -> Iterator[ConfigChange]:
                     )
 
 
-# -- limits, telemetry, registry --------------------------------------------------------------------
+# -- limits, telemetry, registry ----------------------------------------------------------
 
 # Settings bound to a connection or a thread made when the process started.
 _RESTART = {
@@ -432,7 +432,9 @@ def _sections(old: Config, new: Config) -> Iterator[ConfigChange]:
             section, _dump(getattr(old, section)), _dump(getattr(new, section))
         ):
             if leaf in _RESTART:
-                yield _change(leaf, _redacted(was), _redacted(now), hot=False, reason=_RESTART[leaf])
+                yield _change(
+                    leaf, _redacted(was), _redacted(now), hot=False, reason=_RESTART[leaf]
+                )
             else:
                 yield _change(leaf, was, now, hot=True, reason="applies from the next statement")
     if old.registry != new.registry:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..config import Config
+from ..config import Config, TelemetryConfig
 from ..core.routing import Target
 from ..core.tenancy import Tenant
 from ._metrics import DURATION_BUCKETS_S, StatementMetrics, outcome_of
@@ -55,15 +55,7 @@ class Telemetry:
         # look for a tracer. Written under ``_lock``; read without it (one float).
         self.quiet_until = -math.inf if settings.tracing else math.inf
         self._endpoints: dict[tuple[str, str], Endpoint | None] = endpoints(config)
-        self.slow_log = (
-            SlowStatementLog(
-                settings.slow_statement,
-                kept=settings.slow_statements_kept,
-                with_params=settings.slow_statement_params,
-            )
-            if settings.slow_statement is not None
-            else None
-        )
+        self.slow_log = _slow_log(settings)
         self.slow_threshold_s = self.slow_log.threshold_s if self.slow_log is not None else math.inf
         self.metrics: StatementMetrics | None = None
         self._otel_duration: Any = None
@@ -71,6 +63,21 @@ class Telemetry:
         self._lock = threading.Lock()
         if settings.otel_metrics:
             self.keep_metrics()
+
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded configuration: the datasources' endpoints, ``query_text`` and
+        the slow-statement log's settings (the log starts over when they change). Tracing,
+        metrics and their labels stay as built (a reload refuses changing them)."""
+        settings = config.telemetry
+        with self._lock:
+            before = self._config.telemetry
+            self._config = config
+            self._endpoints = endpoints(config)
+            self.query_text = settings.query_text
+            if _slow_settings(before) != _slow_settings(settings):
+                slow_log = _slow_log(settings)
+                self.slow_log = slow_log
+                self.slow_threshold_s = slow_log.threshold_s if slow_log is not None else math.inf
 
     def use_providers(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         """Use these OpenTelemetry providers rather than the global ones (None: global)."""
@@ -161,6 +168,24 @@ class Telemetry:
                 explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S),
             )
         return self._otel_duration
+
+
+def _slow_settings(settings: TelemetryConfig) -> tuple[object, ...]:
+    return (
+        settings.slow_statement,
+        settings.slow_statements_kept,
+        settings.slow_statement_params,
+    )
+
+
+def _slow_log(settings: TelemetryConfig) -> SlowStatementLog | None:
+    if settings.slow_statement is None:
+        return None
+    return SlowStatementLog(
+        settings.slow_statement,
+        kept=settings.slow_statements_kept,
+        with_params=settings.slow_statement_params,
+    )
 
 
 class StatementWatch:

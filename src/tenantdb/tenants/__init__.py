@@ -11,7 +11,7 @@ from ..core.tenancy import (
     TenantStatus,
     feature_enabled,
 )
-from ._configured import open_registry
+from ._configured import follow_config, open_registry
 from ._registry import SharedCache, Subscriber, TenantRegistry
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "TenantRegistry",
     "TenantStatus",
     "feature_enabled",
+    "follow_config",
     "open_registry",
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
+
 from ..config import Config, TenantConfig, TenantRules
 from ..core.tenancy import Placement, Tenant
+from ..errors import UnknownTenantError
 from ._registry import SharedCache, TenantRegistry
 from .stores import open_store
 
@@ -23,16 +27,42 @@ def open_registry(config: Config) -> TenantRegistry:
         from ._shared_cache import RedisSharedCache
 
         shared = RedisSharedCache(settings.cache_url)
-    placement = Placement({name: ds.weight for name, ds in config.datasources.items()})
     return TenantRegistry(
         store,
-        placement=placement,
+        placement=_placement(config),
         static=[static_tenant(tenant_id, entry) for tenant_id, entry in config.tenants.items()],
         max_cached=settings.max_cached if settings is not None else 100_000,
         negative_ttl_s=settings.negative_ttl if settings is not None else 5.0,
         shared_cache=shared,
         rules=TenantRules.of(config),
     )
+
+
+def follow_config(registry: TenantRegistry, config: Config, changed: Iterable[str] = ()) -> None:
+    """Bring a running registry to a reloaded ``config``: its datasources (placement of new
+    tenants, by weight) and rules; and, for the in-process registry (no ``[registry]``
+    store), the static tenants named in ``changed`` (their limits, status and features;
+    the diff refuses other changes). A registry with a store keeps the tenants the store
+    holds: change those with ``cluster.tenants.put`` or ``tenantdb tenants set``."""
+    registry.follow_config(_placement(config), TenantRules.of(config))
+    if config.registry is not None and config.registry.url:
+        return
+    for tenant_id in changed:
+        entry = config.tenants[tenant_id]
+        try:
+            held = registry.get(tenant_id)
+        except UnknownTenantError:
+            registry.put(static_tenant(tenant_id, entry))
+            continue
+        # Where it lives stays as it is: only what the diff lets through changes.
+        changed_tenant = replace(
+            held, status=entry.status, limits=entry.limits, features=dict(entry.features)
+        )
+        registry.put(changed_tenant, force=True)
+
+
+def _placement(config: Config) -> Placement:
+    return Placement({name: ds.weight for name, ds in config.datasources.items()})
 
 
 def static_tenant(tenant_id: str, entry: TenantConfig) -> Tenant:

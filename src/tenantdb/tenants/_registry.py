@@ -335,6 +335,15 @@ class TenantRegistry:
         self._apply(tenant_id, None)
         self._share(tenant_id, None)
 
+    def follow_config(self, placement: Placement, rules: TenantRules) -> None:
+        """Follow a configuration reload: tenants placed from now on go to the datasources
+        of ``placement`` (by weight), and every placement is judged by ``rules``. Tenants
+        already placed stay where they are."""
+        with self._lock:
+            self._placement = placement
+            self._rules = rules
+            self._reindex()
+
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(old, new)`` after every change this process applies; returns a
         function that unsubscribes. Callbacks run on the registry's watcher thread (or

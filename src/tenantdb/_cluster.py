@@ -238,6 +238,8 @@ class _ClusterBase(Generic[D]):
             self._follow_registry(new, diff)
             self.config, self.topology = new, topology
             self.router = router  # the swap: sessions read it as each call starts
+            if self.precreator is not None:
+                self.precreator.interval = new.precreate_interval
             self._generation += 1
             self._loaded_at = time.time()
             generation = self._generation

@@ -182,3 +182,55 @@ def test_a_release_cancelled_mid_reset_frees_the_slot_and_closes_the_connection(
         assert again is not connection
 
     asyncio.run(main())
+
+
+# -- resizing (a configuration reload) -----------------------------------------------------
+
+
+def test_a_smaller_pool_closes_idle_extras_now_and_the_rest_as_they_come_back() -> None:
+    factory = Factory()
+    pool = ConnectionPool("ds0", factory, min_size=0, max_size=4, timeout=HANG_GUARD_S)
+    held = [pool.acquire() for _ in range(4)]
+    pool.release(held[0])
+    pool.release(held[1])
+    pool.resize(0, 1, HANG_GUARD_S)
+    assert [thing.closed for thing in held] == [True, True, False, False]  # idle ones go now
+    pool.release(held[2])
+    assert held[2].closed  # still over the new size when it came back
+    pool.release(held[3])
+    assert not held[3].closed  # the one connection the pool keeps
+    assert pool.stats() == {"size": 1, "in_use": 0, "idle": 1, "waiting": 0, "max_size": 1}
+
+
+def test_a_bigger_pool_lets_a_waiting_thread_open_a_connection() -> None:
+    factory = Factory()
+    pool = ConnectionPool("ds0", factory, min_size=0, max_size=1, timeout=HANG_GUARD_S)
+    pool.acquire()
+    got: list[Thing] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.acquire()), daemon=True)
+    waiter.start()
+    pause = threading.Event()
+    for _ in range(int(HANG_GUARD_S / 0.01)):
+        if pool.stats()["waiting"] == 1:
+            break
+        pause.wait(0.01)
+    pool.resize(0, 2, HANG_GUARD_S)
+    waiter.join(HANG_GUARD_S)
+    assert got == [factory.made[1]]
+    with pytest.raises(ValueError, match="min_size <= max_size"):
+        pool.resize(3, 2, HANG_GUARD_S)
+
+
+def test_an_async_pool_resizes_like_the_thread_one() -> None:
+    async def scenario() -> list[bool]:
+        factory = Factory()
+        pool = AsyncConnectionPool(
+            "ds0", factory.make_async, min_size=0, max_size=2, timeout=HANG_GUARD_S
+        )
+        first, second = await pool.acquire(), await pool.acquire()
+        await pool.resize(0, 1, HANG_GUARD_S)
+        await pool.release(first)
+        await pool.release(second)
+        return [thing.closed for thing in factory.made]
+
+    assert asyncio.run(scenario()) == [True, False]

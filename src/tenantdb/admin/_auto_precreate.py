@@ -30,7 +30,8 @@ class AutoPrecreator:
 
     def __init__(self, cluster: ClusterView, *, interval: float) -> None:
         self._cluster = cluster
-        self._interval = interval
+        self.interval = interval
+        """Seconds between passes; a configuration reload sets it (read before each wait)."""
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -62,7 +63,7 @@ class AutoPrecreator:
             elif isinstance(exc, Error):
                 logger.error(
                     "precreating time_range period tables failed (tried again in %gs): %s",
-                    self._interval,
+                    self.interval,
                     exc,
                 )
             else:  # a bug: show the traceback, keep the thread
@@ -91,4 +92,4 @@ class AutoPrecreator:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.step()
-            self._stop.wait(self._interval)
+            self._stop.wait(self.interval)

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._concurrency import AsyncFrontGuard, FrontGuard
 from ._sync import Datasources, Session
 from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
-from .config import Config, ConfigDiff, ConfigFileWatcher, diff_configs, load_config
+from .config import (
+    Config,
+    ConfigDiff,
+    ConfigWatcher,
+    diff_configs,
+    is_etcd_url,
+    load_config,
+)
 from .core.routing import Params, RoutePlan, Router, Topology, with_round_trips
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
@@ -61,13 +68,14 @@ class _ClusterBase(Generic[D]):
         self.topology = Topology.from_config(config, today=today)
         self.router = Router(self.topology, templates=TemplateCache(template_cache_size))
         self._today = today
-        self._source: Path | None = None  # the configuration file, when built from one
+        # The configuration file or etcd:// URL, when built from one.
+        self._source: Path | str | None = None
         self._reload_lock = threading.Lock()  # one reload at a time
         self._generation = 1
         self._loaded_at = time.time()
         self._refusal: dict[str, Any] | None = None
         self._refusal_logged: tuple[str, float] | None = None
-        self._watcher: ConfigFileWatcher | None = None
+        self._watcher: ConfigWatcher | None = None
         self._registry: TenantRegistry | None = None
         self._registry_lock = threading.Lock()
         self._instruments: OtelInstruments | None = None
@@ -288,18 +296,19 @@ class _ClusterBase(Generic[D]):
 
     def _watch(self, source: ConfigSource, *, watch: bool, poll_interval_s: float | None) -> None:
         """Remember the file the configuration came from, and follow it when ``watch``."""
-        if isinstance(source, str | os.PathLike):
-            if str(source).startswith("etcd:"):
-                raise InterfaceError("etcd:// configuration sources are not supported yet")
+        if is_etcd_url(source):
+            assert isinstance(source, str)
+            self._source = source
+        elif isinstance(source, str | os.PathLike):
             self._source = Path(source)
         if not watch:
             return
         if self._source is None:
             raise InterfaceError(
-                "watch=True needs the configuration's file path (a mapping or a Config has"
-                " nothing to watch); call cluster.reload(new) instead"
+                "watch=True needs the configuration's file path or etcd:// URL (a mapping or"
+                " a Config has nothing to watch); call cluster.reload(new) instead"
             )
-        self._watcher = ConfigFileWatcher(
+        self._watcher = ConfigWatcher(
             self._source, self._reload_watched, poll_interval_s=poll_interval_s
         )
         self._watcher.start()

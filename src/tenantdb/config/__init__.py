@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._diff import ConfigChange, ConfigDiff, diff_configs
 from ._endpoints import registry_warnings
+from ._etcd import is_etcd_url
 from ._loading import ConfigSource, load_config
 from ._models import (
     BreakerConfig,
@@ -35,14 +36,14 @@ from ._tenant_rules import (
     schema_taken_problem,
 )
 from ._urls import Dialect, redact_url, url_dialect
-from ._watch import ConfigFileWatcher
+from ._watch import ConfigWatcher
 
 __all__ = [
     "BreakerConfig",
     "Config",
     "ConfigChange",
     "ConfigDiff",
-    "ConfigFileWatcher",
+    "ConfigWatcher",
     "ConfigSource",
     "DatasourceConfig",
     "Dialect",
@@ -63,6 +64,7 @@ __all__ = [
     "company_problem",
     "config_json_schema",
     "diff_configs",
+    "is_etcd_url",
     "is_identifier",
     "load_config",
     "redact_url",

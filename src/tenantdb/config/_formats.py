@@ -52,6 +52,19 @@ def read_document(path: Path) -> dict[str, Any]:
     return document
 
 
+def parse_document(text: str, where: str) -> dict[str, Any]:
+    """Parse a document read from elsewhere than a file (an etcd key): JSON when it starts
+    with ``{``, else TOML. ``where`` names it in errors. Raises ``ConfigError`` like
+    ``read_document``."""
+    parser = _parse_json if text.lstrip().startswith("{") else _parse_toml
+    document = parser(text, Path(where))
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"{where}: the top level must be a mapping of settings, not {type(document).__name__}"
+        )
+    return document
+
+
 def _syntax_error(
     path: Path, kind: str, reason: str, line: int | None, column: int | None
 ) -> ConfigError:

@@ -1,0 +1,91 @@
+"""Watching a configuration file (SQLite, no server): what a watched cluster logs and
+refuses, and what reload() needs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tenantdb
+
+HANG_GUARD_S = 60.0
+
+
+def _doc(path: Path, extra: str = "") -> str:
+    return (
+        f'[datasources.ds0]\nurl = "sqlite:///{path}"\n'
+        '[tables.items]\nstrategy = "single"\ntenant_scoped = false\n'
+        f"{extra}"
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    draft = path.with_suffix(".draft")
+    draft.write_text(text, encoding="utf-8")
+    os.replace(draft, path)
+
+
+def _wait_for(predicate: Any) -> bool:
+    pause = threading.Event()
+    for _ in range(int(HANG_GUARD_S / 0.02)):
+        if predicate():
+            return True
+        pause.wait(0.02)
+    return bool(predicate())
+
+
+def test_the_same_refusal_is_logged_once_and_a_new_one_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tenantdb.toml"
+    database = tmp_path / "ds0.db"
+    _write(path, _doc(database))
+    caplog.set_level(logging.ERROR, logger="tenantdb.config")
+    with tenantdb.connect(path, watch=True, watch_poll_interval=0.02) as cluster:
+
+        def refused_at() -> float | None:
+            refusal = cluster.status()["config"]["last_refused"]
+            return refusal["at"] if refusal is not None else None
+
+        bad = _doc(database).replace('"single"', '"mod"')
+        for edit in ("", "# saved again\n"):  # two saves, the same problems
+            before = refused_at()
+            _write(path, bad + edit)
+            assert _wait_for(lambda: refused_at() != before)  # noqa: B023
+        logged = [r for r in caplog.records if "was not reloaded" in r.getMessage()]
+        assert len(logged) == 1
+        assert "tables.items" in logged[0].getMessage()
+        before = refused_at()
+        _write(path, _doc(database, "[tables.items.oops]\n"))  # other problems: logged
+        assert _wait_for(lambda: refused_at() != before)
+        logged = [r for r in caplog.records if "was not reloaded" in r.getMessage()]
+        assert len(logged) == 2
+        assert "tables.items.oops" in logged[1].getMessage()
+        assert cluster.status()["config"]["generation"] == 1
+
+
+def test_reload_without_a_file_needs_the_new_configuration(tmp_path: Path) -> None:
+    document = {"datasources": {"ds0": {"url": f"sqlite:///{tmp_path / 'ds0.db'}"}}}
+    with tenantdb.connect(document) as cluster:
+        with pytest.raises(tenantdb.InterfaceError, match="pass the new configuration"):
+            cluster.reload()
+        assert not cluster.reload(document)  # nothing changed: generation stays
+        assert cluster.status()["config"]["generation"] == 1
+    with pytest.raises(tenantdb.InterfaceError, match="nothing to watch"):
+        tenantdb.connect(document, watch=True)
+
+
+def test_a_closed_cluster_refuses_reload_and_stops_watching(tmp_path: Path) -> None:
+    path = tmp_path / "tenantdb.toml"
+    _write(path, _doc(tmp_path / "ds0.db"))
+    cluster = tenantdb.connect(path, watch=True, watch_poll_interval=0.02)
+    assert cluster.status()["config"]["watching"] == "poll 0.02s"
+    cluster.close()
+    assert cluster.status()["config"]["watching"] is None
+    with pytest.raises(tenantdb.InterfaceError, match="closed"):
+        cluster.reload()

@@ -626,12 +626,14 @@ def connect(
     otel_metrics = true`` the cluster's metrics become instruments of the meter provider
     (``tenantdb.telemetry.OtelInstruments``); ImportError without ``opentelemetry-api``.
 
-    ``watch=True`` (``config`` must be a file path) follows the file: each time its
-    content changes the cluster reloads it (``Cluster.reload``); a document that is
-    invalid or would move rows is logged (the same problems at most once a minute) and
-    the last good configuration keeps serving. Changes are seen at once with watchfiles
-    installed (extra ``watch``), else by reading the file every ``watch_poll_interval``
-    seconds (default 1; setting it also polls with watchfiles installed).
+    ``config`` may also be ``etcd://host:port/key``: a TOML or JSON document kept as that
+    etcd key's value. ``watch=True`` (``config`` must be a file path or such a URL)
+    follows it: each time its content changes the cluster reloads it
+    (``Cluster.reload``); a document that is invalid or would move rows is logged (the
+    same problems at most once a minute) and the last good configuration keeps serving.
+    A file's changes are seen at once with watchfiles installed (extra ``watch``), else by
+    reading it every ``watch_poll_interval`` seconds (default 1; setting it also polls
+    with watchfiles installed); an etcd key is read every ``watch_poll_interval``.
     """
     cluster = Cluster(load_config(config), today=today, stream_batch_size=stream_batch_size)
     cluster.datasources.telemetry.use_providers(tracer_provider=tracer_provider)

@@ -1,8 +1,9 @@
-"""Watching a configuration file (SQLite, no server): what a watched cluster logs and
-refuses, and what reload() needs."""
+"""Reload on SQLite (no server): what a watched cluster logs and refuses, what reload()
+needs, a removed datasource's pool, and reload inside a running event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -89,3 +90,51 @@ def test_a_closed_cluster_refuses_reload_and_stops_watching(tmp_path: Path) -> N
     assert cluster.status()["config"]["watching"] is None
     with pytest.raises(tenantdb.InterfaceError, match="closed"):
         cluster.reload()
+
+
+def test_a_removed_datasource_leaves_once_its_session_gives_its_connection_back(
+    tmp_path: Path,
+) -> None:
+    ds0 = {"url": f"sqlite:///{tmp_path / 'ds0.db'}"}
+    both = {"datasources": {"ds0": ds0, "ds1": {"url": f"sqlite:///{tmp_path / 'ds1.db'}"}}}
+    with tenantdb.connect(both) as cluster:
+        session = cluster.session(admin=True)
+        assert session.execute_on("ds1", "SELECT 1").fetchall() == [(1,)]
+        pool = cluster.datasources.pool("ds1")
+        diff = cluster.reload({"datasources": {"ds0": ds0}})
+        assert [(c.path, c.kind, c.hot) for c in diff.changes] == [
+            ("datasources.ds1", "removed", True)
+        ]
+        assert list(cluster.status()["datasources"]) == ["ds0"]
+        assert pool.stats()["in_use"] == 1  # the session's connection stays its own
+        session.close()
+        assert _wait_for(lambda: pool.stats()["size"] == 0)  # closed on its way back
+        with cluster.session(admin=True) as later, pytest.raises(tenantdb.InterfaceError):
+            later.execute_on("ds1", "SELECT 1")
+
+
+def test_reload_inside_the_event_loop_resizes_the_async_pools_there(tmp_path: Path) -> None:
+    document = {
+        "datasources": {"ds0": {"url": f"sqlite:///{tmp_path / 'ds0.db'}"}},
+        "tables": {"items": {"strategy": "single", "tenant_scoped": False}},
+    }
+
+    async def scenario() -> tuple[int, int]:
+        async with tenantdb.connect_async(document) as cluster:
+            async with cluster.session(admin=True) as session:
+                await session.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+            bigger = {
+                **document,
+                "datasources": {"ds0": {**document["datasources"]["ds0"], "pool": {"max_size": 3}}},
+            }
+            cluster.reload(bigger)  # not awaited: the resize runs as a task of this loop
+            for _ in range(int(HANG_GUARD_S / 0.01)):
+                status = cluster.status()
+                if status["datasources"]["ds0"]["pools"]["primary"]["max_size"] == 3:
+                    break
+                await asyncio.sleep(0.01)
+            async with cluster.session() as session:
+                rows = await (await session.execute("SELECT count(*) FROM items")).fetchall()
+            return status["datasources"]["ds0"]["pools"]["primary"]["max_size"], rows[0][0]
+
+    assert asyncio.run(scenario()) == (3, 0)

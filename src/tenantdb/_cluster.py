@@ -243,6 +243,7 @@ class _ClusterBase(Generic[D]):
             router = Router(topology, templates=self.router.templates)
             # New datasources must be known before a statement can route to them.
             retired = self.datasources.reconfigure(new)
+            self._reconfigure_jobs(new)
             self._follow_registry(new, diff)
             self.config, self.topology = new, topology
             self.router = router  # the swap: sessions read it as each call starts
@@ -274,6 +275,9 @@ class _ClusterBase(Generic[D]):
     def _settle(self, retired: Any) -> None:
         """Resize and close what a reload took out of use, off the caller's path."""
         raise NotImplementedError
+
+    def _reconfigure_jobs(self, config: Config) -> None:
+        """Bring the admin jobs' own pools, if any, to a reloaded configuration."""
 
     def _reload_watched(self) -> None:
         """The watcher saw the file change: reload it; a refusal is logged (throttled)."""
@@ -491,6 +495,10 @@ class AsyncCluster(_ClusterBase["AsyncDatasources"], AsyncFrontGuard):
             self._jobs = _AdminJobs(self)
         return self._jobs
 
+    def _reconfigure_jobs(self, config: Config) -> None:
+        if self._jobs is not None:
+            self._jobs.reconfigure(config)
+
     def session(
         self,
         tenant: str | Tenant | None = None,
@@ -598,6 +606,18 @@ class _AdminJobs:
 
     def explain(self, sql: str, params: Params = None, *, admin: bool = False) -> RoutePlan:
         return self._cluster.explain(sql, params, admin=admin)
+
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reload: the thread-front pools of the jobs, when opened, settle on a
+        thread of their own (closing pools waits for their workers)."""
+        with self._lock:
+            datasources = self._datasources
+        if datasources is not None:
+            retired = datasources.reconfigure(config)
+            if retired:
+                threading.Thread(
+                    target=datasources.settle, args=(retired,), name="tenantdb-reload", daemon=True
+                ).start()
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import traceback
 
 import tenantdb
 
@@ -50,7 +51,7 @@ def main(path: str, tenant: str) -> None:
             except tenantdb.Error as exc:
                 with lock:
                     counts["failed"] += 1
-                    errors.append(f"{type(exc).__name__}: {exc}")
+                    errors.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             if reloaded:
                 after += 1
             if first:

@@ -458,7 +458,14 @@ def test_slow_statements_render_from_the_log(
         "params": None,
         "duration_s": 1.5,
         "route": "single",
-        "targets": [{"datasource": "ds0", "role": "replica"}],
+        "targets": [
+            {
+                "datasource": "ds0",
+                "role": "replica",
+                "sql": "SELECT * FROM orders WHERE orders.tenant_id = $1 AND note = $2",
+                "tables": {"orders": "orders"},
+            }
+        ],
         "error": None,
     }
     monkeypatch.setattr(cluster, "slow_statements", lambda: [entry])
@@ -467,6 +474,8 @@ def test_slow_statements_render_from_the_log(
     assert "1.500 s" in page
     assert "ds0 (replica)" in page
     assert "SELECT * FROM orders WHERE note = %s" in page
+    assert "<summary>plan</summary>" in page
+    assert "WHERE orders.tenant_id = $1 AND note = $2" in page  # the physical statement
     assert "params:" not in page  # none were logged
 
 

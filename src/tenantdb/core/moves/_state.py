@@ -21,9 +21,13 @@ next (``next_step``), does it, and writes the state the step returns.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import itertools
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Phase = Literal[
     "planned",
@@ -124,3 +128,131 @@ def _successors() -> dict[Phase, frozenset[Phase]]:
 
 
 _NEXT = _successors()
+
+
+# -- the log's record ----------------------------------------------------------------------
+
+RECORD_FORMAT = 1
+"""Bumped when the record's shape changes; a mover refuses a log it does not know."""
+
+
+def state_to_record(state: MoveState) -> dict[str, Any]:
+    """``state`` as a JSON-ready dict (primary-key values tagged with their type, so a
+    resumed copy continues after exactly the key it stopped at)."""
+    return {
+        "format": RECORD_FORMAT,
+        "move_id": state.move_id,
+        "tenant": state.tenant,
+        "source": state.source,
+        "target": state.target,
+        "phase": state.phase,
+        "tables": [
+            {
+                "source": t.source,
+                "target": t.target,
+                "key": list(t.key),
+                "after": None if t.after is None else [_tagged(v) for v in t.after],
+                "copied_rows": t.copied_rows,
+                "done": t.done,
+            }
+            for t in state.tables
+        ],
+        "applied_change": state.applied_change,
+        "freeze_attempts": state.freeze_attempts,
+        "error": state.error,
+        "history": [[phase, at] for phase, at in state.history],
+    }
+
+
+def state_from_record(record: Mapping[str, Any]) -> MoveState:
+    """The state ``state_to_record`` wrote; ValueError naming what is wrong otherwise."""
+    if record.get("format") != RECORD_FORMAT:
+        raise ValueError(
+            f"move log record format {record.get('format')!r} is not {RECORD_FORMAT}: it was"
+            " written by another tenantdb version; finish or abort the move with that version"
+        )
+    try:
+        phase = _phase(record["phase"])
+        tables = tuple(
+            TableCopy(
+                source=str(t["source"]),
+                target=str(t["target"]),
+                key=tuple(str(k) for k in t["key"]),
+                after=None if t["after"] is None else tuple(_untagged(v) for v in t["after"]),
+                copied_rows=int(t["copied_rows"]),
+                done=bool(t["done"]),
+            )
+            for t in record["tables"]
+        )
+        history = tuple((_phase(p), float(at)) for p, at in record["history"])
+        return MoveState(
+            move_id=str(record["move_id"]),
+            tenant=str(record["tenant"]),
+            source=str(record["source"]),
+            target=str(record["target"]),
+            phase=phase,
+            tables=tables,
+            applied_change=int(record["applied_change"]),
+            freeze_attempts=int(record["freeze_attempts"]),
+            error=record["error"],
+            history=history,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed move log record: {exc!r}") from exc
+
+
+_ALL_PHASES: frozenset[str] = frozenset((*PHASES, "aborting", "aborted"))
+
+
+def _phase(value: object) -> Phase:
+    if value not in _ALL_PHASES:
+        raise ValueError(f"unknown phase {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _tagged(value: object) -> Any:
+    """A primary-key value as JSON: plain for str/int/None, a [tag, text] pair otherwise."""
+    if (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, decimal.Decimal):
+        return ["decimal", str(value)]
+    if isinstance(value, datetime.datetime):
+        return ["datetime", value.isoformat()]
+    if isinstance(value, datetime.date):
+        return ["date", value.isoformat()]
+    if isinstance(value, uuid.UUID):
+        return ["uuid", str(value)]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ["bytes", bytes(value).hex()]
+    raise ValueError(
+        f"a primary key value of type {type(value).__name__} cannot be recorded in the move"
+        " log; tables keyed by it cannot be moved online"
+    )
+
+
+def _untagged(value: object) -> object:
+    if value is None or isinstance(value, str | int):
+        return value
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
+        raise ValueError(f"malformed key value {value!r}")
+    tag, text = value
+    decode = _DECODERS.get(tag)
+    if decode is None:
+        raise ValueError(f"unknown key value type {tag!r}")
+    return decode(text)
+
+
+_DECODERS: dict[str, Callable[[str], object]] = {
+    "float": float,
+    "decimal": decimal.Decimal,
+    "datetime": datetime.datetime.fromisoformat,
+    "date": datetime.date.fromisoformat,
+    "uuid": uuid.UUID,
+    "bytes": bytes.fromhex,
+}

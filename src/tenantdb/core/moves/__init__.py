@@ -1,9 +1,11 @@
 """Online tenant moves, the pure part: a move's phases and the state its log records
-(``MoveState``, kept as a JSON-ready record). The mover, which does the I/O, lives in
-``tenantdb.admin``."""
+(``MoveState``, kept as a JSON-ready record), and the change capture it installs on the
+source (``Capture``: triggers and change tables, as SQL). The mover, which does the I/O,
+lives in ``tenantdb.admin``."""
 
 from __future__ import annotations
 
+from ._capture import PREFIX, Capture, capture_for
 from ._state import (
     ABORTABLE,
     FINISHED,
@@ -19,9 +21,12 @@ __all__ = [
     "ABORTABLE",
     "FINISHED",
     "PHASES",
+    "PREFIX",
+    "Capture",
     "MoveState",
     "Phase",
     "TableCopy",
+    "capture_for",
     "state_from_record",
     "state_to_record",
 ]

@@ -1,4 +1,5 @@
-"""Admin jobs above sessions: DDL and period precreation, placement and tenant-column checks.
+"""Admin jobs above sessions: DDL and period precreation, placement and tenant-column checks,
+the log of online tenant moves.
 
 Every job takes a ``ClusterView`` (``tenantdb.Cluster`` is one) and runs its statements in
 an admin session (``admin_session``), never on a pool of its own.
@@ -17,6 +18,7 @@ from ._ddl import (
     plan_schema,
     precreate,
 )
+from ._move_log import MoveConflictError, MoveLog
 from ._tenant_columns import ColumnFinding, audit_tenant_columns
 from ._tenant_rows import placement, refuse_orphaning, same_placement, tenant_tables_with_rows
 from ._view import ClusterView, admin_session
@@ -28,6 +30,8 @@ __all__ = [
     "DdlError",
     "DdlProgress",
     "DdlReport",
+    "MoveConflictError",
+    "MoveLog",
     "admin_session",
     "apply_schema",
     "audit_tenant_columns",

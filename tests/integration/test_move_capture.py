@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tenantdb.core.moves import PREFIX, Capture, capture_for
+from tenantdb.core.moves import MOVED_MESSAGE, PREFIX, Capture, capture_for
 
 from .conftest import Backend
 
@@ -134,5 +134,69 @@ def test_a_tenant_id_with_quotes_is_matched_as_written(backend: Backend, tenant:
     backend.query(url, f"INSERT INTO orders VALUES (1, {p}, 0)", (tenant,))
     backend.query(url, f"INSERT INTO orders VALUES (2, {p}, 0)", (tenant + "x",))
     assert pending(backend, url, capture) == [1]
+    run(backend, url, capture.remove)
+    assert leftovers(backend, url) == []
+
+
+def refused(backend: Backend, url: str, sql: str) -> str:
+    """The error message ``sql`` fails with (the test fails when it succeeds)."""
+    with contextlib.closing(backend.raw_connect(url)) as raw:
+        try:
+            raw.cursor().execute(sql)
+        except Exception as exc:  # each driver's own class for the server's refusal
+            return str(exc)
+    raise AssertionError(f"not refused: {sql}")
+
+
+def test_a_fenced_source_refuses_every_write_to_the_tenants_rows(backend: Backend) -> None:
+    url = backend.new_database()
+    run(backend, url, [ORDERS])
+    p = backend.placeholder
+    for row in [(1, "acme", 1), (2, "beta", 1)]:
+        backend.query(url, f"INSERT INTO orders VALUES ({p}, {p}, {p})", row)
+    capture = capture_for(
+        backend.dialect,
+        move_id="t4",
+        index=0,
+        table="orders",
+        schema=None,
+        key=("id",),
+        tenant_column="tenant_id",
+        tenant="acme",
+    )
+    run(backend, url, capture.install)
+    run(backend, url, capture.fence)
+    for sql in [
+        "INSERT INTO orders VALUES (3, 'acme', 0)",
+        "UPDATE orders SET n = 5 WHERE id = 1",
+        "UPDATE orders SET tenant_id = 'acme' WHERE id = 2",  # moving a row into the tenant
+        "DELETE FROM orders WHERE id = 1",
+    ]:
+        assert MOVED_MESSAGE + " (tenant acme): retry" in refused(backend, url, sql)
+    beta_writes = [
+        "INSERT INTO orders VALUES (4, 'beta', 0)",
+        "UPDATE orders SET n = 2 WHERE tenant_id = 'beta'",
+    ]
+    run(backend, url, beta_writes)
+    assert backend.query(url, "SELECT id, n FROM orders WHERE tenant_id = 'acme'") == [(1, 1)]
+    assert sorted(backend.query(url, "SELECT id, n FROM orders WHERE tenant_id = 'beta'")) == [
+        (2, 2),
+        (4, 2),
+    ]
+    run(backend, url, capture.remove)
+    assert leftovers(backend, url) == []
+    run(backend, url, ["DELETE FROM orders WHERE id = 1"])  # unfenced
+
+
+def test_a_fenced_table_of_the_tenants_own_refuses_every_write(backend: Backend) -> None:
+    url = backend.new_database()
+    run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'x', 0)"])
+    capture = capture_for(
+        backend.dialect, move_id="t5", index=0, table="orders", schema=None, key=("id",)
+    )
+    run(backend, url, capture.install)
+    run(backend, url, capture.fence)
+    assert MOVED_MESSAGE in refused(backend, url, "DELETE FROM orders")
+    assert backend.query(url, "SELECT id FROM orders") == [(1,)]
     run(backend, url, capture.remove)
     assert leftovers(backend, url) == []

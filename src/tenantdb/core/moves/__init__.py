@@ -5,7 +5,7 @@ lives in ``tenantdb.admin``."""
 
 from __future__ import annotations
 
-from ._capture import PREFIX, Capture, capture_for
+from ._capture import MOVED_MESSAGE, PREFIX, Capture, capture_for
 from ._state import (
     ABORTABLE,
     FINISHED,
@@ -20,6 +20,7 @@ from ._state import (
 __all__ = [
     "ABORTABLE",
     "FINISHED",
+    "MOVED_MESSAGE",
     "PHASES",
     "PREFIX",
     "Capture",

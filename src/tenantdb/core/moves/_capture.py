@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..sql import quote_name
 
@@ -42,6 +43,12 @@ class Capture:
 
     install: tuple[str, ...]
     remove: tuple[str, ...]
+    """Drops the capture and the fence; harmless to run again, or on what was never made."""
+    fence: tuple[str, ...]
+    """Makes the source refuse every write to the tenant's rows of this table, whoever
+    sends it: from the cut-over on, a process whose registry snapshot still places the
+    tenant here gets an error (``MOVED_MESSAGE``, retryable) instead of writing rows the
+    target will never see."""
     changes: str
     """The change table, quoted (schema-qualified where the source table is)."""
     seq: str
@@ -105,9 +112,39 @@ def capture_for(
     render = {"postgres": _postgres, "mysql": _mysql, "sqlite": _sqlite}.get(dialect)
     if render is None:
         raise ValueError(f"no change capture for dialect {dialect!r}")
-    install, remove = render(base, qualified, source, changes, keys, match)
+    # SQLite names a trigger's table, and the tables its body writes, without a schema.
+    objects = _Objects(base, qualified, source, q(table), changes, q(base))
+    install, remove = render(objects, keys, match)
+    fence, unfence = _fences[dialect](objects, match, _moved(tenant, dialect))
     seq = "rowid" if dialect == "sqlite" else q(SEQ)
-    return Capture(install=install, remove=remove, changes=changes, seq=seq, key=keys)
+    return Capture(
+        install=install,
+        remove=unfence + remove,
+        fence=fence,
+        changes=changes,
+        seq=seq,
+        key=keys,
+    )
+
+
+MOVED_MESSAGE = "tenantdb: this tenant has moved to another datasource"
+"""How a fenced source's refusal starts (the rest names the tenant and says to retry)."""
+
+
+def _moved(tenant: str | None, dialect: str) -> str:
+    who = "" if tenant is None else f" (tenant {tenant})"
+    return _literal(f"{MOVED_MESSAGE}{who}: retry the statement", dialect)
+
+
+class _Objects(NamedTuple):
+    """The names a capture's statements use, quoted."""
+
+    base: str
+    qualified: Callable[[str], str]
+    source: str
+    bare_source: str
+    changes: str
+    bare_changes: str
 
 
 Match = tuple[str, str] | None
@@ -115,13 +152,14 @@ Match = tuple[str, str] | None
 
 
 def _postgres(
-    base: str,
-    qualified: Callable[[str], str],
-    source: str,
-    changes: str,
-    keys: tuple[str, ...],
-    match: Match,
+    objects: _Objects, keys: tuple[str, ...], match: Match
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, source, changes = (
+        objects.base,
+        objects.qualified,
+        objects.source,
+        objects.changes,
+    )
     function = qualified(f"{base}_fn")
     trigger = quote_name(f"{base}_trg", "postgres")
 
@@ -155,13 +193,14 @@ def _postgres(
 
 
 def _mysql(
-    base: str,
-    qualified: Callable[[str], str],
-    source: str,
-    changes: str,
-    keys: tuple[str, ...],
-    match: Match,
+    objects: _Objects, keys: tuple[str, ...], match: Match
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, source, changes = (
+        objects.base,
+        objects.qualified,
+        objects.source,
+        objects.changes,
+    )
     columns = ", ".join(keys)
 
     def selected(row: str) -> str:
@@ -192,21 +231,23 @@ def _mysql(
 
 
 def _sqlite(
-    base: str,
-    qualified: Callable[[str], str],
-    source: str,
-    changes: str,
-    keys: tuple[str, ...],
-    match: Match,
+    objects: _Objects, keys: tuple[str, ...], match: Match
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, source, bare_source, changes, bare_changes = (
+        objects.base,
+        objects.qualified,
+        objects.source,
+        objects.bare_source,
+        objects.changes,
+        objects.bare_changes,
+    )
     columns = ", ".join(keys)
     # SQLite names a trigger's table without its schema (the trigger lives beside it).
-    bare_source = source.rsplit(".", 1)[-1] if "." in source else source
 
     def insert(row: str) -> str:
         values = ", ".join(f"{row}.{k}" for k in keys)
         where = "" if match is None else f" WHERE {row}.{match[0]} = {match[1]}"
-        return f"INSERT INTO {changes.rsplit('.', 1)[-1]} ({columns}) SELECT {values}{where};"
+        return f"INSERT INTO {bare_changes} ({columns}) SELECT {values}{where};"
 
     bodies = {
         "i": ("INSERT", insert("NEW")),
@@ -223,6 +264,92 @@ def _sqlite(
         remove.append(f"DROP TRIGGER IF EXISTS {trigger}")
     remove.append(f"DROP TABLE IF EXISTS {changes}")
     return tuple(install), tuple(remove)
+
+
+def _fence_postgres(
+    objects: _Objects, match: Match, message: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, source = objects.base, objects.qualified, objects.source
+    function = qualified(f"{base}_fence_fn")
+    trigger = quote_name(f"{base}_fence", "postgres")
+    refuse = (
+        f"RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = {message};"
+    )
+
+    def check(row: str) -> str:
+        return (
+            refuse if match is None else f"IF {row}.{match[0]} = {match[1]} THEN {refuse} END IF;"
+        )
+
+    body = (
+        "BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {check('OLD')} END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {check('NEW')} END IF; "
+        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END"
+    )
+    fence = (
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
+        f" AS $tenantdb${body}$tenantdb$",
+        f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE OR DELETE ON {source}"
+        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+    )
+    unfence = (
+        f"DROP TRIGGER IF EXISTS {trigger} ON {source}",
+        f"DROP FUNCTION IF EXISTS {function}()",
+    )
+    return fence, unfence
+
+
+def _fence_mysql(
+    objects: _Objects, match: Match, message: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, source = objects.base, objects.qualified, objects.source
+    refuse = f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {message}"
+
+    def check(row: str) -> str:
+        condition = "TRUE" if match is None else f"{row}.{match[0]} = {match[1]}"
+        return f"IF {condition} THEN {refuse}; END IF"
+
+    events = {
+        "fi": ("INSERT", check("NEW")),
+        "fu": ("UPDATE", f"BEGIN {check('OLD')}; {check('NEW')}; END"),
+        "fd": ("DELETE", check("OLD")),
+    }
+    fence, unfence = [], []
+    for suffix, (event, body) in events.items():
+        trigger = qualified(f"{base}_{suffix}")
+        fence.append(f"CREATE TRIGGER {trigger} BEFORE {event} ON {source} FOR EACH ROW {body}")
+        unfence.append(f"DROP TRIGGER IF EXISTS {trigger}")
+    return tuple(fence), tuple(unfence)
+
+
+def _fence_sqlite(
+    objects: _Objects, match: Match, message: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    base, qualified, bare_source = objects.base, objects.qualified, objects.bare_source
+
+    def of(*rows: str) -> str:
+        if match is None:
+            return ""
+        return " WHEN " + " OR ".join(f"{row}.{match[0]} = {match[1]}" for row in rows)
+
+    events = {
+        "fi": ("INSERT", of("NEW")),
+        "fu": ("UPDATE", of("OLD", "NEW")),
+        "fd": ("DELETE", of("OLD")),
+    }
+    fence, unfence = [], []
+    for suffix, (event, condition) in events.items():
+        trigger = qualified(f"{base}_{suffix}")
+        fence.append(
+            f"CREATE TRIGGER {trigger} BEFORE {event} ON {bare_source} FOR EACH ROW{condition}"
+            f" BEGIN SELECT RAISE(ABORT, {message}); END"
+        )
+        unfence.append(f"DROP TRIGGER IF EXISTS {trigger}")
+    return tuple(fence), tuple(unfence)
+
+
+_fences = {"postgres": _fence_postgres, "mysql": _fence_mysql, "sqlite": _fence_sqlite}
 
 
 def _literal(text: str, dialect: str) -> str:

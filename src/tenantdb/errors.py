@@ -17,7 +17,8 @@
         │   ├── RateLimitedError         over the tenant's rate or concurrency limit
         │   ├── StatementTimeoutError    the call's deadline passed: cancelled on the server
         │   ├── ReplicaLagError
-        │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
+        │   ├── TenantStatusError        the tenant is suspended, or read-only and this writes
+        │   └── TenantMovedError         the tenant moved away from where this write went: retry
         ├── ProgrammingError
         │   ├── RoutingError         the statement cannot be placed; the message says why
         │   └── TenantIsolationError the statement would cross a tenant boundary
@@ -213,6 +214,12 @@ class TenantStatusError(OperationalError):
     def __init__(self, message: str, *, status: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class TenantMovedError(OperationalError):
+    """A datasource refused a write because the tenant has moved to another datasource
+    (the move fenced its old place). Nothing was written; retry the statement: the tenant
+    registry routes it to the new place once this process has the new placement."""
 
 
 class ProgrammingError(DatabaseError):

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+import tenantdb
+from fronts import Front
 from tenantdb.core.moves import MOVED_MESSAGE, PREFIX, Capture, capture_for
 
 from .conftest import Backend
@@ -200,3 +202,33 @@ def test_a_fenced_table_of_the_tenants_own_refuses_every_write(backend: Backend)
     assert backend.query(url, "SELECT id FROM orders") == [(1,)]
     run(backend, url, capture.remove)
     assert leftovers(backend, url) == []
+
+
+def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
+    backend: Backend, front: Front
+) -> None:
+    url = backend.new_database()
+    run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'acme', 0)"])
+    capture = capture_for(
+        backend.dialect,
+        move_id="t6",
+        index=0,
+        table="orders",
+        schema=None,
+        key=("id",),
+        tenant_column="tenant_id",
+        tenant="acme",
+    )
+    run(backend, url, [*capture.install, *capture.fence])
+    config = {
+        "dialect": backend.dialect,
+        "datasources": {"ds0": {"url": url}},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}},
+    }
+    with front.connect(config) as cluster, cluster.session(tenant="acme") as session:
+        with pytest.raises(tenantdb.TenantMovedError, match="retry the statement") as caught:
+            session.execute("UPDATE orders SET n = 9 WHERE id = %s", (1,))
+        assert caught.value.datasource == "ds0"
+        assert session.execute("SELECT n FROM orders WHERE id = %s", (1,)).fetchall() == [(0,)]
+    run(backend, url, capture.remove)

@@ -53,6 +53,8 @@ class AsyncDatasources:
         """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
         self.telemetry = Telemetry(config, version=__version__)
         """Tracing, metrics and the slow-statement log of this front's statements."""
+        self.write_hold_s = config.moves.write_hold
+        """How long a write of a tenant being moved waits for the cut-over (``[moves]``)."""
 
     def pool(self, name: str) -> AsyncPool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""

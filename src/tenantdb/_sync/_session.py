@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from time import perf_counter
 from typing import Any, NamedTuple, NoReturn
 
-from .._concurrency import FrontGuard
+from .._concurrency import FrontGuard, sleep
 from ..core.limits import TenantGuard
 from ..core.merge import RowOrder
 from ..core.replication import ReplicaState
@@ -42,7 +42,13 @@ from ..core.session import (
 from ..core.sql import Template, physical_statement
 from ..core.tenancy import Tenant
 from ..drivers import missing_period
-from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
+from ..errors import (
+    Error,
+    InterfaceError,
+    ProgrammingError,
+    TenantIsolationError,
+    TenantStatusError,
+)
 from ..telemetry import StatementWatch
 from ._datasources import Datasources
 from ._driver import Connection, Deadline, Description, Pool, Row
@@ -61,6 +67,9 @@ from ._scatter import (
     trip_work,
 )
 from ._streams import stream_rows
+
+MOVING_POLL_S = 0.02
+"""How often a write held for a tenant's move looks at the registry again (seconds)."""
 
 
 class Session(FrontGuard):
@@ -188,13 +197,7 @@ class Session(FrontGuard):
         tenant = self._current_tenant()
         misses = self._router.templates.misses if watch is not None else 0
         try:
-            plan = self._router.route(
-                sql,
-                params,
-                tenant=tenant,
-                admin=self.admin,
-                schemas=self._schemas(tenant) if self.admin else None,
-            )
+            plan, tenant = self._route_holding_moves(sql, params, tenant)
         except Error:
             if watch is not None:  # a refused statement is still named by what it is
                 with contextlib.suppress(Error):
@@ -224,6 +227,40 @@ class Session(FrontGuard):
             return self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    def _route_holding_moves(
+        self, sql: str, params: Params, tenant: Tenant | None
+    ) -> tuple[RoutePlan, Tenant | None]:
+        """The statement's plan, and the tenant it was made for: a write the router refuses
+        because the tenant is being moved is routed again after ``_hold_for_move``."""
+
+        def plan(tenant: Tenant | None) -> RoutePlan:
+            schemas = self._schemas(tenant) if self.admin else None
+            return self._router.route(sql, params, tenant=tenant, admin=self.admin, schemas=schemas)
+
+        try:
+            return plan(tenant), tenant
+        except TenantStatusError as exc:
+            if exc.status != "moving":
+                raise
+        tenant = self._hold_for_move(tenant)
+        return plan(tenant), tenant  # refused again while the move goes on
+
+    def _hold_for_move(self, tenant: Tenant | None) -> Tenant | None:
+        """While ``tenant`` is being moved (status ``moving``), wait for the move's
+        cut-over, looking at the registry every ``MOVING_POLL_S``, for up to ``[moves]
+        write_hold``; the tenant as the registry has it then. Inside a transaction the
+        tenant is pinned, so nothing is waited for."""
+        if self._transaction is not None:
+            return tenant
+        held_until = time.monotonic() + self._datasources.write_hold_s
+        while tenant is not None and tenant.status == "moving":
+            left = held_until - time.monotonic()
+            if left <= 0:
+                break
+            sleep(min(MOVING_POLL_S, left))
+            tenant = self._current_tenant()
+        return tenant
 
     def _observed(
         self,
@@ -352,7 +389,7 @@ class Session(FrontGuard):
             raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
         batches: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target] = {}
-        tenant = self._current_tenant()
+        tenant = self._hold_for_move(self._current_tenant())  # every row writes
         schemas = self._schemas(tenant)
         if not self._dirty:
             self._dirty = self._changes_state(template, tenant)

@@ -22,6 +22,7 @@ from ._models import (
     Config,
     DatasourceConfig,
     LimitsConfig,
+    MovesConfig,
     Strategy,
     TableConfig,
     TelemetryConfig,
@@ -154,6 +155,7 @@ class _DocumentChecker:
                 "registry": header.get("registry"),
                 "limits": header.get("limits", LimitsConfig()),
                 "telemetry": header.get("telemetry", TelemetryConfig()),
+                "moves": header.get("moves", MovesConfig()),
             },
             (),
         )

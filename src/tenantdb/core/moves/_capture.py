@@ -46,9 +46,9 @@ class Capture:
     """Drops the capture and the fence; harmless to run again, or on what was never made."""
     fence: tuple[str, ...]
     """Makes the source refuse every write to the tenant's rows of this table, whoever
-    sends it: from the cut-over on, a process whose registry snapshot still places the
-    tenant here gets an error (``MOVED_MESSAGE``, retryable) instead of writing rows the
-    target will never see."""
+    sends it: from the start of the freeze on (``core.moves``), a process whose registry
+    snapshot still places the tenant here gets an error (``MOVED_MESSAGE``, retryable)
+    instead of writing rows the final catch-up may not see."""
     changes: str
     """The change table, quoted (schema-qualified where the source table is)."""
     seq: str

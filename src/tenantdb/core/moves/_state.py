@@ -7,16 +7,25 @@ before its side effects start, so a mover killed at any point resumes from the l
 copied, so every write from then on is recorded) → ``copying`` (keyset chunks by primary
 key, the cursor of each table recorded after each chunk) → ``catching_up`` (the recorded
 changes applied to the target, the applied position recorded) → ``verifying`` → ``frozen``
-(the tenant's writes held in every process while the last changes are applied and the
-changed keys verified) → ``cut_over`` (placement swapped in the registry) → ``cleaning``
-(capture removed; the source's rows only on command or after the retention) → ``done``.
+→ ``cut_over`` (placement swapped in the registry) → ``cleaning`` (capture removed; the
+source's rows only on command or after the retention) → ``done``.
+
+The freeze, in order: the tenant's status becomes ``moving`` (every process holds the
+tenant's new writes, reads go on); the source is fenced (``Capture.fence``: the database
+itself refuses the tenant's writes, whoever sends them, so a process that has not seen the
+status yet fails with a retryable error instead of writing); the mover waits until every
+transaction that was open when the fence went up has ended (a transaction that wrote
+before the fence and commits later would otherwise land after the final catch-up); then
+the last changes are applied and the keys changed since the verify are verified again.
+Only then is the placement swapped. A freeze that would last longer than its limit is
+abandoned: fence dropped, status back to active, catch-up goes on.
 
 An abort before ``cut_over`` passes through ``aborting`` (everything the move created is
 removed, the source stays authoritative and untouched) to ``aborted``; after the cut-over
 the target is authoritative and an abort is refused (move the tenant back instead).
 
-Everything here is pure: the shell reads a ``MoveState`` from the log, asks what to do
-next (``next_step``), does it, and writes the state the step returns.
+Everything here is pure: the mover reads a ``MoveState`` from the log, does the work of its
+phase and writes the state that follows before the next side effect.
 """
 
 from __future__ import annotations

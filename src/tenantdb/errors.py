@@ -19,6 +19,7 @@
         │   ├── ReplicaLagError
         │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
         ├── ProgrammingError
+        │   ├── SQLSyntaxError       the SQL text cannot be parsed (says where it stops)
         │   ├── RoutingError         the statement cannot be placed; the message says why
         │   └── TenantIsolationError the statement would cross a tenant boundary
         ├── NotSupportedError
@@ -219,6 +220,13 @@ class ProgrammingError(DatabaseError):
     """The statement is wrong for this cluster: bad SQL, bad parameters, bad routing."""
 
 
+class SQLSyntaxError(ProgrammingError):
+    """The SQL text cannot be read as one statement of the cluster's dialect: a syntax
+    error, an unclosed quote or comment, an empty statement. The message says where
+    reading stopped. (A statement that parses but has a shape tenantdb refuses on purpose
+    is an UnsupportedSQLError instead.)"""
+
+
 class RoutingError(ProgrammingError):
     """The statement cannot be sent anywhere without risking a wrong answer."""
 
@@ -344,6 +352,7 @@ __all__ = [
     "RegistryUnavailableError",
     "ReplicaLagError",
     "RoutingError",
+    "SQLSyntaxError",
     "ShardUnavailableError",
     "StatementTimeoutError",
     "TenantIsolationError",

@@ -27,6 +27,7 @@ from ._functions import may_write
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
     ColumnName,
+    Const,
     Predicate,
     ValueRef,
     all_of,
@@ -409,6 +410,16 @@ def _where_parsing_stops(
         f"{why} at line {line}, column {len(unmark(prefix)) + 1}, at {near(highlight)!r} "
         f"(near {context!r})"
     )
+
+
+def _written_value(node: exp.Expr) -> ValueRef | None:
+    """The value an INSERT row or an UPDATE assignment writes: a placeholder, a literal, or
+    NULL (``Const(None)``, so a NULL sharding key is refused as NULL, not as an
+    expression); None for anything else."""
+    inner = node.this if isinstance(node, exp.Paren) else node
+    if isinstance(inner, exp.Null):
+        return Const(None)
+    return value_ref(node)
 
 
 # What sqlglot returns for text that is an expression, not a statement.
@@ -1198,7 +1209,7 @@ class _Analyzer:
         if not isinstance(tree, exp.Update):
             return ()
         return tuple(
-            (column_name(assignment.this), value_ref(assignment.expression))
+            (column_name(assignment.this), _written_value(assignment.expression))
             for assignment in tree.expressions
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column)
         )
@@ -1224,7 +1235,7 @@ class _Analyzer:
                         f"INSERT names {len(columns)} columns but a VALUES row has "
                         f"{len(items)} values"
                     )
-                rows.append(tuple(value_ref(item) for item in items))
+                rows.append(tuple(_written_value(item) for item in items))
                 renders.append(render_tree(row, self.dialect))
         conflict = tree.args.get("conflict")
         upsert = [

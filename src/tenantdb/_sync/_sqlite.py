@@ -8,13 +8,31 @@ generated from it.
 
 URLs: ``sqlite:///relative/path.db`` (relative to the working directory),
 ``sqlite:////abs/path.db`` (absolute), ``sqlite:///:memory:`` (every connection opens its
-own private, empty database: useful for tests, useless for sharing data). The parent
-directory of a database file is created when missing.
+own private, empty database: useful for tests, useless for sharing data). A missing file
+is created (a new, empty database), but a missing parent directory is an error naming it
+unless the datasource sets ``create_dirs``: a mistyped path must not quietly start an empty
+database.
 
 Each connection runs in autocommit mode (``isolation_level=None``) with WAL journaling,
-foreign keys on and a busy timeout equal to the pool timeout; ``begin()`` is
-``BEGIN IMMEDIATE``, which takes the write lock up front so two transactions cannot
-deadlock upgrading read locks.
+foreign keys on and a busy timeout equal to the pool timeout.
+
+Transactions: ``begin()`` is ``BEGIN DEFERRED``, which takes no lock, so transactions that
+only read run side by side (WAL readers never block each other). A transaction takes the
+write lock with its first writing statement, and how that goes depends on what came first:
+
+- the transaction has run nothing yet: the writing statement waits for the write lock
+  (up to the busy timeout) exactly as ``BEGIN IMMEDIATE`` would, then reads the latest
+  committed data; writers are serialised and no write is lost;
+- the transaction has already read: its read snapshot must become a write lock. SQLite
+  refuses that at once (it never waits there, so two such transactions cannot deadlock)
+  when another connection holds the write lock or has committed since the snapshot was
+  taken, as waiting could only end in a stale write. The statement raises
+  OperationalError saying so; rolling back and running the transaction again is safe.
+  A transaction that must read before it writes and should never fail so can write
+  first (e.g. an UPDATE of the row it is about to read).
+
+``BEGIN IMMEDIATE`` for every transaction (tenantdb's first choice) made two transactions
+that only read wait for each other until the busy timeout.
 
 Where the work runs: ``sqlite3`` blocks, so on the asyncio front each connection owns a
 daemon thread (a worker of ``tenantdb._concurrency``) that does all of its work, and every
@@ -66,8 +84,12 @@ _INSERT = re.compile(r"\s*(?:insert|replace)\b", re.IGNORECASE)
 # costs more than reading a batch, and every caller fetches it at once); the thread front
 # keeps reading it on the first fetch, as it always did.
 _PREFETCH = False
-# Takes the write lock up front, so two transactions cannot deadlock upgrading read locks.
-_BEGIN = "BEGIN IMMEDIATE"
+# Takes no lock: see the module docstring for how the first write takes it.
+_BEGIN = "BEGIN DEFERRED"
+# sqlite3's error codes for a lock it cannot take: SQLITE_BUSY, and SQLITE_BUSY_SNAPSHOT (a
+# read snapshot that another connection's commit made stale cannot become a write).
+_SQLITE_BUSY = 5
+_SQLITE_BUSY_SNAPSHOT = 517
 # sqlite3's error code for a statement stopped by Connection.interrupt().
 _SQLITE_INTERRUPT = 9
 # Statement timeouts: the process's watchdog (its one thread, on the thread front).
@@ -75,27 +97,48 @@ _WATCHDOG = Watchdog.shared()
 
 
 def connect(
-    url: str, *, datasource: str, role: str = "primary", timeout: float = 30.0
+    url: str,
+    *,
+    datasource: str,
+    role: str = "primary",
+    timeout: float = 30.0,
+    create_dirs: bool = False,
 ) -> SQLiteConnection:
     """Open one connection to the database file of ``url``.
 
     ``timeout`` (seconds) is how long a statement waits for another connection's lock.
-    Raises ``ShardUnavailableError`` when the file cannot be created or opened.
+    ``create_dirs``: create the file's missing parent directories. Raises
+    ``ShardUnavailableError`` when the file cannot be created or opened, and when its
+    directory does not exist (naming it) without ``create_dirs``.
     """
     path = sqlite_path(url)
     worker = Worker(f"the SQLite connection of datasource {datasource!r} ({role})")
     try:
-        raw = worker.call(_open, path, url, datasource, role, timeout)
+        raw = worker.call(_open, path, url, datasource, role, timeout, create_dirs)
     except BaseException:
         worker.close()
         raise
     return SQLiteConnection(raw, worker, datasource=datasource, role=role)
 
 
-def _open(path: str, url: str, datasource: str, role: str, timeout: float) -> sqlite3.Connection:
+def _open(
+    path: str, url: str, datasource: str, role: str, timeout: float, create_dirs: bool
+) -> sqlite3.Connection:
+    if path != ":memory:":
+        parent = os.path.dirname(os.path.abspath(path))
+        if not create_dirs and not os.path.isdir(parent):
+            raise unreachable(
+                FileNotFoundError(parent),
+                datasource=datasource,
+                role=role,
+                url=url,
+                reason=(
+                    f"the directory {parent} of the database file does not exist; check the "
+                    "url, create the directory, or set create_dirs = true on the datasource"
+                ),
+            )
     try:
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
+        if path != ":memory:" and create_dirs:
             os.makedirs(parent, exist_ok=True)
         # check_same_thread=False: sqlite3's check refuses every thread but the opener's,
         # which guards against two threads using a connection at once; tenantdb rules that
@@ -131,6 +174,7 @@ class SQLiteConnection:
         "_closed",
         "_datasource",
         "_dirty",
+        "_ran",
         "_raw",
         "_role",
         "_streams",
@@ -157,6 +201,9 @@ class SQLiteConnection:
         # A statement timed out inside the open transaction: the transaction is failed.
         self._aborted = False
         self._began = False  # begin() ran and no commit or rollback since
+        # A statement ran in the open transaction: it holds a read snapshot (or the write
+        # lock), so a lock error on a write is a refused upgrade, not a wait that timed out.
+        self._ran = False
 
     @property
     def broken(self) -> bool:
@@ -184,6 +231,7 @@ class SQLiteConnection:
             cursor = self._raw.execute(sql, params)
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
+        self._ran = self._began
         try:
             description: Description | None = cursor.description
             if description is None:
@@ -210,6 +258,7 @@ class SQLiteConnection:
         cursor = self._raw.cursor()
         try:
             cursor.executemany(sql, seq_of_params)
+            self._ran = self._began
             return cursor.rowcount
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
@@ -241,6 +290,7 @@ class SQLiteConnection:
             cursor = self._raw.cursor()
             try:
                 cursor.execute(sql, params)
+                self._ran = self._began
                 first: list[Row] | None = cursor.fetchmany(batch_size) if prefetch else None
             except sqlite3.Error as exc:
                 cursor.close()
@@ -256,7 +306,8 @@ class SQLiteConnection:
         return opened
 
     def begin(self) -> None:
-        """Start a transaction with ``BEGIN IMMEDIATE`` (takes the write lock now)."""
+        """Start a transaction with ``BEGIN DEFERRED``: no lock until its first statement
+        (see the module docstring)."""
         if self._raw.in_transaction:
             raise InterfaceError(
                 f"a transaction is already open on datasource {self._datasource!r}",
@@ -269,6 +320,7 @@ class SQLiteConnection:
             raise self._timeout(deadline, _BEGIN, sent=False)
         self._command(_BEGIN)
         self._began = True
+        self._ran = False
 
     def commit(self) -> None:
         """Commit the open transaction (closing open streams first); no-op outside one.
@@ -285,7 +337,7 @@ class SQLiteConnection:
                 role=self._role,
                 statement="COMMIT",
             )
-        self._began = False
+        self._began = self._ran = False
         if self._streams or self._raw.in_transaction:
             self._end_now("COMMIT")
 
@@ -294,7 +346,7 @@ class SQLiteConnection:
 
         On a connection broken by a cancelled call this only forgets its streams: the
         transaction ends when the pool closes the connection."""
-        self._aborted = self._began = False
+        self._aborted = self._began = self._ran = False
         if self._worker.broken:
             self._streams.clear()
         elif self._streams or self._raw.in_transaction:
@@ -394,10 +446,20 @@ class SQLiteConnection:
     def _error(self, exc: sqlite3.Error, sql: str) -> Error:
         name = getattr(exc, "sqlite_errorname", None)
         message = f"{exc} ({name})" if name else str(exc)
-        sql_error = (
-            isinstance(exc, sqlite3.OperationalError)
-            and getattr(exc, "sqlite_errorcode", None) == _SQLITE_ERROR
-        )
+        code = getattr(exc, "sqlite_errorcode", None)
+        sql_error = isinstance(exc, sqlite3.OperationalError) and code == _SQLITE_ERROR
+        if code in (_SQLITE_BUSY, _SQLITE_BUSY_SNAPSHOT) and self._ran and self._raw.in_transaction:
+            why = (
+                "another connection has committed since this transaction read"
+                if code == _SQLITE_BUSY_SNAPSHOT
+                else "another connection holds the write lock"
+            )
+            message = (
+                f"{message}: this transaction read before it wrote, and SQLite cannot turn "
+                f"its read into a write now ({why}); it refuses at once rather than wait, "
+                "so two such transactions never deadlock. Roll back and run the transaction "
+                "again, or make its first statement a write (that waits for the lock)"
+            )
         return translate(
             exc,
             _KINDS,

@@ -113,7 +113,9 @@ class Connection:
         return self._session
 
     def cursor(self) -> Cursor:
-        """A new cursor on this connection."""
+        """A new cursor on this connection; InterfaceError once the connection is closed."""
+        if self._session is None:
+            raise InterfaceError("the connection is closed; open a new one with dbapi.connect()")
         return Cursor(self)
 
     def commit(self) -> None:
@@ -135,6 +137,32 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._session is None
+
+    # -- two-phase commit (PEP 249's optional extension): not supported ----------------
+
+    def xid(self, format_id: int, global_transaction_id: str, branch_qualifier: str) -> Any:
+        """PEP 249's transaction id constructor; raises NotSupportedError."""
+        raise _no_two_phase_commit()
+
+    def tpc_begin(self, xid: Any) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_prepare(self) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_commit(self, xid: Any = None) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_rollback(self, xid: Any = None) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_recover(self) -> list[Any]:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
 
     def __enter__(self) -> Connection:
         return self
@@ -167,6 +195,13 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<tenantdb.dbapi.Connection {self._session!r}>"
+
+
+def _no_two_phase_commit() -> NotSupportedError:
+    return NotSupportedError(
+        "two-phase commit is not supported by tenantdb: use commit(), which commits each "
+        "datasource in turn and raises PartialCommitError naming what committed if one fails"
+    )
 
 
 class Cursor:

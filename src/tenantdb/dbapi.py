@@ -321,8 +321,10 @@ def Binary(value: bytes | bytearray | memoryview) -> bytes:
 class _TypeObject:
     """Compares equal to every driver type code of its kind (PEP 249 type objects).
 
-    Type codes differ per driver (sqlite3 reports None, psycopg OIDs, PyMySQL field type
-    numbers), so these objects only recognise the codes listed for them.
+    Type codes differ per driver: psycopg gives OIDs and PyMySQL field type numbers, which
+    these objects list; on SQLite tenantdb gives a plain table column's declared type (a
+    string such as ``"VARCHAR(64)"``), read by SQLite's type affinity rules
+    (``_sqlite_type_kind``), and None for an expression, which equals no type object.
     """
 
     def __init__(self, name: str, *codes: object) -> None:
@@ -330,6 +332,8 @@ class _TypeObject:
         self._codes = frozenset(codes)
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return _sqlite_type_kind(other) == self.name
         return other in self._codes
 
     def __hash__(self) -> int:
@@ -337,6 +341,31 @@ class _TypeObject:
 
     def __repr__(self) -> str:
         return f"<dbapi type {self.name}>"
+
+
+def _sqlite_type_kind(declared: str) -> str | None:
+    """The PEP 249 type object name (``"STRING"``, ``"BINARY"``, ``"NUMBER"``,
+    ``"DATETIME"``) of an SQLite column declared ``declared``, None for no declared type.
+
+    SQLite's affinity rules, in their order: a name containing INT is an integer, CHAR,
+    CLOB or TEXT a string, BLOB binary, REAL, FLOA or DOUB a number. The rest have NUMERIC
+    affinity; of those, names with DATE or TIME (DATE, DATETIME, TIMESTAMP) are DATETIME,
+    as applications declare them for dates, the others (NUMERIC, DECIMAL, BOOLEAN) NUMBER.
+    """
+    name = declared.upper()
+    if not name.strip():
+        return None
+    if "INT" in name:
+        return "NUMBER"
+    if "CHAR" in name or "CLOB" in name or "TEXT" in name:
+        return "STRING"
+    if "BLOB" in name:
+        return "BINARY"
+    if "REAL" in name or "FLOA" in name or "DOUB" in name:
+        return "NUMBER"
+    if "DATE" in name or "TIME" in name:
+        return "DATETIME"
+    return "NUMBER"
 
 
 # psycopg OIDs and PyMySQL FIELD_TYPE numbers for each PEP 249 type kind.

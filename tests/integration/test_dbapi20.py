@@ -304,3 +304,44 @@ def test_sqlite_write_first_transactions_serialise_without_lost_updates(
             assert s.execute("SELECT n FROM counter").fetchall() == [(threads_n * rounds,)]
     finally:
         cluster.close()
+
+
+# -- SQLite: type codes from declared types -------------------------------------------------
+
+
+def test_sqlite_type_codes_are_the_declared_types(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path}/t{i}.db" for i in range(2)]
+    config = {
+        "dialect": "sqlite",
+        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+        "tables": {
+            "items": {"strategy": "mod", "key": "item_id", "shards": 4, "tenant_scoped": False}
+        },
+    }
+    conn = dbapi.connect(config, admin=True)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(
+            "CREATE TABLE items (item_id INTEGER PRIMARY KEY, name VARCHAR(64), price REAL,"
+            " photo BLOB, added TIMESTAMP)"
+        )
+        cursor.execute(
+            "INSERT INTO items (item_id, name, price, photo, added) VALUES (%s, %s, %s, %s, %s)",
+            (1, "pen", 2.5, dbapi.Binary(b"\x00"), "2026-01-01 00:00:00"),
+        )
+        single = "SELECT item_id, name, price, photo, added, price * 2 FROM items WHERE item_id = 1"
+        scatter = "SELECT item_id, name, price, photo, added, price * 2 FROM items ORDER BY name"
+        for query in (single, scatter):
+            cursor.execute(query)
+            codes = [column[1] for column in cursor.description]
+            assert codes[0] == dbapi.NUMBER
+            assert codes[1] == dbapi.STRING
+            assert codes[2] == dbapi.NUMBER
+            assert codes[3] == dbapi.BINARY
+            assert codes[4] == dbapi.DATETIME
+            assert codes[5] is None  # an expression has no declared type
+            assert codes[:5] == ["INTEGER", "VARCHAR(64)", "REAL", "BLOB", "TIMESTAMP"]
+            assert cursor.fetchall() == [(1, "pen", 2.5, b"\x00", "2026-01-01 00:00:00", 5.0)]
+        conn.commit()
+    finally:
+        conn.close()

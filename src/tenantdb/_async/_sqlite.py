@@ -57,6 +57,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from .._concurrency import AsyncWatchdog, AsyncWorker
+from ..core.sql import declared_types
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
 from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
 from ._driver import (
@@ -92,6 +93,8 @@ _SQLITE_BUSY_SNAPSHOT = 517
 _SQLITE_INTERRUPT = 9
 # Statement timeouts: the process's watchdog (its one thread, on the thread front).
 _WATCHDOG = AsyncWatchdog.shared()
+# Most statements (and tables) whose declared column types a connection remembers.
+_TYPED_MAX = 256
 
 
 async def connect(
@@ -169,6 +172,7 @@ class AsyncSQLiteConnection:
     __slots__ = (
         "_aborted",
         "_began",
+        "_catalog",
         "_closed",
         "_datasource",
         "_dirty",
@@ -176,6 +180,7 @@ class AsyncSQLiteConnection:
         "_raw",
         "_role",
         "_streams",
+        "_typed",
         "_worker",
         "deadline",
         "timed_out",
@@ -202,6 +207,10 @@ class AsyncSQLiteConnection:
         # A statement ran in the open transaction: it holds a read snapshot (or the write
         # lock), so a lock error on a write is a refused upgrade, not a wait that timed out.
         self._ran = False
+        # Descriptions with declared types, per statement text (None: none to add), and the
+        # tables' (column, declared type) pairs they came from; see _described.
+        self._typed: dict[str, Description | None] = {}
+        self._catalog: dict[tuple[str | None, str], list[tuple[str, str]] | None] = {}
 
     @property
     def broken(self) -> bool:
@@ -237,7 +246,7 @@ class AsyncSQLiteConnection:
                 return Outcome(None, [], cursor.rowcount, lastrowid)
             rows: list[Row] = cursor.fetchall()
             lastrowid = cursor.lastrowid if _INSERT.match(sql) else None
-            return Outcome(description, rows, len(rows), lastrowid)
+            return Outcome(self._described(sql, description), rows, len(rows), lastrowid)
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
         finally:
@@ -296,6 +305,8 @@ class AsyncSQLiteConnection:
                     stream._close_now()
                 raise self._error(exc, sql) from exc
             stream = AsyncSQLiteStream(self, cursor, sql, batch_size, first)
+            if stream._description is not None:
+                stream._description = self._described(sql, stream._description)
             self._streams.add(stream)
             if first is not None and len(first) < batch_size:
                 stream._close_now()  # the first batch is the whole result
@@ -467,6 +478,45 @@ class AsyncSQLiteConnection:
             message=message,
             kind=ProgrammingError if sql_error else None,
         )
+
+    def _described(self, sql: str, description: Description) -> Description:
+        """``description`` with the declared type of each column that is a plain table
+        column as its type code (``sqlite3`` gives None for all): PEP 249's type objects in
+        ``tenantdb.dbapi`` compare equal to these by SQLite's type affinity rules. Worked
+        out once per statement text (``core.sql.declared_types``, the tables' definitions
+        read with ``PRAGMA table_info``) and kept as long as the connection: a table
+        another connection redefines meanwhile shows its new types on new connections."""
+        typed = self._typed.get(sql, description)
+        if typed is description:
+            types = declared_types(sql, "sqlite", self._columns_of)
+            typed = None
+            if types is not None and len(types) == len(description) and any(types):
+                typed = tuple(
+                    (column[0], declared, *column[2:])
+                    for column, declared in zip(description, types, strict=True)
+                )
+            if len(self._typed) >= _TYPED_MAX:
+                self._typed.clear()
+            self._typed[sql] = typed
+        if typed is None or len(typed) != len(description):
+            return description
+        return typed
+
+    def _columns_of(self, schema: str | None, table: str) -> list[tuple[str, str]] | None:
+        key = (schema, table)
+        if key in self._catalog:
+            return self._catalog[key]
+        where = "" if schema is None else '"' + schema.replace('"', '""') + '".'
+        name = "'" + table.replace("'", "''") + "'"
+        try:
+            rows = self._raw.execute(f"PRAGMA {where}table_info({name})").fetchall()
+        except sqlite3.Error:
+            return None  # not a table this connection can see: no type to give
+        found = [(str(row[1]), str(row[2] or "")) for row in rows] or None
+        if len(self._catalog) >= _TYPED_MAX:
+            self._catalog.clear()
+        self._catalog[key] = found
+        return found
 
     def _forget(self, stream: AsyncSQLiteStream) -> None:
         self._streams.discard(stream)

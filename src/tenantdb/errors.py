@@ -20,6 +20,7 @@
         │   ├── TenantStatusError        the tenant is suspended, or read-only and this writes
         │   └── TenantMovedError         the tenant moved away from where this write went: retry
         ├── ProgrammingError
+        │   ├── SQLSyntaxError       the SQL text cannot be parsed (says where it stops)
         │   ├── RoutingError         the statement cannot be placed; the message says why
         │   └── TenantIsolationError the statement would cross a tenant boundary
         ├── NotSupportedError
@@ -226,6 +227,13 @@ class ProgrammingError(DatabaseError):
     """The statement is wrong for this cluster: bad SQL, bad parameters, bad routing."""
 
 
+class SQLSyntaxError(ProgrammingError):
+    """The SQL text cannot be read as one statement of the cluster's dialect: a syntax
+    error, an unclosed quote or comment, an empty statement. The message says where
+    reading stopped. (A statement that parses but has a shape tenantdb refuses on purpose
+    is an UnsupportedSQLError instead.)"""
+
+
 class RoutingError(ProgrammingError):
     """The statement cannot be sent anywhere without risking a wrong answer."""
 
@@ -351,6 +359,7 @@ __all__ = [
     "RegistryUnavailableError",
     "ReplicaLagError",
     "RoutingError",
+    "SQLSyntaxError",
     "ShardUnavailableError",
     "StatementTimeoutError",
     "TenantIsolationError",

@@ -67,7 +67,9 @@ class AsyncDatasources:
             if pool is None:
                 entry = self._config.datasources[name]
                 pool = breaker_pool(
-                    open_pool(name, entry.url, entry.pool, role="primary"),
+                    open_pool(
+                        name, entry.url, entry.pool, role="primary", create_dirs=entry.create_dirs
+                    ),
                     entry.breaker,
                     endpoint=f"{name} primary",
                 )

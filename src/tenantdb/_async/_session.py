@@ -26,6 +26,7 @@ from ..core.routing import (
     plan_round_trips,
 )
 from ..core.session import (
+    NO_ROWCOUNT,
     GiveUp,
     ReadAttempts,
     ReadPlacement,
@@ -36,8 +37,9 @@ from ..core.session import (
     may_change_state,
     place_read,
     replica_lost,
+    write_rowcount,
 )
-from ..core.sql import Template, physical_statement
+from ..core.sql import StatementKind, Template, physical_statement
 from ..core.tenancy import Tenant
 from ..drivers import missing_period
 from ..errors import (
@@ -162,8 +164,9 @@ class AsyncSession(AsyncFrontGuard):
 
         ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
         ``primary=True`` reads the primary even where a replica could serve.
-        Raises RoutingError / UnsupportedSQLError / TenantIsolationError before anything
-        runs when the statement cannot be placed safely, and the tenantdb class of the
+        Raises SQLSyntaxError for text that does not parse, and RoutingError /
+        UnsupportedSQLError / TenantIsolationError before anything runs when the statement
+        cannot be placed safely, and the tenantdb class of the
         driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
 
         Statement timeout (seconds), in order of precedence: ``timeout`` (must be > 0,
@@ -318,13 +321,17 @@ class AsyncSession(AsyncFrontGuard):
         targets = plan.targets
         try:
             if len(targets) == 1 and targets[0].role == "primary":
-                return await self._run_on_primary(plan, targets[0])  # _run's common case
-            return await self._run(plan, primary)
+                result = await self._run_on_primary(plan, targets[0])  # _run's common case
+            else:
+                result = await self._run(plan, primary)
         except Error as exc:
             explained = missing_period(exc, plan.targets, self._router.topology)
             if explained is None:
                 raise
             raise explained from exc.__cause__
+        if plan.kind == "ddl":
+            result.rowcount = NO_ROWCOUNT  # one target or many, whatever the driver said
+        return result
 
     async def _run(self, plan: RoutePlan, primary: bool) -> AsyncResult:
         targets = plan.targets
@@ -370,7 +377,9 @@ class AsyncSession(AsyncFrontGuard):
 
         The statements are routed first (nothing runs if any one cannot be placed), then
         sent per datasource and statement text in batches; the whole call runs in one
-        transaction (the caller's, or an implicit one). ``rowcount`` is the total.
+        transaction (the caller's, or an implicit one). ``rowcount`` is the number of
+        logical rows written (a broadcast table's copies count once; see
+        ``core.session.write_rowcount``).
         ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
         call outside a transaction is rolled back whole.
         """
@@ -411,27 +420,33 @@ class AsyncSession(AsyncFrontGuard):
         if timeout is not None:
             deadline = Deadline.after(timeout)
             held = await self._admit(guard, tenant, (name for name, _ in batches), deadline)
-            return await self._within(deadline, held, self._write_batches, batches, served)
+            return await self._within(
+                deadline, held, self._write_batches, template.kind, batches, served
+            )
         held = await self._admit(guard, tenant, (name for name, _ in batches))
         try:
-            return await self._write_batches(batches, served)
+            return await self._write_batches(template.kind, batches, served)
         finally:
             if held is not None:
                 self._guards.release(held)
 
     async def _write_batches(
         self,
+        kind: StatementKind,
         batches: dict[tuple[str, str], list[tuple[Any, ...]]],
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target],
     ) -> AsyncResult:
         try:
             async with self._implicit_transaction(bool(batches)):
-                total = 0
+                counts: dict[str, int] = {}
                 for (name, statement), rows in batches.items():
                     connection = await self._connection(name)
-                    total += await self._guarded(name, connection.executemany, statement, rows)
+                    count = await self._guarded(name, connection.executemany, statement, rows)
+                    counts[name] = counts.get(name, 0) + max(count, 0)
                     if self._transaction is not None:
                         self._transaction.wrote_on((name,))
+                # Inside the implicit transaction: copies that disagree roll back.
+                total = self._write_rowcount(kind, counts, served.values())
         except Error as exc:
             explained = missing_period(exc, served.values(), self._router.topology)
             if explained is None:
@@ -489,6 +504,17 @@ class AsyncSession(AsyncFrontGuard):
         ):
             return "broadcast"
         return "scatter"
+
+    def _write_rowcount(
+        self, kind: StatementKind, counts: Mapping[str, int], targets: Iterable[Target]
+    ) -> int:
+        """The logical row count of a multi-target write (``write_rowcount``): a write
+        whose every target is a broadcast table's copy counts one copy."""
+        targets = list(targets)
+        table = self._router.topology.table
+        names = [name for target in targets for name in target.tables]
+        copies = len(targets) > 1 and all(table(name).kind == "broadcast" for name in names)
+        return write_rowcount(kind, counts, copies=copies, tables=names)
 
     def _guard(self, tenant: Tenant | None) -> TenantGuard | None:
         """What limits the tenant's statements in this session: None for admin sessions and
@@ -822,10 +848,8 @@ class AsyncSession(AsyncFrontGuard):
             outcomes = await run_writes(self._datasources.executor, plan.targets, work, self._watch)
             if self._transaction is not None:
                 self._transaction.wrote_on(work)
-            total = 0
             failure: tuple[str, BaseException] | None = None
             for name, outcome in outcomes.items():
-                total += outcome.rowcount
                 if outcome.error is not None:
                     await self._after_error(name)
                     failure = failure or (name, outcome.error)
@@ -835,6 +859,9 @@ class AsyncSession(AsyncFrontGuard):
                     applied = [plan.targets[i] for o in outcomes.values() for i in o.applied]
                     raise _ddl_failure(error, applied, len(plan.targets)) from error
                 raise error
+            # Inside the implicit transaction: copies that disagree roll back.
+            counts = {name: outcome.rowcount for name, outcome in outcomes.items()}
+            total = self._write_rowcount(plan.kind, counts, plan.targets)
         if ddl:
             for name in work:
                 await self._note_write(name)

@@ -191,6 +191,9 @@ class DatasourceConfig(_Model):
     breaker: BreakerConfig = BreakerConfig()
     weight: PositiveFloat = 1.0
     """Relative share of new tenants placed on this datasource."""
+    create_dirs: bool = False
+    """SQLite only: create the database file's missing parent directories when it is first
+    opened. Off by default, so a mistyped path is an error instead of a new, empty database."""
 
     @property
     def redacted_url(self) -> str:

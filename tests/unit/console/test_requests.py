@@ -435,6 +435,7 @@ def test_explain_shows_the_plan_and_connects_nowhere(script: Client) -> None:
         ({"sql": "SELECT 1 FROM orders", "params": "7", "tenant": ""}, "JSON array"),
         ({"sql": "SELECT 1 FROM orders", "params": "", "tenant": "nobody"}, "UnknownTenantError"),
         ({"sql": "DROP TABLE orders", "params": "", "tenant": "acme"}, "Error"),
+        ({"sql": "SELEC 1 FROM orders", "params": "", "tenant": ""}, "SQLSyntaxError"),
     ],
 )
 def test_explain_reports_what_is_wrong(

@@ -6,6 +6,7 @@ and removing them leaves no object behind (the anchors leak theirs: PgDog #1592,
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tenantdb.core.moves import MOVED_MESSAGE, PREFIX, Capture, capture_for
 
 from .conftest import Backend
 
+HANG_GUARD_S = 60.0
 ORDERS = "CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id VARCHAR(40) NOT NULL, n INTEGER)"
 
 
@@ -231,4 +233,46 @@ def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
             session.execute("UPDATE orders SET n = 9 WHERE id = %s", (1,))
         assert caught.value.datasource == "ds0"
         assert session.execute("SELECT n FROM orders WHERE id = %s", (1,)).fetchall() == [(0,)]
+    run(backend, url, capture.remove)
+
+
+def test_the_fence_goes_up_only_after_open_writing_transactions_end(backend: Backend) -> None:
+    """The fence's DDL waits for a transaction that wrote the tenant's row and is still
+    open; once in, that transaction's change is in the change table."""
+    url = backend.new_database()
+    run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'acme', 0)"])
+    capture = capture_for(
+        backend.dialect,
+        move_id="t7",
+        index=0,
+        table="orders",
+        schema=None,
+        key=("id",),
+        tenant_column="tenant_id",
+        tenant="acme",
+    )
+    run(backend, url, capture.install)
+    with contextlib.closing(backend.raw_connect(url)) as writer:
+        cursor = writer.cursor()
+        cursor.execute("BEGIN")
+        cursor.execute("UPDATE orders SET n = 1 WHERE id = 1")
+        fenced = threading.Event()
+        failure: list[BaseException] = []
+
+        def fence() -> None:
+            try:
+                run(backend, url, capture.fence)
+                fenced.set()
+            except BaseException as exc:  # reported below
+                failure.append(exc)
+
+        fencer = threading.Thread(target=fence)
+        fencer.start()
+        assert not fenced.wait(1.0), "the fence went up while a writing transaction was open"
+        cursor.execute("COMMIT")
+        fencer.join(HANG_GUARD_S)
+    assert not fencer.is_alive()
+    assert failure == []
+    assert fenced.is_set()
+    assert pending(backend, url, capture) == [1]  # the committed change was recorded
     run(backend, url, capture.remove)

@@ -48,7 +48,14 @@ class Capture:
     """Makes the source refuse every write to the tenant's rows of this table, whoever
     sends it: from the start of the freeze on (``core.moves``), a process whose registry
     snapshot still places the tenant here gets an error (``MOVED_MESSAGE``, retryable)
-    instead of writing rows the final catch-up may not see."""
+    instead of writing rows the final catch-up may not see.
+
+    Installing it also waits out every transaction that wrote to the table before: the
+    trigger's DDL needs a lock such transactions hold until they end (PostgreSQL's SHARE
+    ROW EXCLUSIVE against their ROW EXCLUSIVE, MariaDB's exclusive metadata lock, SQLite's
+    write lock). So once it is in, every write the tenant's rows will ever get on the source
+    is in the change table; run it under a lock timeout no longer than the freeze limit,
+    since other writers to the table queue behind it meanwhile."""
     changes: str
     """The change table, quoted (schema-qualified where the source table is)."""
     seq: str

@@ -13,10 +13,10 @@ source's rows only on command or after the retention) → ``done``.
 The freeze, in order: the tenant's status becomes ``moving`` (every process holds the
 tenant's new writes, reads go on); the source is fenced (``Capture.fence``: the database
 itself refuses the tenant's writes, whoever sends them, so a process that has not seen the
-status yet fails with a retryable error instead of writing); the mover waits until every
-transaction that was open when the fence went up has ended (a transaction that wrote
-before the fence and commits later would otherwise land after the final catch-up); then
-the last changes are applied and the keys changed since the verify are verified again.
+status yet fails with a retryable error instead of writing), which also waits until every
+transaction that wrote to the tenant's tables before has ended (one that wrote before the
+fence and committed later would otherwise land after the final catch-up); then the last
+changes are applied and the keys changed since the verify are verified again.
 Only then is the placement swapped. A freeze that would last longer than its limit is
 abandoned: fence dropped, status back to active, catch-up goes on.
 

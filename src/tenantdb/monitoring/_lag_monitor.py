@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.replication import DegradeSwitch, ReplicaState
+from ..core.replication import DegradeSwitch, Position, ReplicaState
 from ..core.retry import Backoff
 from ..errors import InterfaceError
 
@@ -42,15 +42,17 @@ class ReplicaReading:
     """What one probe of a replica found.
 
     ``replayed``: the last write position the replica has replayed (PostgreSQL:
-    ``pg_last_wal_replay_lsn()`` as an int), None when the server has no comparable
-    position. ``lag_s``: a lag the server reports itself, in seconds (MySQL:
+    ``pg_last_wal_replay_lsn()`` as an int; MariaDB: ``@@gtid_slave_pos`` as a
+    ``GtidPosition``), None when the server has no comparable position. Only an int
+    position feeds the monitor's own lag measure; any position serves read-your-writes.
+    ``lag_s``: a lag the server reports itself, in seconds (MySQL and MariaDB:
     ``Seconds_Behind_Master``), None to let the monitor compute it from positions. A
     replica whose replication is stopped (MySQL reports NULL) should report
     ``lag_s=math.inf``: with neither a lag nor a comparable position the monitor cannot
     tell and keeps the replica's previous state.
     """
 
-    replayed: int | None = None
+    replayed: Position | None = None
     lag_s: float | None = None
 
 
@@ -249,11 +251,12 @@ class LagMonitor:
         """The replica's lag in seconds, or None when it cannot be told this pass."""
         if reading.lag_s is not None:
             return reading.lag_s
-        if position is None or reading.replayed is None:
+        replayed = reading.replayed
+        if position is None or not isinstance(replayed, int):
             return None
-        if reading.replayed >= position:
+        if replayed >= position:
             return 0.0
-        return self._history.lag(now, reading.replayed)
+        return self._history.lag(now, replayed)
 
     def _report(self, replica: ReplicaState) -> None:
         """Log one state change and pass it to ``on_change`` (outside the lock)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import DatasourceConfig, Dialect
-from ..core.replication import parse_pg_lsn
+from ..core.replication import GtidPosition, parse_pg_lsn
 from ..errors import Error
 from ._lag_monitor import ReplicaReading
 
@@ -25,6 +25,11 @@ _PG_REPLAYED = (
     "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END)::text"
 )
+MARIADB_WRITE_POSITION = "SELECT @@last_gtid, @@gtid_binlog_pos"
+"""A MariaDB session's last GTID and the primary's whole position, for ``write_gtid``."""
+# What a MariaDB replica has applied. Not a column of SHOW SLAVE STATUS (only of SHOW ALL
+# SLAVES STATUS); kept whether or not the replica uses GTIDs to connect.
+_MARIADB_APPLIED = "SELECT @@gtid_slave_pos"
 _NULL = object()
 
 
@@ -50,15 +55,28 @@ class ReplicaProbes:
         return parse_pg_lsn(str(self._primary.value(PG_PRIMARY_POSITION)))
 
     def replica_reading(self, index: int) -> ReplicaReading:
-        """What replica ``index`` has replayed (PostgreSQL) or reports as its lag (MySQL)."""
+        """What replica ``index`` has replayed (PostgreSQL: its replay LSN; MariaDB: its
+        ``@@gtid_slave_pos``) and, for MySQL and MariaDB, the lag it reports
+        (``Seconds_Behind_Master``)."""
         probe = self._replicas[index]
         if self.dialect == "postgres":
             return ReplicaReading(replayed=parse_pg_lsn(str(probe.value(_PG_REPLAYED))))
-        status = probe.row("SHOW SLAVE STATUS", "Seconds_Behind_Master")
+        status = probe.columns("SHOW SLAVE STATUS", ("Seconds_Behind_Master", "Using_Gtid"))
         if status is None:
             return ReplicaReading(lag_s=0.0)  # not a replica: nothing to wait for
+        behind, using_gtid = status
         # NULL: replication is stopped or broken; the replica is as stale as it gets.
-        return ReplicaReading(lag_s=math.inf if status is _NULL else float(str(status)))
+        lag_s = math.inf if behind is _NULL else float(str(behind))
+        if using_gtid is None:  # MySQL proper: no MariaDB GTIDs to compare
+            return ReplicaReading(lag_s=lag_s)
+        applied = probe.value(_MARIADB_APPLIED)
+        if isinstance(applied, bytes):
+            applied = applied.decode("ascii", "replace")
+        try:
+            replayed: GtidPosition | None = GtidPosition.parse(str(applied))
+        except ValueError:
+            replayed = None  # unknown: the session's own writes are read on the primary
+        return ReplicaReading(replayed=replayed, lag_s=lag_s)
 
     def close(self) -> None:
         for probe in (self._primary, *self._replicas):
@@ -76,14 +94,22 @@ class _Probe:
         outcome = self._run(sql)
         return outcome.rows[0][0]
 
-    def row(self, sql: str, column: str) -> object:
-        """``column`` of the first row (``_NULL`` for SQL NULL), None when there is no row."""
+    def columns(self, sql: str, columns: tuple[str, ...]) -> tuple[object, ...] | None:
+        """``columns`` of the first row, None when there is no row. A column the result
+        lacks is None; an SQL NULL is ``_NULL``."""
         outcome = self._run(sql)
         if not outcome.rows or outcome.description is None:
             return None
         names = [str(d[0]) for d in outcome.description]
-        value = outcome.rows[0][names.index(column)]
-        return _NULL if value is None else value
+        row = outcome.rows[0]
+        values: list[object] = []
+        for column in columns:
+            if column not in names:
+                values.append(None)
+                continue
+            value = row[names.index(column)]
+            values.append(_NULL if value is None else value)
+        return tuple(values)
 
     def _run(self, sql: str) -> Any:
         connection = self._connection
@@ -120,4 +146,4 @@ def _connector(
     raise ValueError(f"{dialect} datasources have no replicas")
 
 
-__all__ = ["PG_PRIMARY_POSITION", "ReplicaProbes"]
+__all__ = ["MARIADB_WRITE_POSITION", "PG_PRIMARY_POSITION", "ReplicaProbes"]

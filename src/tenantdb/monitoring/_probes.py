@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import DatasourceConfig, Dialect
-from ..core.replication import GtidPosition, parse_pg_lsn
+from ..core.replication import GtidPosition, Position, parse_pg_lsn
 from ..errors import Error
 from ._lag_monitor import ReplicaReading
 
@@ -30,6 +30,8 @@ MARIADB_WRITE_POSITION = "SELECT @@last_gtid, @@gtid_binlog_pos"
 # What a MariaDB replica has applied. Not a column of SHOW SLAVE STATUS (only of SHOW ALL
 # SLAVES STATUS); kept whether or not the replica uses GTIDs to connect.
 _MARIADB_APPLIED = "SELECT @@gtid_slave_pos"
+# What a MariaDB primary has logged; a query MySQL answers with no row, not an error.
+_MARIADB_LOGGED = "SHOW GLOBAL VARIABLES LIKE 'gtid\\_binlog\\_pos'"
 _NULL = object()
 
 
@@ -48,11 +50,16 @@ class ReplicaProbes:
             _Probe(_connector(dialect, url, name, "replica", timeout)) for url in config.replicas
         ]
 
-    def primary_position(self) -> int | None:
-        """The primary's write position, None where the dialect has none (MySQL)."""
-        if self.dialect != "postgres":
+    def primary_position(self) -> Position | None:
+        """The primary's write position: PostgreSQL's WAL LSN, MariaDB's
+        ``@@gtid_binlog_pos``; None for MySQL (no such variable: no row) or a MariaDB
+        primary that logs nothing yet."""
+        if self.dialect == "postgres":
+            return parse_pg_lsn(str(self._primary.value(PG_PRIMARY_POSITION)))
+        found = self._primary.columns(_MARIADB_LOGGED, ("Value",))
+        if found is None or found[0] is _NULL:
             return None
-        return parse_pg_lsn(str(self._primary.value(PG_PRIMARY_POSITION)))
+        return _gtid(found[0])
 
     def replica_reading(self, index: int) -> ReplicaReading:
         """What replica ``index`` has replayed (PostgreSQL: its replay LSN; MariaDB: its
@@ -65,18 +72,15 @@ class ReplicaProbes:
         if status is None:
             return ReplicaReading(lag_s=0.0)  # not a replica: nothing to wait for
         behind, using_gtid = status
-        # NULL: replication is stopped or broken; the replica is as stale as it gets.
-        lag_s = math.inf if behind is _NULL else float(str(behind))
         if using_gtid is None:  # MySQL proper: no MariaDB GTIDs to compare
-            return ReplicaReading(lag_s=lag_s)
-        applied = probe.value(_MARIADB_APPLIED)
-        if isinstance(applied, bytes):
-            applied = applied.decode("ascii", "replace")
-        try:
-            replayed: GtidPosition | None = GtidPosition.parse(str(applied))
-        except ValueError:
-            replayed = None  # unknown: the session's own writes are read on the primary
-        return ReplicaReading(replayed=replayed, lag_s=lag_s)
+            # NULL: replication is stopped or broken; the replica is as stale as it gets.
+            return ReplicaReading(lag_s=math.inf if behind is _NULL else float(str(behind)))
+        # MariaDB: NULL while the SQL thread is stopped; the monitor then measures the lag
+        # from what the replica has applied against what the primary has logged.
+        return ReplicaReading(
+            replayed=_gtid(probe.value(_MARIADB_APPLIED)),
+            lag_s=None if behind is _NULL else float(str(behind)),
+        )
 
     def close(self) -> None:
         for probe in (self._primary, *self._replicas):
@@ -131,6 +135,16 @@ class _Probe:
 
     def close(self) -> None:
         self._discard()
+
+
+def _gtid(value: object) -> GtidPosition | None:
+    """A GTID position the server showed; None (unknown) when empty or unreadable."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        position = GtidPosition.parse(text)
+    except ValueError:
+        return None
+    return position or None
 
 
 def _connector(

@@ -128,7 +128,9 @@ class ReplicaState:
         return {
             "name": self.name,
             "state": self.state,
-            "lag_s": self.lag_s,
+            # Strict JSON has no infinity: a stopped MySQL replica's lag shows as unknown
+            # (its state says "lagging").
+            "lag_s": self.lag_s if self.lag_s is None or math.isfinite(self.lag_s) else None,
             "replayed": None if self.replayed is None else _replayed_value(self.replayed),
             "since": self.since,
             "error": self.error,

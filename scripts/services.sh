@@ -371,6 +371,8 @@ mariadb_login() { mariadb_query "${1:-$MYSQL_PORT}" 'SELECT 1'; }
 mariadb_start_primary() {
     install -d -o mysql -g mysql /run/mysqld
     log "MariaDB: starting mariadbd"
+    # The pid file (my.cnf's pid-file) ties --oknodo to the primary: the replica's mariadbd
+    # runs the same binary.
     start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/mysqld.pid \
         --exec /usr/sbin/mariadbd -- --user=mysql
     wait_for "MariaDB on 127.0.0.1:$MYSQL_PORT" mariadb_answers "$MYSQL_PORT"

@@ -66,7 +66,8 @@ def _catalog_columns(
             '"' + part.replace('"', '""') + '"' for part in ((schema,) if schema else ()) + (table,)
         )
         rows = query(
-            "SELECT a.attname, coalesce(array_position(i.indkey::int2[], a.attnum), 0) "
+            "SELECT a.attname, coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY "
+            "AS k(attnum, n) WHERE k.attnum = a.attnum), 0) "
             "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid "
             "AND i.indisprimary WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
             "AND NOT a.attisdropped ORDER BY a.attnum",

@@ -45,7 +45,10 @@ def _create(backend: Backend, url: str, scale: int = 2) -> None:
         cursor = connection.cursor()
         cursor.executemany(
             f"INSERT INTO items VALUES ({p}, {p}, {p}, {p}, {p})",
-            [(f"s{n % 3}", n, f"name {n}", f"{n}.50", n % 2) for n in range(ROWS)],
+            [
+                (f"s{n % 3}", n, "" if n == 42 else f"name {n}", f"{n}.50", n % 2)
+                for n in range(ROWS)
+            ],
         )
         if backend.name == "sqlite":
             connection.commit()
@@ -99,6 +102,7 @@ def _diverge(backend: Backend, url: str) -> None:
     ]:
         backend.query(url, sql, params)
     backend.query(url, "UPDATE items SET name = NULL WHERE shop = 's2' AND id = 2")
+    backend.query(url, "UPDATE items SET name = NULL WHERE shop = 's0' AND id = 42")  # was ''
 
 
 def _samples(report: Any) -> dict[str, set[tuple[Any, ...]]]:
@@ -111,12 +115,12 @@ def test_finds_exactly_the_changed_missing_and_extra_keys(
     _diverge(backend, urls[1])
     (report,) = admin.verify_broadcast(cluster, "items", chunk_rows=40, sample_limit=50)
     assert _samples(report) == {
-        "mismatched": {("s1", 7), ("s0", 150), ("s2", 299), ("s2", 2)},
+        "mismatched": {("s1", 7), ("s0", 150), ("s2", 299), ("s2", 2), ("s0", 42)},
         "extra_source": {("s0", 0), ("s1", 100)},
         "extra_target": {("a", 1), ("s1", 1000), ("zz", 1)},
     }
-    assert (report.mismatched, report.extra_source, report.extra_target) == (4, 2, 3)
-    assert report.matching == ROWS - 6
+    assert (report.mismatched, report.extra_source, report.extra_target) == (5, 2, 3)
+    assert report.matching == ROWS - 7
     assert report.processed == ROWS + 3
     assert (report.source_rows, report.target_rows) == (ROWS, ROWS + 1)
     # Only the chunks holding a difference were read row by row.
@@ -186,12 +190,12 @@ def test_repair_brings_a_diverged_copy_to_the_source_once(
 ) -> None:
     _diverge(backend, urls[1])
     (report,) = admin.verify_broadcast(cluster, "items", source="ds0", repair=True, chunk_rows=64)
-    assert report.differences == 9
-    assert report.repaired == 9
+    assert report.differences == 10
+    assert report.repaired == 10
     order = "SELECT * FROM items ORDER BY shop, id"
     assert backend.query(urls[1], order) == backend.query(urls[0], order)
     logged = _repair_log(backend, urls[1])
-    assert [action for action, _ in logged].count("update") == 4
+    assert [action for action, _ in logged].count("update") == 5
     assert [action for action, _ in logged].count("insert") == 2
     assert [action for action, _ in logged].count("delete") == 3
     (again,) = admin.verify_broadcast(cluster, "items", source="ds0", repair=True)
@@ -219,10 +223,10 @@ def test_a_rerun_with_the_same_run_repairs_nothing_twice(
             return repair(run, diff, rows)
 
         first = admin.verify_copies(source, target, repair=recording, chunk_rows=1000)
-        assert first.repaired == 9
+        assert first.repaired == 10
         _diverge(backend, urls[1])  # the same keys differ again, behind the log's back
         assert sum(repair(*call) for call in diffs) == 0
-    assert len(_repair_log(backend, urls[1])) == 9
+    assert len(_repair_log(backend, urls[1])) == 10
     order = "SELECT * FROM items ORDER BY shop, id"
     assert backend.query(urls[1], order) != backend.query(urls[0], order)
 

@@ -10,7 +10,8 @@ own private, empty database: useful for tests, useless for sharing data). The pa
 directory of a database file is created when missing.
 
 Each connection runs in autocommit mode (``isolation_level=None``) with WAL journaling,
-foreign keys on and a busy timeout equal to the pool timeout; ``begin()`` is
+foreign keys on, a busy timeout equal to the pool timeout and verify's checksum aggregate
+registered (``tenantdb_row_hash_sum``, see ``tenantdb.core.verify``); ``begin()`` is
 ``BEGIN IMMEDIATE``, which takes the write lock up front so two transactions cannot
 deadlock upgrading read locks.
 

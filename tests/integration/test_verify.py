@@ -288,3 +288,18 @@ def test_a_killed_verify_resumes_with_the_same_report(
     assert got.pop("run") != expected.pop("run")
     assert got == expected
     assert not saved.exists()  # a finished run leaves no progress behind
+
+
+def test_a_progress_file_of_another_run_is_refused(
+    urls: list[str], cluster: tenantdb.Cluster, tmp_path: Path
+) -> None:
+    dialect = cluster.config.dialect
+    with admin.admin_session(cluster) as session:
+        ours = admin.primary_copy(session, "ds0", "items", dialect=dialect)
+        theirs = admin.primary_copy(session, "ds1", "items", dialect=dialect)
+        progress = admin.progress_path(tmp_path, ours, theirs)
+        progress.write_text(json.dumps({"run": "someone else", "lower": [], "chunk_rows": 1}))
+        with pytest.raises(ValueError, match="holds the progress of another verify run"):
+            admin.verify_copies(ours, theirs, progress=progress)
+        # The reverse direction is another run, with a file of its own.
+        assert admin.progress_path(tmp_path, theirs, ours) != progress

@@ -88,10 +88,14 @@ def test_verify_reports_the_rows_the_replica_has_not_replayed(
 
 
 def _wait_for_lag_over(replica: PgReplica, db: str, seconds: float) -> None:
-    """Until the standby's last replayed transaction is ``seconds`` old (a state, polled)."""
-    age = "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+    """Until the standby has received WAL it has not replayed and its last replayed
+    transaction is ``seconds`` old (a state, polled)."""
+    lag = (
+        "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+        "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+    )
     deadline = time.monotonic() + HANG_GUARD_S
-    while float(replica.query(replica.replica_url(db), age)[0][0]) <= seconds:
+    while float(replica.query(replica.replica_url(db), lag)[0][0]) <= seconds:
         assert time.monotonic() < deadline, "the standby's lag never grew"
         time.sleep(0.1)
 

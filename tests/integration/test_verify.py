@@ -303,3 +303,19 @@ def test_a_progress_file_of_another_run_is_refused(
             admin.verify_copies(ours, theirs, progress=progress)
         # The reverse direction is another run, with a file of its own.
         assert admin.progress_path(tmp_path, theirs, ours) != progress
+
+
+def test_verify_keys_rechecks_only_the_named_rows(
+    backend: Backend, urls: list[str], cluster: tenantdb.Cluster
+) -> None:
+    _diverge(backend, urls[1])
+    dialect = cluster.config.dialect
+    with admin.admin_session(cluster) as session:
+        ours = admin.primary_copy(session, "ds0", "items", dialect=dialect)
+        theirs = admin.primary_copy(session, "ds1", "items", dialect=dialect)
+        keys = [("s1", 7), ("s0", 0), ("zz", 1), ("s0", 3), ("s0", 3), ("none", 0)]
+        diff = admin.verify_keys(ours, theirs, keys, batch_size=2)
+    assert diff.mismatched == (("s1", 7),)
+    assert diff.extra_source == (("s0", 0),)
+    assert diff.extra_target == (("zz", 1),)
+    assert diff.matching == 1  # ("s0", 3), asked twice; ("none", 0) is on neither copy

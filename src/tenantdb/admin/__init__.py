@@ -30,6 +30,7 @@ from ._verify import (
     report_data,
     run_id,
     verify_copies,
+    verify_keys,
 )
 from ._verify_jobs import primary_copy, table_shape, verify_broadcast, verify_replicas
 from ._view import ClusterView, admin_session
@@ -65,5 +66,6 @@ __all__ = [
     "tenant_tables_with_rows",
     "verify_broadcast",
     "verify_copies",
+    "verify_keys",
     "verify_replicas",
 ]

@@ -119,3 +119,15 @@ def test_the_sqlite_checksum_ignores_row_order_and_sees_every_change() -> None:
 
 def test_values_do_not_run_together_across_columns() -> None:
     assert _checksum([("ab", "c")]) != _checksum([("a", "bc")])
+
+
+def test_rows_with_keys_keeps_the_row_filter() -> None:
+    table = shape(where="tenant_id = %s", where_params=(7,))
+    sql, params = table.rows_with_keys([("a", 1), ("b", 2)])
+    assert sql == (
+        'SELECT "shop", "id", "name" FROM "items" WHERE (tenant_id = %s) AND '
+        '(("shop" = %s AND "id" = %s) OR ("shop" = %s AND "id" = %s)) ORDER BY "shop", "id"'
+    )
+    assert params == (7, "a", 1, "b", 2)
+    with pytest.raises(ValueError, match="at least one key"):
+        table.rows_with_keys([])

@@ -115,6 +115,25 @@ class TableShape:
         listed = ", ".join(self.column_names)
         return f"SELECT {listed} FROM {self.qualified}{where}{self._order()}", params
 
+    def rows_with_keys(self, keys: Sequence[Sequence[object]]) -> Statement:
+        """The rows (of those the filter selects) whose primary key is one of ``keys``
+        (at least one), ordered by key."""
+        if not keys:
+            raise ValueError("rows_with_keys needs at least one key")
+        matches: list[str] = []
+        params: list[object] = list(self.where_params) if self.where else []
+        for key in keys:
+            match, values = self.key_match(key)
+            matches.append(f"({match})")
+            params += values
+        listed = ", ".join(self.column_names)
+        where = f"({self.where}) AND " if self.where else ""
+        return (
+            f"SELECT {listed} FROM {self.qualified} WHERE {where}({' OR '.join(matches)})"
+            f"{self._order()}",
+            tuple(params),
+        )
+
     def row(self, key: Sequence[object]) -> Statement:
         """The row with primary key ``key``."""
         match, params = self.key_match(key)

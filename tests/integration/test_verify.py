@@ -127,6 +127,28 @@ def test_finds_exactly_the_changed_missing_and_extra_keys(
     assert 0 < report.chunks_compared_by_row < report.chunks
 
 
+def test_a_large_differing_chunk_is_split_before_rows_are_read(
+    backend: Backend, urls: list[str], cluster: tenantdb.Cluster
+) -> None:
+    _diverge(backend, urls[1])
+    dialect = cluster.config.dialect
+    with admin.admin_session(cluster) as session:
+        ours = admin.primary_copy(session, "ds0", "items", dialect=dialect)
+        theirs = admin.primary_copy(session, "ds1", "items", dialect=dialect)
+        report = admin.verify_copies(
+            ours, theirs, chunk_rows=2 * ROWS, row_compare_rows=25, sample_limit=50
+        )
+    assert report.chunks == 1
+    assert _samples(report) == {
+        "mismatched": {("s1", 7), ("s0", 150), ("s2", 299), ("s2", 2), ("s0", 42)},
+        "extra_source": {("s0", 0), ("s1", 100)},
+        "extra_target": {("a", 1), ("s1", 1000), ("zz", 1)},
+    }
+    assert report.matching == ROWS - 7
+    # Only the parts holding a difference were read: at most one per differing key.
+    assert 3 <= report.chunks_compared_by_row <= 10 < ROWS // 25
+
+
 def test_equal_copies_exit_zero_and_differing_ones_one(
     backend: Backend, urls: list[str], tmp_path: Path
 ) -> None:

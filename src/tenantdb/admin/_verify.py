@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -103,6 +103,7 @@ def verify_copies(
     sample_limit: int = 10,
     max_lag_s: float = 5.0,
     lag_give_up_s: float = 600.0,
+    row_compare_rows: int = 1000,
     repair: Repair | None = None,
     on_chunk: ChunkListener | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -114,9 +115,11 @@ def verify_copies(
     at ``target_chunk_s`` seconds per chunk). Before each chunk, while a copy with a
     ``lag`` reading is more than ``max_lag_s`` behind, verify waits (polling every
     second), and raises ``OperationalError`` after ``lag_give_up_s`` (progress kept).
-    ``repair`` is called for each chunk that differs, before the chunk is recorded as
-    done. ``progress``: see the module docstring; the file holds one run of these
-    copies (a file of another run is refused).
+    A differing chunk is read row by row when it holds at most ``row_compare_rows``
+    source rows, else split into parts of that size whose summaries are compared first.
+    ``repair`` is called for each key range read row by row that differs, before its
+    chunk is recorded as done. ``progress``: see the module docstring; the file holds
+    one run of these copies (a file of another run is refused).
 
     Raises ``ValueError`` when the copies' shapes do not match (other key or columns),
     and the tenantdb error of a failed statement (progress kept).
@@ -131,7 +134,7 @@ def verify_copies(
         started = clock()
         upper = _next_upper(source, lower, sizer.rows)
         keys = KeyRange(lower, upper)
-        rows = _compare_chunk(source, target, keys, report, repair)
+        rows = _compare_chunk(source, target, keys, report, repair, row_compare_rows)
         sizer.observe(rows, clock() - started)
         lower = upper
         if progress is not None:
@@ -263,19 +266,55 @@ def _compare_chunk(
     keys: KeyRange,
     report: TableReport,
     repair: Repair | None,
+    row_compare_rows: int,
 ) -> int:
-    """Compare one chunk into ``report``; return the source rows it held."""
+    """Compare one chunk into ``report``; return the source rows it held.
+
+    A differing chunk of more than ``row_compare_rows`` source rows is first split into
+    parts of that many rows, each summarised again, so one changed row costs reading a
+    part, not the whole chunk.
+    """
     ours = _summary(source, keys)
     if ours == _summary(target, keys):
-        report.add_equal_chunk(ours[0])
-        return ours[0]
+        report.add_equal_rows(ours[0])
+    elif ours[0] <= row_compare_rows:
+        _compare_rows(source, target, keys, report, repair)
+    else:
+        for part in _parts(source, keys, row_compare_rows):
+            mine = _summary(source, part)
+            if mine == _summary(target, part):
+                report.add_equal_rows(mine[0])
+            else:
+                _compare_rows(source, target, part, report, repair)
+    report.chunks += 1
+    return ours[0]
+
+
+def _parts(source: TableCopy, keys: KeyRange, rows: int) -> Iterator[KeyRange]:
+    """Consecutive key ranges of ``rows`` source rows covering ``keys`` exactly."""
+    lower = keys.lower
+    while True:
+        found = source.query(*source.shape.boundary(lower, rows, keys.upper))
+        upper = tuple(found[0]) if found else keys.upper
+        yield KeyRange(lower, upper)
+        if not found or upper == keys.upper:
+            return
+        lower = upper
+
+
+def _compare_rows(
+    source: TableCopy,
+    target: TableCopy,
+    keys: KeyRange,
+    report: TableReport,
+    repair: Repair | None,
+) -> None:
     source_rows = source.query(*source.shape.rows(keys))
     target_rows = target.query(*target.shape.rows(keys))
     diff = diff_rows(len(source.shape.key), source_rows, target_rows)
     if repair is not None and (diff.mismatched or diff.extra_source or diff.extra_target):
         report.repaired += repair(report.run, diff, source_rows)
     report.add_diff(diff)
-    return len(source_rows)
 
 
 def progress_path(directory: Path, source: TableCopy, target: TableCopy) -> Path:

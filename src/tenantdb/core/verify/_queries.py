@@ -93,12 +93,14 @@ class TableShape:
     def _order(self) -> str:
         return " ORDER BY " + ", ".join(self.key_columns)
 
-    def boundary(self, lower: tuple[object, ...] | None, rows: int) -> Statement:
-        """The key of the ``rows``-th row after ``lower``: the upper bound of the next
-        chunk (no row: the chunk runs to the end)."""
+    def boundary(
+        self, lower: tuple[object, ...] | None, rows: int, upper: tuple[object, ...] | None = None
+    ) -> Statement:
+        """The key of the ``rows``-th row after ``lower`` (and not past ``upper``): the
+        upper bound of the next chunk (no row: the chunk runs to ``upper``, or the end)."""
         if rows < 1:
             raise ValueError("a chunk holds at least one row")
-        where, params = self._where(KeyRange(lower, None))
+        where, params = self._where(KeyRange(lower, upper))
         listed = ", ".join(self.key_columns)
         sql = f"SELECT {listed} FROM {self.qualified}{where}{self._order()}"
         return f"{sql} LIMIT 1 OFFSET {rows - 1}", params

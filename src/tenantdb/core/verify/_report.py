@@ -81,6 +81,8 @@ def _by_key(
 class TableReport:
     """What verify found in one table (mutable while the run adds chunks to it).
 
+    ``chunks`` counts the chunks finished; ``chunks_compared_by_row`` the key ranges read
+    row by row (a differing chunk, or each differing part of one that was split first).
     ``processed`` counts distinct keys seen on either copy; ``matching + mismatched +
     extra_source + extra_target == processed``. ``repaired``: target rows a repair
     changed (the differences stay counted as found). Samples keep at most ``sample_limit`` keys
@@ -118,16 +120,14 @@ class TableReport:
     def differences(self) -> int:
         return self.mismatched + self.extra_source + self.extra_target
 
-    def add_equal_chunk(self, rows: int) -> None:
-        """A chunk whose summaries agreed: ``rows`` rows on each copy, all matching."""
-        self.chunks += 1
+    def add_equal_rows(self, rows: int) -> None:
+        """A key range whose summaries agreed: ``rows`` rows on each copy, all matching."""
         self.source_rows += rows
         self.target_rows += rows
         self.matching += rows
 
     def add_diff(self, diff: ChunkDiff) -> None:
-        """A chunk compared row by row."""
-        self.chunks += 1
+        """A key range compared row by row."""
         self.chunks_compared_by_row += 1
         self.source_rows += diff.source_rows
         self.target_rows += diff.target_rows

@@ -12,7 +12,8 @@ unless the datasource sets ``create_dirs``: a mistyped path must not quietly sta
 database.
 
 Each connection runs in autocommit mode (``isolation_level=None``) with WAL journaling,
-foreign keys on and a busy timeout equal to the pool timeout.
+foreign keys on, a busy timeout equal to the pool timeout and verify's checksum aggregate
+registered (``tenantdb_row_hash_sum``, see ``tenantdb.core.verify``).
 
 Transactions: ``begin()`` is ``BEGIN DEFERRED``, which takes no lock, so transactions that
 only read run side by side (WAL readers never block each other). A transaction takes the
@@ -58,6 +59,7 @@ from typing import Any, TypeVar
 
 from .._concurrency import AsyncWatchdog, AsyncWorker
 from ..core.sql import declared_types
+from ..core.verify import ROW_HASH_SUM, RowHashSum
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
 from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
 from ._driver import (
@@ -155,6 +157,9 @@ def _open(
         enable_wal(raw, timeout)
         raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         raw.execute("PRAGMA foreign_keys=ON")
+        # Verify's chunk checksum (tenantdb.core.verify): SQLite has no hash function.
+        # (typeshed wants finalize() -> int; SQLite takes text as well.)
+        raw.create_aggregate(ROW_HASH_SUM, -1, RowHashSum)  # type: ignore[arg-type]
     except sqlite3.Error as exc:
         raw.close()
         raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc

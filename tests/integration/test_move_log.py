@@ -9,7 +9,7 @@ import pytest
 
 import tenantdb
 from tenantdb.admin import MoveConflictError, MoveLog
-from tenantdb.core.moves import MoveState, TableCopy
+from tenantdb.core.moves import MovedTable, MoveState
 
 from .conftest import Backend
 
@@ -20,7 +20,7 @@ def state(move_id: str = "m1", tenant: str = "acme") -> MoveState:
         tenant=tenant,
         source="ds0",
         target="ds1",
-        tables=(TableCopy("orders", "orders", ("id",)),),
+        tables=(MovedTable("orders", "orders", ("id",)),),
     )
 
 

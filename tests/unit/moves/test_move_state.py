@@ -13,9 +13,9 @@ from tenantdb.core.moves import (
     ABORTABLE,
     FINISHED,
     PHASES,
+    MovedTable,
     MoveState,
     Phase,
-    TableCopy,
     state_from_record,
     state_to_record,
 )
@@ -29,7 +29,7 @@ def fresh() -> MoveState:
         tenant="acme",
         source="ds0",
         target="ds1",
-        tables=(TableCopy(source="orders", target="orders", key=("id",)),),
+        tables=(MovedTable(source="orders", target="orders", key=("id",)),),
     )
 
 
@@ -86,7 +86,9 @@ def test_any_sequence_of_requests_keeps_to_the_allowed_order(requests: list[Phas
 
 def test_a_table_cursor_is_replaced_not_mutated() -> None:
     state = fresh()
-    moved = state.with_table(0, TableCopy("orders", "orders", ("id",), after=(10,), copied_rows=10))
+    moved = state.with_table(
+        0, MovedTable("orders", "orders", ("id",), after=(10,), copied_rows=10)
+    )
     assert state.tables[0].after is None
     assert moved.tables[0].after == (10,)
 
@@ -113,7 +115,7 @@ def test_a_state_survives_its_log_record(keys: list[tuple[object, object]], phas
         target="ds1",
         phase=phase,
         tables=tuple(
-            TableCopy(f"t{n}", f"t{n}", ("a", "b"), after=key, copied_rows=n, done=n % 2 == 0)
+            MovedTable(f"t{n}", f"t{n}", ("a", "b"), after=key, copied_rows=n, done=n % 2 == 0)
             for n, key in enumerate(keys)
         ),
         applied_change=7,
@@ -137,6 +139,6 @@ def test_a_record_of_another_format_or_shape_is_refused_with_what_to_do() -> Non
 
 
 def test_a_key_of_an_unrecordable_type_is_refused() -> None:
-    table = TableCopy("t", "t", ("k",), after=(object(),))
+    table = MovedTable("t", "t", ("k",), after=(object(),))
     with pytest.raises(ValueError, match="cannot be moved online"):
         state_to_record(MoveState("m", "t", "a", "b", tables=(table,)))

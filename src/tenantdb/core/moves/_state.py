@@ -74,7 +74,7 @@ FINISHED: frozenset[Phase] = frozenset(("done", "aborted"))
 
 
 @dataclass(frozen=True, slots=True)
-class TableCopy:
+class MovedTable:
     """One physical table of the tenant: where it is read and written, and how far the
     copy has come (``after``: the last primary key copied, None before the first chunk)."""
 
@@ -95,7 +95,7 @@ class MoveState:
     source: str
     target: str
     phase: Phase = "planned"
-    tables: tuple[TableCopy, ...] = ()
+    tables: tuple[MovedTable, ...] = ()
     applied_change: int = 0
     """The highest change-capture sequence number applied to the target."""
     freeze_attempts: int = 0
@@ -110,7 +110,7 @@ class MoveState:
             raise ValueError(f"move {self.move_id}: cannot go from {self.phase} to {phase}")
         return replace(self, phase=phase, history=(*self.history, (phase, now)))
 
-    def with_table(self, index: int, table: TableCopy) -> MoveState:
+    def with_table(self, index: int, table: MovedTable) -> MoveState:
         tables = list(self.tables)
         tables[index] = table
         return replace(self, tables=tuple(tables))
@@ -183,7 +183,7 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
     try:
         phase = _phase(record["phase"])
         tables = tuple(
-            TableCopy(
+            MovedTable(
                 source=str(t["source"]),
                 target=str(t["target"]),
                 key=tuple(str(k) for k in t["key"]),

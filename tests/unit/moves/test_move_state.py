@@ -140,5 +140,5 @@ def test_a_record_of_another_format_or_shape_is_refused_with_what_to_do() -> Non
 
 def test_a_key_of_an_unrecordable_type_is_refused() -> None:
     table = MovedTable("t", "t", ("k",), after=(object(),))
-    with pytest.raises(ValueError, match="cannot be moved online"):
+    with pytest.raises(TypeError, match="cannot be recorded"):
         state_to_record(MoveState("m", "t", "a", "b", tables=(table,)))

@@ -80,7 +80,7 @@ def test_key_values_survive_the_progress_file(value: object) -> None:
 
 def test_keys_round_trip_and_unknown_types_are_refused() -> None:
     assert decode_key(encode_key(("a", 1))) == ("a", 1)
-    with pytest.raises(TypeError, match="cannot record a primary-key value of type object"):
+    with pytest.raises(TypeError, match="value of type object cannot be recorded"):
         encode_value(object())
-    with pytest.raises(ValueError, match="not a value written by verify"):
+    with pytest.raises(ValueError, match="not a recorded primary-key value"):
         decode_value({"mystery": 1})

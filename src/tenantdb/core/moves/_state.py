@@ -30,13 +30,12 @@ phase and writes the state that follows before the next side effect.
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import itertools
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from ..verify import decode_key, encode_key
 
 Phase = Literal[
     "planned",
@@ -160,7 +159,7 @@ def state_to_record(state: MoveState) -> dict[str, Any]:
                 "source": t.source,
                 "target": t.target,
                 "key": list(t.key),
-                "after": None if t.after is None else [_tagged(v) for v in t.after],
+                "after": None if t.after is None else encode_key(t.after),
                 "copied_rows": t.copied_rows,
                 "done": t.done,
             }
@@ -187,7 +186,7 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
                 source=str(t["source"]),
                 target=str(t["target"]),
                 key=tuple(str(k) for k in t["key"]),
-                after=None if t["after"] is None else tuple(_untagged(v) for v in t["after"]),
+                after=None if t["after"] is None else decode_key(t["after"]),
                 copied_rows=int(t["copied_rows"]),
                 done=bool(t["done"]),
             )
@@ -206,7 +205,7 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
             error=record["error"],
             history=history,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # decode_key's ValueError included
         raise ValueError(f"malformed move log record: {exc!r}") from exc
 
 
@@ -217,51 +216,3 @@ def _phase(value: object) -> Phase:
     if value not in _ALL_PHASES:
         raise ValueError(f"unknown phase {value!r}")
     return value  # type: ignore[return-value]
-
-
-def _tagged(value: object) -> Any:
-    """A primary-key value as JSON: plain for str/int/None, a [tag, text] pair otherwise."""
-    if (
-        value is None
-        or isinstance(value, str)
-        or (isinstance(value, int) and not isinstance(value, bool))
-    ):
-        return value
-    if isinstance(value, float):
-        return ["float", repr(value)]
-    if isinstance(value, decimal.Decimal):
-        return ["decimal", str(value)]
-    if isinstance(value, datetime.datetime):
-        return ["datetime", value.isoformat()]
-    if isinstance(value, datetime.date):
-        return ["date", value.isoformat()]
-    if isinstance(value, uuid.UUID):
-        return ["uuid", str(value)]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return ["bytes", bytes(value).hex()]
-    raise ValueError(
-        f"a primary key value of type {type(value).__name__} cannot be recorded in the move"
-        " log; tables keyed by it cannot be moved online"
-    )
-
-
-def _untagged(value: object) -> object:
-    if value is None or isinstance(value, str | int):
-        return value
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
-        raise ValueError(f"malformed key value {value!r}")
-    tag, text = value
-    decode = _DECODERS.get(tag)
-    if decode is None:
-        raise ValueError(f"unknown key value type {tag!r}")
-    return decode(text)
-
-
-_DECODERS: dict[str, Callable[[str], object]] = {
-    "float": float,
-    "decimal": decimal.Decimal,
-    "datetime": datetime.datetime.fromisoformat,
-    "date": datetime.date.fromisoformat,
-    "uuid": uuid.UUID,
-    "bytes": bytes.fromhex,
-}

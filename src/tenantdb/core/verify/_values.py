@@ -85,8 +85,9 @@ def encode_value(value: object) -> Any:
     if isinstance(value, datetime.time):
         return {"time": value.isoformat()}
     raise TypeError(
-        f"verify cannot record a primary-key value of type {type(value).__name__}; "
-        "verify tables whose key columns are integers, text, bytes, decimals, dates or UUIDs"
+        f"a primary-key value of type {type(value).__name__} cannot be recorded (verify's "
+        "progress, a move's log): verify or move tables whose key columns are integers, "
+        "text, bytes, decimals, dates or UUIDs"
     )
 
 
@@ -109,7 +110,7 @@ def decode_value(data: Any) -> object:
         ((kind, text),) = data.items()
         if kind in _DECODERS:
             return _DECODERS[kind](text)
-    raise ValueError(f"not a value written by verify's progress file: {data!r}")
+    raise ValueError(f"not a recorded primary-key value: {data!r}")
 
 
 def encode_key(key: Sequence[object]) -> list[Any]:

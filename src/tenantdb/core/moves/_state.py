@@ -74,15 +74,26 @@ FINISHED: frozenset[Phase] = frozenset(("done", "aborted"))
 
 @dataclass(frozen=True, slots=True)
 class MovedTable:
-    """One physical table of the tenant: where it is read and written, and how far the
-    copy has come (``after``: the last primary key copied, None before the first chunk)."""
+    """One physical table of the tenant: where it is read and written (``schema`` None:
+    the datasource's default), its columns (``key`` first), and how far the move has come
+    with it."""
 
     source: str
     target: str
     key: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    source_schema: str | None = None
+    target_schema: str | None = None
     after: tuple[object, ...] | None = None
+    """The last primary key copied; None before the first chunk."""
     copied_rows: int = 0
     done: bool = False
+    """Every row the source had when the copy reached it is copied."""
+    applied: int = 0
+    """The change table's last position applied to the target."""
+    verified_from: int = 0
+    """The change table's position when the last full verify started: keys changed after
+    it are verified again during the freeze."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +106,8 @@ class MoveState:
     target: str
     phase: Phase = "planned"
     tables: tuple[MovedTable, ...] = ()
-    applied_change: int = 0
-    """The highest change-capture sequence number applied to the target."""
+    tenant_column: str | None = None
+    """The column that selects the tenant's rows of shared tables; None: its own tables."""
     freeze_attempts: int = 0
     error: str | None = None
     history: tuple[tuple[Phase, float], ...] = field(default=())
@@ -129,7 +140,9 @@ def _successors() -> dict[Phase, frozenset[Phase]]:
         following[before] = (
             frozenset((after, "aborting")) if before in ABORTABLE else frozenset((after,))
         )
-    # A freeze that would last too long is abandoned: writes resume, catch-up goes on.
+    # A freeze that would last too long is abandoned, and a verify that finds differences
+    # the captured changes do not explain sends the move back: catch-up goes on.
+    following["verifying"] = frozenset(("frozen", "catching_up", "aborting"))
     following["frozen"] = frozenset(("cut_over", "catching_up", "aborting"))
     following["aborting"] = frozenset(("aborted",))
     return following
@@ -159,13 +172,18 @@ def state_to_record(state: MoveState) -> dict[str, Any]:
                 "source": t.source,
                 "target": t.target,
                 "key": list(t.key),
+                "columns": list(t.columns),
+                "source_schema": t.source_schema,
+                "target_schema": t.target_schema,
                 "after": None if t.after is None else encode_key(t.after),
                 "copied_rows": t.copied_rows,
                 "done": t.done,
+                "applied": t.applied,
+                "verified_from": t.verified_from,
             }
             for t in state.tables
         ],
-        "applied_change": state.applied_change,
+        "tenant_column": state.tenant_column,
         "freeze_attempts": state.freeze_attempts,
         "error": state.error,
         "history": [[phase, at] for phase, at in state.history],
@@ -186,9 +204,14 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
                 source=str(t["source"]),
                 target=str(t["target"]),
                 key=tuple(str(k) for k in t["key"]),
+                columns=tuple(str(c) for c in t["columns"]),
+                source_schema=_optional_text(t["source_schema"]),
+                target_schema=_optional_text(t["target_schema"]),
                 after=None if t["after"] is None else decode_key(t["after"]),
                 copied_rows=int(t["copied_rows"]),
                 done=bool(t["done"]),
+                applied=int(t["applied"]),
+                verified_from=int(t["verified_from"]),
             )
             for t in record["tables"]
         )
@@ -200,7 +223,7 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
             target=str(record["target"]),
             phase=phase,
             tables=tables,
-            applied_change=int(record["applied_change"]),
+            tenant_column=_optional_text(record["tenant_column"]),
             freeze_attempts=int(record["freeze_attempts"]),
             error=record["error"],
             history=history,
@@ -210,6 +233,10 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
 
 
 _ALL_PHASES: frozenset[str] = frozenset((*PHASES, "aborting", "aborted"))
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _phase(value: object) -> Phase:

@@ -100,9 +100,9 @@ def test_the_capture_records_every_write_of_the_tenant_and_only_those(backend: B
     assert pending(backend, url, capture, after=int(last)) == []
     backlog = backend.query(url, native(backend, capture.backlog()), (0,))
     assert backlog == [(7,)]  # 10, 1, 3 and 30, 4, 4 (update's old and new), 10
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
-    run(backend, url, capture.remove)  # removing again is harmless
+    run(backend, url, [*capture.unfence, *capture.remove])  # removing again is harmless
     backend.query(url, "INSERT INTO orders VALUES (40, 'acme', 0)")  # no trigger fires now
 
 
@@ -115,7 +115,7 @@ def test_a_tenant_with_its_own_tables_has_every_write_recorded(backend: Backend)
     run(backend, url, capture.install)
     run(backend, url, ["INSERT INTO orders VALUES (1, 'whoever', 0)", "DELETE FROM orders"])
     assert pending(backend, url, capture) == [1]
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
 
 
@@ -138,7 +138,7 @@ def test_a_tenant_id_with_quotes_is_matched_as_written(backend: Backend, tenant:
     backend.query(url, f"INSERT INTO orders VALUES (1, {p}, 0)", (tenant,))
     backend.query(url, f"INSERT INTO orders VALUES (2, {p}, 0)", (tenant + "x",))
     assert pending(backend, url, capture) == [1]
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
 
 
@@ -187,7 +187,7 @@ def test_a_fenced_source_refuses_every_write_to_the_tenants_rows(backend: Backen
         (2, 2),
         (4, 2),
     ]
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
     run(backend, url, ["DELETE FROM orders WHERE id = 1"])  # unfenced
 
@@ -202,7 +202,7 @@ def test_a_fenced_table_of_the_tenants_own_refuses_every_write(backend: Backend)
     run(backend, url, capture.fence)
     assert MOVED_MESSAGE in refused(backend, url, "DELETE FROM orders")
     assert backend.query(url, "SELECT id FROM orders") == [(1,)]
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
 
 
@@ -233,7 +233,7 @@ def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
             session.execute("UPDATE orders SET n = 9 WHERE id = %s", (1,))
         assert caught.value.datasource == "ds0"
         assert session.execute("SELECT n FROM orders WHERE id = %s", (1,)).fetchall() == [(0,)]
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])
 
 
 def test_the_fence_goes_up_only_after_open_writing_transactions_end(backend: Backend) -> None:
@@ -275,4 +275,4 @@ def test_the_fence_goes_up_only_after_open_writing_transactions_end(backend: Bac
     assert failure == []
     assert fenced.is_set()
     assert pending(backend, url, capture) == [1]  # the committed change was recorded
-    run(backend, url, capture.remove)
+    run(backend, url, [*capture.unfence, *capture.remove])

@@ -44,7 +44,8 @@ def test_every_object_is_named_with_the_prefix_and_lives_beside_its_table(dialec
     assert capture.changes == f"{quote}acme{quote}.{quote}{PREFIX}m1_2{quote}"
     for statement in capture.install[2 if dialect != "sqlite" else 1 :]:
         assert f"{PREFIX}m1_2" in statement
-    assert all(f"{PREFIX}m1_2" in statement for statement in capture.remove)
+    assert all(f"{PREFIX}m1_2" in statement for statement in capture.remove + capture.unfence)
+    assert all(statement.startswith("DROP ") for statement in capture.remove + capture.unfence)
     assert capture.remove[-1].startswith("DROP TABLE IF EXISTS")
     assert capture.key == (f"{quote}a{quote}", f"{quote}b{quote}")
     assert "GROUP BY" in capture.pending()

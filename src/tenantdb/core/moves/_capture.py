@@ -43,7 +43,8 @@ class Capture:
 
     install: tuple[str, ...]
     remove: tuple[str, ...]
-    """Drops the capture and the fence; harmless to run again, or on what was never made."""
+    """Drops the capture (triggers and change table, not the fence); harmless to run
+    again, or on what was never made."""
     fence: tuple[str, ...]
     """Makes the source refuse every write to the tenant's rows of this table, whoever
     sends it: from the start of the freeze on (``core.moves``), a process whose registry
@@ -56,6 +57,8 @@ class Capture:
     write lock). So once it is in, every write the tenant's rows will ever get on the source
     is in the change table; run it under a lock timeout no longer than the freeze limit,
     since other writers to the table queue behind it meanwhile."""
+    unfence: tuple[str, ...]
+    """Drops the fence; harmless to run again, or on what was never made."""
     changes: str
     """The change table, quoted (schema-qualified where the source table is)."""
     seq: str
@@ -126,8 +129,9 @@ def capture_for(
     seq = "rowid" if dialect == "sqlite" else q(SEQ)
     return Capture(
         install=install,
-        remove=unfence + remove,
+        remove=remove,
         fence=fence,
+        unfence=unfence,
         changes=changes,
         seq=seq,
         key=keys,

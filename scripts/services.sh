@@ -411,11 +411,15 @@ write_if_changed() {
 }
 
 # The primary needs a binary log (MariaDB always writes GTIDs into it) and server_id 1.
+# With a binary log MariaDB refuses CREATE FUNCTION without a DETERMINISTIC / NO SQL / READS
+# SQL DATA declaration (error 1418) unless log_bin_trust_function_creators is on: tests
+# create such functions, as applications do.
 mariadb_binlog_cnf() {
     printf '# Written by tenantdb scripts/services.sh: primary of the replica on port %s\n' \
         "$MYSQL_REPLICA_PORT"
     printf '[mysqld]\nserver_id = 1\nlog_bin = mariadb-bin\nbinlog_expire_logs_seconds = %s\n' \
         "$MYSQL_BINLOG_KEEP_S"
+    printf 'log_bin_trust_function_creators = 1\n'
 }
 
 mariadb_primary_logs() {
@@ -447,6 +451,12 @@ mariadb_prepare_primary() {
         wait_for "MariaDB login as root" mariadb_login "$MYSQL_PORT"
         mariadb_primary_logs ||
             die "MariaDB: no binary log with server_id 1 after a restart; see $MYSQL_BINLOG_CNF"
+    fi
+    # Written to the file too (for the next restart); a dynamic setting, so no restart now.
+    mariadb_binlog_cnf | write_if_changed "$MYSQL_BINLOG_CNF" || true
+    if [[ $(mariadb_query "$MYSQL_PORT" 'SELECT @@log_bin_trust_function_creators') != 1 ]]; then
+        log "MariaDB: log_bin_trust_function_creators on (functions without declarations)"
+        mariadb_query "$MYSQL_PORT" 'SET GLOBAL log_bin_trust_function_creators = 1'
     fi
     local count
     count=$(mariadb_query "$MYSQL_PORT" "SELECT count(*) FROM mysql.user
@@ -480,6 +490,7 @@ mariadb_replica_cnf() {
         'server_id = 2' \
         'log_bin = mariadb-bin' \
         "binlog_expire_logs_seconds = $MYSQL_BINLOG_KEEP_S" \
+        'log_bin_trust_function_creators = 1' \
         'relay_log = relay-bin' \
         '# Writes belong on the primary (root, with READ_ONLY ADMIN, can still write).' \
         'read_only = ON' \

@@ -16,7 +16,9 @@ from typing import Any
 
 from .._sync import Session
 from ..core.moves import MoveState, state_from_record, state_to_record
+from ..core.sql import ObjectName
 from ..errors import IntegrityError, OperationalError
+from ._catalog import catalog_for, query_on
 
 TABLE = "tenantdb_moves"
 
@@ -49,8 +51,14 @@ class MoveLog:
         self._run: Callable[[str, Sequence[object]], Any] = lambda sql, params: session.execute_on(
             datasource, sql, params
         )
+        self._query = query_on(session, datasource)
         self._dialect = dialect
         self.datasource = datasource
+
+    def exists(self) -> bool:
+        """Whether the datasource has a move log (a move was ever recorded there)."""
+        catalog = catalog_for(self._dialect)
+        return catalog.table_exists(self._query, ObjectName(TABLE))
 
     def ensure(self) -> None:
         """Create the table where it does not exist yet."""

@@ -92,7 +92,7 @@ class MovedTable:
     applied: int = 0
     """The change table's last position applied to the target."""
     verified_from: int = 0
-    """The change table's position when the last full verify started: keys changed after
+    """The applied position when the last full verify started: keys with a change after
     it are verified again during the freeze."""
 
 

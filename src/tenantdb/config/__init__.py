@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ._diff import ConfigChange, ConfigDiff, diff_configs
 from ._endpoints import registry_warnings
 from ._loading import ConfigSource, load_config
 from ._models import (
@@ -39,6 +40,8 @@ from ._urls import Dialect, redact_url, url_dialect
 __all__ = [
     "BreakerConfig",
     "Config",
+    "ConfigChange",
+    "ConfigDiff",
     "ConfigSource",
     "DatasourceConfig",
     "Dialect",
@@ -59,6 +62,7 @@ __all__ = [
     "claimed_problem",
     "company_problem",
     "config_json_schema",
+    "diff_configs",
     "is_identifier",
     "load_config",
     "redact_url",

@@ -10,7 +10,7 @@ import typer
 
 from .._cluster import connect
 from ..admin import audit_tenant_columns
-from ..config import Config, config_json_schema, load_config, registry_warnings
+from ..config import Config, config_json_schema, diff_configs, load_config, registry_warnings
 from ..errors import ConfigError, Error
 
 config_app = typer.Typer(
@@ -91,6 +91,55 @@ def _check_live(config: Config) -> None:
             f"live check: every declared table has {config.tenant_column} exactly when it is"
             " tenant-scoped"
         )
+
+
+@config_app.command("diff")
+def diff(
+    old: Annotated[
+        Path,
+        typer.Argument(help="The configuration running now.", show_default=False),
+    ],
+    new: Annotated[
+        Path,
+        typer.Argument(help="The configuration to reload.", show_default=False),
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Print one JSON object: {"hot_safe", "changes": [{"path", ...}]}.'
+        ),
+    ] = False,
+) -> None:
+    """Compare OLD and NEW and say which changes a running cluster takes (hot) and which
+    it refuses because they would move existing rows or need a restart.
+
+    Exit status: 0 when every change is hot-safe (or nothing changed), 1 when at least one
+    is refused, 2 when a file is unreadable or invalid. URLs are shown without passwords.
+    """
+    configs: list[Config] = []
+    for file in (old, new):
+        try:
+            configs.append(load_config(file))
+        except ConfigError as error:
+            typer.echo(f"{file}: {len(error.problems)} problem(s)", err=True)
+            for problem in error.problems:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(code=2) from None
+    changes = diff_configs(configs[0], configs[1])
+    if as_json:
+        typer.echo(json.dumps(changes.to_dict(), indent=2, default=str))
+    elif not changes:
+        typer.echo("no change")
+    else:
+        for change in changes.changes:
+            typer.echo(str(change))
+        refused = len(changes.refused)
+        typer.echo(
+            f"{_count(len(changes.changes), 'change')}:"
+            f" {len(changes.changes) - refused} hot, {refused} refused"
+        )
+    if not changes.hot_safe:
+        raise typer.Exit(code=1)
 
 
 @config_app.command("schema")

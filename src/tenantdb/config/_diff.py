@@ -3,7 +3,7 @@ cluster may take each change without moving a row.
 
 A change is *hot* when every existing row stays where the running processes look for it:
 new datasources and tables, replicas, lag limits, pool and breaker settings, limits,
-telemetry, ``pre_create``, static tenants' limits. It is *refused* when it would change
+telemetry, ``[moves]``, ``pre_create``, static tenants' limits. It is *refused* when it would change
 where existing rows are looked for (shard counts, strategies, keys, ring membership, a
 table's datasources, a datasource's URL, the dialect, the tenant column), or when a
 running process cannot take it (the registry's store, the switch file): each refusal names
@@ -257,8 +257,7 @@ _TABLE_MOVES = {
     "strategy": "a change of strategy is a reshard: copy the rows into the new layout",
     "key": "a new sharding key is a reshard: copy the rows into shards by the new key",
     "key_type": (
-        "the key's type decides its placement ('05' is 5 for an int key): a reshard by the"
-        " new type"
+        "the key's type decides its placement ('05' is 5 for an int key): a reshard by the new type"
     ),
     "shards": "a new shard count is a reshard: copy the rows into the new shards",
     "datasources": (
@@ -301,7 +300,8 @@ def _tables(old: Config, new: Config) -> Iterator[ConfigChange]:
                 + (
                     ""
                     if unlisted
-                    else f" (rows a table of this name has on {old.default_datasource!r} stay there)"
+                    else f" (rows a table of this name has on {old.default_datasource!r}"
+                    " stay there)"
                 ),
             )
         elif after is None:
@@ -413,7 +413,7 @@ def _tenants(old: Config, new: Config) -> Iterator[ConfigChange]:
                     )
 
 
-# -- limits, telemetry, registry --------------------------------------------------------------------
+# -- limits, telemetry, moves, registry ---------------------------------------------------
 
 # Settings bound to a connection or a thread made when the process started.
 _RESTART = {
@@ -427,12 +427,14 @@ _RESTART = {
 
 
 def _sections(old: Config, new: Config) -> Iterator[ConfigChange]:
-    for section in ("limits", "telemetry"):
+    for section in ("limits", "telemetry", "moves"):
         for leaf, was, now in _leaves(
             section, _dump(getattr(old, section)), _dump(getattr(new, section))
         ):
             if leaf in _RESTART:
-                yield _change(leaf, _redacted(was), _redacted(now), hot=False, reason=_RESTART[leaf])
+                yield _change(
+                    leaf, _redacted(was), _redacted(now), hot=False, reason=_RESTART[leaf]
+                )
             else:
                 yield _change(leaf, was, now, hot=True, reason="applies from the next statement")
     if old.registry != new.registry:

@@ -75,9 +75,7 @@ def test_no_change(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stdout == "no change\n"
 
 
-def test_an_invalid_document_exits_two_with_its_problems(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_an_invalid_document_exits_two_with_its_problems(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "diff", *_files(tmp_path, OLD + "virtual_nodes = 0\n")])
     assert result.exit_code == 2
     assert "new.toml" in result.stderr

@@ -21,6 +21,20 @@ HANG_GUARD_S = 60.0
 ORDERS = "CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id VARCHAR(40) NOT NULL, n INTEGER)"
 
 
+def acme_capture(backend: Backend, move_id: str, tenant: str = "acme") -> Capture:
+    """The capture of ``orders``' rows of ``tenant`` (a shared table, key ``id``)."""
+    return capture_for(
+        backend.dialect,
+        move_id=move_id,
+        index=0,
+        table="orders",
+        schema=None,
+        key=("id",),
+        tenant_column="tenant_id",
+        tenant=tenant,
+    )
+
+
 def run(backend: Backend, url: str, statements: Any) -> None:
     with contextlib.closing(backend.raw_connect(url)) as raw:
         cursor = raw.cursor()
@@ -66,16 +80,7 @@ def test_the_capture_records_every_write_of_the_tenant_and_only_those(backend: B
     p = backend.placeholder
     for row in [(1, "acme", 1), (2, "beta", 1), (3, "acme", 1), (4, "acme", 1)]:
         backend.query(url, f"INSERT INTO orders VALUES ({p}, {p}, {p})", row)
-    capture = capture_for(
-        backend.dialect,
-        move_id="t1",
-        index=0,
-        table="orders",
-        schema=None,
-        key=("id",),
-        tenant_column="tenant_id",
-        tenant="acme",
-    )
+    capture = acme_capture(backend, "t1")
     run(backend, url, capture.install)
     assert pending(backend, url, capture) == []  # rows from before are the copy's, not changes
     run(
@@ -123,16 +128,7 @@ def test_a_tenant_with_its_own_tables_has_every_write_recorded(backend: Backend)
 def test_a_tenant_id_with_quotes_is_matched_as_written(backend: Backend, tenant: str) -> None:
     url = backend.new_database()
     run(backend, url, [ORDERS])
-    capture = capture_for(
-        backend.dialect,
-        move_id="t3",
-        index=0,
-        table="orders",
-        schema=None,
-        key=("id",),
-        tenant_column="tenant_id",
-        tenant=tenant,
-    )
+    capture = acme_capture(backend, "t3", tenant=tenant)
     run(backend, url, capture.install)
     p = backend.placeholder
     backend.query(url, f"INSERT INTO orders VALUES (1, {p}, 0)", (tenant,))
@@ -158,16 +154,7 @@ def test_a_fenced_source_refuses_every_write_to_the_tenants_rows(backend: Backen
     p = backend.placeholder
     for row in [(1, "acme", 1), (2, "beta", 1)]:
         backend.query(url, f"INSERT INTO orders VALUES ({p}, {p}, {p})", row)
-    capture = capture_for(
-        backend.dialect,
-        move_id="t4",
-        index=0,
-        table="orders",
-        schema=None,
-        key=("id",),
-        tenant_column="tenant_id",
-        tenant="acme",
-    )
+    capture = acme_capture(backend, "t4")
     run(backend, url, capture.install)
     run(backend, url, capture.fence)
     for sql in [
@@ -211,16 +198,7 @@ def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
 ) -> None:
     url = backend.new_database()
     run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'acme', 0)"])
-    capture = capture_for(
-        backend.dialect,
-        move_id="t6",
-        index=0,
-        table="orders",
-        schema=None,
-        key=("id",),
-        tenant_column="tenant_id",
-        tenant="acme",
-    )
+    capture = acme_capture(backend, "t6")
     run(backend, url, [*capture.install, *capture.fence])
     config = {
         "dialect": backend.dialect,
@@ -241,16 +219,7 @@ def test_the_fence_goes_up_only_after_open_writing_transactions_end(backend: Bac
     open; once in, that transaction's change is in the change table."""
     url = backend.new_database()
     run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'acme', 0)"])
-    capture = capture_for(
-        backend.dialect,
-        move_id="t7",
-        index=0,
-        table="orders",
-        schema=None,
-        key=("id",),
-        tenant_column="tenant_id",
-        tenant="acme",
-    )
+    capture = acme_capture(backend, "t7")
     run(backend, url, capture.install)
     with contextlib.closing(backend.raw_connect(url)) as writer:
         cursor = writer.cursor()

@@ -162,45 +162,58 @@ Match = tuple[str, str] | None
 """(quoted tenant column, the tenant as a literal), or None to record every row."""
 
 
+def _plpgsql_row_trigger(
+    objects: _Objects,
+    name: str,
+    timing: str,
+    per_row: Callable[[str], str],
+    returning: str,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A PL/pgSQL function and its row trigger (``timing`` INSERT OR UPDATE OR DELETE) that
+    runs ``per_row("OLD")`` for updates and deletes and ``per_row("NEW")`` for inserts and
+    updates; statements to make them, and to drop them."""
+    function = objects.qualified(f"{objects.base}_{name}_fn")
+    trigger = quote_name(f"{objects.base}_{name}", "postgres")
+    body = (
+        "BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {per_row('OLD')} END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {per_row('NEW')} END IF; "
+        f"{returning} END"
+    )
+    make = (
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
+        f" AS $tenantdb${body}$tenantdb$",
+        f"CREATE TRIGGER {trigger} {timing} INSERT OR UPDATE OR DELETE ON {objects.source}"
+        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+    )
+    drop = (
+        f"DROP TRIGGER IF EXISTS {trigger} ON {objects.source}",
+        f"DROP FUNCTION IF EXISTS {function}()",
+    )
+    return make, drop
+
+
+def _when(match: Match, row: str, then: str) -> str:
+    """``then`` for every row, or only for the tenant's (PL/pgSQL)."""
+    return then if match is None else f"IF {row}.{match[0]} = {match[1]} THEN {then} END IF;"
+
+
 def _postgres(
     objects: _Objects, keys: tuple[str, ...], match: Match
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    base, qualified, source, changes = (
-        objects.base,
-        objects.qualified,
-        objects.source,
-        objects.changes,
-    )
-    function = qualified(f"{base}_fn")
-    trigger = quote_name(f"{base}_trg", "postgres")
+    changes, listed = objects.changes, ", ".join(keys)
 
     def record(row: str) -> str:
         values = ", ".join(f"{row}.{k}" for k in keys)
-        insert = f"INSERT INTO {changes} ({', '.join(keys)}) VALUES ({values});"
-        if match is None:
-            return insert
-        return f"IF {row}.{match[0]} = {match[1]} THEN {insert} END IF;"
+        return _when(match, row, f"INSERT INTO {changes} ({listed}) VALUES ({values});")
 
-    body = (
-        "BEGIN "
-        f"IF TG_OP <> 'INSERT' THEN {record('OLD')} END IF; "
-        f"IF TG_OP <> 'DELETE' THEN {record('NEW')} END IF; "
-        "RETURN NULL; END"
-    )
+    make, drop = _plpgsql_row_trigger(objects, "trg", "AFTER", record, "RETURN NULL;")
     install = (
-        f"CREATE TABLE {changes} AS SELECT {', '.join(keys)} FROM {source} WITH NO DATA",
+        f"CREATE TABLE {changes} AS SELECT {listed} FROM {objects.source} WITH NO DATA",
         f"ALTER TABLE {changes} ADD COLUMN {quote_name(SEQ, 'postgres')} bigserial PRIMARY KEY",
-        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
-        f" AS $tenantdb${body}$tenantdb$",
-        f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {source}"
-        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+        *make,
     )
-    remove = (
-        f"DROP TRIGGER IF EXISTS {trigger} ON {source}",
-        f"DROP FUNCTION IF EXISTS {function}()",
-        f"DROP TABLE IF EXISTS {changes}",
-    )
-    return install, remove
+    return install, (*drop, f"DROP TABLE IF EXISTS {changes}")
 
 
 def _mysql(
@@ -280,35 +293,16 @@ def _sqlite(
 def _fence_postgres(
     objects: _Objects, match: Match, message: str
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    base, qualified, source = objects.base, objects.qualified, objects.source
-    function = qualified(f"{base}_fence_fn")
-    trigger = quote_name(f"{base}_fence", "postgres")
     refuse = (
         f"RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = {message};"
     )
-
-    def check(row: str) -> str:
-        return (
-            refuse if match is None else f"IF {row}.{match[0]} = {match[1]} THEN {refuse} END IF;"
-        )
-
-    body = (
-        "BEGIN "
-        f"IF TG_OP <> 'INSERT' THEN {check('OLD')} END IF; "
-        f"IF TG_OP <> 'DELETE' THEN {check('NEW')} END IF; "
-        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END"
+    return _plpgsql_row_trigger(
+        objects,
+        "fence",
+        "BEFORE",
+        lambda row: _when(match, row, refuse),
+        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;",
     )
-    fence = (
-        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
-        f" AS $tenantdb${body}$tenantdb$",
-        f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE OR DELETE ON {source}"
-        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
-    )
-    unfence = (
-        f"DROP TRIGGER IF EXISTS {trigger} ON {source}",
-        f"DROP FUNCTION IF EXISTS {function}()",
-    )
-    return fence, unfence
 
 
 def _fence_mysql(

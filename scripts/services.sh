@@ -3,7 +3,9 @@
 #   PostgreSQL  127.0.0.1:5432  user postgres, no password (trust)
 #   PostgreSQL  127.0.0.1:5433  streaming replica (hot standby) of 5432: Debian cluster
 #                               <version>/replica, user postgres, no password (trust)
-#   MariaDB     127.0.0.1:3306  user root, no password
+#   MariaDB     127.0.0.1:3306  user root, no password; binary log on, server_id 1
+#   MariaDB     127.0.0.1:3307  GTID replica of 3306 (server_id 2, its own mariadbd with
+#                               datadir /var/lib/mysql-replica), user root, no password
 #   Redis       127.0.0.1:6379  no password, nothing saved to disk
 #   etcd        127.0.0.1:2379  plain HTTP, no auth (Debian's etcd-server 3.4, v3 API)
 #   Chromium    /usr/bin/chromium, Debian's package: the console's browser tests drive it
@@ -27,6 +29,17 @@
 # replay is resumed if a killed test left it paused; one that cannot start, is no longer a
 # standby, or cannot stream (the WAL it needs is gone) is dropped and built again.
 #
+# The MariaDB replica is a second mariadbd that reads only /etc/mysql/tenantdb-replica.cnf.
+# For it the primary gets, when missing: a binary log and server_id 1 (a file in
+# /etc/mysql/mariadb.conf.d/, then one restart of the primary: log_bin cannot be turned on
+# at run time) and a password-less replication account tenantdb_repl@127.0.0.1. The
+# replica is seeded with mariadb-dump --all-databases --master-data --gtid of the primary
+# (accounts included) and replicates with CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos.
+# One that answers, replicates from 3306 with GTIDs and catches up is left alone, except
+# that replication threads a killed test left stopped are started; one that cannot start,
+# reports a replication error, or cannot catch up (its binary logs are gone) is removed
+# and built again, as is one whose configuration file changed.
+#
 # Each service is a pair of functions (start_<service>, plus checks), so more can be added
 # by writing another pair and calling it from main.
 set -euo pipefail
@@ -37,6 +50,18 @@ PG_REPLICA_PORT=5433
 PG_REPLICA_CLUSTER=replica
 PG_WAL_KEEP_MB=${PG_WAL_KEEP_MB:-256}
 MYSQL_PORT=3306
+MYSQL_REPLICA_PORT=3307
+MYSQL_REPLICA_DATADIR=/var/lib/mysql-replica
+MYSQL_REPLICA_RUNDIR=/run/mysqld-replica
+MYSQL_REPLICA_CNF=/etc/mysql/tenantdb-replica.cnf
+MYSQL_REPLICA_LOG=/var/log/mysql/replica-error.log
+MYSQL_REPL_USER=tenantdb_repl
+# The primary's binary log settings go in a directory Debian's my.cnf includes.
+MYSQL_CONF_DIR=/etc/mysql/mariadb.conf.d
+MYSQL_BINLOG_CNF=$MYSQL_CONF_DIR/60-tenantdb-binlog.cnf
+# Binary logs are kept this long, so that a replica stopped for a while can catch up (like
+# wal_keep_size); one stopped longer cannot, and is rebuilt.
+MYSQL_BINLOG_KEEP_S=${MYSQL_BINLOG_KEEP_S:-86400}
 REDIS_PORT=6379
 ETCD_PORT=2379
 ETCD_PEER_PORT=2380
@@ -328,13 +353,29 @@ start_postgres_replica() {
 
 # --- MariaDB -------------------------------------------------------------------------
 
+# mariadb_answers [PORT]: the server on 127.0.0.1:PORT answers, even if it refuses the login.
 mariadb_answers() {
-    # Succeeds as soon as the server answers, even if it refuses the login.
-    mysqladmin --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" -u root --connect-timeout=2 ping
+    mysqladmin --protocol=tcp -h 127.0.0.1 -P "${1:-$MYSQL_PORT}" -u root --connect-timeout=2 ping
 }
 
-mariadb_login() {
-    mysql --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" -u root --connect-timeout=2 -e 'SELECT 1'
+# mariadb_query PORT SQL: run SQL as root over TCP, print bare values (tab-separated).
+mariadb_query() {
+    mysql --protocol=tcp -h 127.0.0.1 -P "$1" -u root --connect-timeout=2 -NBe "$2"
+}
+
+# mariadb_login [PORT]: logging in as root over TCP without a password works.
+mariadb_login() { mariadb_query "${1:-$MYSQL_PORT}" 'SELECT 1'; }
+
+# The primary is started as Debian's package would (its my.cnf); pid and socket live in a
+# tmpfs directory that a fresh container lacks.
+mariadb_start_primary() {
+    install -d -o mysql -g mysql /run/mysqld
+    log "MariaDB: starting mariadbd"
+    # The pid file (my.cnf's pid-file) ties --oknodo to the primary: the replica's mariadbd
+    # runs the same binary.
+    start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/mysqld.pid \
+        --exec /usr/sbin/mariadbd -- --user=mysql
+    wait_for "MariaDB on 127.0.0.1:$MYSQL_PORT" mariadb_answers "$MYSQL_PORT"
 }
 
 start_mariadb() {
@@ -342,11 +383,7 @@ start_mariadb() {
     if mariadb_answers >/dev/null 2>&1; then
         log "MariaDB: already answering on 127.0.0.1:$MYSQL_PORT"
     else
-        # The socket and pid directory lives on a tmpfs that a fresh container lacks.
-        install -d -o mysql -g mysql /run/mysqld
-        log "MariaDB: starting mariadbd"
-        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
-        wait_for "MariaDB on 127.0.0.1:$MYSQL_PORT" mariadb_answers
+        mariadb_start_primary
     fi
     mariadb_allow_root_tcp
 }
@@ -358,6 +395,277 @@ mariadb_allow_root_tcp() {
     mysql -u root -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
         GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
     wait_for "MariaDB login as root" mariadb_login
+}
+
+# --- MariaDB replica -----------------------------------------------------------------
+
+# write_if_changed FILE: write stdin to FILE unless FILE already holds exactly that;
+# succeed when it changed the file.
+write_if_changed() {
+    local content
+    content=$(cat)
+    if [[ -f $1 ]] && [[ $(cat "$1") == "$content" ]]; then
+        return 1
+    fi
+    printf '%s\n' "$content" >"$1"
+}
+
+# The primary needs a binary log (MariaDB always writes GTIDs into it) and server_id 1.
+# With a binary log MariaDB refuses CREATE FUNCTION without a DETERMINISTIC / NO SQL / READS
+# SQL DATA declaration (error 1418) unless log_bin_trust_function_creators is on: tests
+# create such functions, as applications do.
+mariadb_binlog_cnf() {
+    printf '# Written by tenantdb scripts/services.sh: primary of the replica on port %s\n' \
+        "$MYSQL_REPLICA_PORT"
+    printf '[mysqld]\nserver_id = 1\nlog_bin = mariadb-bin\nbinlog_expire_logs_seconds = %s\n' \
+        "$MYSQL_BINLOG_KEEP_S"
+    printf 'log_bin_trust_function_creators = 1\n'
+}
+
+mariadb_primary_logs() {
+    [[ $(mariadb_query "$MYSQL_PORT" 'SELECT @@log_bin, @@server_id') == $'1\t1' ]]
+}
+
+mariadb_primary_stopped() {
+    ! start-stop-daemon --status --pidfile /run/mysqld/mysqld.pid --exec /usr/sbin/mariadbd &&
+        ! mariadb_answers "$MYSQL_PORT"
+}
+
+# Turn the primary's binary log on: a configuration file, then a restart (log_bin cannot be
+# changed at run time). A primary that already logs with server_id 1 is not touched. Then
+# the replication account, when missing.
+mariadb_prepare_primary() {
+    if ! mariadb_primary_logs; then
+        install -d "$MYSQL_CONF_DIR"
+        # Debian's my.cnf includes this directory; a hand-written one may not.
+        if ! grep -qE "^[[:space:]]*!includedir[[:space:]]+$MYSQL_CONF_DIR/?[[:space:]]*$" \
+            /etc/mysql/my.cnf; then
+            log "MariaDB: including $MYSQL_CONF_DIR/ from /etc/mysql/my.cnf"
+            printf '\n!includedir %s/\n' "$MYSQL_CONF_DIR" >>/etc/mysql/my.cnf
+        fi
+        mariadb_binlog_cnf | write_if_changed "$MYSQL_BINLOG_CNF" || true
+        log "MariaDB: restarting the primary to turn its binary log on ($MYSQL_BINLOG_CNF)"
+        mysqladmin --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" -u root shutdown
+        wait_for "MariaDB primary stopped" mariadb_primary_stopped
+        mariadb_start_primary
+        wait_for "MariaDB login as root" mariadb_login "$MYSQL_PORT"
+        mariadb_primary_logs ||
+            die "MariaDB: no binary log with server_id 1 after a restart; see $MYSQL_BINLOG_CNF"
+    fi
+    # Written to the file too (for the next restart); a dynamic setting, so no restart now.
+    mariadb_binlog_cnf | write_if_changed "$MYSQL_BINLOG_CNF" || true
+    if [[ $(mariadb_query "$MYSQL_PORT" 'SELECT @@log_bin_trust_function_creators') != 1 ]]; then
+        log "MariaDB: log_bin_trust_function_creators on (functions without declarations)"
+        mariadb_query "$MYSQL_PORT" 'SET GLOBAL log_bin_trust_function_creators = 1'
+    fi
+    local count
+    count=$(mariadb_query "$MYSQL_PORT" "SELECT count(*) FROM mysql.user
+        WHERE user = '$MYSQL_REPL_USER' AND host = '127.0.0.1'")
+    if ((count == 0)); then
+        log "MariaDB: creating replication account $MYSQL_REPL_USER@127.0.0.1 on the primary"
+        mariadb_query "$MYSQL_PORT" "CREATE USER '$MYSQL_REPL_USER'@'127.0.0.1';
+            GRANT REPLICATION SLAVE ON *.* TO '$MYSQL_REPL_USER'@'127.0.0.1'"
+    fi
+}
+
+# The replica's whole configuration: its mariadbd reads only this file (--defaults-file),
+# never the primary's my.cnf. Character set and collation follow the primary's.
+mariadb_replica_cnf() {
+    local charset collation
+    charset=$(mariadb_query "$MYSQL_PORT" 'SELECT @@character_set_server')
+    collation=$(mariadb_query "$MYSQL_PORT" 'SELECT @@collation_server')
+    printf '%s\n' \
+        "# Written by tenantdb scripts/services.sh: GTID replica of 127.0.0.1:$MYSQL_PORT" \
+        '[mysqld]' \
+        'user = mysql' \
+        "datadir = $MYSQL_REPLICA_DATADIR" \
+        "socket = $MYSQL_REPLICA_RUNDIR/mysqld.sock" \
+        "pid-file = $MYSQL_REPLICA_RUNDIR/mysqld.pid" \
+        "port = $MYSQL_REPLICA_PORT" \
+        'bind-address = 127.0.0.1' \
+        'skip-name-resolve' \
+        "log-error = $MYSQL_REPLICA_LOG" \
+        "character-set-server = $charset" \
+        "collation-server = $collation" \
+        'server_id = 2' \
+        'log_bin = mariadb-bin' \
+        "binlog_expire_logs_seconds = $MYSQL_BINLOG_KEEP_S" \
+        'log_bin_trust_function_creators = 1' \
+        'relay_log = relay-bin' \
+        '# Writes belong on the primary (root, with READ_ONLY ADMIN, can still write).' \
+        'read_only = ON' \
+        'innodb_buffer_pool_size = 64M' \
+        'performance_schema = OFF'
+}
+
+# mariadb_replica_local SQL: run SQL as root through the replica's unix socket (its TCP
+# login exists only once the primary's accounts are loaded into it).
+mariadb_replica_local() {
+    mysql --socket="$MYSQL_REPLICA_RUNDIR/mysqld.sock" -u root --connect-timeout=2 -NBe "$1"
+}
+
+mariadb_replica_process_runs() {
+    start-stop-daemon --status --pidfile "$MYSQL_REPLICA_RUNDIR/mysqld.pid" \
+        --exec /usr/sbin/mariadbd
+}
+
+mariadb_replica_start() {
+    install -d -o mysql -g mysql "$MYSQL_REPLICA_RUNDIR"
+    log "MariaDB replica: starting mariadbd on 127.0.0.1:$MYSQL_REPLICA_PORT"
+    # The pid file ties --oknodo to this server, not to the primary's mariadbd.
+    start-stop-daemon --start --oknodo --background \
+        --pidfile "$MYSQL_REPLICA_RUNDIR/mysqld.pid" --exec /usr/sbin/mariadbd -- \
+        --defaults-file="$MYSQL_REPLICA_CNF"
+}
+
+mariadb_replica_stop() {
+    start-stop-daemon --stop --oknodo --quiet --retry TERM/60/KILL/5 \
+        --pidfile "$MYSQL_REPLICA_RUNDIR/mysqld.pid" --exec /usr/sbin/mariadbd
+}
+
+# mariadb_replica_status FIELD...: those fields of SHOW SLAVE STATUS on the replica, one a
+# line (empty lines when it is not a replica). Read from the vertical format: in the
+# tab-separated one, bash's read would merge the empty fields.
+mariadb_replica_status() {
+    local status field
+    status=$(mysql --protocol=tcp -h 127.0.0.1 -P "$MYSQL_REPLICA_PORT" -u root \
+        --connect-timeout=2 -E -e 'SHOW SLAVE STATUS' 2>/dev/null) || true
+    for field in "$@"; do
+        awk -v name="$field" '
+            { sub(/^ +/, "") }
+            index($0, name ":") == 1 { value = substr($0, length(name) + 2); sub(/^ /, "", value) }
+            END { print value }' <<<"$status"
+    done
+}
+
+mariadb_replica_threads_run() {
+    [[ $(mariadb_replica_status Slave_IO_Running Slave_SQL_Running | paste -sd ' ') == 'Yes Yes' ]]
+}
+
+# The replica has applied every transaction the primary had logged when this was called
+# (MASTER_GTID_WAIT: 0 when reached, -1 after the timeout).
+mariadb_replica_caught_up() {
+    local target
+    target=$(mariadb_query "$MYSQL_PORT" 'SELECT @@gtid_binlog_pos')
+    [[ $(mariadb_query "$MYSQL_REPLICA_PORT" \
+        "SELECT MASTER_GTID_WAIT('$target', $WAIT_S)") == 0 ]]
+}
+
+mariadb_replica_errors() {
+    mariadb_replica_status Last_IO_Error Last_SQL_Error | paste -sd ' '
+}
+
+# mariadb_replica_healthy: start the existing replica if it is down; succeed if it then
+# replicates from the primary with GTIDs and has caught up (threads that a killed test run
+# stopped without an error are started again), fail if it is broken.
+mariadb_replica_healthy() {
+    if ! mariadb_replica_process_runs; then
+        if mariadb_answers "$MYSQL_REPLICA_PORT" >/dev/null 2>&1; then
+            die "127.0.0.1:$MYSQL_REPLICA_PORT answers, but not as the replica of $MYSQL_REPLICA_CNF"
+        fi
+        mariadb_replica_start || return 1
+    fi
+    if ! poll_until "$WAIT_S" mariadb_login "$MYSQL_REPLICA_PORT"; then
+        log "MariaDB replica: no login on 127.0.0.1:$MYSQL_REPLICA_PORT after ${WAIT_S}s"
+        return 1
+    fi
+    local host port gtid io sql io_errno sql_errno
+    {
+        read -r host
+        read -r port
+        read -r gtid
+        read -r io
+        read -r sql
+        read -r io_errno
+        read -r sql_errno
+    } < <(mariadb_replica_status Master_Host Master_Port Using_Gtid Slave_IO_Running \
+        Slave_SQL_Running Last_IO_Errno Last_SQL_Errno)
+    if [[ $host != 127.0.0.1 || $port != "$MYSQL_PORT" || $gtid != Slave_Pos ]]; then
+        log "MariaDB replica: not a GTID replica of 127.0.0.1:$MYSQL_PORT" \
+            "(master ${host:-none}:${port:-none}, Using_Gtid ${gtid:-none})"
+        return 1
+    fi
+    if [[ ${io_errno:-0} != 0 || ${sql_errno:-0} != 0 ]]; then
+        log "MariaDB replica: replication failed: $(mariadb_replica_errors)"
+        return 1
+    fi
+    # A test run killed after STOP SLAVE SQL_THREAD would leave the replica behind for good.
+    if [[ $io != Yes || $sql != Yes ]]; then
+        log "MariaDB replica: replication threads were stopped (IO $io, SQL $sql); starting them"
+        mariadb_query "$MYSQL_REPLICA_PORT" 'START SLAVE' >/dev/null
+    fi
+    if ! poll_until "$WAIT_S" mariadb_replica_threads_run || ! mariadb_replica_caught_up; then
+        log "MariaDB replica: does not catch up with 127.0.0.1:$MYSQL_PORT after ${WAIT_S}s" \
+            "(${MYSQL_REPLICA_LOG}; $(mariadb_replica_errors))"
+        return 1
+    fi
+}
+
+# mariadb_replica_build: a fresh data directory seeded with a dump of the whole primary,
+# accounts included (so replicated account changes apply), taken under a global read lock
+# (--lock-all-tables: databases that other test runs create or drop meanwhile cannot slip
+# between the dump and its GTID position; writes wait for the dump, a few seconds); then
+# replication from that position.
+mariadb_replica_build() {
+    local dump gtid
+    if mariadb_answers "$MYSQL_REPLICA_PORT" >/dev/null 2>&1; then
+        die "127.0.0.1:$MYSQL_REPLICA_PORT answers, but not as the replica of $MYSQL_REPLICA_CNF"
+    fi
+    log "MariaDB replica: creating $MYSQL_REPLICA_DATADIR"
+    rm -rf "$MYSQL_REPLICA_DATADIR"
+    install -d -o mysql -g mysql -m 750 "$MYSQL_REPLICA_DATADIR"
+    install -d -o mysql -g adm "$(dirname "$MYSQL_REPLICA_LOG")"
+    mariadb-install-db --defaults-file="$MYSQL_REPLICA_CNF" --user=mysql --skip-test-db \
+        --auth-root-authentication-method=socket >/dev/null
+    mariadb_replica_start
+    wait_for "MariaDB replica socket login" mariadb_replica_local 'SELECT 1'
+    dump=$(mktemp /tmp/tenantdb-replica-seed.XXXXXX)
+    log "MariaDB replica: dumping 127.0.0.1:$MYSQL_PORT (under a global read lock)"
+    if ! mariadb-dump --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" -u root --all-databases \
+        --lock-all-tables --master-data=2 --gtid --routines --events --triggers \
+        --flush-privileges --hex-blob >"$dump"; then
+        rm -f "$dump"
+        die "MariaDB replica: mariadb-dump of the primary failed"
+    fi
+    if ! grep -q "^-- SET GLOBAL gtid_slave_pos=" "$dump"; then
+        rm -f "$dump"
+        die "MariaDB replica: the dump carries no GTID position (mariadb-dump --gtid)"
+    fi
+    gtid=$(sed -n "s/^-- SET GLOBAL gtid_slave_pos='\([0-9,-]*\)';$/\1/p" "$dump" | head -n 1)
+    log "MariaDB replica: loading the dump (GTID position '$gtid')"
+    # Not into the replica's own binary log: that holds only what the replica does itself.
+    if ! mysql --socket="$MYSQL_REPLICA_RUNDIR/mysqld.sock" -u root \
+        --init-command='SET sql_log_bin = 0' <"$dump"; then
+        rm -f "$dump"
+        die "MariaDB replica: loading the dump failed"
+    fi
+    rm -f "$dump"
+    wait_for "MariaDB replica login as root" mariadb_login "$MYSQL_REPLICA_PORT"
+    mariadb_query "$MYSQL_REPLICA_PORT" "SET GLOBAL gtid_slave_pos = '$gtid';
+        CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $MYSQL_PORT,
+            MASTER_USER = '$MYSQL_REPL_USER', MASTER_PASSWORD = '',
+            MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = slave_pos;
+        START SLAVE"
+}
+
+start_mariadb_replica() {
+    mariadb_prepare_primary
+    local written=0
+    mariadb_replica_cnf | write_if_changed "$MYSQL_REPLICA_CNF" && written=1
+    if ((written)); then
+        log "MariaDB replica: wrote $MYSQL_REPLICA_CNF; building the replica"
+    elif [[ -d $MYSQL_REPLICA_DATADIR/mysql ]]; then
+        if mariadb_replica_healthy; then
+            log "MariaDB replica: 127.0.0.1:$MYSQL_REPLICA_PORT replicates from" \
+                "$MYSQL_PORT with GTIDs and has caught up"
+            return 0
+        fi
+        log "MariaDB replica: dropping the broken replica to build it again"
+    fi
+    mariadb_replica_stop
+    mariadb_replica_build
+    wait_for "MariaDB replica replicating from 127.0.0.1:$MYSQL_PORT" mariadb_replica_threads_run
+    wait_for "MariaDB replica caught up with 127.0.0.1:$MYSQL_PORT" mariadb_replica_caught_up
 }
 
 # --- Redis ---------------------------------------------------------------------------
@@ -440,6 +748,7 @@ main() {
     start_postgres
     start_postgres_replica
     start_mariadb
+    start_mariadb_replica
     start_redis
     start_etcd
     ensure_chromium

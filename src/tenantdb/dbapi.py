@@ -113,7 +113,9 @@ class Connection:
         return self._session
 
     def cursor(self) -> Cursor:
-        """A new cursor on this connection."""
+        """A new cursor on this connection; InterfaceError once the connection is closed."""
+        if self._session is None:
+            raise InterfaceError("the connection is closed; open a new one with dbapi.connect()")
         return Cursor(self)
 
     def commit(self) -> None:
@@ -135,6 +137,32 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._session is None
+
+    # -- two-phase commit (PEP 249's optional extension): not supported ----------------
+
+    def xid(self, format_id: int, global_transaction_id: str, branch_qualifier: str) -> Any:
+        """PEP 249's transaction id constructor; raises NotSupportedError."""
+        raise _no_two_phase_commit()
+
+    def tpc_begin(self, xid: Any) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_prepare(self) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_commit(self, xid: Any = None) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_rollback(self, xid: Any = None) -> None:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
+
+    def tpc_recover(self) -> list[Any]:
+        """Raises NotSupportedError: tenantdb does not run two-phase commit."""
+        raise _no_two_phase_commit()
 
     def __enter__(self) -> Connection:
         return self
@@ -167,6 +195,13 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<tenantdb.dbapi.Connection {self._session!r}>"
+
+
+def _no_two_phase_commit() -> NotSupportedError:
+    return NotSupportedError(
+        "two-phase commit is not supported by tenantdb: use commit(), which commits each "
+        "datasource in turn and raises PartialCommitError naming what committed if one fails"
+    )
 
 
 class Cursor:
@@ -286,8 +321,10 @@ def Binary(value: bytes | bytearray | memoryview) -> bytes:
 class _TypeObject:
     """Compares equal to every driver type code of its kind (PEP 249 type objects).
 
-    Type codes differ per driver (sqlite3 reports None, psycopg OIDs, PyMySQL field type
-    numbers), so these objects only recognise the codes listed for them.
+    Type codes differ per driver: psycopg gives OIDs and PyMySQL field type numbers, which
+    these objects list; on SQLite tenantdb gives a plain table column's declared type (a
+    string such as ``"VARCHAR(64)"``), read by SQLite's type affinity rules
+    (``_sqlite_type_kind``), and None for an expression, which equals no type object.
     """
 
     def __init__(self, name: str, *codes: object) -> None:
@@ -295,6 +332,8 @@ class _TypeObject:
         self._codes = frozenset(codes)
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return _sqlite_type_kind(other) == self.name
         return other in self._codes
 
     def __hash__(self) -> int:
@@ -302,6 +341,31 @@ class _TypeObject:
 
     def __repr__(self) -> str:
         return f"<dbapi type {self.name}>"
+
+
+def _sqlite_type_kind(declared: str) -> str | None:
+    """The PEP 249 type object name (``"STRING"``, ``"BINARY"``, ``"NUMBER"``,
+    ``"DATETIME"``) of an SQLite column declared ``declared``, None for no declared type.
+
+    SQLite's affinity rules, in their order: a name containing INT is an integer, CHAR,
+    CLOB or TEXT a string, BLOB binary, REAL, FLOA or DOUB a number. The rest have NUMERIC
+    affinity; of those, names with DATE or TIME (DATE, DATETIME, TIMESTAMP) are DATETIME,
+    as applications declare them for dates, the others (NUMERIC, DECIMAL, BOOLEAN) NUMBER.
+    """
+    name = declared.upper()
+    if not name.strip():
+        return None
+    if "INT" in name:
+        return "NUMBER"
+    if "CHAR" in name or "CLOB" in name or "TEXT" in name:
+        return "STRING"
+    if "BLOB" in name:
+        return "BINARY"
+    if "REAL" in name or "FLOA" in name or "DOUB" in name:
+        return "NUMBER"
+    if "DATE" in name or "TIME" in name:
+        return "DATETIME"
+    return "NUMBER"
 
 
 # psycopg OIDs and PyMySQL FIELD_TYPE numbers for each PEP 249 type kind.

@@ -17,8 +17,10 @@
         │   ├── RateLimitedError         over the tenant's rate or concurrency limit
         │   ├── StatementTimeoutError    the call's deadline passed: cancelled on the server
         │   ├── ReplicaLagError
-        │   └── TenantStatusError        the tenant is suspended, or read-only and this writes
+        │   ├── TenantStatusError        the tenant is suspended, or read-only and this writes
+        │   └── TenantMovedError         the tenant moved away from where this write went: retry
         ├── ProgrammingError
+        │   ├── SQLSyntaxError       the SQL text cannot be parsed (says where it stops)
         │   ├── RoutingError         the statement cannot be placed; the message says why
         │   └── TenantIsolationError the statement would cross a tenant boundary
         ├── NotSupportedError
@@ -215,8 +217,21 @@ class TenantStatusError(OperationalError):
         self.status = status
 
 
+class TenantMovedError(OperationalError):
+    """A datasource refused a write because the tenant has moved to another datasource
+    (the move fenced its old place). Nothing was written; retry the statement: the tenant
+    registry routes it to the new place once this process has the new placement."""
+
+
 class ProgrammingError(DatabaseError):
     """The statement is wrong for this cluster: bad SQL, bad parameters, bad routing."""
+
+
+class SQLSyntaxError(ProgrammingError):
+    """The SQL text cannot be read as one statement of the cluster's dialect: a syntax
+    error, an unclosed quote or comment, an empty statement. The message says where
+    reading stopped. (A statement that parses but has a shape tenantdb refuses on purpose
+    is an UnsupportedSQLError instead.)"""
 
 
 class RoutingError(ProgrammingError):
@@ -344,6 +359,7 @@ __all__ = [
     "RegistryUnavailableError",
     "ReplicaLagError",
     "RoutingError",
+    "SQLSyntaxError",
     "ShardUnavailableError",
     "StatementTimeoutError",
     "TenantIsolationError",

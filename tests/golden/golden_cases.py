@@ -1060,14 +1060,14 @@ CASES: tuple[Case, ...] = (
     Case(
         "garbage_text",
         "SELEC * FROM users",
-        error="UnsupportedSQLError",
+        error="SQLSyntaxError",
         message="check the syntax",
     ),
     Case(
         "garbage_words",
         "this is not sql",
-        error="UnsupportedSQLError",
-        message="is not a SELECT, INSERT, UPDATE, DELETE or DDL statement",
+        error="SQLSyntaxError",
+        message="is not a SQL statement",
     ),
     # Parameters.
     Case(

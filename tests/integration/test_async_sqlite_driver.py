@@ -342,10 +342,10 @@ def test_a_cancelled_wait_for_a_lock_leaves_the_caller_and_the_thread_closes_aft
         blocker = backend.raw_connect(url)
         blocker.cursor().execute("BEGIN IMMEDIATE")
         try:
-            # BEGIN IMMEDIATE waits on the busy timeout (3 s), which interrupt() does not
-            # stop: the caller gets its cancellation anyway (after a grace of 1 s).
+            # A write waits for the lock on the busy timeout (3 s), which interrupt() does
+            # not stop: the caller gets its cancellation anyway (after a grace of 1 s).
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(connection.begin(), 0.2)
+                await asyncio.wait_for(connection.execute("DELETE FROM items", ()), 0.2)
             assert connection.broken
             await pool.release(connection)
         finally:
@@ -428,8 +428,8 @@ def test_the_interpreter_exits_while_an_abandoned_call_still_waits_for_a_lock(
             blocker = sqlite3.connect({url!r}.removeprefix("sqlite:///"), isolation_level=None)
             blocker.execute("BEGIN IMMEDIATE")
             KEPT.append(blocker)  # holds the lock to the end
-            try:
-                await asyncio.wait_for(connection.begin(), 0.2)
+            try:  # the write waits for the lock
+                await asyncio.wait_for(connection.execute("DELETE FROM items", ()), 0.2)
             except TimeoutError:
                 print("cancelled", connection.broken, flush=True)
             await pool.release(connection)

@@ -68,9 +68,10 @@ def make_pool() -> Iterator[MakePool]:
         min_size: int = 1,
         max_size: int = 5,
         timeout: float = 5.0,
+        create_dirs: bool = False,
     ) -> Pool:
         config = PoolConfig(min_size=min_size, max_size=max_size, timeout=timeout)
-        pool = open_pool(name, url, config, role=role)
+        pool = open_pool(name, url, config, role=role, create_dirs=create_dirs)
         pools.append(pool)
         return pool
 
@@ -575,7 +576,7 @@ def test_opening_a_pool_connects_to_nothing(
 ) -> None:
     if backend.name == "sqlite":
         path = tmp_path / "lazy" / "shard.db"
-        pool = make_pool(f"sqlite:///{path}", min_size=2)
+        pool = make_pool(f"sqlite:///{path}", min_size=2, create_dirs=True)
         assert not path.parent.exists()
         with leased(pool):
             assert path.exists()
@@ -721,14 +722,33 @@ def test_sqlite_urls_are_relative_absolute_or_memory(
     make_pool: MakePool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with leased(make_pool("sqlite:///rel/dir/a.db")) as connection:
+    with leased(make_pool("sqlite:///rel/dir/a.db", create_dirs=True)) as connection:
         connection.execute("CREATE TABLE t (x INTEGER)", ())
     assert (tmp_path / "rel" / "dir" / "a.db").exists()
     absolute = tmp_path / "abs" / "b.db"
-    with leased(make_pool(f"sqlite:///{absolute}")) as connection:
+    with leased(make_pool(f"sqlite:///{absolute}", create_dirs=True)) as connection:
         connection.execute("CREATE TABLE t (x INTEGER)", ())
     assert absolute.exists()
+    with leased(make_pool(f"sqlite:///{tmp_path / 'c.db'}")) as connection:  # a new file
+        connection.execute("CREATE TABLE t (x INTEGER)", ())
     with leased(make_pool("sqlite:///:memory:")) as connection:
         connection.execute("CREATE TABLE t (x INTEGER)", ())
         assert connection.execute("SELECT count(*) FROM t", ()).rows == [(0,)]
     assert not (tmp_path / ":memory:").exists()
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+def test_a_sqlite_file_in_a_missing_directory_is_refused_naming_it(
+    make_pool: MakePool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
+) -> None:
+    # A mistyped directory would otherwise give a new, empty database without a word.
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///typo/shard0.db" if relative else f"sqlite:///{tmp_path}/typo/shard0.db"
+    pool = make_pool(url, name="lost_ds")
+    with pytest.raises(tenantdb.ShardUnavailableError) as info:
+        pool.acquire()
+    message = str(info.value)
+    assert str(tmp_path / "typo") in message
+    assert "create_dirs" in message
+    assert info.value.datasource == "lost_ds"
+    assert not (tmp_path / "typo").exists()

@@ -54,6 +54,8 @@ class AsyncDatasources:
         """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
         self.telemetry = Telemetry(config, version=__version__)
         """Tracing, metrics and the slow-statement log of this front's statements."""
+        self.write_hold_s = config.moves.write_hold
+        """How long a write of a tenant being moved waits for the cut-over (``[moves]``)."""
 
     def pool(self, name: str) -> AsyncPool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
@@ -66,7 +68,9 @@ class AsyncDatasources:
             if pool is None:
                 entry = self._entry(name)
                 pool = breaker_pool(
-                    open_pool(name, entry.url, entry.pool, role="primary"),
+                    open_pool(
+                        name, entry.url, entry.pool, role="primary", create_dirs=entry.create_dirs
+                    ),
                     entry.breaker,
                     endpoint=f"{name} primary",
                 )

@@ -29,8 +29,13 @@ _REQUIREMENTS = {
 }
 
 
-def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary") -> AsyncPool:
+def open_pool(
+    name: str, url: str, config: PoolConfig, *, role: str = "primary", create_dirs: bool = False
+) -> AsyncPool:
     """Return the pool of datasource ``name`` at ``url`` (``role``: primary or replica).
+
+    ``create_dirs`` (SQLite only): create the file's missing parent directories on the first
+    connection; without it that connection raises ShardUnavailableError naming the path.
 
     Opens no connection: the pool connects on its first ``acquire``. ``postgresql:`` /
     ``postgres:`` URLs get psycopg 3 with psycopg_pool, ``sqlite:`` URLs the standard
@@ -46,7 +51,14 @@ def open_pool(name: str, url: str, config: PoolConfig, *, role: str = "primary")
         sqlite_path(url)  # reject a malformed URL now, not on first use
         return AsyncConnectionPool(
             name,
-            functools.partial(connect, url, datasource=name, role=role, timeout=config.timeout),
+            functools.partial(
+                connect,
+                url,
+                datasource=name,
+                role=role,
+                timeout=config.timeout,
+                create_dirs=create_dirs,
+            ),
             role=role,
             min_size=config.min_size,
             max_size=config.max_size,

@@ -15,10 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import DatasourceConfig, Dialect
-from ..core.replication import DegradeSwitch, ReplicaSelector, ReplicaState, parse_pg_lsn
+from ..core.replication import (
+    DegradeSwitch,
+    Position,
+    ReplicaSelector,
+    ReplicaState,
+    parse_pg_lsn,
+    write_gtid,
+)
 from ..core.retry import Backoff
 from ..errors import Error, ReplicaLagError
-from ..monitoring import PG_PRIMARY_POSITION, LagMonitor, ReplicaProbes
+from ..monitoring import MARIADB_WRITE_POSITION, PG_PRIMARY_POSITION, LagMonitor, ReplicaProbes
 from ._breaker_pool import breaker_pool, breaker_snapshot
 from ._driver import AsyncConnection, AsyncPool, PoolStats
 from ._pool_factory import open_pool
@@ -81,7 +88,9 @@ class AsyncReplicaSet:
 
     # -- the hot path -------------------------------------------------------------------
 
-    def choose(self, min_position: int | None, exclude: int | None = None) -> ReplicaState | None:
+    def choose(
+        self, min_position: Position | None, exclude: int | None = None
+    ) -> ReplicaState | None:
         """The replica for the next read, or None: read the primary.
 
         Raises ReplicaLagError when ``on_replica_lag = "error"`` and no replica is serving
@@ -116,17 +125,32 @@ class AsyncReplicaSet:
         if changed:
             log.warning("replica %s is out of service: %s", state.name, error.message)
 
-    async def write_position(self, connection: AsyncConnection) -> int | None:
+    async def write_position(self, connection: AsyncConnection) -> Position | None:
         """The primary's write position right after a commit, read on ``connection`` (the
-        session's own): later reads must see at least this. None when the dialect has no
-        comparable position (MySQL): the session then reads that datasource's primary."""
-        if self.dialect != "postgres":
-            return None
+        session's own): later reads must see at least this. PostgreSQL: the WAL LSN.
+        MariaDB: the GTID of the session's last transaction (``write_gtid``). None when
+        there is no comparable position (MySQL, whose GTIDs are not MariaDB's; a MariaDB
+        primary without a binary log): the session then reads that datasource's primary.
+
+        MariaDB's read-your-writes compares this GTID with each replica's
+        ``@@gtid_slave_pos`` as the lag monitor last read it, exactly as PostgreSQL's
+        compares LSNs, rather than running ``MASTER_GTID_WAIT`` on the replica: that would
+        add a round trip to every read after a write and hold a replica connection while
+        it waits, where the comparison costs nothing and a replica not there yet simply
+        sends the read to the primary (for at most one monitor interval after the replica
+        applies the write).
+        """
         try:
-            outcome = await connection.execute(PG_PRIMARY_POSITION, ())
-            return parse_pg_lsn(str(outcome.rows[0][0]))
-        except (Error, ValueError, IndexError):
+            if self.dialect == "postgres":
+                outcome = await connection.execute(PG_PRIMARY_POSITION, ())
+                return parse_pg_lsn(str(outcome.rows[0][0]))
+            if self.dialect == "mysql":
+                outcome = await connection.execute(MARIADB_WRITE_POSITION, ())
+                return write_gtid(*outcome.rows[0][:2])
+        except (Error, ValueError, IndexError, TypeError):
+            # MySQL proper refuses @@last_gtid: a position it cannot tell is None.
             return None
+        return None
 
     # -- status and lifetime ---------------------------------------------------------
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from time import perf_counter
 from typing import Any, NamedTuple, NoReturn
 
-from .._concurrency import AsyncFrontGuard
+from .._concurrency import AsyncFrontGuard, asleep
 from ..core.limits import TenantGuard
 from ..core.merge import RowOrder
 from ..core.replication import ReplicaState
@@ -26,6 +26,7 @@ from ..core.routing import (
     plan_round_trips,
 )
 from ..core.session import (
+    NO_ROWCOUNT,
     GiveUp,
     ReadAttempts,
     ReadPlacement,
@@ -36,11 +37,18 @@ from ..core.session import (
     may_change_state,
     place_read,
     replica_lost,
+    write_rowcount,
 )
-from ..core.sql import Template, physical_statement
+from ..core.sql import StatementKind, Template, physical_statement
 from ..core.tenancy import Tenant
 from ..drivers import missing_period
-from ..errors import Error, InterfaceError, ProgrammingError, TenantIsolationError
+from ..errors import (
+    Error,
+    InterfaceError,
+    ProgrammingError,
+    TenantIsolationError,
+    TenantStatusError,
+)
 from ..telemetry import StatementWatch
 from ._datasources import AsyncDatasources
 from ._driver import AsyncConnection, AsyncPool, Deadline, Description, Row
@@ -59,6 +67,9 @@ from ._scatter import (
     trip_work,
 )
 from ._streams import iter_rows, stream_rows
+
+MOVING_POLL_S = 0.02
+"""How often a write held for a tenant's move looks at the registry again (seconds)."""
 
 
 class AsyncSession(AsyncFrontGuard):
@@ -161,8 +172,9 @@ class AsyncSession(AsyncFrontGuard):
 
         ``params`` is a sequence for ``%s`` placeholders or a mapping for ``%(name)s``.
         ``primary=True`` reads the primary even where a replica could serve.
-        Raises RoutingError / UnsupportedSQLError / TenantIsolationError before anything
-        runs when the statement cannot be placed safely, and the tenantdb class of the
+        Raises SQLSyntaxError for text that does not parse, and RoutingError /
+        UnsupportedSQLError / TenantIsolationError before anything runs when the statement
+        cannot be placed safely, and the tenantdb class of the
         driver's error (with ``orig``, ``datasource``, ``role``) when a database refuses it.
 
         Statement timeout (seconds), in order of precedence: ``timeout`` (must be > 0,
@@ -194,13 +206,7 @@ class AsyncSession(AsyncFrontGuard):
         tenant = self._current_tenant()
         misses = self._router.templates.misses if watch is not None else 0
         try:
-            plan = self._router.route(
-                sql,
-                params,
-                tenant=tenant,
-                admin=self.admin,
-                schemas=self._schemas(tenant) if self.admin else None,
-            )
+            plan, tenant = await self._route_holding_moves(sql, params, tenant)
         except Error:
             if watch is not None:  # a refused statement is still named by what it is
                 with contextlib.suppress(Error):
@@ -230,6 +236,40 @@ class AsyncSession(AsyncFrontGuard):
             return await self._execute_plan(plan, primary)
         finally:
             self._guards.release(held)
+
+    async def _route_holding_moves(
+        self, sql: str, params: Params, tenant: Tenant | None
+    ) -> tuple[RoutePlan, Tenant | None]:
+        """The statement's plan, and the tenant it was made for: a write the router refuses
+        because the tenant is being moved is routed again after ``_hold_for_move``."""
+
+        def plan(tenant: Tenant | None) -> RoutePlan:
+            schemas = self._schemas(tenant) if self.admin else None
+            return self._router.route(sql, params, tenant=tenant, admin=self.admin, schemas=schemas)
+
+        try:
+            return plan(tenant), tenant
+        except TenantStatusError as exc:
+            if exc.status != "moving":
+                raise
+        tenant = await self._hold_for_move(tenant)
+        return plan(tenant), tenant  # refused again while the move goes on
+
+    async def _hold_for_move(self, tenant: Tenant | None) -> Tenant | None:
+        """While ``tenant`` is being moved (status ``moving``), wait for the move's
+        cut-over, looking at the registry every ``MOVING_POLL_S``, for up to ``[moves]
+        write_hold``; the tenant as the registry has it then. Inside a transaction the
+        tenant is pinned, so nothing is waited for."""
+        if self._transaction is not None:
+            return tenant
+        held_until = time.monotonic() + self._datasources.write_hold_s
+        while tenant is not None and tenant.status == "moving":
+            left = held_until - time.monotonic()
+            if left <= 0:
+                break
+            await asleep(min(MOVING_POLL_S, left))
+            tenant = self._current_tenant()
+        return tenant
 
     async def _observed(
         self,
@@ -289,13 +329,17 @@ class AsyncSession(AsyncFrontGuard):
         targets = plan.targets
         try:
             if len(targets) == 1 and targets[0].role == "primary":
-                return await self._run_on_primary(plan, targets[0])  # _run's common case
-            return await self._run(plan, primary)
+                result = await self._run_on_primary(plan, targets[0])  # _run's common case
+            else:
+                result = await self._run(plan, primary)
         except Error as exc:
             explained = missing_period(exc, plan.targets, self._router.topology)
             if explained is None:
                 raise
             raise explained from exc.__cause__
+        if plan.kind == "ddl":
+            result.rowcount = NO_ROWCOUNT  # one target or many, whatever the driver said
+        return result
 
     async def _run(self, plan: RoutePlan, primary: bool) -> AsyncResult:
         targets = plan.targets
@@ -341,7 +385,9 @@ class AsyncSession(AsyncFrontGuard):
 
         The statements are routed first (nothing runs if any one cannot be placed), then
         sent per datasource and statement text in batches; the whole call runs in one
-        transaction (the caller's, or an implicit one). ``rowcount`` is the total.
+        transaction (the caller's, or an implicit one). ``rowcount`` is the number of
+        logical rows written (a broadcast table's copies count once; see
+        ``core.session.write_rowcount``).
         ``timeout`` bounds the whole call as in ``execute`` (same precedence); a timed-out
         call outside a transaction is rolled back whole.
         """
@@ -362,7 +408,7 @@ class AsyncSession(AsyncFrontGuard):
             raise ProgrammingError("executemany() is for writes; run a SELECT with execute()")
         batches: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target] = {}
-        tenant = self._current_tenant()
+        tenant = await self._hold_for_move(self._current_tenant())  # every row writes
         schemas = self._schemas(tenant)
         if not self._dirty:
             self._dirty = self._changes_state(template, tenant)
@@ -382,27 +428,33 @@ class AsyncSession(AsyncFrontGuard):
         if timeout is not None:
             deadline = Deadline.after(timeout)
             held = await self._admit(guard, tenant, (name for name, _ in batches), deadline)
-            return await self._within(deadline, held, self._write_batches, batches, served)
+            return await self._within(
+                deadline, held, self._write_batches, template.kind, batches, served
+            )
         held = await self._admit(guard, tenant, (name for name, _ in batches))
         try:
-            return await self._write_batches(batches, served)
+            return await self._write_batches(template.kind, batches, served)
         finally:
             if held is not None:
                 self._guards.release(held)
 
     async def _write_batches(
         self,
+        kind: StatementKind,
         batches: dict[tuple[str, str], list[tuple[Any, ...]]],
         served: dict[tuple[str, tuple[tuple[str, str], ...]], Target],
     ) -> AsyncResult:
         try:
             async with self._implicit_transaction(bool(batches)):
-                total = 0
+                counts: dict[str, int] = {}
                 for (name, statement), rows in batches.items():
                     connection = await self._connection(name)
-                    total += await self._guarded(name, connection.executemany, statement, rows)
+                    count = await self._guarded(name, connection.executemany, statement, rows)
+                    counts[name] = counts.get(name, 0) + max(count, 0)
                     if self._transaction is not None:
                         self._transaction.wrote_on((name,))
+                # Inside the implicit transaction: copies that disagree roll back.
+                total = self._write_rowcount(kind, counts, served.values())
         except Error as exc:
             explained = missing_period(exc, served.values(), self._router.topology)
             if explained is None:
@@ -460,6 +512,17 @@ class AsyncSession(AsyncFrontGuard):
         ):
             return "broadcast"
         return "scatter"
+
+    def _write_rowcount(
+        self, kind: StatementKind, counts: Mapping[str, int], targets: Iterable[Target]
+    ) -> int:
+        """The logical row count of a multi-target write (``write_rowcount``): a write
+        whose every target is a broadcast table's copy counts one copy."""
+        targets = list(targets)
+        table = self._router.topology.table
+        names = [name for target in targets for name in target.tables]
+        copies = len(targets) > 1 and all(table(name).kind == "broadcast" for name in names)
+        return write_rowcount(kind, counts, copies=copies, tables=names)
 
     def _guard(self, tenant: Tenant | None) -> TenantGuard | None:
         """What limits the tenant's statements in this session: None for admin sessions and
@@ -798,10 +861,8 @@ class AsyncSession(AsyncFrontGuard):
             outcomes = await run_writes(self._datasources.executor, plan.targets, work, self._watch)
             if self._transaction is not None:
                 self._transaction.wrote_on(work)
-            total = 0
             failure: tuple[str, BaseException] | None = None
             for name, outcome in outcomes.items():
-                total += outcome.rowcount
                 if outcome.error is not None:
                     await self._after_error(name)
                     failure = failure or (name, outcome.error)
@@ -811,6 +872,9 @@ class AsyncSession(AsyncFrontGuard):
                     applied = [plan.targets[i] for o in outcomes.values() for i in o.applied]
                     raise _ddl_failure(error, applied, len(plan.targets)) from error
                 raise error
+            # Inside the implicit transaction: copies that disagree roll back.
+            counts = {name: outcome.rowcount for name, outcome in outcomes.items()}
+            total = self._write_rowcount(plan.kind, counts, plan.targets)
         if ddl:
             for name in work:
                 await self._note_write(name)

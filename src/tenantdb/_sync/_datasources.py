@@ -56,6 +56,8 @@ class Datasources:
         """Every tenant's rate limits and concurrency quotas, shared by the sessions."""
         self.telemetry = Telemetry(config, version=__version__)
         """Tracing, metrics and the slow-statement log of this front's statements."""
+        self.write_hold_s = config.moves.write_hold
+        """How long a write of a tenant being moved waits for the cut-over (``[moves]``)."""
 
     def pool(self, name: str) -> Pool:
         """The primary pool of datasource ``name`` (created, not connected, on first use)."""
@@ -68,7 +70,9 @@ class Datasources:
             if pool is None:
                 entry = self._entry(name)
                 pool = breaker_pool(
-                    open_pool(name, entry.url, entry.pool, role="primary"),
+                    open_pool(
+                        name, entry.url, entry.pool, role="primary", create_dirs=entry.create_dirs
+                    ),
                     entry.breaker,
                     endpoint=f"{name} primary",
                 )

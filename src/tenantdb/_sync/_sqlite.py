@@ -8,13 +8,32 @@ generated from it.
 
 URLs: ``sqlite:///relative/path.db`` (relative to the working directory),
 ``sqlite:////abs/path.db`` (absolute), ``sqlite:///:memory:`` (every connection opens its
-own private, empty database: useful for tests, useless for sharing data). The parent
-directory of a database file is created when missing.
+own private, empty database: useful for tests, useless for sharing data). A missing file
+is created (a new, empty database), but a missing parent directory is an error naming it
+unless the datasource sets ``create_dirs``: a mistyped path must not quietly start an empty
+database.
 
 Each connection runs in autocommit mode (``isolation_level=None``) with WAL journaling,
-foreign keys on and a busy timeout equal to the pool timeout; ``begin()`` is
-``BEGIN IMMEDIATE``, which takes the write lock up front so two transactions cannot
-deadlock upgrading read locks.
+foreign keys on, a busy timeout equal to the pool timeout and verify's checksum aggregate
+registered (``tenantdb_row_hash_sum``, see ``tenantdb.core.verify``).
+
+Transactions: ``begin()`` is ``BEGIN DEFERRED``, which takes no lock, so transactions that
+only read run side by side (WAL readers never block each other). A transaction takes the
+write lock with its first writing statement, and how that goes depends on what came first:
+
+- the transaction has run nothing yet: the writing statement waits for the write lock
+  (up to the busy timeout) exactly as ``BEGIN IMMEDIATE`` would, then reads the latest
+  committed data; writers are serialised and no write is lost;
+- the transaction has already read: its read snapshot must become a write lock. SQLite
+  refuses that at once (it never waits there, so two such transactions cannot deadlock)
+  when another connection holds the write lock or has committed since the snapshot was
+  taken, as waiting could only end in a stale write. The statement raises
+  OperationalError saying so; rolling back and running the transaction again is safe.
+  A transaction that must read before it writes and should never fail so can write
+  first (e.g. an UPDATE of the row it is about to read).
+
+``BEGIN IMMEDIATE`` for every transaction (tenantdb's first choice) made two transactions
+that only read wait for each other until the busy timeout.
 
 Where the work runs: ``sqlite3`` blocks, so on the asyncio front each connection owns a
 daemon thread (a worker of ``tenantdb._concurrency``) that does all of its work, and every
@@ -41,6 +60,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from .._concurrency import Watchdog, Worker
+from ..core.sql import declared_types
+from ..core.verify import ROW_HASH_SUM, RowHashSum
 from ..drivers import enable_wal, error_kinds, sqlite_path, translate, unreachable
 from ..errors import Error, InterfaceError, OperationalError, ProgrammingError
 from ._driver import (
@@ -66,36 +87,63 @@ _INSERT = re.compile(r"\s*(?:insert|replace)\b", re.IGNORECASE)
 # costs more than reading a batch, and every caller fetches it at once); the thread front
 # keeps reading it on the first fetch, as it always did.
 _PREFETCH = False
-# Takes the write lock up front, so two transactions cannot deadlock upgrading read locks.
-_BEGIN = "BEGIN IMMEDIATE"
+# Takes no lock: see the module docstring for how the first write takes it.
+_BEGIN = "BEGIN DEFERRED"
+# sqlite3's error codes for a lock it cannot take: SQLITE_BUSY, and SQLITE_BUSY_SNAPSHOT (a
+# read snapshot that another connection's commit made stale cannot become a write).
+_SQLITE_BUSY = 5
+_SQLITE_BUSY_SNAPSHOT = 517
 # sqlite3's error code for a statement stopped by Connection.interrupt().
 _SQLITE_INTERRUPT = 9
 # Statement timeouts: the process's watchdog (its one thread, on the thread front).
 _WATCHDOG = Watchdog.shared()
+# Most statements (and tables) whose declared column types a connection remembers.
+_TYPED_MAX = 256
 
 
 def connect(
-    url: str, *, datasource: str, role: str = "primary", timeout: float = 30.0
+    url: str,
+    *,
+    datasource: str,
+    role: str = "primary",
+    timeout: float = 30.0,
+    create_dirs: bool = False,
 ) -> SQLiteConnection:
     """Open one connection to the database file of ``url``.
 
     ``timeout`` (seconds) is how long a statement waits for another connection's lock.
-    Raises ``ShardUnavailableError`` when the file cannot be created or opened.
+    ``create_dirs``: create the file's missing parent directories. Raises
+    ``ShardUnavailableError`` when the file cannot be created or opened, and when its
+    directory does not exist (naming it) without ``create_dirs``.
     """
     path = sqlite_path(url)
     worker = Worker(f"the SQLite connection of datasource {datasource!r} ({role})")
     try:
-        raw = worker.call(_open, path, url, datasource, role, timeout)
+        raw = worker.call(_open, path, url, datasource, role, timeout, create_dirs)
     except BaseException:
         worker.close()
         raise
     return SQLiteConnection(raw, worker, datasource=datasource, role=role)
 
 
-def _open(path: str, url: str, datasource: str, role: str, timeout: float) -> sqlite3.Connection:
+def _open(
+    path: str, url: str, datasource: str, role: str, timeout: float, create_dirs: bool
+) -> sqlite3.Connection:
+    if path != ":memory:":
+        parent = os.path.dirname(os.path.abspath(path))
+        if not create_dirs and not os.path.isdir(parent):
+            raise unreachable(
+                FileNotFoundError(parent),
+                datasource=datasource,
+                role=role,
+                url=url,
+                reason=(
+                    f"the directory {parent} of the database file does not exist; check the "
+                    "url, create the directory, or set create_dirs = true on the datasource"
+                ),
+            )
     try:
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
+        if path != ":memory:" and create_dirs:
             os.makedirs(parent, exist_ok=True)
         # check_same_thread=False: sqlite3's check refuses every thread but the opener's,
         # which guards against two threads using a connection at once; tenantdb rules that
@@ -111,6 +159,9 @@ def _open(path: str, url: str, datasource: str, role: str, timeout: float) -> sq
         enable_wal(raw, timeout)
         raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         raw.execute("PRAGMA foreign_keys=ON")
+        # Verify's chunk checksum (tenantdb.core.verify): SQLite has no hash function.
+        # (typeshed wants finalize() -> int; SQLite takes text as well.)
+        raw.create_aggregate(ROW_HASH_SUM, -1, RowHashSum)  # type: ignore[arg-type]
     except sqlite3.Error as exc:
         raw.close()
         raise unreachable(exc, datasource=datasource, role=role, url=url, reason=str(exc)) from exc
@@ -128,12 +179,15 @@ class SQLiteConnection:
     __slots__ = (
         "_aborted",
         "_began",
+        "_catalog",
         "_closed",
         "_datasource",
         "_dirty",
+        "_ran",
         "_raw",
         "_role",
         "_streams",
+        "_typed",
         "_worker",
         "deadline",
         "timed_out",
@@ -157,6 +211,13 @@ class SQLiteConnection:
         # A statement timed out inside the open transaction: the transaction is failed.
         self._aborted = False
         self._began = False  # begin() ran and no commit or rollback since
+        # A statement ran in the open transaction: it holds a read snapshot (or the write
+        # lock), so a lock error on a write is a refused upgrade, not a wait that timed out.
+        self._ran = False
+        # Descriptions with declared types, per statement text (None: none to add), and the
+        # tables' (column, declared type) pairs they came from; see _described.
+        self._typed: dict[str, Description | None] = {}
+        self._catalog: dict[tuple[str | None, str], list[tuple[str, str]] | None] = {}
 
     @property
     def broken(self) -> bool:
@@ -184,6 +245,7 @@ class SQLiteConnection:
             cursor = self._raw.execute(sql, params)
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
+        self._ran = self._began
         try:
             description: Description | None = cursor.description
             if description is None:
@@ -191,7 +253,7 @@ class SQLiteConnection:
                 return Outcome(None, [], cursor.rowcount, lastrowid)
             rows: list[Row] = cursor.fetchall()
             lastrowid = cursor.lastrowid if _INSERT.match(sql) else None
-            return Outcome(description, rows, len(rows), lastrowid)
+            return Outcome(self._described(sql, description), rows, len(rows), lastrowid)
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
         finally:
@@ -210,6 +272,7 @@ class SQLiteConnection:
         cursor = self._raw.cursor()
         try:
             cursor.executemany(sql, seq_of_params)
+            self._ran = self._began
             return cursor.rowcount
         except sqlite3.Error as exc:
             raise self._error(exc, sql) from exc
@@ -241,6 +304,7 @@ class SQLiteConnection:
             cursor = self._raw.cursor()
             try:
                 cursor.execute(sql, params)
+                self._ran = self._began
                 first: list[Row] | None = cursor.fetchmany(batch_size) if prefetch else None
             except sqlite3.Error as exc:
                 cursor.close()
@@ -248,6 +312,8 @@ class SQLiteConnection:
                     stream._close_now()
                 raise self._error(exc, sql) from exc
             stream = SQLiteStream(self, cursor, sql, batch_size, first)
+            if stream._description is not None:
+                stream._description = self._described(sql, stream._description)
             self._streams.add(stream)
             if first is not None and len(first) < batch_size:
                 stream._close_now()  # the first batch is the whole result
@@ -256,7 +322,8 @@ class SQLiteConnection:
         return opened
 
     def begin(self) -> None:
-        """Start a transaction with ``BEGIN IMMEDIATE`` (takes the write lock now)."""
+        """Start a transaction with ``BEGIN DEFERRED``: no lock until its first statement
+        (see the module docstring)."""
         if self._raw.in_transaction:
             raise InterfaceError(
                 f"a transaction is already open on datasource {self._datasource!r}",
@@ -269,6 +336,7 @@ class SQLiteConnection:
             raise self._timeout(deadline, _BEGIN, sent=False)
         self._command(_BEGIN)
         self._began = True
+        self._ran = False
 
     def commit(self) -> None:
         """Commit the open transaction (closing open streams first); no-op outside one.
@@ -285,7 +353,7 @@ class SQLiteConnection:
                 role=self._role,
                 statement="COMMIT",
             )
-        self._began = False
+        self._began = self._ran = False
         if self._streams or self._raw.in_transaction:
             self._end_now("COMMIT")
 
@@ -294,7 +362,7 @@ class SQLiteConnection:
 
         On a connection broken by a cancelled call this only forgets its streams: the
         transaction ends when the pool closes the connection."""
-        self._aborted = self._began = False
+        self._aborted = self._began = self._ran = False
         if self._worker.broken:
             self._streams.clear()
         elif self._streams or self._raw.in_transaction:
@@ -394,10 +462,20 @@ class SQLiteConnection:
     def _error(self, exc: sqlite3.Error, sql: str) -> Error:
         name = getattr(exc, "sqlite_errorname", None)
         message = f"{exc} ({name})" if name else str(exc)
-        sql_error = (
-            isinstance(exc, sqlite3.OperationalError)
-            and getattr(exc, "sqlite_errorcode", None) == _SQLITE_ERROR
-        )
+        code = getattr(exc, "sqlite_errorcode", None)
+        sql_error = isinstance(exc, sqlite3.OperationalError) and code == _SQLITE_ERROR
+        if code in (_SQLITE_BUSY, _SQLITE_BUSY_SNAPSHOT) and self._ran and self._raw.in_transaction:
+            why = (
+                "another connection has committed since this transaction read"
+                if code == _SQLITE_BUSY_SNAPSHOT
+                else "another connection holds the write lock"
+            )
+            message = (
+                f"{message}: this transaction read before it wrote, and SQLite cannot turn "
+                f"its read into a write now ({why}); it refuses at once rather than wait, "
+                "so two such transactions never deadlock. Roll back and run the transaction "
+                "again, or make its first statement a write (that waits for the lock)"
+            )
         return translate(
             exc,
             _KINDS,
@@ -407,6 +485,45 @@ class SQLiteConnection:
             message=message,
             kind=ProgrammingError if sql_error else None,
         )
+
+    def _described(self, sql: str, description: Description) -> Description:
+        """``description`` with the declared type of each column that is a plain table
+        column as its type code (``sqlite3`` gives None for all): PEP 249's type objects in
+        ``tenantdb.dbapi`` compare equal to these by SQLite's type affinity rules. Worked
+        out once per statement text (``core.sql.declared_types``, the tables' definitions
+        read with ``PRAGMA table_info``) and kept as long as the connection: a table
+        another connection redefines meanwhile shows its new types on new connections."""
+        typed = self._typed.get(sql, description)
+        if typed is description:
+            types = declared_types(sql, "sqlite", self._columns_of)
+            typed = None
+            if types is not None and len(types) == len(description) and any(types):
+                typed = tuple(
+                    (column[0], declared, *column[2:])
+                    for column, declared in zip(description, types, strict=True)
+                )
+            if len(self._typed) >= _TYPED_MAX:
+                self._typed.clear()
+            self._typed[sql] = typed
+        if typed is None or len(typed) != len(description):
+            return description
+        return typed
+
+    def _columns_of(self, schema: str | None, table: str) -> list[tuple[str, str]] | None:
+        key = (schema, table)
+        if key in self._catalog:
+            return self._catalog[key]
+        where = "" if schema is None else '"' + schema.replace('"', '""') + '".'
+        name = "'" + table.replace("'", "''") + "'"
+        try:
+            rows = self._raw.execute(f"PRAGMA {where}table_info({name})").fetchall()
+        except sqlite3.Error:
+            return None  # not a table this connection can see: no type to give
+        found = [(str(row[1]), str(row[2] or "")) for row in rows] or None
+        if len(self._catalog) >= _TYPED_MAX:
+            self._catalog.clear()
+        self._catalog[key] = found
+        return found
 
     def _forget(self, stream: SQLiteStream) -> None:
         self._streams.discard(stream)

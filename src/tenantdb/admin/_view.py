@@ -4,7 +4,9 @@ Admin jobs sit below the package root, so they never see ``Cluster`` itself: the
 ``ClusterView``, which ``tenantdb.Cluster`` satisfies as it is (structurally, no import),
 and every statement they send goes through a :class:`~tenantdb._sync.Session`:
 ``execute_on`` for physical statements and catalog lookups, ``transaction()`` where work
-must be all or nothing. No job holds a pool or a raw connection.
+must be all or nothing. No job holds a pool or a raw connection, with one exception:
+``verify_replicas`` reads each replica on a connection of its own (a session reaches a
+replica only when routing picks one, never by name).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from ._explain import explain_command
 from ._replicas import replicas_app
 from ._shell import shell_command
 from ._tenants import tenants_app
+from ._verify import verify_command
 
 app = typer.Typer(
     name="tenantdb",
@@ -47,6 +48,7 @@ app.command("ddl")(ddl_command)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(replicas_app, name="replicas")
 app.command("console")(console_command)
+app.command("verify")(verify_command)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ cluster may take each change without moving a row.
 
 A change is *hot* when every existing row stays where the running processes look for it:
 new datasources and tables, replicas, lag limits, pool and breaker settings, limits,
-telemetry, ``pre_create``, static tenants' limits. It is *refused* when it would change
+telemetry, ``[moves]``, ``pre_create``, static tenants' limits. It is *refused* when it would change
 where existing rows are looked for (shard counts, strategies, keys, ring membership, a
 table's datasources, a datasource's URL, the dialect, the tenant column), or when a
 running process cannot take it (the registry's store, the switch file): each refusal names
@@ -368,7 +368,7 @@ def _table(path: str, before: TableConfig, after: TableConfig) -> Iterator[Confi
         )
 
 
-# -- static tenants ------------------------------------------------------------------------
+# -- static tenants --------------------------------------------------------------------------------
 
 _HOT_TENANT = ("limits", "status", "features")
 
@@ -413,7 +413,7 @@ def _tenants(old: Config, new: Config) -> Iterator[ConfigChange]:
                     )
 
 
-# -- limits, telemetry, registry ----------------------------------------------------------
+# -- limits, telemetry, moves, registry ---------------------------------------------------
 
 # Settings bound to a connection or a thread made when the process started.
 _RESTART = {
@@ -427,7 +427,7 @@ _RESTART = {
 
 
 def _sections(old: Config, new: Config) -> Iterator[ConfigChange]:
-    for section in ("limits", "telemetry"):
+    for section in ("limits", "telemetry", "moves"):
         for leaf, was, now in _leaves(
             section, _dump(getattr(old, section)), _dump(getattr(new, section))
         ):

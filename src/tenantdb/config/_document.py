@@ -19,6 +19,7 @@ from ._models import (
     Interval,
     KeyType,
     LimitsConfig,
+    MovesConfig,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -126,6 +127,8 @@ class ConfigDocument(BaseModel):
     """Every tenant's default limits (a tenant's own override them), enforced or shadowed."""
     telemetry: TelemetryConfig = TelemetryConfig()
     """Tracing, metrics and the slow-statement log."""
+    moves: MovesConfig = MovesConfig()
+    """What processes do while a tenant is moved online (``write_hold``)."""
 
 
 SECTIONS = ("datasources", "tables", "tenants")

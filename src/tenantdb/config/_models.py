@@ -42,7 +42,8 @@ KeyType = Literal["int", "text", "uuid", "date", "datetime"]
 Isolation = Literal["shared", "schema", "database"]
 """How a tenant's rows are kept apart: a tenant column, a schema, or a database of its own."""
 
-TenantStatus = Literal["active", "read_only", "suspended"]
+TenantStatus = Literal["active", "read_only", "suspended", "moving"]
+"""``moving`` is set by an online move while it freezes the tenant: writes are held."""
 
 ReplicaPolicy = Literal["round_robin", "weighted"]
 """How reads are spread over the replicas that qualify."""
@@ -190,6 +191,9 @@ class DatasourceConfig(_Model):
     breaker: BreakerConfig = BreakerConfig()
     weight: PositiveFloat = 1.0
     """Relative share of new tenants placed on this datasource."""
+    create_dirs: bool = False
+    """SQLite only: create the database file's missing parent directories when it is first
+    opened. Off by default, so a mistyped path is an error instead of a new, empty database."""
 
     @property
     def redacted_url(self) -> str:
@@ -395,6 +399,14 @@ class RegistryConfig(_Model):
             yield name, redact_url(value) if isinstance(value, str) else value
 
 
+class MovesConfig(_Model):
+    """How processes behave while a tenant is moved online (``[moves]``)."""
+
+    write_hold: NonNegativeDuration = 10.0
+    """Longest a write of a tenant whose status is ``moving`` waits for the move's cut-over
+    (reads go on) before it fails with a retryable TenantStatusError; 0: fail at once."""
+
+
 class Config(_Model):
     """A whole, validated cluster configuration; build it with ``load_config``."""
 
@@ -426,3 +438,5 @@ class Config(_Model):
     """Default tenant limits and how they are enforced."""
     telemetry: TelemetryConfig = TelemetryConfig()
     """Tracing, metrics and the slow-statement log."""
+    moves: MovesConfig = MovesConfig()
+    """What processes do while a tenant is moved online."""

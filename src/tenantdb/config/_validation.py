@@ -22,6 +22,7 @@ from ._models import (
     Config,
     DatasourceConfig,
     LimitsConfig,
+    MovesConfig,
     Strategy,
     TableConfig,
     TelemetryConfig,
@@ -154,6 +155,7 @@ class _DocumentChecker:
                 "registry": header.get("registry"),
                 "limits": header.get("limits", LimitsConfig()),
                 "telemetry": header.get("telemetry", TelemetryConfig()),
+                "moves": header.get("moves", MovesConfig()),
             },
             (),
         )
@@ -258,6 +260,12 @@ class _DocumentChecker:
                 " could never open; lower minimum_calls or raise window_size",
             )
         primary = url_dialect(datasource.url)
+        if datasource.create_dirs and primary != "sqlite":
+            self.problems.add(
+                (*path, "create_dirs"),
+                f"create_dirs is for SQLite files, and this datasource is {primary};"
+                " remove create_dirs (create databases on the server)",
+            )
         if datasource.replicas and primary == "sqlite":
             self.problems.add(
                 (*path, "replicas"),

@@ -69,6 +69,7 @@ def _log(entries: Sequence[Mapping[str, Any]]) -> Markup:
                 el("div", "params: " + json.dumps(entry["params"], default=str), class_="mono")
                 if entry.get("params") is not None
                 else None,
+                _plan(entry.get("targets") or ()),
             ),
             el("td", entry.get("error") or "", class_="bad"),
         )
@@ -83,6 +84,18 @@ def _when(at: object) -> str:
         return "—"
     moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _plan(targets: Sequence[Mapping[str, Any]]) -> Markup | None:
+    """Each target's physical statement, folded: what the log kept of the plan."""
+    shown = [t for t in targets if t.get("sql")]
+    if not shown:
+        return None
+    return el(
+        "details",
+        el("summary", "plan"),
+        [el("div", _target_label(t), el("pre", t["sql"]), class_="plan") for t in shown],
+    )
 
 
 def _target_label(target: Mapping[str, Any]) -> str:

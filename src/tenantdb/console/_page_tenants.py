@@ -12,7 +12,7 @@ from ._layout import View, badge, form, layout, table
 PAGE_SIZE = 200
 # The status buttons a tenant row may show: (status it sets, label).
 _STATUS_BUTTONS = (("active", "Activate"), ("read_only", "Set read-only"), ("suspended", "Suspend"))
-_STATUS_TONES = {"active": "good", "read_only": "warn", "suspended": "bad"}
+_STATUS_TONES = {"active": "good", "read_only": "warn", "moving": "warn", "suspended": "bad"}
 _HEADINGS = ("id", "placement", "isolation", "status", "limits", "version", "refusals", "")
 _REFUSAL_COUNTERS = (
     "refused_rate",

@@ -2,9 +2,10 @@
 
 SQL templates (``core.sql``, the only place that imports sqlglot), routing and placement
 strategies (``core.routing``), the tenant model (``core.tenancy``), replica and write-position
-decisions (``core.replication``), streaming merges (``core.merge``) and the per-session
-decisions (``core.session``). Everything here is a function of its arguments and of
-immutable snapshots, and takes ``now`` where time matters, so it is tested with no database.
+decisions (``core.replication``), streaming merges (``core.merge``), the per-session
+decisions (``core.session``) and the phases of an online tenant move (``core.moves``).
+Everything here is a function of its arguments and of immutable snapshots, and takes
+``now`` where time matters, so it is tested with no database.
 
 The layering rule, checked by ``tests/unit/test_layering.py``, from the bottom floor up:
 

@@ -128,6 +128,7 @@ def config_text(databases: list[Path], *, tenants: int, pool_size: int) -> str:
             f"[datasources.ds{index}]",
             f"url = {json.dumps(url)}",  # a JSON string is a valid TOML basic string
             f'pool = {{ min_size = 1, max_size = {pool_size}, timeout = "30s" }}',
+            "create_dirs = true  # make the folder if it is missing",
             "",
         ]
     lines += [

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..config import redact_url
+from ..core.moves import MOVED_MESSAGE
 from ..errors import (
     DatabaseError,
     DataError,
@@ -29,6 +30,7 @@ from ..errors import (
     PoolTimeoutError,
     ProgrammingError,
     ShardUnavailableError,
+    TenantMovedError,
 )
 
 ErrorKinds = Sequence[tuple[type[BaseException], type[Error]]]
@@ -81,7 +83,9 @@ def translate(
             orig=exc,
         )
     cls: type[Error] = DatabaseError
-    if kind is not None:
+    if MOVED_MESSAGE in message:  # a moved tenant's old place, fenced (core.moves.Capture)
+        cls = TenantMovedError
+    elif kind is not None:
         cls = kind
     else:
         for driver_cls, ours in kinds:

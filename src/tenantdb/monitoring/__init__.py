@@ -9,10 +9,11 @@ their lock and the ``DegradeSwitch``).
 from __future__ import annotations
 
 from ._lag_monitor import LagMonitor, ReplicaReading
-from ._probes import PG_PRIMARY_POSITION, ReplicaProbes
+from ._probes import MARIADB_WRITE_POSITION, PG_PRIMARY_POSITION, ReplicaProbes
 from ._switch_file import SwitchFileWatcher, read_switches, write_switches
 
 __all__ = [
+    "MARIADB_WRITE_POSITION",
     "PG_PRIMARY_POSITION",
     "LagMonitor",
     "ReplicaProbes",

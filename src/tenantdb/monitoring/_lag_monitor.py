@@ -9,8 +9,12 @@ turns the two into a lag in seconds with the primary's recent position history:
 that is, how long ago the primary had already written something the replica still has not
 replayed, measured with the monitor's interval as resolution. Unlike ``now() -
 pg_last_xact_replay_timestamp()`` it does not report a large lag for a replica of an idle
-primary, and unlike byte counts it is in the unit the configuration uses. A driver that
-reports a lag itself (MySQL's ``Seconds_Behind_Master``) is taken at its word.
+primary, and unlike byte counts it is in the unit the configuration uses. Positions are
+LSNs (PostgreSQL) or GTID positions (MariaDB, where "past" means past in some domain). A
+lag the server reports itself (``Seconds_Behind_Master``) is taken at its word: alone for
+MySQL, whose positions are not compared, and for MariaDB as a second opinion, the larger
+of the two counting (it is NULL while the replica's SQL thread is stopped, when the
+position comparison still measures how far behind the replica falls).
 
 The probes are the only I/O and are injected; the monitor never touches a connection or a
 running query, it only changes ``ReplicaState`` objects (under the shared lock) and the
@@ -27,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.replication import DegradeSwitch, ReplicaState
+from ..core.replication import DegradeSwitch, GtidPosition, Position, ReplicaState, reached
 from ..core.retry import Backoff
 from ..errors import InterfaceError
 
@@ -42,20 +46,22 @@ class ReplicaReading:
     """What one probe of a replica found.
 
     ``replayed``: the last write position the replica has replayed (PostgreSQL:
-    ``pg_last_wal_replay_lsn()`` as an int), None when the server has no comparable
-    position. ``lag_s``: a lag the server reports itself, in seconds (MySQL:
+    ``pg_last_wal_replay_lsn()`` as an int; MariaDB: ``@@gtid_slave_pos`` as a
+    ``GtidPosition``), None when the server has no comparable position. Only an int
+    position feeds the monitor's own lag measure; any position serves read-your-writes.
+    ``lag_s``: a lag the server reports itself, in seconds (MySQL and MariaDB:
     ``Seconds_Behind_Master``), None to let the monitor compute it from positions. A
     replica whose replication is stopped (MySQL reports NULL) should report
     ``lag_s=math.inf``: with neither a lag nor a comparable position the monitor cannot
     tell and keeps the replica's previous state.
     """
 
-    replayed: int | None = None
+    replayed: Position | None = None
     lag_s: float | None = None
 
 
 class _WriteHistory:
-    """When the monitor first saw the primary at each position (strictly increasing).
+    """When the monitor first saw the primary at each position (each past the one before).
 
     A pass that finds the primary where it was adds nothing: the earliest sighting of a
     position is what the lag needs, and an idle primary then costs no memory.
@@ -64,24 +70,25 @@ class _WriteHistory:
     __slots__ = ("_samples",)
 
     def __init__(self, maxlen: int) -> None:
-        self._samples: deque[tuple[float, int]] = deque(maxlen=maxlen)
+        self._samples: deque[tuple[float, Position]] = deque(maxlen=maxlen)
 
-    def record(self, now: float, position: int) -> bool:
+    def record(self, now: float, position: Position) -> bool:
         """Add a sighting; return False when the position went backwards (a new primary
-        after a failover): the history then restarts from this sample."""
+        after a failover; for GTIDs, backwards in some domain) or changed kind: the
+        history then restarts from this sample."""
         samples = self._samples
         if samples:
             last = samples[-1][1]
             if position == last:
                 return True
-            if position < last:
+            if not reached(position, last):
                 samples.clear()
                 samples.append((now, position))
                 return False
         samples.append((now, position))
         return True
 
-    def lag(self, now: float, replayed: int) -> float:
+    def lag(self, now: float, replayed: Position) -> float:
         """Seconds since the primary was first seen past ``replayed`` (0.0 if never).
 
         When every sample is past ``replayed`` the answer is ``now`` minus the oldest
@@ -90,7 +97,7 @@ class _WriteHistory:
         earliest: float | None = None
         # Newest first: a fresh replica stops the scan after a sample or two.
         for seen_at, position in reversed(self._samples):
-            if position <= replayed:
+            if reached(replayed, position):
                 break
             earliest = seen_at
         return 0.0 if earliest is None else max(0.0, now - earliest)
@@ -112,7 +119,8 @@ class LagMonitor:
     stops serving, INFO when it serves again) and passed to ``on_change``.
 
     ``probe_primary`` returns the primary's current write position (None when positions
-    are not comparable, e.g. MySQL); ``probe_replica(index)`` returns a ``ReplicaReading``.
+    are not comparable, e.g. MySQL without MariaDB's GTIDs); ``probe_replica(index)``
+    returns a ``ReplicaReading``.
     Both should bound their own I/O with a timeout: a hung probe delays the pass, and
     ``close`` waits for it only ``timeout_s``.
 
@@ -126,7 +134,7 @@ class LagMonitor:
         datasource: str,
         replicas: Sequence[ReplicaState],
         lock: threading.Lock,
-        probe_primary: Callable[[], int | None],
+        probe_primary: Callable[[], Position | None],
         probe_replica: Callable[[int], ReplicaReading],
         interval_s: float,
         max_lag_s: float,
@@ -225,7 +233,7 @@ class LagMonitor:
         self._update_switch()
         return tuple(changed)
 
-    def _primary_position(self) -> tuple[int | None, bool]:
+    def _primary_position(self) -> tuple[Position | None, bool]:
         """The primary's write position and whether the probe answered at all."""
         try:
             position = self._probe_primary()
@@ -245,15 +253,23 @@ class LagMonitor:
             self._primary_error = None
         return position, True
 
-    def _lag(self, reading: ReplicaReading, position: int | None, now: float) -> float | None:
-        """The replica's lag in seconds, or None when it cannot be told this pass."""
-        if reading.lag_s is not None:
-            return reading.lag_s
-        if position is None or reading.replayed is None:
-            return None
-        if reading.replayed >= position:
-            return 0.0
-        return self._history.lag(now, reading.replayed)
+    def _lag(self, reading: ReplicaReading, position: Position | None, now: float) -> float | None:
+        """The replica's lag in seconds, or None when it cannot be told this pass: the
+        larger of the lag it reports and the lag its position shows, whichever it has."""
+        measured: float | None = None
+        replayed = reading.replayed
+        if (
+            position is not None
+            and replayed is not None
+            and isinstance(replayed, GtidPosition) == isinstance(position, GtidPosition)
+        ):
+            measured = 0.0 if reached(replayed, position) else self._history.lag(now, replayed)
+        reported = reading.lag_s
+        if reported is None:
+            return measured
+        if measured is None:
+            return reported
+        return max(reported, measured)
 
     def _report(self, replica: ReplicaState) -> None:
         """Log one state change and pass it to ``on_change`` (outside the lock)."""

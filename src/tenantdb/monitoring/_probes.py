@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import DatasourceConfig, Dialect
-from ..core.replication import parse_pg_lsn
+from ..core.replication import GtidPosition, Position, parse_pg_lsn
 from ..errors import Error
 from ._lag_monitor import ReplicaReading
 
@@ -25,6 +25,13 @@ _PG_REPLAYED = (
     "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END)::text"
 )
+MARIADB_WRITE_POSITION = "SELECT @@last_gtid, @@gtid_binlog_pos"
+"""A MariaDB session's last GTID and the primary's whole position, for ``write_gtid``."""
+# What a MariaDB replica has applied. Not a column of SHOW SLAVE STATUS (only of SHOW ALL
+# SLAVES STATUS); kept whether or not the replica uses GTIDs to connect.
+_MARIADB_APPLIED = "SELECT @@gtid_slave_pos"
+# What a MariaDB primary has logged; a query MySQL answers with no row, not an error.
+_MARIADB_LOGGED = "SHOW GLOBAL VARIABLES LIKE 'gtid\\_binlog\\_pos'"
 _NULL = object()
 
 
@@ -43,22 +50,37 @@ class ReplicaProbes:
             _Probe(_connector(dialect, url, name, "replica", timeout)) for url in config.replicas
         ]
 
-    def primary_position(self) -> int | None:
-        """The primary's write position, None where the dialect has none (MySQL)."""
-        if self.dialect != "postgres":
+    def primary_position(self) -> Position | None:
+        """The primary's write position: PostgreSQL's WAL LSN, MariaDB's
+        ``@@gtid_binlog_pos``; None for MySQL (no such variable: no row) or a MariaDB
+        primary that logs nothing yet."""
+        if self.dialect == "postgres":
+            return parse_pg_lsn(str(self._primary.value(PG_PRIMARY_POSITION)))
+        found = self._primary.columns(_MARIADB_LOGGED, ("Value",))
+        if found is None or found[0] is _NULL:
             return None
-        return parse_pg_lsn(str(self._primary.value(PG_PRIMARY_POSITION)))
+        return _gtid(found[0])
 
     def replica_reading(self, index: int) -> ReplicaReading:
-        """What replica ``index`` has replayed (PostgreSQL) or reports as its lag (MySQL)."""
+        """What replica ``index`` has replayed (PostgreSQL: its replay LSN; MariaDB: its
+        ``@@gtid_slave_pos``) and, for MySQL and MariaDB, the lag it reports
+        (``Seconds_Behind_Master``)."""
         probe = self._replicas[index]
         if self.dialect == "postgres":
             return ReplicaReading(replayed=parse_pg_lsn(str(probe.value(_PG_REPLAYED))))
-        status = probe.row("SHOW SLAVE STATUS", "Seconds_Behind_Master")
+        status = probe.columns("SHOW SLAVE STATUS", ("Seconds_Behind_Master", "Using_Gtid"))
         if status is None:
             return ReplicaReading(lag_s=0.0)  # not a replica: nothing to wait for
-        # NULL: replication is stopped or broken; the replica is as stale as it gets.
-        return ReplicaReading(lag_s=math.inf if status is _NULL else float(str(status)))
+        behind, using_gtid = status
+        if using_gtid is None:  # MySQL proper: no MariaDB GTIDs to compare
+            # NULL: replication is stopped or broken; the replica is as stale as it gets.
+            return ReplicaReading(lag_s=math.inf if behind is _NULL else float(str(behind)))
+        # MariaDB: NULL while the SQL thread is stopped; the monitor then measures the lag
+        # from what the replica has applied against what the primary has logged.
+        return ReplicaReading(
+            replayed=_gtid(probe.value(_MARIADB_APPLIED)),
+            lag_s=None if behind is _NULL else float(str(behind)),
+        )
 
     def close(self) -> None:
         for probe in (self._primary, *self._replicas):
@@ -76,14 +98,22 @@ class _Probe:
         outcome = self._run(sql)
         return outcome.rows[0][0]
 
-    def row(self, sql: str, column: str) -> object:
-        """``column`` of the first row (``_NULL`` for SQL NULL), None when there is no row."""
+    def columns(self, sql: str, columns: tuple[str, ...]) -> tuple[object, ...] | None:
+        """``columns`` of the first row, None when there is no row. A column the result
+        lacks is None; an SQL NULL is ``_NULL``."""
         outcome = self._run(sql)
         if not outcome.rows or outcome.description is None:
             return None
         names = [str(d[0]) for d in outcome.description]
-        value = outcome.rows[0][names.index(column)]
-        return _NULL if value is None else value
+        row = outcome.rows[0]
+        values: list[object] = []
+        for column in columns:
+            if column not in names:
+                values.append(None)
+                continue
+            value = row[names.index(column)]
+            values.append(_NULL if value is None else value)
+        return tuple(values)
 
     def _run(self, sql: str) -> Any:
         connection = self._connection
@@ -107,6 +137,16 @@ class _Probe:
         self._discard()
 
 
+def _gtid(value: object) -> GtidPosition | None:
+    """A GTID position the server showed; None (unknown) when empty or unreadable."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        position = GtidPosition.parse(text)
+    except ValueError:
+        return None
+    return position or None
+
+
 def _connector(
     dialect: Dialect, url: str, name: str, role: str, timeout: float
 ) -> Callable[[], Any]:
@@ -120,4 +160,4 @@ def _connector(
     raise ValueError(f"{dialect} datasources have no replicas")
 
 
-__all__ = ["PG_PRIMARY_POSITION", "ReplicaProbes"]
+__all__ = ["MARIADB_WRITE_POSITION", "PG_PRIMARY_POSITION", "ReplicaProbes"]

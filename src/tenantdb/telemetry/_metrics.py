@@ -18,6 +18,7 @@ from ..errors import (
     CircuitOpenError,
     RateLimitedError,
     RoutingError,
+    SQLSyntaxError,
     StatementTimeoutError,
     TenantIsolationError,
     UnsupportedSQLError,
@@ -35,7 +36,8 @@ Outcome = str
 """``ok``, ``cancelled`` (the caller was cancelled), ``error`` (the database or the
 connection failed), ``timeout`` (statement
 timeout), ``rate_limited`` (a tenant limit refused it), ``circuit_open`` (a breaker refused
-it) or ``refused`` (tenantdb refused the SQL: routing, isolation, unsupported shape)."""
+it) or ``refused`` (tenantdb refused the SQL: routing, isolation, unsupported shape,
+syntax error)."""
 
 
 def outcome_of(error: BaseException | None) -> Outcome:
@@ -49,7 +51,10 @@ def outcome_of(error: BaseException | None) -> Outcome:
         return "rate_limited"
     if isinstance(error, CircuitOpenError):
         return "circuit_open"
-    if isinstance(error, RoutingError | TenantIsolationError | UnsupportedSQLError):
+    # A syntax error tenantdb's parser found never reached a database: refused, as before.
+    if isinstance(
+        error, RoutingError | TenantIsolationError | UnsupportedSQLError | SQLSyntaxError
+    ):
         return "refused"
     return "error"
 

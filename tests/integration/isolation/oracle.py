@@ -19,7 +19,7 @@ from .conftest import AttackEnv, Outcome, multiset
 from .generators import BLOCKED, MIRROR, NO_ERROR, GenCase
 from .statements import SEED, TENANT, TENANT_TABLES, UNDECLARED
 
-REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError)
+REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError, tenantdb.SQLSyntaxError)
 
 
 def _b_values() -> tuple[set[str], set[int]]:

@@ -16,8 +16,8 @@ Expectations (``Case.expect``):
     holding only A's rows (tenant_id defaulting to ``a``). Without it, A's rows afterwards
     must equal the seed with ``a_changes`` applied.
 ``refuse``
-    ``TenantIsolationError`` or ``UnsupportedSQLError``, with a message that says what to
-    change; nothing changes.
+    ``TenantIsolationError``, ``UnsupportedSQLError`` or (for text that does not parse)
+    ``SQLSyntaxError``, with a message that says what to change; nothing changes.
 ``either``
     The contract lets tenantdb refuse the shape (as for ``refuse``) or run it correctly (as
     for ``allow``).

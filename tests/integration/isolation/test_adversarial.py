@@ -46,7 +46,7 @@ from .statements import (
     cases_for,
 )
 
-REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError)
+REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError, tenantdb.SQLSyntaxError)
 BACKENDS = tuple(BACKEND_MARKS)
 #: A refusal must say what to change: one of these words (or the config key) must appear.
 ACTIONABLE = re.compile(

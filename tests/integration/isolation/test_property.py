@@ -11,10 +11,10 @@ all three backends, so a driver error is a finding, not noise.
 
 Each statement runs as tenant ``a``. Invariants:
 
-- it runs, or raises TenantIsolationError / UnsupportedSQLError; an INSERT that names
-  ``b`` (or copies a tenant_id column) and an UPDATE that assigns the tenant column (in
-  any spelling the database reads as tenant_id) must raise TenantIsolationError; an
-  INSERT that names only ``a`` or omits the column must run;
+- it runs, or raises TenantIsolationError / UnsupportedSQLError / SQLSyntaxError; an
+  INSERT that names ``b`` (or copies a tenant_id column) and an UPDATE that assigns the
+  tenant column (in any spelling the database reads as tenant_id) must raise
+  TenantIsolationError; an INSERT that names only ``a`` or omits the column must run;
 - B's rows (every row whose tenant_id is not ``a``) and the non-tenant tables are
   unchanged, compared exactly in Python;
 - every tenant_id column returned is ``a`` (the first column of every SELECT is one);
@@ -49,7 +49,7 @@ from .statements import TENANT
 
 EXAMPLES = {"sqlite": 500, "postgres": 150, "mysql": 150}
 ASYNC_EXAMPLES = {"sqlite": 170, "postgres": 50, "mysql": 50}
-REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError)
+REFUSALS = (tenantdb.TenantIsolationError, tenantdb.UnsupportedSQLError, tenantdb.SQLSyntaxError)
 
 INT_COLUMNS = {"orders": ("id", "amount"), "order_items": ("id", "order_id"), "notes": ("id",)}
 TEXT_COLUMNS = {

@@ -1,4 +1,5 @@
-"""Fixtures for tests against a real PostgreSQL primary and its streaming replica.
+"""Fixtures for tests against a real primary and its replica: PostgreSQL with its streaming
+hot standby, MariaDB with its GTID replica.
 
 Servers
 -------
@@ -12,14 +13,22 @@ answer, is not in recovery, is not a standby of that primary, or does not stream
 the tests that use it are skipped with the reason, or fail under
 ``TENANTDB_REQUIRE_SERVICES=1``.
 
+``TENANTDB_TEST_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306/``) names the MariaDB
+primary and ``TENANTDB_TEST_MYSQL_REPLICA_URL`` (default ``mysql://root@127.0.0.1:3307/``)
+its replica, which ``scripts/services.sh`` builds as a second mariadbd replicating with
+GTIDs (``MASTER_USE_GTID=slave_pos``). Both accounts need the privileges to create
+databases and to stop and start replication. When the replica does not answer, does not
+replicate from that primary with GTIDs, or reports a replication error, its tests are
+skipped with the reason (or fail under ``TENANTDB_REQUIRE_SERVICES=1``).
+
 Parallel runs
 -------------
 The standby is one server for every test here, and pausing or stopping it in one test
 would break another running at the same time: ``pytest_collection_modifyitems`` puts all
 of them in one pytest-xdist group, so ``pytest -n N --dist loadgroup`` (``make test``)
 runs them one after another in a single worker. Other test runs on the same machine are
-kept out by a file lock that each test holds from set-up to the end of its clean-up
-(``standby_turn``).
+kept out by a file lock per replica server that each test holds from set-up to the end of
+its clean-up (``standby_turn``).
 
 Fixtures
 --------
@@ -29,11 +38,18 @@ Fixtures
     waiting until the standby has caught up. Databases it creates are named
     ``<run_id>_repl_<n>`` and dropped on the primary when the session ends (the standby
     replays the drop).
+``mysql_replica`` (session scope)
+    A ``MySqlReplica``: the same interface for the MariaDB pair (``pause()`` is ``STOP
+    SLAVE SQL_THREAD``, positions are GTIDs), except stopping the server.
 ``replica`` (function scope)
-    The same object, with a guarantee: when the test ends, however it ends, the standby is
+    ``pg_replica`` with a guarantee: when the test ends, however it ends, the standby is
     running, replay is resumed and the standby has caught up (``PgReplica.restore()``).
     Use it in every test that pauses or stops the standby. In this directory, tests that
-    take ``pg_replica`` directly get the same clean-up from an autouse fixture.
+    take ``pg_replica`` directly get the same clean-up from an autouse fixture. A test
+    that should also run on the MariaDB pair parametrizes it indirectly with ``PAIRS``
+    (``@pytest.mark.parametrize("replica", PAIRS, indirect=True)``): it then gets a
+    ``MySqlReplica`` for ``"mysql"``, held and restored the same way. ``replica.kind`` says
+    which; ``replica.on_replica`` is an SQL expression true only on the replica.
 
 Example::
 
@@ -57,6 +73,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +85,9 @@ if TYPE_CHECKING:
 
 from ..conftest import (
     CONNECT_TIMEOUT_S,
+    DEFAULT_MYSQL_URL,
     DEFAULT_PG_URL,
+    MYSQL_URL_ENV,
     PG_URL_ENV,
     _address,
     _unavailable,
@@ -77,6 +96,8 @@ from ..conftest import (
 
 REPLICA_URL_ENV = "TENANTDB_TEST_PG_REPLICA_URL"
 DEFAULT_REPLICA_URL = "postgresql://postgres@127.0.0.1:5433/postgres"
+MYSQL_REPLICA_URL_ENV = "TENANTDB_TEST_MYSQL_REPLICA_URL"
+DEFAULT_MYSQL_REPLICA_URL = "mysql://root@127.0.0.1:3307/"
 POLL_S = 0.05
 # How long the standby may take to replay up to a point (a hang guard): on a busy 2-core
 # machine, with other workers creating and dropping databases, 10 s proved too short.
@@ -137,6 +158,9 @@ class PgReplica:
     Waits raise ``TimeoutError`` with what was seen. Cluster commands that fail raise
     ``RuntimeError`` with their output.
     """
+
+    kind = "postgres"
+    on_replica = "pg_is_in_recovery()"
 
     def __init__(self, primary_url: str, replica_url: str, names: Iterator[str]) -> None:
         import psycopg
@@ -395,6 +419,191 @@ class PgReplica:
         return None
 
 
+class MySqlReplica:
+    """A MariaDB primary and its GTID replica, for tests; ``PgReplica``'s interface.
+
+    URLs and queries
+        ``primary_url(dbname)`` / ``replica_url(dbname)``; ``query(url, sql, params=())``
+        runs one statement (``%s`` placeholders) on a fresh autocommit PyMySQL connection
+        and returns its rows; ``connect(url)`` gives such a connection (close it).
+    Databases
+        ``new_database()`` creates ``<run_id>_mrepl_<n>`` on the primary and returns its
+        name once the replica has applied its creation.
+    Replay
+        ``pause()`` is ``STOP SLAVE SQL_THREAD`` (the replica keeps receiving the primary's
+        binary log but applies nothing: what a paused replay is on PostgreSQL),
+        ``resume()`` is ``START SLAVE SQL_THREAD``; ``paused()`` tells whether the SQL
+        thread is stopped.
+    Positions
+        ``primary_gtid()`` (``@@gtid_binlog_pos``), ``replica_gtid()``
+        (``@@gtid_slave_pos``); ``wait_caught_up()`` waits (``MASTER_GTID_WAIT`` on the
+        replica) until the replica has applied what the primary had logged when it was
+        called. ``restore()`` restarts replication and waits for catch-up.
+
+    The replica's server is not stopped by these tests: its lag is what they drive.
+    ``on_replica`` is an SQL expression true only on the replica (its ``server_id``; known
+    after ``check()``). Waits raise ``TimeoutError`` with what was seen.
+    """
+
+    kind = "mysql"
+
+    def __init__(self, primary_url: str, replica_url: str, names: Iterator[str]) -> None:
+        import pymysql
+
+        self._pymysql = pymysql
+        self._primary = primary_url
+        self._replica = replica_url
+        self._names = names
+        self._created: list[str] = []
+        self.on_replica = "FALSE"  # see check()
+
+    # -- URLs and queries ----------------------------------------------------------------
+
+    def primary_url(self, dbname: str) -> str:
+        """URL of database ``dbname`` on the primary."""
+        return _with_database(self._primary, dbname)
+
+    def replica_url(self, dbname: str) -> str:
+        """URL of database ``dbname`` on the replica."""
+        return _with_database(self._replica, dbname)
+
+    def connect(self, url: str) -> Any:
+        """A new autocommit PyMySQL connection; the caller closes it."""
+        parts = urllib.parse.urlsplit(url)
+        return self._pymysql.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 3306,
+            user=urllib.parse.unquote(parts.username or "root"),
+            password=urllib.parse.unquote(parts.password or ""),
+            database=urllib.parse.unquote(parts.path.lstrip("/")) or None,
+            autocommit=True,
+            charset="utf8mb4",
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
+
+    def query(self, url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``%s`` placeholders) on a fresh connection; return its rows."""
+        with contextlib.closing(self.connect(url)) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, tuple(params) or None)
+            if cursor.description is None:
+                return []
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def _status(self) -> dict[str, Any]:
+        """``SHOW SLAVE STATUS`` of the replica as a dict (empty when it is no replica)."""
+        with (
+            contextlib.closing(self.connect(self._replica)) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SHOW SLAVE STATUS")
+            row = cursor.fetchone()
+            if row is None:
+                return {}
+            return {d[0]: value for d, value in zip(cursor.description, row, strict=True)}
+
+    # -- databases -----------------------------------------------------------------------
+
+    def new_database(self, timeout_s: float = CATCH_UP_WAIT_S) -> str:
+        """Create a fresh, empty database on the primary; return its name once the replica
+        has it too. Dropped at the end of the session."""
+        name = next(self._names)
+        self.query(self._primary, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        self._created.append(name)
+        self.wait_caught_up(timeout_s)
+        return name
+
+    def drop_all(self) -> None:
+        """Drop (on the primary; the replica applies it) every database ``new_database``
+        made."""
+        for name in self._created:
+            self.query(self._primary, f"DROP DATABASE IF EXISTS `{name}`")
+        self._created.clear()
+
+    # -- replay --------------------------------------------------------------------------
+
+    def pause(self, timeout_s: float = 10.0) -> None:
+        """Stop the replica's SQL thread; return once it has stopped applying."""
+        self.query(self._replica, "STOP SLAVE SQL_THREAD")
+        if not _poll(self.paused, timeout_s):
+            raise TimeoutError(f"replica SQL thread still running after {timeout_s}s")
+
+    def resume(self) -> None:
+        """Start the replica's SQL thread (a no-op when it runs)."""
+        self.query(self._replica, "START SLAVE SQL_THREAD")
+
+    def paused(self) -> bool:
+        """Whether the replica's SQL thread is stopped."""
+        return self._status().get("Slave_SQL_Running") != "Yes"
+
+    # -- positions -----------------------------------------------------------------------
+
+    def primary_gtid(self) -> str:
+        """What the primary has logged (``@@gtid_binlog_pos``)."""
+        return str(self.query(self._primary, "SELECT @@gtid_binlog_pos")[0][0])
+
+    def replica_gtid(self) -> str:
+        """What the replica has applied (``@@gtid_slave_pos``)."""
+        return str(self.query(self._replica, "SELECT @@gtid_slave_pos")[0][0])
+
+    def wait_caught_up(self, timeout_s: float = CATCH_UP_WAIT_S) -> None:
+        """Wait until the replica has applied the primary's ``@@gtid_binlog_pos`` read now;
+        ``TimeoutError`` after ``timeout_s`` (always while paused)."""
+        target = self.primary_gtid()
+        waited = self.query(self._replica, "SELECT MASTER_GTID_WAIT(%s, %s)", [target, timeout_s])
+        if waited[0][0] != 0:
+            raise TimeoutError(
+                f"replica applied up to {self.replica_gtid()!r}, not {target!r}, after "
+                f"{timeout_s}s (SQL thread stopped: {self.paused()})"
+            )
+
+    def restore(self, timeout_s: float = STREAMING_TIMEOUT_S) -> None:
+        """Leave the replica as tests expect it: both threads running, caught up."""
+        status = self._status()
+        if status.get("Slave_IO_Running") != "Yes" or status.get("Slave_SQL_Running") != "Yes":
+            self.query(self._replica, "START SLAVE")
+        self.wait_caught_up(timeout_s)
+
+    # -- session checks ------------------------------------------------------------------
+
+    def check(self) -> str | None:
+        """Why the pair cannot serve the tests, or None when it can. Starts replication
+        that a killed test run left stopped, and waits for catch-up."""
+        primary, replica = _address(self._primary, 3306), _address(self._replica, 3307)
+        try:
+            primary_id, log_bin = self.query(self._primary, "SELECT @@server_id, @@log_bin")[0]
+        except Exception as exc:  # any failure to connect means "not reachable"
+            return f"MariaDB primary not reachable at {primary}: {exc}".strip()
+        try:
+            (replica_id,) = self.query(self._replica, "SELECT @@server_id")[0]
+            status = self._status()
+        except Exception as exc:  # any failure to connect means "not reachable"
+            return (
+                f"MariaDB replica not reachable at {replica} (scripts/services.sh builds it): {exc}"
+            ).strip()
+        primary_port = str(_address(self._primary, 3306).rpartition(":")[2])
+        if not log_bin:
+            return f"MariaDB at {primary} keeps no binary log: it cannot have a replica"
+        if not status or str(status.get("Master_Port")) != primary_port:
+            return f"MariaDB at {replica} is not a replica of the primary at {primary}"
+        if status.get("Using_Gtid") != "Slave_Pos":
+            return f"MariaDB replica at {replica} does not replicate with GTIDs (slave_pos)"
+        if replica_id == primary_id:
+            return f"MariaDB replica at {replica} has the primary's server_id {primary_id}"
+        for kind in ("IO", "SQL"):
+            if status.get(f"Last_{kind}_Errno"):
+                error = status.get(f"Last_{kind}_Error")
+                return (
+                    f"MariaDB replica at {replica} has stopped with an error ({error}); "
+                    "scripts/services.sh rebuilds it"
+                )
+        self.on_replica = f"(@@server_id = {int(replica_id)})"
+        try:
+            self.restore()
+        except TimeoutError as exc:
+            return f"MariaDB replica at {replica} does not catch up: {exc}"
+        return None
+
+
 STANDBY_GROUP = "pg_standby"
 _HERE = Path(__file__).resolve().parent
 # Another test run on this machine (another worktree, another engineer) may be using the
@@ -413,11 +622,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @contextlib.contextmanager
-def standby_turn(replica_url: str) -> Iterator[None]:
-    """Hold the machine-wide lock on the standby at ``replica_url`` (a file lock in the
-    temp directory): concurrent test runs on one machine, which xdist groups cannot see,
-    take turns with it instead of pausing or stopping it under each other."""
-    address = _address(replica_url, 5433).replace(":", "-")
+def standby_turn(replica_url: str, default_port: int = 5433) -> Iterator[None]:
+    """Hold the machine-wide lock on the replica at ``replica_url`` (a file lock in the
+    temp directory, one per replica address): concurrent test runs on one machine, which
+    xdist groups cannot see, take turns with it instead of pausing or stopping it under
+    each other."""
+    address = _address(replica_url, default_port).replace(":", "-")
     path = Path(tempfile.gettempdir()) / f"tenantdb-standby-{address}.lock"
     if path in _HELD:  # this process has the turn already (a fixture inside a test's turn)
         yield
@@ -431,7 +641,7 @@ def standby_turn(replica_url: str) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     pytest.fail(
-                        f"the standby at {_address(replica_url, 5433)} stayed in use by "
+                        f"the replica at {_address(replica_url, default_port)} stayed in use by "
                         f"another test run for {STANDBY_LOCK_WAIT_S:g}s (lock {path}); is "
                         "a run stuck?"
                     )
@@ -469,11 +679,50 @@ def _standby_turn(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def mysql_replica(run_id: str) -> Iterator[MySqlReplica]:
+    """The MariaDB primary/replica pair (see the module docstring), checked once per
+    session."""
+    primary_url = os.environ.get(MYSQL_URL_ENV, DEFAULT_MYSQL_URL)
+    replica_url = os.environ.get(MYSQL_REPLICA_URL_ENV, DEFAULT_MYSQL_REPLICA_URL)
+    names = (f"{run_id}_mrepl_{n}" for n in itertools.count(1))
+    try:
+        pair = MySqlReplica(primary_url, replica_url, names)
+    except ImportError as exc:
+        _unavailable(f"MySQL tests need PyMySQL: pip install 'tenantdb[mysql]' ({exc})")
+    with standby_turn(replica_url, 3307):  # check() restarts replication a run left stopped
+        reason = pair.check()
+    if reason is not None:
+        _unavailable(reason)
+    yield pair
+    pair.drop_all()
+
+
+PAIRS = [
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+"""Indirect parameters of ``replica`` for a test that runs on both pairs."""
+
+
 @pytest.fixture
-def replica(_standby_turn: None, pg_replica: PgReplica) -> Iterator[PgReplica]:
-    """``pg_replica``, restored after the test: running, replay resumed, caught up."""
-    yield pg_replica
-    pg_replica.restore()
+def replica(request: pytest.FixtureRequest) -> Iterator[PgReplica | MySqlReplica]:
+    """``pg_replica`` (or, parametrized indirectly with ``"mysql"``, ``mysql_replica``),
+    held for this test alone and restored after it: running, replay resumed, caught up."""
+    kind = getattr(request, "param", "postgres")
+    pair: PgReplica | MySqlReplica
+    with contextlib.ExitStack() as held:
+        if kind == "postgres":
+            request.getfixturevalue("_standby_turn")
+            pair = request.getfixturevalue("pg_replica")
+        elif kind == "mysql":
+            url = os.environ.get(MYSQL_REPLICA_URL_ENV, DEFAULT_MYSQL_REPLICA_URL)
+            held.enter_context(standby_turn(url, 3307))
+            pair = request.getfixturevalue("mysql_replica")
+        else:
+            raise ValueError(f"replica pair {kind!r}: expected 'postgres' or 'mysql'")
+        yield pair
+        pair.restore()
 
 
 @pytest.fixture(autouse=True)

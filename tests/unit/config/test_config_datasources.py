@@ -210,3 +210,12 @@ def test_config_repr_does_not_show_passwords() -> None:
     config = load_config({"datasources": {"ds0": {"url": "mysql://app:s3cr3t@db/app"}}}, env={})
     assert "s3cr3t" not in repr(config)
     assert "mysql://app:***@db/app" in repr(config)
+
+
+def test_create_dirs_is_off_unless_set_and_only_for_sqlite(doc: Doc, problem_at: ProblemAt) -> None:
+    assert load_config(doc, env={}).datasources["ds0"].create_dirs is False
+    doc["datasources"]["ds0"]["create_dirs"] = True
+    assert load_config(doc, env={}).datasources["ds0"].create_dirs is True
+    doc["datasources"]["ds1"] = {"url": "postgresql://app@db/x", "create_dirs": True}
+    message = problem_at(doc, "datasources.ds1.create_dirs")
+    assert message.startswith("create_dirs is for SQLite files")

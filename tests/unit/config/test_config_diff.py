@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tenantdb.config import ConfigDiff, diff_configs, load_config
+import tenantdb.config._diff as diff_module
+from tenantdb.config import Config, ConfigDiff, diff_configs, load_config
 
 Doc = dict[str, Any]
 
@@ -99,6 +101,7 @@ HOT = [
     ("limits.mode", _set("limits.mode", "shadow")),
     ("telemetry.slow_statement", _set("telemetry.slow_statement", "2s")),
     ("telemetry.query_text", _set("telemetry.query_text", True)),
+    ("moves.write_hold", _set("moves.write_hold", "30s")),
     (
         "tenants.acme.limits.requests_per_second",
         _set("tenants.acme.limits", {"requests_per_second": 20}),
@@ -182,6 +185,17 @@ def test_adding_a_datasource_refuses_the_tables_that_spread_over_every_datasourc
         "tables.ranges.datasources",
     ]
     assert "write its old list" in diff.refused[0].reason
+
+
+def test_every_setting_of_the_configuration_is_looked_at() -> None:
+    """A new top-level setting must be classified here, not skipped silently."""
+    source = Path(diff_module.__file__).read_text()
+    unread = [
+        name
+        for name in Config.model_fields
+        if f'"{name}"' not in source and f"old.{name}" not in source
+    ]
+    assert unread == []
 
 
 def test_an_identical_document_has_no_change() -> None:

@@ -21,6 +21,7 @@ def test_sample_is_an_embedded_sqlite_cluster() -> None:
     assert list(config.datasources) == ["ds0", "ds1"]
     assert config.datasources["ds0"].url == "sqlite:///tenantdb-sample/shard0.db"
     assert config.datasources["ds1"].url == "sqlite:///tenantdb-sample/shard1.db"
+    assert all(ds.create_dirs for ds in config.datasources.values())  # runs anywhere
     assert config.default_datasource == "ds0"
 
 

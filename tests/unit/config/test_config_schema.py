@@ -38,6 +38,7 @@ def test_top_level_keys_and_required_datasources() -> None:
         "registry",
         "limits",
         "telemetry",
+        "moves",
     ]
     assert schema["required"] == ["datasources"]
     assert schema["additionalProperties"] is False

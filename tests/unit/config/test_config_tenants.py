@@ -113,7 +113,7 @@ def test_tenant_datasource_must_exist(doc: Doc, problem_at: ProblemAt) -> None:
         (
             "status",
             "disabled",
-            "unknown status 'disabled'; use one of: active, read_only, suspended",
+            "unknown status 'disabled'; use one of: active, read_only, suspended, moving",
         ),
     ],
 )

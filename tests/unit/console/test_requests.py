@@ -435,6 +435,7 @@ def test_explain_shows_the_plan_and_connects_nowhere(script: Client) -> None:
         ({"sql": "SELECT 1 FROM orders", "params": "7", "tenant": ""}, "JSON array"),
         ({"sql": "SELECT 1 FROM orders", "params": "", "tenant": "nobody"}, "UnknownTenantError"),
         ({"sql": "DROP TABLE orders", "params": "", "tenant": "acme"}, "Error"),
+        ({"sql": "SELEC 1 FROM orders", "params": "", "tenant": ""}, "SQLSyntaxError"),
     ],
 )
 def test_explain_reports_what_is_wrong(
@@ -458,7 +459,14 @@ def test_slow_statements_render_from_the_log(
         "params": None,
         "duration_s": 1.5,
         "route": "single",
-        "targets": [{"datasource": "ds0", "role": "replica"}],
+        "targets": [
+            {
+                "datasource": "ds0",
+                "role": "replica",
+                "sql": "SELECT * FROM orders WHERE orders.tenant_id = $1 AND note = $2",
+                "tables": {"orders": "orders"},
+            }
+        ],
         "error": None,
     }
     monkeypatch.setattr(cluster, "slow_statements", lambda: [entry])
@@ -467,6 +475,8 @@ def test_slow_statements_render_from_the_log(
     assert "1.500 s" in page
     assert "ds0 (replica)" in page
     assert "SELECT * FROM orders WHERE note = %s" in page
+    assert "<summary>plan</summary>" in page
+    assert "WHERE orders.tenant_id = $1 AND note = $2" in page  # the physical statement
     assert "params:" not in page  # none were logged
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tenantdb.core.replication import DegradeSwitch, ReplicaState
+from tenantdb.core.replication import DegradeSwitch, GtidPosition, Position, ReplicaState
 from tenantdb.core.retry import Backoff
 from tenantdb.errors import InterfaceError
 from tenantdb.monitoring import LagMonitor, ReplicaReading
@@ -33,11 +33,11 @@ class Clock:
 class Primary:
     """The primary's write position, or an error to raise."""
 
-    def __init__(self, position: int | None = 100) -> None:
+    def __init__(self, position: Position | None = 100) -> None:
         self.position = position
         self.error: Exception | None = None
 
-    def __call__(self) -> int | None:
+    def __call__(self) -> Position | None:
         if self.error is not None:
             raise self.error
         return self.position
@@ -48,7 +48,7 @@ class Replicas:
     """Each replica's replayed position (and optional self-reported lag), or an error."""
 
     clock: Clock
-    replayed: dict[int, int | None] = field(default_factory=dict)
+    replayed: dict[int, Position | None] = field(default_factory=dict)
     lag_s: dict[int, float | None] = field(default_factory=dict)
     errors: dict[int, Exception] = field(default_factory=dict)
     probed_at: dict[int, list[float]] = field(default_factory=dict)
@@ -224,6 +224,66 @@ def test_a_primary_that_goes_back_restarts_the_history(caplog: pytest.LogCapture
     s.pass_at(11.0)
     assert s.states[0].lag_s == 1.0
     assert any("earlier write position" in m for m in messages(caplog, logging.INFO))
+
+
+# -- MariaDB: GTID positions beside Seconds_Behind_Master --------------------------------
+
+
+def gtid(text: str) -> GtidPosition:
+    return GtidPosition.parse(text)
+
+
+def test_a_replica_whose_sql_thread_stopped_lags_by_its_gtid_position() -> None:
+    # Stopped SQL thread: Seconds_Behind_Master is NULL (lag_s None), yet the lag grows
+    # from when the primary logged what the replica has not applied, domain by domain.
+    s = make(1, primary=Primary(gtid("0-1-10,1-1-5")))
+    s.replicas.replayed[0] = gtid("0-1-10,1-1-5")
+    s.pass_at(0.0)
+    assert (s.states[0].state, s.states[0].lag_s) == ("serving", 0.0)
+    s.primary.position = gtid("0-1-10,1-1-6")  # a write in domain 1 only
+    s.pass_at(1.0)
+    s.pass_at(2.5)
+    assert (s.states[0].state, s.states[0].lag_s) == ("serving", 1.5)
+    s.pass_at(3.5)
+    assert (s.states[0].state, s.states[0].lag_s) == ("lagging", 2.5)
+    s.replicas.replayed[0] = gtid("0-1-10,1-1-6")
+    s.pass_at(4.0)
+    assert (s.states[0].state, s.states[0].lag_s) == ("lagging", 0.0)
+    s.pass_at(4.0 + COOLDOWN_S)
+    assert s.states[0].serving
+
+
+def test_the_larger_of_the_reported_and_the_measured_lag_counts() -> None:
+    s = make(1, primary=Primary(gtid("0-1-10")))
+    s.replicas.replayed[0] = gtid("0-1-10")
+    s.replicas.lag_s[0] = 3.0  # the replica says it is applying something old
+    s.pass_at(0.0)
+    assert (s.states[0].state, s.states[0].lag_s) == ("lagging", 3.0)
+    s.primary.position = gtid("0-1-11")
+    s.replicas.lag_s[0] = 0.0
+    s.pass_at(1.0)
+    s.pass_at(4.0)
+    assert s.states[0].lag_s == 3.0  # measured: 0-1-11 was first seen 3 s ago
+    assert s.states[0].replayed == gtid("0-1-10")
+
+
+def test_a_gtid_domain_that_goes_back_restarts_the_history() -> None:
+    s = make(1, primary=Primary(gtid("0-1-100")))
+    s.replicas.replayed[0] = gtid("0-1-100")
+    s.pass_at(0.0)
+    s.primary.position = gtid("0-2-7")  # a new primary whose domain 0 starts lower
+    s.replicas.replayed[0] = gtid("0-2-6")
+    s.pass_at(10.0)
+    s.pass_at(11.5)
+    assert s.states[0].lag_s == 1.5  # measured from the new history, not from 0.0
+
+
+def test_lsns_and_gtids_are_never_compared() -> None:
+    s = make(1, primary=Primary(100))
+    s.replicas.replayed[0] = gtid("0-1-10")
+    s.replicas.lag_s[0] = None
+    s.pass_at(0.0)
+    assert s.states[0].lag_s is None
 
 
 # -- positions that cannot be compared -----------------------------------------------------

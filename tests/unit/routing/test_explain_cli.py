@@ -110,7 +110,7 @@ def test_explain_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert "unknown tenant 'ghost'" in unknown.stderr
     garbage = runner.invoke(app, ["explain", "-c", str(config), "hello world"])
     assert garbage.exit_code == 1
-    assert "not supported" in garbage.stderr
+    assert "not a SQL statement" in garbage.stderr
     missing = runner.invoke(app, ["explain", "-c", str(tmp_path / "nope.toml"), "SELECT 1"])
     assert missing.exit_code == 1
     assert "nope.toml" in missing.stderr

@@ -336,3 +336,26 @@ def test_admin_insert_into_a_tenant_table_is_refused(cluster: tenantdb.Cluster) 
     plan = cluster.explain("UPDATE orders SET total = 0 WHERE id = %s", [1], admin=True)
     schema_tenants = sum(t.isolation == "schema" for t in cluster.tenants.list())
     assert len(plan.targets) == len(cluster.config.datasources) + schema_tenants
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("INSERT INTO accounts (account_id, name) VALUES (NULL, 'a')", None),
+        ("INSERT INTO accounts (account_id, name) VALUES ((NULL), 'a')", None),
+        ("INSERT INTO accounts (account_id, name) VALUES (%s, 'a')", [None]),
+        ("INSERT INTO accounts (account_id, name) VALUES (1, 'a'), (NULL, 'b')", None),
+        ("UPDATE accounts SET account_id = NULL WHERE account_id = 1", None),
+        ("UPDATE accounts SET account_id = %s WHERE account_id = 1", [None]),
+    ],
+)
+def test_a_null_sharding_key_is_refused_as_null(
+    cluster: tenantdb.Cluster, sql: str, params: list[object] | None
+) -> None:
+    # Not "must be a parameter or a literal": NULL is one, and it places no shard.
+    with pytest.raises(RoutingError) as info:
+        cluster.explain(sql, params, admin=True)
+    message = str(info.value)
+    assert message.startswith("accounts.account_id = NULL places no shard")
+    assert "parameter or a literal" not in message
+    assert "expression" not in message

@@ -9,11 +9,11 @@ import pytest
 import sqlglot
 
 from tenantdb.core.sql._template import parse_template
-from tenantdb.errors import UnsupportedSQLError
+from tenantdb.errors import ProgrammingError, SQLSyntaxError, UnsupportedSQLError
 
 
 def _message(sql: str, dialect: str = "postgres") -> str:
-    with pytest.raises(UnsupportedSQLError) as info:
+    with pytest.raises(SQLSyntaxError) as info:
         parse_template(sql, dialect)  # type: ignore[arg-type]
     return str(info.value)
 
@@ -69,3 +69,13 @@ def test_text_the_parser_trips_over_is_a_clear_refusal() -> None:
     text = "%\n?\nHAVING\nAS\n0\n''\nREPLACE\nALL\n\n\norder_id\nsleep(\nINTO\n1e9\nTABLE"
     text += "\nOFFSET\nEND\n+\npg_class\nRETURNING"
     assert "cannot parse the statement" in _message(text)
+
+
+@pytest.mark.parametrize("sql", ["SELEC * FROM orders", "", "  ", "hello world", "SELECT 'a"])
+def test_syntax_errors_are_programming_errors_not_refusals(sql: str) -> None:
+    # PEP 249: a syntax error is a ProgrammingError; NotSupportedError (UnsupportedSQLError)
+    # is kept for statements tenantdb reads and refuses on purpose.
+    with pytest.raises(SQLSyntaxError) as info:
+        parse_template(sql, "postgres")
+    assert isinstance(info.value, ProgrammingError)
+    assert not isinstance(info.value, UnsupportedSQLError)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantdb import UnsupportedSQLError
+from tenantdb import SQLSyntaxError
 from tenantdb.core.sql import split_statements
 
 DIALECTS = ["postgres", "mysql", "sqlite"]
@@ -83,5 +83,5 @@ def test_percent_signs_are_kept_as_written() -> None:
 
 
 def test_unterminated_string_is_a_clear_error() -> None:
-    with pytest.raises(UnsupportedSQLError, match="unterminated string"):
+    with pytest.raises(SQLSyntaxError, match="unterminated string"):
         split_statements("CREATE TABLE a (x TEXT DEFAULT 'oops);", "sqlite")

@@ -90,7 +90,7 @@ def test_enum_subclasses_hash_as_their_plain_value() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (None, "user_events.user_id is NULL; a sharded row needs a key"),
+        (None, "user_events.user_id = NULL places no shard"),
         (
             True,
             "user_events.user_id has type bool; hash_mod sharding needs an int, str or UUID key",

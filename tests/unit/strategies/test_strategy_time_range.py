@@ -140,7 +140,7 @@ def test_future_periods_are_placed() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (None, "audit_log.created_at is NULL; a sharded row needs a key"),
+        (None, "audit_log.created_at = NULL places no shard"),
         (20260305, "audit_log.created_at has type int; a time_range key must be a date"),
         (1.5, "audit_log.created_at has type float; a time_range key must be a date"),
         (b"2026-03-05", "audit_log.created_at has type bytes"),

@@ -617,3 +617,19 @@ def test_status_of_an_lru_registry(make_registry: MakeRegistry) -> None:
     status = registry.status()
     assert (status["mode"], status["cached"], status["max_cached"]) == ("lru", 1, 2)
     assert status["negative_cached"] == 0
+
+
+def test_close_wakes_the_watcher_so_it_ends_at_once(
+    make_registry: MakeRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watch polls its stop event only every hour here: the watcher is gone when
+    # close() returns (it joins it for at most 5 s) only because close() woke it.
+    from tenantdb.tenants.stores import memory
+
+    monkeypatch.setattr(memory, "_POLL_S", 3600.0)
+    before = set(threading.enumerate())
+    registry = make_registry(watch=True)
+    assert registry.wait_ready(WAIT_S)
+    (watcher,) = [t for t in threading.enumerate() if t not in before]
+    registry.close()
+    assert not watcher.is_alive()

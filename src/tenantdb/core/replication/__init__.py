@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from ._gtid import GtidPosition, write_gtid
 from ._position import (
+    Position,
     decode_token,
     encode_token,
     format_pg_lsn,
+    later,
     merge_positions,
     parse_pg_lsn,
+    position_text,
+    reached,
 )
 from ._replica import ReplicaState, ReplicaStatus
 from ._selector import ReplicaSelector, SelectionPolicy
@@ -15,6 +20,8 @@ from ._switch import DegradeSwitch
 
 __all__ = [
     "DegradeSwitch",
+    "GtidPosition",
+    "Position",
     "ReplicaSelector",
     "ReplicaState",
     "ReplicaStatus",
@@ -22,6 +29,10 @@ __all__ = [
     "decode_token",
     "encode_token",
     "format_pg_lsn",
+    "later",
     "merge_positions",
     "parse_pg_lsn",
+    "position_text",
+    "reached",
+    "write_gtid",
 ]

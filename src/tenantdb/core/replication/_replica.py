@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..retry import Backoff
-from ._position import format_pg_lsn
+from ._position import Position, position_text
 
 ReplicaStatus = Literal["serving", "lagging", "down"]
 """``serving``: gets new reads; ``lagging``: reachable but too far behind (or not yet back
@@ -45,7 +45,7 @@ class ReplicaState:
     weight: float = 1.0
     state: ReplicaStatus = "serving"
     lag_s: float | None = None
-    replayed: int | None = None
+    replayed: Position | None = None
     since: float = 0.0
     error: str | None = None
     failures: int = 0
@@ -65,7 +65,7 @@ class ReplicaState:
     def record_lag(
         self,
         lag_s: float | None,
-        replayed: int | None,
+        replayed: Position | None,
         now: float,
         *,
         max_lag_s: float,
@@ -128,8 +128,10 @@ class ReplicaState:
         return {
             "name": self.name,
             "state": self.state,
-            "lag_s": self.lag_s,
-            "replayed": self.replayed,
+            # Strict JSON has no infinity: a stopped MySQL replica's lag shows as unknown
+            # (its state says "lagging").
+            "lag_s": self.lag_s if self.lag_s is None or math.isfinite(self.lag_s) else None,
+            "replayed": None if self.replayed is None else _replayed_value(self.replayed),
             "since": self.since,
             "error": self.error,
             "failures": self.failures,
@@ -142,7 +144,7 @@ class ReplicaState:
         if self.lag_s is not None:
             details.append(f"lag {self.lag_s:.3g}s")
         if self.replayed is not None:
-            details.append(f"replayed {_position_text(self.replayed)}")
+            details.append(f"replayed {position_text(self.replayed)}")
         if self.state == "down":
             details.append(f"{self.failures} failures: {self.error}")
         return f"<ReplicaState {self.name} [{', '.join(details)}]>"
@@ -155,8 +157,6 @@ class ReplicaState:
         return True
 
 
-def _position_text(position: int) -> str:
-    try:
-        return format_pg_lsn(position)
-    except ValueError:  # not an LSN (a position from another kind of server)
-        return str(position)
+def _replayed_value(position: Position) -> int | str:
+    # JSON-ready: an LSN stays the int it always was; a GTID position is its text.
+    return position if isinstance(position, int) else str(position)

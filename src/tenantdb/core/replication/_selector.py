@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import Literal
 
+from ._position import Position, reached
 from ._replica import ReplicaState
 
 SelectionPolicy = Literal["round_robin", "weighted"]
@@ -60,12 +61,13 @@ class ReplicaSelector:
         return self._policy
 
     def choose(
-        self, min_position: int | None = None, exclude: int | None = None
+        self, min_position: Position | None = None, exclude: int | None = None
     ) -> ReplicaState | None:
         """The replica for the next read, or None when none qualifies (read the primary).
 
         ``min_position``: the write position the read must see (None: any serving replica
-        will do); a replica whose replayed position is unknown does not qualify.
+        will do); a replica whose replayed position is unknown, or of another kind, does
+        not qualify (``reached``).
         ``exclude``: the ``index`` of a replica not to use (one that just failed).
         """
         replicas = self._replicas
@@ -83,10 +85,7 @@ class ReplicaSelector:
                         replica.state == "serving"
                         and weight > 0.0
                         and replica.index != exclude
-                        and (
-                            min_position is None
-                            or (replica.replayed is not None and replica.replayed >= min_position)
-                        )
+                        and (min_position is None or reached(replica.replayed, min_position))
                     ):
                         value = current[i] + weight
                         current[i] = value
@@ -107,10 +106,7 @@ class ReplicaSelector:
                 if (
                     replica.state == "serving"
                     and replica.index != exclude
-                    and (
-                        min_position is None
-                        or (replica.replayed is not None and replica.replayed >= min_position)
-                    )
+                    and (min_position is None or reached(replica.replayed, min_position))
                 ):
                     self._next = i
                     return replica

@@ -53,6 +53,12 @@ def check_status(tenant: Tenant, template: Template) -> None:
             "back to active (cluster.tenants.put({'id': ..., 'status': 'active'}))",
             status=status,
         )
+    if status == "moving" and template.is_write:
+        raise TenantStatusError(
+            f"tenant {tenant.id!r} is being moved to another datasource: its writes are held "
+            "until the move's cut-over; retry the statement (reads still work)",
+            status=status,
+        )
     if status == "read_only" and template.is_write:
         raise TenantStatusError(
             f"tenant {tenant.id!r} is read-only: {template.kind.upper()} is refused; reads "

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..replication import decode_token, encode_token, merge_positions
+from ..replication import Position, decode_token, encode_token, merge_positions
 
 
 class WritePositions:
     """Per datasource, the write position a read must see; immutable (each write gives a new
     object, so a token or a copy handed out never changes under its holder).
 
-    A datasource that is absent has no write to wait for; ``None`` means a write whose
-    position is unknown (MySQL, or a position that could not be read): only the primary is
-    sure to have it. Positions only grow: merging keeps the later of two, and ``None`` wins
-    over any int.
+    A datasource that is absent has no write to wait for; a position is an LSN
+    (PostgreSQL) or a GTID position (MariaDB); ``None`` means a write whose position is
+    unknown (a MySQL server without GTIDs, or a position that could not be read): only the
+    primary is sure to have it. Positions only grow: merging keeps the later of two (per
+    GTID domain for MariaDB), and ``None`` wins over any position.
     """
 
     __slots__ = ("_positions",)
 
-    def __init__(self, positions: Mapping[str, int | None] | None = None) -> None:
-        self._positions: dict[str, int | None] = dict(positions or {})
+    def __init__(self, positions: Mapping[str, Position | None] | None = None) -> None:
+        self._positions: dict[str, Position | None] = dict(positions or {})
 
     @classmethod
     def from_token(cls, token: str | None) -> WritePositions:
@@ -44,7 +45,7 @@ class WritePositions:
         """The consistency token for these positions (equal positions, equal tokens)."""
         return encode_token(self._positions)
 
-    def after_write(self, datasource: str, position: int | None) -> WritePositions:
+    def after_write(self, datasource: str, position: Position | None) -> WritePositions:
         """These positions with a write on ``datasource`` at ``position`` (None: unknown)."""
         return WritePositions(merge_positions(self._positions, {datasource: position}))
 
@@ -57,13 +58,13 @@ class WritePositions:
         its reads there go to the primary."""
         return datasource in self._positions and self._positions[datasource] is None
 
-    def at_least(self, datasource: str) -> int | None:
+    def at_least(self, datasource: str) -> Position | None:
         """The position a replica must have replayed to serve a read of ``datasource``
         (None: any serving replica will do; see ``unknown`` for a write of unknown
         position, which this also answers None for)."""
         return self._positions.get(datasource)
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, Position | None]:
         """A copy, datasource name → position (None: unknown)."""
         return dict(self._positions)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, get_args
 
 from ...errors import Error, ShardUnavailableError
-from ..replication import ReplicaState
+from ..replication import Position, ReplicaState
 from ._positions import WritePositions
 
 PrimaryReason = Literal[
@@ -38,7 +38,9 @@ class ReplicaChooser(Protocol):
     """What picks a replica for one datasource's reads (``ReplicaSet``,
     ``ReplicaSelector``)."""
 
-    def choose(self, min_position: int | None, exclude: int | None = None) -> ReplicaState | None:
+    def choose(
+        self, min_position: Position | None, exclude: int | None = None
+    ) -> ReplicaState | None:
         """The replica for the next read, None for the primary."""
         ...
 

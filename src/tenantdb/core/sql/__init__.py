@@ -13,6 +13,7 @@ from ._confine import (
     written_qualifiers,
 )
 from ._ddl_shapes import DdlKind, DdlShape, ObjectName, describe_ddl
+from ._declared_types import ColumnsOf, declared_types
 from ._functions import foreign_functions, may_write
 from ._limits import check_statement_size
 from ._merge_variants import AggregateColumn, AggregateKind, MergeShape, SortKey, merge_shape
@@ -60,6 +61,7 @@ __all__ = [
     "AnyOf",
     "Atom",
     "ColumnName",
+    "ColumnsOf",
     "Const",
     "DdlKind",
     "DdlShape",
@@ -92,6 +94,7 @@ __all__ = [
     "coalesce_tenant_column",
     "coalesced_rendering",
     "confined_template",
+    "declared_types",
     "describe_ddl",
     "foreign_functions",
     "literal_value",

@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from ...errors import UnsupportedSQLError
+from ...errors import SQLSyntaxError, UnsupportedSQLError
 
 DdlKind = Literal["create_table", "create_index", "alter_table", "drop_table"]
 
@@ -58,12 +58,13 @@ class DdlShape:
 def describe_ddl(sql: str, dialect: str) -> DdlShape:
     """Parse one CREATE TABLE, CREATE INDEX, ALTER TABLE or DROP TABLE statement.
 
-    ``sql`` is plain SQL without placeholders. Raises UnsupportedSQLError for anything else.
+    ``sql`` is plain SQL without placeholders. Raises SQLSyntaxError when it does not
+    parse, UnsupportedSQLError for any other statement.
     """
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
     except (ParseError, TokenError) as exc:
-        raise UnsupportedSQLError(
+        raise SQLSyntaxError(
             f"cannot parse {sql[:80]!r} as {dialect} SQL ({str(exc).strip().splitlines()[0]})"
         ) from None
     kind = str(tree.args.get("kind") or "").upper()

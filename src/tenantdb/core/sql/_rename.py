@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import Token, TokenType
 from sqlglot.errors import TokenError
 
-from ...errors import UnsupportedSQLError
+from ...errors import SQLSyntaxError, UnsupportedSQLError
 
 # Words that may sit between CREATE and the name; anything else there is not understood.
 _TABLE_PREFIX = frozenset({"TEMP", "TEMPORARY", "UNLOGGED", "IF", "NOT", "EXISTS"})
@@ -35,12 +35,13 @@ def rename_created(sql: str, dialect: str, *, table: str, index: str | None = No
     index name becomes ``index`` and the table after ON becomes ``table``. A schema
     qualifier is kept. New names are always quoted, so they keep their exact spelling.
 
-    Raises UnsupportedSQLError for text that is not such a statement.
+    Raises SQLSyntaxError for text that cannot be tokenized, UnsupportedSQLError for text
+    that is not such a statement.
     """
     try:
         tokens = sqlglot.tokenize(sql, read=dialect)
     except TokenError as exc:
-        raise UnsupportedSQLError(f"cannot read the definition {sql[:80]!r}: {exc}") from None
+        raise SQLSyntaxError(f"cannot read the definition {sql[:80]!r}: {exc}") from None
     words = [_word(t) for t in tokens]
     if not words or words[0] != "CREATE":
         raise _not_understood(sql)

@@ -6,7 +6,7 @@ import sqlglot
 from sqlglot import TokenType
 from sqlglot.errors import TokenError
 
-from ...errors import UnsupportedSQLError
+from ...errors import SQLSyntaxError
 
 
 def split_statements(text: str, dialect: str) -> list[str]:
@@ -21,13 +21,13 @@ def split_statements(text: str, dialect: str) -> list[str]:
     Not understood: client-side delimiter changes (``DELIMITER //`` of the mysql client) and
     ``BEGIN ... END`` trigger bodies that contain semicolons.
 
-    Raises UnsupportedSQLError when the text cannot be tokenized (an unterminated string or
+    Raises SQLSyntaxError when the text cannot be tokenized (an unterminated string or
     comment), naming the line.
     """
     try:
         tokens = sqlglot.tokenize(text, read=dialect)
     except TokenError as exc:
-        raise UnsupportedSQLError(
+        raise SQLSyntaxError(
             f"cannot read the script as {dialect} SQL ({_first_line(str(exc))}); "
             "look for an unterminated string, quoted name or comment"
         ) from None

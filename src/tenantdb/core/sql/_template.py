@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token
 
-from ...errors import ProgrammingError, UnsupportedSQLError
+from ...errors import ProgrammingError, SQLSyntaxError, UnsupportedSQLError
 from ._confine import confine, session_variables
 from ._dialect_rules import check_dialect
 from ._dialects import sqlglot_dialect
@@ -27,6 +27,7 @@ from ._functions import may_write
 from ._placeholders import MARKER_PREFIX, scan
 from ._predicates import (
     ColumnName,
+    Const,
     Predicate,
     ValueRef,
     all_of,
@@ -270,8 +271,9 @@ class TemplateCache:
 def parse_template(sql: str, dialect: Dialect) -> Template:
     """Parse one SQL statement into a template.
 
-    Raises UnsupportedSQLError for text that is not exactly one supported statement and
-    ProgrammingError for malformed placeholders.
+    Raises SQLSyntaxError (a ProgrammingError) for text that does not parse,
+    UnsupportedSQLError for a statement tenantdb refuses (several in one string, a kind or
+    shape it does not run) and ProgrammingError for malformed placeholders.
     """
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a str, not {type(sql).__name__}")
@@ -327,7 +329,7 @@ def _parse_one(
 ) -> tuple[exp.Expr, list[Token]]:
     """The one statement of ``text``, and its tokens (tokenized once, for later checks)."""
     if not text.strip():
-        raise UnsupportedSQLError("empty statement; pass one SQL statement")
+        raise SQLSyntaxError("empty statement; pass one SQL statement")
     try:
         with quiet():
             # What sqlglot.parse does, keeping the tokens.
@@ -337,14 +339,14 @@ def _parse_one(
             statements = [s for s in parsed if s is not None]
     except (ParseError, TokenError) as exc:
         where = _where_parsing_stops(exc, text, names)
-        raise UnsupportedSQLError(
+        raise SQLSyntaxError(
             f"cannot parse the statement as {dialect} SQL: {where}; "
             f"check the syntax, or the cluster's dialect if this SQL is for another database"
         ) from None
     except (TypeError, ValueError, AttributeError, IndexError, KeyError):
         # sqlglot's parser can trip over its own assumptions on malformed text (e.g. a
         # JSONB operator with nothing after it); that is still a statement it cannot read.
-        raise UnsupportedSQLError(
+        raise SQLSyntaxError(
             f"cannot parse the statement as {dialect} SQL: the parser gave up on it; "
             "check the syntax, or the cluster's dialect if this SQL is for another database"
         ) from None
@@ -410,6 +412,20 @@ def _where_parsing_stops(
     )
 
 
+def _written_value(node: exp.Expr) -> ValueRef | None:
+    """The value an INSERT row or an UPDATE assignment writes: a placeholder, a literal, or
+    NULL (``Const(None)``, so a NULL sharding key is refused as NULL, not as an
+    expression); None for anything else."""
+    inner = node.this if isinstance(node, exp.Paren) else node
+    if isinstance(inner, exp.Null):
+        return Const(None)
+    return value_ref(node)
+
+
+# What sqlglot returns for text that is an expression, not a statement.
+_EXPRESSIONS = (exp.Condition, exp.Alias, exp.Tuple, exp.Star, exp.Identifier, exp.Paren)
+
+
 def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
     writes = statement.find_all(exp.Insert, exp.Update, exp.Delete)
     if any(node is not statement for node in writes):
@@ -443,6 +459,13 @@ def _classify(statement: exp.Expr) -> tuple[StatementKind, str | None]:
                 f"{cls.__name__.upper()} {kind or '?'} is not supported; DDL may create, alter "
                 "or drop tables and create or drop indexes"
             )
+    if isinstance(statement, _EXPRESSIONS):
+        # sqlglot reads text that starts with no statement keyword ("hello world") as a
+        # bare expression; every database calls that a syntax error, and so does tenantdb.
+        raise SQLSyntaxError(
+            "this text is not a SQL statement (it reads as a bare expression); check the "
+            "syntax: a statement starts with SELECT, INSERT, UPDATE, DELETE, CREATE, ..."
+        )
     if isinstance(statement, exp.Command | exp.Set | exp.Show | exp.Copy | exp.Grant):
         what = f"{str(statement.this or type(statement).__name__).split()[0].upper()} statements"
     else:
@@ -1186,7 +1209,7 @@ class _Analyzer:
         if not isinstance(tree, exp.Update):
             return ()
         return tuple(
-            (column_name(assignment.this), value_ref(assignment.expression))
+            (column_name(assignment.this), _written_value(assignment.expression))
             for assignment in tree.expressions
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column)
         )
@@ -1212,7 +1235,7 @@ class _Analyzer:
                         f"INSERT names {len(columns)} columns but a VALUES row has "
                         f"{len(items)} values"
                     )
-                rows.append(tuple(value_ref(item) for item in items))
+                rows.append(tuple(_written_value(item) for item in items))
                 renders.append(render_tree(row, self.dialect))
         conflict = tree.args.get("conflict")
         upsert = [

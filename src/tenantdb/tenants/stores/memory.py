@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 
 from ._base import Change, Record
 
+# How often a waiting watch looks at its stop event by itself; close() wakes it at once.
+_POLL_S = 0.5
+
 
 class MemoryStore:
     """An in-process store: a dict guarded by a lock, and a queue of changes."""
@@ -22,7 +25,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}
         self._lock = threading.Lock()
-        self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
+        # None wakes the watcher without a change (close() puts it there).
+        self._changes: queue.SimpleQueue[Change | None] = queue.SimpleQueue()
         self._watched = False  # queue changes only while someone watches
 
     def load(self, tenant_id: str) -> Record | None:
@@ -72,13 +76,16 @@ class MemoryStore:
         on_ready()
         while not stop.is_set():
             try:
-                change = self._changes.get(timeout=0.5)
+                change = self._changes.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
-            on_change(change)
+            if change is not None:
+                on_change(change)
 
     def close(self) -> None:
-        pass
+        """Wake a watcher waiting for the next change, so a ``stop`` set before this call
+        ends its ``watch`` at once (the registry closes the store, then joins the watcher)."""
+        self._changes.put(None)
 
     def __repr__(self) -> str:
         return f"<MemoryStore [{len(self._records)} tenants]>"

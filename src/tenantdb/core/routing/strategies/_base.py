@@ -91,7 +91,10 @@ def type_label(value: object) -> str:
 
 
 def null_key(table: str, key: str) -> NoReturn:
-    raise RoutingError(f"{column(table, key)} is NULL; a sharded row needs a key")
+    raise RoutingError(
+        f"{column(table, key)} = NULL places no shard: every row of a sharded table needs a "
+        f"value for {key}; give it one"
+    )
 
 
 def integral_decimal(value: Decimal) -> int | None:

@@ -1,0 +1,548 @@
+"""``move_tenant``: move a tenant's rows to another datasource while it keeps working.
+
+The phases and why each is safe to repeat are in ``tenantdb.core.moves``; this module does
+their I/O through one admin session: ``execute_on`` on the source's and the target's
+primaries, the move log (``MoveLog``) on the target, and the tenant registry for the
+freeze (status ``moving``) and the cut-over (the new placement). Every phase is written
+to the log before its side effects start, and every step that writes the target commits
+together with the log row that records it, so a mover killed anywhere is resumed by
+``resume_move`` from the log and does nothing twice that matters.
+
+What moves: a tenant of ``shared`` isolation (its rows of every ``tenant`` table, chosen
+by the tenant column) to a datasource of the same cluster, which is always of the same
+backend kind (one cluster, one dialect). The target's tables must exist already (``tenantdb
+ddl`` creates them on every datasource) and hold no row of the tenant. Tenants with their
+own schema or database are refused for now.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .._sync import Session
+from ..core.moves import Capture, MovedTable, MoveState, Phase, capture_for, delete_by_key, upsert
+from ..core.routing import quote_identifier
+from ..core.verify import ChunkDiff, KeyRange, TableShape
+from ..errors import NotSupportedError, OperationalError, ProgrammingError
+from ._catalog import query_on
+from ._move_log import MoveLog
+from ._verify import TableCopy, verify_copies, verify_keys
+from ._verify_jobs import table_shape
+from ._view import ClusterView, admin_session
+
+MoveListener = Callable[[str, MoveState], None]
+"""Told each step a move takes (``"chunk written"``, ``"phase catching_up"``, ...) with the
+state as it stands; a progress display, or a test that stops the mover at a point."""
+
+
+@dataclass(frozen=True, slots=True)
+class MoveSettings:
+    """How a move runs. ``freeze_limit_s``: the longest the tenant's writes may be held;
+    a freeze that would last longer is abandoned and tried again. ``backlog`` changes or
+    fewer left to apply start the verify and then the freeze. ``chunk_rows``: rows per
+    copied chunk."""
+
+    freeze_limit_s: float = 5.0
+    backlog: int = 100
+    chunk_rows: int = 1000
+    change_batch: int = 500
+    max_freezes: int = 10
+
+
+def start_move(
+    view: ClusterView,
+    tenant_id: str,
+    target: str,
+    *,
+    settings: MoveSettings = MoveSettings(),
+    on_step: MoveListener | None = None,
+) -> MoveState:
+    """Plan a move of ``tenant_id`` to datasource ``target``, record it, and run it to its
+    cut-over (``cleaning``: the tenant is served from ``target``; the source's rows wait
+    for ``cleanup_move``). Raises ProgrammingError / NotSupportedError naming what to
+    change when the move cannot start; a failure later leaves the move in the log, to
+    ``resume_move`` or ``abort_move``."""
+    with admin_session(view) as session:
+        state = _plan(view, session, tenant_id, target)
+        log = MoveLog(session, target, view.config.dialect)
+        log.ensure()
+        revision = log.create(state)
+        return _Mover(view, session, log, state, revision, settings, on_step).run()
+
+
+def resume_move(
+    view: ClusterView,
+    tenant_id: str,
+    *,
+    settings: MoveSettings = MoveSettings(),
+    on_step: MoveListener | None = None,
+) -> MoveState:
+    """Run the tenant's unfinished move on from where its log says it stopped."""
+    with admin_session(view) as session:
+        log, state, revision = _unfinished(view, session, tenant_id)
+        return _Mover(view, session, log, state, revision, settings, on_step).run()
+
+
+def abort_move(view: ClusterView, tenant_id: str) -> MoveState:
+    """Abort the tenant's unfinished move before its cut-over: the source stays
+    authoritative and untouched, and everything the move made is removed (its rows on the
+    target, the capture and fence on the source). Refused after the cut-over."""
+    with admin_session(view) as session:
+        log, state, revision = _unfinished(view, session, tenant_id)
+        mover = _Mover(view, session, log, state, revision, MoveSettings(), None)
+        return mover.abort()
+
+
+def cleanup_move(view: ClusterView, tenant_id: str) -> MoveState:
+    """Finish a move after its cut-over: delete the tenant's rows from the source and
+    remove the fence that refused writes there. Run it once every process routes the
+    tenant to its new place (the registry's propagation time has passed)."""
+    with admin_session(view) as session:
+        log, state, revision = _unfinished(view, session, tenant_id)
+        if state.phase != "cleaning":
+            raise ProgrammingError(
+                f"move {state.move_id} of tenant {tenant_id!r} is {state.phase}, not waiting"
+                " for its cleanup; resume it first"
+            )
+        mover = _Mover(view, session, log, state, revision, MoveSettings(), None)
+        return mover.cleanup()
+
+
+def move_status(view: ClusterView, tenant_id: str) -> list[MoveState]:
+    """Every move of the tenant recorded on any datasource, oldest first."""
+    found: list[MoveState] = []
+    with admin_session(view) as session:
+        for datasource in view.config.datasources:
+            log = MoveLog(session, datasource, view.config.dialect)
+            if not log.exists():
+                continue
+            found += [state for state, _ in log.of_tenant(tenant_id)]
+    return sorted(found, key=lambda s: s.history[0][1] if s.history else 0.0)
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+def _plan(view: ClusterView, session: Session, tenant_id: str, target: str) -> MoveState:
+    config = view.config
+    tenant = view.tenants.get(tenant_id)
+    if target not in config.datasources:
+        raise ProgrammingError(
+            f"no datasource {target!r} to move tenant {tenant_id!r} to; configured: "
+            + ", ".join(config.datasources)
+        )
+    if tenant.isolation != "shared":
+        raise NotSupportedError(
+            f"tenant {tenant_id!r} has {tenant.isolation} isolation: online moves are built"
+            " for shared tenants so far; copy its schema or database yourself"
+        )
+    if tenant.datasource == target:
+        raise ProgrammingError(f"tenant {tenant_id!r} is on {target} already")
+    if tenant.status != "active":
+        raise ProgrammingError(
+            f"tenant {tenant_id!r} is {tenant.status}: only an active tenant can be moved"
+        )
+    if tenant.datasource is None:
+        raise ProgrammingError(f"tenant {tenant_id!r} has no datasource to move from")
+    for state in move_status(view, tenant_id):
+        if not state.finished and state.phase != "cleaning":
+            raise ProgrammingError(
+                f"tenant {tenant_id!r} has an unfinished move ({state.move_id}, {state.phase});"
+                " resume or abort it first"
+            )
+    column = config.tenant_column
+    dialect = config.dialect
+    where = f"{quote_identifier(column, dialect)} = %s"
+    tables: list[MovedTable] = []
+    for name in _tenant_tables(view):
+        source = table_shape(query_on(session, tenant.datasource), dialect, name)
+        try:
+            there = table_shape(query_on(session, target), dialect, name)
+        except ProgrammingError as exc:
+            raise ProgrammingError(
+                f"table {name!r} does not exist on {target}: create the tables there first"
+                " (tenantdb ddl), then move the tenant"
+            ) from exc
+        if (there.key, sorted(there.columns)) != (source.key, sorted(source.columns)):
+            raise ProgrammingError(
+                f"table {name!r} differs between {tenant.datasource} and {target} (primary key"
+                f" {source.key} vs {there.key}, columns {source.columns} vs {there.columns});"
+                " make them alike before moving a tenant"
+            )
+        rows = query_on(session, target)(
+            f"SELECT 1 FROM {there.qualified} WHERE {where} LIMIT 1", (tenant_id,)
+        )
+        if rows:
+            raise ProgrammingError(
+                f"{target} already holds rows of tenant {tenant_id!r} in {name!r}: remove them"
+                " (or move the tenant elsewhere) before moving it there"
+            )
+        tables.append(MovedTable(name, name, source.key, columns=source.columns))
+    return MoveState(
+        move_id=secrets.token_hex(4),
+        tenant=tenant_id,
+        source=tenant.datasource,
+        target=target,
+        tables=tuple(tables),
+        tenant_column=column,
+        history=(("planned", time.time()),),
+    )
+
+
+def _tenant_tables(view: ClusterView) -> list[str]:
+    """The physical names of the tenant-placed tables (as the catalog stores them)."""
+    topology = view.topology
+    names = dict.fromkeys(p.name for p in topology.tables.values() if p.kind == "tenant")
+    return [n.lower() if topology.dialect == "postgres" else n for n in names]
+
+
+def _unfinished(
+    view: ClusterView, session: Session, tenant_id: str
+) -> tuple[MoveLog, MoveState, int]:
+    for datasource in view.config.datasources:
+        log = MoveLog(session, datasource, view.config.dialect)
+        if not log.exists():
+            continue
+        for state, revision in log.of_tenant(tenant_id):
+            if not state.finished:
+                return log, state, revision
+    raise ProgrammingError(f"tenant {tenant_id!r} has no unfinished move")
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+class _Mover:
+    """One move's run from its logged state: each phase's work, then the next phase."""
+
+    def __init__(
+        self,
+        view: ClusterView,
+        session: Session,
+        log: MoveLog,
+        state: MoveState,
+        revision: int,
+        settings: MoveSettings,
+        on_step: MoveListener | None,
+    ) -> None:
+        self._view = view
+        self._session = session
+        self._log = log
+        self._state = state
+        self._revision = revision
+        self._settings = settings
+        self._on_step = on_step
+        self._dialect = view.config.dialect
+        self._captures = [self._capture(i, t) for i, t in enumerate(state.tables)]
+
+    # -- the log -----------------------------------------------------------------------
+
+    def _step(self, name: str) -> None:
+        if self._on_step is not None:
+            self._on_step(name, self._state)
+
+    def _record(self, state: MoveState) -> None:
+        """Write ``state`` to the log (inside the caller's transaction, where there is one)."""
+        self._revision = self._log.write(state, self._revision)
+        self._state = state
+
+    def _enter(self, phase: Phase) -> None:
+        self._record(self._state.entering(phase, time.time()))
+        self._step(f"phase {phase}")
+
+    # -- phases ------------------------------------------------------------------------
+
+    def run(self) -> MoveState:
+        handlers: dict[Phase, Callable[[], None]] = {
+            "planned": lambda: self._enter("capturing"),
+            "capturing": self._install_capture,
+            "copying": self._copy,
+            "catching_up": self._catch_up,
+            "verifying": self._verify,
+            "frozen": self._freeze,
+            "cut_over": self._cut_over,
+        }
+        while self._state.phase in handlers:
+            handlers[self._state.phase]()
+        if self._state.phase == "aborting":
+            return self.abort()
+        return self._state
+
+    def _install_capture(self) -> None:
+        # Nothing is copied yet: what an earlier, killed attempt installed is dropped whole.
+        for capture in self._captures:
+            self._source(capture.remove)
+            self._source(capture.install)
+        self._enter("copying")
+
+    def _copy(self) -> None:
+        for index, table in enumerate(self._state.tables):
+            source = self._shape(table, "source")
+            while not table.done:
+                upper = self._first(source.boundary(table.after, self._settings.chunk_rows))
+                rows = self._read(source.rows(KeyRange(table.after, upper)))
+                width = len(table.key)
+                last = tuple(rows[-1][:width]) if rows else table.after
+                table = replace(
+                    table,
+                    after=last,
+                    copied_rows=table.copied_rows + len(rows),
+                    done=upper is None,
+                )
+                with self._session.transaction():
+                    self._write_rows(table, rows)
+                    self._step("chunk written")
+                    self._record(self._state.with_table(index, table))
+                self._step("chunk copied")
+        self._enter("catching_up")
+
+    def _catch_up(self) -> None:
+        """Apply recorded changes until at most ``backlog`` are left, then verify."""
+        while self._apply_changes(limit=self._settings.change_batch) > self._settings.backlog:
+            pass
+        self._enter("verifying")
+
+    def _apply_changes(self, *, limit: int | None) -> int:
+        """Apply one batch of changes per table (all of them with ``limit`` None); the
+        backlog left after it."""
+        left = 0
+        for index, (table, capture) in enumerate(
+            zip(self._state.tables, self._captures, strict=True)
+        ):
+            while True:
+                (top,) = self._read((capture.last_position(), ()))
+                upto = int(top[0] or 0)
+                batch = self._read(
+                    (capture.pending(), (table.applied, upto, limit or self._settings.change_batch))
+                )
+                if batch:
+                    width = len(table.key)
+                    applied = max(int(row[width]) for row in batch)
+                    keys = [tuple(row[:width]) for row in batch]
+                    source = self._shape(table, "source")
+                    current = self._read(source.rows_with_keys(keys))
+                    table = replace(table, applied=applied)
+                    with self._session.transaction():
+                        self._apply_keys(table, keys, current)
+                        self._step("changes written")
+                        self._record(self._state.with_table(index, table))
+                    self._step("changes applied")
+                if limit is not None or not batch:
+                    break
+            (count,) = self._read((capture.backlog(), (table.applied,)))
+            left += int(count[0])
+        return left
+
+    def _verify(self) -> None:
+        """Compare every table in full. A difference at a key with a change recorded after
+        the applied position (not applied yet, or made while the verify read) is explained,
+        and that key is checked again in the freeze; any other sends the move back to
+        catch-up."""
+        tables = tuple(replace(t, verified_from=t.applied) for t in self._state.tables)
+        self._record(replace(self._state, tables=tables))
+        unexplained = False
+        for table, capture in zip(self._state.tables, self._captures, strict=True):
+            differing = self._differences(table)
+            changed = set(self._changed_keys(table, capture))
+            if not differing <= changed:
+                unexplained = True
+        self._step("verified")
+        self._enter("catching_up" if unexplained else "frozen")
+
+    def _freeze(self) -> None:
+        """Hold the tenant's writes, fence the source, apply the last changes and check the
+        keys changed since the verify; cut over, or give up and catch up again. A failure
+        lifts the freeze before it is raised (a killed mover leaves it to ``resume_move``
+        or ``abort_move``)."""
+        started = time.monotonic()
+        try:
+            self._view.tenants.put({"id": self._state.tenant, "status": "moving"})
+            self._step("writes held")
+            for capture in self._captures:
+                self._fence(capture, self._settings.freeze_limit_s)
+            self._step("fenced")
+            self._apply_changes(limit=None)
+            equal = True
+            for table, capture in zip(self._state.tables, self._captures, strict=True):
+                source, target = self._copy_of(table, "source"), self._copy_of(table, "target")
+                diff = verify_keys(source, target, self._changed_keys(table, capture))
+                equal = equal and not (diff.mismatched or diff.extra_source or diff.extra_target)
+        except BaseException:
+            self._lift_freeze()
+            raise
+        if equal and time.monotonic() - started <= self._settings.freeze_limit_s:
+            self._enter("cut_over")
+            return
+        # Abandoned: writes go on where they are, and the move catches up again.
+        self._lift_freeze()
+        attempts = self._state.freeze_attempts + 1
+        if attempts >= self._settings.max_freezes:
+            raise OperationalError(
+                f"move {self._state.move_id}: {attempts} freezes could not finish within the"
+                " freeze limit; writes go on on the source. Resume the move when the tenant"
+                " writes less, or raise the limit"
+            )
+        self._record(replace(self._state, freeze_attempts=attempts))
+        self._enter("catching_up")
+
+    def _lift_freeze(self) -> None:
+        for capture in self._captures:
+            self._source(capture.unfence)
+        self._view.tenants.put({"id": self._state.tenant, "status": "active"})
+
+    def _cut_over(self) -> None:
+        """Place the tenant on the target. Repeating it (a mover killed right after the
+        registry write) writes the same placement again."""
+        self._view.tenants.put(
+            {"id": self._state.tenant, "datasource": self._state.target, "status": "active"},
+            force=True,  # its rows are on the source too until the cleanup
+        )
+        self._step("placed")
+        for capture in self._captures:
+            self._source(capture.remove)  # the fence stays until the cleanup
+        self._enter("cleaning")
+
+    def cleanup(self) -> MoveState:
+        """Drop the fence and delete the source's rows of the tenant, table by table (in
+        one transaction where DDL is transactional: PostgreSQL, SQLite)."""
+        for table, capture in zip(self._state.tables, self._captures, strict=True):
+            with self._session.transaction():
+                self._source(capture.unfence)
+                self._delete_tenant_rows(table, "source")
+        self._enter("done")
+        return self._state
+
+    def abort(self) -> MoveState:
+        if not self._state.abortable:
+            raise ProgrammingError(
+                f"move {self._state.move_id} is {self._state.phase}: the tenant is served from"
+                f" {self._state.target} now; move it back instead of aborting"
+            )
+        if self._state.phase != "aborting":
+            self._enter("aborting")
+        tenant = self._view.tenants.get(self._state.tenant)
+        if tenant.status == "moving":
+            self._view.tenants.put({"id": self._state.tenant, "status": "active"})
+        for table, capture in zip(self._state.tables, self._captures, strict=True):
+            self._source(capture.unfence)
+            self._source(capture.remove)
+            self._delete_tenant_rows(table, "target")
+        self._enter("aborted")
+        return self._state
+
+    # -- statements --------------------------------------------------------------------
+
+    def _capture(self, index: int, table: MovedTable) -> Capture:
+        return capture_for(
+            self._dialect,
+            move_id=self._state.move_id,
+            index=index,
+            table=table.source,
+            schema=table.source_schema,
+            key=table.key,
+            tenant_column=self._state.tenant_column,
+            tenant=self._state.tenant,
+        )
+
+    def _shape(self, table: MovedTable, side: str) -> TableShape:
+        name, schema = (
+            (table.source, table.source_schema)
+            if side == "source"
+            else (table.target, table.target_schema)
+        )
+        column = self._state.tenant_column
+        where = None if column is None else f"{quote_identifier(column, self._dialect)} = %s"
+        return TableShape(
+            self._dialect,
+            name,
+            table.key,
+            table.columns,
+            schema=schema,
+            where=where,
+            where_params=() if column is None else (self._state.tenant,),
+        )
+
+    def _copy_of(self, table: MovedTable, side: str) -> TableCopy:
+        datasource = self._state.source if side == "source" else self._state.target
+        return TableCopy(datasource, self._shape(table, side), query_on(self._session, datasource))
+
+    def _read(self, statement: tuple[str, Sequence[object]]) -> list[tuple[Any, ...]]:
+        sql, params = statement
+        result = self._session.execute_on(self._state.source, sql, tuple(params))
+        return [tuple(row) for row in result.fetchall()]
+
+    def _first(self, statement: tuple[str, Sequence[object]]) -> tuple[object, ...] | None:
+        rows = self._read(statement)
+        return tuple(rows[0]) if rows else None
+
+    def _source(self, statements: Sequence[str]) -> None:
+        for sql in statements:
+            self._session.execute_on(self._state.source, sql)
+
+    def _fence(self, capture: Capture, limit_s: float) -> None:
+        """Install the fence, waiting at most ``limit_s`` for the table's lock (SQLite: the
+        pool's busy timeout)."""
+        source = self._state.source
+        self._source(capture.unfence)  # a fence left by a killed attempt
+        if self._dialect == "postgres":
+            with self._session.transaction():  # SET LOCAL holds for this transaction only
+                millis = max(1, int(limit_s * 1000))
+                self._session.execute_on(source, f"SET LOCAL lock_timeout = '{millis}ms'")
+                self._source(capture.fence)
+            return
+        if self._dialect == "mysql":  # whole seconds; the session's connection is reset after
+            seconds = max(1, round(limit_s))
+            self._session.execute_on(source, f"SET SESSION lock_wait_timeout = {seconds}")
+        self._source(capture.fence)  # SQLite: each DDL statement commits on its own
+
+    def _write_rows(self, table: MovedTable, rows: Sequence[Sequence[object]]) -> None:
+        sql = upsert(self._dialect, table.target, table.target_schema, table.columns, table.key)
+        for row in rows:
+            self._session.execute_on(self._state.target, sql, tuple(row))
+
+    def _apply_keys(
+        self,
+        table: MovedTable,
+        keys: Sequence[tuple[object, ...]],
+        current: Sequence[Sequence[object]],
+    ) -> None:
+        """Each changed key as the source has it now: its row written, or deleted."""
+        width = len(table.key)
+        present = {tuple(row[:width]): row for row in current}
+        delete = delete_by_key(self._dialect, table.target, table.target_schema, table.key)
+        for key in keys:
+            row = present.get(key)
+            if row is None:
+                self._session.execute_on(self._state.target, delete, key)
+        self._write_rows(table, list(present.values()))
+
+    def _differences(self, table: MovedTable) -> set[tuple[object, ...]]:
+        found: set[tuple[object, ...]] = set()
+
+        def collect(run: str, diff: ChunkDiff, source_rows: Sequence[Sequence[object]]) -> int:
+            found.update(diff.mismatched + diff.extra_source + diff.extra_target)
+            return 0  # nothing repaired: the keys are only collected
+
+        verify_copies(
+            self._copy_of(table, "source"), self._copy_of(table, "target"), repair=collect
+        )
+        return found
+
+    def _changed_keys(self, table: MovedTable, capture: Capture) -> list[tuple[object, ...]]:
+        """Keys recorded after the last verify started (in change order)."""
+        (top,) = self._read((capture.last_position(), ()))
+        rows = self._read((capture.pending(), (table.verified_from, int(top[0] or 0), 10**9)))
+        width = len(table.key)
+        return [tuple(row[:width]) for row in rows]
+
+    def _delete_tenant_rows(self, table: MovedTable, side: str) -> None:
+        datasource = self._state.source if side == "source" else self._state.target
+        shape = self._shape(table, side)
+        where = "" if shape.where is None else f" WHERE {shape.where}"
+        self._session.execute_on(
+            datasource, f"DELETE FROM {shape.qualified}{where}", shape.where_params
+        )

@@ -1,0 +1,37 @@
+"""Online tenant moves, the pure part: a move's phases and the state its log records
+(``MoveState``, kept as a JSON-ready record), the change capture it installs on the source
+(``Capture``: triggers and change tables, as SQL), and how rows are written to the target
+(``upsert``, ``delete_by_key``: writing a row twice leaves what writing it once does). The
+mover, which does the I/O, lives in ``tenantdb.admin``."""
+
+from __future__ import annotations
+
+from ._apply import delete_by_key, upsert
+from ._capture import MOVED_MESSAGE, PREFIX, Capture, capture_for
+from ._state import (
+    ABORTABLE,
+    FINISHED,
+    PHASES,
+    MovedTable,
+    MoveState,
+    Phase,
+    state_from_record,
+    state_to_record,
+)
+
+__all__ = [
+    "ABORTABLE",
+    "FINISHED",
+    "MOVED_MESSAGE",
+    "PHASES",
+    "PREFIX",
+    "Capture",
+    "MovedTable",
+    "MoveState",
+    "Phase",
+    "capture_for",
+    "delete_by_key",
+    "state_from_record",
+    "state_to_record",
+    "upsert",
+]

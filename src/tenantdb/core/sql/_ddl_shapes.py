@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ...errors import SQLSyntaxError, UnsupportedSQLError
+from ._dialects import sqlglot_dialect
 
 DdlKind = Literal["create_table", "create_index", "alter_table", "drop_table"]
 
@@ -62,7 +63,7 @@ def describe_ddl(sql: str, dialect: str) -> DdlShape:
     parse, UnsupportedSQLError for any other statement.
     """
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        tree = sqlglot.parse_one(sql, read=sqlglot_dialect(dialect))
     except (ParseError, TokenError) as exc:
         raise SQLSyntaxError(
             f"cannot parse {sql[:80]!r} as {dialect} SQL ({str(exc).strip().splitlines()[0]})"

@@ -13,6 +13,7 @@ from sqlglot import Token, TokenType
 from sqlglot.errors import TokenError
 
 from ...errors import SQLSyntaxError, UnsupportedSQLError
+from ._dialects import sqlglot_dialect
 
 # Words that may sit between CREATE and the name; anything else there is not understood.
 _TABLE_PREFIX = frozenset({"TEMP", "TEMPORARY", "UNLOGGED", "IF", "NOT", "EXISTS"})
@@ -39,7 +40,7 @@ def rename_created(sql: str, dialect: str, *, table: str, index: str | None = No
     that is not such a statement.
     """
     try:
-        tokens = sqlglot.tokenize(sql, read=dialect)
+        tokens = sqlglot.tokenize(sql, read=sqlglot_dialect(dialect))
     except TokenError as exc:
         raise SQLSyntaxError(f"cannot read the definition {sql[:80]!r}: {exc}") from None
     words = [_word(t) for t in tokens]

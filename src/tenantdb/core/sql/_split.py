@@ -7,6 +7,7 @@ from sqlglot import TokenType
 from sqlglot.errors import TokenError
 
 from ...errors import SQLSyntaxError
+from ._dialects import sqlglot_dialect
 
 
 def split_statements(text: str, dialect: str) -> list[str]:
@@ -25,7 +26,7 @@ def split_statements(text: str, dialect: str) -> list[str]:
     comment), naming the line.
     """
     try:
-        tokens = sqlglot.tokenize(text, read=dialect)
+        tokens = sqlglot.tokenize(text, read=sqlglot_dialect(dialect))
     except TokenError as exc:
         raise SQLSyntaxError(
             f"cannot read the script as {dialect} SQL ({_first_line(str(exc))}); "

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import tenantdb
-from tenantdb.admin import cleanup_move, move_status, resume_move
+from tenantdb.admin import abort_move, cleanup_move, move_status, resume_move
 
 from .conftest import Backend
 from .test_move_tenant import ORDERS, leftovers, rows
@@ -152,3 +152,62 @@ def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
     assert rows(backend, urls[0], "beta") == beta
     assert leftovers(backend, urls[0]) == []
     assert leftovers(backend, urls[1]) == []
+
+
+ABORTABLE_POINTS = POINTS[: POINTS.index(("phase cut_over", 1))]
+ABORT_CASES = [
+    pytest.param(name, step, n, id=f"{name}-{step.replace(' ', '_')}-{n}")
+    for name in ("sqlite", "postgres")
+    for step, n in ABORTABLE_POINTS
+    if name == "sqlite" or step in ("chunk written", "changes written", "fenced")
+]
+
+
+@pytest.mark.parametrize(("backend", "step", "n"), ABORT_CASES, indirect=["backend"])
+def test_a_mover_killed_before_the_cut_over_is_aborted_to_the_source_as_written(
+    backend: Backend, step: str, n: int, tmp_path: Path
+) -> None:
+    urls = backend.new_databases(2)
+    for url in urls:
+        backend.query(url, ORDERS)
+    document = {
+        "dialect": backend.dialect,
+        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}},
+        "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
+        "moves": {"write_hold": "60s"},
+    }
+    path = tmp_path / "tenantdb.json"
+    path.write_text(json.dumps(document))
+    seeded = {i: i for i in range(1, SEEDED + 1)}
+    with tenantdb.connect(path) as cluster:
+        with cluster.session(tenant="acme") as session:
+            session.executemany(
+                "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(seeded.items())
+            )
+        with Writer(cluster, seeded) as writer:
+            worker = subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "move_worker.py"),
+                    str(path),
+                    "acme",
+                    "ds1",
+                    step,
+                    str(n),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=HANG_GUARD_S,
+            )
+            assert worker.returncode == -signal.SIGKILL, worker.stderr
+            state = abort_move(cluster, "acme")
+        assert writer.failures == []
+        assert state.phase == "aborted"
+        tenant = cluster.tenants.get("acme")
+        assert (tenant.datasource, tenant.status) == ("ds0", "active")
+        got = {row[0]: row[1] for row in rows(backend, urls[0], "acme")}
+        assert got == writer.expected  # the source kept every acknowledged write
+    assert rows(backend, urls[1], "acme") == []
+    assert leftovers(backend, urls[0]) == []

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from ..tenants import Tenant
 
 MOVE_HINT = (
-    "move its rows first (a tenant move, `tenantdb move-tenant`, is planned; until then"
-    " copy them yourself), or force the change (`tenantdb tenants set --force`,"
-    " `cluster.tenants.put(..., force=True)`) to leave them where they are"
+    "move its rows first (`tenantdb move-tenant TENANT --to DATASOURCE` for a shared tenant;"
+    " copy a schema or database tenant's rows yourself), or force the change (`tenantdb"
+    " tenants set --force`, `cluster.tenants.put(..., force=True)`) to leave them where they"
+    " are"
 )
 
 

@@ -9,6 +9,7 @@ from ._console import console_command
 from ._ddl import ddl_command
 from ._demo import demo_command
 from ._explain import explain_command
+from ._move import move_tenant_command
 from ._replicas import replicas_app
 from ._shell import shell_command
 from ._tenants import tenants_app
@@ -49,6 +50,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(replicas_app, name="replicas")
 app.command("console")(console_command)
 app.command("verify")(verify_command)
+app.command("move-tenant")(move_tenant_command)
 
 
 def main() -> None:

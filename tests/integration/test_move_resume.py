@@ -1,0 +1,213 @@
+"""A mover killed with SIGKILL at every kind of point, then resumed: the tenant ends on the
+target with exactly the rows its acknowledged writes made (none lost, none doubled, none
+stale), its writes never failed but for retryable refusals, the other tenant is untouched,
+and nothing of the move is left after the cleanup."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import tenantdb
+from tenantdb.admin import abort_move, cleanup_move, move_status, resume_move
+
+from .conftest import Backend
+from .test_move_tenant import ORDERS, leftovers, rows
+
+HERE = Path(__file__).parent
+HANG_GUARD_S = 120.0
+SEEDED = 2_500
+PAUSE_S = 0.002
+
+# (step the move reports, which time): before the capture, mid-chunk (inside the chunk's
+# transaction), between chunks, at the catch-up, mid catch-up, at the verify, in the
+# freeze (status set; fence up), at the cut-over (logged, before the registry write; right
+# after it), and after it.
+POINTS = [
+    ("phase capturing", 1),
+    ("chunk written", 2),
+    ("chunk copied", 2),
+    ("phase catching_up", 1),
+    ("changes written", 1),
+    ("phase verifying", 1),
+    ("verified", 1),
+    ("writes held", 1),
+    ("fenced", 1),
+    ("phase cut_over", 1),
+    ("placed", 1),
+    ("phase cleaning", 1),
+]
+# Every point on SQLite and PostgreSQL; on MariaDB the ones that differ by backend
+# (transactions around DDL, the fence's lock wait).
+CASES = [
+    pytest.param(name, step, n, id=f"{name}-{step.replace(' ', '_')}-{n}")
+    for name in ("sqlite", "postgres", "mysql")
+    for step, n in POINTS
+    if name != "mysql" or step in ("chunk written", "changes written", "fenced", "placed")
+]
+
+
+class Writer:
+    """Inserts and updates the tenant's rows on a thread, keeping the rows its
+    acknowledged writes must have made; a retryable refusal (the move's freeze or fence)
+    is retried, anything else is kept as a failure."""
+
+    def __init__(self, cluster: tenantdb.Cluster, seeded: dict[int, int]) -> None:
+        self.expected = dict(seeded)
+        self.failures: list[BaseException] = []
+        self.refusals = 0
+        self._cluster = cluster
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(HANG_GUARD_S)
+        assert not self._thread.is_alive()
+
+    def _run(self) -> None:
+        n = 100_000
+        with self._cluster.session(tenant="acme") as session:
+            # A short pause between writes: a steady workload, not a busy loop that starves
+            # the other tests' processes on a small machine.
+            while not self._stop.wait(PAUSE_S):
+                n += 1
+                try:
+                    session.execute("INSERT INTO orders (id, amount) VALUES (%s, %s)", (n, 0))
+                    self.expected[n] = 0
+                    target = n - 7 if n - 7 > 100_000 else n % SEEDED + 1
+                    session.execute(
+                        "UPDATE orders SET amount = amount + 1 WHERE id = %s", (target,)
+                    )
+                    if target in self.expected:  # else no row had that id: nothing updated
+                        self.expected[target] += 1
+                except (tenantdb.TenantMovedError, tenantdb.TenantStatusError):
+                    self.refusals += 1
+                except BaseException as exc:  # reported by the test
+                    self.failures.append(exc)
+                    return
+
+
+@pytest.mark.parametrize(("backend", "step", "n"), CASES, indirect=["backend"])
+def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
+    backend: Backend, step: str, n: int, tmp_path: Path
+) -> None:
+    urls = backend.new_databases(2)
+    for url in urls:
+        backend.query(url, ORDERS)
+    document = {
+        "dialect": backend.dialect,
+        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}, "beta": {"datasource": "ds0"}},
+        "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
+        "moves": {"write_hold": "60s"},
+    }
+    path = tmp_path / "tenantdb.json"
+    path.write_text(json.dumps(document))
+    seeded = {i: i for i in range(1, SEEDED + 1)}
+    with tenantdb.connect(path) as cluster:
+        for tenant in ("acme", "beta"):
+            with cluster.session(tenant=tenant) as session:
+                session.executemany(
+                    "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(seeded.items())
+                )
+        beta = rows(backend, urls[0], "beta")
+        with Writer(cluster, seeded) as writer:
+            worker = subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "move_worker.py"),
+                    str(path),
+                    "acme",
+                    "ds1",
+                    step,
+                    str(n),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=HANG_GUARD_S,
+            )
+            assert worker.returncode == -signal.SIGKILL, worker.stderr
+            (killed,) = move_status(cluster, "acme")
+            state = resume_move(cluster, "acme")
+        assert writer.failures == []
+        assert state.phase == "cleaning", killed
+        tenant = cluster.tenants.get("acme")
+        assert (tenant.datasource, tenant.status) == ("ds1", "active")
+        got = {row[0]: row[1] for row in rows(backend, urls[1], "acme")}
+        assert got == writer.expected  # nothing lost, doubled or stale
+        cleanup_move(cluster, "acme")
+    assert rows(backend, urls[0], "acme") == []
+    assert rows(backend, urls[0], "beta") == beta
+    assert leftovers(backend, urls[0]) == []
+    assert leftovers(backend, urls[1]) == []
+
+
+ABORTABLE_POINTS = POINTS[: POINTS.index(("phase cut_over", 1))]
+ABORT_CASES = [
+    pytest.param(name, step, n, id=f"{name}-{step.replace(' ', '_')}-{n}")
+    for name in ("sqlite", "postgres")
+    for step, n in ABORTABLE_POINTS
+    if name == "sqlite" or step in ("chunk written", "changes written", "fenced")
+]
+
+
+@pytest.mark.parametrize(("backend", "step", "n"), ABORT_CASES, indirect=["backend"])
+def test_a_mover_killed_before_the_cut_over_is_aborted_to_the_source_as_written(
+    backend: Backend, step: str, n: int, tmp_path: Path
+) -> None:
+    urls = backend.new_databases(2)
+    for url in urls:
+        backend.query(url, ORDERS)
+    document = {
+        "dialect": backend.dialect,
+        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}},
+        "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
+        "moves": {"write_hold": "60s"},
+    }
+    path = tmp_path / "tenantdb.json"
+    path.write_text(json.dumps(document))
+    seeded = {i: i for i in range(1, SEEDED + 1)}
+    with tenantdb.connect(path) as cluster:
+        with cluster.session(tenant="acme") as session:
+            session.executemany(
+                "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(seeded.items())
+            )
+        with Writer(cluster, seeded) as writer:
+            worker = subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "move_worker.py"),
+                    str(path),
+                    "acme",
+                    "ds1",
+                    step,
+                    str(n),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=HANG_GUARD_S,
+            )
+            assert worker.returncode == -signal.SIGKILL, worker.stderr
+            state = abort_move(cluster, "acme")
+        assert writer.failures == []
+        assert state.phase == "aborted"
+        tenant = cluster.tenants.get("acme")
+        assert (tenant.datasource, tenant.status) == ("ds0", "active")
+        got = {row[0]: row[1] for row in rows(backend, urls[0], "acme")}
+        assert got == writer.expected  # the source kept every acknowledged write
+    assert rows(backend, urls[1], "acme") == []
+    assert leftovers(backend, urls[0]) == []

@@ -153,3 +153,14 @@ def test_the_admin_jobs_of_an_async_cluster_follow_a_reload(tmp_path: Path) -> N
     assert jobs.datasources.pool("ds1").name == "ds1"
     assert jobs.config.datasources.keys() == {"ds0", "ds1"}
     asyncio.run(cluster.aclose())
+
+
+def test_a_reload_changes_how_long_a_moving_tenants_writes_wait(tmp_path: Path) -> None:
+    path = tmp_path / "tenantdb.toml"
+    database = tmp_path / "ds0.db"
+    _write(path, _doc(database))
+    with tenantdb.connect(path) as cluster:
+        assert cluster.datasources.write_hold_s == 10.0
+        _write(path, _doc(database, '[moves]\nwrite_hold = "3s"\n'))
+        cluster.reload()
+        assert cluster.datasources.write_hold_s == 3.0

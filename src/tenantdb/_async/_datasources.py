@@ -139,6 +139,7 @@ class AsyncDatasources:
                     )
         self.guards.set_defaults(config.limits)
         self.telemetry.reconfigure(config)
+        self.write_hold_s = config.moves.write_hold
         return retired
 
     async def settle(self, retired: Retired) -> None:

@@ -141,6 +141,7 @@ class Datasources:
                     )
         self.guards.set_defaults(config.limits)
         self.telemetry.reconfigure(config)
+        self.write_hold_s = config.moves.write_hold
         return retired
 
     def settle(self, retired: Retired) -> None:

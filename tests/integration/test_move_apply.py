@@ -35,3 +35,27 @@ def test_an_upsert_written_twice_is_written_once(backend: Backend) -> None:
         cursor.execute(delete.replace("%s", p), (2, "y"))  # already gone: nothing to do
     assert backend.query(url, "SELECT a, b, note, n FROM items") == [(1, "x", "second", 5)]
     assert backend.query(url, "SELECT a FROM tags") == [(7,)]
+
+
+def test_a_multi_row_upsert_written_twice_is_written_once(backend: Backend) -> None:
+    url = backend.new_database()
+    backend.query(
+        url,
+        "CREATE TABLE items (a INTEGER NOT NULL, b VARCHAR(10) NOT NULL, note VARCHAR(20),"
+        " PRIMARY KEY (a, b))",
+    )
+    backend.query(url, "CREATE TABLE tags (a INTEGER PRIMARY KEY)")
+    p = backend.placeholder
+    chunk = [(i, "k", f"n{i}") for i in range(1, 6)]
+    write = upsert(backend.dialect, "items", None, ("a", "b", "note"), ("a", "b"), rows=5)
+    tags = upsert(backend.dialect, "tags", None, ("a",), ("a",), rows=3)
+    with contextlib.closing(backend.raw_connect(url)) as raw:
+        cursor = raw.cursor()
+        cursor.execute(write.replace("%s", p), [v for row in chunk for v in row])
+        # The same chunk again, as a resumed copy writes it, two rows changed since.
+        chunk[1], chunk[3] = (2, "k", "changed"), (4, "k", None)
+        cursor.execute(write.replace("%s", p), [v for row in chunk for v in row])
+        for _ in range(2):
+            cursor.execute(tags.replace("%s", p), (1, 2, 3))
+    assert sorted(backend.query(url, "SELECT a, b, note FROM items")) == chunk
+    assert sorted(backend.query(url, "SELECT a FROM tags")) == [(1,), (2,), (3,)]

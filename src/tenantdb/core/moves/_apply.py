@@ -5,29 +5,68 @@ the same row twice must leave the target as writing it once: the copy of a chunk
 cursor was not recorded before the mover was killed is copied again, and a key changed
 twice is applied twice. An upsert (insert, or replace the other columns of the row with
 that key) is that write; a key the source no longer has is deleted.
+
+A chunk is written with as few statements as the servers allow: one ``INSERT`` of many
+rows (``upsert(..., rows=n)``), as many rows as ``rows_per_statement`` says fit under the
+server's limit on parameters. tenantdb's sessions have no ``COPY`` path (``execute_on``
+sends one statement), so this is the fastest write they offer.
 """
 
 from __future__ import annotations
 
 from ..sql import quote_name
 
+MAX_PARAMETERS = {"postgres": 65535, "mysql": 65535, "sqlite": 32766}
+"""The most parameters one statement may bind on each server: PostgreSQL's wire protocol
+and MySQL's prepared statements count them in 16 bits; SQLite's default limit since 3.32
+(999 before it: pass that to ``rows_per_statement`` for an older library)."""
+
+MAX_ROWS_PER_STATEMENT = 1000
+"""Rows per statement past which a longer statement is no faster (its text grows, the
+server's per-statement cost is already spread thin) and only uses more memory."""
+
+
+def rows_per_statement(dialect: str, width: int, max_parameters: int | None = None) -> int:
+    """How many rows of ``width`` columns one multi-row ``upsert`` may hold: within
+    ``max_parameters`` (default: the server's, ``MAX_PARAMETERS``) and at most
+    ``MAX_ROWS_PER_STATEMENT``."""
+    if width < 1:
+        raise ValueError("a written row has at least one column")
+    limit = MAX_PARAMETERS.get(dialect) if max_parameters is None else max_parameters
+    if limit is None:
+        raise ValueError(f"no parameter limit known for dialect {dialect!r}")
+    if limit < width:
+        raise ValueError(
+            f"a statement of at most {limit} parameters cannot hold one row of {width} columns"
+        )
+    return min(MAX_ROWS_PER_STATEMENT, limit // width)
+
 
 def upsert(
-    dialect: str, table: str, schema: str | None, columns: tuple[str, ...], key: tuple[str, ...]
+    dialect: str,
+    table: str,
+    schema: str | None,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    rows: int = 1,
 ) -> str:
-    """One row written by key: ``INSERT`` of ``columns`` (``%s`` placeholders, in
-    ``columns`` order) that replaces the non-key columns of an existing row with its key."""
+    """``rows`` rows written by key: one ``INSERT`` of ``columns`` (``%s`` placeholders,
+    row after row, each in ``columns`` order) that replaces the non-key columns of an
+    existing row with its key. The rows of one statement must have distinct keys
+    (PostgreSQL refuses to update a row twice in one statement)."""
     missing = [k for k in key if k not in columns]
     if missing or not key:
         raise ValueError(f"the written columns must include the whole primary key {key}")
+    if rows < 1:
+        raise ValueError(f"an upsert writes at least one row, not {rows}")
 
     def q(name: str) -> str:
         return quote_name(name, dialect)
 
     target = f"{q(schema)}.{q(table)}" if schema else q(table)
     listed = ", ".join(q(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    insert = f"INSERT INTO {target} ({listed}) VALUES ({marks})"
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    insert = f"INSERT INTO {target} ({listed}) VALUES {', '.join([marks] * rows)}"
     others = [c for c in columns if c not in key]
     if dialect == "mysql":
         # Every column named, key too, so a row that is all key still counts as written.

@@ -18,15 +18,25 @@ own schema or database are refused for now.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .._sync import Session
-from ..core.moves import Capture, MovedTable, MoveState, Phase, capture_for, delete_by_key, upsert
+from ..core.moves import (
+    Capture,
+    MovedTable,
+    MoveState,
+    Phase,
+    capture_for,
+    delete_by_key,
+    rows_per_statement,
+    upsert,
+)
 from ..core.routing import quote_identifier
-from ..core.verify import ChunkDiff, KeyRange, TableShape
+from ..core.verify import ChunkDiff, ChunkSizer, KeyRange, TableShape
 from ..errors import NotSupportedError, OperationalError, ProgrammingError
 from ._catalog import query_on
 from ._move_log import MoveLog
@@ -43,14 +53,31 @@ state as it stands; a progress display, or a test that stops the mover at a poin
 class MoveSettings:
     """How a move runs. ``freeze_limit_s``: the longest the tenant's writes may be held;
     a freeze that would last longer is abandoned and tried again. ``backlog`` changes or
-    fewer left to apply start the verify and then the freeze. ``chunk_rows``: rows per
-    copied chunk."""
+    fewer left to apply start the verify and then the freeze. ``chunk_rows``: rows of the
+    first copied chunk; ``chunk_s``: the time a chunk should take, the sizes of the next
+    ones adapting to it (None: every chunk holds ``chunk_rows``)."""
 
     freeze_limit_s: float = 5.0
     backlog: int = 100
     chunk_rows: int = 1000
+    chunk_s: float | None = 0.5
     change_batch: int = 500
     max_freezes: int = 10
+
+    def sizer(self) -> ChunkSizer:
+        """The copy's chunk sizes: starting at ``chunk_rows`` and adapted so that a chunk
+        (read, write and commit) takes about ``chunk_s``; ``chunk_s`` None keeps
+        ``chunk_rows`` for every chunk."""
+        if self.chunk_rows < 1:
+            raise ProgrammingError(f"chunk_rows must be at least 1, not {self.chunk_rows}")
+        if self.chunk_s is None:
+            return ChunkSizer.fixed(self.chunk_rows)
+        if self.chunk_s <= 0:
+            raise ProgrammingError(f"chunk_s must be positive (or None), not {self.chunk_s}")
+        bounds = ChunkSizer()  # the default bounds, widened to take chunk_rows
+        low = min(self.chunk_rows, bounds.min_rows)
+        high = max(self.chunk_rows, bounds.max_rows)
+        return ChunkSizer(rows=self.chunk_rows, target_s=self.chunk_s, min_rows=low, max_rows=high)
 
 
 def start_move(
@@ -238,6 +265,10 @@ class _Mover:
         self._on_step = on_step
         self._dialect = view.config.dialect
         self._captures = [self._capture(i, t) for i, t in enumerate(state.tables)]
+        self._upserts: dict[tuple[str, str | None, int], str] = {}
+        # The SQLite library this process links decides its limit (999 before 3.32).
+        old_sqlite = self._dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 32)
+        self._max_parameters = 999 if old_sqlite else None
 
     # -- the log -----------------------------------------------------------------------
 
@@ -280,23 +311,28 @@ class _Mover:
         self._enter("copying")
 
     def _copy(self) -> None:
+        sizer = self._settings.sizer()
         for index, table in enumerate(self._state.tables):
             source = self._shape(table, "source")
             while not table.done:
-                upper = self._first(source.boundary(table.after, self._settings.chunk_rows))
-                rows = self._read(source.rows(KeyRange(table.after, upper)))
+                # One read per chunk: the next `size` rows after the cursor; fewer than
+                # asked means the table's end is reached.
+                size = sizer.rows
+                started = time.monotonic()
+                rows = self._read(source.rows(KeyRange(table.after, None), limit=size))
                 width = len(table.key)
                 last = tuple(rows[-1][:width]) if rows else table.after
                 table = replace(
                     table,
                     after=last,
                     copied_rows=table.copied_rows + len(rows),
-                    done=upper is None,
+                    done=len(rows) < size,
                 )
                 with self._session.transaction():
                     self._write_rows(table, rows)
                     self._step("chunk written")
                     self._record(self._state.with_table(index, table))
+                sizer.observe(len(rows), time.monotonic() - started)
                 self._step("chunk copied")
         self._enter("catching_up")
 
@@ -475,10 +511,6 @@ class _Mover:
         result = self._session.execute_on(self._state.source, sql, tuple(params))
         return [tuple(row) for row in result.fetchall()]
 
-    def _first(self, statement: tuple[str, Sequence[object]]) -> tuple[object, ...] | None:
-        rows = self._read(statement)
-        return tuple(rows[0]) if rows else None
-
     def _source(self, statements: Sequence[str]) -> None:
         for sql in statements:
             self._session.execute_on(self._state.source, sql)
@@ -500,9 +532,24 @@ class _Mover:
         self._source(capture.fence)  # SQLite: each DDL statement commits on its own
 
     def _write_rows(self, table: MovedTable, rows: Sequence[Sequence[object]]) -> None:
-        sql = upsert(self._dialect, table.target, table.target_schema, table.columns, table.key)
-        for row in rows:
-            self._session.execute_on(self._state.target, sql, tuple(row))
+        """Upsert ``rows`` (distinct keys) on the target, as many per statement as fit."""
+        width = len(table.columns)
+        step = rows_per_statement(self._dialect, width, self._max_parameters)
+        for start in range(0, len(rows), step):
+            batch = rows[start : start + step]
+            sql = self._upsert(table, len(batch))
+            params = tuple(value for row in batch for value in row)
+            self._session.execute_on(self._state.target, sql, params)
+
+    def _upsert(self, table: MovedTable, rows: int) -> str:
+        key = (table.target, table.target_schema, rows)
+        sql = self._upserts.get(key)
+        if sql is None:
+            sql = upsert(
+                self._dialect, table.target, table.target_schema, table.columns, table.key, rows
+            )
+            self._upserts[key] = sql
+        return sql
 
     def _apply_keys(
         self,

@@ -111,11 +111,17 @@ class TableShape:
         select = checksum_select(self.dialect, self.column_names)
         return f"SELECT {select} FROM {self.qualified}{where}", params
 
-    def rows(self, keys: KeyRange) -> Statement:
-        """Every row in ``keys``, its columns in ``columns`` order, ordered by key."""
+    def rows(self, keys: KeyRange, limit: int | None = None) -> Statement:
+        """Every row in ``keys`` (the first ``limit`` of them), its columns in ``columns``
+        order, ordered by key."""
         where, params = self._where(keys)
         listed = ", ".join(self.column_names)
-        return f"SELECT {listed} FROM {self.qualified}{where}{self._order()}", params
+        sql = f"SELECT {listed} FROM {self.qualified}{where}{self._order()}"
+        if limit is None:
+            return sql, params
+        if limit < 1:
+            raise ValueError(f"a limited read takes at least one row, not {limit}")
+        return f"{sql} LIMIT {int(limit)}", params
 
     def rows_with_keys(self, keys: Sequence[Sequence[object]]) -> Statement:
         """The rows (of those the filter selects) whose primary key is one of ``keys``

@@ -9,9 +9,12 @@ from tenantdb.core.moves import (
     MAX_PARAMETERS,
     MAX_ROWS_PER_STATEMENT,
     delete_by_key,
+    page_as_arrays,
     rows_per_statement,
     upsert,
+    upsert_arrays,
 )
+from tenantdb.core.verify import TableShape
 
 
 def test_an_upsert_must_write_the_whole_key() -> None:
@@ -62,3 +65,37 @@ def test_rows_per_statement_stays_under_each_servers_parameter_limit() -> None:
         rows_per_statement("mysql", 0)
     with pytest.raises(ValueError, match="no parameter limit known for dialect 'oracle'"):
         rows_per_statement("oracle", 3)
+
+
+def test_an_array_upsert_takes_one_cast_array_per_column() -> None:
+    sql = upsert_arrays(
+        "orders", "s1", ("tenant_id", "id", "note"), ("tenant_id", "id"), ("text", "bigint", "x")
+    )
+    assert sql == (
+        'INSERT INTO "s1"."orders" ("tenant_id", "id", "note") SELECT * FROM'
+        " unnest(%s::text[], %s::bigint[], %s::x[]) ON CONFLICT"
+        ' ("tenant_id", "id") DO UPDATE SET "note" = excluded."note"'
+    )
+    with pytest.raises(ValueError, match="2 columns need 2 types, got 1"):
+        upsert_arrays("t", None, ("a", "b"), ("a",), ("integer",))
+    with pytest.raises(ValueError, match=r"type integer\[\] cannot be written by unnest"):
+        upsert_arrays("t", None, ("a", "b"), ("a",), ("integer", "integer[]"))
+
+
+def test_a_page_as_arrays_reads_the_page_and_names_its_last_key() -> None:
+    shape = TableShape(
+        "postgres",
+        "orders",
+        ("tenant_id", "id"),
+        ("tenant_id", "id", "note"),
+        where="tenant_id = %s",
+        where_params=("acme",),
+    )
+    page, params = shape.page(("acme", 7), 500)
+    sql, arrays_params = page_as_arrays(shape, ("acme", 7), 500)
+    assert arrays_params == params == ("acme", "acme", 7)
+    assert sql.endswith(f"FROM ({page}) AS page")
+    assert sql.startswith('SELECT count(*), (array_agg("tenant_id" ORDER BY "tenant_id", "id"))')
+    assert sql.count("::text") == 3
+    with pytest.raises(ValueError, match="for PostgreSQL, not mysql"):
+        page_as_arrays(TableShape("mysql", "t", ("a",), ("a",)), None, 5)

@@ -11,8 +11,10 @@ from ._apply import (
     MAX_PARAMETERS,
     MAX_ROWS_PER_STATEMENT,
     delete_by_key,
+    page_as_arrays,
     rows_per_statement,
     upsert,
+    upsert_arrays,
 )
 from ._capture import MOVED_MESSAGE, PREFIX, Capture, capture_for
 from ._state import (
@@ -40,8 +42,10 @@ __all__ = [
     "Phase",
     "capture_for",
     "delete_by_key",
+    "page_as_arrays",
     "rows_per_statement",
     "state_from_record",
     "state_to_record",
     "upsert",
+    "upsert_arrays",
 ]

@@ -32,11 +32,13 @@ from ..core.moves import (
     Phase,
     capture_for,
     delete_by_key,
+    page_as_arrays,
     rows_per_statement,
     upsert,
+    upsert_arrays,
 )
 from ..core.routing import quote_identifier
-from ..core.verify import ChunkDiff, ChunkSizer, KeyRange, TableShape
+from ..core.verify import ChunkDiff, ChunkSizer, TableShape
 from ..errors import NotSupportedError, OperationalError, ProgrammingError
 from ._catalog import query_on
 from ._move_log import MoveLog
@@ -266,6 +268,8 @@ class _Mover:
         self._dialect = view.config.dialect
         self._captures = [self._capture(i, t) for i, t in enumerate(state.tables)]
         self._upserts: dict[tuple[str, str | None, int], str] = {}
+        self._arrays: dict[tuple[str, str | None], str | None] = {}
+        self._texts_agree: bool | None = None
         # The SQLite library this process links decides its limit (999 before 3.32).
         old_sqlite = self._dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 32)
         self._max_parameters = 999 if old_sqlite else None
@@ -319,20 +323,18 @@ class _Mover:
                 # asked means the table's end is reached.
                 size = sizer.rows
                 started = time.monotonic()
-                rows = self._read(source.rows(KeyRange(table.after, None), limit=size))
-                width = len(table.key)
-                last = tuple(rows[-1][:width]) if rows else table.after
+                count, last, write = self._read_chunk(table, source, size)
                 table = replace(
                     table,
-                    after=last,
-                    copied_rows=table.copied_rows + len(rows),
-                    done=len(rows) < size,
+                    after=last if count else table.after,
+                    copied_rows=table.copied_rows + count,
+                    done=count < size,
                 )
                 with self._session.transaction():
-                    self._write_rows(table, rows)
+                    write()
                     self._step("chunk written")
                     self._record(self._state.with_table(index, table))
-                sizer.observe(len(rows), time.monotonic() - started)
+                sizer.observe(count, time.monotonic() - started)
                 self._step("chunk copied")
         self._enter("catching_up")
 
@@ -531,8 +533,56 @@ class _Mover:
             self._session.execute_on(source, f"SET SESSION lock_wait_timeout = {seconds}")
         self._source(capture.fence)  # SQLite: each DDL statement commits on its own
 
+    def _read_chunk(
+        self, table: MovedTable, source: TableShape, size: int
+    ) -> tuple[int, tuple[object, ...], Callable[[], None]]:
+        """The next ``size`` rows after the table's cursor, in one statement: how many,
+        the last one's key, and what writes them to the target. PostgreSQL, where the
+        columns allow it: the rows travel as the text of one array per column, never
+        converted to Python values (``page_as_arrays``)."""
+        width = len(table.key)
+        arrays = self._array_upsert(table) if self._text_arrays() else None
+        if arrays is not None:
+            (found,) = self._read(page_as_arrays(source, table.after, size))
+            count, last, texts = int(found[0]), tuple(found[1 : 1 + width]), found[1 + width :]
+
+            def write_texts() -> None:
+                if count:
+                    self._session.execute_on(self._state.target, arrays, tuple(texts))
+
+            return count, last, write_texts
+        rows = self._read(source.page(table.after, size))
+        last = tuple(rows[-1][:width]) if rows else ()
+        return len(rows), last, lambda: self._write_rows(table, rows)
+
+    def _text_arrays(self) -> bool:
+        """Whether chunks may travel as array texts: PostgreSQL, with the source and the
+        target printing and parsing values alike (same DateStyle, IntervalStyle and
+        lc_monetary, and floats printed exactly: extra_float_digits >= 1)."""
+        if self._dialect != "postgres":
+            return False
+        if self._texts_agree is None:
+            ask = (
+                "SELECT current_setting('extra_float_digits')::int >= 1,"
+                " current_setting('DateStyle'), current_setting('IntervalStyle'),"
+                " current_setting('lc_monetary')"
+            )
+            source = query_on(self._session, self._state.source)(ask, ())
+            target = query_on(self._session, self._state.target)(ask, ())
+            self._texts_agree = source == target and bool(source[0][0])
+        return self._texts_agree
+
     def _write_rows(self, table: MovedTable, rows: Sequence[Sequence[object]]) -> None:
-        """Upsert ``rows`` (distinct keys) on the target, as many per statement as fit."""
+        """Upsert ``rows`` (distinct keys) on the target: on PostgreSQL in one statement of
+        one array per column where the columns' types allow it, else as many rows per
+        multi-row statement as fit."""
+        if not rows:
+            return
+        arrays = self._array_upsert(table) if self._dialect == "postgres" else None
+        if arrays is not None:
+            values = tuple(list(column) for column in zip(*rows, strict=True))
+            self._session.execute_on(self._state.target, arrays, values)
+            return
         width = len(table.columns)
         step = rows_per_statement(self._dialect, width, self._max_parameters)
         for start in range(0, len(rows), step):
@@ -540,6 +590,36 @@ class _Mover:
             sql = self._upsert(table, len(batch))
             params = tuple(value for row in batch for value in row)
             self._session.execute_on(self._state.target, sql, params)
+
+    def _array_upsert(self, table: MovedTable) -> str | None:
+        """The table's ``upsert_arrays`` statement, or None when a column is of an array
+        or composite type (asked of the target's catalog once per table)."""
+        name = (table.target, table.target_schema)
+        if name not in self._arrays:
+            relation = ".".join(
+                quote_identifier(part, "postgres")
+                for part in (*((table.target_schema,) if table.target_schema else ()), table.target)
+            )
+            found = query_on(self._session, self._state.target)(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory"
+                " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+                " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+                (relation,),
+            )
+            types = {str(column): (str(spelled), str(kind)) for column, spelled, kind in found}
+            fits = all(types.get(c, ("", "A"))[1] not in ("A", "C") for c in table.columns)
+            self._arrays[name] = (
+                upsert_arrays(
+                    table.target,
+                    table.target_schema,
+                    table.columns,
+                    table.key,
+                    tuple(types[c][0] for c in table.columns),
+                )
+                if fits
+                else None
+            )
+        return self._arrays[name]
 
     def _upsert(self, table: MovedTable, rows: int) -> str:
         key = (table.target, table.target_schema, rows)

@@ -19,8 +19,9 @@ the machine may be shared and noisy: compare figures from one run only.
    concurrent writes), then ``cleanup_move``; the next repeat moves it back. Printed: the
    median rows/s of (a), of the move's copy phase (its history: ``copying`` to
    ``catching_up``) and of the whole ``start_move`` call (capture, copy, catch-up, full
-   verify, freeze, cut-over), the ratios move / raw, and the median freeze (``frozen``
-   to ``cut_over``).
+   verify, freeze, cut-over), the ratios move / raw (of the medians, and the median of
+   each repeat's own ratio, steadier on a busy machine), and the median freeze
+   (``frozen`` to ``cut_over``).
 2. **Freeze under load** (issue 19: freeze p99 <= 1 s with 8 writers). A tenant of
    ``--freeze-rows`` rows is moved back and forth ``--moves`` times (each move run to its
    cut-over and cleaned up) while 8 threads write: 4 for the moving tenant (insert,
@@ -352,6 +353,8 @@ def throughput(kind: str, rows: int, repeats: int, tmp: Path) -> None:
     print(f"  move, whole start_move   {rows / move:>12,.0f} rows/s  ({move:.2f} s)")
     print(f"  ratio copy phase / raw   {raw / copy:>12.2f}x  (issue 19 target >= 0.5x)")
     print(f"  ratio start_move / raw   {raw / move:>12.2f}x")
+    paired = statistics.median(r / c for r, c in zip(raw_s, copy_s, strict=True))
+    print(f"  ratio copy / raw, median of the repeats' own ratios {paired:.2f}x")
     print(f"  freeze (frozen -> cut_over) median {statistics.median(freeze_s) * 1000:.0f} ms")
 
 

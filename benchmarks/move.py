@@ -24,12 +24,15 @@ the machine may be shared and noisy: compare figures from one run only.
    (``frozen`` to ``cut_over``).
 2. **Freeze under load** (issue 19: freeze p99 <= 1 s with 8 writers). A tenant of
    ``--freeze-rows`` rows is moved back and forth ``--moves`` times (each move run to its
-   cut-over and cleaned up) while 8 threads write: 4 for the moving tenant (insert,
-   update, delete in a loop, retrying on the retryable TenantMovedError /
-   TenantStatusError of a freeze) and 4 for two other tenants on ds0. Printed: freeze
+   cut-over, then cleaned up 2 s later) while 8 threads write: 4 for the moving tenant
+   (insert a row, update the one of 3 loops ago, delete the one of 10 loops ago, so its
+   size stays; retrying on the retryable TenantMovedError / TenantStatusError of a
+   freeze) and 4 for two other tenants on ds0. Printed: freeze
    p50 / p99 / max over the moves (a move's last freeze, from its history), abandoned
    freezes, the writers' statement counts, retries, and failures of the other tenants'
-   statements (should be 0). PostgreSQL only unless ``--freeze-backends`` says more.
+   statements (should be 0). A move not done after 120 s stops the writers (so that it
+   can finish) and ends the run; the figures then cover the moves before it. PostgreSQL
+   only unless ``--freeze-backends`` says more.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ STATUSES = ("new", "paid", "shipped", "delivered", "returned")
 MYSQL_BATCH = 5_000
 WRITERS_PER_SIDE = 4
 HANG_GUARD_S = 600.0
+STALL_S = 120.0
+SETTLE_S = 2.0
 
 
 def generated(tenant: str, count: int, first: int = 1) -> Iterator[tuple[Any, ...]]:
@@ -375,6 +380,7 @@ def freeze_under_load(kind: str, rows: int, moves: int, tmp: Path) -> None:
     mover, others = Tally(), Tally()
     freezes: list[float] = []
     abandoned = 0
+    stalled = False
     try:
         for index in range(2):
             dbs.run(index, ORDERS)
@@ -398,7 +404,8 @@ def freeze_under_load(kind: str, rows: int, moves: int, tmp: Path) -> None:
                             session.execute(
                                 "UPDATE orders SET amount = amount + 1 WHERE id = %s", (n - 3,)
                             )
-                            session.execute("DELETE FROM orders WHERE id = %s", (n - first,))
+                            # Its own row of ten loops ago: the tenant keeps its size.
+                            session.execute("DELETE FROM orders WHERE id = %s", (n - 10,))
                             with into.lock:
                                 into.statements += 3
                         except (tenantdb.TenantMovedError, tenantdb.TenantStatusError):
@@ -423,11 +430,29 @@ def freeze_under_load(kind: str, rows: int, moves: int, tmp: Path) -> None:
             try:
                 where = 0
                 for number in range(moves):
-                    state = start_move(cluster, "moving", f"ds{1 - where}")
-                    freezes.append(span(state, "frozen", "cut_over"))
-                    abandoned += state.freeze_attempts
+                    # A move whose catch-up cannot keep up with the writers would run on
+                    # for ever: past STALL_S the writers stop, and so does this run.
+                    stall = threading.Timer(STALL_S, stop.set)
+                    stall.start()
+                    try:
+                        state = start_move(cluster, "moving", f"ds{1 - where}")
+                    finally:
+                        stall.cancel()
+                    # cleanup_move drops the fence: only once every session routes the
+                    # tenant to its new place (see its docstring).
+                    time.sleep(SETTLE_S)
                     cleanup_move(cluster, "moving")
                     where = 1 - where
+                    if stop.is_set():
+                        print(
+                            f"  {kind} move {number + 1}/{moves}: not done after {STALL_S:.0f} s"
+                            " under the writers (its catch-up did not keep up); writers"
+                            " stopped, the run ends here"
+                        )
+                        stalled = True
+                        break
+                    freezes.append(span(state, "frozen", "cut_over"))
+                    abandoned += state.freeze_attempts
                     print(
                         f"  {kind} move {number + 1}/{moves}: freeze {freezes[-1] * 1000:.0f} ms"
                         f", abandoned {state.freeze_attempts}",
@@ -440,7 +465,11 @@ def freeze_under_load(kind: str, rows: int, moves: int, tmp: Path) -> None:
     finally:
         dbs.drop()
     ordered = sorted(freezes)
-    print(f"{kind}: freeze over {moves} moves of a {rows:,}-row tenant, 8 writers")
+    if not ordered:
+        print(f"{kind}: no move finished under the writers")
+        return
+    done = f"{len(ordered)} of {moves} moves" + (" (then a stall)" if stalled else "")
+    print(f"{kind}: freeze over {done} of a {rows:,}-row tenant, 8 writers")
     p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
     print(
         f"  p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"

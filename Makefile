@@ -52,6 +52,7 @@ bench-more: $(STAMP)
 	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/resilience.py
 	$(BIN)/python benchmarks/telemetry.py
+	$(BIN)/python benchmarks/move.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

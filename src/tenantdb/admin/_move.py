@@ -18,15 +18,27 @@ own schema or database are refused for now.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .._sync import Session
-from ..core.moves import Capture, MovedTable, MoveState, Phase, capture_for, delete_by_key, upsert
+from ..core.moves import (
+    Capture,
+    MovedTable,
+    MoveState,
+    Phase,
+    capture_for,
+    delete_by_key,
+    page_as_arrays,
+    rows_per_statement,
+    upsert,
+    upsert_arrays,
+)
 from ..core.routing import quote_identifier
-from ..core.verify import ChunkDiff, KeyRange, TableShape
+from ..core.verify import ChunkDiff, ChunkSizer, TableShape
 from ..errors import NotSupportedError, OperationalError, ProgrammingError
 from ._catalog import query_on
 from ._move_log import MoveLog
@@ -43,14 +55,34 @@ state as it stands; a progress display, or a test that stops the mover at a poin
 class MoveSettings:
     """How a move runs. ``freeze_limit_s``: the longest the tenant's writes may be held;
     a freeze that would last longer is abandoned and tried again. ``backlog`` changes or
-    fewer left to apply start the verify and then the freeze. ``chunk_rows``: rows per
-    copied chunk."""
+    fewer left to apply start the verify and then the freeze. ``chunk_rows``: rows of the
+    first copied chunk; ``chunk_s``: the time a chunk should take, the sizes of the next
+    ones adapting to it (None: every chunk holds ``chunk_rows``)."""
 
     freeze_limit_s: float = 5.0
     backlog: int = 100
     chunk_rows: int = 1000
+    chunk_s: float | None = 0.5
     change_batch: int = 500
     max_freezes: int = 10
+    max_verifies: int = 10
+    """Full verifies in one run that may find differences no recorded change explains
+    before the move stops (the copies diverged some other way: see the error)."""
+
+    def sizer(self) -> ChunkSizer:
+        """The copy's chunk sizes: starting at ``chunk_rows`` and adapted so that a chunk
+        (read, write and commit) takes about ``chunk_s``; ``chunk_s`` None keeps
+        ``chunk_rows`` for every chunk."""
+        if self.chunk_rows < 1:
+            raise ProgrammingError(f"chunk_rows must be at least 1, not {self.chunk_rows}")
+        if self.chunk_s is None:
+            return ChunkSizer.fixed(self.chunk_rows)
+        if self.chunk_s <= 0:
+            raise ProgrammingError(f"chunk_s must be positive (or None), not {self.chunk_s}")
+        bounds = ChunkSizer()  # the default bounds, widened to take chunk_rows
+        low = min(self.chunk_rows, bounds.min_rows)
+        high = max(self.chunk_rows, bounds.max_rows)
+        return ChunkSizer(rows=self.chunk_rows, target_s=self.chunk_s, min_rows=low, max_rows=high)
 
 
 def start_move(
@@ -238,6 +270,13 @@ class _Mover:
         self._on_step = on_step
         self._dialect = view.config.dialect
         self._captures = [self._capture(i, t) for i, t in enumerate(state.tables)]
+        self._unexplained_verifies = 0
+        self._upserts: dict[tuple[str, str | None, int], str] = {}
+        self._arrays: dict[tuple[str, str | None], str | None] = {}
+        self._texts_agree: bool | None = None
+        # The SQLite library this process links decides its limit (999 before 3.32).
+        old_sqlite = self._dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 32)
+        self._max_parameters = 999 if old_sqlite else None
 
     # -- the log -----------------------------------------------------------------------
 
@@ -280,23 +319,26 @@ class _Mover:
         self._enter("copying")
 
     def _copy(self) -> None:
+        sizer = self._settings.sizer()
         for index, table in enumerate(self._state.tables):
             source = self._shape(table, "source")
             while not table.done:
-                upper = self._first(source.boundary(table.after, self._settings.chunk_rows))
-                rows = self._read(source.rows(KeyRange(table.after, upper)))
-                width = len(table.key)
-                last = tuple(rows[-1][:width]) if rows else table.after
+                # One read per chunk: the next `size` rows after the cursor; fewer than
+                # asked means the table's end is reached.
+                size = sizer.rows
+                started = time.monotonic()
+                count, last, write = self._read_chunk(table, source, size)
                 table = replace(
                     table,
-                    after=last,
-                    copied_rows=table.copied_rows + len(rows),
-                    done=upper is None,
+                    after=last if count else table.after,
+                    copied_rows=table.copied_rows + count,
+                    done=count < size,
                 )
                 with self._session.transaction():
-                    self._write_rows(table, rows)
+                    write()
                     self._step("chunk written")
                     self._record(self._state.with_table(index, table))
+                sizer.observe(count, time.monotonic() - started)
                 self._step("chunk copied")
         self._enter("catching_up")
 
@@ -344,13 +386,24 @@ class _Mover:
         catch-up."""
         tables = tuple(replace(t, verified_from=t.applied) for t in self._state.tables)
         self._record(replace(self._state, tables=tables))
-        unexplained = False
+        unexplained: list[tuple[str, tuple[object, ...]]] = []
         for table, capture in zip(self._state.tables, self._captures, strict=True):
             differing = self._differences(table)
             changed = set(self._changed_keys(table, capture))
-            if not differing <= changed:
-                unexplained = True
+            unexplained += [(table.source, key) for key in differing - changed]
         self._step("verified")
+        if unexplained:
+            self._unexplained_verifies += 1
+            if self._unexplained_verifies >= self._settings.max_verifies:
+                sample = ", ".join(
+                    f"{name} {key}" for name, key in sorted(unexplained, key=str)[:5]
+                )
+                raise OperationalError(
+                    f"move {self._state.move_id}: {self._unexplained_verifies} verifies found"
+                    f" rows that differ with no recorded change to explain them (e.g. {sample});"
+                    f" something wrote {self._state.target} or {self._state.source} past the"
+                    " capture. Abort the move (`--abort`), check those rows, and start again"
+                )
         self._enter("catching_up" if unexplained else "frozen")
 
     def _freeze(self) -> None:
@@ -475,10 +528,6 @@ class _Mover:
         result = self._session.execute_on(self._state.source, sql, tuple(params))
         return [tuple(row) for row in result.fetchall()]
 
-    def _first(self, statement: tuple[str, Sequence[object]]) -> tuple[object, ...] | None:
-        rows = self._read(statement)
-        return tuple(rows[0]) if rows else None
-
     def _source(self, statements: Sequence[str]) -> None:
         for sql in statements:
             self._session.execute_on(self._state.source, sql)
@@ -499,10 +548,103 @@ class _Mover:
             self._session.execute_on(source, f"SET SESSION lock_wait_timeout = {seconds}")
         self._source(capture.fence)  # SQLite: each DDL statement commits on its own
 
+    def _read_chunk(
+        self, table: MovedTable, source: TableShape, size: int
+    ) -> tuple[int, tuple[object, ...], Callable[[], None]]:
+        """The next ``size`` rows after the table's cursor, in one statement: how many,
+        the last one's key, and what writes them to the target. PostgreSQL, where the
+        columns allow it: the rows travel as the text of one array per column, never
+        converted to Python values (``page_as_arrays``)."""
+        width = len(table.key)
+        arrays = self._array_upsert(table) if self._text_arrays() else None
+        if arrays is not None:
+            (found,) = self._read(page_as_arrays(source, table.after, size))
+            count, last, texts = int(found[0]), tuple(found[1 : 1 + width]), found[1 + width :]
+
+            def write_texts() -> None:
+                if count:
+                    self._session.execute_on(self._state.target, arrays, tuple(texts))
+
+            return count, last, write_texts
+        rows = self._read(source.page(table.after, size))
+        last = tuple(rows[-1][:width]) if rows else ()
+        return len(rows), last, lambda: self._write_rows(table, rows)
+
+    def _text_arrays(self) -> bool:
+        """Whether chunks may travel as array texts: PostgreSQL, with the source and the
+        target printing and parsing values alike (same DateStyle, IntervalStyle and
+        lc_monetary, and floats printed exactly: extra_float_digits >= 1)."""
+        if self._dialect != "postgres":
+            return False
+        if self._texts_agree is None:
+            ask = (
+                "SELECT current_setting('extra_float_digits')::int >= 1,"
+                " current_setting('DateStyle'), current_setting('IntervalStyle'),"
+                " current_setting('lc_monetary')"
+            )
+            source = query_on(self._session, self._state.source)(ask, ())
+            target = query_on(self._session, self._state.target)(ask, ())
+            self._texts_agree = source == target and bool(source[0][0])
+        return self._texts_agree
+
     def _write_rows(self, table: MovedTable, rows: Sequence[Sequence[object]]) -> None:
-        sql = upsert(self._dialect, table.target, table.target_schema, table.columns, table.key)
-        for row in rows:
-            self._session.execute_on(self._state.target, sql, tuple(row))
+        """Upsert ``rows`` (distinct keys) on the target: on PostgreSQL in one statement of
+        one array per column where the columns' types allow it, else as many rows per
+        multi-row statement as fit."""
+        if not rows:
+            return
+        arrays = self._array_upsert(table) if self._dialect == "postgres" else None
+        if arrays is not None:
+            values = tuple(list(column) for column in zip(*rows, strict=True))
+            self._session.execute_on(self._state.target, arrays, values)
+            return
+        width = len(table.columns)
+        step = rows_per_statement(self._dialect, width, self._max_parameters)
+        for start in range(0, len(rows), step):
+            batch = rows[start : start + step]
+            sql = self._upsert(table, len(batch))
+            params = tuple(value for row in batch for value in row)
+            self._session.execute_on(self._state.target, sql, params)
+
+    def _array_upsert(self, table: MovedTable) -> str | None:
+        """The table's ``upsert_arrays`` statement, or None when a column is of an array
+        or composite type (asked of the target's catalog once per table)."""
+        name = (table.target, table.target_schema)
+        if name not in self._arrays:
+            relation = ".".join(
+                quote_identifier(part, "postgres")
+                for part in (*((table.target_schema,) if table.target_schema else ()), table.target)
+            )
+            found = query_on(self._session, self._state.target)(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory"
+                " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+                " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+                (relation,),
+            )
+            types = {str(column): (str(spelled), str(kind)) for column, spelled, kind in found}
+            fits = all(types.get(c, ("", "A"))[1] not in ("A", "C") for c in table.columns)
+            self._arrays[name] = (
+                upsert_arrays(
+                    table.target,
+                    table.target_schema,
+                    table.columns,
+                    table.key,
+                    tuple(types[c][0] for c in table.columns),
+                )
+                if fits
+                else None
+            )
+        return self._arrays[name]
+
+    def _upsert(self, table: MovedTable, rows: int) -> str:
+        key = (table.target, table.target_schema, rows)
+        sql = self._upserts.get(key)
+        if sql is None:
+            sql = upsert(
+                self._dialect, table.target, table.target_schema, table.columns, table.key, rows
+            )
+            self._upserts[key] = sql
+        return sql
 
     def _apply_keys(
         self,

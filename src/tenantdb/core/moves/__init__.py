@@ -1,12 +1,21 @@
 """Online tenant moves, the pure part: a move's phases and the state its log records
 (``MoveState``, kept as a JSON-ready record), the change capture it installs on the source
 (``Capture``: triggers and change tables, as SQL), and how rows are written to the target
-(``upsert``, ``delete_by_key``: writing a row twice leaves what writing it once does). The
-mover, which does the I/O, lives in ``tenantdb.admin``."""
+(``upsert``, ``delete_by_key``: writing a row twice leaves what writing it once does;
+``rows_per_statement``: how many rows one upsert may hold). The mover, which does the I/O,
+lives in ``tenantdb.admin``."""
 
 from __future__ import annotations
 
-from ._apply import delete_by_key, upsert
+from ._apply import (
+    MAX_PARAMETERS,
+    MAX_ROWS_PER_STATEMENT,
+    delete_by_key,
+    page_as_arrays,
+    rows_per_statement,
+    upsert,
+    upsert_arrays,
+)
 from ._capture import MOVED_MESSAGE, PREFIX, Capture, capture_for
 from ._state import (
     ABORTABLE,
@@ -22,6 +31,8 @@ from ._state import (
 __all__ = [
     "ABORTABLE",
     "FINISHED",
+    "MAX_PARAMETERS",
+    "MAX_ROWS_PER_STATEMENT",
     "MOVED_MESSAGE",
     "PHASES",
     "PREFIX",
@@ -31,7 +42,10 @@ __all__ = [
     "Phase",
     "capture_for",
     "delete_by_key",
+    "page_as_arrays",
+    "rows_per_statement",
     "state_from_record",
     "state_to_record",
     "upsert",
+    "upsert_arrays",
 ]

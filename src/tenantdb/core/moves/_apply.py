@@ -5,18 +5,112 @@ the same row twice must leave the target as writing it once: the copy of a chunk
 cursor was not recorded before the mover was killed is copied again, and a key changed
 twice is applied twice. An upsert (insert, or replace the other columns of the row with
 that key) is that write; a key the source no longer has is deleted.
+
+A chunk is written with as few statements as the servers allow: one ``INSERT`` of many
+rows (``upsert(..., rows=n)``), as many rows as ``rows_per_statement`` says fit under the
+server's limit on parameters. tenantdb's sessions have no ``COPY`` path (``execute_on``
+sends one statement), so this is the fastest write they offer.
 """
 
 from __future__ import annotations
 
 from ..sql import quote_name
+from ..verify import TableShape
+
+MAX_PARAMETERS = {"postgres": 65535, "mysql": 65535, "sqlite": 32766}
+"""The most parameters one statement may bind on each server: PostgreSQL's wire protocol
+and MySQL's prepared statements count them in 16 bits; SQLite's default limit since 3.32
+(999 before it: pass that to ``rows_per_statement`` for an older library)."""
+
+Statement = tuple[str, tuple[object, ...]]
+
+MAX_ROWS_PER_STATEMENT = 1000
+"""Rows per statement past which a longer statement is no faster (its text grows, the
+server's per-statement cost is already spread thin) and only uses more memory."""
+
+
+def rows_per_statement(dialect: str, width: int, max_parameters: int | None = None) -> int:
+    """How many rows of ``width`` columns one multi-row ``upsert`` may hold: within
+    ``max_parameters`` (default: the server's, ``MAX_PARAMETERS``) and at most
+    ``MAX_ROWS_PER_STATEMENT``."""
+    if width < 1:
+        raise ValueError("a written row has at least one column")
+    limit = MAX_PARAMETERS.get(dialect) if max_parameters is None else max_parameters
+    if limit is None:
+        raise ValueError(f"no parameter limit known for dialect {dialect!r}")
+    if limit < width:
+        raise ValueError(
+            f"a statement of at most {limit} parameters cannot hold one row of {width} columns"
+        )
+    return min(MAX_ROWS_PER_STATEMENT, limit // width)
 
 
 def upsert(
-    dialect: str, table: str, schema: str | None, columns: tuple[str, ...], key: tuple[str, ...]
+    dialect: str,
+    table: str,
+    schema: str | None,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    rows: int = 1,
 ) -> str:
-    """One row written by key: ``INSERT`` of ``columns`` (``%s`` placeholders, in
-    ``columns`` order) that replaces the non-key columns of an existing row with its key."""
+    """``rows`` rows written by key: one ``INSERT`` of ``columns`` (``%s`` placeholders,
+    row after row, each in ``columns`` order) that replaces the non-key columns of an
+    existing row with its key. The rows of one statement must have distinct keys
+    (PostgreSQL refuses to update a row twice in one statement)."""
+    if rows < 1:
+        raise ValueError(f"an upsert writes at least one row, not {rows}")
+    head, conflict = _upsert_parts(dialect, table, schema, columns, key)
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"{head} VALUES {', '.join([marks] * rows)} {conflict}"
+
+
+def upsert_arrays(
+    table: str,
+    schema: str | None,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    types: tuple[str, ...],
+) -> str:
+    """PostgreSQL: any number of rows written by key in one statement of one parameter per
+    column, each an array of that column's values (row ``i`` is element ``i`` of every
+    array), cast to ``types`` (the columns' types as ``format_type`` spells them) and
+    spread back into rows by ``unnest``. The statement's text does not grow with the rows,
+    so neither the server's nor the drivers' per-placeholder costs do. Columns of array or
+    composite types cannot be written this way (``unnest`` flattens arrays of arrays):
+    use ``upsert`` for those tables. Distinct keys, as for ``upsert``."""
+    if len(types) != len(columns):
+        raise ValueError(f"{len(columns)} columns need {len(columns)} types, got {len(types)}")
+    unfit = [t for t in types if t.endswith("]") or "%" in t]
+    if unfit:
+        raise ValueError(f"columns of type {', '.join(unfit)} cannot be written by unnest")
+    head, conflict = _upsert_parts("postgres", table, schema, columns, key)
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    return f"{head} SELECT * FROM unnest({arrays}) {conflict}"
+
+
+def page_as_arrays(shape: TableShape, after: tuple[object, ...] | None, limit: int) -> Statement:
+    """PostgreSQL: the rows of ``shape.page(after, limit)`` as one row: how many there are,
+    the last one's key (its values, typed), then each column's values as the text of one
+    array, all arrays in one same row order. Those texts are what ``upsert_arrays`` takes
+    as parameters: the server writes them and reads them back, and the rows are never
+    converted to and from Python values in between (the copy's own ``COPY``). The texts
+    are the server's output format, so source and target must agree on the settings that
+    shape it (``DateStyle``, ``IntervalStyle``, ``lc_monetary``, ``extra_float_digits``)."""
+    if shape.dialect != "postgres":
+        raise ValueError(f"page_as_arrays is for PostgreSQL, not {shape.dialect}")
+    page, params = shape.page(after, limit)
+    order = ", ".join(shape.key_columns)
+    last = [f"(array_agg({k} ORDER BY {order}))[count(*)]" for k in shape.key_columns]
+    # The arrays need no order of their own, only the same one, which aggregates over the
+    # same input rows have (each chunk is one set of upserts); sorting them would cost.
+    texts = [f"array_agg({c})::text" for c in shape.column_names]
+    return f"SELECT {', '.join(['count(*)', *last, *texts])} FROM ({page}) AS page", params
+
+
+def _upsert_parts(
+    dialect: str, table: str, schema: str | None, columns: tuple[str, ...], key: tuple[str, ...]
+) -> tuple[str, str]:
+    """``INSERT INTO t (columns)`` and the clause that makes it replace an existing row."""
     missing = [k for k in key if k not in columns]
     if missing or not key:
         raise ValueError(f"the written columns must include the whole primary key {key}")
@@ -25,21 +119,19 @@ def upsert(
         return quote_name(name, dialect)
 
     target = f"{q(schema)}.{q(table)}" if schema else q(table)
-    listed = ", ".join(q(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    insert = f"INSERT INTO {target} ({listed}) VALUES ({marks})"
+    head = f"INSERT INTO {target} ({', '.join(q(c) for c in columns)})"
     others = [c for c in columns if c not in key]
     if dialect == "mysql":
         # Every column named, key too, so a row that is all key still counts as written.
         sets = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in others or key)
-        return f"{insert} ON DUPLICATE KEY UPDATE {sets}"
+        return head, f"ON DUPLICATE KEY UPDATE {sets}"
     if dialect not in ("postgres", "sqlite"):
         raise ValueError(f"no upsert for dialect {dialect!r}")
     conflict = ", ".join(q(k) for k in key)
     if not others:
-        return f"{insert} ON CONFLICT ({conflict}) DO NOTHING"
+        return head, f"ON CONFLICT ({conflict}) DO NOTHING"
     sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-    return f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
+    return head, f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
 
 
 def delete_by_key(dialect: str, table: str, schema: str | None, key: tuple[str, ...]) -> str:

@@ -9,6 +9,7 @@ them, so the database receives the author's text with only the placeholders repl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ class PhysicalStatement:
         return bind_values(self.names, params)
 
 
+# Memoized: admin jobs send the same texts again and again (a move's chunk upsert has
+# thousands of placeholders, and scanning it cost more than running it).
+@functools.lru_cache(maxsize=256)
 def physical_statement(sql: str, dialect: Dialect) -> PhysicalStatement:
     """``sql`` (pyformat) in ``dialect``'s driver placeholder style; no parse, no rewrite.
 

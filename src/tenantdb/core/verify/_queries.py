@@ -117,6 +117,36 @@ class TableShape:
         listed = ", ".join(self.column_names)
         return f"SELECT {listed} FROM {self.qualified}{where}{self._order()}", params
 
+    def page(self, after: tuple[object, ...] | None, limit: int) -> Statement:
+        """The first ``limit`` rows with a key above ``after`` (None: from the first),
+        ordered by key: keyset pagination in one statement (fewer rows than ``limit``: the
+        last page). On PostgreSQL the bound is a row-value comparison, which the server
+        turns into a range of the primary-key index, so a page reads only its own rows;
+        the column-by-column spelling of ``rows`` makes it scan the filter's rows before
+        ``after`` again on every page (MariaDB ranges that spelling well)."""
+        if limit < 1:
+            raise ValueError(f"a page holds at least one row, not {limit}")
+        parts: list[str] = []
+        params: list[object] = []
+        if self.where:
+            parts.append(f"({self.where})")
+            params += self.where_params
+        if after is not None:
+            if self.dialect == "postgres" and len(self.key) > 1:
+                if len(after) != len(self.key):
+                    raise ValueError(f"a key bound needs {len(self.key)} values, got {len(after)}")
+                marks = ", ".join(["%s"] * len(after))
+                parts.append(f"({', '.join(self.key_columns)}) > ({marks})")
+                params += after
+            else:
+                sql, values = _beyond(self.key_columns, after, ">")
+                parts.append(sql)
+                params += values
+        where = " WHERE " + " AND ".join(parts) if parts else ""
+        listed = ", ".join(self.column_names)
+        sql = f"SELECT {listed} FROM {self.qualified}{where}{self._order()} LIMIT {int(limit)}"
+        return sql, tuple(params)
+
     def rows_with_keys(self, keys: Sequence[Sequence[object]]) -> Statement:
         """The rows (of those the filter selects) whose primary key is one of ``keys``
         (at least one), ordered by key."""

@@ -23,6 +23,7 @@ from .test_move_tenant import ORDERS, leftovers, rows
 HERE = Path(__file__).parent
 HANG_GUARD_S = 120.0
 SEEDED = 2_500
+SEEDED_ROWS = {i: i for i in range(1, SEEDED + 1)}
 PAUSE_S = 0.002
 
 # (step the move reports, which time): before the capture, mid-chunk (inside the chunk's
@@ -98,10 +99,11 @@ class Writer:
                     return
 
 
-@pytest.mark.parametrize(("backend", "step", "n"), CASES, indirect=["backend"])
-def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
-    backend: Backend, step: str, n: int, tmp_path: Path
-) -> None:
+def seeded_world(
+    backend: Backend, tmp_path: Path, tenants: tuple[str, ...]
+) -> tuple[list[str], Path]:
+    """Two databases with ``orders``, ``tenants`` on the first with ``SEEDED`` rows each,
+    and the configuration file (a registry the processes share)."""
     urls = backend.new_databases(2)
     for url in urls:
         backend.query(url, ORDERS)
@@ -109,36 +111,41 @@ def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
         "dialect": backend.dialect,
         "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
         "tables": {"orders": {"strategy": "tenant"}},
-        "tenants": {"acme": {"datasource": "ds0"}, "beta": {"datasource": "ds0"}},
+        "tenants": {tenant: {"datasource": "ds0"} for tenant in tenants},
         "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
         "moves": {"write_hold": "60s"},
     }
     path = tmp_path / "tenantdb.json"
     path.write_text(json.dumps(document))
-    seeded = {i: i for i in range(1, SEEDED + 1)}
     with tenantdb.connect(path) as cluster:
-        for tenant in ("acme", "beta"):
+        for tenant in tenants:
             with cluster.session(tenant=tenant) as session:
                 session.executemany(
-                    "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(seeded.items())
+                    "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(SEEDED_ROWS.items())
                 )
+    return urls, path
+
+
+def kill_mover(path: Path, step: str, n: int) -> None:
+    """Run a mover of acme to ds1 in another process that SIGKILLs itself at ``step``."""
+    worker = subprocess.run(
+        [sys.executable, str(HERE / "move_worker.py"), str(path), "acme", "ds1", step, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr
+
+
+@pytest.mark.parametrize(("backend", "step", "n"), CASES, indirect=["backend"])
+def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
+    backend: Backend, step: str, n: int, tmp_path: Path
+) -> None:
+    urls, path = seeded_world(backend, tmp_path, ("acme", "beta"))
+    with tenantdb.connect(path) as cluster:
         beta = rows(backend, urls[0], "beta")
-        with Writer(cluster, seeded) as writer:
-            worker = subprocess.run(
-                [
-                    sys.executable,
-                    str(HERE / "move_worker.py"),
-                    str(path),
-                    "acme",
-                    "ds1",
-                    step,
-                    str(n),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=HANG_GUARD_S,
-            )
-            assert worker.returncode == -signal.SIGKILL, worker.stderr
+        with Writer(cluster, SEEDED_ROWS) as writer:
+            kill_mover(path, step, n)
             (killed,) = move_status(cluster, "acme")
             state = resume_move(cluster, "acme")
         assert writer.failures == []
@@ -167,41 +174,10 @@ ABORT_CASES = [
 def test_a_mover_killed_before_the_cut_over_is_aborted_to_the_source_as_written(
     backend: Backend, step: str, n: int, tmp_path: Path
 ) -> None:
-    urls = backend.new_databases(2)
-    for url in urls:
-        backend.query(url, ORDERS)
-    document = {
-        "dialect": backend.dialect,
-        "datasources": {f"ds{i}": {"url": url} for i, url in enumerate(urls)},
-        "tables": {"orders": {"strategy": "tenant"}},
-        "tenants": {"acme": {"datasource": "ds0"}},
-        "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
-        "moves": {"write_hold": "60s"},
-    }
-    path = tmp_path / "tenantdb.json"
-    path.write_text(json.dumps(document))
-    seeded = {i: i for i in range(1, SEEDED + 1)}
+    urls, path = seeded_world(backend, tmp_path, ("acme",))
     with tenantdb.connect(path) as cluster:
-        with cluster.session(tenant="acme") as session:
-            session.executemany(
-                "INSERT INTO orders (id, amount) VALUES (%s, %s)", list(seeded.items())
-            )
-        with Writer(cluster, seeded) as writer:
-            worker = subprocess.run(
-                [
-                    sys.executable,
-                    str(HERE / "move_worker.py"),
-                    str(path),
-                    "acme",
-                    "ds1",
-                    step,
-                    str(n),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=HANG_GUARD_S,
-            )
-            assert worker.returncode == -signal.SIGKILL, worker.stderr
+        with Writer(cluster, SEEDED_ROWS) as writer:
+            kill_mover(path, step, n)
             state = abort_move(cluster, "acme")
         assert writer.failures == []
         assert state.phase == "aborted"

@@ -18,7 +18,6 @@ own schema or database are refused for now.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -274,9 +273,7 @@ class _Mover:
         self._upserts: dict[tuple[str, str | None, int], str] = {}
         self._arrays: dict[tuple[str, str | None], str | None] = {}
         self._texts_agree: bool | None = None
-        # The SQLite library this process links decides its limit (999 before 3.32).
-        old_sqlite = self._dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 32)
-        self._max_parameters = 999 if old_sqlite else None
+        self._max_parameters = _sqlite_parameter_limit() if self._dialect == "sqlite" else None
 
     # -- the log -----------------------------------------------------------------------
 
@@ -688,3 +685,11 @@ class _Mover:
         self._session.execute_on(
             datasource, f"DELETE FROM {shape.qualified}{where}", shape.where_params
         )
+
+
+def _sqlite_parameter_limit() -> int | None:
+    """999 when the SQLite library this process links is older than 3.32 (its limit then),
+    else None (the default bound holds). Imported here: only a SQLite cluster loads it."""
+    import sqlite3
+
+    return 999 if sqlite3.sqlite_version_info < (3, 32) else None

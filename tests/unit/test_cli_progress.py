@@ -155,3 +155,20 @@ def test_waiting_prints_one_plain_line_or_a_spinner() -> None:
     with waiting(Console(file=tty, force_terminal=True, width=80), "waiting for replicas"):
         pass
     assert "\x1b[" in tty.getvalue()
+
+
+def test_a_job_that_fails_right_after_a_count_line_still_says_it_stopped() -> None:
+    console, out = plain()
+    clock = Clock()
+
+    def fail_after_a_line() -> None:
+        with ProgressDisplay(console, "importing tenants", total=8, clock=clock) as shown:
+            clock.now += 5.0
+            shown.update(4)  # due: printed as a count line
+            raise RuntimeError("store gone")
+
+    with pytest.raises(RuntimeError, match="store gone"):
+        fail_after_a_line()
+    assert out.getvalue() == (
+        "importing tenants: 4/8 (50%)\nimporting tenants: stopped at 4/8 (50%)\n"
+    )

@@ -130,13 +130,11 @@ class ProgressDisplay:
             self._bar.stop()
             self._bar = None
             return
-        if not self._schedule.closing_due(self._done):
-            return
-        if kind is None:
+        if kind is not None:  # always said: the last count line does not tell it stopped
+            self._console.print(f"{self._description}: stopped at {self._fraction()}")
+        elif self._schedule.closing_due(self._done):
             elapsed = self._clock() - self._started
             self._console.print(f"{self._count()} in {elapsed:.1f}s")
-        else:
-            self._console.print(f"{self._description}: stopped at {self._fraction()}")
 
     def advance(self, count: int = 1, *, label: str | None = None) -> None:
         """Count ``count`` more units done."""

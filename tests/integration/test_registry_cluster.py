@@ -75,7 +75,7 @@ def test_a_change_from_another_process_reaches_open_sessions(
     ):
         assert served_by(session) == "ds0"
         other.tenants.put({"id": "acme", "status": "read_only", "datasource": "ds1"})
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a hang guard, not a measurement
         while cluster.tenants.get("acme").version < 2:
             assert time.monotonic() < deadline, "the change never arrived"
             time.sleep(0.01)

@@ -340,7 +340,7 @@ def throughput(kind: str, rows: int, repeats: int, tmp: Path) -> None:
                 move_s.append(time.perf_counter() - started)
                 copy_s.append(span(state, "copying", "catching_up"))
                 freeze_s.append(span(state, "frozen", "cut_over"))
-                cleanup_move(cluster, "big")
+                cleanup_move(cluster, "big", force=True)
                 if dbs.count(target, "big") != rows or dbs.count(source, "big") != 0:
                     raise RuntimeError("the move did not leave every row on the target")
                 print(
@@ -441,7 +441,7 @@ def freeze_under_load(kind: str, rows: int, moves: int, tmp: Path) -> None:
                     # cleanup_move drops the fence: only once every session routes the
                     # tenant to its new place (see its docstring).
                     time.sleep(SETTLE_S)
-                    cleanup_move(cluster, "moving")
+                    cleanup_move(cluster, "moving", force=True)
                     where = 1 - where
                     if stop.is_set():
                         print(

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._concurrency import AsyncFrontGuard, FrontGuard
 from ._sync import Datasources, Session
-from .admin import AutoPrecreator, ClusterView, refuse_orphaning, tenant_tables_with_rows
+from .admin import (
+    AutoPrecreator,
+    ClusterView,
+    MoveHandle,
+    MoveListener,
+    MoveSettings,
+    refuse_orphaning,
+    tenant_tables_with_rows,
+)
 from .config import (
     Config,
     ConfigDiff,
@@ -32,7 +40,7 @@ from .config import (
 from .core.routing import Params, RoutePlan, Router, Topology, with_round_trips
 from .core.sql import TemplateCache
 from .core.tenancy import current_tenant
-from .errors import ConfigError, InterfaceError
+from .errors import ConfigError, InterfaceError, ProgrammingError
 from .telemetry import OtelInstruments, attach_instruments
 from .tenants import Tenant, TenantRegistry, follow_config, open_registry
 
@@ -157,6 +165,40 @@ class _ClusterBase(Generic[D]):
         used to refuse a placement change that would leave rows behind."""
         resolved = self.tenants.get(tenant) if isinstance(tenant, str) else tenant
         return tenant_tables_with_rows(self._admin_view(), resolved)
+
+    def move_tenant(
+        self,
+        tenant: str,
+        to: str | None = None,
+        *,
+        resume: bool = False,
+        settings: MoveSettings | None = None,
+        cleanup_after_s: float | None = None,
+        on_step: MoveListener | None = None,
+    ) -> MoveHandle:
+        """Start moving ``tenant`` to datasource ``to`` online (or, ``resume=True``, run its
+        unfinished move on) on a thread of its own, and return at once with its handle:
+        ``handle.progress``, ``handle.wait()`` (or ``await handle.finished()``),
+        ``handle.stop()``, ``handle.abort()``.
+
+        The move runs to its cut-over; with ``cleanup_after_s`` the handle then waits that
+        long after the cut-over and deletes the tenant's rows from the old datasource
+        (``cleanup_move``), else the cleanup is left to a command. ``on_step`` is told each
+        step on the mover's thread (``tenantdb.admin.MoveListener``). Planning errors (an
+        unknown datasource, a tenant already there) are raised by ``wait()``. The phases
+        and guarantees are those of ``tenantdb.admin.start_move``; this cluster's
+        statements go on meanwhile, on both fronts (the mover uses thread-front pools)."""
+        if resume == (to is not None):
+            raise ProgrammingError("give move_tenant either a datasource to move to or resume=True")
+        self._refuse_closed()
+        return MoveHandle(
+            self._admin_view(),
+            tenant,
+            to,
+            settings=settings or MoveSettings(),
+            cleanup_after_s=cleanup_after_s,
+            on_step=on_step,
+        )
 
     # -- read/write splitting -----------------------------------------------------------
 

@@ -3,8 +3,10 @@ process at the ``n``-th time the move reports ``step`` (test_move_resume.py).
 
     python move_worker.py CONFIG_FILE TENANT TARGET STEP N
 
-Exits 0 if the move ran to its cut-over without reaching the step; never returns
-otherwise.
+A step of the cleanup (``CLEANUP_STEPS``) runs the cleanup after the cut-over, once the
+file the environment's ``TENANTDB_CLEANUP_GATE`` names exists (the test creates it when its
+own process routes the tenant to the target, as an operator waits for every process).
+Exits 0 if the move ran to its end without reaching the step; never returns otherwise.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 import tenantdb
-from tenantdb.admin import start_move
+from tenantdb.admin import cleanup_move, start_move
 from tenantdb.core.moves import MoveState
+
+HANG_GUARD_S = 60.0
+CLEANUP_STEPS = ("source rows deleted", "phase unfencing", "phase done")
 
 
 def main(path: str, tenant: str, target: str, step: str, n: int) -> None:
@@ -30,6 +37,12 @@ def main(path: str, tenant: str, target: str, step: str, n: int) -> None:
 
     with tenantdb.connect(path) as cluster:
         start_move(cluster, tenant, target, on_step=kill_at)
+        if step in CLEANUP_STEPS:
+            gate = Path(os.environ["TENANTDB_CLEANUP_GATE"])
+            deadline = time.monotonic() + HANG_GUARD_S
+            while not gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            cleanup_move(cluster, tenant, force=True, on_step=kill_at)
 
 
 if __name__ == "__main__":

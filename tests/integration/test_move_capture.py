@@ -179,6 +179,51 @@ def test_a_fenced_source_refuses_every_write_to_the_tenants_rows(backend: Backen
     run(backend, url, ["DELETE FROM orders WHERE id = 1"])  # unfenced
 
 
+def test_the_fences_pass_lets_only_its_own_transaction_through(backend: Backend) -> None:
+    """The cleanup deletes the tenant's rows through the fence: a pass opened in its own
+    transaction, which no other writer sees, then closed before the commit."""
+    url = backend.new_database()
+    run(backend, url, [ORDERS])
+    p = backend.placeholder
+    for row in [(1, "acme", 1), (2, "acme", 1), (3, "beta", 1)]:
+        backend.query(url, f"INSERT INTO orders VALUES ({p}, {p}, {p})", row)
+    capture = acme_capture(backend, "t7")
+    run(backend, url, [*capture.install, *capture.fence])
+    with contextlib.closing(backend.raw_connect(url)) as holder:
+        cursor = holder.cursor()
+        cursor.execute("BEGIN")
+        for statement in capture.open_pass:
+            cursor.execute(statement)
+        cursor.execute("DELETE FROM orders WHERE id = 1")
+        # Another writer meanwhile is refused: the pass is not its own. (PostgreSQL
+        # refuses it at once; MariaDB's trigger reads the pass table with a lock and SQLite
+        # has one writer, so there it waits for the commit, then is refused.)
+        outcome: list[str] = []
+        other = threading.Thread(
+            target=lambda: outcome.append(
+                refused(backend, url, "INSERT INTO orders VALUES (4, 'acme', 0)")
+            )
+        )
+        other.start()
+        if backend.name != "sqlite":  # other tenants' rows do not wait for the pass
+            with contextlib.closing(backend.raw_connect(url)) as beta:
+                beta.cursor().execute("UPDATE orders SET n = 6 WHERE id = 3")
+        for statement in capture.close_pass:
+            cursor.execute(statement)
+        cursor.execute("COMMIT")
+        other.join(HANG_GUARD_S)
+        assert not other.is_alive()
+    assert len(outcome) == 1 and MOVED_MESSAGE in outcome[0]
+    assert backend.query(url, "SELECT id FROM orders ORDER BY id") == [(2,), (3,)]
+    # Closed again: every write to the tenant's rows is refused, whoever sends it.
+    assert MOVED_MESSAGE in refused(backend, url, "DELETE FROM orders WHERE id = 2")
+    assert MOVED_MESSAGE in refused(backend, url, "INSERT INTO orders VALUES (5, 'acme', 0)")
+    run(backend, url, ["UPDATE orders SET n = 7 WHERE id = 3"])  # other tenants' rows: free
+    assert backend.query(url, "SELECT n FROM orders WHERE id = 3") == [(7,)]
+    run(backend, url, [*capture.unfence, *capture.remove])
+    assert leftovers(backend, url) == []
+
+
 def test_a_fenced_table_of_the_tenants_own_refuses_every_write(backend: Backend) -> None:
     url = backend.new_database()
     run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'x', 0)"])

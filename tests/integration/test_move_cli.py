@@ -62,7 +62,13 @@ def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert "served from ds1 now; move it back instead of aborting" in refused.output
 
-    cleaned = move(config, "acme", "--cleanup", "--yes")
+    early = move(config, "acme", "--cleanup", "--yes")  # [moves] cleanup_wait: 60 s
+    assert early.exit_code == 1
+    assert "cut over less than [moves] cleanup_wait (60 s) ago" in early.output
+    assert "force it (--force)" in early.output
+    assert len(rows(backend, urls[0], "acme")) == 50  # nothing deleted
+
+    cleaned = move(config, "acme", "--cleanup", "--force", "--yes")
     assert cleaned.exit_code == 0, cleaned.output
     assert "is done: ds0 holds no row of the tenant" in cleaned.output
     assert rows(backend, urls[0], "acme") == []
@@ -74,6 +80,40 @@ def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
     elsewhere = move(config, "acme", "--to", "ds1", "--yes")
     assert elsewhere.exit_code == 1
     assert "tenant 'acme' is on ds1 already" in elsewhere.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_cleanup_after_cleans_up_by_itself(backend: Backend, tmp_path: Path) -> None:
+    urls = backend.new_databases(2)
+    for url in urls:
+        backend.query(url, ORDERS)
+    document = {
+        "dialect": "sqlite",
+        "datasources": {"ds0": {"url": urls[0]}, "ds1": {"url": urls[1]}},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}},
+        "registry": {"url": f"sqlite:///{tmp_path}/registry.db"},
+    }
+    config = tmp_path / "tenantdb.json"
+    config.write_text(json.dumps(document))
+    with tenantdb.connect(config) as cluster, cluster.session(tenant="acme") as session:
+        session.executemany("INSERT INTO orders (id) VALUES (%s)", [(i,) for i in range(5)])
+
+    moved = move(config, "acme", "--to", "ds1", "--cleanup-after", "0.2s", "--yes")
+    assert moved.exit_code == 0, moved.output
+    assert "cleaning up in 0.2 s (--cleanup-after)" in moved.output
+    assert "is done: ds0 holds no row of the tenant" in moved.output
+    assert rows(backend, urls[0], "acme") == []
+    assert len(rows(backend, urls[1], "acme")) == 5
+
+    wrong = move(config, "acme", "--status", "--cleanup-after", "1m")
+    assert wrong.exit_code != 0
+    assert "--cleanup-after goes with --to or --resume" in wrong.output
+    unreadable = move(config, "acme", "--to", "ds0", "--cleanup-after", "soon", "--yes")
+    assert unreadable.exit_code != 0
+    assert "--cleanup-after: expected a duration" in unreadable.output
+    forced = move(config, "acme", "--status", "--force")
+    assert "--force goes with --cleanup" in forced.output
 
 
 def test_one_action_per_call(tmp_path: Path) -> None:

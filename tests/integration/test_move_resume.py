@@ -6,10 +6,13 @@ and nothing of the move is left after the cleanup."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -113,7 +116,7 @@ def seeded_world(
         "tables": {"orders": {"strategy": "tenant"}},
         "tenants": {tenant: {"datasource": "ds0"} for tenant in tenants},
         "registry": {"url": f"sqlite:///{tmp_path}/registry.db?poll_interval=0.02"},
-        "moves": {"write_hold": "60s"},
+        "moves": {"write_hold": "60s", "cleanup_wait": "0s"},
     }
     path = tmp_path / "tenantdb.json"
     path.write_text(json.dumps(document))
@@ -126,15 +129,28 @@ def seeded_world(
     return urls, path
 
 
-def kill_mover(path: Path, step: str, n: int) -> None:
-    """Run a mover of acme to ds1 in another process that SIGKILLs itself at ``step``."""
-    worker = subprocess.run(
+def kill_mover(
+    path: Path, step: str, n: int, *, before_cleanup: Callable[[], None] | None = None
+) -> None:
+    """Run a mover of acme to ds1 in another process that SIGKILLs itself at ``step``; at
+    a step of the cleanup, the mover waits until ``before_cleanup`` has returned."""
+    gate = path.parent / "cleanup.gate"
+    worker = subprocess.Popen(
         [sys.executable, str(HERE / "move_worker.py"), str(path), "acme", "ds1", step, str(n)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=HANG_GUARD_S,
+        env={**os.environ, "TENANTDB_CLEANUP_GATE": str(gate)},
     )
-    assert worker.returncode == -signal.SIGKILL, worker.stderr
+    try:
+        if before_cleanup is not None:
+            before_cleanup()
+            gate.touch()
+        _, errors = worker.communicate(timeout=HANG_GUARD_S)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert worker.returncode == -signal.SIGKILL, errors
 
 
 @pytest.mark.parametrize(("backend", "step", "n"), CASES, indirect=["backend"])
@@ -154,7 +170,48 @@ def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
         assert (tenant.datasource, tenant.status) == ("ds1", "active")
         got = {row[0]: row[1] for row in rows(backend, urls[1], "acme")}
         assert got == writer.expected  # nothing lost, doubled or stale
-        cleanup_move(cluster, "acme")
+        cleanup_move(cluster, "acme", force=True)
+    assert rows(backend, urls[0], "acme") == []
+    assert rows(backend, urls[0], "beta") == beta
+    assert leftovers(backend, urls[0]) == []
+    assert leftovers(backend, urls[1]) == []
+
+
+CLEANUP_CASES = [
+    pytest.param(name, step, id=f"{name}-{step.replace(' ', '_')}")
+    for name in ("sqlite", "postgres", "mysql")
+    for step in ("source rows deleted", "phase unfencing", "phase done")
+    if name != "mysql" or step == "source rows deleted"
+]
+
+
+@pytest.mark.parametrize(("backend", "step"), CLEANUP_CASES, indirect=["backend"])
+def test_a_cleanup_killed_anywhere_is_finished_by_running_it_again(
+    backend: Backend, step: str, tmp_path: Path
+) -> None:
+    """The source's rows go while the fence is up, so however the cleanup is cut short,
+    no write of the tenant lands on the source, and running it again finishes it."""
+    urls, path = seeded_world(backend, tmp_path, ("acme", "beta"))
+    with tenantdb.connect(path) as cluster:
+        beta = rows(backend, urls[0], "beta")
+
+        def placed_here() -> None:  # every process routes acme to ds1 before the cleanup
+            deadline = time.monotonic() + HANG_GUARD_S
+            while cluster.tenants.get("acme").datasource != "ds1":
+                assert time.monotonic() < deadline, "the cut-over never reached this process"
+                time.sleep(0.01)
+
+        with Writer(cluster, SEEDED_ROWS) as writer:
+            kill_mover(path, step, 1, before_cleanup=placed_here)
+            (killed,) = move_status(cluster, "acme")
+            assert killed.phase in ("cleaning", "unfencing", "done"), killed
+            assert cluster.tenants.get("acme").datasource == "ds1"
+            if killed.phase != "done":
+                # cleanup_wait is 0 s here: no --force needed
+                assert cleanup_move(cluster, "acme").phase == "done"
+        assert writer.failures == []
+        got = {row[0]: row[1] for row in rows(backend, urls[1], "acme")}
+        assert got == writer.expected  # nothing lost, doubled or stale
     assert rows(backend, urls[0], "acme") == []
     assert rows(backend, urls[0], "beta") == beta
     assert leftovers(backend, urls[0]) == []

@@ -152,7 +152,7 @@ def test_a_tenant_moves_while_it_writes_and_others_are_untouched(
         with cluster.session(tenant="acme") as session:
             count = session.execute("SELECT COUNT(*) FROM orders").fetchall()[0][0]
         assert count == len(target_rows)
-        done = cleanup_move(cluster, "acme")
+        done = cleanup_move(cluster, "acme", force=True)
     assert done.phase == "done"
     assert rows(backend, urls[0], "acme") == []
     assert rows(backend, urls[0], "beta") == beta_before
@@ -226,7 +226,7 @@ def test_a_table_with_array_columns_moves_by_multi_row_upserts(
         assert state.phase == "cleaning"
         assert steps.count("chunk copied") == 5  # 7 + 7 + 7 + 7 + 2 rows
         assert backend.query(urls[1], listed) == before
-        cleanup_move(cluster, "acme")
+        cleanup_move(cluster, "acme", force=True)
     assert backend.query(urls[0], listed) == []
 
 

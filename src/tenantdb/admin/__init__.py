@@ -23,11 +23,14 @@ from ._move import (
     MoveListener,
     MoveSettings,
     abort_move,
+    cleanup_due,
+    cleanup_later,
     cleanup_move,
     move_status,
     resume_move,
     start_move,
 )
+from ._move_handle import MoveHandle, MoveProgress, MoveStoppedError
 from ._move_log import MoveConflictError, MoveLog
 from ._repair import REPAIR_LOG, LoggedRepair
 from ._tenant_columns import ColumnFinding, audit_tenant_columns
@@ -47,7 +50,6 @@ from ._verify_jobs import primary_copy, table_shape, verify_broadcast, verify_re
 from ._view import ClusterView, admin_session
 
 __all__ = [
-    "REPAIR_LOG",
     "AutoPrecreator",
     "ChunkListener",
     "ClusterView",
@@ -58,21 +60,27 @@ __all__ = [
     "LagReading",
     "LoggedRepair",
     "MoveConflictError",
+    "MoveHandle",
     "MoveListener",
     "MoveLog",
+    "MoveProgress",
     "MoveSettings",
+    "MoveStoppedError",
+    "REPAIR_LOG",
     "Repair",
     "TableCopy",
     "abort_move",
     "admin_session",
     "apply_schema",
     "audit_tenant_columns",
+    "cleanup_due",
+    "cleanup_later",
     "cleanup_move",
     "create_tenant_schema",
+    "move_status",
     "placement",
     "plan_periods",
     "plan_schema",
-    "move_status",
     "precreate",
     "primary_copy",
     "progress_path",

@@ -37,7 +37,7 @@ from ..core.moves import (
     upsert_arrays,
 )
 from ..core.routing import quote_identifier
-from ..core.verify import ChunkDiff, ChunkSizer, TableShape
+from ..core.verify import ChunkDiff, ChunkSizer, LagThrottle, TableShape
 from ..errors import NotSupportedError, OperationalError, ProgrammingError
 from ._catalog import query_on
 from ._move_log import MoveLog
@@ -67,6 +67,9 @@ class MoveSettings:
     max_verifies: int = 10
     """Full verifies in one run that may find differences no recorded change explains
     before the move stops (the copies diverged some other way: see the error)."""
+    lag_give_up_s: float = 600.0
+    """Longest the copy waits for the source's replicas to come back within their
+    ``max_replication_lag`` before it stops (the move stays resumable)."""
 
     def sizer(self) -> ChunkSizer:
         """The copy's chunk sizes: starting at ``chunk_rows`` and adapted so that a chunk
@@ -128,19 +131,63 @@ def abort_move(view: ClusterView, tenant_id: str) -> MoveState:
         return mover.abort()
 
 
-def cleanup_move(view: ClusterView, tenant_id: str) -> MoveState:
-    """Finish a move after its cut-over: delete the tenant's rows from the source and
-    remove the fence that refused writes there. Run it once every process routes the
-    tenant to its new place (the registry's propagation time has passed)."""
+def cleanup_move(
+    view: ClusterView,
+    tenant_id: str,
+    *,
+    force: bool = False,
+    on_step: MoveListener | None = None,
+) -> MoveState:
+    """Finish a move after its cut-over: delete the tenant's rows from the source, then
+    remove the fence that refuses writes there (in that order, so no write lands between).
+
+    Refused (ProgrammingError, saying how long is left) until ``[moves] cleanup_wait``
+    has passed since the cut-over, unless ``force``: a process that has not applied the new
+    placement yet reads the source, and once the fence is down would write there too. A
+    cleanup killed half-way is run again the same way."""
     with admin_session(view) as session:
         log, state, revision = _unfinished(view, session, tenant_id)
-        if state.phase != "cleaning":
+        if state.phase not in ("cleaning", "unfencing"):
             raise ProgrammingError(
                 f"move {state.move_id} of tenant {tenant_id!r} is {state.phase}, not waiting"
                 " for its cleanup; resume it first"
             )
-        mover = _Mover(view, session, log, state, revision, MoveSettings(), None)
+        left = cleanup_due(state, view.config.moves.cleanup_wait) - time.time()
+        if state.phase == "cleaning" and left > 0 and not force:
+            raise ProgrammingError(
+                f"move {state.move_id} cut over less than [moves] cleanup_wait"
+                f" ({view.config.moves.cleanup_wait:g} s) ago: processes that have not applied"
+                f" the new placement still use {state.source}. Clean up in {left:.0f} s, or"
+                " force it (--force) once you know every process has the new placement"
+            )
+        mover = _Mover(view, session, log, state, revision, MoveSettings(), on_step)
         return mover.cleanup()
+
+
+def cleanup_later(
+    view: ClusterView,
+    state: MoveState,
+    after_s: float,
+    *,
+    sleep: Callable[[float], object] = time.sleep,
+) -> MoveState:
+    """Wait until ``after_s`` has passed since the cut-over of ``state``'s move, then
+    clean it up (``cleanup_move``; the caller chose the wait, which may be shorter than
+    ``[moves] cleanup_wait``). ``sleep`` waits at most a second at a time: a caller that
+    can be stopped makes it raise."""
+    due = cleanup_due(state, after_s)
+    while (left := due - time.time()) > 0:
+        sleep(min(left, 1.0))
+    return cleanup_move(view, state.tenant, force=True)
+
+
+def cleanup_due(state: MoveState, wait_s: float) -> float:
+    """When (epoch seconds) the cleanup of ``state``'s move may start: ``wait_s`` after
+    its cut-over."""
+    cut_over = max((at for phase, at in state.history if phase == "cleaning"), default=None)
+    if cut_over is None:
+        raise ProgrammingError(f"move {state.move_id} has not cut over yet")
+    return cut_over + wait_s
 
 
 def move_status(view: ClusterView, tenant_id: str) -> list[MoveState]:
@@ -180,7 +227,7 @@ def _plan(view: ClusterView, session: Session, tenant_id: str, target: str) -> M
     if tenant.datasource is None:
         raise ProgrammingError(f"tenant {tenant_id!r} has no datasource to move from")
     for state in move_status(view, tenant_id):
-        if not state.finished and state.phase != "cleaning":
+        if not state.finished and state.phase not in ("cleaning", "unfencing"):
             raise ProgrammingError(
                 f"tenant {tenant_id!r} has an unfinished move ({state.move_id}, {state.phase});"
                 " resume or abort it first"
@@ -320,6 +367,7 @@ class _Mover:
         for index, table in enumerate(self._state.tables):
             source = self._shape(table, "source")
             while not table.done:
+                self._wait_for_replicas()
                 # One read per chunk: the next `size` rows after the cursor; fewer than
                 # asked means the table's end is reached.
                 size = sizer.rows
@@ -338,6 +386,36 @@ class _Mover:
                 sizer.observe(count, time.monotonic() - started)
                 self._step("chunk copied")
         self._enter("catching_up")
+
+    def _wait_for_replicas(self) -> None:
+        """Pause while a replica of the source is more than its ``max_replication_lag``
+        behind (as the cluster's lag monitor last read it): the copy's reads and the
+        capture's writes add to what the replicas replay. A replica that is down does not
+        hold the copy; one that stays behind for ``lag_give_up_s`` stops it (resumable)."""
+        replicas = self._view.datasources.replicas(self._state.source)
+        if replicas is None:
+            return
+        limit = self._view.config.datasources[self._state.source].max_replication_lag
+        throttle = LagThrottle(
+            limit,
+            poll_s=min(1.0, max(limit, 0.05)),
+            give_up_s=self._settings.lag_give_up_s,
+            stopped=(
+                f"move {self._state.move_id} stopped copying (resume it once the replicas of"
+                f" {self._state.source} have caught up, or raise max_replication_lag)"
+            ),
+        )
+        began = time.monotonic()
+        while True:
+            lags = [s.lag_s for s in replicas.states if s.state != "down" and s.lag_s is not None]
+            try:
+                pause = throttle.pause(max(lags, default=None), time.monotonic() - began)
+            except TimeoutError as exc:
+                raise OperationalError(f"{self._state.source}: {exc}") from None
+            if pause is None:
+                return
+            self._step("waiting for replicas")
+            time.sleep(pause)
 
     def _catch_up(self) -> None:
         """Apply recorded changes until at most ``backlog`` are left, then verify."""
@@ -457,12 +535,19 @@ class _Mover:
         self._enter("cleaning")
 
     def cleanup(self) -> MoveState:
-        """Drop the fence and delete the source's rows of the tenant, table by table (in
-        one transaction where DDL is transactional: PostgreSQL, SQLite)."""
-        for table, capture in zip(self._state.tables, self._captures, strict=True):
-            with self._session.transaction():
-                self._source(capture.unfence)
-                self._delete_tenant_rows(table, "source")
+        """Delete the source's rows of the tenant through the fence (its pass opened for
+        this transaction only), table by table; then take the fences down. The fence is
+        up until every row is gone: a stale process's write is refused, never deleted."""
+        if self._state.phase == "cleaning":
+            for table, capture in zip(self._state.tables, self._captures, strict=True):
+                with self._session.transaction():
+                    self._source(capture.open_pass)
+                    self._delete_tenant_rows(table, "source")
+                    self._source(capture.close_pass)
+                self._step("source rows deleted")
+            self._enter("unfencing")
+        for capture in self._captures:
+            self._source(capture.unfence)
         self._enter("done")
         return self._state
 

@@ -2,7 +2,9 @@
 
 One command, one action per call: ``--to DATASOURCE`` starts a move and runs it to the
 cut-over; ``--resume`` runs an unfinished move on from its log; ``--abort`` undoes one
-before its cut-over; ``--cleanup`` finishes one after it (deletes the source's rows);
+before its cut-over; ``--cleanup`` finishes one after it (deletes the source's rows, no
+sooner than ``[moves] cleanup_wait`` after the cut-over unless ``--force``), and
+``--cleanup-after DURATION`` with ``--to``/``--resume`` does so by itself after that wait;
 ``--status`` prints the tenant's moves. Actions that change anything ask for confirmation
 unless ``--yes`` (required when stdin is not a terminal). Progress goes to stderr; exit
 status 0 when the action did what it says, 1 otherwise (the message says why).
@@ -21,11 +23,13 @@ from rich.console import Console
 
 from ..admin import (
     abort_move,
+    cleanup_later,
     cleanup_move,
     move_status,
     resume_move,
     start_move,
 )
+from ..config import parse_duration
 from ..core.moves import MoveState, state_to_record
 from ..errors import Error
 from ._opened import opened_cluster
@@ -46,6 +50,23 @@ def move_tenant_command(
         bool,
         typer.Option("--cleanup", help="After the cut-over: delete the source's rows."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --cleanup: clean up before [moves] cleanup_wait has passed since the"
+            " cut-over (only once every process has the new placement).",
+        ),
+    ] = False,
+    cleanup_after: Annotated[
+        str | None,
+        typer.Option(
+            "--cleanup-after",
+            metavar="DURATION",
+            help="With --to or --resume: after the cut-over, wait this long ('10m', '1h')"
+            " and clean up.",
+        ),
+    ] = None,
     status: Annotated[bool, typer.Option("--status", help="Print the tenant's moves.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --status: JSON.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -59,6 +80,9 @@ def move_tenant_command(
     action = chosen[0]
     if as_json and action != "status":
         raise typer.BadParameter("--json goes with --status")
+    if force and action != "cleanup":
+        raise typer.BadParameter("--force goes with --cleanup")
+    wait_s = _cleanup_wait(cleanup_after, action)
     with opened_cluster(config) as cluster:
         if action == "status":
             _print_status(move_status(cluster, tenant), as_json)
@@ -68,7 +92,7 @@ def move_tenant_command(
         if action == "abort":
             _report(abort_move(cluster, tenant))
         elif action == "cleanup":
-            _report(cleanup_move(cluster, tenant))
+            _report(cleanup_move(cluster, tenant, force=force))
         else:
             with ProgressDisplay(errors, "rows copied") as display:
                 follow = _Follower(display)
@@ -77,7 +101,25 @@ def move_tenant_command(
                     state = start_move(cluster, tenant, to, on_step=follow)
                 else:
                     state = resume_move(cluster, tenant, on_step=follow)
+            if wait_s is not None and state.phase in ("cleaning", "unfencing"):
+                _report(state)
+                errors.print(f"cleaning up in {wait_s:g} s (--cleanup-after)")
+                state = cleanup_later(cluster, state, wait_s)
             _report(state)
+
+
+def _cleanup_wait(cleanup_after: str | None, action: str) -> float | None:
+    if cleanup_after is None:
+        return None
+    if action not in ("start", "resume"):
+        raise typer.BadParameter("--cleanup-after goes with --to or --resume")
+    try:
+        seconds = parse_duration(cleanup_after)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--cleanup-after: {exc}") from None
+    if seconds < 0:
+        raise typer.BadParameter("--cleanup-after: give a duration of 0 or more")
+    return seconds
 
 
 def _actions(
@@ -131,8 +173,12 @@ def _report(state: MoveState) -> None:
     what = {
         "cleaning": (
             f"tenant {state.tenant!r} is served from {state.target} now ({copied} rows"
-            f" copied); once every process has the new placement, run --cleanup to delete"
-            f" its rows from {state.source}"
+            f" copied); once every process has the new placement ([moves] cleanup_wait"
+            f" after the cut-over), run --cleanup to delete its rows from {state.source}"
+        ),
+        "unfencing": (
+            f"tenant {state.tenant!r}'s rows are gone from {state.source}; run --cleanup"
+            " again to take the fence down"
         ),
         "done": f"move {state.move_id} is done: {state.source} holds no row of the tenant",
         "aborted": (

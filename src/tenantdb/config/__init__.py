@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ._diff import ConfigChange, ConfigDiff, diff_configs
+from ._durations import parse_duration
 from ._endpoints import registry_warnings
 from ._etcd import is_etcd_url
 from ._loading import ConfigSource, load_config
@@ -69,6 +70,7 @@ __all__ = [
     "is_etcd_url",
     "is_identifier",
     "load_config",
+    "parse_duration",
     "redact_url",
     "registry_warnings",
     "schema_taken_problem",

@@ -128,7 +128,8 @@ class ConfigDocument(BaseModel):
     telemetry: TelemetryConfig = TelemetryConfig()
     """Tracing, metrics and the slow-statement log."""
     moves: MovesConfig = MovesConfig()
-    """What processes do while a tenant is moved online (``write_hold``)."""
+    """What processes do while a tenant is moved online (``write_hold``), and how soon a
+    move's cleanup may follow its cut-over (``cleanup_wait``)."""
 
 
 SECTIONS = ("datasources", "tables", "tenants")

@@ -405,6 +405,10 @@ class MovesConfig(_Model):
     write_hold: NonNegativeDuration = 10.0
     """Longest a write of a tenant whose status is ``moving`` waits for the move's cut-over
     (reads go on) before it fails with a retryable TenantStatusError; 0: fail at once."""
+    cleanup_wait: NonNegativeDuration = 60.0
+    """Least time between a move's cut-over and its cleanup (which deletes the tenant's rows
+    from the old datasource): a process that has not applied the new placement yet still
+    reads there. ``cleanup_move(..., force=True)`` / ``--force`` cleans up sooner."""
 
 
 class Config(_Model):

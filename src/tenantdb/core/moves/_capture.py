@@ -59,6 +59,13 @@ class Capture:
     since other writers to the table queue behind it meanwhile."""
     unfence: tuple[str, ...]
     """Drops the fence; harmless to run again, or on what was never made."""
+    open_pass: tuple[str, ...]
+    """Lets the writes of the transaction that runs it through the fence (the cleanup's
+    delete of the source's rows), and no one else's: a row in the fence's pass table, which
+    the fence consults and other transactions cannot see until a commit. Run
+    ``close_pass`` in the same transaction before it commits."""
+    close_pass: tuple[str, ...]
+    """Empties the pass table again (see ``open_pass``)."""
     changes: str
     """The change table, quoted (schema-qualified where the source table is)."""
     seq: str
@@ -125,13 +132,18 @@ def capture_for(
     # SQLite names a trigger's table, and the tables its body writes, without a schema.
     objects = _Objects(base, qualified, source, q(table), changes, q(base))
     install, remove = render(objects, keys, match)
-    fence, unfence = _fences[dialect](objects, match, _moved(tenant, dialect))
+    passes, bare_passes = qualified(f"{base}_pass"), q(f"{base}_pass")
+    # The fence consults its pass table: the bare name in SQLite's trigger bodies.
+    closed = f"NOT EXISTS (SELECT 1 FROM {bare_passes if dialect == 'sqlite' else passes})"
+    fence, unfence = _fences[dialect](objects, match, _moved(tenant, dialect), closed)
     seq = "rowid" if dialect == "sqlite" else q(SEQ)
     return Capture(
         install=install,
         remove=remove,
-        fence=fence,
-        unfence=unfence,
+        fence=(f"CREATE TABLE {passes} (move_pass INTEGER)", *fence),
+        unfence=(*unfence, f"DROP TABLE IF EXISTS {passes}"),
+        open_pass=(f"INSERT INTO {passes} (move_pass) VALUES (1)",),
+        close_pass=(f"DELETE FROM {passes}",),
         changes=changes,
         seq=seq,
         key=keys,
@@ -291,10 +303,11 @@ def _sqlite(
 
 
 def _fence_postgres(
-    objects: _Objects, match: Match, message: str
+    objects: _Objects, match: Match, message: str, closed: str
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     refuse = (
-        f"RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = {message};"
+        f"IF {closed} THEN RAISE EXCEPTION USING"
+        f" ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = {message}; END IF;"
     )
     return _plpgsql_row_trigger(
         objects,
@@ -306,14 +319,18 @@ def _fence_postgres(
 
 
 def _fence_mysql(
-    objects: _Objects, match: Match, message: str
+    objects: _Objects, match: Match, message: str, closed: str
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     base, qualified, source = objects.base, objects.qualified, objects.source
     refuse = f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {message}"
 
     def check(row: str) -> str:
-        condition = "TRUE" if match is None else f"{row}.{match[0]} = {match[1]}"
-        return f"IF {condition} THEN {refuse}; END IF"
+        # Nested: MariaDB's trigger reads the pass table with a lock (binary log), so only
+        # the tenant's rows may read it, or every tenant's writes would wait for a cleanup.
+        refused = f"IF {closed} THEN {refuse}; END IF"
+        return (
+            refused if match is None else f"IF {row}.{match[0]} = {match[1]} THEN {refused}; END IF"
+        )
 
     events = {
         "fi": ("INSERT", check("NEW")),
@@ -329,14 +346,15 @@ def _fence_mysql(
 
 
 def _fence_sqlite(
-    objects: _Objects, match: Match, message: str
+    objects: _Objects, match: Match, message: str, closed: str
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     base, qualified, bare_source = objects.base, objects.qualified, objects.bare_source
 
     def of(*rows: str) -> str:
         if match is None:
-            return ""
-        return " WHEN " + " OR ".join(f"{row}.{match[0]} = {match[1]}" for row in rows)
+            return f" WHEN {closed}"
+        rows_of_tenant = " OR ".join(f"{row}.{match[0]} = {match[1]}" for row in rows)
+        return f" WHEN ({rows_of_tenant}) AND {closed}"
 
     events = {
         "fi": ("INSERT", of("NEW")),

@@ -7,8 +7,12 @@ before its side effects start, so a mover killed at any point resumes from the l
 copied, so every write from then on is recorded) → ``copying`` (keyset chunks by primary
 key, the cursor of each table recorded after each chunk) → ``catching_up`` (the recorded
 changes applied to the target, the applied position recorded) → ``verifying`` → ``frozen``
-→ ``cut_over`` (placement swapped in the registry) → ``cleaning`` (capture removed; the
-source's rows only on command or after the retention) → ``done``.
+→ ``cut_over`` (placement swapped in the registry) → ``cleaning`` (capture removed, the
+fence kept; the source's rows wait for the cleanup, on command or after a retention period)
+→ ``unfencing`` (the source's rows deleted through the fence, which now comes down) →
+``done``. The fence stays up until the rows are gone, so a process that still places the
+tenant on the source gets a retryable error rather than writing there, and no write can
+land between the fence going down and the delete (MariaDB's DDL commits on its own).
 
 The freeze, in order: the tenant's status becomes ``moving`` (every process holds the
 tenant's new writes, reads go on); the source is fenced (``Capture.fence``: the database
@@ -46,6 +50,7 @@ Phase = Literal[
     "frozen",
     "cut_over",
     "cleaning",
+    "unfencing",
     "done",
     "aborting",
     "aborted",
@@ -60,6 +65,7 @@ PHASES: tuple[Phase, ...] = (
     "frozen",
     "cut_over",
     "cleaning",
+    "unfencing",
     "done",
 )
 """The phases of a move that runs to its end, in order."""

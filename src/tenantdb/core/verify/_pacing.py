@@ -65,6 +65,11 @@ class LagThrottle:
     max_lag_s: float
     poll_s: float = 1.0
     give_up_s: float = 600.0
+    stopped: str = (
+        "verify stopped (its progress is kept: rerun it to resume once the replica has caught"
+        " up, or raise max_replication_lag)"
+    )
+    """What the job that gave up did, for the TimeoutError's message."""
 
     def pause(self, lag_s: float | None, waited_s: float) -> float | None:
         if lag_s is None or lag_s <= self.max_lag_s:
@@ -72,8 +77,7 @@ class LagThrottle:
         if waited_s >= self.give_up_s:
             raise TimeoutError(
                 f"the replica stayed {lag_s:g} s behind (limit {self.max_lag_s:g} s) for "
-                f"{waited_s:g} s; verify stopped (its progress is kept: rerun it to resume "
-                "once the replica has caught up, or raise max_replication_lag)"
+                f"{waited_s:g} s; {self.stopped}"
             )
         return self.poll_s
 

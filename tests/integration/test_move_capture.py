@@ -213,7 +213,8 @@ def test_the_fences_pass_lets_only_its_own_transaction_through(backend: Backend)
         cursor.execute("COMMIT")
         other.join(HANG_GUARD_S)
         assert not other.is_alive()
-    assert len(outcome) == 1 and MOVED_MESSAGE in outcome[0]
+    assert len(outcome) == 1
+    assert MOVED_MESSAGE in outcome[0]
     assert backend.query(url, "SELECT id FROM orders ORDER BY id") == [(2,), (3,)]
     # Closed again: every write to the tenant's rows is refused, whoever sends it.
     assert MOVED_MESSAGE in refused(backend, url, "DELETE FROM orders WHERE id = 2")

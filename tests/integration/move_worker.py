@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import tenantdb
-from tenantdb.admin import cleanup_move, start_move
+from tenantdb.admin import MoveSettings, cleanup_move, resume_move, start_move
 from tenantdb.core.moves import MoveState
 
 HANG_GUARD_S = 60.0
@@ -28,15 +28,30 @@ CLEANUP_STEPS = ("source rows deleted", "phase unfencing", "phase done")
 def main(path: str, tenant: str, target: str, step: str, n: int) -> None:
     seen = 0
 
+    # TENANTDB_TEST_KILL_BY: a step where the mover dies anyway if it has not reached its
+    # point yet (so it never runs past it).
+    by = os.environ.get("TENANTDB_TEST_KILL_BY")
+
     def kill_at(name: str, state: MoveState) -> None:
         nonlocal seen
         if name == step:
             seen += 1
             if seen == n:
                 os.kill(os.getpid(), signal.SIGKILL)
+        if name == by:
+            os.kill(os.getpid(), signal.SIGKILL)
 
+    # TENANTDB_TEST_RESUME=1: run the tenant's unfinished move on instead of starting one;
+    # TENANTDB_TEST_CHUNK_ROWS: fixed chunks of that many rows (many chunks to kill in).
+    chunk_rows = os.environ.get("TENANTDB_TEST_CHUNK_ROWS")
+    settings = MoveSettings(chunk_rows=int(chunk_rows), chunk_s=None) if chunk_rows else None
     with tenantdb.connect(path) as cluster:
-        start_move(cluster, tenant, target, on_step=kill_at)
+        if os.environ.get("TENANTDB_TEST_RESUME") == "1":
+            resume_move(cluster, tenant, settings=settings or MoveSettings(), on_step=kill_at)
+        else:
+            start_move(
+                cluster, tenant, target, settings=settings or MoveSettings(), on_step=kill_at
+            )
         if step in CLEANUP_STEPS:
             gate = Path(os.environ["TENANTDB_CLEANUP_GATE"])
             deadline = time.monotonic() + HANG_GUARD_S

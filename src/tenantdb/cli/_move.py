@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -32,12 +31,12 @@ from ..admin import (
 from ..config import parse_duration
 from ..core.moves import MoveState, state_to_record
 from ..errors import Error
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 from ._progress import ProgressDisplay
 
 
 def move_tenant_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     tenant: Annotated[str, typer.Argument(help="The tenant to move.")],
     to: Annotated[str | None, typer.Option("--to", help="Start a move to this datasource.")] = None,
     resume: Annotated[

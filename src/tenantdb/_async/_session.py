@@ -47,6 +47,7 @@ from ..errors import (
     InterfaceError,
     ProgrammingError,
     TenantIsolationError,
+    TenantMovedError,
     TenantStatusError,
 )
 from ..telemetry import StatementWatch
@@ -193,6 +194,42 @@ class AsyncSession(AsyncFrontGuard):
         return await self._observed(self._execute, sql, params, (sql, params, primary, timeout))
 
     async def _execute(
+        self,
+        sql: str,
+        params: Params,
+        primary: bool,
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> AsyncResult:
+        try:
+            return await self._execute_once(sql, params, primary, timeout, watch)
+        except TenantMovedError as exc:
+            if not await self._placed_elsewhere(exc):
+                raise
+        # The fenced old place refused the whole statement (nothing of it ran there), and
+        # the registry places the tenant elsewhere now: run it again, routed there.
+        return await self._execute_once(sql, params, primary, timeout, watch)
+
+    async def _placed_elsewhere(self, refused: TenantMovedError) -> bool:
+        """Whether a statement that a moved tenant's old datasource refused may run again:
+        outside a transaction (whose earlier statements ran there), in a tenant session,
+        once the registry places the tenant on another datasource, waited for up to
+        ``[moves] write_hold`` (looking every ``MOVING_POLL_S``)."""
+        if self._transaction is not None or self.admin or refused.datasource is None:
+            return False
+        held_until = time.monotonic() + self._datasources.write_hold_s
+        while True:
+            tenant = self._current_tenant()
+            if tenant is None:
+                return False
+            if tenant.datasource is not None and tenant.datasource != refused.datasource:
+                return True
+            left = held_until - time.monotonic()
+            if left <= 0:
+                return False
+            await asleep(min(MOVING_POLL_S, left))
+
+    async def _execute_once(
         self,
         sql: str,
         params: Params,

@@ -49,6 +49,7 @@ from ..errors import (
     InterfaceError,
     ProgrammingError,
     TenantIsolationError,
+    TenantMovedError,
     TenantStatusError,
 )
 from ..telemetry import StatementWatch
@@ -195,6 +196,42 @@ class Session(FrontGuard):
         return self._observed(self._execute, sql, params, (sql, params, primary, timeout))
 
     def _execute(
+        self,
+        sql: str,
+        params: Params,
+        primary: bool,
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> Result:
+        try:
+            return self._execute_once(sql, params, primary, timeout, watch)
+        except TenantMovedError as exc:
+            if not self._placed_elsewhere(exc):
+                raise
+        # The fenced old place refused the whole statement (nothing of it ran there), and
+        # the registry places the tenant elsewhere now: run it again, routed there.
+        return self._execute_once(sql, params, primary, timeout, watch)
+
+    def _placed_elsewhere(self, refused: TenantMovedError) -> bool:
+        """Whether a statement that a moved tenant's old datasource refused may run again:
+        outside a transaction (whose earlier statements ran there), in a tenant session,
+        once the registry places the tenant on another datasource, waited for up to
+        ``[moves] write_hold`` (looking every ``MOVING_POLL_S``)."""
+        if self._transaction is not None or self.admin or refused.datasource is None:
+            return False
+        held_until = time.monotonic() + self._datasources.write_hold_s
+        while True:
+            tenant = self._current_tenant()
+            if tenant is None:
+                return False
+            if tenant.datasource is not None and tenant.datasource != refused.datasource:
+                return True
+            left = held_until - time.monotonic()
+            if left <= 0:
+                return False
+            sleep(min(MOVING_POLL_S, left))
+
+    def _execute_once(
         self,
         sql: str,
         params: Params,

@@ -1,8 +1,9 @@
-"""A mover that is killed: runs ``start_move`` (or ``resume_move``) and SIGKILLs its own
-process at the ``n``-th time the move reports ``step`` (test_move_resume.py).
+"""A mover that is killed: runs ``start_move`` and SIGKILLs its own process at the
+``n``-th time the move reports ``step`` (test_move_resume.py, test_move_isolations.py).
 
-    python move_worker.py CONFIG_FILE TENANT TARGET STEP N
+    python move_worker.py CONFIG_FILE TENANT TARGET STEP N [SCHEMA]
 
+``SCHEMA``: the target schema of a schema-isolated tenant (``start_move(schema=...)``).
 Exits 0 if the move ran to its cut-over without reaching the step; never returns
 otherwise.
 """
@@ -18,7 +19,7 @@ from tenantdb.admin import start_move
 from tenantdb.core.moves import MoveState
 
 
-def main(path: str, tenant: str, target: str, step: str, n: int) -> None:
+def main(path: str, tenant: str, target: str, step: str, n: int, schema: str | None) -> None:
     seen = 0
 
     def kill_at(name: str, state: MoveState) -> None:
@@ -29,8 +30,9 @@ def main(path: str, tenant: str, target: str, step: str, n: int) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     with tenantdb.connect(path) as cluster:
-        start_move(cluster, tenant, target, on_step=kill_at)
+        start_move(cluster, tenant, target, schema=schema, on_step=kill_at)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    args = sys.argv[1:]
+    main(args[0], args[1], args[2], args[3], int(args[4]), args[5] if len(args) > 5 else None)

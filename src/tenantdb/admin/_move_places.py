@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._sync import Session
-from ..config import Isolation
+from ..config import Isolation, TenantRules
 from ..core.moves import (
     MovedTable,
     MoveState,
@@ -82,6 +82,11 @@ def plan_place(
             f"tenant {tenant.id!r} has {tenant.isolation} isolation: only a schema-isolated"
             " tenant moves to a schema; leave the target schema out"
         )
+    problem = TenantRules.of(view.config).own_problem(
+        tenant.id, tenant.isolation, target, schema or tenant.schema
+    )
+    if problem is not None:
+        raise ProgrammingError(f"{problem}: choose another target")
     if tenant.isolation == "shared":
         return Place(
             "shared", _shared_tables(view, session, tenant, target), view.config.tenant_column

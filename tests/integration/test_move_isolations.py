@@ -436,8 +436,11 @@ def test_a_mover_killed_before_the_cut_over_is_aborted_to_the_source_as_written(
 )
 def test_a_database_tenant_moves_only_to_a_datasource_of_its_own(world: World) -> None:
     with tenantdb.connect(world.path) as cluster:
-        with pytest.raises(tenantdb.ProgrammingError, match=r"no other\s+tenant is placed on"):
-            start_move(cluster, "acme", "ds2")  # beta's
+        with pytest.raises(tenantdb.ProgrammingError, match="holds rows no single tenant owns"):
+            start_move(cluster, "acme", "ds2")  # the default datasource (and beta's)
+        cluster.tenants.put({"id": "beta", "datasource": "ds1"}, force=True)
+        with pytest.raises(tenantdb.ProgrammingError, match=r"holds tenant\(s\) 'beta'"):
+            start_move(cluster, "acme", "ds1")
         with pytest.raises(tenantdb.ProgrammingError, match="only a schema-isolated"):
             start_move(cluster, "acme", "ds1", schema="elsewhere")
         assert move_status(cluster, "acme") == []

@@ -345,9 +345,9 @@ def test_a_tenant_with_a_place_of_its_own_moves_while_it_and_another_write(
 def kill_mover(world: World, step: str, n: int) -> None:
     """Run a mover of acme to ds1 in another process that SIGKILLs itself at ``step``."""
     extra = [world.target_schema] if world.target_schema else []
+    command = [sys.executable, str(HERE / "move_worker.py"), str(world.path), "acme", "ds1"]
     worker = subprocess.run(
-        [sys.executable, str(HERE / "move_worker.py"), str(world.path), "acme", "ds1", step, str(n)]
-        + extra,
+        [*command, step, str(n), *extra],
         capture_output=True,
         text=True,
         timeout=HANG_GUARD_S,

@@ -8,11 +8,18 @@ to the log before its side effects start, and every step that writes the target 
 together with the log row that records it, so a mover killed anywhere is resumed by
 ``resume_move`` from the log and does nothing twice that matters.
 
-What moves: a tenant of ``shared`` isolation (its rows of every ``tenant`` table, chosen
-by the tenant column) to a datasource of the same cluster, which is always of the same
-backend kind (one cluster, one dialect). The target's tables must exist already (``tenantdb
-ddl`` creates them on every datasource) and hold no row of the tenant. Tenants with their
-own schema or database are refused for now.
+What moves, by the tenant's isolation (``_move_places`` has the details): a ``shared``
+tenant's rows of every ``tenant`` table, chosen by the tenant column, into the target's
+tables, which must exist already (``tenantdb ddl`` creates them on every datasource) and
+hold no row of the tenant; a ``schema`` tenant's tables (PostgreSQL, MariaDB/MySQL) into
+the same schema on the target (or one of another name: ``start_move(schema=...)``); a
+``database`` tenant's tables to a datasource no other tenant is placed on. For the last
+two, the schema and tables the target lacks are made there from the source's definitions
+(an abort drops them again), a table found there must be empty, and the cleanup drops the
+source's schema and tables (schema) or empties its tables (database). Moves run between
+datasources of one cluster, so always of one backend kind (one dialect per cluster):
+there is no move between PostgreSQL and MariaDB, say, since rows, types and the capture's
+triggers are each server's own.
 """
 
 from __future__ import annotations

@@ -187,6 +187,8 @@ def world(
     request: pytest.FixtureRequest, backend: Backend, run_id: str, tmp_path: Path
 ) -> Iterator[World]:
     isolation: str = request.param
+    renamed = isolation == "schema renamed"  # to a schema of another name on the target
+    isolation = isolation.split()[0]
     urls = backend.new_databases(2 if isolation == "schema" else 3)
     document: dict[str, Any] = {
         "dialect": backend.dialect,
@@ -198,7 +200,7 @@ def world(
     schema = target_schema = None
     if isolation == "schema":
         schema = f"{run_id}_acme"
-        target_schema = f"{schema}_to" if backend.name == "mysql" else schema
+        target_schema = f"{schema}_to" if backend.name == "mysql" or renamed else schema
         document["tenants"] = {
             "acme": {"datasource": "ds0", "isolation": "schema", "schema": schema},
             "beta": {"datasource": "ds0"},
@@ -303,7 +305,12 @@ def assert_cleaned_up(world: World) -> None:
     assert world.leftovers() == []
 
 
-@pytest.mark.parametrize(("backend", "world"), CASES, indirect=True)
+RENAMED = pytest.param(
+    "postgres", "schema renamed", id="postgres-schema-renamed", marks=pytest.mark.postgres
+)
+
+
+@pytest.mark.parametrize(("backend", "world"), [*CASES, RENAMED], indirect=True)
 def test_a_tenant_with_a_place_of_its_own_moves_while_it_and_another_write(
     world: World,
 ) -> None:

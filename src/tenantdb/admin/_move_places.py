@@ -38,6 +38,7 @@ from ..core.moves import (
     PostgresColumn,
     PostgresConstraint,
     mysql_table,
+    postgres_index,
     postgres_table,
     sqlite_table,
 )
@@ -380,7 +381,10 @@ def _postgres_definition(
             PostgresConstraint(str(n), str(k), str(d))
             for n, k, d in query(_PG_CONSTRAINTS, (relation,))
         ]
-        indexes = [str(row[0]) for row in query(_PG_INDEXES, (relation,))]
+        indexes = [
+            postgres_index(str(definition), str(printed), table)
+            for definition, printed in query(_PG_INDEXES, (relation,))
+        ]
     return postgres_table(table, columns, constraints, indexes)
 
 
@@ -399,7 +403,10 @@ _PG_CONSTRAINTS = (
     " WHERE conrelid = to_regclass(%s) ORDER BY conname"
 )
 _PG_INDEXES = (
-    "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i"
+    "SELECT pg_get_indexdef(i.indexrelid),"
+    " quote_ident(n.nspname) || '.' || quote_ident(t.relname)"
+    " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+    " JOIN pg_namespace n ON n.oid = t.relnamespace"
     " WHERE i.indrelid = to_regclass(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
     " WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)"
     " ORDER BY i.indexrelid"

@@ -10,6 +10,7 @@ from tenantdb.core.moves import (
     PostgresColumn,
     PostgresConstraint,
     mysql_table,
+    postgres_index,
     postgres_table,
     sqlite_table,
 )
@@ -62,6 +63,20 @@ def test_what_a_copy_could_not_reproduce_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=f"table 'orders'.*{message}"):
         postgres_table("orders", [column], [constraint] if constraint else [], [])
+
+
+def test_a_postgres_index_names_its_table_unqualified() -> None:
+    printed = 'acme."Orders"'
+    assert (
+        postgres_index(f"CREATE INDEX i ON {printed} USING btree (a)", printed, "Orders")
+        == 'CREATE INDEX i ON "Orders" USING btree (a)'
+    )
+    assert (
+        postgres_index(f"CREATE INDEX i ON ONLY {printed} USING btree (a)", printed, "Orders")
+        == 'CREATE INDEX i ON ONLY "Orders" USING btree (a)'
+    )
+    with pytest.raises(ValueError, match="unexpected index definition"):
+        postgres_index("CREATE INDEX i ON other.t USING btree (a)", printed, "Orders")
 
 
 def test_a_postgres_table_needs_columns() -> None:

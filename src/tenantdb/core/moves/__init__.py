@@ -22,6 +22,7 @@ from ._definition import (
     PostgresColumn,
     PostgresConstraint,
     mysql_table,
+    postgres_index,
     postgres_table,
     sqlite_table,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "delete_by_key",
     "mysql_table",
     "page_as_arrays",
+    "postgres_index",
     "postgres_table",
     "rows_per_statement",
     "sqlite_table",

@@ -8,10 +8,11 @@ over the catalog's rows:
 
 - PostgreSQL keeps no CREATE TABLE text: ``postgres_table`` writes one from the columns
   (type as ``format_type`` prints it, collation, default, NOT NULL), the constraints
-  (``pg_get_constraintdef``) and the other indexes (``pg_get_indexdef``). The names are
-  left unqualified: the mover reads the source and runs these on the target with the
-  search path set to the tenant's schema for the transaction (``SET LOCAL``), so the
-  schema of every name resolves alike on both sides.
+  (``pg_get_constraintdef``) and the other indexes (``pg_get_indexdef``, its table's name
+  made unqualified by ``postgres_index``). The names are left unqualified: the mover reads
+  the source and runs these on the target with the search path set to the tenant's schema
+  for the transaction (``SET LOCAL``), so the schema of every name resolves alike on both
+  sides.
 - MariaDB/MySQL print the whole table (``SHOW CREATE TABLE``, indexes included):
   ``mysql_table`` only puts the target's schema before the table's name.
 - SQLite keeps the text of the table and of each index: ``sqlite_table`` runs them as
@@ -101,6 +102,19 @@ def postgres_table(
         parts.append(f"CONSTRAINT {q(constraint.name)} {constraint.definition}")
     create = f"CREATE TABLE {q(table)} ({', '.join(parts)})"
     return (create, *indexes)
+
+
+def postgres_index(definition: str, printed: str, table: str) -> str:
+    """``pg_get_indexdef``'s ``definition`` of an index on ``table`` with the table's name
+    left unqualified: the catalog prints it schema-qualified (``printed``, as
+    ``quote_ident(schema) || '.' || quote_ident(table)`` spells it) whatever the search
+    path, and the target's schema may have another name. ValueError when the text does
+    not name the table so once."""
+    for on in (" ON ONLY ", " ON "):
+        marker = f"{on}{printed} "
+        if definition.count(marker) == 1:
+            return definition.replace(marker, f"{on}{quote_name(table, 'postgres')} ")
+    raise ValueError(f"table {table!r}: unexpected index definition {definition[:80]!r}")
 
 
 def mysql_table(definition: str, table: str, schema: str | None) -> tuple[str, ...]:

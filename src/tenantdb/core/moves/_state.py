@@ -3,7 +3,9 @@
 A move goes through its phases in one order, and each phase is written to the move log
 before its side effects start, so a mover killed at any point resumes from the log:
 
-``planned`` → ``capturing`` (change capture installed on the source before any row is
+``planned`` (the plan recorded, then, for a tenant with a schema or database of its own,
+the schema and tables the target lacks made there: ``MovedTable.create``) →
+``capturing`` (change capture installed on the source before any row is
 copied, so every write from then on is recorded) → ``copying`` (keyset chunks by primary
 key, the cursor of each table recorded after each chunk) → ``catching_up`` (the recorded
 changes applied to the target, the applied position recorded) → ``verifying`` → ``frozen``
@@ -21,7 +23,8 @@ Only then is the placement swapped. A freeze that would last longer than its lim
 abandoned: fence dropped, status back to active, catch-up goes on.
 
 An abort before ``cut_over`` passes through ``aborting`` (everything the move created is
-removed, the source stays authoritative and untouched) to ``aborted``; after the cut-over
+removed: its rows on the target, the tables and schema it made there, the capture and fence
+on the source; the source stays authoritative and untouched) to ``aborted``; after the cut-over
 the target is authoritative and an abort is refused (move the tenant back instead).
 
 Everything here is pure: the mover reads a ``MoveState`` from the log, does the work of its

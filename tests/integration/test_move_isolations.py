@@ -329,6 +329,8 @@ def test_a_tenant_with_a_place_of_its_own_moves_while_it_and_another_write(
         assert acme.failures == []
         assert beta.failures == []
         assert beta.refusals == 0  # the other tenant was never held
+        assert len(acme.expected) > SEEDED, "the moving tenant never wrote"
+        assert len(beta.expected) > OTHERS_SEEDED, "the other tenant never wrote"
         assert state.phase == "cleaning"
         assert state.isolation == world.isolation
         assert all(table.created_by_move for table in state.tables)
@@ -391,6 +393,8 @@ def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
             state = resume_move(cluster, "acme")
         assert acme.failures == []
         assert beta.failures == []
+        assert beta.refusals == 0
+        assert len(acme.expected) > SEEDED, "the moving tenant never wrote"
         assert state.phase == "cleaning", killed
         assert_placed_on_target(world, cluster)
         assert amounts(world.rows("target")) == acme.expected
@@ -419,6 +423,8 @@ def test_a_mover_killed_before_the_cut_over_is_aborted_to_the_source_as_written(
             state = abort_move(cluster, "acme")
         assert acme.failures == []
         assert beta.failures == []
+        assert beta.refusals == 0
+        assert len(acme.expected) > SEEDED, "the moving tenant never wrote"
         assert state.phase == "aborted"
         tenant = cluster.tenants.get("acme")
         assert (tenant.datasource, tenant.status) == ("ds0", "active")

@@ -473,3 +473,52 @@ def test_a_schema_tenant_is_not_moved_onto_its_own_schema_on_one_mariadb_server(
             start_move(cluster, "acme", "ds1")
         assert move_status(cluster, "acme") == []
     assert len(world.rows("source")) == SEEDED
+
+
+@pytest.mark.parametrize(
+    ("backend", "world"), [pytest.param("sqlite", "database", id="sqlite-database")], indirect=True
+)
+def test_a_table_found_on_the_target_is_used_emptied_on_abort_and_kept(world: World) -> None:
+    """The target had the table already (made by the operator): the move writes into it,
+    an abort deletes its rows and leaves the table; one holding rows is refused."""
+    for statement in filter(None, (s.strip() for s in SCRIPT.split(";"))):
+        world.backend.query(world.urls[1], statement)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_verify(step: str, state: MoveState) -> None:
+        if step == "phase verifying":
+            raise Stop
+
+    before = world.rows("source")
+    with tenantdb.connect(world.path) as cluster:
+        with pytest.raises(Stop):
+            start_move(cluster, "acme", "ds1", on_step=stop_at_verify)
+        (state,) = move_status(cluster, "acme")
+        assert not any(table.created_by_move for table in state.tables)
+        assert world.rows("target") == before  # copied into the table it found
+        assert abort_move(cluster, "acme").phase == "aborted"
+        assert world.has_table("target")
+        assert world.rows("target") == []
+        world.backend.query(world.urls[1], "INSERT INTO orders (id) VALUES (1)")
+        with pytest.raises(tenantdb.ProgrammingError, match="holds rows already"):
+            start_move(cluster, "acme", "ds1")
+    assert world.rows("source") == before
+    assert world.leftovers() == []
+
+
+SCHEMA_CASES = [case for case in CASES if case.values[1] == "schema"]
+
+
+@pytest.mark.parametrize(("backend", "world"), SCHEMA_CASES, indirect=True)
+def test_a_cleanup_cut_short_is_run_again_to_its_end(world: World) -> None:
+    """A cleanup killed after it dropped some of the source's tables is run again: what
+    is gone already is skipped, the schema goes last."""
+    with tenantdb.connect(world.path) as cluster:
+        start_move(cluster, "acme", "ds1", schema=world.target_schema)
+        world.backend.query(world.urls[0], f"DROP TABLE {world.table('source')}")
+        assert cleanup_move(cluster, "acme").phase == "done"
+    assert not world.has_schema("source")
+    assert len(world.rows("target")) == SEEDED
+    assert world.leftovers() == []

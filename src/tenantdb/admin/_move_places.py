@@ -44,6 +44,7 @@ from ..core.moves import (
 )
 from ..core.routing import quote_identifier
 from ..core.sql import ObjectName
+from ..core.verify import TableShape
 from ..errors import NotSupportedError, ProgrammingError
 from ._catalog import catalog_for, query_on
 from ._ddl import ensure_schema
@@ -237,8 +238,9 @@ def _schema_place(
                 f"{tenant.datasource} and {target} are on the same MariaDB/MySQL server, where"
                 f" schema {source_schema!r} is one database for both: a move there would copy"
                 " its tables onto themselves. Move the tenant to a schema of another name"
-                " (target schema), or change its datasource alone (`tenantdb tenants set"
-                " --force`): its tables are reachable from both already"
+                " (`start_move(..., schema=NAME)`), or change its datasource alone"
+                " (`tenantdb tenants set --force`): its tables are reachable from both"
+                " already"
             )
     exists = {"postgres": _PG_SCHEMA, "mysql": _MYSQL_SCHEMA}[dialect]
     creates_schema = not query_on(session, target)(exists, (target_schema,))
@@ -328,7 +330,7 @@ def _same_shape(
     target: str,
     key: Sequence[str],
     columns: Sequence[str],
-    there: Any,
+    there: TableShape,
 ) -> None:
     if (tuple(there.key), sorted(there.columns)) != (tuple(key), sorted(columns)):
         raise ProgrammingError(
@@ -417,8 +419,9 @@ _PG_INDEXES = (
 
 
 def _qualified(table: str, schema: str | None, dialect: str) -> str:
+    """The quoted, qualified name, for a statement without placeholders (``%`` doubled)."""
     name = quote_identifier(table, dialect)
-    return f"{quote_identifier(schema, dialect)}.{name}" if schema else name
+    return _literal_percent(f"{quote_identifier(schema, dialect)}.{name}" if schema else name)
 
 
 def _search_path(session: Session, datasource: str, schema: str) -> None:

@@ -73,6 +73,8 @@ from ._streams import stream_rows
 
 MOVING_POLL_S = 0.02
 """How often a write held for a tenant's move looks at the registry again (seconds)."""
+MOVED_RETRY_MAX_S = 0.5
+"""The longest pause between two tries of a statement a moved tenant's old place refused."""
 
 
 class Session(FrontGuard):
@@ -203,33 +205,26 @@ class Session(FrontGuard):
         timeout: float | None,
         watch: StatementWatch | None,
     ) -> Result:
-        try:
-            return self._execute_once(sql, params, primary, timeout, watch)
-        except TenantMovedError as exc:
-            if not self._placed_elsewhere(exc):
-                raise
-        # The fenced old place refused the whole statement (nothing of it ran there), and
-        # the registry places the tenant elsewhere now: run it again, routed there.
-        return self._execute_once(sql, params, primary, timeout, watch)
-
-    def _placed_elsewhere(self, refused: TenantMovedError) -> bool:
-        """Whether a statement that a moved tenant's old datasource refused may run again:
-        outside a transaction (whose earlier statements ran there), in a tenant session,
-        once the registry places the tenant on another datasource, waited for up to
-        ``[moves] write_hold`` (looking every ``MOVING_POLL_S``)."""
-        if self._transaction is not None or self.admin or refused.datasource is None:
-            return False
-        held_until = time.monotonic() + self._datasources.write_hold_s
+        held_until: float | None = None
+        pause = MOVING_POLL_S
         while True:
-            tenant = self._current_tenant()
-            if tenant is None:
-                return False
-            if tenant.datasource is not None and tenant.datasource != refused.datasource:
-                return True
-            left = held_until - time.monotonic()
-            if left <= 0:
-                return False
-            sleep(min(MOVING_POLL_S, left))
+            try:
+                return self._execute_once(sql, params, primary, timeout, watch)
+            except TenantMovedError:
+                # The fenced old place of a moved tenant refused the whole statement
+                # (nothing of it ran). Outside a transaction (whose earlier statements ran
+                # there) it is routed and run again, backing off, until the registry places
+                # the tenant elsewhere or the move is aborted and its fence gone: for up to
+                # [moves] write_hold.
+                if self._transaction is not None or self.admin:
+                    raise
+                now = time.monotonic()
+                if held_until is None:
+                    held_until = now + self._datasources.write_hold_s
+                if now >= held_until:
+                    raise
+                sleep(min(pause, held_until - now))
+                pause = min(pause * 2, MOVED_RETRY_MAX_S)
 
     def _execute_once(
         self,

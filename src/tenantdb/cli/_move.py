@@ -47,7 +47,11 @@ def move_tenant_command(
     ] = False,
     cleanup: Annotated[
         bool,
-        typer.Option("--cleanup", help="After the cut-over: delete the source's rows."),
+        typer.Option(
+            "--cleanup",
+            help="After the cut-over: delete the source's rows (a schema tenant's source"
+            " tables and schema are dropped).",
+        ),
     ] = False,
     force: Annotated[
         bool,
@@ -70,7 +74,8 @@ def move_tenant_command(
     as_json: Annotated[bool, typer.Option("--json", help="With --status: JSON.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Move a tenant's rows to another datasource online (shared tenants)."""
+    """Move a tenant's rows to another datasource of the cluster online (any isolation: a
+    schema tenant keeps its schema name, a database tenant needs a datasource of its own)."""
     chosen = [name for name, on in _actions(to, resume, abort, cleanup, status) if on]
     if len(chosen) != 1:
         raise typer.BadParameter(

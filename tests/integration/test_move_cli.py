@@ -114,6 +114,11 @@ def test_cleanup_after_cleans_up_by_itself(backend: Backend, tmp_path: Path) -> 
     assert "--cleanup-after: expected a duration" in unreadable.output
     forced = move(config, "acme", "--status", "--force")
     assert "--force goes with --cleanup" in forced.output
+    schema = move(config, "acme", "--resume", "--schema", "s2", "--yes")
+    assert "--schema goes with --to" in schema.output
+    shared = move(config, "acme", "--to", "ds0", "--schema", "s2", "--yes")
+    assert shared.exit_code == 1
+    assert "only a schema-isolated" in shared.output
 
 
 def test_one_action_per_call(tmp_path: Path) -> None:

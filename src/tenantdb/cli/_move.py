@@ -53,6 +53,14 @@ def move_tenant_command(
             " tables and schema are dropped).",
         ),
     ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            help="With --to, for a schema tenant: its schema on the target (default: the same"
+            " name; MariaDB datasources on one server need another).",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -86,6 +94,8 @@ def move_tenant_command(
         raise typer.BadParameter("--json goes with --status")
     if force and action != "cleanup":
         raise typer.BadParameter("--force goes with --cleanup")
+    if schema is not None and action != "start":
+        raise typer.BadParameter("--schema goes with --to")
     wait_s = _cleanup_wait(cleanup_after, action)
     with opened_cluster(config) as cluster:
         if action == "status":
@@ -102,7 +112,7 @@ def move_tenant_command(
                 follow = _Follower(display)
                 if action == "start":
                     assert to is not None
-                    state = start_move(cluster, tenant, to, on_step=follow)
+                    state = start_move(cluster, tenant, to, schema=schema, on_step=follow)
                 else:
                     state = resume_move(cluster, tenant, on_step=follow)
             if wait_s is not None and state.phase in ("cleaning", "unfencing"):

@@ -558,8 +558,9 @@ class _Mover:
             )
         if self._state.phase != "aborting":
             self._enter("aborting")
-        tenant = self._view.tenants.get(self._state.tenant)
-        if tenant.status == "moving":
+        # Not this process's snapshot of the tenant: a mover killed in its freeze set the
+        # status elsewhere, and the snapshot here may not have it yet (put reads the store).
+        if any(phase == "frozen" for phase, _ in self._state.history):
             self._view.tenants.put({"id": self._state.tenant, "status": "active"})
         for capture in self._captures:
             self._source(capture.unfence)

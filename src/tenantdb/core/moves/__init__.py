@@ -2,14 +2,20 @@
 (``MoveState``, kept as a JSON-ready record), the change capture it installs on the source
 (``Capture``: triggers and change tables, as SQL), and how rows are written to the target
 (``upsert``, ``delete_by_key``: writing a row twice leaves what writing it once does;
-``rows_per_statement``: how many rows one upsert may hold). The mover, which does the I/O,
-lives in ``tenantdb.admin``."""
+``rows_per_statement``: how many rows one upsert may hold; on PostgreSQL ``copy_*``: a
+chunk by ``COPY``). The mover, which does the I/O, lives in ``tenantdb.admin``."""
 
 from __future__ import annotations
 
 from ._apply import (
+    FIRST_USER_OID,
     MAX_PARAMETERS,
     MAX_ROWS_PER_STATEMENT,
+    CopyFormat,
+    copy_chunk_bound,
+    copy_format,
+    copy_in,
+    copy_out_chunk,
     delete_by_key,
     page_as_arrays,
     rows_per_statement,
@@ -31,16 +37,22 @@ from ._state import (
 __all__ = [
     "ABORTABLE",
     "FINISHED",
+    "FIRST_USER_OID",
     "MAX_PARAMETERS",
     "MAX_ROWS_PER_STATEMENT",
     "MOVED_MESSAGE",
     "PHASES",
     "PREFIX",
     "Capture",
+    "CopyFormat",
     "MovedTable",
     "MoveState",
     "Phase",
     "capture_for",
+    "copy_chunk_bound",
+    "copy_format",
+    "copy_in",
+    "copy_out_chunk",
     "delete_by_key",
     "page_as_arrays",
     "rows_per_statement",

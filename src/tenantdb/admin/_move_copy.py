@@ -1,0 +1,129 @@
+"""A move's copy by ``COPY`` on PostgreSQL: a chunk read from the source as the server's
+own bytes and inserted into the target's table in one ``COPY ... FROM STDIN``.
+
+Both statements run on the move's admin session (``Session.copy_out_on`` /
+``copy_in_on``), so the insert joins the transaction that also writes the chunk's log
+entry: a chunk's rows and the cursor past them commit together, or neither does (a mover
+killed mid-chunk leaves nothing of it). Why a plain insert is safe there, and what happens
+when a key of the chunk is on the target already, is in ``core.moves`` (``copy_in``).
+
+Which tables travel so is decided once per table (``CopyPlanner``): the two copies must
+have the same column types, then binary ``COPY`` for built-in types, text ``COPY`` for the
+database's own types where the servers print and parse values alike; any other table is
+copied by the mover's upsert (``_move``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .._sync import Session
+from ..core.moves import (
+    FIRST_USER_OID,
+    CopyFormat,
+    MovedTable,
+    copy_chunk_bound,
+    copy_format,
+    copy_in,
+    copy_out_chunk,
+)
+from ..core.routing import quote_identifier
+from ..core.verify import TableShape
+from ._catalog import query_on
+
+_TYPES = (
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::bigint"
+    " FROM pg_attribute a"
+    " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped"
+)
+
+Chunk = tuple[int, tuple[object, ...], bool, Callable[[], None]]
+"""What reading a chunk gives the mover: how many rows, the key the next chunk starts
+after (empty: none yet), whether it is the table's last, and what writes the rows to the
+target (inside the mover's transaction)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPlan:
+    """How one table's chunks travel: ``format`` of both ``COPY`` statements, and the
+    target's ``COPY ... FROM STDIN``."""
+
+    format: CopyFormat
+    into: str
+
+
+class CopyPlanner:
+    """Decides, once per table, whether its chunks travel by ``COPY`` (``plan``), and
+    reads a chunk so (``read_chunk``). ``texts_agree`` says whether the two servers print
+    and parse values alike (asked only for a table with types of the database's own)."""
+
+    def __init__(
+        self, session: Session, source: str, target: str, texts_agree: Callable[[], bool]
+    ) -> None:
+        self._session = session
+        self._source = source
+        self._target = target
+        self._texts_agree = texts_agree
+        self._plans: dict[tuple[str, str | None], CopyPlan | None] = {}
+
+    def __repr__(self) -> str:
+        planned = sum(plan is not None for plan in self._plans.values())
+        return (
+            f"<CopyPlanner {self._source} -> {self._target} [{planned} of"
+            f" {len(self._plans)} tables by COPY]>"
+        )
+
+    def plan(self, table: MovedTable) -> CopyPlan | None:
+        """The table's ``CopyPlan``, or None when it must be copied by upsert."""
+        name = (table.target, table.target_schema)
+        if name not in self._plans:
+            here = self._types(self._source, table.source, table.source_schema)
+            there = self._types(self._target, table.target, table.target_schema)
+            chosen = copy_format(
+                here,
+                there,
+                table.columns,
+                texts_agree=False if _all_built_in(there) else self._texts_agree(),
+            )
+            self._plans[name] = (
+                None
+                if chosen is None
+                else CopyPlan(
+                    chosen, copy_in(table.target, table.target_schema, table.columns, chosen)
+                )
+            )
+        return self._plans[name]
+
+    def _types(self, datasource: str, table: str, schema: str | None) -> dict[str, tuple[str, int]]:
+        """Each column's type on ``datasource``: its ``format_type`` spelling and oid."""
+        relation = ".".join(
+            quote_identifier(part, "postgres") for part in (*((schema,) if schema else ()), table)
+        )
+        found = query_on(self._session, datasource)(_TYPES, (relation,))
+        return {str(column): (str(spelled), int(oid)) for column, spelled, oid in found}
+
+    def read_chunk(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Chunk:
+        """The next ``size`` rows after the key ``after`` (None: from the first), copied
+        out of the source in two statements: the chunk's last key (``copy_chunk_bound``),
+        then the rows up to it. No such key: fewer rows are left, and every one above
+        ``after`` is copied, the table's last chunk (rows written after that read are the
+        capture's, as for any chunk)."""
+        sql, params = copy_chunk_bound(shape, after, size)
+        bound = self._session.execute_on(self._source, sql, params).fetchall()
+        upto = tuple(bound[0]) if bound else None
+        sql, params = copy_out_chunk(shape, after, upto, plan.format)
+        data, count = self._session.copy_out_on(self._source, sql, params)
+        target, into = self._target, plan.into
+
+        def write() -> None:
+            if count:
+                self._session.copy_in_on(target, into, data)
+
+        return count, upto or after or (), upto is None, write
+
+
+def _all_built_in(types: Mapping[str, tuple[str, int]]) -> bool:
+    return all(oid < FIRST_USER_OID for _, oid in types.values())

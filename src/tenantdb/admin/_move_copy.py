@@ -7,26 +7,29 @@ entry: a chunk's rows and the cursor past them commit together, or neither does 
 killed mid-chunk leaves nothing of it). Why a plain insert is safe there, and what happens
 when a key of the chunk is on the target already, is in ``core.moves`` (``copy_in``).
 
-Which tables travel so is decided once per table (``CopyPlanner``): the two copies must
-have the same column types, then binary ``COPY`` for built-in types, text ``COPY`` for the
-database's own types where the servers print and parse values alike; any other table is
-copied by the mover's upsert (``_move``).
+Which tables travel so, and how, is decided once per table (``CopyPlanner``, from
+``copy_format``): the two copies must have the same column types; then text ``COPY``
+where the servers print and parse values alike (one scan of the source per chunk: the
+chunk's last key is in its last line), else binary ``COPY`` for built-in types (the
+chunk's last key read first). Any other table is copied by the mover's upsert (``_move``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._sync import Session
 from ..core.moves import (
-    FIRST_USER_OID,
     CopyFormat,
     MovedTable,
     copy_chunk_bound,
     copy_format,
     copy_in,
     copy_out_chunk,
+    copy_out_page,
+    key_from_text,
+    last_copied_key,
 )
 from ..core.routing import quote_identifier
 from ..core.verify import TableShape
@@ -46,17 +49,19 @@ target (inside the mover's transaction)."""
 
 @dataclass(frozen=True, slots=True)
 class CopyPlan:
-    """How one table's chunks travel: ``format`` of both ``COPY`` statements, and the
-    target's ``COPY ... FROM STDIN``."""
+    """How one table's chunks travel: ``format`` of both ``COPY`` statements, the
+    target's ``COPY ... FROM STDIN`` (``into``), and the statement that types the text of
+    a chunk's last key (``key``)."""
 
     format: CopyFormat
     into: str
+    key: str
 
 
 class CopyPlanner:
     """Decides, once per table, whether its chunks travel by ``COPY`` (``plan``), and
     reads a chunk so (``read_chunk``). ``texts_agree`` says whether the two servers print
-    and parse values alike (asked only for a table with types of the database's own)."""
+    and parse values alike."""
 
     def __init__(
         self, session: Session, source: str, target: str, texts_agree: Callable[[], bool]
@@ -80,17 +85,14 @@ class CopyPlanner:
         if name not in self._plans:
             here = self._types(self._source, table.source, table.source_schema)
             there = self._types(self._target, table.target, table.target_schema)
-            chosen = copy_format(
-                here,
-                there,
-                table.columns,
-                texts_agree=False if _all_built_in(there) else self._texts_agree(),
-            )
+            chosen = copy_format(here, there, table.columns, texts_agree=self._texts_agree())
             self._plans[name] = (
                 None
                 if chosen is None
                 else CopyPlan(
-                    chosen, copy_in(table.target, table.target_schema, table.columns, chosen)
+                    chosen,
+                    copy_in(table.target, table.target_schema, table.columns, chosen),
+                    key_from_text([there[k][0] for k in table.key]),
                 )
             )
         return self._plans[name]
@@ -107,23 +109,44 @@ class CopyPlanner:
         self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
     ) -> Chunk:
         """The next ``size`` rows after the key ``after`` (None: from the first), copied
-        out of the source in two statements: the chunk's last key (``copy_chunk_bound``),
-        then the rows up to it. No such key: fewer rows are left, and every one above
-        ``after`` is copied, the table's last chunk (rows written after that read are the
-        capture's, as for any chunk)."""
+        out of the source; fewer than ``size``: the table's last chunk (rows written after
+        it was read are the capture's, as for any chunk)."""
+        if plan.format == "text":
+            return self._read_text(plan, shape, after, size)
+        return self._read_binary(plan, shape, after, size)
+
+    def _read_text(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Chunk:
+        """One scan: the page's rows in key order, its last key parsed from its last line
+        by the source (a tiny statement, no table read)."""
+        sql, params = copy_out_page(shape, after, size, "text")
+        data, count = self._session.copy_out_on(self._source, sql, params)
+        texts = last_copied_key(data, len(shape.key))
+        last: tuple[object, ...] = ()
+        if texts is not None:
+            (typed,) = self._session.execute_on(self._source, plan.key, texts).fetchall()
+            last = tuple(typed)
+        return count, last, count < size, self._writer(plan, count, data)
+
+    def _read_binary(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Chunk:
+        """Two statements: the chunk's last key (``copy_chunk_bound``), then the rows up
+        to it. No such key: fewer rows are left, and every one above ``after`` is copied,
+        the table's last chunk."""
         sql, params = copy_chunk_bound(shape, after, size)
         bound = self._session.execute_on(self._source, sql, params).fetchall()
         upto = tuple(bound[0]) if bound else None
         sql, params = copy_out_chunk(shape, after, upto, plan.format)
         data, count = self._session.copy_out_on(self._source, sql, params)
+        return count, upto or after or (), upto is None, self._writer(plan, count, data)
+
+    def _writer(self, plan: CopyPlan, count: int, data: bytes) -> Callable[[], None]:
         target, into = self._target, plan.into
 
         def write() -> None:
             if count:
                 self._session.copy_in_on(target, into, data)
 
-        return count, upto or after or (), upto is None, write
-
-
-def _all_built_in(types: Mapping[str, tuple[str, int]]) -> bool:
-    return all(oid < FIRST_USER_OID for _, oid in types.values())
+        return write

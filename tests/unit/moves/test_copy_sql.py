@@ -11,6 +11,9 @@ from tenantdb.core.moves import (
     copy_format,
     copy_in,
     copy_out_chunk,
+    copy_out_page,
+    key_from_text,
+    last_copied_key,
 )
 from tenantdb.core.verify import TableShape
 
@@ -27,26 +30,17 @@ SHAPE = TableShape(
 )
 
 
-def test_built_in_types_alike_on_both_sides_travel_in_binary() -> None:
+def test_types_alike_travel_as_text_where_the_servers_print_values_alike() -> None:
+    types = {"id": INT, "note": TEXT, "tags": INTS, "mood": MOOD}
+    columns = ("id", "note", "tags", "mood")
+    assert copy_format(types, dict(types), columns, texts_agree=True) == "text"
+
+
+def test_only_built_in_types_travel_in_binary_where_the_servers_print_differently() -> None:
     types = {"id": INT, "note": TEXT, "tags": INTS}
-    columns = ("id", "note", "tags")
-    assert copy_format(types, dict(types), columns, texts_agree=False) == "binary"
-
-
-def test_the_databases_own_types_travel_as_text_only_where_the_servers_agree() -> None:
+    assert copy_format(types, dict(types), ("id", "note", "tags"), texts_agree=False) == "binary"
     types = {"id": INT, "mood": MOOD}
-    assert copy_format(types, dict(types), ("id", "mood"), texts_agree=True) == "text"
     assert copy_format(types, dict(types), ("id", "mood"), texts_agree=False) is None
-
-
-def test_a_type_that_differs_between_the_sides_is_never_copied() -> None:
-    # timestamp's bytes read as timestamptz would shift every value: no COPY at all.
-    source = {"id": INT, "at": ("timestamp without time zone", 1114)}
-    target = {"id": INT, "at": ("timestamp with time zone", 1184)}
-    assert copy_format(source, target, ("id", "at"), texts_agree=True) is None
-    assert copy_format({"id": INT}, {"id": INT}, ("id", "gone"), texts_agree=True) is None
-    with pytest.raises(ValueError, match="at least one column"):
-        copy_format({}, {}, (), texts_agree=True)
 
 
 def test_a_chunk_bound_is_the_key_of_its_last_row_by_a_row_value_range() -> None:
@@ -87,3 +81,45 @@ def test_copy_chunks_are_postgresql_only() -> None:
     shape = TableShape("mysql", "orders", ("id",), ("id", "note"))
     with pytest.raises(ValueError, match="PostgreSQL, not mysql"):
         copy_chunk_bound(shape, None, 10)
+
+
+def test_a_text_page_is_ordered_by_key_and_limited() -> None:
+    sql, params = copy_out_page(SHAPE, ("acme", 10), 500, "text")
+    assert sql == (
+        'COPY (SELECT "tenant_id", "id", "note" FROM "app"."orders" WHERE (tenant_id = %s)'
+        ' AND ("tenant_id", "id") > (%s, %s) ORDER BY "tenant_id", "id" LIMIT 500)'
+        " TO STDOUT (FORMAT text)"
+    )
+    assert params == ("acme", "acme", 10)
+    with pytest.raises(ValueError, match="at least one row"):
+        copy_out_page(SHAPE, None, 0, "text")
+
+
+def test_the_last_key_is_read_from_the_last_line_unescaped() -> None:
+    data = b"acme\t1\tfirst\nacme\t2\tsecond\n"
+    assert last_copied_key(data, 2) == (b"acme", b"2")
+    assert last_copied_key(b"", 2) is None
+    # Every escape text COPY writes, and those it reads: octal, hex, any other letter.
+    line = b"a\\tb\\nc\\\\d\\r\\b\\f\\v\t\\101\\x41\\x4\\q\\8\tnote\n"
+    assert last_copied_key(b"x\ty\tz\n" + line, 2) == (b"a\tb\nc\\d\r\b\f\v", b"AA\x04q8")
+    assert last_copied_key("\u00e9t\u00e9\t1\n".encode(), 1) == ("\u00e9t\u00e9".encode(),)
+
+
+def test_a_last_line_that_cannot_hold_a_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="ends each row with a newline"):
+        last_copied_key(b"acme\t1", 2)
+    with pytest.raises(ValueError, match="fewer than its key's 2"):
+        last_copied_key(b"acme\n", 2)
+    with pytest.raises(ValueError, match="copied as NULL"):
+        last_copied_key(b"acme\t\\N\tx\n", 2)
+    with pytest.raises(ValueError, match="at least one column"):
+        last_copied_key(b"acme\n", 0)
+
+
+def test_the_key_is_typed_by_the_server_from_its_text() -> None:
+    assert key_from_text(["character varying(40)", "bigint"]) == (
+        "SELECT convert_from(%s, pg_client_encoding())::character varying(40),"
+        " convert_from(%s, pg_client_encoding())::bigint"
+    )
+    with pytest.raises(ValueError, match="at least one column"):
+        key_from_text([])

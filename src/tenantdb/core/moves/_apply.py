@@ -169,14 +169,17 @@ def copy_format(
     texts_agree: bool,
 ) -> CopyFormat | None:
     """How a chunk of ``columns`` may travel by ``COPY`` between two copies of a table,
-    given each side's types (column -> ``format_type`` spelling and type oid): None when a
-    column's type differs between the sides or is missing (a binary copy could read one
-    type's bytes as another's, silently: timestamp as timestamptz; such tables use the
-    upsert, which casts to the target's types), ``"binary"`` when every type is built in
-    (its binary form, element types of arrays included, is the same everywhere),
-    ``"text"`` when some type is the database's own (its oid differs between databases,
-    which binary ``COPY`` of arrays and composites checks) and the servers print and parse
-    values alike (``texts_agree``: see ``page_as_arrays``), else None."""
+    given each side's types (column -> ``format_type`` spelling and type oid).
+
+    None when a column's type differs between the sides or is missing: a binary copy could
+    read one type's bytes as another's, silently (timestamp as timestamptz); such tables
+    use the upsert, which casts to the target's types. Else ``"text"`` when the servers
+    print and parse values alike (``texts_agree``: see ``page_as_arrays``): a text chunk
+    is read in one scan, its last key found in its last line (``last_copied_key``). Else
+    ``"binary"`` when every type is built in (its binary form, element types of arrays
+    included, is the same in every database; a type of the database's own has another oid
+    in each, which binary ``COPY`` of arrays and composites checks): a binary chunk's
+    last key is read first (``copy_chunk_bound``). Else None."""
     if not columns:
         raise ValueError("a copied table has at least one column")
     spelled: list[tuple[str, int]] = []
@@ -185,9 +188,9 @@ def copy_format(
         if here is None or there is None or here[0] != there[0]:
             return None
         spelled.append(there)
-    if all(oid < FIRST_USER_OID for _, oid in spelled):
-        return "binary"
-    return "text" if texts_agree else None
+    if texts_agree:
+        return "text"
+    return "binary" if all(oid < FIRST_USER_OID for _, oid in spelled) else None
 
 
 def copy_chunk_bound(shape: TableShape, after: tuple[object, ...] | None, rows: int) -> Statement:
@@ -215,6 +218,97 @@ def copy_out_chunk(
     listed = ", ".join(shape.column_names)
     select = f"SELECT {listed} FROM {shape.qualified}{where}"
     return f"COPY ({select}) TO STDOUT (FORMAT {_format(format)})", params
+
+
+def copy_out_page(
+    shape: TableShape, after: tuple[object, ...] | None, rows: int, format: CopyFormat
+) -> Statement:
+    """PostgreSQL: ``COPY (SELECT columns ... ORDER BY key LIMIT rows) TO STDOUT`` of the
+    first ``rows`` rows with a key above ``after`` (None: from the first), in ``format``.
+    In text format the last line holds the last key (``last_copied_key``), so a chunk is
+    read in one scan, with no ``copy_chunk_bound`` before it."""
+    if rows < 1:
+        raise ValueError(f"a chunk holds at least one row, not {rows}")
+    where, params = _key_range(shape, after, None)
+    listed = ", ".join(shape.column_names)
+    order = ", ".join(shape.key_columns)
+    select = f"SELECT {listed} FROM {shape.qualified}{where} ORDER BY {order} LIMIT {int(rows)}"
+    return f"COPY ({select}) TO STDOUT (FORMAT {_format(format)})", params
+
+
+# Text COPY's one-letter escapes, and the bytes they stand for.
+_UNESCAPED = {ord(c): b for c, b in zip("bfnrtv", (8, 12, 10, 13, 9, 11), strict=True)}
+_BACKSLASH = 0x5C
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_OCTAL = frozenset(b"01234567")
+
+
+def last_copied_key(data: bytes, width: int) -> tuple[bytes, ...] | None:
+    r"""The first ``width`` fields of the last row of a text ``COPY ... TO STDOUT``
+    (``data``: every byte it sent), unescaped: each field's text in the connection's
+    encoding, as the type's output function wrote it; None when ``data`` holds no row.
+    A text row is one line of tab-separated fields, and a newline, tab or backslash in a
+    value is written escaped (``\n``, ``\t``, ``\\``), so the last line and its fields are
+    found by bytes alone. Raises ValueError for a NULL (``\N``) field, which no key holds,
+    or a row of fewer fields."""
+    if width < 1:
+        raise ValueError("a key has at least one column")
+    if not data:
+        return None
+    if not data.endswith(b"\n"):
+        raise ValueError("text COPY output ends each row with a newline")
+    start = data.rfind(b"\n", 0, len(data) - 1) + 1
+    fields = data[start:-1].split(b"\t", width)
+    if len(fields) < width:
+        raise ValueError(f"a copied row has {len(fields)} fields, fewer than its key's {width}")
+    key = fields[:width]
+    if b"\\N" in key:
+        raise ValueError("a key column was copied as NULL")
+    return tuple(_unescape(field) for field in key)
+
+
+def _unescape(field: bytes) -> bytes:
+    r"""A text COPY field's value: its backslash sequences (``\t`` and the other letters,
+    octal ``\NNN``, hex ``\xHH``, any other ``\c`` for ``c``) replaced."""
+    if _BACKSLASH not in field:
+        return field
+    out = bytearray()
+    i, end = 0, len(field)
+    while i < end:
+        byte = field[i]
+        i += 1
+        if byte != _BACKSLASH or i == end:
+            out.append(byte)
+            continue
+        code = field[i]
+        i += 1
+        if code in _UNESCAPED:
+            out.append(_UNESCAPED[code])
+        elif code in _OCTAL:
+            digits = bytes([code])
+            while len(digits) < 3 and i < end and field[i] in _OCTAL:
+                digits += field[i : i + 1]
+                i += 1
+            out.append(int(digits, 8) & 0xFF)
+        elif code == ord("x") and i < end and field[i] in _HEX:
+            digits = field[i : i + 1]
+            i += 1
+            if i < end and field[i] in _HEX:
+                digits += field[i : i + 1]
+                i += 1
+            out.append(int(digits, 16))
+        else:
+            out.append(code)
+    return bytes(out)
+
+
+def key_from_text(types: Sequence[str]) -> str:
+    """PostgreSQL: one row of a key's values, typed (``types``: as ``format_type`` spells
+    them), from the texts ``last_copied_key`` found, one ``%s`` each, sent as bytes. Run
+    on the server that printed them, in the same session: the same settings parse them."""
+    if not types:
+        raise ValueError("a key has at least one column")
+    return "SELECT " + ", ".join(f"convert_from(%s, pg_client_encoding())::{t}" for t in types)
 
 
 def copy_in(table: str, schema: str | None, columns: tuple[str, ...], format: CopyFormat) -> str:

@@ -40,7 +40,7 @@ from ..core.routing import quote_identifier
 from ..core.verify import ChunkDiff, ChunkSizer, LagThrottle, TableShape
 from ..errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
 from ._catalog import query_on
-from ._move_copy import Chunk, CopyPlanner
+from ._move_copy import Chunk, ChunkPrefetch, CopyPlanner
 from ._move_log import MoveLog
 from ._verify import TableCopy, verify_copies, verify_keys
 from ._verify_jobs import table_shape
@@ -327,6 +327,12 @@ class _Mover:
             if self._dialect == "postgres"
             else None
         )
+        # The next chunk read on a session of its own while this one's is written.
+        self._prefetch = (
+            None
+            if self._copier is None
+            else ChunkPrefetch(self._copier, lambda: admin_session(view))
+        )
 
     # -- the log -----------------------------------------------------------------------
 
@@ -369,6 +375,14 @@ class _Mover:
         self._enter("copying")
 
     def _copy(self) -> None:
+        try:
+            self._copy_tables()
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+        self._enter("catching_up")
+
+    def _copy_tables(self) -> None:
         sizer = self._settings.sizer()
         for index, table in enumerate(self._state.tables):
             source = self._shape(table, "source")
@@ -386,7 +400,6 @@ class _Mover:
                     count, table = self._copy_chunk(index, table, source, size, by_copy=False)
                 sizer.observe(count, time.monotonic() - started)
                 self._step("chunk copied")
-        self._enter("catching_up")
 
     def _copy_chunk(
         self, index: int, table: MovedTable, source: TableShape, size: int, *, by_copy: bool
@@ -660,6 +673,8 @@ class _Mover:
         copier = self._copier if by_copy else None
         plan = None if copier is None else copier.plan(table)
         if copier is not None and plan is not None:
+            if self._prefetch is not None:
+                return self._prefetch.next_chunk(plan, source, table.after, size)
             return copier.read_chunk(plan, source, table.after, size)
         width = len(table.key)
         arrays = self._array_upsert(table) if self._text_arrays() else None

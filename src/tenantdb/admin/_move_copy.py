@@ -16,7 +16,9 @@ chunk's last key read first). Any other table is copied by the mover's upsert (`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .._sync import Session
@@ -106,40 +108,58 @@ class CopyPlanner:
         return {str(column): (str(spelled), int(oid)) for column, spelled, oid in found}
 
     def read_chunk(
-        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+        self,
+        plan: CopyPlan,
+        shape: TableShape,
+        after: tuple[object, ...] | None,
+        size: int,
+        *,
+        reader: Session | None = None,
     ) -> Chunk:
         """The next ``size`` rows after the key ``after`` (None: from the first), copied
-        out of the source; fewer than ``size``: the table's last chunk (rows written after
-        it was read are the capture's, as for any chunk)."""
+        out of the source through ``reader`` (default: the planner's session); fewer than
+        ``size``: the table's last chunk (rows written after it was read are the
+        capture's, as for any chunk). Its write runs on the planner's session."""
+        on = self._session if reader is None else reader
         if plan.format == "text":
-            return self._read_text(plan, shape, after, size)
-        return self._read_binary(plan, shape, after, size)
+            return self._read_text(on, plan, shape, after, size)
+        return self._read_binary(on, plan, shape, after, size)
 
     def _read_text(
-        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+        self,
+        on: Session,
+        plan: CopyPlan,
+        shape: TableShape,
+        after: tuple[object, ...] | None,
+        size: int,
     ) -> Chunk:
         """One scan: the page's rows in key order, its last key parsed from its last line
         by the source (a tiny statement, no table read)."""
         sql, params = copy_out_page(shape, after, size, "text")
-        data, count = self._session.copy_out_on(self._source, sql, params)
+        data, count = on.copy_out_on(self._source, sql, params)
         texts = last_copied_key(data, len(shape.key))
         last: tuple[object, ...] = ()
         if texts is not None:
-            (typed,) = self._session.execute_on(self._source, plan.key, texts).fetchall()
+            (typed,) = on.execute_on(self._source, plan.key, texts).fetchall()
             last = tuple(typed)
         return count, last, count < size, self._writer(plan, count, data)
 
     def _read_binary(
-        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+        self,
+        on: Session,
+        plan: CopyPlan,
+        shape: TableShape,
+        after: tuple[object, ...] | None,
+        size: int,
     ) -> Chunk:
         """Two statements: the chunk's last key (``copy_chunk_bound``), then the rows up
         to it. No such key: fewer rows are left, and every one above ``after`` is copied,
         the table's last chunk."""
         sql, params = copy_chunk_bound(shape, after, size)
-        bound = self._session.execute_on(self._source, sql, params).fetchall()
+        bound = on.execute_on(self._source, sql, params).fetchall()
         upto = tuple(bound[0]) if bound else None
         sql, params = copy_out_chunk(shape, after, upto, plan.format)
-        data, count = self._session.copy_out_on(self._source, sql, params)
+        data, count = on.copy_out_on(self._source, sql, params)
         return count, upto or after or (), upto is None, self._writer(plan, count, data)
 
     def _writer(self, plan: CopyPlan, count: int, data: bytes) -> Callable[[], None]:
@@ -150,3 +170,74 @@ class CopyPlanner:
                 self._session.copy_in_on(target, into, data)
 
         return write
+
+
+class ChunkPrefetch:
+    """Reads a table's next chunk from the source while the mover writes the one before:
+    on a thread of its own, through a session of its own (``open_reader``, opened on
+    first use; ``close`` waits for the read under way and closes it), so the source's
+    read and the target's write overlap. A read is used only by the chunk it was started
+    for (the same table and cursor); any other is discarded. Use from one thread."""
+
+    def __init__(self, planner: CopyPlanner, open_reader: Callable[[], Session]) -> None:
+        self._planner = planner
+        self._open_reader = open_reader
+        self._reader: Session | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[tuple[str, tuple[object, ...] | None], Future[Chunk]] | None = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._pool is None else "reading ahead" if self._ahead else "idle"
+        return f"<ChunkPrefetch {state}>"
+
+    def next_chunk(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Chunk:
+        """The chunk of ``size`` rows after ``after`` (read ahead already, when it was
+        started for that cursor: then of the size asked then); the read of the one after
+        it starts before this returns, unless this is the table's last."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == (shape.qualified, after):
+            chunk = ahead[1].result()
+        else:
+            if ahead is not None:
+                _settle(ahead[1])
+            chunk = self._start(plan, shape, after, size).result()
+        count, last, done, _ = chunk
+        if not done and count:
+            self._ahead = ((shape.qualified, last), self._start(plan, shape, last, size))
+        return chunk
+
+    def _start(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Future[Chunk]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tenantdb-move-read")
+        return self._pool.submit(self._read, plan, shape, after, size)
+
+    def _read(
+        self, plan: CopyPlan, shape: TableShape, after: tuple[object, ...] | None, size: int
+    ) -> Chunk:
+        # Only ever on the pool's one thread: the reader session is used by it alone.
+        if self._reader is None:
+            self._reader = self._open_reader()
+        return self._planner.read_chunk(plan, shape, after, size, reader=self._reader)
+
+    def close(self) -> None:
+        """Wait for the read under way (its result unused), then close the reader's
+        session and thread. Idempotent."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            _settle(ahead[1])
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+
+def _settle(read: Future[Chunk]) -> None:
+    """Wait for a read whose chunk is not wanted; what it raised does not matter."""
+    with contextlib.suppress(Exception):
+        read.result()

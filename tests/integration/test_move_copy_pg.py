@@ -23,7 +23,9 @@ from tenantdb.admin import (
     resume_move,
     start_move,
 )
-from tenantdb.core.moves import MoveState
+from tenantdb.admin._move_copy import ChunkPrefetch, CopyPlanner
+from tenantdb.core.moves import MovedTable, MoveState
+from tenantdb.core.verify import TableShape
 
 from .conftest import Backend
 from .test_move_resume import SEEDED_ROWS, kill_mover, seeded_world
@@ -289,3 +291,47 @@ def test_keys_of_any_text_find_their_chunk_bounds(backend: Backend, tmp_path: Pa
         assert backend.query(urls[1], every) == before
         assert inserts(backend, urls[1]) == ["COPY text"] * 5
         cleanup_move(cluster, "acme", force=True)
+
+
+def test_a_chunk_read_ahead_serves_only_the_cursor_it_was_read_for(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """The mover's next chunk is read while it writes the one before; asked for another
+    cursor (a chunk written by upsert ended elsewhere), the prefetch reads that one."""
+    urls, document = table_world(backend, tmp_path, t_ddl("BIGINT"), t_ddl("BIGINT"), ROWS)
+    shape = TableShape(
+        "postgres",
+        "t",
+        ("tenant_id", "id"),
+        ("tenant_id", "id", "v"),
+        where="tenant_id = %s",
+        where_params=("acme",),
+    )
+    table = MovedTable("t", "t", ("tenant_id", "id"), columns=shape.columns)
+    with tenantdb.connect(document) as cluster, cluster.session(admin=True) as session:
+        planner = CopyPlanner(session, "ds0", "ds1", lambda: True)
+        plan = planner.plan(table)
+        assert plan is not None
+        opened: list[tenantdb.Session] = []
+
+        def open_reader() -> tenantdb.Session:
+            opened.append(cluster.session(admin=True))
+            return opened[-1]
+
+        prefetch = ChunkPrefetch(planner, open_reader)
+        try:
+            count, last, done, _ = prefetch.next_chunk(plan, shape, None, 10)
+            assert (count, last, done) == (10, ("acme", 10), False)
+            # Read ahead from ("acme", 10); asked from ("acme", 4): read again.
+            count, last, done, _ = prefetch.next_chunk(plan, shape, ("acme", 4), 10)
+            assert (count, last, done) == (10, ("acme", 14), False)
+            count, last, done, write = prefetch.next_chunk(plan, shape, ("acme", 14), 20)
+            assert (count, last, done) == (10, ("acme", 24), False)  # read ahead: size 10
+            with session.transaction():
+                write()
+        finally:
+            prefetch.close()
+        assert len(opened) == 1
+        with pytest.raises(tenantdb.InterfaceError, match="closed"):
+            opened[0].execute_on("ds0", "SELECT 1")
+    assert backend.query(urls[1], "SELECT min(id), max(id) FROM t") == [(15, 24)]

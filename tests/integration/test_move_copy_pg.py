@@ -335,3 +335,17 @@ def test_a_chunk_read_ahead_serves_only_the_cursor_it_was_read_for(
         with pytest.raises(tenantdb.InterfaceError, match="closed"):
             opened[0].execute_on("ds0", "SELECT 1")
     assert backend.query(urls[1], "SELECT min(id), max(id) FROM t") == [(15, 24)]
+
+
+def test_a_source_pool_of_one_connection_copies_without_reading_ahead(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Reading ahead needs a second connection to the source: with a pool of one, the
+    chunks are read in turn (else the read would wait for the pool until it timed out)."""
+    urls, document = table_world(backend, tmp_path, t_ddl("BIGINT"), t_ddl("BIGINT"), ROWS)
+    document["datasources"]["ds0"]["pool"] = {"min_size": 1, "max_size": 1, "timeout": "2s"}
+    before = listed(backend, urls[0])
+    with tenantdb.connect(document) as cluster:
+        assert start_move(cluster, "acme", "ds1", settings=FIXED).phase == "cleaning"
+        assert listed(backend, urls[1]) == before
+        assert inserts(backend, urls[1]) == ["COPY text"] * 5

@@ -327,11 +327,13 @@ class _Mover:
             if self._dialect == "postgres"
             else None
         )
-        # The next chunk read on a session of its own while this one's is written.
+        # The next chunk read on a session of its own while this one's is written: a
+        # second connection to the source, which a pool of one could never hand out.
+        spare = view.config.datasources[state.source].pool.max_size > 1
         self._prefetch = (
-            None
-            if self._copier is None
-            else ChunkPrefetch(self._copier, lambda: admin_session(view))
+            ChunkPrefetch(self._copier, lambda: admin_session(view))
+            if self._copier is not None and spare
+            else None
         )
 
     # -- the log -----------------------------------------------------------------------

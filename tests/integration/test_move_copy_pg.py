@@ -8,6 +8,7 @@ rolls back with it)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,28 @@ def test_a_source_pool_of_one_connection_copies_without_reading_ahead(
         assert start_move(cluster, "acme", "ds1", settings=FIXED).phase == "cleaning"
         assert listed(backend, urls[1]) == before
         assert inserts(backend, urls[1]) == ["COPY text"] * 5
+
+
+def test_the_asyncio_front_copies_between_datasources_too(backend: Backend) -> None:
+    urls = backend.new_databases(2)
+    for url in urls:
+        backend.query(url, "CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)")
+    backend.query(urls[0], "INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 20) AS i")
+    document = {"datasources": {"ds0": {"url": urls[0]}, "ds1": {"url": urls[1]}}}
+
+    async def copy() -> int:
+        cluster = tenantdb.connect_async(document)
+        try:
+            async with cluster.session(admin=True) as session:
+                data, count = await session.copy_out_on(
+                    "ds0", "COPY (SELECT id, note FROM t WHERE id <= %s) TO STDOUT", (15,)
+                )
+                async with session.transaction():
+                    assert await session.copy_in_on("ds1", "COPY t FROM STDIN", data) == count
+                return count
+        finally:
+            await cluster.aclose()
+
+    assert asyncio.run(copy()) == 15
+    every = "SELECT id, note FROM t WHERE id <= 15 ORDER BY id"
+    assert backend.query(urls[1], every) == backend.query(urls[0], every)

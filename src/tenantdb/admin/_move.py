@@ -3,10 +3,11 @@
 The phases and why each is safe to repeat are in ``tenantdb.core.moves``; this module does
 their I/O through one admin session: ``execute_on`` on the source's and the target's
 primaries, the move log (``MoveLog``) on the target, and the tenant registry for the
-freeze (status ``moving``) and the cut-over (the new placement). Every phase is written
-to the log before its side effects start, and every step that writes the target commits
-together with the log row that records it, so a mover killed anywhere is resumed by
-``resume_move`` from the log and does nothing twice that matters.
+freeze (status ``moving``) and the cut-over (the new placement); on PostgreSQL the copy
+goes by ``COPY``, reading each next chunk ahead on a second session (``_move_copy``).
+Every phase is written to the log before its side effects start, and every step that
+writes the target commits together with the log row that records it, so a mover killed
+anywhere is resumed by ``resume_move`` from the log and does nothing twice that matters.
 
 What moves: a tenant of ``shared`` isolation (its rows of every ``tenant`` table, chosen
 by the tenant column) to a datasource of the same cluster, which is always of the same

@@ -53,6 +53,7 @@ bench-more: $(STAMP)
 	$(BIN)/python benchmarks/resilience.py
 	$(BIN)/python benchmarks/telemetry.py
 	$(BIN)/python benchmarks/move.py
+	$(BIN)/python benchmarks/move_routing.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

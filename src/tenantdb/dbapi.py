@@ -226,8 +226,15 @@ class Cursor:
         return None if self._result is None else self._result.lastrowid
 
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
-        """Run one statement; ``%s`` / ``%(name)s`` placeholders (``paramstyle`` pyformat)."""
+        """Run one statement; ``%s`` / ``%(name)s`` placeholders (``paramstyle`` pyformat).
+
+        Without ``parameters`` (None, not an empty sequence) the text is taken as written:
+        a ``%`` is a percent sign, never a placeholder or half of ``%%``, as psycopg and
+        PyMySQL read it (SQLAlchemy's ``no_parameters`` relies on that).
+        """
         session = self._session()
+        if parameters is None and isinstance(operation, str):
+            operation = operation.replace("%", "%%")
         self._replace(session.execute(operation, parameters))
         return self
 

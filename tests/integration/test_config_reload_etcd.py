@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import tenantdb
+from tenantdb.cli import app
 
 pytestmark = pytest.mark.etcd
 
@@ -87,3 +89,25 @@ def test_an_etcd_document_is_followed_and_a_bad_one_refused(key: str, tmp_path: 
 def test_a_missing_etcd_key_is_a_config_error(key: str) -> None:
     with pytest.raises(tenantdb.ConfigError, match="configuration key not found"):
         tenantdb.connect(f"{ETCD_URL}{key}")
+
+
+def test_commands_take_a_configuration_kept_in_etcd(key: str, tmp_path: Path) -> None:
+    """``--config`` and ``config check`` / ``config diff`` take ``etcd://host:port/key``
+    like a file: the reload runbook compares the document in etcd with the next one."""
+    runner = CliRunner()
+    _put(key, _doc(tmp_path / "a.db", "items"))
+    url = f"{ETCD_URL}{key}"
+    checked = runner.invoke(app, ["config", "check", url])
+    assert checked.exit_code == 0, checked.output
+    assert "valid (sqlite;" in checked.output
+
+    following = tmp_path / "next.toml"
+    following.write_text(_doc(tmp_path / "a.db", "items", "notes"))
+    diffed = runner.invoke(app, ["config", "diff", url, str(following)])
+    assert diffed.exit_code == 0, diffed.output
+    assert "tables.notes" in diffed.output
+    assert "1 change: 1 hot, 0 refused" in diffed.output
+
+    explained = runner.invoke(app, ["explain", "--config", url, "SELECT * FROM items"])
+    assert explained.exit_code == 0, explained.output
+    assert "ds0" in explained.output

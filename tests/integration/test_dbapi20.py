@@ -91,6 +91,28 @@ def test_a_syntax_error_is_a_programming_error(backend: Backend, sql: str) -> No
         conn.close()
 
 
+# -- percent signs without parameters ----------------------------------------------------------
+
+
+def test_without_parameters_a_percent_sign_is_taken_as_written(backend: Backend) -> None:
+    # The DB-SIG suite inserts 'thi%s :may ca%(u)se? troub:1e' with no parameters: drivers
+    # (psycopg, PyMySQL) read % as a placeholder only when parameters are passed.
+    conn = dbapi.connect(one_datasource(backend.new_database()), admin=True, autocommit=True)
+    trouble = "thi%s :may ca%(u)se? 100%% troub:1e"
+    try:
+        cursor = conn.cursor()
+        cursor.execute("CREATE TABLE barflys (name VARCHAR(20), drink VARCHAR(40))")
+        cursor.execute(f"INSERT INTO barflys VALUES ('one', '{trouble}')")
+        cursor.execute("INSERT INTO barflys VALUES (%s, 'thi%%s 100%%%% sure')", ("two",))
+        cursor.execute("INSERT INTO barflys VALUES (%(n)s, '50%%')", {"n": "three"})
+        cursor.execute("SELECT name, drink FROM barflys WHERE drink LIKE '%s%' ORDER BY name")
+        assert cursor.fetchall() == [("one", trouble), ("two", "thi%s 100%% sure")]
+        cursor.execute("SELECT drink FROM barflys WHERE name = %s", ("three",))
+        assert cursor.fetchall() == [("50%",)]
+    finally:
+        conn.close()
+
+
 # -- rowcount: logical rows ----------------------------------------------------------------
 
 

@@ -251,6 +251,8 @@ def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
         "datasources": {"ds0": {"url": url}},
         "tables": {"orders": {"strategy": "tenant"}},
         "tenants": {"acme": {"datasource": "ds0"}},
+        # The registry never places acme elsewhere: the session's retry gives up at once.
+        "moves": {"write_hold": "0s"},
     }
     with front.connect(config) as cluster, cluster.session(tenant="acme") as session:
         with pytest.raises(tenantdb.TenantMovedError, match="retry the statement") as caught:
@@ -258,6 +260,51 @@ def test_a_write_refused_by_the_fence_is_a_tenant_moved_error(
         assert caught.value.datasource == "ds0"
         assert session.execute("SELECT n FROM orders WHERE id = %s", (1,)).fetchall() == [(0,)]
     run(backend, url, [*capture.unfence, *capture.remove])
+
+
+def test_a_write_the_fence_refused_runs_again_where_the_registry_places_the_tenant(
+    backend: Backend, front: Front
+) -> None:
+    """A statement outside a transaction that the old place refuses is routed again once
+    the registry has the new placement (within ``[moves] write_hold``); inside a
+    transaction the refusal is the caller's to handle."""
+    urls = backend.new_databases(2)
+    for url in urls:
+        run(backend, url, [ORDERS, "INSERT INTO orders VALUES (1, 'acme', 0)"])
+    capture = acme_capture(backend, "t8")
+    run(backend, urls[0], [*capture.install, *capture.fence])
+    config = {
+        "dialect": backend.dialect,
+        "datasources": {"ds0": {"url": urls[0]}, "ds1": {"url": urls[1]}},
+        "tables": {"orders": {"strategy": "tenant"}},
+        "tenants": {"acme": {"datasource": "ds0"}},
+        "moves": {"write_hold": "60s"},  # a hang guard: the placement changes in 0.2 s
+    }
+    with front.connect(config) as cluster, cluster.session(tenant="acme") as session:
+
+        def place_later(datasource: str, after_s: float) -> threading.Timer:
+            tenant = {"id": "acme", "datasource": datasource}
+            timer = threading.Timer(after_s, lambda: cluster.tenants.put(tenant, force=True))
+            timer.start()
+            return timer
+
+        cluster.tenants.get("acme")  # the registry runs before a timer writes to it
+        # In a transaction: refused at once, though the placement changes 2 s later (a
+        # retry would wait for it and succeed).
+        placing = place_later("ds1", 2.0)
+        with pytest.raises(tenantdb.TenantMovedError), session.transaction():
+            session.execute("UPDATE orders SET n = 5 WHERE id = %s", (1,))
+        placing.join(HANG_GUARD_S)
+        place_later("ds0", 0).join(HANG_GUARD_S)
+        # Outside one: held until the registry places the tenant on ds1, then run there.
+        placing = place_later("ds1", 0.2)
+        result = session.execute("UPDATE orders SET n = 9 WHERE id = %s", (1,))
+        placing.join(HANG_GUARD_S)
+        assert result.rowcount == 1
+        assert [t.datasource for t in result.targets] == ["ds1"]
+    assert backend.query(urls[1], "SELECT n FROM orders WHERE id = 1") == [(9,)]
+    assert backend.query(urls[0], "SELECT n FROM orders WHERE id = 1") == [(0,)]
+    run(backend, urls[0], [*capture.unfence, *capture.remove])
 
 
 def test_the_fence_goes_up_only_after_open_writing_transactions_end(backend: Backend) -> None:

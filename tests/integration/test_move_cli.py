@@ -26,8 +26,9 @@ def move(config: Path, *args: str) -> Result:
     return CliRunner().invoke(app, ["move-tenant", "-c", str(config), *args])
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
+def world(backend: Backend, tmp_path: Path, rows: int) -> tuple[list[str], Path]:
+    """Two SQLite databases with ``orders``, acme on the first with ``rows`` rows; their
+    URLs and the configuration file."""
     urls = backend.new_databases(2)
     for url in urls:
         backend.query(url, ORDERS)
@@ -41,8 +42,13 @@ def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
     config = tmp_path / "tenantdb.json"
     config.write_text(json.dumps(document))
     with tenantdb.connect(config) as cluster, cluster.session(tenant="acme") as session:
-        session.executemany("INSERT INTO orders (id) VALUES (%s)", [(i,) for i in range(50)])
+        session.executemany("INSERT INTO orders (id) VALUES (%s)", [(i,) for i in range(rows)])
+    return urls, config
 
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
+    urls, config = world(backend, tmp_path, 50)
     unconfirmed = move(config, "acme", "--to", "ds1")  # CliRunner's stdin is no terminal
     assert unconfirmed.exit_code == 1
     assert "cannot be confirmed; pass --yes" in unconfirmed.output
@@ -84,20 +90,7 @@ def test_a_move_from_the_command_line(backend: Backend, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_cleanup_after_cleans_up_by_itself(backend: Backend, tmp_path: Path) -> None:
-    urls = backend.new_databases(2)
-    for url in urls:
-        backend.query(url, ORDERS)
-    document = {
-        "dialect": "sqlite",
-        "datasources": {"ds0": {"url": urls[0]}, "ds1": {"url": urls[1]}},
-        "tables": {"orders": {"strategy": "tenant"}},
-        "tenants": {"acme": {"datasource": "ds0"}},
-        "registry": {"url": f"sqlite:///{tmp_path}/registry.db"},
-    }
-    config = tmp_path / "tenantdb.json"
-    config.write_text(json.dumps(document))
-    with tenantdb.connect(config) as cluster, cluster.session(tenant="acme") as session:
-        session.executemany("INSERT INTO orders (id) VALUES (%s)", [(i,) for i in range(5)])
+    urls, config = world(backend, tmp_path, 5)
 
     moved = move(config, "acme", "--to", "ds1", "--cleanup-after", "0.2s", "--yes")
     assert moved.exit_code == 0, moved.output
@@ -114,6 +107,11 @@ def test_cleanup_after_cleans_up_by_itself(backend: Backend, tmp_path: Path) -> 
     assert "--cleanup-after: expected a duration" in unreadable.output
     forced = move(config, "acme", "--status", "--force")
     assert "--force goes with --cleanup" in forced.output
+    schema = move(config, "acme", "--resume", "--schema", "s2", "--yes")
+    assert "--schema goes with --to" in schema.output
+    shared = move(config, "acme", "--to", "ds0", "--schema", "s2", "--yes")
+    assert shared.exit_code == 1
+    assert "only a schema-isolated" in shared.output
 
 
 def test_one_action_per_call(tmp_path: Path) -> None:

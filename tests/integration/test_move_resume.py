@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -130,17 +131,35 @@ def seeded_world(
 
 
 def kill_mover(
-    path: Path, step: str, n: int, *, before_cleanup: Callable[[], None] | None = None
-) -> None:
-    """Run a mover of acme to ds1 in another process that SIGKILLs itself at ``step``; at
-    a step of the cleanup, the mover waits until ``before_cleanup`` has returned."""
+    path: Path,
+    step: str,
+    n: int,
+    *,
+    before_cleanup: Callable[[], None] | None = None,
+    resume: bool = False,
+    chunk_rows: int | None = None,
+    may_finish: bool = False,
+    kill_by: str | None = None,
+) -> bool:
+    """Run a mover of acme to ds1 (``resume``: acme's unfinished move) in another process
+    that SIGKILLs itself at the ``n``-th ``step``; at a step of the cleanup, the mover waits
+    until ``before_cleanup`` has returned. Whether it was killed: with ``may_finish``, a
+    mover that ran to its end without reaching the step is fine too. ``kill_by``: a step at
+    which it dies anyway if it has not reached its point by then."""
     gate = path.parent / "cleanup.gate"
+    env = {**os.environ, "TENANTDB_CLEANUP_GATE": str(gate)}
+    if resume:
+        env["TENANTDB_TEST_RESUME"] = "1"
+    if chunk_rows is not None:
+        env["TENANTDB_TEST_CHUNK_ROWS"] = str(chunk_rows)
+    if kill_by is not None:
+        env["TENANTDB_TEST_KILL_BY"] = kill_by
     worker = subprocess.Popen(
         [sys.executable, str(HERE / "move_worker.py"), str(path), "acme", "ds1", step, str(n)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "TENANTDB_CLEANUP_GATE": str(gate)},
+        env=env,
     )
     try:
         if before_cleanup is not None:
@@ -150,7 +169,10 @@ def kill_mover(
     finally:
         worker.kill()
         worker.wait()
+    if may_finish and worker.returncode == 0:
+        return False
     assert worker.returncode == -signal.SIGKILL, errors
+    return True
 
 
 @pytest.mark.parametrize(("backend", "step", "n"), CASES, indirect=["backend"])
@@ -175,6 +197,100 @@ def test_a_mover_killed_anywhere_is_resumed_to_the_same_end(
     assert rows(backend, urls[0], "beta") == beta
     assert leftovers(backend, urls[0]) == []
     assert leftovers(backend, urls[1]) == []
+
+
+# The kinds of point a random kill picks from, in the order a move reaches them; the chunk
+# and change steps take an n (which one of this run's), the others are the first one.
+RANDOM_STEPS = [
+    "phase capturing",
+    "chunk written",
+    "chunk copied",
+    "phase catching_up",
+    "changes written",
+    "phase verifying",
+    "verified",
+    "writes held",
+    "fenced",
+    "phase cut_over",
+    "placed",
+]
+RANDOM_KILLS = 20
+RANDOM_ABORT_KILLS = 8  # then the abort; fewer: each kill costs a process start
+
+
+def random_points(rng: random.Random, count: int, last: str) -> list[tuple[str, int]]:
+    """``count`` kill points up to step ``last``, in the order a move meets them (so each
+    resumed mover still has its point ahead of it)."""
+    steps = RANDOM_STEPS[: RANDOM_STEPS.index(last) + 1]
+    # Mostly mid-copy and mid-catch-up, where most of a move's time goes.
+    weights = [4 if "written" in s or "copied" in s else 1 for s in steps]
+    chosen = sorted(rng.choices(range(len(steps)), weights, k=count))
+    return [(steps[i], rng.randint(1, 3) if "written" in steps[i] else 1) for i in chosen]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+@pytest.mark.parametrize("ending", ["resume", "abort"])
+def test_a_move_killed_at_random_points_and_resumed_each_time(
+    backend: Backend, ending: str, tmp_path: Path
+) -> None:
+    """Issue 19: kill -9 the mover at 20 random points, resuming each time, while the
+    tenant and another one write; then resume it to its end (or, after 8, abort it). The
+    seed is in every failure message: ``TENANTDB_MOVE_SEED=<seed>`` replays the points."""
+    seed = int(os.environ.get("TENANTDB_MOVE_SEED") or random.SystemRandom().randrange(10**9))
+    rng = random.Random(seed)
+    last = "placed" if ending == "resume" else "fenced"
+    count = RANDOM_KILLS if ending == "resume" else RANDOM_ABORT_KILLS
+    points = random_points(rng, count, last)
+    urls, path = seeded_world(backend, tmp_path, ("acme", "beta"))
+    killed: list[tuple[str, int]] = []
+    with tenantdb.connect(path) as cluster:
+        beta = rows(backend, urls[0], "beta")
+        with Writer(cluster, SEEDED_ROWS) as writer:
+            for step, n in points:
+                resume = bool(move_status(cluster, "acme"))
+                phase = move_status(cluster, "acme")[0].phase if resume else None
+                if phase == "cleaning":
+                    break  # past the cut-over: the points left come before it
+                # Before an abort, no mover may pass the freeze: each dies by its fence.
+                if kill_mover(
+                    path,
+                    step,
+                    n,
+                    resume=resume,
+                    chunk_rows=100,
+                    may_finish=ending == "resume",
+                    kill_by="fenced" if ending == "abort" else None,
+                ):
+                    killed.append((step, n))
+            if ending == "resume":
+                state = resume_move(cluster, "acme") if move_status(cluster, "acme") else None
+            else:
+                state = abort_move(cluster, "acme")
+        context = f"seed {seed}, killed at {killed} of {points}"
+        assert writer.failures == [], context
+        # Most points are met (one past a move's last chunk or change batch may not be).
+        assert len(killed) >= count // 2, context
+        assert state is not None, context
+        if ending == "resume":
+            assert state.phase == "cleaning", context
+            assert cluster.tenants.get("acme").datasource == "ds1", context
+            got = {row[0]: row[1] for row in rows(backend, urls[1], "acme")}
+            assert got == writer.expected, context  # nothing lost, doubled or stale
+            cleanup_move(cluster, "acme")
+            assert rows(backend, urls[0], "acme") == [], context
+        else:
+            assert state.phase == "aborted", context
+            assert cluster.tenants.get("acme").datasource == "ds0", context
+            got = {row[0]: row[1] for row in rows(backend, urls[0], "acme")}
+            assert got == writer.expected, context  # the source kept every acknowledged write
+            assert rows(backend, urls[1], "acme") == [], context
+    assert rows(backend, urls[0], "beta") == beta, context
+    assert leftovers(backend, urls[0]) == [], context
+    assert leftovers(backend, urls[1]) == [], context
 
 
 CLEANUP_CASES = [

@@ -195,8 +195,11 @@ def test_a_schema_tenant_cannot_write_another_tenants_id(schemas: Schemas) -> No
         with pytest.raises(tenantdb.TenantIsolationError, match="leave it out of SET"):
             s.execute("UPDATE orders SET tenant_id = %s", ("beta",))
         s.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (5, "beta"))
-    assert schemas.raw(f"SELECT id, tenant_id FROM {schemas.table('beta')}") == [(5, "beta")]
-    assert schemas.admin(COUNTS) == [("beta", 1)]
+        # NULL, DEFAULT and None mean the session's tenant here too (issue 20).
+        s.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s), (7, DEFAULT)", (6, None))
+    rows = schemas.raw(f"SELECT id, tenant_id FROM {schemas.table('beta')}")
+    assert sorted(rows) == [(5, "beta"), (6, "beta"), (7, "beta")]
+    assert schemas.admin(COUNTS) == [("beta", 3)]
 
 
 def test_admin_writes_over_schema_tenants_filter_on_the_tenant_they_show(

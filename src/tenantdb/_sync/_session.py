@@ -50,6 +50,7 @@ from ..errors import (
     NotSupportedError,
     ProgrammingError,
     TenantIsolationError,
+    TenantMovedError,
     TenantStatusError,
 )
 from ..telemetry import StatementWatch
@@ -80,6 +81,8 @@ from ._streams import stream_rows
 
 MOVING_POLL_S = 0.02
 """How often a write held for a tenant's move looks at the registry again (seconds)."""
+MOVED_RETRY_MAX_S = 0.5
+"""The longest pause between two tries of a statement a moved tenant's old place refused."""
 
 
 class Session(FrontGuard):
@@ -203,6 +206,35 @@ class Session(FrontGuard):
         return self._observed(self._execute, sql, params, (sql, params, primary, timeout))
 
     def _execute(
+        self,
+        sql: str,
+        params: Params,
+        primary: bool,
+        timeout: float | None,
+        watch: StatementWatch | None,
+    ) -> Result:
+        held_until: float | None = None
+        pause = MOVING_POLL_S
+        while True:
+            try:
+                return self._execute_once(sql, params, primary, timeout, watch)
+            except TenantMovedError:
+                # The fenced old place of a moved tenant refused the whole statement
+                # (nothing of it ran). Outside a transaction (whose earlier statements ran
+                # there) it is routed and run again, backing off, until the registry places
+                # the tenant elsewhere or the move is aborted and its fence gone: for up to
+                # [moves] write_hold.
+                if self._transaction is not None or self.admin:
+                    raise
+                now = time.monotonic()
+                if held_until is None:
+                    held_until = now + self._datasources.write_hold_s
+                if now >= held_until:
+                    raise
+                sleep(min(pause, held_until - now))
+                pause = min(pause * 2, MOVED_RETRY_MAX_S)
+
+    def _execute_once(
         self,
         sql: str,
         params: Params,

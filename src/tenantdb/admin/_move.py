@@ -9,11 +9,18 @@ Every phase is written to the log before its side effects start, and every step 
 writes the target commits together with the log row that records it, so a mover killed
 anywhere is resumed by ``resume_move`` from the log and does nothing twice that matters.
 
-What moves: a tenant of ``shared`` isolation (its rows of every ``tenant`` table, chosen
-by the tenant column) to a datasource of the same cluster, which is always of the same
-backend kind (one cluster, one dialect). The target's tables must exist already (``tenantdb
-ddl`` creates them on every datasource) and hold no row of the tenant. Tenants with their
-own schema or database are refused for now.
+What moves, by the tenant's isolation (``_move_places`` has the details): a ``shared``
+tenant's rows of every ``tenant`` table, chosen by the tenant column, into the target's
+tables, which must exist already (``tenantdb ddl`` creates them on every datasource) and
+hold no row of the tenant; a ``schema`` tenant's tables (PostgreSQL, MariaDB/MySQL) into
+the same schema on the target (or one of another name: ``start_move(schema=...)``); a
+``database`` tenant's tables to a datasource no other tenant is placed on. For the last
+two, the schema and tables the target lacks are made there from the source's definitions
+(an abort drops them again), a table found there must be empty, and the cleanup drops the
+source's schema and tables (schema) or empties its tables (database). Moves run between
+datasources of one cluster, so always of one backend kind (one dialect per cluster):
+there is no move between PostgreSQL and MariaDB, say, since rows, types and the capture's
+triggers are each server's own.
 """
 
 from __future__ import annotations
@@ -39,12 +46,20 @@ from ..core.moves import (
 )
 from ..core.routing import quote_identifier
 from ..core.verify import ChunkDiff, ChunkSizer, LagThrottle, TableShape
-from ..errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
+from ..errors import IntegrityError, OperationalError, ProgrammingError
 from ._catalog import query_on
 from ._move_copy import Chunk, ChunkPrefetch, CopyPlanner
 from ._move_log import MoveLog
+from ._move_places import (
+    check_target_free,
+    drop_source_schema,
+    drop_source_table,
+    placement,
+    plan_place,
+    prepare_target,
+    undo_target,
+)
 from ._verify import TableCopy, verify_copies, verify_keys
-from ._verify_jobs import table_shape
 from ._view import ClusterView, admin_session
 
 MoveListener = Callable[[str, MoveState], None]
@@ -94,16 +109,20 @@ def start_move(
     tenant_id: str,
     target: str,
     *,
+    schema: str | None = None,
     settings: MoveSettings = MoveSettings(),
     on_step: MoveListener | None = None,
 ) -> MoveState:
     """Plan a move of ``tenant_id`` to datasource ``target``, record it, and run it to its
     cut-over (``cleaning``: the tenant is served from ``target``; the source's rows wait
-    for ``cleanup_move``). Raises ProgrammingError / NotSupportedError naming what to
-    change when the move cannot start; a failure later leaves the move in the log, to
-    ``resume_move`` or ``abort_move``."""
+    for ``cleanup_move``). ``schema``: for a schema-isolated tenant, the schema it gets
+    on the target (default: its own name; another name is needed between two datasources
+    of one MariaDB/MySQL server, where a schema is one database for both). Raises
+    ProgrammingError / NotSupportedError naming what to change when the move cannot
+    start; a failure later leaves the move in the log, to ``resume_move`` or
+    ``abort_move``."""
     with admin_session(view) as session:
-        state = _plan(view, session, tenant_id, target)
+        state = _plan(view, session, tenant_id, target, schema)
         log = MoveLog(session, target, view.config.dialect)
         log.ensure()
         revision = log.create(state)
@@ -207,18 +226,15 @@ def move_status(view: ClusterView, tenant_id: str) -> list[MoveState]:
 # -- planning ------------------------------------------------------------------------------
 
 
-def _plan(view: ClusterView, session: Session, tenant_id: str, target: str) -> MoveState:
+def _plan(
+    view: ClusterView, session: Session, tenant_id: str, target: str, schema: str | None
+) -> MoveState:
     config = view.config
     tenant = view.tenants.get(tenant_id)
     if target not in config.datasources:
         raise ProgrammingError(
             f"no datasource {target!r} to move tenant {tenant_id!r} to; configured: "
             + ", ".join(config.datasources)
-        )
-    if tenant.isolation != "shared":
-        raise NotSupportedError(
-            f"tenant {tenant_id!r} has {tenant.isolation} isolation: online moves are built"
-            " for shared tenants so far; copy its schema or database yourself"
         )
     if tenant.datasource == target:
         raise ProgrammingError(f"tenant {tenant_id!r} is on {target} already")
@@ -234,50 +250,20 @@ def _plan(view: ClusterView, session: Session, tenant_id: str, target: str) -> M
                 f"tenant {tenant_id!r} has an unfinished move ({state.move_id}, {state.phase});"
                 " resume or abort it first"
             )
-    column = config.tenant_column
-    dialect = config.dialect
-    where = f"{quote_identifier(column, dialect)} = %s"
-    tables: list[MovedTable] = []
-    for name in _tenant_tables(view):
-        source = table_shape(query_on(session, tenant.datasource), dialect, name)
-        try:
-            there = table_shape(query_on(session, target), dialect, name)
-        except ProgrammingError as exc:
-            raise ProgrammingError(
-                f"table {name!r} does not exist on {target}: create the tables there first"
-                " (tenantdb ddl), then move the tenant"
-            ) from exc
-        if (there.key, sorted(there.columns)) != (source.key, sorted(source.columns)):
-            raise ProgrammingError(
-                f"table {name!r} differs between {tenant.datasource} and {target} (primary key"
-                f" {source.key} vs {there.key}, columns {source.columns} vs {there.columns});"
-                " make them alike before moving a tenant"
-            )
-        rows = query_on(session, target)(
-            f"SELECT 1 FROM {there.qualified} WHERE {where} LIMIT 1", (tenant_id,)
-        )
-        if rows:
-            raise ProgrammingError(
-                f"{target} already holds rows of tenant {tenant_id!r} in {name!r}: remove them"
-                " (or move the tenant elsewhere) before moving it there"
-            )
-        tables.append(MovedTable(name, name, source.key, columns=source.columns))
+    place = plan_place(view, session, tenant, target, schema=schema)
     return MoveState(
         move_id=secrets.token_hex(4),
         tenant=tenant_id,
         source=tenant.datasource,
         target=target,
-        tables=tuple(tables),
-        tenant_column=column,
+        tables=place.tables,
+        tenant_column=place.tenant_column,
+        isolation=place.isolation,
+        source_schema=place.source_schema,
+        target_schema=place.target_schema,
+        creates_schema=place.creates_schema,
         history=(("planned", time.time()),),
     )
-
-
-def _tenant_tables(view: ClusterView) -> list[str]:
-    """The physical names of the tenant-placed tables (as the catalog stores them)."""
-    topology = view.topology
-    names = dict.fromkeys(p.name for p in topology.tables.values() if p.kind == "tenant")
-    return [n.lower() if topology.dialect == "postgres" else n for n in names]
 
 
 def _unfinished(
@@ -356,7 +342,7 @@ class _Mover:
 
     def run(self) -> MoveState:
         handlers: dict[Phase, Callable[[], None]] = {
-            "planned": lambda: self._enter("capturing"),
+            "planned": self._prepare,
             "capturing": self._install_capture,
             "copying": self._copy,
             "catching_up": self._catch_up,
@@ -369,6 +355,13 @@ class _Mover:
         if self._state.phase == "aborting":
             return self.abort()
         return self._state
+
+    def _prepare(self) -> None:
+        """Make the schema and tables the plan found missing on the target (a tenant with
+        a schema or database of its own; ``_move_places``)."""
+        prepare_target(self._session, self._dialect, self._state)
+        self._step("target prepared")
+        self._enter("capturing")
 
     def _install_capture(self) -> None:
         # Nothing is copied yet: what an earlier, killed attempt installed is dropped whole.
@@ -521,6 +514,7 @@ class _Mover:
         keys changed since the verify; cut over, or give up and catch up again. A failure
         lifts the freeze before it is raised (a killed mover leaves it to ``resume_move``
         or ``abort_move``)."""
+        check_target_free(self._view, self._state)
         started = time.monotonic()
         try:
             self._view.tenants.put({"id": self._state.tenant, "status": "moving"})
@@ -561,7 +555,7 @@ class _Mover:
         """Place the tenant on the target. Repeating it (a mover killed right after the
         registry write) writes the same placement again."""
         self._view.tenants.put(
-            {"id": self._state.tenant, "datasource": self._state.target, "status": "active"},
+            {**placement(self._state), "status": "active"},
             force=True,  # its rows are on the source too until the cleanup
         )
         self._step("placed")
@@ -571,8 +565,9 @@ class _Mover:
 
     def cleanup(self) -> MoveState:
         """Delete the source's rows of the tenant through the fence (its pass opened for
-        this transaction only), table by table; then take the fences down. The fence is
-        up until every row is gone: a stale process's write is refused, never deleted."""
+        this transaction only), table by table; then take the fences down and, for a
+        schema-isolated tenant, drop its tables and then its schema. The fence is up until
+        every row is gone: a stale process's write is refused, never deleted."""
         if self._state.phase == "cleaning":
             for table, capture in zip(self._state.tables, self._captures, strict=True):
                 with self._session.transaction():
@@ -581,8 +576,12 @@ class _Mover:
                     self._source(capture.close_pass)
                 self._step("source rows deleted")
             self._enter("unfencing")
-        for capture in self._captures:
+        for table, capture in zip(self._state.tables, self._captures, strict=True):
             self._source(capture.unfence)
+            drop = drop_source_table(self._state, table, self._dialect)
+            if drop is not None:
+                self._source((drop,))
+        drop_source_schema(self._session, self._dialect, self._state)
         self._enter("done")
         return self._state
 
@@ -597,10 +596,14 @@ class _Mover:
         tenant = self._view.tenants.get(self._state.tenant)
         if tenant.status == "moving":
             self._view.tenants.put({"id": self._state.tenant, "status": "active"})
-        for table, capture in zip(self._state.tables, self._captures, strict=True):
+        for capture in self._captures:
             self._source(capture.unfence)
             self._source(capture.remove)
-            self._delete_tenant_rows(table, "target")
+        check_target_free(self._view, self._state)  # the target's rows are all the move's
+        for table in self._state.tables:
+            if not table.created_by_move:  # one it made is dropped below, rows and all
+                self._delete_tenant_rows(table, "target")
+        undo_target(self._session, self._dialect, self._state)
         self._enter("aborted")
         return self._state
 

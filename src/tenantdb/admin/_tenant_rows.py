@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from ..tenants import Tenant
 
 MOVE_HINT = (
-    "move its rows first (`tenantdb move-tenant TENANT --to DATASOURCE` for a shared tenant;"
-    " copy a schema or database tenant's rows yourself), or force the change (`tenantdb"
+    "move its rows first (`tenantdb move-tenant TENANT --to DATASOURCE` moves a tenant of any"
+    " isolation to another datasource; for a new isolation or schema copy its rows yourself),"
+    " or force the change (`tenantdb"
     " tenants set --force`, `cluster.tenants.put(..., force=True)`) to leave them where they"
     " are"
 )

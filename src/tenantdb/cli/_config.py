@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +11,7 @@ from .._cluster import connect
 from ..admin import audit_tenant_columns
 from ..config import Config, config_json_schema, diff_configs, load_config, registry_warnings
 from ..errors import ConfigError, Error
+from ._opened import CONFIG_HELP
 
 config_app = typer.Typer(
     help="Check a configuration file, or print the JSON Schema of configuration documents.",
@@ -21,10 +21,7 @@ config_app = typer.Typer(
 
 @config_app.command("check")
 def check(
-    file: Annotated[
-        Path,
-        typer.Argument(help="Configuration file: .toml, .yaml/.yml or .json.", show_default=False),
-    ],
+    file: Annotated[str, typer.Argument(help=CONFIG_HELP, show_default=False)],
     live: Annotated[
         bool,
         typer.Option(
@@ -96,12 +93,15 @@ def _check_live(config: Config) -> None:
 @config_app.command("diff")
 def diff(
     old: Annotated[
-        Path,
-        typer.Argument(help="The configuration running now.", show_default=False),
+        str,
+        typer.Argument(
+            help="The configuration running now (a file or etcd://HOST:PORT/KEY).",
+            show_default=False,
+        ),
     ],
     new: Annotated[
-        Path,
-        typer.Argument(help="The configuration to reload.", show_default=False),
+        str,
+        typer.Argument(help="The configuration to reload (the same).", show_default=False),
     ],
     as_json: Annotated[
         bool,

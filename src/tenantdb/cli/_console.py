@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import typer
 
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 
 TOKEN_ENV = "TENANTDB_CONSOLE_TOKEN"
 
@@ -36,7 +36,7 @@ class _Handler(WSGIRequestHandler):
 
 
 def console_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     host: Annotated[
         str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")
     ] = "127.0.0.1",

@@ -22,11 +22,12 @@ from ..admin import (
     precreate,
 )
 from ..errors import Error
+from ._opened import ConfigOption
 from ._progress import ProgressDisplay
 
 
 def ddl_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     schema: Annotated[
         Path | None,
         typer.Argument(

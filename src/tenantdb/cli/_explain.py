@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,13 +11,14 @@ from .._cluster import connect
 from ..core.routing import RoutePlan
 from ..core.sql import params_from_json
 from ..errors import Error
+from ._opened import ConfigOption
 
 
 def explain_command(
     sql: Annotated[
         str, typer.Argument(help="The SQL statement, with %s or %(name)s placeholders.")
     ],
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     tenant: Annotated[str | None, typer.Option(help="Route as this tenant's session.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Route as an admin session.")] = False,
     params: Annotated[

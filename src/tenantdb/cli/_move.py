@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -32,12 +31,12 @@ from ..admin import (
 from ..config import parse_duration
 from ..core.moves import MoveState, state_to_record
 from ..errors import Error
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 from ._progress import ProgressDisplay
 
 
 def move_tenant_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     tenant: Annotated[str, typer.Argument(help="The tenant to move.")],
     to: Annotated[str | None, typer.Option("--to", help="Start a move to this datasource.")] = None,
     resume: Annotated[
@@ -48,8 +47,20 @@ def move_tenant_command(
     ] = False,
     cleanup: Annotated[
         bool,
-        typer.Option("--cleanup", help="After the cut-over: delete the source's rows."),
+        typer.Option(
+            "--cleanup",
+            help="After the cut-over: delete the source's rows (a schema tenant's source"
+            " tables and schema are dropped).",
+        ),
     ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            help="With --to, for a schema tenant: its schema on the target (default: the same"
+            " name; MariaDB datasources on one server need another).",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -71,7 +82,8 @@ def move_tenant_command(
     as_json: Annotated[bool, typer.Option("--json", help="With --status: JSON.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Move a tenant's rows to another datasource online (shared tenants)."""
+    """Move a tenant's rows to another datasource of the cluster online (any isolation: a
+    schema tenant keeps its schema name, a database tenant needs a datasource of its own)."""
     chosen = [name for name, on in _actions(to, resume, abort, cleanup, status) if on]
     if len(chosen) != 1:
         raise typer.BadParameter(
@@ -82,6 +94,8 @@ def move_tenant_command(
         raise typer.BadParameter("--json goes with --status")
     if force and action != "cleanup":
         raise typer.BadParameter("--force goes with --cleanup")
+    if schema is not None and action != "start":
+        raise typer.BadParameter("--schema goes with --to")
     wait_s = _cleanup_wait(cleanup_after, action)
     with opened_cluster(config) as cluster:
         if action == "status":
@@ -98,7 +112,7 @@ def move_tenant_command(
                 follow = _Follower(display)
                 if action == "start":
                     assert to is not None
-                    state = start_move(cluster, tenant, to, on_step=follow)
+                    state = start_move(cluster, tenant, to, schema=schema, on_step=follow)
                 else:
                     state = resume_move(cluster, tenant, on_step=follow)
             if wait_s is not None and state.phase in ("cleaning", "unfencing"):

@@ -1,19 +1,28 @@
-"""``opened_cluster``: the cluster of a ``--config`` file for one command, closed after."""
+"""``--config``: the option that names a command's configuration (a file, or a document in
+etcd), and ``opened_cluster``: its cluster for one command, closed after."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from .._cluster import Cluster, connect
 from ..errors import Error
 
+CONFIG_HELP = "Configuration file (.toml, .yaml/.yml, .json), or etcd://HOST:PORT/KEY."
+
+ConfigOption = Annotated[
+    str, typer.Option("--config", "-c", metavar="FILE|etcd://HOST:PORT/KEY", help=CONFIG_HELP)
+]
+"""A command's ``--config``: kept as text, since ``etcd://host/key`` is no file path
+(``tenantdb.connect`` and ``load_config`` take either)."""
+
 
 @contextlib.contextmanager
-def opened_cluster(config: Path) -> Iterator[Cluster]:
+def opened_cluster(config: str) -> Iterator[Cluster]:
     """The cluster of ``config``, closed on exit; a tenantdb error inside becomes
     ``error: …`` on stderr and exit status 1."""
     try:
@@ -24,4 +33,4 @@ def opened_cluster(config: Path) -> Iterator[Cluster]:
         raise typer.Exit(1) from None
 
 
-__all__ = ["opened_cluster"]
+__all__ = ["CONFIG_HELP", "ConfigOption", "opened_cluster"]

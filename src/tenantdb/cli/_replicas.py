@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from .._cluster import Cluster
 from ..monitoring import read_switches, write_switches
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 from ._progress import waiting
 
 replicas_app = typer.Typer(
@@ -26,7 +25,6 @@ replicas_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")]
 DatasourceOption = Annotated[
     str | None,
     typer.Option("--datasource", "-d", help="One datasource (default: the whole cluster)."),
@@ -124,7 +122,7 @@ def _measure(cluster: Cluster) -> None:
                 return
 
 
-def _switch_file(config: Path, datasource: str | None) -> str:
+def _switch_file(config: str, datasource: str | None) -> str:
     with opened_cluster(config) as cluster:
         if datasource is not None and datasource not in cluster.config.datasources:
             _fail(

@@ -11,7 +11,6 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +24,7 @@ from .._sync import Result, Session
 from ..core.routing import Target
 from ..errors import Error
 from ._explain import format_plan
+from ._opened import ConfigOption
 from ._statements import StatementBuffer
 
 HELP = """\
@@ -183,7 +183,7 @@ class Shell:
 
 
 def shell_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     tenant: Annotated[str | None, typer.Option(help="Open a session for this tenant.")] = None,
     admin: Annotated[
         bool, typer.Option("--admin", help="Open an admin session (every tenant, DDL).")

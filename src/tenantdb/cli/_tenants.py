@@ -28,7 +28,7 @@ from ..admin import (
 )
 from ..errors import Error, UnknownTenantError
 from ..tenants import Isolation, Tenant, TenantStatus
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 from ._progress import ProgressDisplay
 from ._tenant_file import TenantFileError, TenantLine, dump_lines, read_tenant_file
 from ._tenant_import import ImportPlan, ImportResult, ImportStopped, plan_import, write_import
@@ -38,7 +38,6 @@ tenants_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")]
 IdArgument = Annotated[str, typer.Argument(help="The tenant id.", metavar="ID", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 DatasourceOption = Annotated[

@@ -21,14 +21,14 @@ from rich.table import Table
 
 from ..admin import report_data, verify_broadcast, verify_replicas
 from ..core.verify import KeyRange, TableReport
-from ._opened import opened_cluster
+from ._opened import ConfigOption, opened_cluster
 from ._progress import ProgressDisplay
 
 DEFAULT_PROGRESS_DIR = Path(".tenantdb-verify")
 
 
 def verify_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")],
+    config: ConfigOption,
     replicas: Annotated[
         str | None,
         typer.Option("--replicas", help="Compare this datasource's primary with its replicas."),

@@ -346,6 +346,16 @@ class IsolationEnv:
         assert self._mirror is not None
         return execute_raw(self.backend, self._mirror, sql, params)
 
+    def on_mirror_many(self, sql: str, rows: list[Params]) -> None:
+        """``executemany`` of a statement on the mirror with a raw driver connection."""
+        assert self._mirror is not None
+        cursor = self._mirror.cursor()
+        try:
+            text, _ = raw_sql(self.backend, sql, rows[0])
+            cursor.executemany(text, [raw_sql(self.backend, sql, row)[1] for row in rows])
+        finally:
+            cursor.close()
+
     # --- writing ------------------------------------------------------------------------
     def restore(self) -> None:
         """Both databases back to the seed; rewrites only the tables that changed."""

@@ -16,6 +16,10 @@ Classes (issue 13 items 1-3, issue 21 items 1-2 and the registry):
 ``quoted_tenant_column_cases``
     The tenant column single-quoted, double-quoted, backticked, bracketed, upper or mixed
     case, Unicode-escaped, in every place a statement assigns or inserts it.
+``null_tenant_column_cases``
+    INSERTs whose tenant column is NULL, DEFAULT or a None parameter (issue 20), in those
+    spellings, VALUES rows (mixed with the tenant's id), INSERT ... SELECT, UNION, upserts
+    on A's and B's keys, the column or the parameter named twice; the mirror is told 'a'.
 ``cte_shadow_cases``
     CTE names shadowing real relations (undeclared, tenant, tenant_scoped, system
     catalogs, the registry table) in every shape whose scoping the backend resolves to
@@ -68,10 +72,19 @@ REGISTRY_COLUMNS = ("id", "version", "data")
 class GenCase:
     name: str
     sql: str
-    params: tuple[Any, ...] | None = None
+    params: Any = None
+    """A tuple for ``%s``, a dict for ``%(name)s``, or None."""
     expect: str = MIRROR
     mirror_may_fail: bool = False
     why: str = ""
+    mirror_sql: str | None = None
+    """The statement the mirror runs instead of ``sql`` (None: ``sql`` itself): where
+    tenantdb gives NULL its meaning in a tenant session, the mirror is told it outright."""
+    mirror_params: Any = None
+    """The parameters the mirror gets instead of ``params`` (None: ``params``)."""
+    must_run: bool = False
+    """A refusal fails the case when the mirror runs the statement: tenantdb promises to
+    run this shape (not only to keep B's rows safe)."""
 
 
 def sample(
@@ -421,6 +434,119 @@ def quoted_tenant_column_cases(dialect: str, per_group: int = 8) -> list[GenCase
     return _unique(sample(cases, per_group, lambda c: c.name.split("-")[1]))
 
 
+#: NULL, DEFAULT and None in the tenant column: (name, the value written, params, the value
+#: the mirror gets instead: its tenant_id defaults to 'a', so it is told 'a' outright).
+NULL_VALUES: tuple[tuple[str, str, Any, str, Any], ...] = (
+    ("null", "NULL", None, "'a'", None),
+    ("default", "DEFAULT", None, "'a'", None),
+    ("param", "%s", (None,), "%s", ("a",)),
+    ("named", "%(t)s", {"t": None}, "%(t)s", {"t": "a"}),
+)
+
+
+def null_tenant_column_cases(dialect: str, per_group: int = 10) -> list[GenCase]:
+    """INSERTs whose tenant column is NULL, DEFAULT or a None parameter (issue 20): every
+    column spelling x shape (VALUES, mixed rows, INSERT ... SELECT, a UNION, upserts on A's
+    key and on B's, the parameter named twice) x value x table, sampled per shape. The row
+    must land as A's (the mirror, told 'a', holds the same rows afterwards) or the statement
+    be refused; B's rows never change."""
+    #: Shapes tenantdb promises to run wherever the mirror runs them; the others (a UNION,
+    #: an upsert on B's key) may be refused.
+    promised = {
+        "values",
+        "mixed_rows",
+        "insert_select",
+        "upsert_own",
+        "upsert_where",
+        "odku_own",
+        "insert_set_form",
+    }
+    shapes: dict[str, tuple[str, str]] = {
+        # name: (template, expectation)
+        "values": ("INSERT INTO {t} (id, {c}, {s}) VALUES (60, {v}, 'x')", MIRROR),
+        "mixed_rows": (
+            "INSERT INTO {t} (id, {s}, {c}) VALUES (61, 'x', {v}), (62, 'y', 'a'), (63, 'z', {v})",
+            MIRROR,
+        ),
+        "named_twice": ("INSERT INTO {t} ({c}, id, {s}, {c}) VALUES ({v}, 64, 'x', {v})", MIRROR),
+        "insert_select": (
+            "INSERT INTO {t} (id, {c}, {s}) SELECT id + 600, {v}, 'x' FROM {t}",
+            MIRROR,
+        ),
+        "union": (
+            "INSERT INTO {t} (id, {c}, {s}) SELECT 65, {v}, 'x' UNION SELECT 66, 'a', 'y'",
+            MIRROR,
+        ),
+    }
+    if dialect in ("postgres", "sqlite"):
+        shapes |= {
+            "upsert_own": (
+                "INSERT INTO {t} (id, {c}, {s}) VALUES ({a}, {v}, 'x') ON CONFLICT (id) "
+                "DO UPDATE SET {s} = excluded.{s}",
+                MIRROR,
+            ),
+            "upsert_b_key": (
+                "INSERT INTO {t} (id, {c}, {s}) VALUES ({b}, {v}, 'x') ON CONFLICT (id) "
+                "DO UPDATE SET {s} = excluded.{s}",
+                NO_ERROR,
+            ),
+            "upsert_where": (
+                "INSERT INTO {t} (id, {c}, {s}) VALUES ({a}, {v}, 'x') ON CONFLICT (id) "
+                "DO UPDATE SET {s} = excluded.{s} WHERE {t}.tenant_id = {v}",
+                MIRROR,
+            ),
+        }
+    if dialect == "mysql":
+        shapes |= {
+            "odku_own": (
+                "INSERT INTO {t} (id, {c}, {s}) VALUES ({a}, {v}, 'x') "
+                "ON DUPLICATE KEY UPDATE {s} = VALUES({s})",
+                MIRROR,
+            ),
+            "odku_b_key": (
+                "INSERT INTO {t} (id, {c}, {s}) VALUES ({b}, {v}, 'x') "
+                "ON DUPLICATE KEY UPDATE {s} = VALUES({s})",
+                NO_ERROR,
+            ),
+            "insert_set_form": ("INSERT INTO {t} SET id = 67, {c} = {v}, {s} = 'x'", MIRROR),
+        }
+    cases: list[GenCase] = []
+    for (shape, (template, expect)), (si, spelling), (vname, value, params, mvalue, mparams), (
+        table,
+        text,
+        a_id,
+    ) in itertools.product(
+        shapes.items(),
+        enumerate(TENANT_COLUMN_SPELLINGS[dialect]),
+        NULL_VALUES,
+        WRITE_TABLES,
+    ):
+        if value == "DEFAULT" and shape in ("insert_select", "union"):
+            continue  # DEFAULT is a VALUES keyword only
+        if shape == "upsert_where" and vname != "named":
+            continue  # only one named parameter is the tenant in both places
+        if dialect == "sqlite" and value == "DEFAULT":
+            continue  # SQLite has no DEFAULT in VALUES; the mirror could not say it
+        count = template.count("{v}")
+        if isinstance(params, tuple):
+            params, mparams = params * count, mparams * count
+        fields = {"t": table, "c": spelling, "s": text, "a": a_id, "b": 101}
+        cases.append(
+            GenCase(
+                name=f"nt-{shape}-sp{si}-{vname}-{table}",
+                sql=template.format(v=value, **fields),
+                params=params,
+                expect=expect,
+                why=f"the tenant column spelled {spelling}, given {value} ({params})",
+                mirror_sql=template.format(v=mvalue, **fields),
+                mirror_params=mparams,
+                # tenantdb does not parse U&"..." names at all (refused as syntax).
+                must_run=shape in promised and not spelling.startswith("U&"),
+            )
+        )
+    return _unique(sample(cases, per_group, lambda c: c.name.split("-")[1]))
+
+
 # --- 3. CTE names shadowing real relations -------------------------------------------------------
 
 
@@ -681,6 +807,7 @@ def registry_cases(dialect: str, per_group: int = 6) -> list[GenCase]:
 GENERATORS: dict[str, Callable[[str], list[GenCase]]] = {
     "error_oracle": error_oracle_cases,
     "quoted_tenant_column": quoted_tenant_column_cases,
+    "null_tenant_column": null_tenant_column_cases,
     "cte_shadow": cte_shadow_cases,
     "writable_cte": writable_cte_cases,
     "registry": registry_cases,

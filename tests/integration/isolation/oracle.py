@@ -132,12 +132,22 @@ def check_case(env: AttackEnv, case: GenCase) -> None:
         refusal = exc
     except tenantdb.Error as exc:
         error = exc
+    mirror_sql = (
+        sql if case.mirror_sql is None else case.mirror_sql.replace("{database}", env.database)
+    )
+    mirror_params = params if case.mirror_params is None else case.mirror_params
     if refusal is not None:
         after = env.others()
         assert after == before, f"refused, but others' rows changed: {_diff(before, after)}"
         assert len(str(refusal).strip()) >= 20, f"refusal too short to act on: {refusal}"
         leaks = leaked_values(refusal, sql, params or ())
         assert not leaks, f"the refusal shows B's values {leaks}: {refusal}"
+        if case.must_run:
+            try:
+                env.on_mirror(mirror_sql, mirror_params)
+            except Exception:  # the driver's own error class
+                return  # not SQL the backend runs either
+            pytest.fail(f"refused a shape tenantdb promises to run: {refusal}")
         return
     if error is not None:
         env.reset_cluster()
@@ -158,6 +168,10 @@ def check_case(env: AttackEnv, case: GenCase) -> None:
         return
     if case.expect == NO_ERROR:
         if error is not None:
+            try:
+                env.on_mirror(mirror_sql, mirror_params)
+            except Exception:  # the driver's own error class
+                return  # it fails on A's data alone too: the statement's own error
             pytest.fail(
                 f"driver error on a statement that must run or be refused (an error oracle): "
                 f"{type(error).__name__}: {error}"
@@ -170,7 +184,7 @@ def check_case(env: AttackEnv, case: GenCase) -> None:
         return
     assert case.expect == MIRROR
     try:
-        expected: Outcome | None = env.on_mirror(sql, params)
+        expected: Outcome | None = env.on_mirror(mirror_sql, mirror_params)
         mirror_error: BaseException | None = None
     except Exception as exc:  # the driver's own error class
         expected, mirror_error = None, exc

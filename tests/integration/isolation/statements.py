@@ -791,8 +791,52 @@ refuse(
     "INSERT INTO orders (id, tenant_id, amount) VALUES (28, 'a ', 1)",
 )
 refuse("insert_tenant_empty", "INSERT INTO orders (id, tenant_id, amount) VALUES (29, '', 1)")
-refuse("insert_tenant_null", "INSERT INTO orders (id, tenant_id, amount) VALUES (30, NULL, 1)")
-refuse("insert_tenant_param_null", "INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (31, None))
+# NULL, DEFAULT or None in the tenant column: the session's tenant, like the column left out
+# (issue 20); the mirror's tenant_id defaults to 'a', so DEFAULT runs the same there.
+allow(
+    "insert_tenant_null",
+    "INSERT INTO orders (id, tenant_id, amount) VALUES (30, NULL, 1)",
+    oracle=False,
+    a_changes={"orders": {30: (30, "a", 1, None)}},
+)
+allow(
+    "insert_tenant_param_null",
+    "INSERT INTO orders (id, tenant_id) VALUES (%s, %s)",
+    (31, None),
+    oracle=False,
+    a_changes={"orders": {31: (31, "a", None, None)}},
+)
+allow(
+    "insert_tenant_default",
+    "INSERT INTO orders (id, tenant_id, amount) VALUES (33, DEFAULT, 1), (34, default, 2)",
+    dialects=PG_MY,
+)
+allow(
+    "insert_tenant_null_named_param",
+    "INSERT INTO notes (id, tenant_id, body) VALUES (%(id)s, %(tenant_id)s, %(body)s)",
+    {"id": 35, "tenant_id": None, "body": "n"},
+    oracle=False,
+    a_changes={"notes": {35: (35, "a", "n")}},
+)
+allow(
+    "insert_select_tenant_null",
+    "INSERT INTO orders (id, TENANT_ID, amount) SELECT id + 40, NULL, amount FROM orders",
+    oracle=False,
+    a_changes={"orders": {40 + i: (40 + i, "a", 10 * i, None) for i in range(1, 6)}},
+)
+refuse(
+    "insert_union_tenant_null",
+    "INSERT INTO orders (id, tenant_id) SELECT 36, NULL UNION SELECT 37, 'a'",
+)
+refuse(
+    "insert_tenant_null_then_other",
+    "INSERT INTO orders (id, tenant_id) VALUES (38, NULL), (39, 'b')",
+)
+refuse(
+    "insert_tenant_null_param_reused",
+    "INSERT INTO orders (id, tenant_id, note) VALUES (%(id)s, %(t)s, %(t)s)",
+    {"id": 44, "t": None},
+)
 refuse(
     "insert_tenant_param_int", "INSERT INTO order_items (id, tenant_id) VALUES (%s, %s)", (32, 7)
 )

@@ -506,6 +506,78 @@ def test_executemany_and_transactions_are_confined(backend: Backend, iso: Isolat
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+@pytest.mark.usefixtures("front")
+def test_executemany_fills_a_none_tenant_row_by_row(backend: Backend, iso: IsolationEnv) -> None:
+    # An ORM's executemany: the tenant column mapped and None in some rows, the tenant's id
+    # in others. Every row lands as A's; one row naming B refuses the whole call.
+    before = iso.others()
+    sql = "INSERT INTO orders (id, tenant_id, note) VALUES (%(id)s, %(tenant_id)s, %(note)s)"
+    with iso.cluster.session(tenant=TENANT) as session:
+        session.executemany(
+            sql,
+            [
+                {"id": 50, "tenant_id": None, "note": "n50"},
+                {"id": 51, "tenant_id": TENANT, "note": "n51"},
+                {"id": 52, "tenant_id": None, "note": None},
+            ],
+        )
+        with pytest.raises(tenantdb.TenantIsolationError):
+            session.executemany(
+                sql,
+                [
+                    {"id": 53, "tenant_id": None, "note": "x"},
+                    {"id": 54, "tenant_id": OTHER, "note": "x"},
+                ],
+            )
+        # A NULL literal in an upsert on B's key: the row stays B's, untouched.
+        if backend.name == "mysql":
+            upsert = "ON DUPLICATE KEY UPDATE note = VALUES(note)"
+        else:
+            upsert = "ON CONFLICT (id) DO UPDATE SET note = excluded.note"
+        session.execute(
+            f"INSERT INTO orders (id, tenant_id, note) VALUES (101, NULL, 'x') {upsert}"
+        )
+    rows = iso.raw("SELECT id, tenant_id, note FROM orders WHERE id BETWEEN 50 AND 54").rows
+    assert multiset(rows or []) == [(50, TENANT, "n50"), (51, TENANT, "n51"), (52, TENANT, None)]
+    after = iso.others()
+    assert after == before, f"B's rows changed: {diff(before, after)}"
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_dbapi_insert_with_a_none_tenant_lands_as_the_tenants(
+    backend: Backend, iso: IsolationEnv
+) -> None:
+    from tenantdb import dbapi
+
+    before = iso.others()
+    connection = dbapi.connect(iso.config(), tenant=TENANT)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "INSERT INTO notes (id, tenant_id, body) VALUES (%s, %s, %s)", (55, None, "one")
+        )
+        cursor.executemany(
+            "INSERT INTO notes (id, tenant_id, body) VALUES (%s, %s, %s)",
+            [(56, None, "two"), (57, TENANT, "three")],
+        )
+        with pytest.raises(tenantdb.TenantIsolationError):
+            cursor.execute("INSERT INTO notes (id, tenant_id) VALUES (%s, %s)", (58, OTHER))
+        connection.commit()
+    finally:
+        connection.close()
+    admin = dbapi.connect(iso.config(), admin=True)
+    try:  # an admin session inserts NULL as written (the table refuses it: NOT NULL)
+        with pytest.raises(tenantdb.IntegrityError):
+            admin.cursor().execute("INSERT INTO notes (id, tenant_id) VALUES (59, NULL)")
+    finally:
+        admin.close()
+    rows = iso.raw("SELECT id, tenant_id, body FROM notes WHERE id BETWEEN 55 AND 59").rows
+    assert multiset(rows or []) == [(55, TENANT, "one"), (56, TENANT, "two"), (57, TENANT, "three")]
+    after = iso.others()
+    assert after == before, f"B's rows changed: {diff(before, after)}"
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
 def test_dbapi_cursor_is_confined(backend: Backend, iso: IsolationEnv) -> None:
     from tenantdb import dbapi
 

@@ -14,7 +14,7 @@ from tenantdb.core.moves import PREFIX, capture_for
     [
         ({"move_id": "Bad-Id"}, "use 1 to 16 lowercase letters and digits"),
         ({"key": ()}, "has no primary key: it cannot be moved online"),
-        ({"tenant_column": "tenant_id"}, "tenant_column and tenant go together"),
+        ({"tenant_column": "tenant_id"}, "tenant_column needs the tenant"),
         ({"tenant_column": "tenant_id", "tenant": "a\x00b"}, "NUL"),
     ],
 )
@@ -50,3 +50,25 @@ def test_every_object_is_named_with_the_prefix_and_lives_beside_its_table(dialec
     assert capture.key == (f"{quote}a{quote}", f"{quote}b{quote}")
     assert "GROUP BY" in capture.pending()
     assert capture.pending().count("%s") == 3
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+def test_a_tenant_of_its_own_tables_has_every_row_captured_and_is_named_by_the_fence(
+    dialect: str,
+) -> None:
+    own = capture_for(
+        dialect, move_id="m1", index=0, table="orders", schema="s", key=("id",), tenant="acme"
+    )
+    shared = capture_for(
+        dialect,
+        move_id="m1",
+        index=0,
+        table="orders",
+        schema=None,
+        key=("id",),
+        tenant_column="tenant_id",
+        tenant="acme",
+    )
+    assert not any("tenant_id" in statement for statement in own.install + own.fence)
+    assert any("tenant_id" in statement for statement in shared.install)
+    assert any("(tenant acme)" in statement for statement in own.fence)

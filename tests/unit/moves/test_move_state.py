@@ -153,3 +153,51 @@ def test_a_key_of_an_unrecordable_type_is_refused() -> None:
     table = MovedTable("t", "t", ("k",), after=(object(),))
     with pytest.raises(TypeError, match="cannot be recorded"):
         state_to_record(MoveState("m", "t", "a", "b", tables=(table,)))
+
+
+def test_a_schema_tenants_move_survives_its_log_record() -> None:
+    table = MovedTable(
+        "orders",
+        "orders",
+        ("id",),
+        columns=("id", "note"),
+        source_schema="acme",
+        target_schema="acme_2",
+        create=('CREATE TABLE "orders" ("id" integer NOT NULL)', "CREATE INDEX i ON orders (id)"),
+    )
+    state = MoveState(
+        "m1",
+        "acme",
+        "ds0",
+        "ds1",
+        tables=(table,),
+        isolation="schema",
+        source_schema="acme",
+        target_schema="acme_2",
+        creates_schema=True,
+    )
+    again = state_from_record(json.loads(json.dumps(state_to_record(state))))
+    assert again == state
+    assert again.tables[0].created_by_move
+    assert not MovedTable("t", "t", ("id",)).created_by_move
+
+
+_NEW_FIELDS = ("isolation", "source_schema", "target_schema", "creates_schema")
+
+
+def test_a_record_of_format_1_is_a_shared_tenants_move() -> None:
+    """Logs written before other isolations moved have no isolation and no target
+    definitions: a move in flight across the upgrade goes on as the shared move it is."""
+    record = state_to_record(fresh())
+    old = {k: v for k, v in record.items() if k not in _NEW_FIELDS}
+    old["tables"] = [{k: v for k, v in t.items() if k != "create"} for t in record["tables"]]
+    old["format"] = 1
+    state = state_from_record(old)
+    assert state == fresh()
+    assert (state.isolation, state.creates_schema, state.tables[0].create) == ("shared", False, ())
+
+
+def test_an_unknown_isolation_is_refused() -> None:
+    record = state_to_record(fresh())
+    with pytest.raises(ValueError, match="unknown isolation 'galaxy'"):
+        state_from_record({**record, "isolation": "galaxy"})

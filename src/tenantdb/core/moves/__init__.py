@@ -3,7 +3,9 @@
 (``Capture``: triggers and change tables, as SQL), and how rows are written to the target
 (``upsert``, ``delete_by_key``: writing a row twice leaves what writing it once does;
 ``rows_per_statement``: how many rows one upsert may hold; on PostgreSQL ``copy_*``: a
-chunk by ``COPY``). The mover, which does the I/O, lives in ``tenantdb.admin``."""
+chunk by ``COPY``), and how a table the target lacks is made like the source's
+(``postgres_table``, ``mysql_table``, ``sqlite_table``). The mover, which does the I/O,
+lives in ``tenantdb.admin``."""
 
 from __future__ import annotations
 
@@ -26,6 +28,14 @@ from ._apply import (
     upsert_arrays,
 )
 from ._capture import MOVED_MESSAGE, PREFIX, Capture, capture_for
+from ._definition import (
+    PostgresColumn,
+    PostgresConstraint,
+    mysql_table,
+    postgres_index,
+    postgres_table,
+    sqlite_table,
+)
 from ._state import (
     ABORTABLE,
     FINISHED,
@@ -51,6 +61,8 @@ __all__ = [
     "MovedTable",
     "MoveState",
     "Phase",
+    "PostgresColumn",
+    "PostgresConstraint",
     "capture_for",
     "copy_chunk_bound",
     "copy_format",
@@ -60,8 +72,12 @@ __all__ = [
     "delete_by_key",
     "key_from_text",
     "last_copied_key",
+    "mysql_table",
     "page_as_arrays",
+    "postgres_index",
+    "postgres_table",
     "rows_per_statement",
+    "sqlite_table",
     "state_from_record",
     "state_to_record",
     "upsert",

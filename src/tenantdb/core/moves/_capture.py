@@ -105,13 +105,15 @@ def capture_for(
 ) -> Capture:
     """The capture of source ``table`` (in ``schema``, or the connection's default) with
     primary key ``key``, the ``index``-th table of move ``move_id`` (lowercase letters and
-    digits). With ``tenant_column``, only rows of ``tenant`` are recorded."""
+    digits). With ``tenant_column``, only rows of ``tenant`` are recorded (a shared
+    tenant's); without, every row is (a tenant with a schema or database of its own), and
+    ``tenant`` only names it in the fence's refusal."""
     if not _MOVE_ID.match(move_id):
         raise ValueError(f"move id {move_id!r}: use 1 to 16 lowercase letters and digits")
     if not key:
         raise ValueError(f"table {table!r} has no primary key: it cannot be moved online")
-    if (tenant_column is None) != (tenant is None):
-        raise ValueError("tenant_column and tenant go together")
+    if tenant_column is not None and tenant is None:
+        raise ValueError("tenant_column needs the tenant whose rows it selects")
 
     def q(name: str) -> str:
         return quote_name(name, dialect)

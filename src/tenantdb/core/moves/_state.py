@@ -3,7 +3,9 @@
 A move goes through its phases in one order, and each phase is written to the move log
 before its side effects start, so a mover killed at any point resumes from the log:
 
-``planned`` → ``capturing`` (change capture installed on the source before any row is
+``planned`` (the plan recorded, then, for a tenant with a schema or database of its own,
+the schema and tables the target lacks made there: ``MovedTable.create``) →
+``capturing`` (change capture installed on the source before any row is
 copied, so every write from then on is recorded) → ``copying`` (keyset chunks by primary
 key, the cursor of each table recorded after each chunk) → ``catching_up`` (the recorded
 changes applied to the target, the applied position recorded) → ``verifying`` → ``frozen``
@@ -25,7 +27,8 @@ Only then is the placement swapped. A freeze that would last longer than its lim
 abandoned: fence dropped, status back to active, catch-up goes on.
 
 An abort before ``cut_over`` passes through ``aborting`` (everything the move created is
-removed, the source stays authoritative and untouched) to ``aborted``; after the cut-over
+removed: its rows on the target, the tables and schema it made there, the capture and fence
+on the source; the source stays authoritative and untouched) to ``aborted``; after the cut-over
 the target is authoritative and an abort is refused (move the tenant back instead).
 
 Everything here is pure: the mover reads a ``MoveState`` from the log, does the work of its
@@ -39,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ...config import Isolation
 from ..verify import decode_key, encode_key
 
 Phase = Literal[
@@ -100,6 +104,14 @@ class MovedTable:
     verified_from: int = 0
     """The applied position when the last full verify started: keys with a change after
     it are verified again during the freeze."""
+    create: tuple[str, ...] = ()
+    """The statements that make the table on the target, read from the source's definition
+    when the plan found it missing there (empty: the target had it). A table the move
+    creates is dropped again by an abort; one it found is only emptied."""
+
+    @property
+    def created_by_move(self) -> bool:
+        return bool(self.create)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,16 @@ class MoveState:
     tables: tuple[MovedTable, ...] = ()
     tenant_column: str | None = None
     """The column that selects the tenant's rows of shared tables; None: its own tables."""
+    isolation: Isolation = "shared"
+    """The tenant's isolation: ``shared`` (its rows of the shared tables, chosen by
+    ``tenant_column``), ``schema`` (every row of its schema's tables: ``source_schema`` on
+    the source, ``target_schema`` on the target) or ``database`` (every row of the
+    ``tenant`` tables of the datasource it owns)."""
+    source_schema: str | None = None
+    target_schema: str | None = None
+    creates_schema: bool = False
+    """The plan found no ``target_schema`` on the target: the move creates it, and an abort
+    drops it again (only when nothing else was put in it meanwhile)."""
     freeze_attempts: int = 0
     error: str | None = None
     history: tuple[tuple[Phase, float], ...] = field(default=())
@@ -159,8 +181,10 @@ _NEXT = _successors()
 
 # -- the log's record ----------------------------------------------------------------------
 
-RECORD_FORMAT = 1
-"""Bumped when the record's shape changes; a mover refuses a log it does not know."""
+RECORD_FORMAT = 2
+"""Bumped when the record's shape changes; a mover refuses a log it does not know. Format
+1 (before isolations other than ``shared`` moved) is read as a shared tenant's move."""
+_READABLE_FORMATS = frozenset((1, RECORD_FORMAT))
 
 
 def state_to_record(state: MoveState) -> dict[str, Any]:
@@ -186,10 +210,15 @@ def state_to_record(state: MoveState) -> dict[str, Any]:
                 "done": t.done,
                 "applied": t.applied,
                 "verified_from": t.verified_from,
+                "create": list(t.create),
             }
             for t in state.tables
         ],
         "tenant_column": state.tenant_column,
+        "isolation": state.isolation,
+        "source_schema": state.source_schema,
+        "target_schema": state.target_schema,
+        "creates_schema": state.creates_schema,
         "freeze_attempts": state.freeze_attempts,
         "error": state.error,
         "history": [[phase, at] for phase, at in state.history],
@@ -198,7 +227,7 @@ def state_to_record(state: MoveState) -> dict[str, Any]:
 
 def state_from_record(record: Mapping[str, Any]) -> MoveState:
     """The state ``state_to_record`` wrote; ValueError naming what is wrong otherwise."""
-    if record.get("format") != RECORD_FORMAT:
+    if record.get("format") not in _READABLE_FORMATS:
         raise ValueError(
             f"move log record format {record.get('format')!r} is not {RECORD_FORMAT}: it was"
             " written by another tenantdb version; finish or abort the move with that version"
@@ -218,6 +247,7 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
                 done=bool(t["done"]),
                 applied=int(t["applied"]),
                 verified_from=int(t["verified_from"]),
+                create=tuple(str(c) for c in t.get("create", ())),
             )
             for t in record["tables"]
         )
@@ -230,6 +260,10 @@ def state_from_record(record: Mapping[str, Any]) -> MoveState:
             phase=phase,
             tables=tables,
             tenant_column=_optional_text(record["tenant_column"]),
+            isolation=_isolation(record.get("isolation", "shared")),
+            source_schema=_optional_text(record.get("source_schema")),
+            target_schema=_optional_text(record.get("target_schema")),
+            creates_schema=bool(record.get("creates_schema", False)),
             freeze_attempts=int(record["freeze_attempts"]),
             error=record["error"],
             history=history,
@@ -243,6 +277,12 @@ _ALL_PHASES: frozenset[str] = frozenset((*PHASES, "aborting", "aborted"))
 
 def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _isolation(value: object) -> Isolation:
+    if value not in ("shared", "schema", "database"):
+        raise ValueError(f"unknown isolation {value!r}")
+    return value
 
 
 def _phase(value: object) -> Phase:

@@ -8,7 +8,9 @@ A tenant session (``cluster.session(tenant=...)`` without ``admin``) is an allow
   variables;
 - every reference to a tenant-scoped table sees only the tenant's rows (a shared-isolation
   tenant's ``tenant`` tables, and tables declared ``tenant_scoped`` for every tenant); its
-  INSERTs carry the tenant id, and an UPDATE may not set the tenant column;
+  INSERTs carry the tenant id (a tenant column left out, or given as NULL, DEFAULT or a
+  None parameter, gets it; another tenant's id is refused), and an UPDATE may not set the
+  tenant column;
 - a schema-isolated tenant's ``tenant`` tables are its schema's own: reads, updates and
   deletes get no tenant condition (the schema is the boundary, and rows stored without
   the tenant column stay its own), but its INSERTs carry the tenant id all the same, so
@@ -134,11 +136,20 @@ def tenant_view(topology: Topology, template: Template, isolation: Isolation) ->
         for ref, placement in zip(template.refs, placements, strict=True)
         if placement.tenant_scoped and (shared or placement.kind != "tenant")
     ]
-    # A schema tenant's INSERT into its own table: the tenant column filled in, no condition.
+    # A schema tenant's INSERT into its own table: the tenant column filled in, no
+    # condition. A database tenant's own tables need not have the column, so its INSERTs
+    # are left as written unless they name it: then its values follow the same rules
+    # (NULL, DEFAULT or None is the tenant, another tenant's id is refused).
+    insert = template.insert
+    names_column = (
+        insert is not None
+        and insert.columns is not None
+        and column in (name.lower() for name in insert.columns)
+    )
     filled = [
         ref.index
         for ref, placement in zip(template.refs, placements, strict=True)
-        if isolation == "schema"
+        if (isolation == "schema" or (isolation == "database" and names_column))
         and template.kind == "insert"
         and ref.joined == "target"
         and placement.kind == "tenant"
@@ -197,12 +208,51 @@ def _check_shared_data(
         )
 
 
+def fill_tenant(
+    view: Template, values: tuple[object, ...], tenant: Tenant, column: str
+) -> tuple[object, ...]:
+    """``values`` with the session's tenant id where an INSERT passes None for its tenant
+    column (``view.tenant_fills``); ``values`` itself when none is None.
+
+    The parameter values change per execution (an ``executemany`` may pass None in some
+    rows and the id in others) while the template is shared, so this happens each time
+    parameters are bound. A named parameter takes the id in every place the statement
+    uses it, so it means one thing throughout; when one of those places is not the tenant
+    column (or a comparison with it) the statement is refused rather than given a value
+    its author did not pass there.
+    """
+    missing = [index for index in view.tenant_fills if values[index] is None]
+    if not missing:
+        return values
+    filled = list(values)
+    names = view.param_names
+    for index in missing:
+        name = names[index]
+        uses = [index] if name is None else [i for i, n in enumerate(names) if n == name]
+        if any(i not in view.tenant_slots for i in uses):
+            raise TenantIsolationError(
+                f"parameter {name!r} is None in the {column} column, which a tenant session "
+                "fills with its tenant, but the statement also uses it elsewhere, where None "
+                f"would then mean the tenant too; pass the tenant's id, or give the {column} "
+                "value a parameter of its own"
+            )
+        for i in uses:
+            filled[i] = tenant.id
+    return tuple(filled)
+
+
 def check_written(view: Template, values: Sequence[object], tenant: Tenant, column: str) -> None:
     """Refuse an INSERT whose own tenant-column values are not the session's tenant."""
     if not view.tenant_values:
         return
     for ref in view.tenant_values:
         value = literal_value(ref, tuple(values))
+        if value is None:
+            raise TenantIsolationError(
+                f"INSERT sets {column} to NULL in a UNION, where tenantdb cannot fill in the "
+                f"tenant exactly; leave {column} out of the column list (tenantdb fills it "
+                "in) or pass the tenant's own id"
+            )
         if not _same_tenant(value, tenant.id):
             raise TenantIsolationError(
                 f"INSERT sets {column} to a tenant other than the session's; leave {column} "
@@ -230,4 +280,4 @@ def _same_tenant(value: object, tenant_id: str) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and str(value) == tenant_id
 
 
-__all__ = ["check_reach", "check_status", "check_written", "tenant_view"]
+__all__ = ["check_reach", "check_status", "check_written", "fill_tenant", "tenant_view"]

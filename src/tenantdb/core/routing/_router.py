@@ -47,7 +47,7 @@ from ..sql import (
 )
 from ..tenancy import Tenant
 from ._flow import Flow
-from ._isolation import check_reach, check_status, check_written, tenant_view
+from ._isolation import check_reach, check_status, check_written, fill_tenant, tenant_view
 from ._layout import SchemaLayout
 from ._plan import MergePlan, Role, RoutePlan, Target
 from ._skeleton import LIMIT, OWNER, Part, Recipe, Skeleton, Spread, SpreadCache
@@ -295,7 +295,10 @@ class Router:
         tenant values, the tenant as the view's last parameter, the tenant's reach."""
         if view is not template:
             if view.tenant_values:
-                check_written(view, values, tenant, self.topology.tenant_column)
+                column = self.topology.tenant_column
+                if view.tenant_fills:
+                    values = fill_tenant(view, values, tenant, column)
+                check_written(view, values, tenant, column)
             values = (*values, tenant.id)
         plan = self._run(view, program, values, tenant, False, schemas)
         if tenant.isolation == "database":

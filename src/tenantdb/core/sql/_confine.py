@@ -13,14 +13,35 @@ refused (UnsupportedSQLError / TenantIsolationError) with what to write instead.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from sqlglot import exp
 
 from ...errors import TenantIsolationError, UnsupportedSQLError
 from ._placeholders import MARKER_PREFIX
-from ._predicates import ValueRef, conjuncts, identifier_name, value_ref
+from ._predicates import Param, ValueRef, conjuncts, identifier_name, value_ref
 
 _OUTER_SIDES = frozenset({"RIGHT", "FULL"})
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What an INSERT of a tenant session writes into the tenant column itself.
+
+    ``values``: each value the statement writes there (a literal or a placeholder); each
+    must be the session's tenant, checked when parameters are bound.
+    ``fills``: the placeholders among ``values`` where ``None`` stands for the session's
+    tenant (a VALUES row, or the one SELECT of an INSERT ... SELECT): the binder puts the
+    tenant's id there.
+    ``slots``: every placeholder that stands for the tenant column: those of ``fills`` and
+    those compared with a column of that name (``ON CONFLICT ... WHERE t.tenant_id =
+    %(tenant_id)s``). A named parameter of ``fills`` that is None takes the tenant's id in
+    every place it is used, so only when each of them is one of these.
+    """
+
+    values: tuple[ValueRef, ...] = ()
+    fills: frozenset[int] = frozenset()
+    slots: frozenset[int] = frozenset()
 
 
 def confine(
@@ -31,13 +52,15 @@ def confine(
     marker: int,
     dialect: str,
     fill_only: Collection[int] = (),
-) -> tuple[ValueRef, ...]:
+) -> Written:
     """Rewrite ``tree`` in place so ``nodes`` (tenant-scoped references) see one tenant.
 
     ``scopes[i]`` is the SELECT/UPDATE/DELETE/INSERT whose FROM brings ``nodes[i]`` in;
-    ``marker`` is the placeholder index the tenant id takes. Returns the values the
-    statement itself writes into the tenant column (literals or placeholders), which the
-    caller must check against the tenant at bind time.
+    ``marker`` is the placeholder index the tenant id takes. Returns what the statement
+    itself writes into the tenant column (``Written``), which the caller must check
+    against the tenant, and fill in where a parameter is None, at bind time. A literal
+    ``NULL`` or the ``DEFAULT`` keyword written there becomes the tenant in the tree, like
+    a column left out.
 
     ``fill_only`` (positions in ``nodes``) are references whose table the tenant has to
     itself (a schema-isolated tenant's own schema): an INSERT into one gets the tenant
@@ -53,10 +76,11 @@ def confine(
     value or another column) stay outside, so indexes still serve them.
     """
     condition = _Condition(column, marker, dialect)
+    compared = _compared_with_column(tree, column)
     # MySQL's strict mode makes a string-to-number conversion warning an error in a
     # statement that writes, and the error quotes the row's value.
     strict = dialect == "mysql" and isinstance(tree, exp.Insert | exp.Update | exp.Delete)
-    written: list[ValueRef] = []
+    written = Written()
     inserts = []
     by_scope: dict[int, _ScopeRefs] = {}
     for position, (node, scope) in enumerate(zip(nodes, scopes, strict=True)):
@@ -72,8 +96,30 @@ def confine(
         refs.confine(condition, strict)
     # After the conditions: the INSERT rewrite moves parts of the tree around.
     for node, scope, guarded in inserts:
-        written.extend(_fill_insert(scope, node, condition, guarded))
-    return tuple(written)
+        one = _fill_insert(scope, node, condition, guarded)
+        written = Written(
+            written.values + one.values, written.fills | one.fills, written.slots | one.fills
+        )
+    if written.fills:
+        written = Written(written.values, written.fills, written.slots | compared)
+    return written
+
+
+def _compared_with_column(tree: exp.Expr, column: str) -> frozenset[int]:
+    """Placeholders compared for equality with a column named ``column`` anywhere in
+    ``tree`` (names compared lowercased, as the INSERT column list is)."""
+    found: set[int] = set()
+    for node in tree.find_all(exp.EQ, exp.NullSafeEQ):
+        sides = (node.this, node.expression)
+        if not any(
+            isinstance(side, exp.Column) and str(side.name).lower() == column for side in sides
+        ):
+            continue
+        for side in sides:
+            ref = value_ref(side)
+            if isinstance(ref, Param):
+                found.add(ref.index)
+    return frozenset(found)
 
 
 class _Condition:
@@ -379,9 +425,15 @@ def _insert_target(insert: exp.Insert) -> exp.Expr | None:
 
 def _fill_insert(
     insert: exp.Insert, node: exp.Table, condition: _Condition, guarded: bool
-) -> list[ValueRef]:
+) -> Written:
     """Put the tenant into the tenant column of every row; ``guarded``: the table holds
-    other tenants' rows too, so a conflict may meet one of theirs."""
+    other tenants' rows too, so a conflict may meet one of theirs.
+
+    Where the statement names the column, a literal NULL or DEFAULT becomes the tenant and
+    a placeholder is recorded for the binder (``Written``), in VALUES rows and in the one
+    SELECT of an INSERT ... SELECT. In a UNION's branches NULL is refused: with UNION
+    (distinct) a branch's NULL row and another branch's tenant row would merge once the
+    NULL became the tenant, so fewer rows would be inserted than the statement says."""
     name = _display(node)
     column = condition.column
     if guarded and (insert.args.get("alternative") or insert.args.get("overwrite")):
@@ -414,18 +466,39 @@ def _fill_insert(
             f"this INSERT into {name} cannot be confined to the tenant; insert VALUES rows or "
             "the result of a SELECT"
         )
+    # NULL (or None) may stand for the tenant where it is one row's value: VALUES rows, or
+    # the one SELECT whose rows are inserted (see the docstring for a UNION).
+    fillable = isinstance(source, exp.Values) or (
+        branches is not None and len(branches) == 1 and not isinstance(source, exp.SetOperation)
+    )
     written: list[ValueRef] = []
+    fills: set[int] = set()
     positions = [i for i, n in enumerate(names) if n == column]
     for position in positions:  # every one: a column may be named twice
         for row in rows:
             item = row[position] if position < len(row) else None
-            ref = value_ref(item) if item is not None and not isinstance(item, exp.Star) else None
-            if ref is None or any(isinstance(e, exp.Star) for e in row[:position]):
+            if any(isinstance(e, exp.Star) for e in row[: position + 1]):
+                item = None
+            value = item.this if isinstance(item, exp.Alias) else item
+            if value is not None and _means_tenant(value, isinstance(source, exp.Values)):
+                if not fillable:
+                    raise TenantIsolationError(
+                        f"INSERT into {name} sets {column} to NULL in a UNION, where tenantdb "
+                        f"cannot fill in the tenant exactly; leave {column} out of the column "
+                        "list (tenantdb fills it in) or select the tenant's own id"
+                    )
+                value.replace(tenant.copy())
+                continue
+            ref = value_ref(value) if value is not None else None
+            if ref is None:
                 raise TenantIsolationError(
                     f"INSERT into {name} sets {column} to an expression; in a tenant session "
-                    f"leave {column} out (tenantdb fills it in) or pass the tenant's own id"
+                    f"leave {column} out (tenantdb fills it in), write NULL or DEFAULT, or "
+                    "pass the tenant's own id"
                 )
             written.append(ref)
+            if fillable and isinstance(ref, Param):
+                fills.add(ref.index)
     if not positions:
         schema.append("expressions", exp.to_identifier(column))
         if isinstance(source, exp.Values):
@@ -439,7 +512,16 @@ def _fill_insert(
             for branch in branches:
                 branch.append("expressions", tenant.copy())
     _confine_upsert(insert, node, condition, guarded)
-    return written
+    return Written(tuple(written), frozenset(fills))
+
+
+def _means_tenant(value: exp.Expr, in_values: bool) -> bool:
+    """A literal NULL, or (in a VALUES row) the DEFAULT keyword: the session's tenant."""
+    while isinstance(value, exp.Paren):
+        value = value.this
+    if isinstance(value, exp.Null):
+        return True
+    return in_values and isinstance(value, exp.Var) and str(value.this).upper() == "DEFAULT"
 
 
 def _select_branches(source: exp.Expr | None) -> list[exp.Select] | None:
@@ -588,6 +670,7 @@ def _display(node: exp.Table) -> str:
 
 
 __all__ = [
+    "Written",
     "assigned_columns",
     "confine",
     "plan_hints",

@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token
 
 from ...errors import ProgrammingError, SQLSyntaxError, UnsupportedSQLError
-from ._confine import confine, session_variables
+from ._confine import Written, confine, session_variables
 from ._dialect_rules import check_dialect
 from ._dialects import sqlglot_dialect
 from ._functions import may_write
@@ -201,6 +201,12 @@ class Template:
     tenant_values: tuple[ValueRef, ...] = ()
     """For a confined template: the values the statement itself writes into the tenant
     column; each must be the session's tenant (checked when parameters are bound)."""
+    tenant_fills: frozenset[int] = frozenset()
+    """Placeholders of ``tenant_values`` whose ``None`` means the session's tenant."""
+    tenant_slots: frozenset[int] = frozenset()
+    """Placeholders that stand for the tenant column (``tenant_fills`` and those compared
+    with it): a named parameter filled in takes the tenant's id only if each of its uses
+    is one of these (see ``_confine.Written``)."""
     opaque_calls: bool = False
     """Calls a function that may write (``nextval``, a user function; see ``_functions``),
     so such a read never goes to a replica."""
@@ -708,11 +714,11 @@ class _Analyzer:
             self._ddl_refs()
         else:
             self._dml_refs()
-        tenant_values: tuple[ValueRef, ...] = ()
+        written = Written()
         if confinement is not None:
             chosen, column, fill_only = confinement
             order = sorted(chosen)
-            tenant_values = confine(
+            written = confine(
                 tree,
                 [self.ref_nodes[i] for i in order],
                 [self.scope_nodes[self.refs[i].scope] for i in order],
@@ -771,7 +777,9 @@ class _Analyzer:
             marked=marked,
             ddl_kind=self.ddl_kind,
             ddl_names=tuple(self.ddl_names),
-            tenant_values=tenant_values,
+            tenant_values=written.values,
+            tenant_fills=written.fills,
+            tenant_slots=written.slots,
             opaque_calls=may_write(self.original),
             server_variables=session_variables(self.original),
         )

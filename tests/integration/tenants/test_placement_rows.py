@@ -17,7 +17,7 @@ import pytest
 import tenantdb
 from fronts import Front, sync_only
 from tenantdb.admin._ddl import create_tenant_schema
-from tenantdb.errors import InvalidTenantError
+from tenantdb.errors import InvalidTenantError, TenantIsolationError
 
 from ..conftest import Backend
 
@@ -87,8 +87,11 @@ def test_a_database_tenant_with_rows_keeps_its_database(cluster: tenantdb.Cluste
     registry = cluster.tenants
     registry.put({"id": "solo", "isolation": "database", "datasource": "ds2"})
     with cluster.session("solo") as session:
-        # No tenant column is filled in for a database tenant: every row is its own.
-        session.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (7, "x"))
+        # Every row of a database tenant's own database is its own: one that names the
+        # tenant column names the tenant itself (another id is refused, as everywhere).
+        with pytest.raises(TenantIsolationError, match="other than the session's"):
+            session.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (7, "x"))
+        session.execute("INSERT INTO orders (id, tenant_id) VALUES (%s, %s)", (7, "solo"))
     assert cluster.tenant_has_rows("solo") == ["orders"]
     with pytest.raises(InvalidTenantError, match=r"on ds2 \(its own database\)") as refused:
         registry.put({"id": "solo", "isolation": "shared", "datasource": "ds1"})

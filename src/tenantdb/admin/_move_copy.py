@@ -12,6 +12,9 @@ Which tables travel so, and how, is decided once per table (``CopyPlanner``, fro
 where the servers print and parse values alike (one scan of the source per chunk: the
 chunk's last key is in its last line), else binary ``COPY`` for built-in types (the
 chunk's last key read first). Any other table is copied by the mover's upsert (``_move``).
+
+While the mover writes a chunk, the next one is read on a second session and thread
+(``ChunkPrefetch``), so the source's read and the target's write overlap.
 """
 
 from __future__ import annotations
@@ -177,7 +180,9 @@ class ChunkPrefetch:
     on a thread of its own, through a session of its own (``open_reader``, opened on
     first use; ``close`` waits for the read under way and closes it), so the source's
     read and the target's write overlap. A read is used only by the chunk it was started
-    for (the same table and cursor); any other is discarded. Use from one thread."""
+    for (the same table and cursor); any other is discarded. A read ahead does not wait
+    for the source's lagging replicas as the mover does before each chunk: it reads at
+    most one chunk more. Use from one thread."""
 
     def __init__(self, planner: CopyPlanner, open_reader: Callable[[], Session]) -> None:
         self._planner = planner

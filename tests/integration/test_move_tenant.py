@@ -193,9 +193,9 @@ def test_an_abort_leaves_the_source_as_it_was(
 def test_a_table_with_array_columns_moves_by_multi_row_upserts(
     backend: Backend, tmp_path: Path
 ) -> None:
-    """PostgreSQL moves chunks as one array text per column, which cannot carry a column
-    of arrays (unnest would flatten it): such a table goes by multi-row upserts, in fixed
-    chunks here so that several run."""
+    """A table with a column of arrays moves whole, in fixed chunks here so that several
+    run (by binary COPY where both sides' types match; where they do not, by multi-row
+    upserts, since unnest would flatten the arrays: test_move_copy_pg.py)."""
     if backend.name != "postgres":
         pytest.skip("array columns are PostgreSQL's")
     urls = backend.new_databases(2)

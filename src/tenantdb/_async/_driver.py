@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, TypedDict, overload
+from typing import Any, NamedTuple, Protocol, TypedDict, overload, runtime_checkable
 
 from ..core.merge import Row as Row
 from ..errors import OperationalError, StatementTimeoutError
@@ -226,6 +226,23 @@ class AsyncConnection(Protocol):
         objects, locks): the pool's release then resets the server session fully
         (PostgreSQL ``DISCARD ALL`` but its DEALLOCATE ALL, MySQL ``COM_RESET_CONNECTION``,
         SQLite reconnects) instead of only rolling back. See ``core.session``."""
+        ...
+
+
+@runtime_checkable
+class AsyncCopyConnection(Protocol):
+    """What a connection whose server has ``COPY`` adds (PostgreSQL only): bulk data moved
+    in the server's own formats, never converted to Python values. Both run in the open
+    transaction, if any, like ``execute``; neither is bounded by ``deadline``."""
+
+    async def copy_out(self, sql: str, params: tuple[Any, ...]) -> tuple[bytes, int]:
+        """Run ``COPY (...) TO STDOUT`` (``%s`` placeholders, bound on the client); return
+        every byte it sent and the number of rows."""
+        ...
+
+    async def copy_in(self, sql: str, data: bytes) -> int:
+        """Run ``COPY ... FROM STDIN`` fed with ``data`` (what a ``copy_out`` of the same
+        format returned); return the number of rows written."""
         ...
 
 

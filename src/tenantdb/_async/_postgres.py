@@ -376,6 +376,34 @@ class AsyncPostgresConnection:
         except psycopg.Error as exc:
             raise self._error(exc, "ROLLBACK") from exc
 
+    async def copy_out(self, sql: str, params: tuple[Any, ...]) -> tuple[bytes, int]:
+        """See ``_driver.AsyncCopyConnection.copy_out``."""
+        self._check_usable()
+        if self._local_timeout_ms is not None:
+            await self._drop_local_timeout()
+        data = bytearray()
+        try:
+            async with self._raw.cursor() as cursor:
+                async with cursor.copy(sql, params) as copy:
+                    async for block in copy:
+                        data += block
+                return bytes(data), cursor.rowcount
+        except psycopg.Error as exc:
+            raise self._error(exc, sql) from exc
+
+    async def copy_in(self, sql: str, data: bytes) -> int:
+        """See ``_driver.AsyncCopyConnection.copy_in``."""
+        self._check_usable()
+        if self._local_timeout_ms is not None:
+            await self._drop_local_timeout()
+        try:
+            async with self._raw.cursor() as cursor:
+                async with cursor.copy(sql) as copy:
+                    await copy.write(data)
+                return cursor.rowcount
+        except psycopg.Error as exc:
+            raise self._error(exc, sql) from exc
+
     def mark_dirty(self) -> None:
         """See ``_driver.AsyncConnection.mark_dirty``."""
         self._dirty = True

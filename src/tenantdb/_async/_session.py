@@ -45,6 +45,7 @@ from ..drivers import missing_period
 from ..errors import (
     Error,
     InterfaceError,
+    NotSupportedError,
     ProgrammingError,
     TenantIsolationError,
     TenantMovedError,
@@ -52,7 +53,14 @@ from ..errors import (
 )
 from ..telemetry import StatementWatch
 from ._datasources import AsyncDatasources
-from ._driver import AsyncConnection, AsyncPool, Deadline, Description, Row
+from ._driver import (
+    AsyncConnection,
+    AsyncCopyConnection,
+    AsyncPool,
+    Deadline,
+    Description,
+    Row,
+)
 from ._guards import Held
 from ._merge import merge_rows
 from ._replica_set import AsyncReplicaSet
@@ -526,6 +534,68 @@ class AsyncSession(AsyncFrontGuard):
         # One primary target: the path of a routed single-target write (the session's
         # connection, its transaction, the write position), not a second one.
         return await self._run(RoutePlan("ddl", (target,), None, None, True), True)
+
+    async def copy_out_on(
+        self, datasource: str, sql: str, params: Params = None
+    ) -> tuple[bytes, int]:
+        """Admin only, PostgreSQL only: run ``COPY (...) TO STDOUT`` as written on the
+        primary of ``datasource``, on the connection ``execute_on`` uses (so it joins
+        ``transaction()``); return every byte the server sent, in the statement's own
+        format, and the number of rows. Placeholders as for ``execute_on`` (bound on the
+        client: ``COPY`` takes no server-side parameters). No statement timeout applies.
+        For bulk copies between servers (``tenantdb.admin``'s tenant move), with
+        ``copy_in_on`` on the other side: the rows are never converted to Python values.
+
+        Raises what ``execute_on`` raises, and NotSupportedError on another backend.
+        """
+        connection, statement, values = await self._copy_target(datasource, sql, params)
+        copied: tuple[bytes, int] = await self._guarded(
+            datasource, connection.copy_out, statement, values
+        )
+        return copied
+
+    async def copy_in_on(self, datasource: str, sql: str, data: bytes) -> int:
+        """Admin only, PostgreSQL only: run ``COPY ... FROM STDIN`` as written on the
+        primary of ``datasource`` (the connection ``execute_on`` uses, joining
+        ``transaction()``), fed with ``data`` (what ``copy_out_on`` returned, in the same
+        format); return the number of rows written. It counts as a write, like
+        ``execute_on``. Raises what ``copy_out_on`` raises."""
+        connection, statement, _ = await self._copy_target(datasource, sql, None)
+        count: int = await self._guarded(datasource, connection.copy_in, statement, data)
+        if self._transaction is not None:
+            self._transaction.wrote_on((datasource,))
+        else:
+            await self._note_write(datasource)
+        return count
+
+    async def _copy_target(
+        self, datasource: str, sql: str, params: Params
+    ) -> tuple[AsyncCopyConnection, str, tuple[Any, ...]]:
+        """The connection, statement and values of a ``copy_*_on`` call, once allowed."""
+        self._check_usable()
+        if not self.admin:
+            raise TenantIsolationError(
+                "copy_out_on() / copy_in_on() run COPY on a datasource as written, past routing"
+                " and tenant isolation; open the session with cluster.session(admin=True)"
+            )
+        topology = self._router.topology
+        if datasource not in topology.datasources:
+            raise InterfaceError(
+                f"no datasource {datasource!r}; configured: {', '.join(topology.datasources)}"
+            )
+        refusal = NotSupportedError(
+            f"datasource {datasource!r} is {topology.dialect}: COPY is PostgreSQL's; use"
+            " execute_on there"
+        )
+        if topology.dialect != "postgres":
+            raise refusal
+        statement = physical_statement(sql, topology.dialect)
+        values = statement.values(params)
+        self._dirty = True  # as execute_on: the connection is reset when it goes back
+        connection = await self._connection(datasource)
+        if not isinstance(connection, AsyncCopyConnection):
+            raise refusal
+        return connection, statement.text, values
 
     def _current_tenant(self) -> Tenant | None:
         """The tenant for the next statement: refreshed outside a transaction."""

@@ -376,6 +376,34 @@ class PostgresConnection:
         except psycopg.Error as exc:
             raise self._error(exc, "ROLLBACK") from exc
 
+    def copy_out(self, sql: str, params: tuple[Any, ...]) -> tuple[bytes, int]:
+        """See ``_driver.CopyConnection.copy_out``."""
+        self._check_usable()
+        if self._local_timeout_ms is not None:
+            self._drop_local_timeout()
+        data = bytearray()
+        try:
+            with self._raw.cursor() as cursor:
+                with cursor.copy(sql, params) as copy:
+                    for block in copy:
+                        data += block
+                return bytes(data), cursor.rowcount
+        except psycopg.Error as exc:
+            raise self._error(exc, sql) from exc
+
+    def copy_in(self, sql: str, data: bytes) -> int:
+        """See ``_driver.CopyConnection.copy_in``."""
+        self._check_usable()
+        if self._local_timeout_ms is not None:
+            self._drop_local_timeout()
+        try:
+            with self._raw.cursor() as cursor:
+                with cursor.copy(sql) as copy:
+                    copy.write(data)
+                return cursor.rowcount
+        except psycopg.Error as exc:
+            raise self._error(exc, sql) from exc
+
     def mark_dirty(self) -> None:
         """See ``_driver.Connection.mark_dirty``."""
         self._dirty = True

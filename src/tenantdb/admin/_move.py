@@ -3,10 +3,11 @@
 The phases and why each is safe to repeat are in ``tenantdb.core.moves``; this module does
 their I/O through one admin session: ``execute_on`` on the source's and the target's
 primaries, the move log (``MoveLog``) on the target, and the tenant registry for the
-freeze (status ``moving``) and the cut-over (the new placement). Every phase is written
-to the log before its side effects start, and every step that writes the target commits
-together with the log row that records it, so a mover killed anywhere is resumed by
-``resume_move`` from the log and does nothing twice that matters.
+freeze (status ``moving``) and the cut-over (the new placement); on PostgreSQL the copy
+goes by ``COPY``, reading each next chunk ahead on a second session (``_move_copy``).
+Every phase is written to the log before its side effects start, and every step that
+writes the target commits together with the log row that records it, so a mover killed
+anywhere is resumed by ``resume_move`` from the log and does nothing twice that matters.
 
 What moves, by the tenant's isolation (``_move_places`` has the details): a ``shared``
 tenant's rows of every ``tenant`` table, chosen by the tenant column, into the target's
@@ -45,8 +46,9 @@ from ..core.moves import (
 )
 from ..core.routing import quote_identifier
 from ..core.verify import ChunkDiff, ChunkSizer, LagThrottle, TableShape
-from ..errors import OperationalError, ProgrammingError
+from ..errors import IntegrityError, OperationalError, ProgrammingError
 from ._catalog import query_on
+from ._move_copy import Chunk, ChunkPrefetch, CopyPlanner
 from ._move_log import MoveLog
 from ._move_places import (
     check_target_free,
@@ -307,6 +309,19 @@ class _Mover:
         self._arrays: dict[tuple[str, str | None], str | None] = {}
         self._texts_agree: bool | None = None
         self._max_parameters = _sqlite_parameter_limit() if self._dialect == "sqlite" else None
+        self._copier = (
+            CopyPlanner(session, state.source, state.target, self._text_arrays)
+            if self._dialect == "postgres"
+            else None
+        )
+        # The next chunk read on a session of its own while this one's is written: a
+        # second connection to the source, which a pool of one could never hand out.
+        spare = view.config.datasources[state.source].pool.max_size > 1
+        self._prefetch = (
+            ChunkPrefetch(self._copier, lambda: admin_session(view))
+            if self._copier is not None and spare
+            else None
+        )
 
     # -- the log -----------------------------------------------------------------------
 
@@ -356,6 +371,14 @@ class _Mover:
         self._enter("copying")
 
     def _copy(self) -> None:
+        try:
+            self._copy_tables()
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+        self._enter("catching_up")
+
+    def _copy_tables(self) -> None:
         sizer = self._settings.sizer()
         for index, table in enumerate(self._state.tables):
             source = self._shape(table, "source")
@@ -365,20 +388,32 @@ class _Mover:
                 # asked means the table's end is reached.
                 size = sizer.rows
                 started = time.monotonic()
-                count, last, write = self._read_chunk(table, source, size)
-                table = replace(
-                    table,
-                    after=last if count else table.after,
-                    copied_rows=table.copied_rows + count,
-                    done=count < size,
-                )
-                with self._session.transaction():
-                    write()
-                    self._step("chunk written")
-                    self._record(self._state.with_table(index, table))
+                try:
+                    count, table = self._copy_chunk(index, table, source, size, by_copy=True)
+                except IntegrityError:
+                    # The COPY's insert met a key of the chunk on the target already (a
+                    # write past the move): nothing of it committed; written by key instead.
+                    count, table = self._copy_chunk(index, table, source, size, by_copy=False)
                 sizer.observe(count, time.monotonic() - started)
                 self._step("chunk copied")
-        self._enter("catching_up")
+
+    def _copy_chunk(
+        self, index: int, table: MovedTable, source: TableShape, size: int, *, by_copy: bool
+    ) -> tuple[int, MovedTable]:
+        """Read the table's next chunk and write it, committed with its log entry; the
+        rows it held and the table's state after it."""
+        count, last, done, write = self._read_chunk(table, source, size, by_copy=by_copy)
+        table = replace(
+            table,
+            after=last if count else table.after,
+            copied_rows=table.copied_rows + count,
+            done=done,
+        )
+        with self._session.transaction():
+            write()
+            self._step("chunk written")
+            self._record(self._state.with_table(index, table))
+        return count, table
 
     def _wait_for_replicas(self) -> None:
         """Pause while a replica of the source is more than its ``max_replication_lag``
@@ -635,12 +670,19 @@ class _Mover:
         self._source(capture.fence)  # SQLite: each DDL statement commits on its own
 
     def _read_chunk(
-        self, table: MovedTable, source: TableShape, size: int
-    ) -> tuple[int, tuple[object, ...], Callable[[], None]]:
-        """The next ``size`` rows after the table's cursor, in one statement: how many,
-        the last one's key, and what writes them to the target. PostgreSQL, where the
-        columns allow it: the rows travel as the text of one array per column, never
-        converted to Python values (``page_as_arrays``)."""
+        self, table: MovedTable, source: TableShape, size: int, *, by_copy: bool
+    ) -> Chunk:
+        """The next ``size`` rows after the table's cursor: how many, the key the next
+        chunk starts after, whether it is the last chunk, and what writes them to the
+        target. PostgreSQL: by ``COPY`` where the table allows it and ``by_copy``
+        (``CopyPlanner``), else as the text of one array per column where the columns
+        allow it (``page_as_arrays``); the rows are never converted to Python values."""
+        copier = self._copier if by_copy else None
+        plan = None if copier is None else copier.plan(table)
+        if copier is not None and plan is not None:
+            if self._prefetch is not None:
+                return self._prefetch.next_chunk(plan, source, table.after, size)
+            return copier.read_chunk(plan, source, table.after, size)
         width = len(table.key)
         arrays = self._array_upsert(table) if self._text_arrays() else None
         if arrays is not None:
@@ -651,10 +693,10 @@ class _Mover:
                 if count:
                     self._session.execute_on(self._state.target, arrays, tuple(texts))
 
-            return count, last, write_texts
+            return count, last, count < size, write_texts
         rows = self._read(source.page(table.after, size))
         last = tuple(rows[-1][:width]) if rows else ()
-        return len(rows), last, lambda: self._write_rows(table, rows)
+        return len(rows), last, len(rows) < size, lambda: self._write_rows(table, rows)
 
     def _text_arrays(self) -> bool:
         """Whether chunks may travel as array texts: PostgreSQL, with the source and the

@@ -1,0 +1,36 @@
+"""``tenantdb+mysql://``: MySQL/MariaDB's SQLAlchemy dialect over tenantdb (PyMySQL
+underneath)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.mysql.base import MySQLDialect as _MySQLDialect
+from sqlalchemy.dialects.mysql.base import MySQLExecutionContext
+
+from ._dialect import ScopedExecutionContext, TenantdbDialect
+
+
+class MySQLExecutionContextScoped(ScopedExecutionContext, MySQLExecutionContext):
+    pass
+
+
+class MySQLDialect(TenantdbDialect, _MySQLDialect):
+    """SQLAlchemy's MySQL dialect with tenantdb's connection, probes and reflection."""
+
+    supports_statement_cache = True  # SQLAlchemy reads it from each final class
+    tenantdb_dialect = "mysql"
+    tenantdb_isolation_level = "REPEATABLE READ"
+    execution_ctx_cls = MySQLExecutionContextScoped
+    supports_server_side_cursors = False
+    tenantdb_schema_per_datasource = True
+
+    def _detect_charset(self, connection: Any) -> str:
+        # tenantdb's MySQL pools connect with utf8mb4.
+        return "utf8mb4"
+
+    def _extract_error_code(self, exception: BaseException) -> Any:
+        # tenantdb keeps the driver's error in .orig; PyMySQL's first argument is the code.
+        orig = getattr(exception, "orig", None) or exception
+        code = orig.args[0] if orig.args else None
+        return code if isinstance(code, int) else None

@@ -9,6 +9,7 @@ and, when first asked for, an admin one. Only one of them holds a transaction at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,12 +17,20 @@ from typing import Any
 from ... import dbapi
 from ..._cluster import Cluster
 from ..._sync import Result
+from ...admin import apply_schema
 from ...core.routing import Params
 from ...core.tenancy import current_tenant, tenant_context
 from ...errors import InterfaceError, ProgrammingError, TenantIsolationError
 from ._scope import ROUTED, Scope
 
 Row = tuple[Any, ...]
+
+# Schema statements tenantdb's schema runner makes idempotent (it skips a physical table
+# whose work the catalog shows done), so a create_all() that stopped half way can re-run.
+_SCHEMA_RUNNER = re.compile(
+    r"\s*(CREATE\s+(UNIQUE\s+)?INDEX|CREATE\s+TABLE|DROP\s+TABLE|ALTER\s+TABLE)\b",
+    re.IGNORECASE,
+)
 
 
 class Connection:
@@ -85,6 +94,11 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._routed.closed
+
+    @property
+    def routed(self) -> dbapi.Connection:
+        """The tenantdb.dbapi connection of routed (non-admin) statements."""
+        return self._routed
 
     def execute_raw(self, datasource: str, sql: str, params: Params) -> Result:
         """One statement as written on ``datasource``'s primary, in the admin session."""
@@ -176,6 +190,12 @@ class Cursor:
             self._result = self.connection.execute_raw(datasource, operation, parameters)
             return self
         target, tenant = self.connection.connection_for(self._scope)
+        schema_runner = self._scope.ddl and target is not self.connection.routed
+        if schema_runner and not parameters and _SCHEMA_RUNNER.match(operation):
+            # Runs on the schema runner's own admin session and commits there, as DDL
+            # does on MySQL anyway: every physical table, skipping those already done.
+            apply_schema(self.connection.cluster, operation)
+            return self
         self._cursor = target.cursor()
         with tenant_context(tenant):
             self._cursor.execute(operation, parameters)

@@ -102,6 +102,10 @@ class Connection:
 
     def execute_raw(self, datasource: str, sql: str, params: Params) -> Result:
         """One statement as written on ``datasource``'s primary, in the admin session."""
+        if self.cluster.topology.dialect == "sqlite" and params and "?" in sql:
+            # SQLAlchemy's SQLite reflection writes its few parameterised catalog queries
+            # with sqlite3's "?" markers (and no quoted "?"); tenantdb takes pyformat.
+            sql = sql.replace("%", "%%").replace("?", "%s")
         return self._admin_connection().session.execute_on(datasource, sql, params)
 
     def connection_for(self, scope: Scope) -> tuple[dbapi.Connection, str | None]:

@@ -322,9 +322,13 @@ class TenantdbDialect(_Base):
         with raw.raw(raw.cluster.topology.default_datasource):
             return base(connection, *args, **kw)
 
-    def _multi(self, method: str, single: Callable[..., Any], connection: Any, **kw: Any) -> Any:
-        if dbapi_connection_of(connection).raw_datasource is not None:
-            return getattr(super(), method)(connection, **kw)
+    def _multi(
+        self, method: str, single: Callable[..., Any], connection: Any, *args: Any, **kw: Any
+    ) -> Any:
+        # The backend's own single-table methods call their multi twin (PostgreSQL, with
+        # positional arguments): on a physical table that is the backend's code.
+        if args or dbapi_connection_of(connection).raw_datasource is not None:
+            return getattr(super(), method)(connection, *args, **kw)
         return self._default_multi_reflect(single, connection, **kw)  # type: ignore[no-untyped-call]
 
 
@@ -364,8 +368,8 @@ def _on_default_method(method: str) -> Callable[..., Any]:
 
 
 def _multi_method(method: str, single: str) -> Callable[..., Any]:
-    def reflect(self: TenantdbDialect, connection: Any, **kw: Any) -> Any:
-        return self._multi(method, getattr(self, single), connection, **kw)
+    def reflect(self: TenantdbDialect, connection: Any, *args: Any, **kw: Any) -> Any:
+        return self._multi(method, getattr(self, single), connection, *args, **kw)
 
     reflect.__name__ = method
     reflect.__doc__ = f"``{single}`` for each logical table asked for."

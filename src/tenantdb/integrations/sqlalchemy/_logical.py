@@ -8,12 +8,15 @@ strategy (shards, periods that exist today, broadcast copies, tenant datasources
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ...core.routing import RoutePlan, Topology
 from ...core.sql import quote_name
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")  # needs no quotes on any backend
 
 
 class Explains(Protocol):
@@ -42,13 +45,25 @@ def physical_tables(cluster: Explains, table: str) -> tuple[PhysicalTable, ...]:
     """The physical tables of logical ``table`` (a table the configuration does not name is
     one table on the default datasource). Raises the routing error of an unplaceable name."""
     dialect = cluster.topology.dialect
-    plan = cluster.explain(f"DROP TABLE {quote_name(table, dialect)}", admin=True)
+    named = table if _PLAIN.fullmatch(table) else quote_name(table, dialect)
+    plan = cluster.explain(f"DROP TABLE {named}", admin=True)
     found: list[PhysicalTable] = []
     for target in plan.targets:
         for physical in target.tables.values():
             schema, _, name = physical.rpartition(".")
-            found.append(PhysicalTable(target.datasource, name, schema or None))
+            found.append(
+                PhysicalTable(target.datasource, _unquoted(name) or name, _unquoted(schema))
+            )
     return tuple(found)
+
+
+def _unquoted(name: str) -> str | None:
+    """A name as the catalog stores it: a table the configuration does not name keeps the
+    quotes it was routed with."""
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in '"`':
+        quote = name[0]
+        return name[1:-1].replace(quote * 2, quote)
+    return name or None
 
 
 def configured_tables(topology: Topology) -> list[str]:

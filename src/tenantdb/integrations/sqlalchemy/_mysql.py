@@ -34,3 +34,9 @@ class MySQLDialect(TenantdbDialect, _MySQLDialect):
         orig = getattr(exception, "orig", None) or exception
         code = orig.args[0] if orig.args else None
         return code if isinstance(code, int) else None
+
+    @classmethod
+    def get_async_dialect_cls(cls, url: Any) -> Any:
+        from ._async import AsyncMySQLDialect  # the asyncio twin, loaded when an async engine asks
+
+        return AsyncMySQLDialect

@@ -89,3 +89,11 @@ class PostgreSQLDialect(TenantdbDialect, PGDialect):
 
     def _fold(self, name: str) -> str:
         return name  # PostgreSQL reports names already folded; compare exactly
+
+    @classmethod
+    def get_async_dialect_cls(cls, url: Any) -> Any:
+        from ._async import (
+            AsyncPostgreSQLDialect,
+        )  # the asyncio twin, loaded when an async engine asks
+
+        return AsyncPostgreSQLDialect

@@ -44,3 +44,9 @@ class SQLiteDialect(TenantdbDialect, _SQLiteDialect):  # type: ignore[misc]  # g
 
     def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
         return sqlite3.sqlite_version_info
+
+    @classmethod
+    def get_async_dialect_cls(cls, url: Any) -> Any:
+        from ._async import AsyncSQLiteDialect  # the asyncio twin, loaded when an async engine asks
+
+        return AsyncSQLiteDialect

@@ -73,6 +73,10 @@ def test_async_orm_confined_to_the_context_tenant(backend: Backend, layout: str)
                     sa.select(Order.id), execution_options={"tenantdb_tenant": "globex"}
                 )
                 assert globex.all() == [2]
+            # The README's FastAPI dependency: a session bound to the tenant's engine view.
+            async with AsyncSession(engine.execution_options(tenantdb_tenant="acme")) as session:
+                assert await session.get(Order, 2) is None
+                assert (await session.scalars(sa.select(Order.id))).all() == [1]
             async with engine.connect() as connection:
                 admin = await connection.execution_options(tenantdb_admin=True)
                 every = await admin.execute(sa.select(Order.id).order_by(Order.id))

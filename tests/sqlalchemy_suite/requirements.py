@@ -1,0 +1,31 @@
+"""What the tenantdb dialects support, for SQLAlchemy's suite: SQLAlchemy's defaults, with
+the exclusions listed (and explained) in EXCLUSIONS.md."""
+
+from __future__ import annotations
+
+from sqlalchemy.testing import exclusions
+from sqlalchemy.testing.requirements import SuiteRequirements
+
+
+class Requirements(SuiteRequirements):
+    @property
+    def server_side_cursors(self) -> exclusions.compound:
+        return exclusions.closed()  # tenantdb buffers or streams results itself
+
+    @property
+    def two_phase_transactions(self) -> exclusions.compound:
+        return exclusions.closed()  # tenantdb.dbapi raises NotSupportedError for tpc_*
+
+    @property
+    def temp_table_reflection(self) -> exclusions.compound:
+        return exclusions.closed()  # reflection answers for configured/logical tables
+
+    @property
+    def temporary_tables(self) -> exclusions.compound:
+        return exclusions.closed()  # a temp table lives on one pooled connection per datasource
+
+    @property
+    def schemas(self) -> exclusions.compound:
+        # The suite's "test_schema" is an ATTACHed database on SQLite (and a schema the
+        # provisioning creates elsewhere); a tenantdb datasource is one database as configured.
+        return exclusions.closed()

@@ -32,14 +32,18 @@ class Requirements(SuiteRequirements):
 
     @property
     def comment_reflection(self) -> exclusions.compound:
-        # PostgreSQL: tenantdb's parser refuses COMMENT ON CONSTRAINT ... ON t (a refused
-        # shape); the suite's shared reflection fixture creates one.
+        # tenantdb refuses COMMENT ON statements, so the PostgreSQL dialect declares
+        # supports_comments = False and creates none.
         return exclusions.closed()
 
     @property
     def constraint_comment_reflection(self) -> exclusions.compound:
-        return exclusions.closed()  # as comment_reflection: COMMENT ON CONSTRAINT is refused
+        return exclusions.closed()  # as comment_reflection
 
     @property
     def sequences(self) -> exclusions.compound:
         return exclusions.closed()  # tenantdb's DDL routing refuses CREATE SEQUENCE
+
+    @property
+    def views(self) -> exclusions.compound:
+        return exclusions.closed()  # tenantdb's DDL routing refuses CREATE VIEW

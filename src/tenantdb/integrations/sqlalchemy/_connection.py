@@ -193,17 +193,24 @@ class Cursor:
         if datasource is not None:
             self._result = self.connection.execute_raw(datasource, operation, parameters)
             return self
-        target, tenant = self.connection.connection_for(self._scope)
-        schema_runner = self._scope.ddl and target is not self.connection.routed
-        if schema_runner and not parameters and _SCHEMA_RUNNER.match(operation):
-            # Runs on the schema runner's own admin session and commits there, as DDL
-            # does on MySQL anyway: every physical table, skipping those already done.
-            apply_schema(self.connection.cluster, operation)
+        if self._runs_schema_runner(operation, parameters):
+            # The schema runner's own admin session, committed there (as DDL is on MySQL
+            # anyway): every physical table, skipping those already done. It joins no
+            # open transaction, so none is crossed. SQLAlchemy wrote %% for each % (the
+            # pyformat escape); the runner takes the text as plain SQL.
+            apply_schema(self.connection.cluster, operation.replace("%%", "%"))
             return self
+        target, tenant = self.connection.connection_for(self._scope)
         self._cursor = target.cursor()
         with tenant_context(tenant):
             self._cursor.execute(operation, parameters)
         return self
+
+    def _runs_schema_runner(self, operation: str, parameters: Params) -> bool:
+        if not self._scope.ddl or parameters or not _SCHEMA_RUNNER.match(operation):
+            return False
+        _, admin = self._scope.resolve(current_tenant())
+        return admin
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Params]) -> Cursor:
         self._reset()

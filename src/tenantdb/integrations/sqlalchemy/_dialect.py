@@ -8,6 +8,7 @@ so its methods run, and ``super()`` reaches the backend's.
 
 from __future__ import annotations
 
+import string
 import threading
 from collections.abc import Callable, Mapping
 from types import ModuleType
@@ -79,6 +80,43 @@ def dbapi_connection_of(connection: Any) -> RawCapable:
     """The tenantdb DB-API connection behind a SQLAlchemy Connection."""
     raw: RawCapable = connection.connection.dbapi_connection
     return raw
+
+
+# tenantdb's %(name)s placeholders take Python identifiers only: every other ASCII
+# character of a bound parameter's name is written as its code (SQLAlchemy translates the
+# parameter dictionaries the same way), distinct for each character so no two names meet.
+BIND_NAME_ESCAPES = {ch: f"_{ord(ch):02x}" for ch in string.punctuation + " " if ch != "_"}
+
+
+class _BindNames:
+    """Compiler mixin: a bound name that is still no identifier once its characters are
+    escaped (``1param``, ``42numbers``) gets a ``p_`` prefix, recorded as SQLAlchemy records
+    its own escapes so parameter dictionaries follow."""
+
+    _bind_translate_re: Any
+    _bind_translate_chars: Any
+
+    def bindparam_string(self, name: str, **kw: Any) -> str:
+        if not kw.get("escaped_from"):
+            escaped = self._bind_translate_re.sub(
+                lambda m: self._bind_translate_chars[m.group(0)], name
+            )
+            if not escaped.isidentifier():
+                escaped = f"p_{escaped}"
+            if escaped != name:
+                kw["escaped_from"] = name
+                name = escaped
+        result: str = super().bindparam_string(name, **kw)  # type: ignore[misc]
+        return result
+
+
+def escaping_compiler(base: type[Any]) -> type[Any]:
+    """``base`` (a backend's SQL compiler) with bound parameter names tenantdb accepts."""
+    return type(
+        f"Tenantdb{base.__name__}",
+        (_BindNames, base),
+        {"bindname_escape_characters": BIND_NAME_ESCAPES},
+    )
 
 
 class ScopedExecutionContext(_ContextBase):
@@ -293,7 +331,8 @@ class TenantdbDialect(_Base):
             for p in physical_tables(raw.cluster, name)
             if p.datasource == physical.datasource
         }
-        return rename_reflected(answer, physical.name, table, others)
+        renamed = rename_reflected(answer, physical.name, table, others)
+        return renamed if self.supports_comments else _without_comments(renamed)
 
     def _on_physical(self, method: str, connection: Any, physical: PhysicalTable, **kw: Any) -> Any:
         # No info_cache: one physical name on two datasources would share a cache entry.
@@ -330,6 +369,15 @@ class TenantdbDialect(_Base):
         if args or dbapi_connection_of(connection).raw_datasource is not None:
             return getattr(super(), method)(connection, *args, **kw)
         return self._default_multi_reflect(single, connection, **kw)  # type: ignore[no-untyped-call]
+
+
+def _without_comments(answer: Any) -> Any:
+    """A reflection answer without ``comment`` keys (a dialect that keeps no comments)."""
+    if isinstance(answer, list):
+        return [_without_comments(item) for item in answer]
+    if isinstance(answer, dict):
+        return {key: value for key, value in answer.items() if key != "comment"}
+    return answer
 
 
 def _unqualified(answer: Any, schema: str) -> Any:

@@ -45,12 +45,13 @@ def physical_tables(cluster: Explains, table: str) -> tuple[PhysicalTable, ...]:
     """The physical tables of logical ``table`` (a table the configuration does not name is
     one table on the default datasource). Raises the routing error of an unplaceable name."""
     dialect = cluster.topology.dialect
-    named = table if _PLAIN.fullmatch(table) else quote_name(table, dialect)
+    # Routed text is pyformat: a % in a quoted name is written %%, and reported so.
+    named = table if _PLAIN.fullmatch(table) else quote_name(table, dialect).replace("%", "%%")
     plan = cluster.explain(f"DROP TABLE {named}", admin=True)
     found: list[PhysicalTable] = []
     for target in plan.targets:
         for physical in target.tables.values():
-            schema, _, name = physical.rpartition(".")
+            schema, _, name = physical.replace("%%", "%").rpartition(".")
             found.append(
                 PhysicalTable(target.datasource, _unquoted(name) or name, _unquoted(schema))
             )

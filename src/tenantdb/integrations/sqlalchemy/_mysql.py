@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.dialects.mysql.base import MySQLCompiler, MySQLExecutionContext
 from sqlalchemy.dialects.mysql.base import MySQLDialect as _MySQLDialect
-from sqlalchemy.dialects.mysql.base import MySQLExecutionContext
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect
+from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
 
 
 class MySQLExecutionContextScoped(ScopedExecutionContext, MySQLExecutionContext):
@@ -23,6 +23,7 @@ class MySQLDialect(TenantdbDialect, _MySQLDialect):
     tenantdb_isolation_level = "REPEATABLE READ"
     execution_ctx_cls = MySQLExecutionContextScoped
     supports_server_side_cursors = False
+    statement_compiler = escaping_compiler(MySQLCompiler)
     tenantdb_schema_per_datasource = True
 
     def _detect_charset(self, connection: Any) -> str:

@@ -3,14 +3,16 @@ underneath, which already parses json/jsonb results)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.postgresql import JSON, JSONB
-from sqlalchemy.dialects.postgresql.base import PGDialect, PGExecutionContext
+from sqlalchemy.dialects.postgresql.base import PGCompiler, PGDialect, PGExecutionContext
 from sqlalchemy.dialects.postgresql.pg_catalog import INT2VECTOR, OIDVECTOR
+from sqlalchemy.engine import processors
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect
+from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
 
 
 class _JSON(JSON):
@@ -42,6 +44,34 @@ class _INT2VECTOR(_SpaceSeparated, INT2VECTOR):
 
 class _OIDVECTOR(_SpaceSeparated, OIDVECTOR):
     cache_ok = True
+
+
+class _Numeric(sqltypes.Numeric[Any]):
+    """psycopg binds Decimal and float itself and returns numeric as Decimal, float4/8 as
+    float: results are converted to what the column's ``asdecimal`` asks for."""
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        if self.asdecimal:
+            to_decimal = processors.to_decimal_processor_factory(
+                Decimal, self._effective_decimal_return_scale
+            )
+
+            def as_decimal(value: Any) -> Any:
+                return to_decimal(value) if isinstance(value, float | int) else value
+
+            return as_decimal
+
+        def as_float(value: Any) -> Any:
+            return float(value) if isinstance(value, Decimal) else value
+
+        return as_float
+
+
+class _Float(_Numeric):
+    __visit_name__ = "float"
 
 
 def _cast_bound(base: type[Any]) -> type[Any]:
@@ -77,9 +107,19 @@ class PostgreSQLDialect(TenantdbDialect, PGDialect):
     tenantdb_isolation_level = "READ COMMITTED"
     execution_ctx_cls = PostgreSQLExecutionContext
     supports_server_side_cursors = False
+    statement_compiler = escaping_compiler(PGCompiler)
+    # tenantdb refuses COMMENT ON statements (they are not routed DDL): SQLAlchemy then
+    # emits none, and reflection reports no comments.
+    supports_comments = False
+    # tenantdb refuses CREATE TYPE: Enum columns are VARCHAR (with a CHECK constraint when
+    # the Enum asks for one), as on backends without native enums.
+    supports_native_enum = False
+    supports_constraint_comments = False
     colspecs = {
         **PGDialect.colspecs,
         **{base: _cast_bound(PGDialect.colspecs.get(base, base)) for base in _CAST_BOUND},
+        sqltypes.Numeric: _Numeric,
+        sqltypes.Float: _Float,
         sqltypes.JSON: _JSON,
         JSON: _JSON,
         JSONB: _JSONB,

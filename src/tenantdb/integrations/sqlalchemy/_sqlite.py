@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler, SQLiteExecutionContext
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect as _SQLiteDialect
-from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect
+from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
 
 
 class SQLiteExecutionContextScoped(ScopedExecutionContext, SQLiteExecutionContext):
@@ -24,6 +24,7 @@ class SQLiteDialect(TenantdbDialect, _SQLiteDialect):  # type: ignore[misc]  # g
     tenantdb_isolation_level = "SERIALIZABLE"
     execution_ctx_cls = SQLiteExecutionContextScoped
     supports_server_side_cursors = False
+    statement_compiler = escaping_compiler(SQLiteCompiler)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The base dialect reads sqlite_version_info from its DB-API module, which

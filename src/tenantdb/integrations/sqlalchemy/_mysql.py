@@ -25,6 +25,9 @@ class MySQLDialect(TenantdbDialect, _MySQLDialect):
     supports_server_side_cursors = False
     statement_compiler = escaping_compiler(MySQLCompiler)
     tenantdb_schema_per_datasource = True
+    # tenantdb's executemany reports the rows every parameter set matched (FOUND_ROWS).
+    supports_sane_multi_rowcount = True
+    supports_native_decimal = True  # PyMySQL returns DECIMAL columns as Decimal
 
     def _detect_charset(self, connection: Any) -> str:
         # tenantdb's MySQL pools connect with utf8mb4.

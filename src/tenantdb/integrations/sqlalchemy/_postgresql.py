@@ -3,16 +3,15 @@ underneath, which already parses json/jsonb results)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.dialects.postgresql.base import PGCompiler, PGDialect, PGExecutionContext
 from sqlalchemy.dialects.postgresql.pg_catalog import INT2VECTOR, OIDVECTOR
-from sqlalchemy.engine import processors
 
 from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
+from ._types import Float, Numeric
 
 
 class _JSON(JSON):
@@ -44,34 +43,6 @@ class _INT2VECTOR(_SpaceSeparated, INT2VECTOR):
 
 class _OIDVECTOR(_SpaceSeparated, OIDVECTOR):
     cache_ok = True
-
-
-class _Numeric(sqltypes.Numeric[Any]):
-    """psycopg binds Decimal and float itself and returns numeric as Decimal, float4/8 as
-    float: results are converted to what the column's ``asdecimal`` asks for."""
-
-    def bind_processor(self, dialect: Any) -> None:
-        return None
-
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        if self.asdecimal:
-            to_decimal = processors.to_decimal_processor_factory(
-                Decimal, self._effective_decimal_return_scale
-            )
-
-            def as_decimal(value: Any) -> Any:
-                return to_decimal(value) if isinstance(value, float | int) else value
-
-            return as_decimal
-
-        def as_float(value: Any) -> Any:
-            return float(value) if isinstance(value, Decimal) else value
-
-        return as_float
-
-
-class _Float(_Numeric):
-    __visit_name__ = "float"
 
 
 def _cast_bound(base: type[Any]) -> type[Any]:
@@ -118,8 +89,8 @@ class PostgreSQLDialect(TenantdbDialect, PGDialect):
     colspecs = {
         **PGDialect.colspecs,
         **{base: _cast_bound(PGDialect.colspecs.get(base, base)) for base in _CAST_BOUND},
-        sqltypes.Numeric: _Numeric,
-        sqltypes.Float: _Float,
+        sqltypes.Numeric: Numeric,
+        sqltypes.Float: Float,
         sqltypes.JSON: _JSON,
         JSON: _JSON,
         JSONB: _JSONB,

@@ -70,3 +70,49 @@ class Requirements(SuiteRequirements):
     @property
     def unbounded_varchar(self) -> exclusions.compound:
         return exclusions.skip_if("mysql")  # VARCHAR needs a length
+
+    # Backend behaviours the suite leaves to each dialect's requirements.
+
+    @property
+    def implicitly_named_constraints(self) -> exclusions.compound:
+        return exclusions.skip_if("sqlite")  # SQLite gives unnamed constraints no name
+
+    @property
+    def parens_in_union_contained_select_w_limit_offset(self) -> exclusions.compound:
+        return exclusions.skip_if("sqlite")  # (SELECT ... LIMIT ..) UNION (...) is no SQLite
+
+    @property
+    def parens_in_union_contained_select_wo_limit_offset(self) -> exclusions.compound:
+        return exclusions.skip_if("sqlite")  # SQLite takes no parenthesised UNION members
+
+    @property
+    def unique_constraint_reflection_no_index_overlap(self) -> exclusions.compound:
+        return exclusions.skip_if("mysql")  # MySQL reports a unique constraint as an index
+
+    @property
+    def reflect_table_options(self) -> exclusions.compound:
+        return exclusions.only_on(["mysql", "sqlite"])
+
+    @property
+    def reflects_pk_names(self) -> exclusions.compound:
+        return exclusions.only_on(["postgresql", "sqlite"])
+
+    @property
+    def view_reflection(self) -> exclusions.compound:
+        return exclusions.closed()  # tenantdb's DDL routing refuses CREATE VIEW
+
+    @property
+    def view_column_reflection(self) -> exclusions.compound:
+        return exclusions.closed()  # as view_reflection
+
+    @property
+    def foreign_keys_reflect_as_index(self) -> exclusions.compound:
+        return exclusions.only_on("mysql")  # InnoDB indexes every foreign key
+
+    @property
+    def unique_constraints_reflect_as_index(self) -> exclusions.compound:
+        return exclusions.only_on("mysql")  # a unique constraint is a unique index there
+
+    @property
+    def supports_distinct_on(self) -> exclusions.compound:
+        return exclusions.only_on("postgresql")

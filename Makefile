@@ -27,12 +27,13 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
-# SQLAlchemy's own dialect suite against tenantdb+$(SQLA_DB) (sqlite, postgresql or mysql),
-# one process; counts and open failures: tests/sqlalchemy_suite/EXCLUSIONS.md.
+# SQLAlchemy's own dialect suite against tenantdb: SQLA_DB is sqlite, postgresql, mysql or
+# one of them with _sharded; one process. Counts and exclusions: tests/sqlalchemy_suite/EXCLUSIONS.md.
 SQLA_DB ?= sqlite
 
 sqla-suite: $(STAMP)
-	cd tests/sqlalchemy_suite && rm -f suite.db && ../../$(BIN)/pytest -q --db $(SQLA_DB)
+	cd tests/sqlalchemy_suite && rm -f suite.db suite_1.db && \
+		../../$(BIN)/python reset_databases.py $(SQLA_DB) && ../../$(BIN)/pytest -q --db $(SQLA_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples

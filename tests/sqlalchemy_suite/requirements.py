@@ -52,7 +52,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def datetime_implicit_bound(self) -> exclusions.compound:
-        # A date bound and selected directly comes back as the string MySQL was sent.
+        # A date/time bound and selected directly comes back as the string MySQL was sent.
         return exclusions.skip_if("mysql")
 
     @property
@@ -111,7 +111,26 @@ class Requirements(SuiteRequirements):
 
     @property
     def unique_constraints_reflect_as_index(self) -> exclusions.compound:
-        return exclusions.only_on("mysql")  # a unique constraint is a unique index there
+        # MySQL: a unique constraint is a unique index; PostgreSQL reports the index
+        # behind each unique constraint too.
+        return exclusions.only_on(["mysql", "postgresql"])
+
+    @property
+    def unique_index_reflect_as_unique_constraints(self) -> exclusions.compound:
+        return exclusions.only_on("mysql")  # a unique index is a unique constraint there
+
+    @property
+    def date_implicit_bound(self) -> exclusions.compound:
+        return exclusions.skip_if("mysql")  # as datetime_implicit_bound
+
+    @property
+    def time_implicit_bound(self) -> exclusions.compound:
+        return exclusions.skip_if("mysql")  # as datetime_implicit_bound
+
+    @property
+    def precision_generic_float_type(self) -> exclusions.compound:
+        # MySQL's FLOAT keeps about 7 digits: Float(precision=...) rounds (server).
+        return exclusions.skip_if("mysql")
 
     @property
     def supports_distinct_on(self) -> exclusions.compound:

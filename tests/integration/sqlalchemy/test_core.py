@@ -31,6 +31,16 @@ def test_insert_select_update_delete_for_a_tenant(engine: sa.Engine) -> None:
         assert count == 5
 
 
+def test_order_by_limit_offset_across_shards(engine: sa.Engine) -> None:
+    rows = [{"id": i, "tenant_id": "acme", "name": f"u{i}"} for i in range(10)]
+    with tenantdb.tenant_context("acme"), engine.begin() as connection:
+        connection.execute(users.insert(), rows)
+        page = connection.execute(sa.select(users.c.id).order_by(users.c.id).limit(3).offset(4))
+        assert page.scalars().all() == [4, 5, 6]
+        top = connection.execute(sa.select(users.c.name).order_by(users.c.id.desc()).limit(2))
+        assert top.scalars().all() == ["u9", "u8"]
+
+
 def test_broadcast_rows_read_once(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         connection.execute(countries.insert(), [{"code": "fr", "name": "France"}])

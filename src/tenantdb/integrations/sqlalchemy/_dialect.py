@@ -276,7 +276,9 @@ class TenantdbDialect(_Base):
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> bool:
         """A logical table exists when every one of its physical tables does."""
-        if dbapi_connection_of(connection).raw_datasource is not None or schema is not None:
+        if schema is not None:  # a schema names no logical table: asked as written
+            return bool(self._on_default("has_table", connection, table_name, schema, **kw))
+        if dbapi_connection_of(connection).raw_datasource is not None:
             return bool(super().has_table(connection, table_name, schema=schema, **kw))
         return not self.tenantdb_missing_tables(connection, table_name)
 
@@ -293,7 +295,9 @@ class TenantdbDialect(_Base):
         """The logical tables that exist: configured tables whose every physical table
         exists, and the default datasource's other tables (``single`` there)."""
         raw = dbapi_connection_of(connection)
-        if raw.raw_datasource is not None or schema is not None:
+        if schema is not None:
+            return self._on_default("get_table_names", connection, schema, **kw)
+        if raw.raw_datasource is not None:
             return super().get_table_names(connection, schema=schema, **kw)
         cluster = raw.cluster
         default = cluster.topology.default_datasource
@@ -315,7 +319,9 @@ class TenantdbDialect(_Base):
     def _per_table(self, method: str, connection: Any, table: str, schema: Any, kw: Any) -> Any:
         raw = dbapi_connection_of(connection)
         base = getattr(super(), method)
-        if raw.raw_datasource is not None or schema is not None:
+        if schema is not None:
+            return self._on_default(method, connection, table, schema, **kw)
+        if raw.raw_datasource is not None:
             return base(connection, table, schema=schema, **kw)
         placed = physical_tables(raw.cluster, table)
         missing = [p for p in placed if not self._on_physical("has_table", connection, p)]

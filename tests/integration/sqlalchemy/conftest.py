@@ -1,7 +1,8 @@
 """Fixtures for the SQLAlchemy dialect tests: an engine per backend and layout.
 
 ``layout`` (module scope) is ``"single"`` (one datasource: every table as written) or
-``"sharded"`` (two datasources: ``users`` hash_mod over 2 shards, ``orders`` and
+``"sharded"`` (two datasources: ``users`` and its binding table ``user_events`` hash_mod
+over 2 shards, ``orders`` and
 ``order_items`` placed by tenant, ``countries`` broadcast). Tenants ``acme`` live on the
 first datasource, ``globex`` on the last. ``engine`` has the ORM models' tables created
 (``models.Base.metadata``) and every table emptied before each test.
@@ -26,8 +27,10 @@ def config_for(backend: Backend, layout: str, urls: list[str]) -> dict[str, Any]
     """The tenantdb configuration of ``layout`` over ``urls`` (one or two databases)."""
     names = [f"ds{i}" for i in range(len(urls))]
     users: dict[str, Any] = {"strategy": "single"}
+    user_events: dict[str, Any] = {"strategy": "single"}
     if layout == "sharded":
         users = {"strategy": "hash_mod", "key": "id", "shards": 2, "datasources": names}
+        user_events = {**users, "key": "user_id"}  # binding table of users
     return {
         "dialect": backend.dialect,
         "datasources": {
@@ -36,6 +39,7 @@ def config_for(backend: Backend, layout: str, urls: list[str]) -> dict[str, Any]
         },
         "tables": {
             "users": users,
+            "user_events": user_events,
             "orders": {"strategy": "tenant"},
             "order_items": {"strategy": "tenant"},
             "countries": {"strategy": "broadcast"},

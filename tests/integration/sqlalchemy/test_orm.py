@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import tenantdb
 
-from .models import Order, OrderItem, User
+from .models import Order, OrderItem, User, UserEvent
 
 
 def _order(tenant: str, order_id: int, skus: list[str]) -> Order:
@@ -117,3 +117,30 @@ def test_rollback_discards_a_unit_of_work_across_shards(engine: sa.Engine) -> No
             "u3",
             "four",
         ]
+
+
+def test_relationships_between_binding_sharded_tables(engine: sa.Engine) -> None:
+    with tenantdb.tenant_context("acme"), Session(engine) as session, session.begin():
+        for user_id in range(4):
+            session.add(User(id=user_id, tenant_id="acme", name=f"u{user_id}"))
+            session.add_all(
+                UserEvent(id=user_id * 10 + n, tenant_id="acme", user_id=user_id, kind=f"k{n}")
+                for n in range(2)
+            )
+    with tenantdb.tenant_context("acme"), Session(engine) as session:
+        user = session.get(User, 3)
+        assert user is not None
+        assert [e.kind for e in user.events] == ["k0", "k1"]  # lazy load: one shard
+        users = session.scalars(
+            sa.select(User).options(selectinload(User.events)).order_by(User.id)
+        ).all()
+        assert [(u.id, [e.id for e in u.events]) for u in users] == [
+            (i, [i * 10, i * 10 + 1]) for i in range(4)
+        ]
+        joined = session.execute(
+            sa.select(User.name, sa.func.count(UserEvent.id))
+            .join(User.events)
+            .group_by(User.id, User.name)
+            .order_by(User.id)
+        )
+        assert joined.all() == [(f"u{i}", 2) for i in range(4)]

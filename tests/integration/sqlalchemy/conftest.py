@@ -42,6 +42,7 @@ def config_for(backend: Backend, layout: str, urls: list[str]) -> dict[str, Any]
             "user_events": user_events,
             "orders": {"strategy": "tenant"},
             "order_items": {"strategy": "tenant"},
+            "notes": {"strategy": "tenant"},
             "countries": {"strategy": "broadcast"},
         },
         "tenants": {"acme": {"datasource": names[0]}, "globex": {"datasource": names[-1]}},

@@ -62,6 +62,16 @@ class OrderItem(Base):
     order: Mapped[Order] = relationship(back_populates="items")
 
 
+class Note(Base):
+    """Keys and a default the database generates: the ORM reads them back per row."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(String(20), server_default="draft")
+
+
 class Country(Base):
     __tablename__ = "countries"
 

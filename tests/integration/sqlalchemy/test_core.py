@@ -162,6 +162,7 @@ def test_a_pooled_connection_follows_the_next_tenant(engine: sa.Engine) -> None:
 def test_metadata_names_every_model_table() -> None:
     assert sorted(Base.metadata.tables) == [
         "countries",
+        "notes",
         "order_items",
         "orders",
         "user_events",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import tenantdb
 
-from .models import Order, OrderItem, User, UserEvent
+from .models import Note, Order, OrderItem, User, UserEvent
 
 
 def _order(tenant: str, order_id: int, skus: list[str]) -> Order:
@@ -144,3 +144,15 @@ def test_relationships_between_binding_sharded_tables(engine: sa.Engine) -> None
             .order_by(User.id)
         )
         assert joined.all() == [(f"u{i}", 2) for i in range(4)]
+
+
+def test_keys_and_defaults_the_database_generates(engine: sa.Engine) -> None:
+    with tenantdb.tenant_context("acme"), Session(engine) as session:
+        notes = [Note(tenant_id="acme") for _ in range(5)]
+        session.add_all(notes)
+        session.commit()
+        ids = [note.id for note in notes]
+        assert len(set(ids)) == 5
+        assert [note.body for note in notes] == ["draft"] * 5
+        stored = session.scalars(sa.select(Note.id).order_by(Note.id)).all()
+        assert stored == sorted(ids)

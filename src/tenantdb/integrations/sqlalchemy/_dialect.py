@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
 from ... import dbapi
 from ..._cluster import Cluster, ConfigSource
@@ -133,6 +134,12 @@ class TenantdbDialect(_Base):
     driver = "tenantdb"
     default_paramstyle = "pyformat"
     supports_statement_cache = True
+    # No implicit sentinel for "insertmanyvalues": the rows of a multi-row INSERT ...
+    # RETURNING come back from several shards in no promised order, and the sentinel form
+    # (INSERT ... SELECT ... FROM (VALUES ...) ORDER BY) sets the tenant column from an
+    # expression, which a tenant session refuses. The ORM then inserts the rows whose
+    # server-generated keys it needs one statement each.
+    insertmanyvalues_implicit_sentinel = InsertmanyvaluesSentinelOpts.NOT_SUPPORTED
     tenantdb_dialect: ClassVar[str]
     """The cluster dialect this SQLAlchemy dialect serves (``postgres``, ``mysql``, ``sqlite``)."""
     tenantdb_isolation_level: ClassVar[str]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from ._dialect import TenantdbDialect
 from ._logical import PhysicalTable
+from ._logical_reflection import missing_tables
 from ._mysql import MySQLDialect
 from ._postgresql import PostgreSQLDialect
-from ._reflection import missing_tables
 from ._scope import ADMIN_OPTION, TENANT_OPTION
 from ._sqlite import SQLiteDialect
 

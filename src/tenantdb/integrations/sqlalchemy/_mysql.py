@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.dialects.mysql.base import MySQLCompiler, MySQLExecutionContext
 from sqlalchemy.dialects.mysql.base import MySQLDialect as _MySQLDialect
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
+from ._bind_names import escaping_compiler
+from ._dialect import ScopedExecutionContext, TenantdbDialect
 
 
 class MySQLExecutionContextScoped(ScopedExecutionContext, MySQLExecutionContext):

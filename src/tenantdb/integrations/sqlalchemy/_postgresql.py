@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.dialects.postgresql.base import PGCompiler, PGDialect, PGExecutionContext
 from sqlalchemy.dialects.postgresql.pg_catalog import INT2VECTOR, OIDVECTOR
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
+from ._bind_names import escaping_compiler
+from ._dialect import ScopedExecutionContext, TenantdbDialect
 from ._types import Float, Numeric
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler, SQLiteExecutionContext
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect as _SQLiteDialect
 
-from ._dialect import ScopedExecutionContext, TenantdbDialect, escaping_compiler
+from ._bind_names import escaping_compiler
+from ._dialect import ScopedExecutionContext, TenantdbDialect
 
 
 class SQLiteExecutionContextScoped(ScopedExecutionContext, SQLiteExecutionContext):

@@ -106,3 +106,27 @@ def test_async_rollback_across_shards(backend: Backend, layout: str) -> None:
             await engine.dispose()
 
     run(scenario())
+
+
+def test_async_tasks_never_cross_tenants(backend: Backend) -> None:
+    """Tasks share the engine's pool, each with its own tenant context."""
+
+    async def scenario() -> None:
+        engine = await _engine(backend, "sharded")
+        try:
+            await _seed(engine)
+
+            async def request(number: int) -> tuple[str, list[int]]:
+                tenant = ("acme", "globex")[number % 2]
+                with tenantdb.tenant_context(tenant):
+                    async with AsyncSession(engine) as session:
+                        ids = await session.scalars(sa.select(Order.id).order_by(Order.id))
+                        return tenant, list(ids.all())
+
+            seen = await asyncio.gather(*(request(n) for n in range(40)))
+            expected = {"acme": [1], "globex": [2]}
+            assert all(ids == expected[tenant] for tenant, ids in seen)
+        finally:
+            await engine.dispose()
+
+    run(scenario())

@@ -3,6 +3,7 @@ context and from execution options, and isolation between tenants."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 import tenantdb
 
 from .models import Base, Country, Order, User
+
+HANG_GUARD_S = 60.0
 
 users = User.__table__
 orders = Order.__table__
@@ -168,3 +171,20 @@ def test_metadata_names_every_model_table() -> None:
         "user_events",
         "users",
     ]
+
+
+def test_concurrent_requests_never_cross_tenants(engine: sa.Engine) -> None:
+    """Threads share the engine's pool, each in its own tenant context: every read sees
+    only its tenant's rows, however the pooled connections are handed around."""
+    _seed_orders(engine)
+    expected = {"acme": [1, 2], "globex": [3]}
+
+    def request(number: int) -> tuple[str, list[int]]:
+        tenant = ("acme", "globex")[number % 2]
+        with tenantdb.tenant_context(tenant), engine.connect() as connection:
+            ids = connection.execute(sa.select(orders.c.id).order_by("id")).scalars().all()
+        return tenant, list(ids)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seen = list(pool.map(request, range(60), timeout=HANG_GUARD_S))
+    assert all(ids == expected[tenant] for tenant, ids in seen)

@@ -69,10 +69,19 @@ class AsyncAdaptedConnection(AdaptedConnection):
 
     def close(self) -> None:
         self._closed = True
+        self.release()
+
+    def release(self) -> None:
+        """Roll back what is uncommitted and return every physical connection to
+        tenantdb's pools; the next statement opens new sessions."""
         sessions = self._sessions()
         self._routed = self._admin = None
         for session in sessions:
             await_only(session.close())
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def session_for(self, scope: Scope) -> AsyncSession:
         """The session a statement of ``scope`` runs in, its transaction begun (unless

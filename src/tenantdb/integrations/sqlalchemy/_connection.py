@@ -40,14 +40,17 @@ class Connection:
     statement's options; ``cursor()`` (SQLAlchemy's own probes) is the routed scope.
     ``raw(datasource)`` sends every statement of a block, as written, to that datasource's
     primary (server probes and catalog reflection on physical names; nothing is routed).
+    ``release()`` (on SQLAlchemy's pool check-in) returns the physical connections to
+    tenantdb's pools, so idle pooled objects hold none.
     """
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self._routed = dbapi.connect(cluster)
+        self._routed: dbapi.Connection | None = None
         self._admin: dbapi.Connection | None = None
         self._autocommit = False
         self._raw: str | None = None
+        self._closed = False
 
     @property
     def autocommit(self) -> bool:
@@ -74,7 +77,7 @@ class Connection:
             self._raw = previous
 
     def cursor(self, scope: Scope = ROUTED) -> Cursor:
-        if self._routed.closed:
+        if self._closed:
             raise InterfaceError("the connection is closed; SQLAlchemy's pool opens a new one")
         return Cursor(self, scope)
 
@@ -88,16 +91,26 @@ class Connection:
 
     def close(self) -> None:
         """Roll back what is uncommitted and release the sessions (the cluster stays)."""
-        for connection in self._open():
+        self._closed = True
+        self.release()
+
+    def release(self) -> None:
+        """Roll back what is uncommitted and return every physical connection to
+        tenantdb's pools; the next statement opens new sessions (sessions connect lazily)."""
+        connections = self._open()
+        self._routed = self._admin = None
+        for connection in connections:
             connection.close()
 
     @property
     def closed(self) -> bool:
-        return self._routed.closed
+        return self._closed
 
     @property
     def routed(self) -> dbapi.Connection:
         """The tenantdb.dbapi connection of routed (non-admin) statements."""
+        if self._routed is None:
+            self._routed = dbapi.connect(self.cluster, autocommit=self._autocommit)
         return self._routed
 
     def execute_raw(self, datasource: str, sql: str, params: Params) -> Result:
@@ -113,12 +126,12 @@ class Connection:
         to set as context around it. Raises TenantIsolationError when a transaction open
         on the other connection (or for another tenant) would be crossed."""
         tenant, admin = scope.resolve(current_tenant())
-        routed_open = not self._routed.closed and self._routed.session.in_transaction
+        routed_open = self._routed is not None and self._routed.session.in_transaction
         admin_open = self._admin is not None and self._admin.session.in_transaction
         if admin:
             if routed_open:
                 raise TenantIsolationError(
-                    f"this transaction began for {_who(self._routed)}; an admin statement "
+                    f"this transaction began for {_who(self.routed)}; an admin statement "
                     "needs a transaction of its own: commit or roll back first"
                 )
             return self._admin_connection(), None
@@ -127,12 +140,12 @@ class Connection:
                 f"this transaction began in an admin session; a statement for "
                 f"{_describe(tenant)} needs a transaction of its own: commit or roll back first"
             )
-        if routed_open and _tenant_id(self._routed) != tenant:
+        if routed_open and _tenant_id(self.routed) != tenant:
             raise TenantIsolationError(
-                f"this transaction began for {_who(self._routed)}; a statement for "
+                f"this transaction began for {_who(self.routed)}; a statement for "
                 f"{_describe(tenant)} needs a transaction of its own: commit or roll back first"
             )
-        return self._routed, tenant
+        return self.routed, tenant
 
     def _admin_connection(self) -> dbapi.Connection:
         if self._admin is None:

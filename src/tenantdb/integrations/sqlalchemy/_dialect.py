@@ -152,6 +152,9 @@ class TenantdbDialect(LogicalReflection):
     def engine_created(cls, engine: Engine) -> None:
         # engine.dispose() closes the pool's connections, then the cluster under them.
         event.listen(engine, "engine_disposed", _close_cluster_of)
+        # A connection idle in SQLAlchemy's pool holds no connection of tenantdb's pools
+        # (else SQLAlchemy's pool_size + max_overflow idle objects could hold them all).
+        event.listen(engine, "checkin", _release_on_checkin)
 
     # -- probes ----------------------------------------------------------------------------
 
@@ -188,6 +191,11 @@ class TenantdbDialect(LogicalReflection):
             return bool(super().do_ping(dbapi_connection))
 
     # -- reflection through logical names ---------------------------------------------------
+
+
+def _release_on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+    if dbapi_connection is not None and not dbapi_connection.closed:
+        dbapi_connection.release()
 
 
 def _close_cluster_of(engine: Engine) -> None:

@@ -4,7 +4,9 @@ of session, chosen per transaction by the statement's Scope.
 SQLAlchemy pools one object per "connection" and reuses it across requests (and tenants),
 so this object never fixes a tenant: a routed ``tenantdb.dbapi`` connection that follows
 the tenant context (its session is replaced when a transaction begins for another tenant)
-and, when first asked for, an admin one. Only one of them holds a transaction at a time.
+and, when first asked for, an admin one. Only one of them holds a transaction at a time,
+and both are released (their physical connections back in tenantdb's pools) when
+SQLAlchemy's pool takes the connection back.
 """
 
 from __future__ import annotations

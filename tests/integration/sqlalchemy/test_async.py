@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 import tenantdb
+from tenantdb.integrations.sqlalchemy import missing_tables
 
 from ..conftest import Backend
 from .conftest import config_for, engine_url
@@ -126,6 +127,30 @@ def test_async_tasks_never_cross_tenants(backend: Backend) -> None:
             seen = await asyncio.gather(*(request(n) for n in range(40)))
             expected = {"acme": [1], "globex": [2]}
             assert all(ids == expected[tenant] for tenant, ids in seen)
+        finally:
+            await engine.dispose()
+
+    run(scenario())
+
+
+def test_async_create_all_finishes_a_half_created_table(backend: Backend) -> None:
+    """A shard missing (a create_all that stopped half way): the next create_all creates
+    it and skips the rest, through the schema runner as on the sync engine."""
+
+    async def scenario() -> None:
+        urls = backend.new_databases(2)
+        engine = create_async_engine(
+            engine_url(backend), connect_args={"config": config_for(backend, "sharded", urls)}
+        )
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            backend.query(urls[1], "DROP TABLE users_1")
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            async with engine.connect() as connection:
+                missing = await connection.run_sync(lambda c: missing_tables(c, "users"))
+                assert missing == []
         finally:
             await engine.dispose()
 

@@ -21,6 +21,8 @@ from ..._cluster import AsyncCluster
 from ...core.routing import Params
 from ...core.tenancy import current_tenant
 from ...errors import InterfaceError, TenantIsolationError
+from ._connection import runs_schema_runner
+from ._schema_view import AsyncSchemaView
 from ._scope import ROUTED, Scope
 
 if TYPE_CHECKING:
@@ -32,9 +34,10 @@ Row = tuple[Any, ...]
 class AsyncAdaptedConnection(AdaptedConnection):
     """A sync-looking DB-API connection over one AsyncCluster (shared, not owned)."""
 
-    def __init__(self, cluster: AsyncCluster) -> None:
+    def __init__(self, cluster: AsyncCluster, schema_view: AsyncSchemaView) -> None:
         self._connection = cluster  # type: ignore[assignment]  # what AdaptedConnection wraps
         self.cluster = cluster
+        self.schema_view = schema_view
         self.autocommit = False
         self._routed: AsyncSession | None = None
         self._admin: AsyncSession | None = None
@@ -162,6 +165,11 @@ class AsyncAdaptedCursor:
 
     def execute(self, operation: str, parameters: Params = None) -> AsyncAdaptedCursor:
         self._reset()
+        if runs_schema_runner(self._scope, operation, parameters):
+            # As on the sync engine: every physical table, skipping those already done, on
+            # the runner's own session (thread-front pools, on a worker thread).
+            await_only(self.connection.schema_view.apply(operation.replace("%%", "%")))
+            return self
         session = self.connection.session_for(self._scope)
         raw = self.connection.raw_datasource
         if raw is not None:

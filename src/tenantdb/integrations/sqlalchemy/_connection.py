@@ -35,6 +35,15 @@ _SCHEMA_RUNNER = re.compile(
 )
 
 
+def runs_schema_runner(scope: Scope, operation: str, parameters: Params) -> bool:
+    """Whether ``operation`` goes to tenantdb's schema runner: a SQLAlchemy schema construct
+    the runner handles, without parameters, in an admin scope (no tenant named)."""
+    if not scope.ddl or parameters or not _SCHEMA_RUNNER.match(operation):
+        return False
+    _, admin = scope.resolve(current_tenant())
+    return admin
+
+
 class Connection:
     """A DB-API connection for SQLAlchemy over one tenantdb Cluster (shared, not owned).
 
@@ -208,7 +217,7 @@ class Cursor:
         if datasource is not None:
             self._result = self.connection.execute_raw(datasource, operation, parameters)
             return self
-        if self._runs_schema_runner(operation, parameters):
+        if runs_schema_runner(self._scope, operation, parameters):
             # The schema runner's own admin session, committed there (as DDL is on MySQL
             # anyway): every physical table, skipping those already done. It joins no
             # open transaction, so none is crossed. SQLAlchemy wrote %% for each % (the
@@ -220,12 +229,6 @@ class Cursor:
         with tenant_context(tenant):
             self._cursor.execute(operation, parameters)
         return self
-
-    def _runs_schema_runner(self, operation: str, parameters: Params) -> bool:
-        if not self._scope.ddl or parameters or not _SCHEMA_RUNNER.match(operation):
-            return False
-        _, admin = self._scope.resolve(current_tenant())
-        return admin
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Params]) -> Cursor:
         self._reset()

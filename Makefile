@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck format bench bench-more services clean
+.PHONY: demo test lint typecheck format bench bench-more services clean sqla-suite
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# SQLAlchemy's own dialect suite against tenantdb: SQLA_DB is sqlite, postgresql, mysql or
+# one of them with _sharded; one process. Counts and exclusions: tests/sqlalchemy_suite/EXCLUSIONS.md.
+SQLA_DB ?= sqlite
+
+sqla-suite: $(STAMP)
+	cd tests/sqlalchemy_suite && rm -f suite.db suite_1.db && \
+		../../$(BIN)/python reset_databases.py $(SQLA_DB) && ../../$(BIN)/pytest -q --db $(SQLA_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples

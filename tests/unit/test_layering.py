@@ -31,6 +31,7 @@ FLOORS: dict[str, int] = {
     "console": 7,
     "__init__": 7,
     "cli": 8,
+    "integrations": 8,
     "demo": 8,
 }
 

@@ -113,3 +113,18 @@ def test_every_public_name_resolves_in_a_fresh_process() -> None:
 def test_a_misspelt_name_is_an_attribute_error() -> None:
     assert not hasattr(tenantdb, "conect")
     assert "connect" in dir(tenantdb)
+
+
+def test_sqlalchemy_is_loaded_only_by_the_dialects() -> None:
+    # The integration is an optional extra: the package and its DB-API module never need it.
+    modules = modules_after("import tenantdb, tenantdb.dbapi")
+    assert loaded(modules, ("sqlalchemy", "tenantdb.integrations")) == []
+    # The entry point loads the dialects (and SQLAlchemy), still no driver of another backend.
+    modules = modules_after(
+        """
+        import sqlalchemy
+        engine = sqlalchemy.create_engine("tenantdb+sqlite:///?config=never-read.toml")
+        """
+    )
+    assert "tenantdb.integrations.sqlalchemy" in modules
+    assert loaded(modules, ("psycopg", "pymysql", "asyncmy", "aiosqlite")) == []

@@ -3,8 +3,8 @@ for each tenant), a sharded ``users`` table and a broadcast ``countries`` table.
 
 ``users`` and ``user_events`` are binding tables (both sharded by the user id).
 
-Until tenantdb fills a NULL tenant column from the session, the models set ``tenant_id``
-explicitly (a different tenant's id is still refused)."""
+Most tests set ``tenant_id`` explicitly; left unset (or None) it gets the session's tenant
+(test_orm.py), and a different tenant's id is refused."""
 
 from __future__ import annotations
 

@@ -84,6 +84,23 @@ def test_a_session_in_a_tenant_context_cannot_write_another_tenants_rows(
         assert order.amount == Decimal("12.50")
 
 
+def test_the_tenant_column_can_stay_in_the_model_unset(engine: sa.Engine) -> None:
+    """Objects made without their tenant (unset, or None) get the session's tenant: the
+    mapped column needs no value from the application."""
+    with tenantdb.tenant_context("acme"), Session(engine) as session, session.begin():
+        session.add(Order(id=7, amount=Decimal(1), items=[OrderItem(id=70, sku="u")]))
+        session.add(Order(id=8, tenant_id=None, amount=Decimal(2)))  # type: ignore[arg-type]
+    with Session(engine.execution_options(tenantdb_admin=True)) as session:
+        stored = session.execute(
+            sa.select(Order.id, Order.tenant_id).where(Order.id.in_([7, 8])).order_by(Order.id)
+        ).all()
+        assert stored == [(7, "acme"), (8, "acme")]
+        items = session.execute(sa.select(OrderItem.tenant_id).where(OrderItem.id == 70))
+        assert items.all() == [("acme",)]
+    with tenantdb.tenant_context("globex"), Session(engine) as session:
+        assert session.get(Order, 7) is None
+
+
 def test_orm_execution_options_name_the_tenant(engine: sa.Engine) -> None:
     _seed(engine)
     with Session(engine) as session:

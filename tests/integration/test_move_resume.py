@@ -233,11 +233,14 @@ def random_points(rng: random.Random, count: int, last: str) -> list[tuple[str, 
 
 
 @pytest.mark.parametrize(
-    "backend",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
+    ("backend", "ending"),
+    [
+        ("sqlite", "resume"),
+        pytest.param("postgres", "resume", marks=pytest.mark.postgres),
+        ("sqlite", "abort"),
+    ],
+    indirect=["backend"],
 )
-@pytest.mark.parametrize("ending", ["resume", "abort"])
 def test_a_move_killed_at_random_points_and_resumed_each_time(
     backend: Backend, ending: str, tmp_path: Path
 ) -> None:

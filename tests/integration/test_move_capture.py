@@ -46,9 +46,18 @@ def native(backend: Backend, sql: str) -> str:
     return sql.replace("%s", backend.placeholder)
 
 
-def pending(backend: Backend, url: str, capture: Capture, after: int = 0) -> list[Any]:
-    rows = backend.query(url, native(backend, capture.pending()), (after, 10**12, 1_000))
-    return [row[0] for row in rows]
+def pending(backend: Backend, url: str, capture: Capture) -> list[Any]:
+    """The first key column of each waiting change, oldest first (once per key, at its
+    last change)."""
+    rows = backend.query(url, native(backend, capture.pending()), (1_000,))
+    keys = [row[1] for row in rows]
+    return [key for i, key in enumerate(keys) if key not in keys[i + 1 :]]
+
+
+def mark_all(backend: Backend, url: str, capture: Capture, round_: int) -> None:
+    rows = backend.query(url, native(backend, capture.pending()), (1_000,))
+    sql = native(backend, capture.mark(len(rows)))
+    backend.query(url, sql, (round_, *[row[0] for row in rows]))
 
 
 def leftovers(backend: Backend, url: str) -> list[Any]:
@@ -101,10 +110,16 @@ def test_the_capture_records_every_write_of_the_tenant_and_only_those(backend: B
     assert sorted(changed) == [1, 3, 4, 10, 30]
     # In the order of their last change: 10 was deleted last.
     assert changed[-1] == 10
-    (last,) = backend.query(url, capture.last_position())[0]
-    assert pending(backend, url, capture, after=int(last)) == []
-    backlog = backend.query(url, native(backend, capture.backlog()), (0,))
+    backlog = backend.query(url, native(backend, capture.backlog()))
     assert backlog == [(7,)]  # 10, 1, 3 and 30, 4, 4 (update's old and new), 10
+    mark_all(backend, url, capture, 1)
+    assert pending(backend, url, capture) == []
+    assert backend.query(url, native(backend, capture.backlog())) == [(0,)]
+    run(backend, url, ["UPDATE orders SET n = n + 1 WHERE id = 1"])
+    assert pending(backend, url, capture) == [1]
+    since = native(backend, capture.changed_since())
+    assert sorted(row[0] for row in backend.query(url, since, (0,))) == [1, 3, 4, 10, 30]
+    assert [row[0] for row in backend.query(url, since, (1,))] == [1]  # waiting only
     run(backend, url, [*capture.unfence, *capture.remove])
     assert leftovers(backend, url) == []
     run(backend, url, [*capture.unfence, *capture.remove])  # removing again is harmless

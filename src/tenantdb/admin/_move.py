@@ -459,26 +459,29 @@ class _Mover:
             zip(self._state.tables, self._captures, strict=True)
         ):
             while True:
-                (top,) = self._read((capture.last_position(), ()))
-                upto = int(top[0] or 0)
-                batch = self._read(
-                    (capture.pending(), (table.applied, upto, limit or self._settings.change_batch))
-                )
+                batch = self._read((capture.pending(), (limit or self._settings.change_batch,)))
                 if batch:
                     width = len(table.key)
-                    applied = max(int(row[width]) for row in batch)
-                    keys = [tuple(row[:width]) for row in batch]
+                    keys = list(dict.fromkeys(tuple(row[1 : 1 + width]) for row in batch))
                     source = self._shape(table, "source")
                     current = self._read(source.rows_with_keys(keys))
-                    table = replace(table, applied=applied)
+                    table = replace(table, applied=table.applied + 1)  # this round
                     with self._session.transaction():
                         self._apply_keys(table, keys, current)
                         self._step("changes written")
                         self._record(self._state.with_table(index, table))
+                    # Marked once the target has them: a mover killed in between applies
+                    # them again in its next round, which changes nothing.
+                    seqs = [row[0] for row in batch]
+                    for start in range(0, len(seqs), _MARKED_PER_STATEMENT):
+                        part = seqs[start : start + _MARKED_PER_STATEMENT]
+                        self._session.execute_on(
+                            self._state.source, capture.mark(len(part)), (table.applied, *part)
+                        )
                     self._step("changes applied")
                 if limit is not None or not batch:
                     break
-            (count,) = self._read((capture.backlog(), (table.applied,)))
+            (count,) = self._read((capture.backlog(), ()))
             left += int(count[0])
         return left
 
@@ -803,11 +806,9 @@ class _Mover:
         return found
 
     def _changed_keys(self, table: MovedTable, capture: Capture) -> list[tuple[object, ...]]:
-        """Keys recorded after the last verify started (in change order)."""
-        (top,) = self._read((capture.last_position(), ()))
-        rows = self._read((capture.pending(), (table.verified_from, int(top[0] or 0), 10**9)))
-        width = len(table.key)
-        return [tuple(row[:width]) for row in rows]
+        """Keys of changes waiting, or applied in a round after the last verify started."""
+        rows = self._read((capture.changed_since(), (table.verified_from,)))
+        return [tuple(row) for row in rows]
 
     def _delete_tenant_rows(self, table: MovedTable, side: str) -> None:
         datasource = self._state.source if side == "source" else self._state.target
@@ -816,6 +817,9 @@ class _Mover:
         self._session.execute_on(
             datasource, f"DELETE FROM {shape.qualified}{where}", shape.where_params
         )
+
+
+_MARKED_PER_STATEMENT = 500  # changes marked applied by one UPDATE (SQLite's 999 limit)
 
 
 def _sqlite_parameter_limit() -> int | None:

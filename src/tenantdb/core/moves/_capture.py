@@ -10,11 +10,14 @@ makes catch-up idempotent (a key applied twice gives the same target), which is 
 a killed mover resume anywhere.
 
 The change table is made from the source table's own key columns (``CREATE TABLE ... AS
-SELECT`` with no rows, so the key keeps its type) plus a sequence column: an
-auto-increment column on PostgreSQL and MariaDB, SQLite's ``rowid`` (nothing is deleted
-from the table before the move ends, so rowids only grow). For a tenant that shares its
-tables (``tenant_column`` given) the triggers record only rows whose tenant column holds
-the tenant before or after the write.
+SELECT`` with no rows, so the key keeps its type) plus a sequence column (an
+auto-increment column on PostgreSQL and MariaDB, SQLite's ``rowid``) and a ``done`` column:
+the catch-up round that applied the change, NULL while it waits. Catch-up takes the waiting
+changes and marks exactly those it applied, never "everything up to a position": a change
+is numbered when its trigger runs but becomes visible when its transaction commits, so a
+transaction that commits late has a number below changes applied long before. For a tenant
+that shares its tables (``tenant_column`` given) the triggers record only rows whose tenant
+column holds the tenant before or after the write.
 
 Every object is named ``tenantdb_mv<move id>_<n>...`` so leftovers can be found by prefix;
 ``remove`` drops all of them and may run again after a partial removal.
@@ -33,6 +36,8 @@ PREFIX = "tenantdb_mv"
 """Every object a move's capture creates starts with this."""
 SEQ = "tenantdb_seq"
 """The change table's sequence column (PostgreSQL and MariaDB; SQLite uses ``rowid``)."""
+DONE = "tenantdb_done"
+"""The change table's column of the catch-up round that applied a change (NULL: waiting)."""
 _MOVE_ID = re.compile(r"^[a-z0-9]{1,16}$")
 
 
@@ -72,24 +77,35 @@ class Capture:
     """Its sequence column as catch-up selects it (quoted, or ``rowid``)."""
     key: tuple[str, ...]
     """The source table's primary-key columns, quoted, in key order."""
+    done: str = DONE
+    """Its ``done`` column, quoted."""
 
     def pending(self) -> str:
-        """The distinct keys changed after position ``%s`` up to ``%s`` (inclusive), each
-        with the last position that recorded it, in that order; then ``LIMIT %s``."""
+        """The waiting changes (not applied yet), oldest first, ``LIMIT %s``: each row's
+        sequence number, then its key."""
         keys = ", ".join(self.key)
         return (
-            f"SELECT {keys}, MAX({self.seq}) FROM {self.changes}"
-            f" WHERE {self.seq} > %s AND {self.seq} <= %s"
-            f" GROUP BY {keys} ORDER BY MAX({self.seq}) LIMIT %s"
+            f"SELECT {self.seq}, {keys} FROM {self.changes}"
+            f" WHERE {self.done} IS NULL ORDER BY {self.seq} LIMIT %s"
         )
 
-    def last_position(self) -> str:
-        """The highest position recorded so far (NULL before the first change)."""
-        return f"SELECT MAX({self.seq}) FROM {self.changes}"
+    def mark(self, count: int) -> str:
+        """Mark ``count`` changes applied: ``%s`` the round, then ``count`` sequence
+        numbers. Only those: a change that became visible meanwhile keeps waiting."""
+        listed = ", ".join(["%s"] * count)
+        return f"UPDATE {self.changes} SET {self.done} = %s WHERE {self.seq} IN ({listed})"
+
+    def changed_since(self) -> str:
+        """The distinct keys of changes waiting or applied in a round after ``%s``."""
+        keys = ", ".join(self.key)
+        return (
+            f"SELECT DISTINCT {keys} FROM {self.changes}"
+            f" WHERE {self.done} IS NULL OR {self.done} > %s"
+        )
 
     def backlog(self) -> str:
-        """How many changes were recorded after position ``%s``."""
-        return f"SELECT COUNT(*) FROM {self.changes} WHERE {self.seq} > %s"
+        """How many changes wait."""
+        return f"SELECT COUNT(*) FROM {self.changes} WHERE {self.done} IS NULL"
 
 
 def capture_for(
@@ -139,6 +155,20 @@ def capture_for(
     closed = f"NOT EXISTS (SELECT 1 FROM {bare_passes if dialect == 'sqlite' else passes})"
     fence, unfence = _fences[dialect](objects, match, _moved(tenant, dialect), closed)
     seq = "rowid" if dialect == "sqlite" else q(SEQ)
+    # The waiting changes are found by an index on (done, sequence); SQLite's index
+    # carries the schema in its own name and keeps rowid in every index.
+    if dialect == "sqlite":
+        waiting = f"CREATE INDEX {qualified(base + '_w')} ON {q(base)} ({q(DONE)})"
+    else:
+        waiting = f"CREATE INDEX {q(base + '_w')} ON {changes} ({q(DONE)}, {q(SEQ)})"
+    made = 1 if dialect == "sqlite" else 2  # the statements that make the change table
+    done_type = "INTEGER" if dialect == "sqlite" else "BIGINT"
+    install = (
+        *install[:made],
+        f"ALTER TABLE {changes} ADD COLUMN {q(DONE)} {done_type}",
+        waiting,
+        *install[made:],
+    )
     return Capture(
         install=install,
         remove=remove,
@@ -149,6 +179,7 @@ def capture_for(
         changes=changes,
         seq=seq,
         key=keys,
+        done=q(DONE),
     )
 
 

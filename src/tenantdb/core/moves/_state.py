@@ -100,10 +100,11 @@ class MovedTable:
     done: bool = False
     """Every row the source had when the copy reached it is copied."""
     applied: int = 0
-    """The change table's last position applied to the target."""
+    """Catch-up rounds applied to the target: the change table marks each change with the
+    round that applied it (``Capture.mark``)."""
     verified_from: int = 0
-    """The applied position when the last full verify started: keys with a change after
-    it are verified again during the freeze."""
+    """The round when the last full verify started: keys with a change waiting or applied
+    after it are verified again during the freeze."""
     create: tuple[str, ...] = ()
     """The statements that make the table on the target, read from the source's definition
     when the plan found it missing there (empty: the target had it). A table the move

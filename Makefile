@@ -18,6 +18,8 @@ demo: $(STAMP)
 # Test processes: the suite mostly waits on databases and replicas, so more workers than
 # cores pays (measured on a busy 2-core machine); `make test TEST_WORKERS=0` runs in one process.
 # --dist loadgroup keeps each xdist_group (the tests of the shared standby) in one worker.
+# Then SQLAlchemy's dialect suite on its two SQLite layouts (seconds; it runs in one process);
+# its PostgreSQL and MariaDB layouts: `make sqla-suite SQLA_DB=postgresql` etc.
 TEST_WORKERS ?= 4
 
 test: $(STAMP)
@@ -26,6 +28,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(MAKE) --no-print-directory sqla-suite SQLA_DB=sqlite
+	$(MAKE) --no-print-directory sqla-suite SQLA_DB=sqlite_sharded
 
 # SQLAlchemy's own dialect suite against tenantdb: SQLA_DB is sqlite, postgresql, mysql or
 # one of them with _sharded; one process. Counts and exclusions: tests/sqlalchemy_suite/EXCLUSIONS.md.

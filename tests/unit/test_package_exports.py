@@ -13,6 +13,7 @@ import types
 import pytest
 
 PACKAGES = (
+    "tenantdb.admin",
     "tenantdb.console",
     "tenantdb.core.breaker",
     "tenantdb.core.limits",
@@ -20,6 +21,7 @@ PACKAGES = (
     "tenantdb.core.replication",
     "tenantdb.core.retry",
     "tenantdb.core.session",
+    "tenantdb.integrations.sqlalchemy",
 )
 
 

@@ -10,6 +10,7 @@ session that cannot have changed anything does not pay for it. On both fronts (`
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -95,11 +96,14 @@ PG_ADMIN = [
     "CREATE TEMPORARY TABLE orders (id INT, tenant_id VARCHAR(64), amount INT)",
     "SELECT pg_advisory_lock(7)",
 ]
+# MariaDB's named locks are the server's, not a database's: one name per test process, so
+# parallel workers (and runs) do not take each other's.
+LOCK = f"tenantdb_c_{os.getpid()}"
 MYSQL_ADMIN = [
     "SELECT to_read_only()",
     "SELECT to_ansi()",
     "CREATE TEMPORARY TABLE orders (id INT, tenant_id VARCHAR(64), amount INT)",
-    "SELECT GET_LOCK('tenantdb_c', 0)",
+    f"SELECT GET_LOCK('{LOCK}', 0)",
 ]
 SQLITE_ADMIN = ["CREATE TEMPORARY TABLE orders (id INT, tenant_id VARCHAR(64), amount INT)"]
 
@@ -124,7 +128,7 @@ def test_locks_an_admin_session_takes_are_released(
         take, held = "SELECT pg_advisory_lock(7)", "SELECT count(*) FROM pg_locks"
         held += " WHERE locktype = 'advisory' AND objid = 7"
     else:
-        take, held = "SELECT GET_LOCK('tenantdb_c', 0)", "SELECT IS_USED_LOCK('tenantdb_c')"
+        take, held = f"SELECT GET_LOCK('{LOCK}', 0)", f"SELECT IS_USED_LOCK('{LOCK}')"
     with cluster.session(admin=True) as s:
         s.execute(take)
         assert backend.query(url, held)[0][0] not in (0, None)

@@ -1010,7 +1010,11 @@ class Router:
                         schema = scan_schema
             else:
                 written = _written(ref.written, ref.quoted, dialect)
-                schema_text = f"{_written(ref.schema, False, dialect)}." if ref.schema else ""
+                schema_text = (
+                    f"{_written(ref.schema_written, ref.schema_quoted, dialect)}."
+                    if ref.schema_written
+                    else ""
+                )
                 names.append(schema_text + written)
                 qualifiers.append(written)
                 tables[ref.table] = schema_text + written
@@ -1173,15 +1177,15 @@ def _only_broadcast(program: _Program) -> bool:
 
 
 def _written(name: str, quoted: bool, dialect: str) -> str:
+    """``name`` as the statement wrote it: bare, or quoted (its quote characters doubled:
+    ``"quote "" two"``, never undoubled into the text around it)."""
     if not quoted:
         return name
-    return (
-        quote_identifier(name, dialect)
-        if name != name.lower()
-        else f'"{name}"'
-        if dialect != "mysql"
-        else f"`{name}`"
-    )
+    if name != name.lower():
+        return quote_identifier(name, dialect)
+    if dialect == "mysql":
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _value(ref: ValueRef, values: tuple[object, ...]) -> object:

@@ -71,6 +71,20 @@ class TableRef:
     scope: int
     joined: JoinKind
     aliased: bool
+    schema_written: str | None = None
+    """The schema exactly as written, rendered back (like ``written``) for tables tenantdb
+    does not manage."""
+    schema_quoted: bool = False
+
+
+def _refuse_catalog(node: exp.Table, name: str) -> None:
+    """A three-part name (``db.schema.table``) names a database beside the datasource's
+    own: tenantdb renders two parts, so it refuses the third rather than drop it."""
+    if node.args.get("catalog") is not None:
+        raise UnsupportedSQLError(
+            f"table {name!r} is named with a database and a schema (three parts); name it"
+            " as schema.table: the datasource's URL names the database"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -859,6 +873,7 @@ class _Analyzer:
             schema = identifier_name(db) if isinstance(db, exp.Identifier) else None
             if schema is None and self._names_a_cte(node, name):
                 continue
+            _refuse_catalog(node, name)
             if isinstance(node.parent, exp.Into):
                 raise UnsupportedSQLError("SELECT ... INTO is not supported")
             if isinstance(node.parent, exp.Delete) and any(
@@ -893,6 +908,8 @@ class _Analyzer:
                     scope=scope,
                     joined=self._join_kind(node),
                     aliased=alias_name is not None,
+                    schema_written=str(db.this) if isinstance(db, exp.Identifier) else None,
+                    schema_quoted=isinstance(db, exp.Identifier) and bool(db.quoted),
                 )
             )
             self.ref_nodes.append(node)
@@ -920,6 +937,7 @@ class _Analyzer:
                 continue
             name = identifier_name(node.this)
             db = node.args.get("db")
+            _refuse_catalog(node, name)
             self.refs.append(
                 TableRef(
                     index=len(self.refs),
@@ -931,6 +949,8 @@ class _Analyzer:
                     scope=0,
                     joined="target",
                     aliased=False,
+                    schema_written=str(db.this) if isinstance(db, exp.Identifier) else None,
+                    schema_quoted=isinstance(db, exp.Identifier) and bool(db.quoted),
                 )
             )
             self.ref_nodes.append(node)

@@ -532,6 +532,15 @@ class AsyncCluster(_ClusterBase["AsyncDatasources"], AsyncFrontGuard):
 
         return AsyncDatasources(config)
 
+    @property
+    def admin_view(self) -> ClusterView:
+        """This cluster as ``tenantdb.admin`` jobs take it (``apply_schema``, verify, moves):
+        its configuration, router and registry, with thread-front pools of its own, opened
+        by the first job and closed by ``aclose()``. The jobs block: run them on a thread
+        (``asyncio.to_thread(apply_schema, acluster.admin_view, script)``), never on the
+        event loop."""
+        return self._admin_view()
+
     def _admin_view(self) -> _AdminJobs:
         if self._jobs is None:
             self._jobs = _AdminJobs(self)

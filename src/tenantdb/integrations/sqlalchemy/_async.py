@@ -15,7 +15,6 @@ from ..._cluster import AsyncCluster, ConfigSource, connect_async
 from ._async_connection import AsyncAdaptedConnection
 from ._mysql import MySQLDialect
 from ._postgresql import PostgreSQLDialect
-from ._schema_view import AsyncSchemaView
 from ._sqlite import SQLiteDialect
 
 
@@ -29,14 +28,9 @@ class _AsyncFront:
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
         return pool.AsyncAdaptedQueuePool
 
-    _schema_view: AsyncSchemaView | None = None
-
     def connect(self, *cargs: Any, **cparams: Any) -> Any:
         cluster: AsyncCluster = self.tenantdb_cluster(cparams)  # type: ignore[attr-defined]
-        view = self._schema_view
-        if view is None or view.cluster is not cluster:
-            view = self._schema_view = AsyncSchemaView(cluster)
-        return AsyncAdaptedConnection(cluster, view)
+        return AsyncAdaptedConnection(cluster)
 
     def _given_cluster(self, cluster: Any) -> Any:
         if not isinstance(cluster, AsyncCluster):
@@ -48,13 +42,6 @@ class _AsyncFront:
 
     def _open_cluster(self, config: ConfigSource) -> Any:
         return connect_async(config)
-
-    def tenantdb_close(self) -> None:
-        # The schema runner's pools close with the engine, also over a cluster given.
-        view, self._schema_view = self._schema_view, None
-        if view is not None:
-            view.close()
-        super().tenantdb_close()  # type: ignore[misc]
 
     def _close_cluster(self, cluster: Any) -> None:
         await_only(cluster.aclose())  # engine_disposed runs in AsyncEngine.dispose()'s greenlet

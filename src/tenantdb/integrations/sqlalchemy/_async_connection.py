@@ -21,8 +21,8 @@ from ..._cluster import AsyncCluster
 from ...core.routing import Params
 from ...core.tenancy import current_tenant
 from ...errors import InterfaceError, TenantIsolationError
+from ._async_schema import apply_schema_async
 from ._connection import runs_schema_runner
-from ._schema_view import AsyncSchemaView
 from ._scope import ROUTED, Scope
 
 if TYPE_CHECKING:
@@ -34,10 +34,9 @@ Row = tuple[Any, ...]
 class AsyncAdaptedConnection(AdaptedConnection):
     """A sync-looking DB-API connection over one AsyncCluster (shared, not owned)."""
 
-    def __init__(self, cluster: AsyncCluster, schema_view: AsyncSchemaView) -> None:
+    def __init__(self, cluster: AsyncCluster) -> None:
         self._connection = cluster  # type: ignore[assignment]  # what AdaptedConnection wraps
         self.cluster = cluster
-        self.schema_view = schema_view
         self.autocommit = False
         self._routed: AsyncSession | None = None
         self._admin: AsyncSession | None = None
@@ -167,8 +166,9 @@ class AsyncAdaptedCursor:
         self._reset()
         if runs_schema_runner(self._scope, operation, parameters):
             # As on the sync engine: every physical table, skipping those already done, on
-            # the runner's own session (thread-front pools, on a worker thread).
-            await_only(self.connection.schema_view.apply(operation.replace("%%", "%")))
+            # the runner's own session (the cluster's thread-front admin pools, on a thread).
+            script = operation.replace("%%", "%")
+            await_only(apply_schema_async(self.connection.cluster, script))
             return self
         session = self.connection.session_for(self._scope)
         raw = self.connection.raw_datasource
